@@ -1,0 +1,130 @@
+/**
+ * Assembles the HTTP server from its parts: platform plumbing (errors, request
+ * ids, CSRF, auth guard, OpenAPI), then each domain's service and routes. The
+ * services get their dependencies explicitly here; there is no container.
+ */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
+import { createAuditService } from "./modules/audit/audit.service.js";
+import { registerInvitationRoutes } from "./modules/invitations/invitations.routes.js";
+import { createInvitationService } from "./modules/invitations/invitations.service.js";
+import { registerMeRoutes } from "./modules/me/me.routes.js";
+import { createMeService } from "./modules/me/me.service.js";
+import { registerMemberRoutes } from "./modules/members/members.routes.js";
+import { createMemberService } from "./modules/members/members.service.js";
+import { findMembership } from "./modules/organizations/organizations.repo.js";
+import { registerOrganizationRoutes } from "./modules/organizations/organizations.routes.js";
+import { createOrganizationService } from "./modules/organizations/organizations.service.js";
+import { createAuth } from "./platform/auth/auth.js";
+import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
+import { installAuthGuard } from "./platform/auth/guard.js";
+import { createLoginThrottle } from "./platform/auth/throttle.js";
+import type { Database } from "./platform/db/db.js";
+import { notFound } from "./platform/errors.js";
+import { installCsrfGuard, sendError } from "./platform/http.js";
+import { createMailer, type Mailer } from "./platform/mail.js";
+import { registerOpsRoutes } from "./platform/ops.js";
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  mailer?: Mailer;
+}
+
+export interface App {
+  server: FastifyInstance;
+  /** Marks the app as draining: /readyz answers 503 from now on. */
+  beginShutdown(): void;
+  close(): Promise<void>;
+}
+
+/** Trust the first `hops` proxies in front of the server (X-Forwarded-For). */
+const hopsTrusted = (hops: number) => (_addr: string, i: number) => i < hops;
+
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const { config, database } = opts;
+  const db = database.db;
+  const server = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+    trustProxy: typeof config.trustProxy === "number" ? hopsTrusted(config.trustProxy) : config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 256 },
+    // Slow-loris protection: the whole request head and body must arrive in time.
+    requestTimeout: 60_000,
+  });
+  server.setValidatorCompiler(validatorCompiler);
+  server.setSerializerCompiler(serializerCompiler);
+  // JSON only: a text/plain body is what a cross-site form can send without preflight.
+  server.removeContentTypeParser("text/plain");
+  server.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  server.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  server.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`)),
+  );
+
+  // Plugin-owned routes (the API reference page) are public documentation.
+  server.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/api/docs")) route.config = { ...(route.config ?? {}), access: { kind: "public" } };
+  });
+
+  await server.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Tollgate API",
+        version: "0.1.0",
+        description:
+          "Management API of Tollgate, the self-hostable AI gateway for teams. Cookie sessions come from /api/auth; " +
+          "state-changing requests with a session cookie must send an Origin header equal to the server's public URL.",
+      },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { session: { type: "apiKey", in: "cookie", name: "tollgate.session_token" } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await server.register(swaggerUi, { routePrefix: "/api/docs" });
+
+  const mailer = opts.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log: opts.logger });
+  const organizations = createOrganizationService({ db });
+  const members = createMemberService({ db });
+  const invitations = createInvitationService({ db, mailer, publicUrl: config.publicUrl, log: server.log });
+  const me = createMeService({ db });
+  const audit = createAuditService({ db });
+  const auth = createAuth(config, db, { onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined) });
+  const throttle = createLoginThrottle(db, config.loginThrottle);
+
+  installCsrfGuard(server, [config.publicUrl], ["/api/v1/webhooks/", "/v1/"]);
+  installAuthGuard(server, { auth, findMembership: (slug, userId) => findMembership(db, slug, userId) });
+
+  let draining = false;
+  registerOpsRoutes(server, { database, isDraining: () => draining });
+  registerAuthRoutes(server, { auth, throttle, publicUrl: config.publicUrl });
+  registerMeRoutes(server, { me });
+  registerOrganizationRoutes(server, { organizations });
+  registerMemberRoutes(server, { members });
+  registerInvitationRoutes(server, { invitations });
+  registerAuditRoutes(server, { audit });
+
+  server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => server.swagger());
+
+  return {
+    server,
+    beginShutdown: () => {
+      draining = true;
+    },
+    async close() {
+      await server.close();
+      mailer.close();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The one configuration schema. Nothing else in the code reads `process.env`:
+ * `loadConfig()` parses the environment once and every part of the app gets the
+ * typed result. A bad value stops start-up with a message naming the variable.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/** An optional URL; an empty value counts as unset. */
+const optionalUrl = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v),
+  z.url().optional(),
+);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  PUBLIC_URL: optionalUrl,
+  TOLLGATE_DATA_DIR: z.string().default("./data"),
+  TOLLGATE_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters (e.g. `openssl rand -base64 48`)")
+    .optional(),
+  TOLLGATE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  TOLLGATE_TRUST_PROXY: z
+    .string()
+    .optional()
+    .describe("Hops/addresses of trusted reverse proxies for the client IP (Fastify trustProxy)."),
+  DATABASE_URL: optionalUrl,
+  REDIS_URL: optionalUrl,
+  SMTP_URL: optionalUrl,
+  MAIL_FROM: z.string().default("Tollgate <no-reply@tollgate.local>"),
+  STRIPE_SECRET_KEY: z.string().optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  STRIPE_API_URL: optionalUrl,
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: optionalUrl,
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: optionalUrl,
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_BASE_URL: optionalUrl,
+  TOLLGATE_ALLOWED_PROVIDER_HOSTS: z.string().default(""),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  port: number;
+  host: string;
+  /** Origin the dashboard and links are served from, without trailing slash. */
+  publicUrl: string;
+  dataDir: string;
+  secret: string;
+  logLevel: Env["TOLLGATE_LOG_LEVEL"];
+  trustProxy: boolean | number | string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string };
+  providers: {
+    openai: { apiKey?: string; baseUrl?: string };
+    anthropic: { apiKey?: string; baseUrl?: string };
+    gemini: { apiKey?: string; baseUrl?: string };
+  };
+  allowedProviderHosts: string[];
+  /** Sign-in throttle: failures per window before 429. */
+  loginThrottle: { maxFailuresPerEmail: number; maxFailuresPerIp: number; windowSeconds: number };
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function parseTrustProxy(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === "" || v === "false") return false;
+  if (v === "true") return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}
+
+/**
+ * Without TOLLGATE_SECRET a single-machine install still needs a stable secret
+ * (sessions, encrypted provider keys): one is generated once and kept in the
+ * data dir, readable only by the owner.
+ */
+function secretFromDataDir(dataDir: string): string {
+  const file = path.join(dataDir, "secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString("base64url");
+  writeFileSync(file, secret + "\n", { mode: 0o600 });
+  return secret;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const port = e.PORT;
+  const dataDir = path.resolve(e.TOLLGATE_DATA_DIR);
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
+  const secret = overrides.secret ?? e.TOLLGATE_SECRET ?? secretFromDataDir(dataDir);
+  return {
+    env: e.NODE_ENV,
+    port,
+    host: e.HOST,
+    publicUrl,
+    dataDir,
+    secret,
+    logLevel: e.TOLLGATE_LOG_LEVEL,
+    trustProxy: parseTrustProxy(e.TOLLGATE_TRUST_PROXY),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL },
+    providers: {
+      openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL },
+      anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
+      gemini: { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL },
+    },
+    allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",").map((h) => h.trim()).filter(Boolean),
+    loginThrottle: { maxFailuresPerEmail: 10, maxFailuresPerIp: 50, windowSeconds: 15 * 60 },
+    ...overrides,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * HTTP plumbing shared by every route: request ids, the one error mapping to
+ * `{"error":{"code","message","requestId"}}`, route access declarations, and the
+ * CSRF rule for cookie-authenticated state changes.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { AppError } from "./errors.js";
+import type { Capability } from "./permissions.js";
+
+/** What every route declares in `config.access`; a route without it fails the test suite. */
+export type RouteAccess =
+  | { kind: "public" }
+  | { kind: "user" }
+  | { kind: "org"; permission: Capability };
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; requestId: string; details?: unknown };
+}
+
+/** Maps any thrown value to a status and a public error; unknown errors never leak. */
+export function toPublicError(err: unknown): { status: number; code: string; message: string; details?: unknown; headers?: Record<string, string> } {
+  if (err instanceof AppError) {
+    return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const details = err.validation.map((v) => ({
+      path: [err.validationContext, ...String(v.instancePath || "").split("/").filter(Boolean)].filter(Boolean).join("."),
+      message: v.message,
+    }));
+    const first = details[0];
+    return {
+      status: 400,
+      code: "VALIDATION_ERROR",
+      message: first ? `Invalid request: ${first.path ? first.path + ": " : ""}${first.message}` : "Invalid request.",
+      details,
+    };
+  }
+  const fe = err as Partial<FastifyError> & { type?: string };
+  switch (fe.code) {
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return { status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: "Send the body as application/json." };
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return { status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is too large." };
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return { status: 400, code: "INVALID_JSON", message: "The body is empty but Content-Type says JSON." };
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return { status: 400, code: "INVALID_CONTENT_LENGTH", message: "Content-Length does not match the body." };
+  }
+  if (fe.statusCode === 400 && (fe.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError)) {
+    return { status: 400, code: "INVALID_JSON", message: "The body is not valid JSON." };
+  }
+  if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, code: "BAD_REQUEST", message: fe.message ?? "Bad request." };
+  }
+  return { status: 500, code: "INTERNAL_ERROR", message: "Something went wrong on our side. The error was logged with this request id." };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const e = toPublicError(err);
+  if (e.status >= 500) request.log.error({ err }, "request failed");
+  if (e.headers) reply.headers(e.headers);
+  const body: ErrorBody = { error: { code: e.code, message: e.message, requestId: request.id } };
+  if (e.details !== undefined) body.error.details = e.details;
+  return reply.status(e.status).send(body);
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * CSRF for cookie sessions (the same rule the auth library applies to its own
+ * routes): a state-changing request that carries cookies must come from a
+ * trusted Origin (or Referer), and Fetch-Metadata must not say cross-site.
+ * Non-browser clients simply send `Origin: <PUBLIC_URL>`.
+ */
+export function installCsrfGuard(app: FastifyInstance, trustedOrigins: string[], exemptPrefixes: string[]): void {
+  const trusted = new Set(trustedOrigins);
+  app.addHook("onRequest", async (request) => {
+    if (SAFE_METHODS.has(request.method)) return;
+    if (!request.headers.cookie) return;
+    if (exemptPrefixes.some((p) => request.url.startsWith(p))) return;
+    const site = request.headers["sec-fetch-site"];
+    if (site && site !== "same-origin" && site !== "none") {
+      throw new AppError("CSRF_REJECTED", 403, "Cross-site requests are not allowed.");
+    }
+    const origin = request.headers.origin ?? refererOrigin(request.headers.referer);
+    if (!origin || !trusted.has(origin)) {
+      throw new AppError(
+        "CSRF_REJECTED",
+        403,
+        "Cookie-authenticated changes must come from the Tollgate dashboard: send an Origin header equal to the server's public URL.",
+      );
+    }
+  });
+}
+
+function refererOrigin(referer: string | undefined): string | undefined {
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return undefined;
+  }
+}

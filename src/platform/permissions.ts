@@ -1,0 +1,58 @@
+/**
+ * The one permission table: resource × action → roles allowed (DESIGN.md §1).
+ * `assertCan` is the only place a role is compared with a capability. Routes
+ * declare the capability they need (checked by the org guard before the body is
+ * read); services call `assertCan` again for data-dependent rules. A caller who
+ * is not a member of the organization never reaches this check: the guard
+ * answers 404 first, so other tenants learn nothing.
+ */
+import { AppError } from "./errors.js";
+
+export type Role = "owner" | "admin" | "member";
+
+const ALL: readonly Role[] = ["owner", "admin", "member"];
+const MANAGERS: readonly Role[] = ["owner", "admin"];
+const OWNER: readonly Role[] = ["owner"];
+
+export const PERMISSIONS = {
+  org: { read: ALL, update: MANAGERS, delete: OWNER, transfer: OWNER },
+  member: { read: ALL, changeRole: OWNER, remove: OWNER },
+  invitation: { read: MANAGERS, create: MANAGERS, revoke: MANAGERS, resend: MANAGERS },
+  project: { read: ALL, create: MANAGERS, update: MANAGERS, delete: MANAGERS, assignMembers: MANAGERS, accessAll: MANAGERS },
+  key: { read: ALL, create: ALL, revokeOwn: ALL, revokeAny: MANAGERS },
+  logs: { read: ALL },
+  provider: { read: MANAGERS, manage: MANAGERS },
+  policy: { read: ALL, manage: MANAGERS },
+  incident: { read: MANAGERS, review: MANAGERS },
+  billing: { read: MANAGERS, manage: OWNER },
+  audit: { read: MANAGERS },
+} as const satisfies Record<string, Record<string, readonly Role[]>>;
+
+export type Resource = keyof typeof PERMISSIONS;
+export type Action<R extends Resource> = keyof (typeof PERMISSIONS)[R] & string;
+export type Capability = { [R in Resource]: [R, Action<R>] }[Resource];
+
+export function can<R extends Resource>(role: Role, resource: R, action: Action<R>): boolean {
+  const allowed = (PERMISSIONS[resource] as Record<string, readonly Role[]>)[action];
+  return allowed !== undefined && allowed.includes(role);
+}
+
+export function assertCan<R extends Resource>(actor: { role: Role }, resource: R, action: Action<R>): void {
+  if (!can(actor.role, resource, action)) {
+    throw new AppError(
+      "FORBIDDEN",
+      403,
+      `Your role (${actor.role}) does not allow this: ${resource}.${action} needs ${rolesFor(resource, action).join(" or ")}.`,
+    );
+  }
+}
+
+export function rolesFor<R extends Resource>(resource: R, action: Action<R>): readonly Role[] {
+  return (PERMISSIONS[resource] as Record<string, readonly Role[]>)[action] ?? [];
+}
+
+const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
+/** Nobody grants more than they hold: a role may hand out roles up to its own rank. */
+export function canGrant(granter: Role, granted: Role): boolean {
+  return RANK[granter] >= RANK[granted];
+}
