@@ -26,7 +26,7 @@ import { installAuthGuard } from "./platform/auth/guard.js";
 import { createLoginThrottle } from "./platform/auth/throttle.js";
 import type { Database } from "./platform/db/db.js";
 import { notFound } from "./platform/errors.js";
-import { installCsrfGuard, sendError } from "./platform/http.js";
+import { installCsrfGuard, type RouteAccess, sendError } from "./platform/http.js";
 import { createMailer, type Mailer } from "./platform/mail.js";
 import { registerOpsRoutes } from "./platform/ops.js";
 
@@ -37,8 +37,16 @@ export interface AppOptions {
   mailer?: Mailer;
 }
 
+export interface RouteInfo {
+  method: string;
+  url: string;
+  access: RouteAccess | undefined;
+}
+
 export interface App {
   server: FastifyInstance;
+  /** Every route with its declared access (the permission matrix test is generated from it). */
+  routes: RouteInfo[];
   /** Marks the app as draining: /readyz answers 503 from now on. */
   beginShutdown(): void;
   close(): Promise<void>;
@@ -72,9 +80,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     sendError(request, reply, notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`)),
   );
 
-  // Plugin-owned routes (the API reference page) are public documentation.
+  const routes: RouteInfo[] = [];
   server.addHook("onRoute", (route) => {
+    // Plugin-owned routes (the API reference page) are public documentation.
     if (route.url.startsWith("/api/docs")) route.config = { ...(route.config ?? {}), access: { kind: "public" } };
+    for (const method of ([] as string[]).concat(route.method)) {
+      if (method !== "HEAD") routes.push({ method, url: route.url, access: route.config?.access });
+    }
   });
 
   await server.register(swagger, {
@@ -119,6 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   return {
     server,
+    routes,
     beginShutdown: () => {
       draining = true;
     },
