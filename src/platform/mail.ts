@@ -1,9 +1,11 @@
 /**
  * Outgoing mail. With SMTP_URL, nodemailer sends it; without, each message is
- * printed to the server log and saved as an .eml file under <data dir>/outbox/
- * so a self-hoster can still copy an invitation link. Callers send after their
+ * printed to the server log and saved as a plain-text file under
+ * <data dir>/outbox/ (headers, blank line, body — unencoded, so links can be
+ * copied as they are) so a self-hoster can still copy an invitation link. Callers send after their
  * transaction commits; a failed send is logged, never rolls back the change.
  */
+import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
@@ -33,18 +35,18 @@ export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: st
     };
   }
   const outbox = opts.dataDir ? path.join(opts.dataDir, "outbox") : null;
-  const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
   return {
     async send(m) {
       let file: string | null = null;
       if (outbox) {
-        const info = await builder.sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text, html: m.html });
-        await mkdir(outbox, { recursive: true });
-        file = path.join(outbox, `${new Date().toISOString().replace(/[:.]/g, "-")}-${info.messageId.replace(/[^a-zA-Z0-9]/g, "").slice(0, 16)}.eml`);
-        await writeFile(file, info.message as Buffer, { mode: 0o600 });
+        const date = new Date();
+        await mkdir(outbox, { recursive: true, mode: 0o700 });
+        file = path.join(outbox, `${date.toISOString().replace(/[:.]/g, "-")}-${randomBytes(4).toString("hex")}.txt`);
+        const content = `From: ${opts.from}\nTo: ${m.to}\nSubject: ${m.subject}\nDate: ${date.toUTCString()}\n\n${m.text}`;
+        await writeFile(file, content, { mode: 0o600 });
       }
       opts.log.info({ to: m.to, subject: m.subject, outboxFile: file, body: m.text }, "mail not sent (SMTP_URL is not set); saved to the outbox");
     },
-    close: () => builder.close(),
+    close: () => {},
   };
 }
