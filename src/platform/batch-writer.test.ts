@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { createBatchWriter } from "./batch-writer.js";
+
+describe("batch writer", () => {
+  it("writes in batches and flushes everything on close", async () => {
+    const batches: number[][] = [];
+    const w = createBatchWriter<number>({ name: "t", batchSize: 3, intervalMs: 60_000, write: async (r) => void batches.push(r), deadLetter: async () => {} });
+    for (let i = 0; i < 7; i++) w.enqueue(i);
+    await w.close();
+    expect(batches.flat()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(3);
+    expect(w.stats()).toMatchObject({ written: 7, queued: 0, deadLettered: 0 });
+  });
+
+  it("retries a failed batch in order and loses nothing", async () => {
+    const written: number[] = [];
+    let failures = 2;
+    const w = createBatchWriter<number>({
+      name: "t",
+      batchSize: 2,
+      intervalMs: 60_000,
+      write: async (rows) => {
+        if (failures-- > 0) throw new Error("db down");
+        written.push(...rows);
+      },
+      deadLetter: async () => {},
+    });
+    [1, 2, 3, 4, 5].forEach((i) => w.enqueue(i));
+    await w.close();
+    expect(written).toEqual([1, 2, 3, 4, 5]);
+    expect(w.stats().failedFlushes).toBe(2);
+  });
+
+  it("dead-letters a batch that keeps failing, and rows beyond the queue bound", async () => {
+    const dead: number[] = [];
+    const w = createBatchWriter<number>({
+      name: "t",
+      batchSize: 10,
+      maxQueue: 3,
+      maxAttempts: 2,
+      intervalMs: 60_000,
+      write: async () => {
+        throw new Error("constraint violation");
+      },
+      deadLetter: async (rows) => void dead.push(...rows),
+    });
+    [1, 2, 3, 4].forEach((i) => w.enqueue(i));
+    expect(dead).toEqual([4]);
+    await w.close();
+    expect(dead.sort()).toEqual([1, 2, 3, 4]);
+    expect(w.stats()).toMatchObject({ deadLettered: 4, queued: 0 });
+  });
+});
