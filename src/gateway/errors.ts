@@ -1,0 +1,64 @@
+/**
+ * Gateway errors in the wire shapes the official SDKs understand: OpenAI's
+ * `{"error":{"message","type","param","code"}}` on /v1/* and Anthropic's
+ * `{"type":"error","error":{"type","message"}}` on /v1/messages. Every error
+ * says who failed — `source: "gateway"` (Tollgate refused or broke) or
+ * `"upstream"` (the provider did) — in the body and in `x-tollgate-error-source`.
+ */
+
+export type ErrorSource = "gateway" | "upstream";
+
+/** OpenAI-style error `type`s; the Anthropic mapping is below. */
+export type GatewayErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "insufficient_quota"
+  | "request_too_large"
+  | "upstream_error"
+  | "timeout_error"
+  | "overloaded_error"
+  | "api_error";
+
+export class GatewayError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly type: GatewayErrorType,
+    /** Stable lower_snake code, e.g. `invalid_api_key`, `model_not_allowed`, `insufficient_credits`. */
+    public readonly code: string,
+    message: string,
+    public readonly source: ErrorSource = "gateway",
+    public readonly headers: Record<string, string> = {},
+    public readonly param: string | null = null,
+  ) {
+    super(message);
+    this.name = "GatewayError";
+  }
+}
+
+const ANTHROPIC_TYPES: Record<GatewayErrorType, string> = {
+  invalid_request_error: "invalid_request_error",
+  authentication_error: "authentication_error",
+  permission_error: "permission_error",
+  not_found_error: "not_found_error",
+  rate_limit_error: "rate_limit_error",
+  insufficient_quota: "billing_error",
+  request_too_large: "request_too_large",
+  upstream_error: "api_error",
+  timeout_error: "timeout_error",
+  overloaded_error: "overloaded_error",
+  api_error: "api_error",
+};
+
+export function openaiErrorBody(e: GatewayError, requestId: string) {
+  return { error: { message: e.message, type: e.type, param: e.param, code: e.code, source: e.source, request_id: requestId } };
+}
+
+export function anthropicErrorBody(e: GatewayError, requestId: string) {
+  return { type: "error", error: { type: ANTHROPIC_TYPES[e.type], message: e.message, code: e.code, source: e.source }, request_id: requestId };
+}
+
+export const invalidRequest = (code: string, message: string, param: string | null = null) =>
+  new GatewayError(400, "invalid_request_error", code, message, "gateway", {}, param);
