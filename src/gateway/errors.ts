@@ -62,3 +62,19 @@ export function anthropicErrorBody(e: GatewayError, requestId: string) {
 
 export const invalidRequest = (code: string, message: string, param: string | null = null) =>
   new GatewayError(400, "invalid_request_error", code, message, "gateway", {}, param);
+
+/** How a provider failure reaches the client: always `source: "upstream"`, with the provider named. */
+export function fromUpstream(e: { kind: string; status?: number; retryAfterMs?: number; message: string }, provider: string): GatewayError {
+  const headers: Record<string, string> = e.retryAfterMs ? { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) } : {};
+  const msg = `Provider "${provider}": ${e.message}`;
+  if (e.kind === "http" && e.status !== undefined) {
+    if (e.status === 429) return new GatewayError(429, "rate_limit_error", "upstream_rate_limited", msg, "upstream", headers);
+    if ([400, 404, 413, 422].includes(e.status)) return new GatewayError(e.status, "invalid_request_error", "upstream_rejected_request", msg, "upstream");
+    if (e.status === 401 || e.status === 403) return new GatewayError(502, "upstream_error", "upstream_auth_failed", `${msg} (the provider refused Tollgate's credentials; check the provider configuration)`, "upstream");
+    return new GatewayError(502, "upstream_error", "upstream_error", msg, "upstream", headers);
+  }
+  if (e.kind.startsWith("timeout")) return new GatewayError(504, "timeout_error", e.kind, msg, "upstream");
+  if (e.kind === "blocked") return new GatewayError(502, "upstream_error", "upstream_address_blocked", msg, "gateway");
+  if (e.kind === "aborted") return new GatewayError(499, "api_error", "client_closed_request", "The client closed the request.", "gateway");
+  return new GatewayError(502, "upstream_error", `upstream_${e.kind}`, msg, "upstream", headers);
+}

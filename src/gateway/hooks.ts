@@ -1,0 +1,71 @@
+/**
+ * The gateway's extension points, called by the pipeline in this order:
+ *   scanInput → (route) → reserve → provider call → output scanner → settle → log
+ * Security policies plug into scanInput / outputScanner, billing into
+ * reserve / settle. Each hook is optional; an absent hook is a no-op. A hook
+ * refuses a request by throwing a GatewayError (e.g. 403 policy_violation,
+ * 402 insufficient_credits), which the client receives in its API's shape.
+ *
+ * Guarantees the pipeline gives hooks:
+ *  - scanInput runs before any upstream call and before reserve;
+ *  - settle runs exactly once for every successful reserve — on success, on
+ *    upstream failure and on client abort — with the usage known at that point;
+ *  - the output scanner sees every piece of text before the client does.
+ */
+import type { ChatRequest, Usage } from "./types.js";
+
+export interface GatewayRequestContext {
+  requestId: string;
+  orgId: string;
+  projectId: string;
+  keyId: string;
+  environment: "live" | "test";
+  endpoint: "chat" | "messages" | "embeddings";
+}
+
+export interface PriceInfo {
+  /** micro-USD per million tokens */
+  inputMicroUsdPerM: bigint;
+  cachedInputMicroUsdPerM: bigint;
+  outputMicroUsdPerM: bigint;
+}
+
+export interface RouteInfo {
+  provider: string;
+  model: string;
+  custom: boolean;
+  prices: PriceInfo;
+  maxOutputTokens: number;
+}
+
+export interface ReserveInput {
+  route: RouteInfo;
+  estimatedInputTokens: number;
+  maxOutputTokens: number;
+}
+
+export interface Settlement {
+  costMicroUsd: bigint;
+  balanceMicroUsd?: bigint;
+}
+
+export interface SettleInput {
+  route: RouteInfo | null;
+  usage: Usage | undefined;
+  outcome: "ok" | "upstream_error" | "client_aborted" | "gateway_error";
+}
+
+/** Transforms streamed or whole output text; may throw a GatewayError to stop the answer. */
+export interface OutputScanner {
+  /** Called with each piece of text in order; returns the text to send now (it may hold some back). */
+  push(text: string, choiceIndex: number): string;
+  /** End of the answer: returns whatever was held back. */
+  end(choiceIndex: number): string;
+}
+
+export interface GatewayHooks {
+  scanInput?(ctx: GatewayRequestContext, req: ChatRequest): Promise<ChatRequest | void>;
+  outputScanner?(ctx: GatewayRequestContext): OutputScanner | undefined;
+  reserve?(ctx: GatewayRequestContext, input: ReserveInput): Promise<unknown>;
+  settle?(ctx: GatewayRequestContext, reservation: unknown, input: SettleInput): Promise<Settlement | undefined>;
+}

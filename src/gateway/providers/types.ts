@@ -1,0 +1,124 @@
+/**
+ * The one provider adapter interface and its error type. Invariants:
+ * - An adapter speaks canonical (OpenAI-shaped) types on our side and its own
+ *   wire format upstream; nothing else in the gateway knows wire formats.
+ * - `chat()` resolves once the upstream answered with a 2xx status line and
+ *   headers (so the pipeline may retry/fail over before any byte reached the
+ *   client); every failure after that surfaces as an UpstreamError thrown from
+ *   the stream iterator — never a hang, never a silent end.
+ * - Every failure is an UpstreamError with a classified `kind`; its message is
+ *   safe to show and log: no API key, no request headers, only the upstream's
+ *   own error text (with the key scrubbed if echoed).
+ * - Aborting `opts.signal` tears the upstream connection down at once.
+ */
+import type { Dispatcher } from "undici";
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
+
+export type ProviderFormat = "openai" | "anthropic" | "gemini" | "mock";
+
+export interface UpstreamTarget {
+  /** e.g. https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com */
+  baseUrl: string;
+  apiKey?: string;
+  /** Extra headers of a custom provider; cannot override auth or content headers. */
+  headers?: Record<string, string>;
+  /** Provider-side model id (without our `provider/` prefix). */
+  model: string;
+}
+
+export interface Timeouts {
+  /** DNS + TCP + TLS until the request is written. */
+  connectMs: number;
+  /** Request written → response status line and headers. */
+  firstByteMs: number;
+  /** Longest silence between body bytes once headers arrived (incl. before the first body byte). */
+  idleMs: number;
+  /** Whole call, headers to last body byte included. */
+  totalMs: number;
+}
+
+export interface CallOptions {
+  signal: AbortSignal;
+  /** The SSRF-guarded agent in production (net/ssrf.ts createGuardedDispatcher). Required on purpose. */
+  dispatcher: Dispatcher;
+  timeouts: Timeouts;
+}
+
+export type ChatResult =
+  | { kind: "response"; response: ChatResponse; usage: Usage | undefined }
+  | {
+      kind: "stream";
+      stream: AsyncIterable<ChatChunk>;
+      /** Final once the stream ended (normally or not); partial/undefined before. */
+      usage(): Usage | undefined;
+    };
+
+export interface EmbeddingsResult {
+  response: EmbeddingsResponse;
+  usage: Usage;
+}
+
+export interface ProviderAdapter {
+  readonly format: ProviderFormat;
+  chat(req: ChatRequest, target: UpstreamTarget, opts: CallOptions): Promise<ChatResult>;
+  embeddings?(req: EmbeddingsRequest, target: UpstreamTarget, opts: CallOptions): Promise<EmbeddingsResult>;
+}
+
+export type UpstreamErrorKind =
+  /** Could not establish a connection: refused, DNS failure, unreachable, TLS failure. */
+  | "connect"
+  /** The guarded dispatcher refused the resolved address (SSRF). Never retryable: it is configuration. */
+  | "blocked"
+  /** The connection broke after the request was sent (reset / closed before the response completed). */
+  | "reset"
+  | "timeout_connect"
+  | "timeout_first_byte"
+  | "timeout_idle"
+  | "timeout_total"
+  /** Non-2xx status (3xx included: redirects are never followed), or an error event inside a stream. */
+  | "http"
+  /** The upstream answered something we cannot understand (bad JSON, truncated stream, wrong shape). */
+  | "protocol"
+  /** Our caller aborted (client went away). */
+  | "aborted";
+
+const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529]);
+
+export class UpstreamError extends Error {
+  readonly kind: UpstreamErrorKind;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  /** Whether the same call may succeed if repeated (the pipeline still only retries before the first byte). */
+  readonly retryable: boolean;
+  /** The upstream's own error type/code when it gave one (e.g. "rate_limit_exceeded", "RESOURCE_EXHAUSTED"). */
+  readonly upstreamCode?: string;
+
+  constructor(
+    kind: UpstreamErrorKind,
+    message: string,
+    extra: { status?: number; retryAfterMs?: number; upstreamCode?: string; retryable?: boolean } = {},
+  ) {
+    super(message);
+    this.name = "UpstreamError";
+    this.kind = kind;
+    if (extra.status !== undefined) this.status = extra.status;
+    if (extra.retryAfterMs !== undefined) this.retryAfterMs = extra.retryAfterMs;
+    if (extra.upstreamCode !== undefined) this.upstreamCode = extra.upstreamCode;
+    this.retryable = extra.retryable ?? defaultRetryable(kind, extra.status);
+  }
+}
+
+function defaultRetryable(kind: UpstreamErrorKind, status?: number): boolean {
+  switch (kind) {
+    case "connect":
+    case "reset":
+    case "timeout_connect":
+    case "timeout_first_byte":
+    case "timeout_idle":
+      return true;
+    case "http":
+      return status !== undefined && RETRYABLE_STATUS.has(status);
+    default:
+      return false;
+  }
+}

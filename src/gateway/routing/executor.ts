@@ -1,0 +1,120 @@
+/**
+ * Calls the resolved targets in order with retries, fallbacks and circuit
+ * breakers, inside one total deadline.
+ *
+ * Invariants:
+ *  - Retries and fallbacks happen only before the first byte reaches the
+ *    client: for a stream, the executor reads the first chunk itself and only
+ *    then hands the stream over; later failures are the caller's to report.
+ *  - The deadline bounds everything: each attempt's timeouts are clamped to
+ *    what is left, and a Retry-After longer than what is left moves on.
+ *  - A client abort stops at once (no retry, no fallback).
+ *  - Upstream client errors (400, 404, 413, 422) are not retried anywhere: the
+ *    request itself is wrong.
+ */
+import type { Dispatcher } from "undici";
+import type { ChatChunk, ChatRequest } from "../types.js";
+import { type CallOptions, type ChatResult, type ProviderAdapter, type ProviderFormat, type Timeouts, UpstreamError } from "../providers/types.js";
+import type { CircuitBreakers } from "./circuit-breaker.js";
+import type { ResolvedTarget } from "./router.js";
+
+export interface Attempt {
+  target: string;
+  outcome: "ok" | "error" | "skipped_circuit_open";
+  errorKind?: string;
+  status?: number;
+  ms: number;
+}
+
+export interface ExecuteResult {
+  result: ChatResult;
+  target: ResolvedTarget;
+  attempts: Attempt[];
+}
+
+export interface ExecutorDeps {
+  adapters: Record<ProviderFormat, ProviderAdapter>;
+  breakers: CircuitBreakers;
+  dispatcherFor(target: ResolvedTarget): Dispatcher;
+  timeouts: Timeouts;
+  retriesPerTarget: number;
+  baseBackoffMs: number;
+}
+
+const CLIENT_ERROR_STATUS = new Set([400, 404, 413, 422]);
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/** Reads the first chunk so a stream that dies before its first byte can still be retried. */
+async function primeStream(result: ChatResult): Promise<ChatResult> {
+  if (result.kind !== "stream") return result;
+  const it = result.stream[Symbol.asyncIterator]();
+  const first = await it.next();
+  async function* rest(): AsyncGenerator<ChatChunk> {
+    if (first.done) return;
+    yield first.value;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  return { kind: "stream", stream: rest(), usage: result.usage };
+}
+
+export function createExecutor(deps: ExecutorDeps) {
+  return async function execute(targets: ResolvedTarget[], req: ChatRequest, signal: AbortSignal): Promise<ExecuteResult> {
+    const started = Date.now();
+    const deadline = started + deps.timeouts.totalMs;
+    const attempts: Attempt[] = [];
+    let lastError: unknown = null;
+
+    for (const target of targets) {
+      if (!deps.breakers.tryPass(target.name)) {
+        attempts.push({ target: target.name, outcome: "skipped_circuit_open", ms: 0 });
+        continue;
+      }
+      for (let i = 0; i <= deps.retriesPerTarget; i++) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        const t0 = Date.now();
+        const opts: CallOptions = {
+          signal,
+          dispatcher: deps.dispatcherFor(target),
+          timeouts: {
+            connectMs: Math.min(deps.timeouts.connectMs, left),
+            firstByteMs: Math.min(deps.timeouts.firstByteMs, left),
+            idleMs: deps.timeouts.idleMs,
+            totalMs: left,
+          },
+        };
+        try {
+          const upstream = { baseUrl: target.provider.baseUrl, apiKey: target.provider.apiKey, headers: target.provider.headers, model: target.model };
+          const result = await primeStream(await deps.adapters[target.provider.format].chat({ ...req, model: target.model }, upstream, opts));
+          deps.breakers.onSuccess(target.name);
+          attempts.push({ target: target.name, outcome: "ok", ms: Date.now() - t0 });
+          return { result, target, attempts };
+        } catch (err) {
+          if (signal.aborted) throw err;
+          const e = err instanceof UpstreamError ? err : new UpstreamError("protocol", (err as Error).message ?? "upstream call failed");
+          attempts.push({ target: target.name, outcome: "error", errorKind: e.kind, status: e.status, ms: Date.now() - t0 });
+          lastError = e;
+          if (e.kind === "http" && e.status !== undefined && CLIENT_ERROR_STATUS.has(e.status)) throw e;
+          deps.breakers.onFailure(target.name, e.retryAfterMs);
+          if (!e.retryable || i === deps.retriesPerTarget) break;
+          const wait = e.retryAfterMs ?? deps.baseBackoffMs * 2 ** i * (0.5 + Math.random());
+          if (Date.now() + wait >= deadline || wait > 10_000) break; // better served by the next target
+          await sleep(wait, signal);
+          if (!deps.breakers.tryPass(target.name)) break;
+        }
+      }
+    }
+    if (lastError) throw lastError;
+    throw new UpstreamError("connect", "Every provider for this model is unavailable right now (circuit open). Try again shortly.", { retryable: true, retryAfterMs: 5_000 });
+  };
+}
+
+export type Executor = ReturnType<typeof createExecutor>;

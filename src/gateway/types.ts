@@ -1,0 +1,195 @@
+/**
+ * The canonical wire format of the gateway: OpenAI Chat Completions and
+ * Embeddings shapes. /v1/chat/completions speaks it directly; every other
+ * format (inbound /v1/messages, upstream Anthropic/Gemini) translates to and
+ * from it. Invariants:
+ * - Shapes are exactly what the official OpenAI SDKs send and accept; optional
+ *   fields we do not model are simply absent (never invented).
+ * - `Usage` is the provider-neutral metering record: inputTokens INCLUDES the
+ *   cached part (OpenAI semantics), so cachedInputTokens <= inputTokens.
+ * - Token counts are plain non-negative integers (never bigint, never money).
+ */
+
+export type Role = "system" | "developer" | "user" | "assistant" | "tool";
+
+export interface TextPart {
+  type: "text";
+  text: string;
+}
+export interface ImagePart {
+  type: "image_url";
+  image_url: { url: string; detail?: "auto" | "low" | "high" };
+}
+/** Parts we forward untouched to OpenAI-format upstreams and refuse elsewhere. */
+export interface OtherPart {
+  type: "input_audio" | "file";
+  [key: string]: unknown;
+}
+export type ContentPart = TextPart | ImagePart | OtherPart;
+
+export interface ToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+export interface SystemMessage {
+  role: "system" | "developer";
+  content: string | TextPart[];
+  name?: string;
+}
+export interface UserMessage {
+  role: "user";
+  content: string | ContentPart[];
+  name?: string;
+}
+export interface AssistantMessage {
+  role: "assistant";
+  content?: string | TextPart[] | null;
+  tool_calls?: ToolCall[];
+  refusal?: string | null;
+  name?: string;
+}
+export interface ToolMessage {
+  role: "tool";
+  content: string | TextPart[];
+  tool_call_id: string;
+}
+export type ChatMessage = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
+
+export interface FunctionTool {
+  type: "function";
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+}
+
+export type ToolChoice = "none" | "auto" | "required" | { type: "function"; function: { name: string } };
+
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | {
+      type: "json_schema";
+      json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null };
+    };
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  tools?: FunctionTool[];
+  tool_choice?: ToolChoice;
+  parallel_tool_calls?: boolean;
+  response_format?: ResponseFormat;
+  n?: number | null;
+  stop?: string | string[] | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  seed?: number | null;
+  user?: string;
+}
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
+
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+export interface ChatResponse {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    message: { role: "assistant"; content: string | null; tool_calls?: ToolCall[]; refusal?: string | null };
+    finish_reason: FinishReason | null;
+    logprobs?: unknown;
+  }>;
+  usage?: OpenAIUsage;
+  system_fingerprint?: string | null;
+}
+
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: "function";
+  function?: { name?: string; arguments?: string };
+}
+
+export interface ChatChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    delta: { role?: "assistant"; content?: string | null; tool_calls?: ToolCallDelta[]; refusal?: string | null };
+    finish_reason: FinishReason | null;
+    logprobs?: unknown;
+  }>;
+  usage?: OpenAIUsage | null;
+  system_fingerprint?: string | null;
+}
+
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: "float" | "base64";
+  dimensions?: number;
+  user?: string;
+}
+
+export interface EmbeddingsResponse {
+  object: "list";
+  data: Array<{ object: "embedding"; index: number; embedding: number[] | string }>;
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** Provider-neutral metering record (see header: input includes cached). */
+export interface Usage {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  /** Tokens written to a prompt cache (Anthropic bills them above the input rate); part of inputTokens. */
+  cacheWriteInputTokens?: number;
+  /** True when the numbers are our estimate rather than the provider's report. */
+  estimated?: boolean;
+}
+
+export function usageToOpenAI(u: Usage): OpenAIUsage {
+  return {
+    prompt_tokens: u.inputTokens,
+    completion_tokens: u.outputTokens,
+    total_tokens: u.inputTokens + u.outputTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
+  };
+}
+
+export function usageFromOpenAI(u: OpenAIUsage | null | undefined): Usage | undefined {
+  if (!u || typeof u !== "object") return undefined;
+  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+  return {
+    inputTokens: n(u.prompt_tokens),
+    cachedInputTokens: n(u.prompt_tokens_details?.cached_tokens),
+    outputTokens: n(u.completion_tokens),
+  };
+}
+
+/** Text of a message content (string or parts); non-text parts are skipped. */
+export function contentText(content: string | ReadonlyArray<{ type: string; text?: unknown }> | null | undefined): string {
+  if (content == null) return "";
+  if (typeof content === "string") return content;
+  let out = "";
+  for (const p of content) if (p.type === "text" && typeof p.text === "string") out += p.text;
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * A faithful local fake of Anthropic's Messages API (POST /v1/messages):
+ * x-api-key (or Bearer) + anthropic-version checks, the API's request rules (max_tokens
+ * required, user first, strict alternation, tool_result must answer the
+ * previous turn's tool_use ids), JSON responses with content blocks and
+ * usage incl. cache_read_input_tokens, and the SSE event sequence
+ * message_start → ping → content_block_start/delta/stop… → message_delta →
+ * message_stop. Errors use `{"type":"error","error":{type,message}}`.
+ */
+import { startFake, sseData, type FakeServer } from "./base.js";
+import { fragments, pieces, planReply, type View } from "./script.js";
+
+const ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+  413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error",
+};
+export const anthropicError = (status: number, message: string) => ({
+  type: "error", error: { type: ERROR_TYPES[status] ?? "api_error", message },
+});
+
+const blocksOf = (c: any): any[] => (typeof c === "string" ? [{ type: "text", text: c }] : c);
+const textOf = (c: any): string => blocksOf(c).filter((b) => b.type === "text").map((b) => b.text).join("");
+
+function validate(b: any): string | undefined {
+  if (!b || typeof b.model !== "string") return "model: Field required";
+  if (!Number.isInteger(b.max_tokens) || b.max_tokens < 1) return "max_tokens: Field required";
+  if (!Array.isArray(b.messages) || !b.messages.length) return "messages: at least one message is required";
+  if (b.temperature !== undefined && (b.temperature < 0 || b.temperature > 1)) return "temperature: range: 0..1";
+  let prevRole = "";
+  let prevToolUses = new Set<string>();
+  for (const [i, m] of b.messages.entries()) {
+    if (m.role !== "user" && m.role !== "assistant") return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    if (i === 0 && m.role !== "user") return "messages: first message must use the \"user\" role";
+    if (m.role === prevRole) return "messages: roles must alternate between \"user\" and \"assistant\"";
+    const blocks = blocksOf(m.content);
+    if (!blocks.length) return `messages.${i}: all messages must have non-empty content`;
+    for (const bl of blocks) {
+      if (bl.type === "tool_result" && !prevToolUses.has(bl.tool_use_id)) {
+        return `messages.${i}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${bl.tool_use_id}`;
+      }
+    }
+    prevToolUses = new Set(blocks.filter((bl: any) => bl.type === "tool_use").map((bl: any) => bl.id));
+    prevRole = m.role;
+  }
+  if (b.tool_choice?.type === "tool" && !(b.tools ?? []).some((t: any) => t.name === b.tool_choice.name)) return "tool_choice: tool not found";
+  return undefined;
+}
+
+export function viewFromAnthropic(b: any): View {
+  const system = typeof b.system === "string" ? b.system : (b.system ?? []).map((x: any) => x.text).join("\n\n");
+  const msgs: any[] = b.messages;
+  const users = msgs.filter((m) => m.role === "user" && blocksOf(m.content).some((x) => x.type !== "tool_result"));
+  const last = msgs[msgs.length - 1];
+  const toolResults = last.role === "user"
+    ? blocksOf(last.content).filter((x) => x.type === "tool_result").map((x) => (typeof x.content === "string" ? x.content : textOf(x.content ?? [])))
+    : [];
+  let image: string | undefined;
+  for (const m of users) for (const x of blocksOf(m.content)) {
+    if (x.type === "image") image ??= x.source.type === "base64" ? x.source.media_type : x.source.url;
+  }
+  const tc = b.tool_choice;
+  return {
+    system,
+    userTurns: users.length,
+    lastUserText: users.length ? textOf(users[users.length - 1].content) : "",
+    toolResults,
+    tools: (b.tools ?? []).map((t: any) => ({ name: t.name, schema: t.input_schema })),
+    toolChoice: !tc || tc.type === "auto" ? "auto" : tc.type === "none" ? "none" : tc.type === "any" ? "required" : { name: tc.name },
+    parallel: !tc?.disable_parallel_tool_use,
+    wantsJson: false,
+    image,
+    stop: b.stop_sequences ?? [],
+    maxTokens: b.max_tokens,
+    totalChars: system.length + msgs.reduce((s, m) => s + textOf(m.content).length, 0),
+  };
+}
+
+export function startAnthropicFake(o: { apiKey?: string } = {}): Promise<FakeServer> {
+  return startFake(async (ctx) => {
+    const { req, body } = ctx;
+    // The API takes the key as x-api-key, or as a Bearer token (what @anthropic-ai/sdk 1.x sends).
+    const key = req.headers["x-api-key"] ?? String(req.headers.authorization ?? "").replace(/^Bearer /, "");
+    if (o.apiKey !== undefined && key !== o.apiKey) return ctx.json(401, anthropicError(401, "invalid x-api-key"));
+    if (!req.headers["anthropic-version"]) return ctx.json(400, anthropicError(400, "anthropic-version: header is required"));
+    if (ctx.path !== "/v1/messages") return ctx.json(404, anthropicError(404, "Not found"));
+    const problem = validate(body);
+    if (problem) return ctx.json(400, anthropicError(400, problem));
+
+    const plan = planReply(viewFromAnthropic(body), "toolu_fake");
+    const stopReason = plan.finish === "stop" ? "end_turn" : plan.finish === "length" ? "max_tokens" : plan.finish === "tool_calls" ? "tool_use" : "stop_sequence";
+    const usage = {
+      input_tokens: plan.usage.input - plan.usage.cached,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: plan.usage.cached,
+      output_tokens: plan.usage.output,
+    };
+    const content: any[] = [];
+    if (plan.text || !plan.toolCalls.length) content.push({ type: "text", text: plan.text });
+    for (const t of plan.toolCalls) content.push({ type: "tool_use", id: t.id, name: t.name, input: t.args });
+    const message = { id: "msg_fake01", type: "message", role: "assistant", model: body.model };
+    if (!body.stream) {
+      return ctx.json(200, { ...message, content, stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null, usage }, { "request-id": "req_fake" });
+    }
+    const ev = (type: string, data: object) => sseData({ type, ...data }, type);
+    const events = [
+      ev("message_start", { message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }),
+      ev("ping", {}),
+    ];
+    content.forEach((block, index) => {
+      if (block.type === "text") {
+        events.push(ev("content_block_start", { index, content_block: { type: "text", text: "" } }));
+        for (const p of pieces(block.text)) events.push(ev("content_block_delta", { index, delta: { type: "text_delta", text: p } }));
+      } else {
+        events.push(ev("content_block_start", { index, content_block: { type: "tool_use", id: block.id, name: block.name, input: {} } }));
+        events.push(ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: "" } }));
+        for (const f of fragments(JSON.stringify(block.input))) events.push(ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: f } }));
+      }
+      events.push(ev("content_block_stop", { index }));
+    });
+    events.push(ev("message_delta", { delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null }, usage: { output_tokens: plan.usage.output } }));
+    events.push(ev("message_stop", {}));
+    await ctx.sse(events);
+  }, anthropicError);
+}
