@@ -23,6 +23,9 @@ export interface Mailer {
   close(): void;
 }
 
+/** Header values stay on their line: a line break in a subject must not start a new header or the body. */
+const oneLine = (v: string) => v.replace(/[\r\n\u2028\u2029]+/g, " ");
+
 export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: string | null; log: Logger }): Mailer {
   if (opts.smtpUrl) {
     const transport = nodemailer.createTransport(opts.smtpUrl);
@@ -42,7 +45,7 @@ export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: st
         const date = new Date();
         await mkdir(outbox, { recursive: true, mode: 0o700 });
         file = path.join(outbox, `${date.toISOString().replace(/[:.]/g, "-")}-${randomBytes(4).toString("hex")}.txt`);
-        const content = `From: ${opts.from}\nTo: ${m.to}\nSubject: ${m.subject}\nDate: ${date.toUTCString()}\n\n${m.text}`;
+        const content = `From: ${oneLine(opts.from)}\nTo: ${oneLine(m.to)}\nSubject: ${oneLine(m.subject)}\nDate: ${date.toUTCString()}\n\n${m.text}`;
         await writeFile(file, content, { mode: 0o600 });
       }
       opts.log.info({ to: m.to, subject: m.subject, outboxFile: file, body: m.text }, "mail not sent (SMTP_URL is not set); saved to the outbox");

@@ -1,6 +1,14 @@
 /** Shared route schema pieces. */
 import { z } from "zod";
 
+/**
+ * A name is one line of text: no control characters (line breaks included).
+ * Names end up in email subjects and bodies, where a line break could forge
+ * headers or a fake "accept" link above the real one.
+ */
+export const SINGLE_LINE = /^[^\p{Cc}\u2028\u2029]*$/u;
+export const SINGLE_LINE_MESSAGE = "Must be a single line of text without control characters.";
+
 export const orgParams = z.object({ org: z.string().min(1).max(64) });
 export const errorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), requestId: z.string(), details: z.unknown().optional() }),

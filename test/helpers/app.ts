@@ -37,6 +37,8 @@ export interface Response<T = any> {
 let counter = 0;
 export const uniqueEmail = (prefix = "user") => `${prefix}-${Date.now().toString(36)}-${++counter}@example.com`;
 export const PASSWORD = "correct horse battery staple";
+/** Pass as a header value to send the request without that header (e.g. no Origin on a POST). */
+export const OMIT = "\u0000omit";
 
 export class Client {
   cookie = "";
@@ -48,6 +50,7 @@ export class Client {
     if (this.cookie) h.cookie = this.cookie;
     if (method !== "GET" && method !== "HEAD" && !("origin" in h)) h.origin = PUBLIC_URL;
     if (body !== undefined && typeof body !== "string" && !("content-type" in h)) h["content-type"] = "application/json";
+    for (const [k, v] of Object.entries(h)) if (v === OMIT) delete h[k];
     const res = await this.app.server.inject({
       method,
       url,

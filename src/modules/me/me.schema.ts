@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
 import { orgResponse } from "../organizations/organizations.schema.js";
 
 export const updateMeBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(100).optional(),
+    name: z.string().trim().min(1).max(100).regex(SINGLE_LINE, SINGLE_LINE_MESSAGE).optional(),
     activeOrganization: z.string().min(1).max(48).optional().describe("Slug of the organization to switch to."),
   })
   .refine((b) => Object.keys(b).length > 0, "Send name or activeOrganization.");

@@ -6,6 +6,7 @@
 import { boolean, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
+import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
 
 export const organizations = pgTable("organizations", {
   id: text("id").primaryKey(),
@@ -41,7 +42,12 @@ export const slugSchema = z
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "Slug may contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit.")
   .refine((s) => !RESERVED_SLUGS.has(s), "This slug is reserved.");
 
-const name = z.string().trim().min(1, "Name is required.").max(100, "Name must be at most 100 characters.");
+const name = z
+  .string()
+  .trim()
+  .min(1, "Name is required.")
+  .max(100, "Name must be at most 100 characters.")
+  .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE);
 const description = z.string().trim().max(1000, "Description must be at most 1000 characters.");
 
 export const createOrgBody = z.strictObject({ name, description: description.optional(), slug: slugSchema.optional() });

@@ -8,7 +8,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { tooManyRequests } from "../errors.js";
+import { notFound } from "../errors.js";
+import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../routes.js";
 import { type Auth, CLIENT_IP_HEADER } from "./auth.js";
 import { toWebHeaders } from "./guard.js";
 import type { LoginThrottle } from "./throttle.js";
@@ -18,20 +19,32 @@ const userOut = z.object({ id: z.string(), name: z.string(), email: z.string(), 
 export function registerAuthRoutes(app: FastifyInstance, deps: { auth: Auth; throttle: LoginThrottle; publicUrl: string }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  async function forward(request: FastifyRequest, reply: FastifyReply) {
+  /** Calls the auth library with the request; the response is not sent yet (the throttle settles first). */
+  async function callAuth(request: FastifyRequest): Promise<Response> {
+    const url = new URL(request.url, deps.publicUrl);
+    // Fastify routes the raw path; the URL parser resolves "." and ".." segments
+    // (percent-encoded too). A path that changes under that normalization could
+    // reach a declared route — sign-in and its throttle — through the catch-all.
+    if (url.pathname !== request.url.split("?")[0]) {
+      throw notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
+    }
     const headers = toWebHeaders(request);
     headers.delete(CLIENT_IP_HEADER);
     headers.set(CLIENT_IP_HEADER, request.ip);
     headers.delete("content-length");
     const hasBody = request.body !== undefined && request.body !== null && !["GET", "HEAD"].includes(request.method);
     if (hasBody) headers.set("content-type", "application/json");
-    const res = await deps.auth.handler(
-      new Request(new URL(request.url, deps.publicUrl), {
+    return deps.auth.handler(
+      new Request(url, {
         method: request.method,
         headers,
         body: hasBody ? JSON.stringify(request.body) : undefined,
       }),
     );
+  }
+
+  /** Sends the library's response in the product's shape (errors as the error envelope). */
+  async function send(request: FastifyRequest, reply: FastifyReply, res: Response) {
     reply.status(res.status);
     for (const cookie of res.headers.getSetCookie()) reply.header("set-cookie", cookie);
     const type = res.headers.get("content-type");
@@ -53,6 +66,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { auth: Auth; thr
     return reply.send(text);
   }
 
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => send(request, reply, await callAuth(request));
+
   r.post(
     "/api/auth/sign-up/email",
     {
@@ -61,7 +76,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { auth: Auth; thr
         tags: ["auth"],
         summary: "Create an account (and its personal organization); sets the session cookie",
         body: z.object({
-          name: z.string().trim().min(1).max(100),
+          name: z.string().trim().min(1).max(100).regex(SINGLE_LINE, SINGLE_LINE_MESSAGE),
           email: z.email().max(254),
           password: z.string().min(8).max(128),
         }),
@@ -82,15 +97,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { auth: Auth; thr
         response: { 200: z.object({ token: z.string().nullable(), user: userOut }).passthrough() },
       },
     },
-    async (request, reply) => {
-      const { email } = request.body;
-      const wait = await deps.throttle.blockedFor(email, request.ip);
-      if (wait !== null) throw tooManyRequests("TOO_MANY_ATTEMPTS", `Too many failed sign-in attempts. Try again in ${wait} seconds.`, wait);
-      await forward(request, reply);
-      if (reply.statusCode === 401) await deps.throttle.recordFailure(email, request.ip);
-      else if (reply.statusCode === 200) await deps.throttle.recordSuccess(email);
-      return reply;
-    },
+    async (request, reply) => send(request, reply, await deps.throttle.attempt(request.body.email, request.ip, () => callAuth(request))),
   );
 
   r.post(

@@ -40,6 +40,9 @@ export function createAuth(config: Config, db: Db, hooks: AuthHooks) {
     },
     session: { expiresIn: 60 * 60 * 24 * 14, updateAge: 60 * 60 * 24 },
     rateLimit: { enabled: false },
+    // The profile changes only through PATCH /api/v1/me, which validates it; the
+    // library's own update endpoint would accept any name and image unchecked.
+    disabledPaths: ["/update-user"],
     advanced: {
       cookiePrefix: "tollgate",
       useSecureCookies: config.publicUrl.startsWith("https://"),

@@ -3,9 +3,15 @@
  * fixed windows, in the database so every replica sees the same counts. Only
  * failures count (an office behind one NAT can still sign in); a success clears
  * the email's counter.
+ *
+ * An attempt is counted *before* the password is checked, in one atomic upsert
+ * per key, and refunded when it turns out not to be a failure. Checking the
+ * counters first and counting afterwards would let N parallel guesses all pass
+ * the check before any of them is counted.
  */
 import { inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/db.js";
+import { tooManyRequests } from "../errors.js";
 import { authThrottle } from "./auth.schema.js";
 
 export interface ThrottleLimits {
@@ -17,39 +23,69 @@ export interface ThrottleLimits {
 export function createLoginThrottle(db: Db, limits: ThrottleLimits) {
   const keysFor = (email: string, ip: string) => ({ email: `email:${email.trim().toLowerCase()}`, ip: `ip:${ip}` });
 
-  return {
-    /** Seconds to wait when either counter is exhausted, else null. */
-    async blockedFor(email: string, ip: string): Promise<number | null> {
-      const k = keysFor(email, ip);
-      const rows = await db.select().from(authThrottle).where(inArray(authThrottle.key, [k.email, k.ip]));
-      const now = Date.now();
-      let wait: number | null = null;
-      for (const row of rows) {
-        const max = row.key === k.email ? limits.maxFailuresPerEmail : limits.maxFailuresPerIp;
+  /** Counts one attempt on both keys; returns seconds to wait when a counter is now over its limit, else null. */
+  async function count(email: string, ip: string): Promise<number | null> {
+    const k = keysFor(email, ip);
+    const windowStart = sql`now() - make_interval(secs => ${limits.windowSeconds})`;
+    const rows = await db
+      .insert(authThrottle)
+      .values([{ key: k.email, failures: 1 }, { key: k.ip, failures: 1 }])
+      .onConflictDoUpdate({
+        target: authThrottle.key,
+        set: {
+          failures: sql`case when ${authThrottle.windowStart} < ${windowStart} then 1 else ${authThrottle.failures} + 1 end`,
+          windowStart: sql`case when ${authThrottle.windowStart} < ${windowStart} then now() else ${authThrottle.windowStart} end`,
+        },
+      })
+      .returning();
+    const now = Date.now();
+    let wait: number | null = null;
+    for (const row of rows) {
+      const max = row.key === k.email ? limits.maxFailuresPerEmail : limits.maxFailuresPerIp;
+      if (row.failures > max) {
         const ends = row.windowStart.getTime() + limits.windowSeconds * 1000;
-        if (ends > now && row.failures >= max) wait = Math.max(wait ?? 0, Math.ceil((ends - now) / 1000));
+        wait = Math.max(wait ?? 0, Math.ceil((ends - now) / 1000), 1);
       }
-      return wait;
-    },
+    }
+    return wait;
+  }
 
-    async recordFailure(email: string, ip: string): Promise<void> {
+  async function refund(keys: string[]): Promise<void> {
+    await db
+      .update(authThrottle)
+      .set({ failures: sql`greatest(${authThrottle.failures} - 1, 0)` })
+      .where(inArray(authThrottle.key, keys));
+  }
+
+  return {
+    /**
+     * Runs one sign-in attempt under the throttle. `check` verifies the
+     * credentials and returns a response whose status decides: 401 counts as a
+     * failure, 200 clears the email's counter, anything else is not counted.
+     * The counters are settled before this returns, so before the caller
+     * answers the client. Throws 429 TOO_MANY_ATTEMPTS (with Retry-After)
+     * without calling `check` when the email or the IP is over its limit.
+     */
+    async attempt<T extends { status: number }>(email: string, ip: string, check: () => Promise<T>): Promise<T> {
       const k = keysFor(email, ip);
-      const windowStart = sql`now() - make_interval(secs => ${limits.windowSeconds})`;
-      await db
-        .insert(authThrottle)
-        .values([{ key: k.email, failures: 1 }, { key: k.ip, failures: 1 }])
-        .onConflictDoUpdate({
-          target: authThrottle.key,
-          set: {
-            failures: sql`case when ${authThrottle.windowStart} < ${windowStart} then 1 else ${authThrottle.failures} + 1 end`,
-            windowStart: sql`case when ${authThrottle.windowStart} < ${windowStart} then now() else ${authThrottle.windowStart} end`,
-          },
-        });
-    },
-
-    async recordSuccess(email: string): Promise<void> {
-      const k = keysFor(email, "");
-      await db.delete(authThrottle).where(inArray(authThrottle.key, [k.email]));
+      const wait = await count(email, ip);
+      if (wait !== null) {
+        await refund([k.email, k.ip]);
+        throw tooManyRequests("TOO_MANY_ATTEMPTS", `Too many failed sign-in attempts. Try again in ${wait} seconds.`, wait);
+      }
+      let status = 500;
+      try {
+        const result = await check();
+        status = result.status;
+        return result;
+      } finally {
+        if (status === 200) {
+          await db.delete(authThrottle).where(inArray(authThrottle.key, [k.email]));
+          await refund([k.ip]);
+        } else if (status !== 401) {
+          await refund([k.email, k.ip]);
+        }
+      }
     },
   };
 }
