@@ -11,6 +11,10 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
 import { createAuditService } from "./modules/audit/audit.service.js";
+import { createLocalInvalidationBus } from "./modules/keys/invalidation-bus.js";
+import { createKeyVerifier, dbKeyStore, type KeyVerifier } from "./modules/keys/key-verifier.js";
+import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
+import { createKeyService } from "./modules/keys/keys.service.js";
 import { registerInvitationRoutes } from "./modules/invitations/invitations.routes.js";
 import { createInvitationService } from "./modules/invitations/invitations.service.js";
 import { registerMeRoutes } from "./modules/me/me.routes.js";
@@ -20,6 +24,22 @@ import { createMemberService } from "./modules/members/members.service.js";
 import { findMembership } from "./modules/organizations/organizations.repo.js";
 import { registerOrganizationRoutes } from "./modules/organizations/organizations.routes.js";
 import { createOrganizationService } from "./modules/organizations/organizations.service.js";
+import { registerLogRoutes } from "./modules/logs/logs.routes.js";
+import { createLogService } from "./modules/logs/logs.service.js";
+import { createRequestLogWriter } from "./modules/logs/logs.writer.js";
+import { createProviderDirectory } from "./modules/providers/providers.directory.js";
+import { registerProviderRoutes } from "./modules/providers/providers.routes.js";
+import { createProviderService } from "./modules/providers/providers.service.js";
+import { registerProjectRoutes } from "./modules/projects/projects.routes.js";
+import { createProjectService } from "./modules/projects/projects.service.js";
+import { builtInProviders } from "./gateway/catalog.js";
+import { createGateway } from "./gateway/gateway.js";
+import type { GatewayHooks } from "./gateway/hooks.js";
+import { anthropicInbound } from "./gateway/inbound/anthropic.js";
+import { checkJsonInput } from "./gateway/input.js";
+import { invalidRequest } from "./gateway/errors.js";
+import type { Timeouts } from "./gateway/providers/types.js";
+import { createSecretBox } from "./platform/secretbox.js";
 import { createAuth } from "./platform/auth/auth.js";
 import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
@@ -35,6 +55,9 @@ export interface AppOptions {
   database: Database;
   logger: Logger;
   mailer?: Mailer;
+  /** Extension points of the gateway pipeline (security policies, billing). */
+  gatewayHooks?: GatewayHooks;
+  gatewayTimeouts?: Partial<Timeouts>;
 }
 
 export interface RouteInfo {
@@ -47,6 +70,10 @@ export interface App {
   server: FastifyInstance;
   /** Every route with its declared access (the permission matrix test is generated from it). */
   routes: RouteInfo[];
+  /** The gateway's API key check (digest → cached project/org context). */
+  keyVerifier: KeyVerifier;
+  /** Writes queued request logs now (they are otherwise written within a second). */
+  flushLogs(): Promise<void>;
   /** Marks the app as draining: /readyz answers 503 from now on. */
   beginShutdown(): void;
   close(): Promise<void>;
@@ -107,11 +134,44 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await server.register(swaggerUi, { routePrefix: "/api/docs" });
 
   const mailer = opts.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log: opts.logger });
-  const organizations = createOrganizationService({ db });
-  const members = createMemberService({ db });
+  // Key cache invalidation: in-process for now; a shared bus (Redis) comes with scale-out.
+  const invalidationBus = createLocalInvalidationBus();
+  const keyVerifier = createKeyVerifier({
+    store: dbKeyStore(db),
+    bus: invalidationBus,
+    // One process (PGlite) or a bus that reaches every replica: cache long, invalidations do the rest.
+    // Replicas on a shared PostgreSQL without one: a 1-second TTL is the revocation bound.
+    ttlMs: database.kind === "pglite" || invalidationBus.crossReplica ? 60_000 : 1_000,
+    onError: (err, what) => opts.logger.error({ err }, what),
+  });
+  const keys = createKeyService({ db, bus: invalidationBus });
+  const projects = createProjectService({ db, bus: invalidationBus });
+  const organizations = createOrganizationService({
+    db,
+    hooks: { orgDeleted: [(orgId) => invalidationBus.publish({ scope: "org", orgId })] },
+  });
+  const members = createMemberService({ db, hooks: { memberRemoved: [keys.memberRemovedHook] } });
   const invitations = createInvitationService({ db, mailer, publicUrl: config.publicUrl, log: server.log });
   const me = createMeService({ db });
   const audit = createAuditService({ db });
+  const logs = createLogService({ db });
+  const logWriter = createRequestLogWriter({ db, dataDir: config.dataDir, log: opts.logger });
+  const box = createSecretBox(config.secret);
+  const directory = createProviderDirectory({ db, box, builtIns: builtInProviders(config) });
+  const gateway = createGateway({
+    config,
+    verify: (raw) => keyVerifier.verify(raw),
+    providersFor: (orgId) => directory.providersFor(orgId),
+    log: (entry) => logWriter.enqueue(entry),
+    hooks: opts.gatewayHooks,
+    inboundAnthropic: anthropicInbound,
+    timeouts: opts.gatewayTimeouts,
+    checkBody(value) {
+      const check = checkJsonInput(value);
+      if (!check.ok) throw invalidRequest(`invalid_body_${check.code}`, `${check.message}${check.path ? ` (at ${check.path})` : ""}`);
+    },
+  });
+  const providers = createProviderService({ db, box, directory, allowedHosts: config.allowedProviderHosts, probe: (entry, model) => gateway.probe(entry, model) });
   const auth = createAuth(config, db, { onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined) });
   const throttle = createLoginThrottle(db, config.loginThrottle);
 
@@ -126,17 +186,29 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerMemberRoutes(server, { members });
   registerInvitationRoutes(server, { invitations });
   registerAuditRoutes(server, { audit });
+  registerProjectRoutes(server, { projects });
+  registerKeyRoutes(server, { keys, projects });
+  registerLogRoutes(server, { logs });
+  registerProviderRoutes(server, { providers });
+  gateway.register(server);
 
   server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => server.swagger());
 
   return {
     server,
     routes,
+    keyVerifier,
+    flushLogs: () => logWriter.flush(),
     beginShutdown: () => {
       draining = true;
     },
     async close() {
       await server.close();
+      await gateway.close();
+      // Queued request logs and pending last-used times are written before the caller closes the database.
+      await logWriter.close();
+      await keyVerifier.close();
+      await invalidationBus.close();
       mailer.close();
     },
   };

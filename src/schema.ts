@@ -4,3 +4,7 @@ export { organizations, userState } from "./modules/organizations/organizations.
 export { members } from "./modules/members/members.schema.js";
 export { invitations } from "./modules/invitations/invitations.schema.js";
 export { auditLog } from "./platform/audit.js";
+export { projects, projectMembers } from "./modules/projects/projects.schema.js";
+export { apiKeys } from "./modules/keys/keys.schema.js";
+export { requestLogs } from "./modules/logs/logs.schema.js";
+export { customProviders } from "./modules/providers/providers.schema.js";

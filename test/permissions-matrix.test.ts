@@ -10,6 +10,9 @@
  *   where EXPECTED says so, 403 otherwise). "Allowed" means the request got past
  *   the permission check: requests carry ids of nothing and bodies that fail
  *   validation, so the check is made without side effects.
+ * - Routes under a project (`:project`) are tried with a real project: the
+ *   member is assigned to it, and a second member who is not assigned must get
+ *   404 PROJECT_NOT_FOUND wherever members are allowed (403 where they are not).
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +20,7 @@ import { can, type Role } from "../src/platform/permissions.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
 
-type Expect = "public" | "user" | readonly Role[];
+type Expect = "public" | "user" | "apiKey" | readonly Role[];
 const ALL: readonly Role[] = ["owner", "admin", "member"];
 const MANAGERS: readonly Role[] = ["owner", "admin"];
 const OWNER: readonly Role[] = ["owner"];
@@ -52,6 +55,31 @@ export const EXPECTED: Record<string, Expect> = {
   "POST /api/v1/invitations/:token/accept": "user",
   "POST /api/v1/invitations/:token/decline": "user",
   "GET /api/v1/orgs/:org/audit-log": MANAGERS,
+  "GET /api/v1/orgs/:org/projects": ALL,
+  "POST /api/v1/orgs/:org/projects": MANAGERS,
+  "GET /api/v1/orgs/:org/projects/:project": ALL,
+  "PATCH /api/v1/orgs/:org/projects/:project": MANAGERS,
+  "DELETE /api/v1/orgs/:org/projects/:project": MANAGERS,
+  "GET /api/v1/orgs/:org/projects/:project/members": MANAGERS,
+  "PUT /api/v1/orgs/:org/projects/:project/members": MANAGERS,
+  "GET /api/v1/orgs/:org/projects/:project/keys": ALL,
+  "POST /api/v1/orgs/:org/projects/:project/keys": ALL,
+  "GET /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
+  "DELETE /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
+  "GET /api/v1/orgs/:org/projects/:project/logs": ALL,
+  "GET /api/v1/orgs/:org/projects/:project/logs/export": ALL,
+  "GET /api/v1/orgs/:org/projects/:project/logs/:requestId": ALL,
+  "GET /api/v1/orgs/:org/projects/:project/usage": ALL,
+  "GET /api/v1/orgs/:org/providers": MANAGERS,
+  "POST /api/v1/orgs/:org/providers": MANAGERS,
+  "GET /api/v1/orgs/:org/providers/:provider": MANAGERS,
+  "PATCH /api/v1/orgs/:org/providers/:provider": MANAGERS,
+  "DELETE /api/v1/orgs/:org/providers/:provider": MANAGERS,
+  "POST /api/v1/orgs/:org/providers/:provider/test": MANAGERS,
+  "POST /v1/chat/completions": "apiKey",
+  "POST /v1/messages": "apiKey",
+  "POST /v1/embeddings": "apiKey",
+  "GET /v1/models": "apiKey",
 };
 
 /** Routes whose allowed call changes state even with empty input: checked last, in role order owner → member. */
@@ -59,8 +87,12 @@ const SIDE_EFFECT_LAST = new Set(["POST /api/v1/orgs/:org/leave"]);
 
 interface World {
   slug: string;
-  users: Record<Role | "outsider", Client>;
+  /** A project of the org; `member` is assigned to it, `unassigned` (also a member) is not. */
+  project: string;
+  users: Record<Role | "outsider" | "unassigned", Client>;
   anon: Client;
+  /** A live key of the project, for the gateway routes. */
+  apiKey: string;
 }
 
 /** A value for each path parameter: the org under test, or ids of things that do not exist. */
@@ -68,12 +100,20 @@ function paramValue(name: string, w: World): string {
   switch (name) {
     case "org":
       return w.slug;
+    case "project":
+      return w.project;
+    case "keyId":
+      return randomUUID();
     case "userId":
       return `nobody-${randomUUID()}`;
     case "id":
       return randomUUID();
     case "token":
       return "t".repeat(43);
+    case "requestId":
+      return randomUUID();
+    case "provider":
+      return "no-such-provider";
     default:
       throw new Error(`permissions matrix: no fixture for path parameter :${name} — add one to paramValue()`);
   }
@@ -83,9 +123,9 @@ function fillPath(url: string, w: World): string {
   return url.replace(/:([A-Za-z]+)/g, (_m, name: string) => encodeURIComponent(paramValue(name, w))).replace("*", "get-session");
 }
 
-async function call(client: Client, method: string, url: string) {
+async function call(client: Client, method: string, url: string, headers: Record<string, string> = {}) {
   // Bodies fail validation on purpose (unknown key on strict schemas): allowed calls stop there.
-  return method === "GET" ? client.get(url) : client.request(method as "POST", url, { __matrix__: true });
+  return method === "GET" ? client.get(url, headers) : client.request(method as "POST", url, { __matrix__: true }, headers);
 }
 
 describe(`role × endpoint matrix (${storageKind})`, () => {
@@ -98,15 +138,23 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
     const admin = await t.signUp({ name: "Admin" });
     const member = await t.signUp({ name: "Member" });
     const outsider = await t.signUp({ name: "Outsider" });
+    const unassigned = await t.signUp({ name: "Unassigned" });
     const org = await owner.post("/api/v1/orgs", { name: "Matrix Org" });
     expect(org.status).toBe(201);
-    // Join admin and member through the real invitation flow's data path: direct rows keep this file fast.
+    // Membership rows written directly keep this file fast; the invitation flow has its own suite.
     const { members } = await import("../src/schema.js");
     await t.db.insert(members).values([
       { id: randomUUID(), orgId: org.body.id, userId: admin.user!.id, role: "admin" },
       { id: randomUUID(), orgId: org.body.id, userId: member.user!.id, role: "member" },
+      { id: randomUUID(), orgId: org.body.id, userId: unassigned.user!.id, role: "member" },
     ]);
-    w = { slug: org.body.slug, users: { owner, admin, member, outsider }, anon: t.anon };
+    const project = await owner.post(`/api/v1/orgs/${org.body.slug}/projects`, { name: "Matrix Project", slug: "matrix-project" });
+    expect(project.status).toBe(201);
+    const assigned = await owner.put(`/api/v1/orgs/${org.body.slug}/projects/matrix-project/members`, { userIds: [member.user!.id] });
+    expect(assigned.status).toBe(200);
+    const key = await owner.post(`/api/v1/orgs/${org.body.slug}/projects/matrix-project/keys`, { name: "matrix", environment: "live" });
+    expect(key.status).toBe(201);
+    w = { slug: org.body.slug, project: "matrix-project", users: { owner, admin, member, outsider, unassigned }, anon: t.anon, apiKey: key.body.key };
   });
   afterAll(() => t.close());
 
@@ -123,7 +171,7 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
       const key = `${r.method} ${r.url}`;
       const exp = EXPECTED[key];
       if (!exp || !r.access) continue;
-      if (exp === "public" || exp === "user") {
+      if (exp === "public" || exp === "user" || exp === "apiKey") {
         expect(r.access.kind, key).toBe(exp);
         continue;
       }
@@ -153,6 +201,14 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
       }
       const anon = await call(w.anon, r.method, fillPath(r.url, w));
       check(anon.status === 401, `${key} anon → ${anon.status}, expected 401`);
+      if (exp === "apiKey") {
+        // Gateway routes: a session cookie is not a credential; a project key is.
+        const cookie = await call(w.users.owner, r.method, fillPath(r.url, w));
+        check(cookie.status === 401, `${key} session cookie only → ${cookie.status}, expected 401`);
+        const keyed = await call(w.anon, r.method, fillPath(r.url, w), { authorization: `Bearer ${w.apiKey}` });
+        check(keyed.status !== 401 && keyed.status !== 403, `${key} project key → ${keyed.status}, expected allowed`);
+        continue;
+      }
       if (exp === "user") {
         const res = await call(w.users.member, r.method, fillPath(r.url, w));
         check(res.status !== 401 && res.status !== 403, `${key} signed-in → ${res.status}`);
@@ -164,9 +220,21 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
         const res = await call(w.users[role], r.method, fillPath(r.url, w));
         const code = res.body?.error?.code;
         if (exp.includes(role)) {
-          check(![401, 403].includes(res.status) && code !== "ORG_NOT_FOUND", `${key} ${role} → ${res.status} ${code}, expected allowed`);
+          check(
+            ![401, 403].includes(res.status) && code !== "ORG_NOT_FOUND" && code !== "PROJECT_NOT_FOUND",
+            `${key} ${role} → ${res.status} ${code}, expected allowed`,
+          );
         } else {
           check(res.status === 403 && code === "FORBIDDEN", `${key} ${role} → ${res.status} ${code}, expected 403 FORBIDDEN`);
+        }
+      }
+      if (r.url.includes(":project")) {
+        const res = await call(w.users.unassigned, r.method, fillPath(r.url, w));
+        const code = res.body?.error?.code;
+        if (exp.includes("member")) {
+          check(res.status === 404 && code === "PROJECT_NOT_FOUND", `${key} unassigned member → ${res.status} ${code}, expected 404 PROJECT_NOT_FOUND`);
+        } else {
+          check(res.status === 403 && code === "FORBIDDEN", `${key} unassigned member → ${res.status} ${code}, expected 403 FORBIDDEN`);
         }
       }
     }

@@ -12,7 +12,9 @@ import type { Capability } from "./permissions.js";
 export type RouteAccess =
   | { kind: "public" }
   | { kind: "user" }
-  | { kind: "org"; permission: Capability };
+  | { kind: "org"; permission: Capability }
+  /** Gateway routes: a project API key, checked by the gateway itself (cookies never count). */
+  | { kind: "apiKey" };
 
 declare module "fastify" {
   interface FastifyContextConfig {

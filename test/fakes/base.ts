@@ -11,7 +11,8 @@ export type Fault =
   | { type: "status"; status: number; retryAfter?: string; message?: string }
   | { type: "hang_headers" }
   | { type: "hang_after"; chunks: number }
-  | { type: "reset_after"; chunks: number }
+  /** TCP reset after `chunks` events; `delayMs` first lets the events reach the client before the reset. */
+  | { type: "reset_after"; chunks: number; delayMs?: number }
   | { type: "slow"; delayMs: number }
   | { type: "redirect"; location: string }
   | { type: "garbage" };
@@ -103,6 +104,7 @@ export async function startFake(
       for (const [i, ev] of events.entries()) {
         if (f?.type === "hang_after" && i === f.chunks) return; // keep the socket open, send nothing more
         if (f?.type === "reset_after" && i === f.chunks) {
+          if (f.delayMs) await sleep(f.delayMs);
           (res.socket as Socket | null)?.resetAndDestroy();
           return;
         }

@@ -24,7 +24,9 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, "")
     .slice(0, 40)
     .replace(/-+$/g, "");
-  if (base.length < 3 || RESERVED_SLUGS.has(base)) return base ? `${base}-org` : "org";
+  // Nothing usable left (e.g. a name in another script): a neutral word — not "org", which is reserved.
+  if (!base) return "team";
+  if (base.length < 3 || RESERVED_SLUGS.has(base)) return `${base}-org`;
   return base;
 }
 
@@ -41,7 +43,12 @@ export const orgOut = (o: repo.OrgRow, role: "owner" | "admin" | "member") => ({
   updatedAt: o.updatedAt.toISOString(),
 });
 
-export function createOrganizationService(deps: { db: Db }) {
+/** Called after an organization's deletion has committed (e.g. to drop its keys from the gateway's cache). */
+export interface OrganizationHooks {
+  orgDeleted?: Array<(orgId: string) => void>;
+}
+
+export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHooks }) {
   const { db } = deps;
 
   /** Inserts the org and its owner; retries generated slugs on collision, reports taken explicit ones. */
@@ -86,7 +93,8 @@ export function createOrganizationService(deps: { db: Db }) {
     async createPersonalOrg(user: { id: string; name: string; email: string }) {
       return insertWithOwner(
         { userId: user.id, email: user.email, ip: null },
-        { name: `${user.name}'s organization`, slugHint: user.name, personal: true, description: "Personal organization" },
+        // Within the 100 characters an org name may have, so the owner can save its settings as they are.
+        { name: `${user.name.trim().slice(0, 100 - "'s organization".length)}'s organization`, slugHint: user.name, personal: true, description: "Personal organization" },
       );
     },
 
@@ -134,6 +142,7 @@ export function createOrganizationService(deps: { db: Db }) {
         await recordAudit(tx, fresh, { orgId: fresh.orgId, action: "org.deleted", targetType: "org", targetId: fresh.orgId, metadata: { slug: fresh.orgSlug } });
         await repo.deleteOrg(tx, fresh.orgId);
       });
+      for (const hook of deps.hooks?.orgDeleted ?? []) hook(ctx.orgId);
     },
 
     async transfer(ctx: OrgContext, toUserId: string) {

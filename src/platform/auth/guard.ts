@@ -58,7 +58,7 @@ export function installAuthGuard(
 
   app.addHook("preValidation", async (request) => {
     const access = request.routeOptions.config.access;
-    if (!access || access.kind === "public") return;
+    if (!access || access.kind === "public" || access.kind === "apiKey") return;
     const session = await deps.auth.api.getSession({ headers: toWebHeaders(request) });
     if (!session) throw unauthorized();
     const actor: Actor = { userId: session.user.id, email: session.user.email, name: session.user.name, ip: request.ip };

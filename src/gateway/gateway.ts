@@ -1,0 +1,193 @@
+/**
+ * Assembles the gateway from its parts: adapters, dispatchers (custom
+ * providers always go through the SSRF-guarded one), circuit breakers, the
+ * executor, the chat pipeline, rate limits and the routes. Everything the
+ * gateway keeps per process is either a cache with invalidation or a
+ * per-replica observation (breakers); shared state goes behind interfaces
+ * (rate-limit store, key verifier bus) that the scale-out work backs by Redis.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { Agent } from "undici";
+import type { Config } from "../config.js";
+import type { ProviderEntry } from "./catalog.js";
+import { fromUpstream, GatewayError, invalidRequest } from "./errors.js";
+import type { GatewayHooks } from "./hooks.js";
+import { openaiInbound } from "./inbound/openai.js";
+import { createGuardedDispatcher } from "./net/ssrf.js";
+import { createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
+import { createAdapters, type Timeouts, UpstreamError } from "./providers/index.js";
+import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/ratelimit.js";
+import { type GatewayRouteDeps, registerGatewayRoutes, type VerifiedKey } from "./routes.js";
+import { createCircuitBreakers } from "./routing/circuit-breaker.js";
+import { createExecutor } from "./routing/executor.js";
+import { isAllowed, resolveTargets, type ResolvedTarget } from "./routing/router.js";
+import type { EmbeddingsRequest } from "./types.js";
+
+/** What the gateway needs to know about a verified key (the keys module's context satisfies it). */
+export interface GatewayKeyContext extends VerifiedKey {
+  defaultModel: string | null;
+  allowedModels: readonly string[];
+  fallbackModels?: readonly string[];
+  logBodies: boolean;
+}
+
+export interface GatewayDeps<K extends GatewayKeyContext> {
+  config: Config;
+  verify: GatewayRouteDeps<K>["verify"];
+  providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  log(entry: RequestLogEntry): void;
+  hooks?: GatewayHooks;
+  rateLimits?: RateLimitStore;
+  inboundAnthropic?: InboundFormat;
+  checkBody?(value: unknown): void;
+  timeouts?: Partial<Timeouts>;
+  heartbeatMs?: number;
+}
+
+const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 300_000 };
+
+export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>) {
+  const adapters = createAdapters();
+  const breakers = createCircuitBreakers();
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+  // Instance providers are the operator's own configuration (they may be on localhost);
+  // organizations' custom providers are user input and always pass the SSRF guard.
+  const instanceAgent = new Agent({ connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 256 });
+  const guardedAgent = createGuardedDispatcher(deps.config.allowedProviderHosts, { connectTimeoutMs: timeouts.connectMs });
+  const dispatcherFor = (t: ResolvedTarget) => (t.provider.custom ? guardedAgent : instanceAgent);
+  const hooks = deps.hooks ?? {};
+  const execute = createExecutor({ adapters, breakers, dispatcherFor, timeouts, retriesPerTarget: 2, baseBackoffMs: 200 });
+  const chat = createChatPipeline({
+    providersFor: deps.providersFor,
+    execute,
+    hooks,
+    log: deps.log,
+    logBodyLimit: 64 * 1024,
+    heartbeatMs: deps.heartbeatMs ?? 10_000,
+  });
+
+  const gatewayKey = (k: K): GatewayKey => ({
+    keyId: k.keyId,
+    orgId: k.orgId,
+    projectId: k.projectId,
+    environment: k.environment,
+    logBodies: k.logBodies,
+    routing: { defaultModel: k.defaultModel, allowedModels: [...k.allowedModels], fallbackModels: [...(k.fallbackModels ?? [])] },
+  });
+
+  async function models(k: K) {
+    const providers = await deps.providersFor(k.orgId);
+    const data: unknown[] = [];
+    for (const p of providers.values()) {
+      for (const m of p.models.values()) {
+        const id = `${p.slug}/${m.id}`;
+        if (!isAllowed(id, [...k.allowedModels])) continue;
+        data.push({
+          id,
+          object: "model",
+          created: 0,
+          owned_by: p.slug,
+          provider: p.slug,
+          context_window: m.contextWindow ?? null,
+          pricing: m.prices
+            ? { input_per_million_micro_usd: m.prices.inputMicroUsdPerM.toString(), cached_input_per_million_micro_usd: m.prices.cachedInputMicroUsdPerM.toString(), output_per_million_micro_usd: m.prices.outputMicroUsdPerM.toString() }
+            : null,
+        });
+      }
+    }
+    return { object: "list", data };
+  }
+
+  async function embeddings(request: FastifyRequest, reply: FastifyReply, k: K) {
+    const started = performance.now();
+    const body = request.body as EmbeddingsRequest | undefined;
+    if (!body || typeof body !== "object" || (typeof body.input !== "string" && !Array.isArray(body.input))) {
+      throw invalidRequest("invalid_input", "`input` must be a string or an array.", "input");
+    }
+    const key = gatewayKey(k);
+    const entry: RequestLogEntry = {
+      id: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, createdAt: new Date(), endpoint: "embeddings",
+      modelRequested: body.model ?? null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
+      usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: typeof body.user === "string" ? body.user : null, stream: false,
+      requestBody: null, responseBody: null,
+    };
+    const ctx = { requestId: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const };
+    let reserved = false;
+    let reservation: unknown;
+    try {
+      const [target] = resolveTargets(body.model, { ...key.routing, fallbackModels: [] }, await deps.providersFor(k.orgId));
+      const adapter = adapters[target!.provider.format];
+      if (!adapter.embeddings) throw invalidRequest("embeddings_not_supported", `Provider "${target!.provider.slug}" does not offer embeddings.`, "model");
+      const route = { provider: target!.provider.slug, model: target!.model, custom: target!.provider.custom, prices: target!.info?.prices ?? { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n }, maxOutputTokens: 0 };
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      reservation = await hooks.reserve?.(ctx, { route, estimatedInputTokens: Math.ceil(JSON.stringify(inputs).length / 3), maxOutputTokens: 0 });
+      reserved = true;
+      entry.provider = target!.provider.slug;
+      entry.modelServed = target!.name;
+      const signal = AbortSignal.timeout(timeouts.totalMs);
+      const out = await adapter.embeddings(
+        { ...body, model: target!.model },
+        { baseUrl: target!.provider.baseUrl, apiKey: target!.provider.apiKey, headers: target!.provider.headers, model: target!.model },
+        { signal, dispatcher: dispatcherFor(target!), timeouts },
+      );
+      entry.usage = out.usage;
+      reserved = false;
+      const s = await hooks.settle?.(ctx, reservation, { route, usage: out.usage, outcome: "ok" });
+      if (s) entry.costMicroUsd = s.costMicroUsd;
+      reply.header("x-tollgate-provider", target!.provider.slug);
+      return { ...out.response, model: target!.name };
+    } catch (err) {
+      const e = err instanceof GatewayError ? err : err instanceof UpstreamError ? fromUpstream(err, entry.provider ?? "unknown") : new GatewayError(500, "api_error", "internal_error", "Tollgate failed to handle this request.");
+      entry.outcome = "error";
+      entry.status = e.status;
+      entry.errorCode = e.code;
+      entry.errorSource = e.source;
+      if (reserved) await hooks.settle?.(ctx, reservation, { route: null, usage: undefined, outcome: e.source === "upstream" ? "upstream_error" : "gateway_error" }).catch(() => undefined);
+      throw e;
+    } finally {
+      entry.latencyMs = Math.round(performance.now() - started);
+      deps.log(entry);
+    }
+  }
+
+  return {
+    register(app: FastifyInstance) {
+      registerGatewayRoutes<K>(app, {
+        verify: deps.verify,
+        rateLimits: deps.rateLimits ?? createMemoryRateLimitStore(),
+        testKeyRpm: 60,
+        bodyLimit: 16 * 1024 * 1024,
+        chat: (request, reply, k, inbound) => chat(request, reply, gatewayKey(k), inbound),
+        inbound: { openai: openaiInbound, anthropic: deps.inboundAnthropic },
+        embeddings,
+        models,
+        checkBody: deps.checkBody,
+      });
+    },
+
+    /** "Test connection" for a custom provider: one tiny, non-streamed request. */
+    async probe(entry: ProviderEntry, model: string | null) {
+      const started = performance.now();
+      if (!model) return { ok: false, latencyMs: 0, model: null, error: { kind: "no_model", status: null, message: "Add a model to the provider first." } };
+      try {
+        await adapters[entry.format].chat(
+          { model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
+          { baseUrl: entry.baseUrl, apiKey: entry.apiKey, headers: entry.headers, model },
+          { signal: AbortSignal.timeout(15_000), dispatcher: entry.custom ? guardedAgent : instanceAgent, timeouts: { ...timeouts, firstByteMs: 15_000, totalMs: 15_000 } },
+        );
+        return { ok: true, latencyMs: Math.round(performance.now() - started), model, error: null };
+      } catch (err) {
+        const e = err instanceof UpstreamError ? err : new UpstreamError("protocol", (err as Error).message);
+        return { ok: false, latencyMs: Math.round(performance.now() - started), model, error: { kind: e.kind, status: e.status ?? null, message: e.message } };
+      }
+    },
+
+    breakers,
+
+    async close() {
+      await Promise.all([instanceAgent.close(), guardedAgent.close()]);
+    },
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

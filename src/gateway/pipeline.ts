@@ -1,0 +1,286 @@
+/**
+ * One chat request through the gateway, whatever API it came in on:
+ *   scan input → route → reserve → call (retries/fallbacks before the first
+ *   byte) → scan output → answer (JSON or SSE) → settle → log.
+ *
+ * Invariants:
+ *  - settle runs exactly once for every reserve, in `finally`, with the usage
+ *    known then (estimated for an aborted stream that never reported usage);
+ *  - one log entry per request, enqueued (never written on the request path);
+ *  - once the first byte of a stream is sent, failures end the stream with an
+ *    error event — never a hang, never a replay;
+ *  - a client disconnect aborts the upstream call at once.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { formatUsd } from "../platform/money.js";
+import type { ProviderEntry } from "./catalog.js";
+import { fromUpstream, GatewayError } from "./errors.js";
+import type { GatewayHooks, GatewayRequestContext, OutputScanner, RouteInfo, Settlement } from "./hooks.js";
+import { UpstreamError } from "./providers/types.js";
+import type { Executor, Attempt } from "./routing/executor.js";
+import { resolveTargets, type ResolvedTarget, type RoutingSettings } from "./routing/router.js";
+import { createSseWriter, type SseWriter } from "./sse.js";
+import { estimateInputTokens, estimateTextTokens } from "./tokens.js";
+import { type ChatChunk, type ChatRequest, type ChatResponse, type Usage, contentText, usageToOpenAI } from "./types.js";
+
+export interface GatewayKey {
+  keyId: string;
+  orgId: string;
+  projectId: string;
+  environment: "live" | "test";
+  logBodies: boolean;
+  routing: RoutingSettings;
+}
+
+export interface RequestLogEntry {
+  id: string;
+  orgId: string;
+  projectId: string;
+  keyId: string;
+  createdAt: Date;
+  endpoint: "chat" | "messages" | "embeddings";
+  modelRequested: string | null;
+  modelServed: string | null;
+  provider: string | null;
+  status: number;
+  outcome: "ok" | "error" | "client_aborted";
+  errorCode: string | null;
+  errorSource: "gateway" | "upstream" | null;
+  usage: Usage | null;
+  costMicroUsd: bigint | null;
+  latencyMs: number;
+  ttftMs: number | null;
+  attempts: Attempt[];
+  clientIp: string;
+  user: string | null;
+  stream: boolean;
+  requestBody: unknown;
+  responseBody: unknown;
+}
+
+/** How one inbound API (OpenAI chat, Anthropic messages) maps to and from the canonical format. */
+export interface InboundFormat {
+  endpoint: "chat" | "messages";
+  toCanonical(body: unknown): ChatRequest;
+  renderResponse(res: ChatResponse, model: string): unknown;
+  streamRenderer(model: string, requestId: string): StreamRenderer;
+  errorBody(e: GatewayError, requestId: string): unknown;
+}
+
+export interface StreamRenderer {
+  /** SSE frames for one canonical chunk (event name optional). */
+  chunk(c: ChatChunk): Array<{ event?: string; data: unknown }>;
+  /** Closing frames, with final usage and the Tollgate cost extension. */
+  finish(usage: Usage | undefined, extra: Record<string, unknown>): Array<{ event?: string; data: unknown } | { raw: string }>;
+  error(e: GatewayError, requestId: string): Array<{ event?: string; data: unknown } | { raw: string }>;
+}
+
+export interface PipelineDeps {
+  providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  execute: Executor;
+  hooks: GatewayHooks;
+  log(entry: RequestLogEntry): void;
+  /** Bytes of a body kept in the log. */
+  logBodyLimit: number;
+  heartbeatMs: number;
+}
+
+const routeInfo = (t: ResolvedTarget): RouteInfo => ({
+  provider: t.provider.slug,
+  model: t.model,
+  custom: t.provider.custom,
+  prices: t.info?.prices ?? { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n },
+  maxOutputTokens: t.info?.maxOutputTokens ?? 4096,
+});
+
+export function capForLog(value: unknown, limit: number): unknown {
+  if (value === undefined || value === null) return null;
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.length <= limit ? (typeof value === "string" ? value : JSON.parse(text)) : { truncated: true, preview: text.slice(0, limit) };
+}
+
+export function createChatPipeline(deps: PipelineDeps) {
+  return async function run(request: FastifyRequest, reply: FastifyReply, key: GatewayKey, inbound: InboundFormat): Promise<void> {
+    const started = performance.now();
+    const ctx: GatewayRequestContext = { requestId: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint };
+    const entry: RequestLogEntry = {
+      id: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: new Date(), endpoint: inbound.endpoint,
+      modelRequested: null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
+      usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: null, stream: false,
+      requestBody: key.logBodies ? capForLog(request.body, deps.logBodyLimit) : null, responseBody: null,
+    };
+    let reservation: unknown;
+    let reserved = false;
+    let route: RouteInfo | null = null;
+    let usage: Usage | undefined;
+    let settleOutcome: "ok" | "upstream_error" | "client_aborted" | "gateway_error" = "gateway_error";
+    let sse: SseWriter | null = null;
+    let generated = "";
+    let req: ChatRequest | undefined;
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.on("close", onClose);
+
+    try {
+      req = inbound.toCanonical(request.body);
+      entry.modelRequested = req.model || null;
+      entry.user = typeof req.user === "string" ? req.user.slice(0, 256) : null;
+      entry.stream = req.stream === true;
+      req = (await deps.hooks.scanInput?.(ctx, req)) ?? req;
+      const targets = resolveTargets(req.model, key.routing, await deps.providersFor(key.orgId));
+      route = routeInfo(targets[0]!);
+      const maxOutput = req.max_completion_tokens ?? req.max_tokens ?? route.maxOutputTokens;
+      reservation = await deps.hooks.reserve?.(ctx, { route, estimatedInputTokens: estimateInputTokens(req), maxOutputTokens: maxOutput });
+      reserved = true;
+
+      // A slow first token must not look like a dead connection to proxies in between.
+      let heartbeat: NodeJS.Timeout | undefined;
+      if (req.stream) {
+        heartbeat = setTimeout(function beat() {
+          sse ??= createSseWriter(reply.raw);
+          if (!sse.started) {
+            reply.hijack();
+            sse.start({ ...reply.getHeaders() });
+          }
+          sse.comment("tollgate processing");
+          heartbeat = setTimeout(beat, deps.heartbeatMs);
+        }, deps.heartbeatMs);
+      }
+      let exec;
+      try {
+        exec = await deps.execute(targets, req, abort.signal);
+      } finally {
+        clearTimeout(heartbeat);
+        entry.attempts = exec?.attempts ?? entry.attempts;
+      }
+      route = routeInfo(exec.target);
+      entry.provider = exec.target.provider.slug;
+      entry.modelServed = exec.target.name;
+      const scanner = deps.hooks.outputScanner?.(ctx);
+      reply.header("x-tollgate-provider", exec.target.provider.slug);
+      reply.header("x-tollgate-model", exec.target.name);
+      reply.header("x-tollgate-attempts", String(exec.attempts.length));
+
+      if (exec.result.kind === "response") {
+        const res = exec.result.response;
+        if (scanner) scanWhole(res, scanner);
+        usage = exec.result.usage ?? { inputTokens: estimateInputTokens(req), cachedInputTokens: 0, outputTokens: estimateTextTokens(res.choices.map((c) => c.message.content ?? "").join("")), estimated: true };
+        entry.ttftMs = Math.round(performance.now() - started);
+        settleOutcome = "ok";
+        const settlement = await settleOnce();
+        if (settlement) {
+          reply.header("x-tollgate-cost-usd", formatUsd(settlement.costMicroUsd));
+          if (settlement.balanceMicroUsd !== undefined) reply.header("x-tollgate-balance-usd", formatUsd(settlement.balanceMicroUsd));
+        }
+        res.model = exec.target.name;
+        res.usage = usageToOpenAI(usage);
+        const body = inbound.renderResponse(res, exec.target.name);
+        if (key.logBodies) entry.responseBody = capForLog(body, deps.logBodyLimit);
+        await reply.status(200).send(body);
+        return;
+      }
+
+      // Streaming.
+      sse ??= createSseWriter(reply.raw);
+      if (!sse.started) {
+        reply.hijack();
+        sse.start({ ...reply.getHeaders() });
+      }
+      const renderer = inbound.streamRenderer(exec.target.name, request.id);
+      const stream = exec.result;
+      try {
+        for await (const chunk of stream.stream) {
+          if (entry.ttftMs === null) entry.ttftMs = Math.round(performance.now() - started);
+          if (chunk.choices.length === 0) continue; // provider usage chunk: we send our own at the end
+          for (const choice of chunk.choices) {
+            const text = choice.delta.content;
+            if (typeof text === "string" && text) {
+              generated += text;
+              if (scanner) choice.delta.content = scanner.push(text, choice.index);
+            }
+            if (choice.finish_reason && scanner) {
+              const tail = scanner.end(choice.index);
+              if (tail) await writeFrames(sse, renderer.chunk({ ...chunk, choices: [{ index: choice.index, delta: { content: tail }, finish_reason: null }] }));
+            }
+          }
+          chunk.model = exec.target.name;
+          await writeFrames(sse, renderer.chunk(chunk));
+        }
+        usage = stream.usage() ?? estimateUsage(req, generated);
+        settleOutcome = "ok";
+      } catch (err) {
+        usage = stream.usage() ?? estimateUsage(req, generated);
+        throw err;
+      }
+      const settlement = await settleOnce();
+      await writeFrames(sse, renderer.finish(usage, settlementExtra(settlement)));
+      if (key.logBodies) entry.responseBody = capForLog(generated, deps.logBodyLimit);
+      sse.end();
+    } catch (err) {
+      const aborted = abort.signal.aborted;
+      const e = toGatewayError(err, entry.provider ?? route?.provider ?? "unknown", aborted);
+      entry.outcome = aborted ? "client_aborted" : "error";
+      entry.status = aborted ? 499 : e.status;
+      entry.errorCode = e.code;
+      entry.errorSource = e.source;
+      if (usage === undefined && aborted && req) usage = estimateUsage(req, generated);
+      if (!(err instanceof GatewayError) && !(err instanceof UpstreamError) && !aborted) request.log.error({ err }, "gateway request failed");
+      settleOutcome = aborted ? "client_aborted" : e.source === "upstream" ? "upstream_error" : "gateway_error";
+      await settleOnce().catch(() => undefined);
+      if (sse?.started) {
+        if (!aborted) await writeFrames(sse, inbound.streamRenderer(entry.modelServed ?? "", request.id).error(e, request.id));
+        sse.end();
+      } else if (!aborted) {
+        reply.headers({ "x-tollgate-error-source": e.source, ...e.headers });
+        await reply.status(e.status).send(inbound.errorBody(e, request.id));
+      }
+    } finally {
+      reply.raw.off("close", onClose);
+      entry.usage = usage ?? null;
+      entry.latencyMs = Math.round(performance.now() - started);
+      deps.log(entry);
+    }
+
+    async function settleOnce(): Promise<Settlement | undefined> {
+      if (!reserved) return undefined;
+      reserved = false;
+      const s = await deps.hooks.settle?.(ctx, reservation, { route, usage, outcome: settleOutcome });
+      if (s) entry.costMicroUsd = s.costMicroUsd;
+      return s;
+    }
+  };
+}
+
+function estimateUsage(req: ChatRequest, generated: string): Usage {
+  return { inputTokens: estimateInputTokens(req), cachedInputTokens: 0, outputTokens: estimateTextTokens(generated), estimated: true };
+}
+
+function scanWhole(res: ChatResponse, scanner: OutputScanner) {
+  for (const choice of res.choices) {
+    const text = contentText(choice.message.content);
+    if (!text) continue;
+    choice.message.content = scanner.push(text, choice.index) + scanner.end(choice.index);
+  }
+}
+
+async function writeFrames(sse: SseWriter, frames: Array<{ event?: string; data: unknown } | { raw: string }>) {
+  for (const f of frames) {
+    if ("raw" in f) await sse.raw(f.raw);
+    else if (f.event) await sse.event(f.event, f.data);
+    else await sse.data(f.data);
+  }
+}
+
+function settlementExtra(s: Settlement | undefined): Record<string, unknown> {
+  if (!s) return {};
+  return { cost_usd: formatUsd(s.costMicroUsd), ...(s.balanceMicroUsd !== undefined ? { balance_usd: formatUsd(s.balanceMicroUsd) } : {}) };
+}
+
+function toGatewayError(err: unknown, provider: string, aborted: boolean): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (aborted) return new GatewayError(499, "api_error", "client_closed_request", "The client closed the request.");
+  if (err instanceof UpstreamError) return fromUpstream(err, provider);
+  return new GatewayError(500, "api_error", "internal_error", "Tollgate failed to handle this request; it was logged with the request id.");
+}

@@ -1,0 +1,75 @@
+/**
+ * Project API keys. A row holds the key's SHA-256 (`digest`, unique) and a
+ * display hint — never the key. Keys are revoked, not deleted, so lists and the
+ * audit trail keep showing who had which key; deleting the project or the
+ * organization deletes its keys (ON DELETE CASCADE) and the services drop them
+ * from the gateway's cache after commit.
+ */
+import { index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { z } from "zod";
+import { users } from "../../platform/auth/auth.schema.js";
+import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
+import { organizations } from "../organizations/organizations.schema.js";
+import { projects } from "../projects/projects.schema.js";
+import { KEY_ENVIRONMENTS } from "./key-format.js";
+
+export const REVOKE_REASONS = ["revoked", "member_removed", "project_access_removed"] as const;
+export type RevokeReason = (typeof REVOKE_REASONS)[number];
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    environment: text("environment", { enum: KEY_ENVIRONMENTS }).notNull(),
+    digest: text("digest").notNull(),
+    hint: text("hint").notNull(),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    revokedBy: text("revoked_by").references(() => users.id, { onDelete: "set null" }),
+    revokedReason: text("revoked_reason", { enum: REVOKE_REASONS }),
+  },
+  (t) => [
+    uniqueIndex("api_keys_digest_uq").on(t.digest),
+    index("api_keys_project_idx").on(t.orgId, t.projectId, t.createdAt),
+    index("api_keys_creator_idx").on(t.orgId, t.createdBy),
+  ],
+);
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export const MAX_ACTIVE_KEYS_PER_PROJECT = 500;
+
+export const createKeyBody = z.strictObject({
+  name: z.string().trim().min(1, "Name is required.").max(100, "Name must be at most 100 characters.").regex(SINGLE_LINE, SINGLE_LINE_MESSAGE),
+  environment: z.enum(KEY_ENVIRONMENTS).describe("live keys are billed; test keys are never charged and have lower limits."),
+  expiresAt: z.iso.datetime({ offset: true }).optional().describe("When the key stops working (ISO 8601); omitted = never."),
+});
+
+export const keyResponse = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  name: z.string(),
+  environment: z.enum(KEY_ENVIRONMENTS),
+  hint: z.string().describe("Prefix and last 4 characters, e.g. tg_live_…AbCd."),
+  status: z.enum(["active", "expired", "revoked"]),
+  createdBy: z.object({ userId: z.string().nullable(), email: z.string().nullable() }),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  revokedReason: z.enum(REVOKE_REASONS).nullable(),
+});
+
+export const createdKeyResponse = keyResponse.extend({
+  key: z.string().describe("The full API key. Shown once: store it now; Tollgate keeps only its SHA-256."),
+});

@@ -1,0 +1,146 @@
+/**
+ * API key rules. Invariants:
+ *  - a key belongs to one project; whoever can reach the project (see
+ *    `resolveProject`) can create keys in it and list them; members revoke
+ *    their own keys, owners and admins any key;
+ *  - the full key exists only in the creation response: the row holds its
+ *    SHA-256 and a hint, and audit rows carry id, name, hint and environment;
+ *  - revocation is effective in the gateway's cache of this process before the
+ *    response is sent (bus event after commit);
+ *  - keys of a member who leaves or is removed are revoked in the removal's
+ *    transaction unless the remover keeps them (`memberRemovedHook`).
+ */
+import { recordAudit, SYSTEM_ACTOR } from "../../platform/audit.js";
+import type { OrgContext } from "../../platform/auth/guard.js";
+import { newId } from "../../platform/crypto.js";
+import type { Db, Tx } from "../../platform/db/db.js";
+import { badRequest, conflict, notFound } from "../../platform/errors.js";
+import { assertCan } from "../../platform/permissions.js";
+import { resolveProject } from "../projects/projects.service.js";
+import { generateKey, type KeyEnvironment, keyDigest, keyHint } from "./key-format.js";
+import type { CacheInvalidationBus } from "./invalidation-bus.js";
+import * as repo from "./keys.repo.js";
+import { MAX_ACTIVE_KEYS_PER_PROJECT } from "./keys.schema.js";
+
+export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now()) {
+  const status = k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt.getTime() <= nowMs ? "expired" : "active";
+  return {
+    id: k.id,
+    projectId: k.projectId,
+    name: k.name,
+    environment: k.environment,
+    hint: k.hint,
+    status: status as "active" | "expired" | "revoked",
+    createdBy: { userId: k.createdBy, email: k.creatorEmail },
+    createdAt: k.createdAt.toISOString(),
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    revokedReason: k.revokedReason,
+  };
+}
+
+const keyNotFound = () => notFound("KEY_NOT_FOUND", "No such API key in this project.");
+
+export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?: () => number }) {
+  const { db, bus } = deps;
+  const now = deps.now ?? Date.now;
+
+  return {
+    async list(ctx: OrgContext, projectSlug: string) {
+      assertCan(ctx, "key", "read");
+      const { project } = await resolveProject(db, ctx, projectSlug);
+      const t = now();
+      return (await repo.listKeys(db, ctx.orgId, project.id)).map((k) => keyOut(k, t));
+    },
+
+    async get(ctx: OrgContext, projectSlug: string, keyId: string) {
+      assertCan(ctx, "key", "read");
+      const { project } = await resolveProject(db, ctx, projectSlug);
+      const key = await repo.getKey(db, ctx.orgId, project.id, keyId);
+      if (!key) throw keyNotFound();
+      return keyOut(key, now());
+    },
+
+    async create(ctx: OrgContext, projectSlug: string, body: { name: string; environment: KeyEnvironment; expiresAt?: string }) {
+      assertCan(ctx, "key", "create");
+      const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
+      if (expiresAt && expiresAt.getTime() <= now()) throw badRequest("EXPIRY_IN_PAST", "expiresAt must be in the future.");
+      const raw = generateKey(body.environment);
+      const row = await db.transaction(async (tx) => {
+        if (!(await repo.shareLockOrg(tx, ctx.orgId))) throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
+        // Locked: a concurrent removal or unassignment waits for this key and then revokes it too.
+        const { project, ctx: fresh } = await resolveProject(tx, ctx, projectSlug, { lock: true });
+        assertCan(fresh, "key", "create");
+        if ((await repo.countActiveKeys(tx, fresh.orgId, project.id)) >= MAX_ACTIVE_KEYS_PER_PROJECT) {
+          throw conflict("KEY_LIMIT_REACHED", `A project can have at most ${MAX_ACTIVE_KEYS_PER_PROJECT} active keys. Revoke unused keys first.`);
+        }
+        const key = await repo.insertKey(tx, {
+          id: newId(),
+          orgId: fresh.orgId,
+          projectId: project.id,
+          name: body.name,
+          environment: body.environment,
+          digest: keyDigest(raw),
+          hint: keyHint(raw),
+          createdBy: fresh.userId,
+          expiresAt,
+        });
+        await recordAudit(tx, fresh, {
+          orgId: fresh.orgId,
+          action: "key.created",
+          targetType: "key",
+          targetId: key.id,
+          metadata: { name: key.name, hint: key.hint, environment: key.environment, projectSlug: project.slug, expiresAt: expiresAt?.toISOString() ?? null },
+        });
+        return key;
+      });
+      return { ...keyOut({ ...row, creatorEmail: ctx.email }, now()), key: raw };
+    },
+
+    async revoke(ctx: OrgContext, projectSlug: string, keyId: string) {
+      assertCan(ctx, "key", "revokeOwn");
+      const revoked = await db.transaction(async (tx) => {
+        const { project, ctx: fresh } = await resolveProject(tx, ctx, projectSlug, { lock: true });
+        const key = await repo.getKey(tx, fresh.orgId, project.id, keyId, true);
+        if (!key) throw keyNotFound();
+        assertCan(fresh, "key", key.createdBy === fresh.userId ? "revokeOwn" : "revokeAny");
+        // Revoking twice is a no-op: the first revocation (and its audit row) stands.
+        if (key.revokedAt) return false;
+        await repo.revokeKey(tx, fresh.orgId, key.id, fresh.userId, "revoked");
+        await recordAudit(tx, fresh, {
+          orgId: fresh.orgId,
+          action: "key.revoked",
+          targetType: "key",
+          targetId: key.id,
+          metadata: { name: key.name, hint: key.hint, environment: key.environment, projectSlug: project.slug, reason: "revoked", ownerUserId: key.createdBy },
+        });
+        return true;
+      });
+      if (revoked) bus.publish({ scope: "keys", keyIds: [keyId] });
+    },
+
+    /**
+     * MemberHooks.memberRemoved: runs inside the removal's transaction (the org
+     * row is locked). The removal's own audit row names who removed whom; the
+     * per-key rows here are written by "system" with the reason.
+     */
+    async memberRemovedHook(tx: Tx, e: { orgId: string; userId: string; keepKeys: boolean }) {
+      if (e.keepKeys) return;
+      const keys = await repo.revokeKeysOfUser(tx, e.orgId, e.userId, { revokedBy: null, reason: "member_removed" });
+      for (const k of keys) {
+        await recordAudit(tx, SYSTEM_ACTOR, {
+          orgId: e.orgId,
+          action: "key.revoked",
+          targetType: "key",
+          targetId: k.id,
+          metadata: { name: k.name, hint: k.hint, environment: k.environment, projectId: k.projectId, reason: "member_removed", ownerUserId: e.userId },
+        });
+      }
+      // Not committed yet: caches drop the keys now and re-read them uncached until the commit has surely landed.
+      if (keys.length > 0) bus.publish({ scope: "keys", keyIds: keys.map((k) => k.id), beforeCommit: true });
+    },
+  };
+}
+
+export type KeyService = ReturnType<typeof createKeyService>;

@@ -1,0 +1,114 @@
+/**
+ * Request logs: one row per gateway request, written in batches off the
+ * request path. Rows belong to a project (ON DELETE CASCADE: deleting a project
+ * or its organization removes its logs). Bodies are stored only when the
+ * project enables it, size-capped, and never hold the API key (keys travel in
+ * headers, which are not logged).
+ */
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { z } from "zod";
+import { organizations } from "../organizations/organizations.schema.js";
+import { projects } from "../projects/projects.schema.js";
+
+export const requestLogs = pgTable(
+  "request_logs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    keyId: text("key_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+    endpoint: text("endpoint").notNull(),
+    modelRequested: text("model_requested"),
+    modelServed: text("model_served"),
+    provider: text("provider"),
+    status: integer("status").notNull(),
+    outcome: text("outcome", { enum: ["ok", "error", "client_aborted"] }).notNull(),
+    errorCode: text("error_code"),
+    errorSource: text("error_source"),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    cachedInputTokens: integer("cached_input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    usageEstimated: boolean("usage_estimated").notNull().default(false),
+    costMicroUsd: bigint("cost_micro_usd", { mode: "bigint" }),
+    latencyMs: integer("latency_ms").notNull(),
+    ttftMs: integer("ttft_ms"),
+    attempts: jsonb("attempts").$type<unknown[]>().notNull().default([]),
+    clientIp: text("client_ip"),
+    userField: text("user_field"),
+    stream: boolean("stream").notNull().default(false),
+    requestBody: jsonb("request_body"),
+    responseBody: jsonb("response_body"),
+  },
+  (t) => [
+    index("request_logs_project_time_idx").on(t.projectId, t.createdAt, t.id),
+    index("request_logs_org_time_idx").on(t.orgId, t.createdAt),
+  ],
+);
+
+export const logsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  outcome: z.enum(["ok", "error", "client_aborted"]).optional(),
+  status: z.coerce.number().int().min(100).max(599).optional(),
+  model: z.string().max(200).optional(),
+  provider: z.string().max(100).optional(),
+  keyId: z.string().max(100).optional(),
+  q: z.string().max(200).optional().describe("Text to find in the request/response bodies, model or error code."),
+});
+export type LogsQuery = z.infer<typeof logsQuery>;
+
+export const exportQuery = logsQuery.omit({ limit: true, cursor: true }).extend({ format: z.enum(["csv", "jsonl"]).default("jsonl") });
+
+export const usageQuery = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const logOut = z.object({
+  requestId: z.string(),
+  createdAt: z.string(),
+  endpoint: z.string(),
+  keyId: z.string(),
+  modelRequested: z.string().nullable(),
+  modelServed: z.string().nullable(),
+  provider: z.string().nullable(),
+  status: z.number(),
+  outcome: z.string(),
+  errorCode: z.string().nullable(),
+  errorSource: z.string().nullable(),
+  inputTokens: z.number(),
+  cachedInputTokens: z.number(),
+  outputTokens: z.number(),
+  usageEstimated: z.boolean(),
+  costMicroUsd: z.string().nullable(),
+  costUsd: z.string().nullable(),
+  latencyMs: z.number(),
+  ttftMs: z.number().nullable(),
+  attempts: z.array(z.unknown()),
+  clientIp: z.string().nullable(),
+  user: z.string().nullable(),
+  stream: z.boolean(),
+});
+export const logDetailOut = logOut.extend({ requestBody: z.unknown().nullable(), responseBody: z.unknown().nullable() });
+
+export const usageRowOut = z.object({
+  day: z.string(),
+  model: z.string().nullable(),
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: z.number(),
+  inputTokens: z.number(),
+  cachedInputTokens: z.number(),
+  outputTokens: z.number(),
+  costMicroUsd: z.string(),
+  costUsd: z.string(),
+  latencyP50Ms: z.number().nullable(),
+  latencyP95Ms: z.number().nullable(),
+});

@@ -1,0 +1,169 @@
+/**
+ * Projects: an organization's AI applications (usually one per environment),
+ * with the settings the gateway applies to every request made with their keys.
+ * Invariants held by the database:
+ *  - slug unique per organization (`projects_org_slug_uq`);
+ *  - the spend cap is integer micro-USD (`bigint`), never a float;
+ *  - an assignment references a membership (org_id, user_id) with ON DELETE
+ *    CASCADE, so leaving or being removed from the organization drops every
+ *    project assignment in the same statement.
+ */
+import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { z } from "zod";
+import { users } from "../../platform/auth/auth.schema.js";
+import { MoneyFormatError, parseUsd } from "../../platform/money.js";
+import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
+import { members } from "../members/members.schema.js";
+import { organizations, slugSchema } from "../organizations/organizations.schema.js";
+
+export const PROJECT_ENVIRONMENTS = ["development", "staging", "production"] as const;
+export type ProjectEnvironment = (typeof PROJECT_ENVIRONMENTS)[number];
+
+export const projects = pgTable(
+  "projects",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    environment: text("environment", { enum: PROJECT_ENVIRONMENTS }).notNull().default("development"),
+    defaultModel: text("default_model"),
+    allowedModels: jsonb("allowed_models").$type<string[]>().notNull().default([]),
+    /** Ordered provider/model targets tried when the requested model's provider fails before the first byte. */
+    fallbackModels: jsonb("fallback_models").$type<string[]>().notNull().default([]),
+    rateLimitRpm: integer("rate_limit_rpm"),
+    rateLimitTpm: integer("rate_limit_tpm"),
+    keyRateLimitRpm: integer("key_rate_limit_rpm"),
+    keyRateLimitTpm: integer("key_rate_limit_tpm"),
+    monthlySpendCapMicroUsd: bigint("monthly_spend_cap_micro_usd", { mode: "bigint" }),
+    logBodies: boolean("log_bodies").notNull().default(false),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("projects_org_slug_uq").on(t.orgId, t.slug)],
+);
+
+export const projectMembers = pgTable(
+  "project_members",
+  {
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    orgId: text("org_id").notNull(),
+    userId: text("user_id").notNull(),
+    assignedBy: text("assigned_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: "project_members_pk", columns: [t.projectId, t.userId] }),
+    foreignKey({ name: "project_members_membership_fk", columns: [t.orgId, t.userId], foreignColumns: [members.orgId, members.userId] }).onDelete("cascade"),
+    index("project_members_org_user_idx").on(t.orgId, t.userId),
+  ],
+);
+
+export type ProjectRow = typeof projects.$inferSelect;
+
+// --- request bodies -----------------------------------------------------------
+
+const name = z.string().trim().min(1, "Name is required.").max(100, "Name must be at most 100 characters.").regex(SINGLE_LINE, SINGLE_LINE_MESSAGE);
+const description = z.string().trim().max(1000, "Description must be at most 1000 characters.");
+/** `provider/model` or a bare catalog name; checked against the catalog by the gateway, not here. */
+const modelId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$/, "Model ids look like provider/model, e.g. openai/gpt-4o-mini.");
+const limit = z.number().int().min(1).max(1_000_000_000).nullable();
+const rateLimit = z
+  .strictObject({
+    rpm: limit.optional().describe("Requests per minute; null = no limit."),
+    tpm: limit.optional().describe("Tokens per minute; null = no limit."),
+  })
+  .describe("Per-project limits; omitted fields stay as they are.");
+const keyRateLimit = rateLimit.describe("Limits applied to each key of the project separately.");
+/** Decimal USD as a string or number; parsed exactly into micro-USD. */
+const usd = z
+  .union([z.string().max(40), z.number()])
+  .transform((v, ctx) => {
+    try {
+      const micro = parseUsd(v);
+      if (micro > 1_000_000_000n * 1_000_000n) throw new MoneyFormatError("The cap is at most 1000000000 USD.");
+      return micro;
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const settingsFields = {
+  environment: z.enum(PROJECT_ENVIRONMENTS).optional(),
+  defaultModel: modelId.nullable().optional(),
+  allowedModels: z
+    .array(modelId)
+    .max(200)
+    .refine((a) => new Set(a).size === a.length, "allowedModels lists a model twice.")
+    .optional()
+    .describe("Models keys of this project may call; empty = every model the organization can reach."),
+  fallbackModels: z
+    .array(modelId)
+    .max(5)
+    .refine((a) => new Set(a).size === a.length, "fallbackModels lists a model twice.")
+    .optional()
+    .describe("Ordered fallback chain: tried in turn when the model's provider fails before answering."),
+  rateLimit: rateLimit.optional(),
+  keyRateLimit: keyRateLimit.optional(),
+  monthlySpendCapUsd: usd
+    .nullable()
+    .optional()
+    .describe("Hard monthly spend limit in USD (decimal string, e.g. \"250.00\"); null = no cap."),
+  logBodies: z.boolean().optional().describe("Store prompt and response bodies in request logs (default false)."),
+};
+
+export const createProjectBody = z.strictObject({ name, slug: slugSchema.optional(), description: description.optional(), ...settingsFields });
+export const updateProjectBody = z
+  .strictObject({ name: name.optional(), slug: slugSchema.optional(), description: description.optional(), ...settingsFields })
+  .refine((b) => Object.keys(b).length > 0, "Send at least one field to change.");
+export const deleteProjectBody = z.strictObject({ confirm: z.string().describe("The project's slug, typed again.") });
+export const setProjectMembersBody = z.strictObject({
+  userIds: z.array(z.string().min(1).max(200)).max(1000).describe("The complete list of assigned members (replaces the current one)."),
+  keepKeys: z
+    .boolean()
+    .optional()
+    .describe("Keep the API keys of members who lose access to this project working (default: revoke them)."),
+});
+
+export type CreateProjectInput = z.output<typeof createProjectBody>;
+export type UpdateProjectInput = z.output<typeof updateProjectBody>;
+
+// --- responses ------------------------------------------------------------------
+
+const limitsOut = z.object({ rpm: z.number().nullable(), tpm: z.number().nullable() });
+export const projectResponse = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  description: z.string(),
+  environment: z.enum(PROJECT_ENVIRONMENTS),
+  defaultModel: z.string().nullable(),
+  allowedModels: z.array(z.string()),
+  fallbackModels: z.array(z.string()),
+  rateLimit: limitsOut,
+  keyRateLimit: limitsOut,
+  monthlySpendCapMicroUsd: z.string().nullable(),
+  monthlySpendCapUsd: z.string().nullable(),
+  logBodies: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const projectMemberResponse = z.object({
+  userId: z.string(),
+  name: z.string(),
+  email: z.string(),
+  role: z.enum(["owner", "admin", "member"]),
+  assignedAt: z.string(),
+});

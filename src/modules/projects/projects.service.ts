@@ -1,0 +1,260 @@
+/**
+ * Project rules. Invariants:
+ *  - owners and admins reach every project of the organization; members only
+ *    the projects they are assigned to; any other project answers 404
+ *    PROJECT_NOT_FOUND (never 403). `resolveProject` is the one place that
+ *    decides it, and the keys service uses it too;
+ *  - a member who loses access to a project (unassigned) loses their keys in
+ *    it in the same transaction, unless the manager asks to keep them;
+ *  - every change writes its audit row in its transaction; the gateway's key
+ *    cache is invalidated after commit (settings, slug, deletion).
+ */
+import { recordAudit } from "../../platform/audit.js";
+import type { OrgContext } from "../../platform/auth/guard.js";
+import { newId } from "../../platform/crypto.js";
+import { type Db, type DbOrTx, isUniqueViolation } from "../../platform/db/db.js";
+import { badRequest, conflict, notFound } from "../../platform/errors.js";
+import { moneyOut } from "../../platform/money.js";
+import { assertCan, can } from "../../platform/permissions.js";
+import type { CacheInvalidationBus } from "../keys/invalidation-bus.js";
+import * as keysRepo from "../keys/keys.repo.js";
+import { lockOrg } from "../organizations/organizations.repo.js";
+import { slugify } from "../organizations/organizations.service.js";
+import * as repo from "./projects.repo.js";
+import type { CreateProjectInput, ProjectRow, UpdateProjectInput } from "./projects.schema.js";
+
+const SLUG_CONSTRAINT = "projects_org_slug_uq";
+
+export const projectNotFound = (slug: string) => notFound("PROJECT_NOT_FOUND", `No project "${slug}" in this organization that you can access.`);
+
+/**
+ * The project `slug` of ctx's organization if ctx may reach it, else 404.
+ * With `lock` (inside a transaction) the actor's membership, the project and
+ * the assignment are share-locked and the role is re-read, so the answer holds
+ * until commit.
+ */
+export async function resolveProject(db: DbOrTx, ctx: OrgContext, slug: string, opts: { lock?: boolean } = {}): Promise<{ project: ProjectRow; ctx: OrgContext }> {
+  let fresh = ctx;
+  if (opts.lock) {
+    const role = await repo.lockMembership(db, ctx.orgId, ctx.userId);
+    if (!role) throw notFound("ORG_NOT_FOUND", "You are no longer a member of this organization.");
+    fresh = { ...ctx, role };
+  }
+  const project = await repo.findAccessibleProject(db, fresh.orgId, slug, fresh.userId, can(fresh.role, "project", "accessAll"), opts.lock);
+  if (!project) throw projectNotFound(slug);
+  return { project, ctx: fresh };
+}
+
+export function projectOut(p: ProjectRow) {
+  const cap = moneyOut(p.monthlySpendCapMicroUsd);
+  return {
+    id: p.id,
+    slug: p.slug,
+    name: p.name,
+    description: p.description,
+    environment: p.environment,
+    defaultModel: p.defaultModel,
+    allowedModels: p.allowedModels,
+    fallbackModels: p.fallbackModels,
+    rateLimit: { rpm: p.rateLimitRpm, tpm: p.rateLimitTpm },
+    keyRateLimit: { rpm: p.keyRateLimitRpm, tpm: p.keyRateLimitTpm },
+    monthlySpendCapMicroUsd: cap.microUsd,
+    monthlySpendCapUsd: cap.usd,
+    logBodies: p.logBodies,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+/** Body settings → column values (only what was sent). */
+function settingsPatch(b: Omit<UpdateProjectInput, "name" | "slug" | "description">): repo.ProjectPatch {
+  const patch: repo.ProjectPatch = {};
+  if (b.environment !== undefined) patch.environment = b.environment;
+  if (b.defaultModel !== undefined) patch.defaultModel = b.defaultModel;
+  if (b.allowedModels !== undefined) patch.allowedModels = b.allowedModels;
+  if (b.fallbackModels !== undefined) patch.fallbackModels = b.fallbackModels;
+  if (b.rateLimit?.rpm !== undefined) patch.rateLimitRpm = b.rateLimit.rpm;
+  if (b.rateLimit?.tpm !== undefined) patch.rateLimitTpm = b.rateLimit.tpm;
+  if (b.keyRateLimit?.rpm !== undefined) patch.keyRateLimitRpm = b.keyRateLimit.rpm;
+  if (b.keyRateLimit?.tpm !== undefined) patch.keyRateLimitTpm = b.keyRateLimit.tpm;
+  if (b.monthlySpendCapUsd !== undefined) patch.monthlySpendCapMicroUsd = b.monthlySpendCapUsd;
+  if (b.logBodies !== undefined) patch.logBodies = b.logBodies;
+  return patch;
+}
+
+function assertDefaultModelAllowed(defaultModel: string | null, allowed: string[]) {
+  if (defaultModel && allowed.length > 0 && !allowed.includes(defaultModel)) {
+    throw badRequest("DEFAULT_MODEL_NOT_ALLOWED", `The default model "${defaultModel}" must be one of allowedModels (or leave allowedModels empty).`);
+  }
+}
+
+/** Audit-friendly view of a change: money as strings, no bigint in JSON. */
+const auditValue = (v: unknown) => (typeof v === "bigint" ? v.toString() : v);
+
+export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }) {
+  const { db, bus } = deps;
+
+  return {
+    /** 404 unless ctx reaches the project; routes under a project run it before reading the body. */
+    async assertReachable(ctx: OrgContext, slug: string) {
+      assertCan(ctx, "project", "read");
+      await resolveProject(db, ctx, slug);
+    },
+
+    async list(ctx: OrgContext) {
+      assertCan(ctx, "project", "read");
+      const rows = await repo.listProjects(db, ctx.orgId, can(ctx.role, "project", "accessAll") ? null : ctx.userId);
+      return rows.map(projectOut);
+    },
+
+    async get(ctx: OrgContext, slug: string) {
+      assertCan(ctx, "project", "read");
+      return projectOut((await resolveProject(db, ctx, slug)).project);
+    },
+
+    async create(ctx: OrgContext, body: CreateProjectInput) {
+      assertCan(ctx, "project", "create");
+      assertDefaultModelAllowed(body.defaultModel ?? null, body.allowedModels ?? []);
+      const base = body.slug ?? slugify(body.name);
+      for (let attempt = 0; attempt < 6; attempt++) {
+        const slug = attempt === 0 ? base : `${base.slice(0, 41)}-${newId().slice(0, 6)}`;
+        if (!body.slug && attempt === 0 && (await repo.slugTaken(db, ctx.orgId, slug))) continue;
+        try {
+          const project = await db.transaction(async (tx) => {
+            const p = await repo.insertProject(tx, {
+              id: newId(),
+              orgId: ctx.orgId,
+              slug,
+              name: body.name,
+              description: body.description ?? "",
+              createdBy: ctx.userId,
+              ...settingsPatch(body),
+            });
+            await recordAudit(tx, ctx, {
+              orgId: ctx.orgId,
+              action: "project.created",
+              targetType: "project",
+              targetId: p.id,
+              metadata: { slug: p.slug, name: p.name, environment: p.environment },
+            });
+            return p;
+          });
+          return projectOut(project);
+        } catch (err) {
+          if (!isUniqueViolation(err, SLUG_CONSTRAINT)) throw err;
+          if (body.slug) throw conflict("SLUG_TAKEN", `This organization already has a project "${body.slug}". Choose another slug.`);
+        }
+      }
+      throw conflict("SLUG_TAKEN", "Could not find a free slug for this name. Pass a slug explicitly.");
+    },
+
+    async update(ctx: OrgContext, slug: string, body: UpdateProjectInput) {
+      assertCan(ctx, "project", "update");
+      let updated: ProjectRow;
+      try {
+        updated = await db.transaction(async (tx) => {
+          const { project: before } = await resolveProject(tx, ctx, slug);
+          const patch: repo.ProjectPatch = settingsPatch(body);
+          if (body.name !== undefined) patch.name = body.name;
+          if (body.slug !== undefined) patch.slug = body.slug;
+          if (body.description !== undefined) patch.description = body.description;
+          assertDefaultModelAllowed(
+            patch.defaultModel !== undefined ? patch.defaultModel : before.defaultModel,
+            patch.allowedModels ?? before.allowedModels,
+          );
+          const after = await repo.updateProject(tx, ctx.orgId, before.id, patch);
+          const changes = Object.fromEntries(
+            Object.keys(patch)
+              .filter((k) => JSON.stringify(auditValue(before[k as keyof ProjectRow])) !== JSON.stringify(auditValue(after[k as keyof ProjectRow])))
+              .map((k) => [k, { from: auditValue(before[k as keyof ProjectRow]), to: auditValue(after[k as keyof ProjectRow]) }]),
+          );
+          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "project.updated", targetType: "project", targetId: before.id, metadata: { slug: after.slug, changes } });
+          return after;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err, SLUG_CONSTRAINT)) throw conflict("SLUG_TAKEN", `This organization already has a project "${body.slug}". Choose another slug.`);
+        throw err;
+      }
+      // Keys of this project carry its settings in the gateway's cache.
+      bus.publish({ scope: "project", projectId: updated.id });
+      return projectOut(updated);
+    },
+
+    async remove(ctx: OrgContext, slug: string, confirm: string) {
+      assertCan(ctx, "project", "delete");
+      const projectId = await db.transaction(async (tx) => {
+        const { project } = await resolveProject(tx, ctx, slug);
+        if (confirm !== project.slug) {
+          throw badRequest("CONFIRMATION_MISMATCH", `Type the project's slug "${project.slug}" to confirm deletion.`);
+        }
+        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "project.deleted", targetType: "project", targetId: project.id, metadata: { slug: project.slug, name: project.name } });
+        // Keys, assignments (and later logs) go with it: ON DELETE CASCADE.
+        await repo.deleteProject(tx, ctx.orgId, project.id);
+        return project.id;
+      });
+      bus.publish({ scope: "project", projectId });
+    },
+
+    async listMembers(ctx: OrgContext, slug: string) {
+      assertCan(ctx, "project", "assignMembers");
+      const { project } = await resolveProject(db, ctx, slug);
+      return (await repo.listAssignments(db, ctx.orgId, project.id)).map((a) => ({ ...a, assignedAt: a.assignedAt.toISOString() }));
+    },
+
+    /**
+     * Replaces the project's assignments. Runs under the organization's row lock
+     * (like every membership change), so it cannot interleave with a removal.
+     */
+    async setMembers(ctx: OrgContext, slug: string, body: { userIds: string[]; keepKeys?: boolean }) {
+      assertCan(ctx, "project", "assignMembers");
+      const wanted = [...new Set(body.userIds)];
+      const { projectId, revokedKeyIds } = await db.transaction(async (tx) => {
+        if (!(await lockOrg(tx, ctx.orgId))) throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
+        const { project, ctx: fresh } = await resolveProject(tx, ctx, slug, { lock: true });
+        assertCan(fresh, "project", "assignMembers");
+        const found = await repo.membersAmong(tx, fresh.orgId, wanted);
+        const missing = wanted.filter((id) => !found.some((m) => m.userId === id));
+        if (missing.length > 0) {
+          throw badRequest("NOT_A_MEMBER", "Only members of this organization can be assigned to its projects.", { userIds: missing });
+        }
+        const current = await repo.listAssignments(tx, fresh.orgId, project.id);
+        const added = wanted.filter((id) => !current.some((a) => a.userId === id));
+        const removed = current.filter((a) => !wanted.includes(a.userId));
+        await repo.removeAssignments(tx, fresh.orgId, project.id, removed.map((a) => a.userId));
+        await repo.addAssignments(tx, fresh.orgId, project.id, added, fresh.userId);
+        // Owners and admins keep reaching the project without an assignment: only members lose access.
+        const lostAccess = removed.filter((a) => !can(a.role, "project", "accessAll"));
+        const revoked: string[] = [];
+        if (!body.keepKeys) {
+          for (const a of lostAccess) {
+            const keys = await keysRepo.revokeKeysOfUser(tx, fresh.orgId, a.userId, { projectIds: [project.id], revokedBy: fresh.userId, reason: "project_access_removed" });
+            for (const k of keys) {
+              revoked.push(k.id);
+              await recordAudit(tx, fresh, {
+                orgId: fresh.orgId,
+                action: "key.revoked",
+                targetType: "key",
+                targetId: k.id,
+                metadata: { name: k.name, hint: k.hint, environment: k.environment, projectSlug: project.slug, reason: "project_access_removed", ownerUserId: a.userId },
+              });
+            }
+          }
+        }
+        if (added.length > 0 || removed.length > 0) {
+          await recordAudit(tx, fresh, {
+            orgId: fresh.orgId,
+            action: "project.members_updated",
+            targetType: "project",
+            targetId: project.id,
+            metadata: { slug: project.slug, added, removed: removed.map((a) => a.userId), keepKeys: body.keepKeys ?? false, revokedKeys: revoked.length },
+          });
+        }
+        return { projectId: project.id, revokedKeyIds: revoked };
+      });
+      if (revokedKeyIds.length > 0) bus.publish({ scope: "keys", keyIds: revokedKeyIds });
+      return (await repo.listAssignments(db, ctx.orgId, projectId)).map((a) => ({ ...a, assignedAt: a.assignedAt.toISOString() }));
+    },
+  };
+}
+
+export type ProjectService = ReturnType<typeof createProjectService>;

@@ -1,0 +1,55 @@
+/**
+ * What the gateway can route to for one organization: the built-in providers
+ * plus the organization's custom providers, with their keys unsealed. Cached
+ * per organization; any change to an org's providers drops its entry at once
+ * on this replica (and, with the scale-out bus, on every replica). Other
+ * organizations' providers are never in the map: routing is tenant-scoped.
+ */
+import type { ModelInfo, ProviderEntry } from "../../gateway/catalog.js";
+import type { Db } from "../../platform/db/db.js";
+import type { SecretBox } from "../../platform/secretbox.js";
+import * as repo from "./providers.repo.js";
+
+export interface ProviderDirectory {
+  providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  invalidate(orgId: string): void;
+}
+
+export const sealContext = (orgId: string, providerId: string) => `custom-provider:${orgId}:${providerId}`;
+
+export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
+  const secret = JSON.parse(box.open(row.secret, sealContext(row.orgId, row.id))) as { apiKey: string; headers: Record<string, string> };
+  const models = new Map<string, ModelInfo>();
+  for (const m of row.models) {
+    models.set(m.id, {
+      id: m.id,
+      contextWindow: m.contextWindow ?? undefined,
+      maxOutputTokens: m.maxOutputTokens ?? undefined,
+      prices: { inputMicroUsdPerM: BigInt(m.inputMicroUsdPerM), cachedInputMicroUsdPerM: BigInt(m.cachedInputMicroUsdPerM), outputMicroUsdPerM: BigInt(m.outputMicroUsdPerM) },
+    });
+  }
+  return { slug: row.slug, name: row.name, format: row.format, baseUrl: row.baseUrl.replace(/\/+$/, ""), apiKey: secret.apiKey || undefined, headers: secret.headers, custom: true, models, openModelList: false };
+}
+
+export function createProviderDirectory(deps: { db: Db; box: SecretBox; builtIns: Map<string, ProviderEntry>; ttlMs?: number }): ProviderDirectory {
+  const ttlMs = deps.ttlMs ?? 30_000;
+  const cache = new Map<string, { at: number; value: Promise<Map<string, ProviderEntry>> }>();
+  return {
+    providersFor(orgId) {
+      const hit = cache.get(orgId);
+      if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+      const value = repo.listForOrg(deps.db, orgId).then((rows) => {
+        const map = new Map(deps.builtIns);
+        for (const row of rows) map.set(row.slug, toEntry(row, deps.box));
+        return map;
+      });
+      value.catch(() => cache.delete(orgId));
+      cache.set(orgId, { at: Date.now(), value });
+      if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
+      return value;
+    },
+    invalidate(orgId) {
+      cache.delete(orgId);
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Custom providers: an organization's own model endpoints (vLLM, Ollama, a
+ * company proxy, any OpenAI-, Anthropic- or Gemini-format API).
+ * Invariants:
+ *  - the API key and extra headers are stored only sealed (AES-256-GCM, bound
+ *    to org id + provider id: `platform/secretbox.ts`); responses show a hint;
+ *  - prices are integer micro-USD per million tokens (bigint as text in JSON),
+ *    default 0 — an org can run internal charge-back at its own rates;
+ *  - slug unique per org and never a built-in provider's name.
+ */
+import { jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { z } from "zod";
+import { users } from "../../platform/auth/auth.schema.js";
+import { organizations } from "../organizations/organizations.schema.js";
+
+export const PROVIDER_FORMATS = ["openai", "anthropic", "gemini"] as const;
+export const RESERVED_PROVIDER_SLUGS = new Set(["openai", "anthropic", "gemini", "google", "mock", "tollgate", "v1"]);
+
+export interface StoredModel {
+  id: string;
+  contextWindow: number | null;
+  maxOutputTokens: number | null;
+  inputMicroUsdPerM: string;
+  cachedInputMicroUsdPerM: string;
+  outputMicroUsdPerM: string;
+}
+
+export const customProviders = pgTable(
+  "custom_providers",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    format: text("format", { enum: PROVIDER_FORMATS }).notNull(),
+    baseUrl: text("base_url").notNull(),
+    /** secretbox payload of {"apiKey","headers"} */
+    secret: text("secret").notNull(),
+    apiKeyHint: text("api_key_hint").notNull(),
+    headerNames: jsonb("header_names").$type<string[]>().notNull().default([]),
+    models: jsonb("models").$type<StoredModel[]>().notNull().default([]),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("custom_providers_org_slug_uq").on(t.orgId, t.slug)],
+);
+
+const price = z.union([z.number().min(0).max(1_000_000), z.string().regex(/^\d+(\.\d{1,6})?$/, "a decimal USD amount")]).optional();
+const modelIn = z.strictObject({
+  id: z.string().trim().min(1).max(200).regex(/^[^\s/][^\s]*$/, "model ids have no spaces and do not start with /"),
+  contextWindow: z.number().int().positive().max(100_000_000).optional(),
+  maxOutputTokens: z.number().int().positive().max(10_000_000).optional(),
+  inputPricePerMillion: price,
+  cachedInputPricePerMillion: price,
+  outputPricePerMillion: price,
+});
+const slug = z
+  .string()
+  .min(2)
+  .max(40)
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "lowercase letters, digits and single hyphens")
+  .refine((s) => !RESERVED_PROVIDER_SLUGS.has(s), "this name belongs to a built-in provider");
+const FORBIDDEN_HEADERS = /^(host|content-length|content-type|connection|transfer-encoding|cookie|authorization|x-api-key|x-goog-api-key|anthropic-version)$/i;
+const headers = z
+  .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "header names are letters, digits and hyphens"), z.string().max(2000).regex(/^[^\r\n]*$/, "no line breaks in header values"))
+  .refine((h) => Object.keys(h).length <= 20 && Object.keys(h).every((k) => !FORBIDDEN_HEADERS.test(k)), "at most 20 headers; auth and transport headers are set by Tollgate");
+
+export const createProviderBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  slug: slug.optional(),
+  format: z.enum(PROVIDER_FORMATS),
+  baseUrl: z.string().max(500),
+  apiKey: z.string().max(4000).default(""),
+  headers: headers.optional(),
+  models: z.array(modelIn).max(500).default([]),
+});
+export const updateProviderBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).optional(),
+    slug: slug.optional(),
+    format: z.enum(PROVIDER_FORMATS).optional(),
+    baseUrl: z.string().max(500).optional(),
+    apiKey: z.string().max(4000).optional(),
+    headers: headers.optional(),
+    models: z.array(modelIn).max(500).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, "Send at least one field.");
+
+export type CreateProviderInput = z.infer<typeof createProviderBody>;
+export type UpdateProviderInput = z.infer<typeof updateProviderBody>;
+
+const modelOut = z.object({
+  id: z.string(),
+  contextWindow: z.number().nullable(),
+  maxOutputTokens: z.number().nullable(),
+  inputPricePerMillionUsd: z.string(),
+  cachedInputPricePerMillionUsd: z.string(),
+  outputPricePerMillionUsd: z.string(),
+});
+export const providerOut = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  format: z.enum(PROVIDER_FORMATS),
+  baseUrl: z.string(),
+  apiKeyHint: z.string(),
+  headerNames: z.array(z.string()),
+  models: z.array(modelOut),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const testResultOut = z.object({
+  ok: z.boolean(),
+  latencyMs: z.number(),
+  model: z.string().nullable(),
+  error: z.object({ kind: z.string(), status: z.number().nullable(), message: z.string() }).nullable(),
+});

@@ -1,0 +1,193 @@
+/**
+ * Custom provider rules (owner, admin). The base URL is checked against SSRF
+ * rules at save time (the gateway's dispatcher checks the resolved address
+ * again at connect time); the key is sealed before it touches the database and
+ * never returned; every change is audited without the key and drops the org's
+ * routing cache.
+ */
+import { recordAudit } from "../../platform/audit.js";
+import type { OrgContext } from "../../platform/auth/guard.js";
+import { newId } from "../../platform/crypto.js";
+import { type Db, isUniqueViolation } from "../../platform/db/db.js";
+import { badRequest, conflict, notFound } from "../../platform/errors.js";
+import { formatUsd, parseUsd } from "../../platform/money.js";
+import { assertCan } from "../../platform/permissions.js";
+import type { SecretBox } from "../../platform/secretbox.js";
+import type { ProviderEntry } from "../../gateway/catalog.js";
+import { validateBaseUrl } from "../../gateway/net/ssrf.js";
+import { type ProviderDirectory, sealContext, toEntry } from "./providers.directory.js";
+import * as repo from "./providers.repo.js";
+import type { CreateProviderInput, StoredModel, UpdateProviderInput } from "./providers.schema.js";
+
+export interface ProbeResult {
+  ok: boolean;
+  latencyMs: number;
+  model: string | null;
+  error: { kind: string; status: number | null; message: string } | null;
+}
+
+type ModelInput = NonNullable<CreateProviderInput["models"]>[number];
+
+const perMillion = (v: number | string | undefined): string => (v === undefined ? "0" : parseUsd(v).toString());
+
+function toStoredModels(models: ModelInput[]): StoredModel[] {
+  const seen = new Set<string>();
+  return models.map((m) => {
+    if (seen.has(m.id)) throw badRequest("DUPLICATE_MODEL", `Model "${m.id}" is listed twice.`);
+    seen.add(m.id);
+    return {
+      id: m.id,
+      contextWindow: m.contextWindow ?? null,
+      maxOutputTokens: m.maxOutputTokens ?? null,
+      inputMicroUsdPerM: perMillion(m.inputPricePerMillion),
+      cachedInputMicroUsdPerM: perMillion(m.cachedInputPricePerMillion ?? m.inputPricePerMillion),
+      outputMicroUsdPerM: perMillion(m.outputPricePerMillion),
+    };
+  });
+}
+
+export function providerOut(r: repo.ProviderRow) {
+  return {
+    id: r.id,
+    slug: r.slug,
+    name: r.name,
+    format: r.format,
+    baseUrl: r.baseUrl,
+    apiKeyHint: r.apiKeyHint,
+    headerNames: r.headerNames,
+    models: r.models.map((m) => ({
+      id: m.id,
+      contextWindow: m.contextWindow,
+      maxOutputTokens: m.maxOutputTokens,
+      inputPricePerMillionUsd: formatUsd(BigInt(m.inputMicroUsdPerM)),
+      cachedInputPricePerMillionUsd: formatUsd(BigInt(m.cachedInputMicroUsdPerM)),
+      outputPricePerMillionUsd: formatUsd(BigInt(m.outputMicroUsdPerM)),
+    })),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+const hint = (key: string) => (key ? (key.length > 8 ? `${key.slice(0, 3)}…${key.slice(-4)}` : "…") : "(none)");
+const slugFrom = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "provider";
+
+export function createProviderService(deps: {
+  db: Db;
+  box: SecretBox;
+  directory: ProviderDirectory;
+  allowedHosts: string[];
+  probe(entry: ProviderEntry, model: string | null): Promise<ProbeResult>;
+}) {
+  const { db } = deps;
+
+  function checkUrl(url: string): string {
+    const check = validateBaseUrl(url, deps.allowedHosts);
+    if (!check.ok) throw badRequest(`BASE_URL_${check.code.toUpperCase()}`, check.message);
+    return check.url.toString().replace(/\/+$/, "");
+  }
+
+  async function load(ctx: OrgContext, slug: string) {
+    const row = await repo.getBySlug(db, ctx.orgId, slug);
+    if (!row) throw notFound("PROVIDER_NOT_FOUND", `No custom provider "${slug}" in this organization.`);
+    return row;
+  }
+
+  const slugTaken = (slug: string) => conflict("PROVIDER_SLUG_TAKEN", `A provider "${slug}" already exists in this organization.`);
+
+  return {
+    async list(ctx: OrgContext) {
+      assertCan(ctx, "provider", "read");
+      return (await repo.listForOrg(db, ctx.orgId)).map(providerOut);
+    },
+
+    async get(ctx: OrgContext, slug: string) {
+      assertCan(ctx, "provider", "read");
+      return providerOut(await load(ctx, slug));
+    },
+
+    async create(ctx: OrgContext, body: CreateProviderInput) {
+      assertCan(ctx, "provider", "manage");
+      const baseUrl = checkUrl(body.baseUrl);
+      const models = toStoredModels(body.models);
+      const id = newId();
+      const slug = body.slug ?? slugFrom(body.name);
+      try {
+        const row = await db.transaction(async (tx) => {
+          const out = await repo.insert(tx, {
+            id,
+            orgId: ctx.orgId,
+            slug,
+            name: body.name,
+            format: body.format,
+            baseUrl,
+            secret: deps.box.seal(JSON.stringify({ apiKey: body.apiKey, headers: body.headers ?? {} }), sealContext(ctx.orgId, id)),
+            apiKeyHint: hint(body.apiKey),
+            headerNames: Object.keys(body.headers ?? {}),
+            models,
+            createdBy: ctx.userId,
+          });
+          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "provider.created", targetType: "provider", targetId: id, metadata: { slug, format: body.format, baseUrl, models: models.map((m) => m.id) } });
+          return out;
+        });
+        deps.directory.invalidate(ctx.orgId);
+        return providerOut(row);
+      } catch (err) {
+        if (isUniqueViolation(err, "custom_providers_org_slug_uq")) throw slugTaken(slug);
+        throw err;
+      }
+    },
+
+    async update(ctx: OrgContext, slug: string, body: UpdateProviderInput) {
+      assertCan(ctx, "provider", "manage");
+      const current = await load(ctx, slug);
+      const patch: Parameters<typeof repo.update>[3] = {};
+      if (body.name !== undefined) patch.name = body.name;
+      if (body.slug !== undefined) patch.slug = body.slug;
+      if (body.format !== undefined) patch.format = body.format;
+      if (body.baseUrl !== undefined) patch.baseUrl = checkUrl(body.baseUrl);
+      if (body.models !== undefined) patch.models = toStoredModels(body.models);
+      if (body.apiKey !== undefined || body.headers !== undefined) {
+        const old = JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as { apiKey: string; headers: Record<string, string> };
+        const next = { apiKey: body.apiKey ?? old.apiKey, headers: body.headers ?? old.headers };
+        patch.secret = deps.box.seal(JSON.stringify(next), sealContext(ctx.orgId, current.id));
+        patch.apiKeyHint = hint(next.apiKey);
+        patch.headerNames = Object.keys(next.headers);
+      }
+      try {
+        const row = await db.transaction(async (tx) => {
+          const out = await repo.update(tx, ctx.orgId, current.id, patch);
+          const changed = Object.keys(body).map((k) => (k === "apiKey" ? "apiKey (replaced)" : k));
+          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "provider.updated", targetType: "provider", targetId: current.id, metadata: { slug: out.slug, changed } });
+          return out;
+        });
+        deps.directory.invalidate(ctx.orgId);
+        return providerOut(row);
+      } catch (err) {
+        if (isUniqueViolation(err, "custom_providers_org_slug_uq")) throw slugTaken(body.slug ?? slug);
+        throw err;
+      }
+    },
+
+    async remove(ctx: OrgContext, slug: string) {
+      assertCan(ctx, "provider", "manage");
+      const current = await load(ctx, slug);
+      await db.transaction(async (tx) => {
+        await repo.remove(tx, ctx.orgId, current.id);
+        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "provider.deleted", targetType: "provider", targetId: current.id, metadata: { slug } });
+      });
+      deps.directory.invalidate(ctx.orgId);
+    },
+
+    /** Test connection: one tiny request to the first model (or the one named), through the guarded dispatcher. */
+    async test(ctx: OrgContext, slug: string, model?: string) {
+      assertCan(ctx, "provider", "manage");
+      const row = await load(ctx, slug);
+      const entry = toEntry(row, deps.box);
+      const target = model ?? row.models[0]?.id ?? null;
+      if (model && !entry.models.has(model)) throw notFound("MODEL_NOT_FOUND", `Provider "${slug}" has no model "${model}".`);
+      return deps.probe(entry, target);
+    },
+  };
+}
+
+export type ProviderService = ReturnType<typeof createProviderService>;
