@@ -189,11 +189,12 @@ describe(`audit log (${storageKind})`, () => {
     expect(await q("action=no.such.action")).toEqual([]);
   });
 
-  it("is append-only: UPDATE and DELETE through SQL fail", async () => {
+  it("is append-only: UPDATE, DELETE and TRUNCATE through SQL fail", async () => {
     const [first] = await rows<{ id: string }>(t, sql`select id::text as id from audit_log where org_id = ${orgId} order by audit_log.id limit 1`);
     await expect(t.db.execute(sql`update audit_log set action = 'forged' where id = ${first!.id}::bigint`)).rejects.toThrow();
     await expect(t.db.execute(sql`delete from audit_log where id = ${first!.id}::bigint`)).rejects.toThrow();
     await expect(t.db.execute(sql`delete from audit_log where org_id = ${orgId}`)).rejects.toThrow();
+    await expect(t.db.execute(sql`truncate audit_log`)).rejects.toThrow();
     const [still] = await rows<{ action: string }>(t, sql`select action from audit_log where id = ${first!.id}::bigint`);
     expect(still!.action).toBe("org.created");
   });

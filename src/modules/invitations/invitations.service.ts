@@ -61,6 +61,11 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
 
   /** Loads an invitation by token for the signed-in invitee and checks it can still be answered. */
   async function loadForResponse(tx: Parameters<Parameters<Db["transaction"]>[0]>[0], actor: Actor, token: string) {
+    // Lock order everywhere is organization row first, then what it owns (deleting an
+    // organization takes the same order), so accept and delete can never deadlock.
+    const peek = await repo.getByTokenHash(tx, sha256Hex(token));
+    if (!peek) throw notFound("INVITATION_NOT_FOUND", "This invitation link is not valid.");
+    await lockOrg(tx, peek.inv.orgId);
     const row = await repo.getByTokenHash(tx, sha256Hex(token), true);
     if (!row) throw notFound("INVITATION_NOT_FOUND", "This invitation link is not valid.");
     const inv = row.inv;
@@ -175,7 +180,6 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
       return db.transaction(async (tx) => {
         const row = await loadForResponse(tx, actor, token);
         const inv = row.inv;
-        await lockOrg(tx, inv.orgId);
         const inviter = inv.invitedBy ? await membersRepo.getMember(tx, inv.orgId, inv.invitedBy) : null;
         if (!inviter || !can(inviter.role, "invitation", "create") || !canGrant(inviter.role, inv.role)) {
           throw conflict("INVITATION_INVALID", "The person who invited you can no longer grant this role. Ask for a new invitation.");
