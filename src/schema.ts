@@ -3,7 +3,7 @@ export * from "./platform/auth/auth.schema.js";
 export { organizations, userState } from "./modules/organizations/organizations.schema.js";
 export { members } from "./modules/members/members.schema.js";
 export { invitations } from "./modules/invitations/invitations.schema.js";
-export { auditLog } from "./platform/audit.js";
+export { auditLog } from "./platform/audit.schema.js";
 export { projects, projectMembers } from "./modules/projects/projects.schema.js";
 export { apiKeys } from "./modules/keys/keys.schema.js";
 export { requestLogs } from "./modules/logs/logs.schema.js";

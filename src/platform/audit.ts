@@ -6,25 +6,8 @@
  * readable for the instance operator. Metadata holds ids, names, roles and
  * emails only — never a secret.
  */
-import { bigserial, index, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { auditLog } from "./audit.schema.js";
 import type { DbOrTx } from "./db/db.js";
-
-export const auditLog = pgTable(
-  "audit_log",
-  {
-    id: bigserial("id", { mode: "bigint" }).primaryKey(),
-    orgId: text("org_id").notNull(),
-    actorUserId: text("actor_user_id"),
-    actorEmail: text("actor_email"),
-    action: text("action").notNull(),
-    targetType: text("target_type").notNull(),
-    targetId: text("target_id"),
-    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
-    ip: text("ip"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [index("audit_org_time_idx").on(t.orgId, t.id)],
-);
 
 export interface AuditActor {
   userId: string | null;

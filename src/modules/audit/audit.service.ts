@@ -1,6 +1,6 @@
 /** Reading the audit trail (owner, admin), newest first, cursor-paged by id. */
 import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
-import { auditLog } from "../../platform/audit.js";
+import { auditLog } from "../../platform/audit.schema.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import type { Db } from "../../platform/db/db.js";
 import { assertCan } from "../../platform/permissions.js";
