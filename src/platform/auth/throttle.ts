@@ -9,7 +9,7 @@
  * counters first and counting afterwards would let N parallel guesses all pass
  * the check before any of them is counted.
  */
-import { inArray, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/db.js";
 import { tooManyRequests } from "../errors.js";
 import { authThrottle } from "./auth.schema.js";
@@ -23,13 +23,12 @@ export interface ThrottleLimits {
 export function createLoginThrottle(db: Db, limits: ThrottleLimits) {
   const keysFor = (email: string, ip: string) => ({ email: `email:${email.trim().toLowerCase()}`, ip: `ip:${ip}` });
 
-  /** Counts one attempt on both keys; returns seconds to wait when a counter is now over its limit, else null. */
-  async function count(email: string, ip: string): Promise<number | null> {
-    const k = keysFor(email, ip);
+  /** Adds `delta` to one key's counter in one statement (a fresh window starts at 1); returns the row. */
+  async function bump(key: string) {
     const windowStart = sql`now() - make_interval(secs => ${limits.windowSeconds})`;
-    const rows = await db
+    const [row] = await db
       .insert(authThrottle)
-      .values([{ key: k.email, failures: 1 }, { key: k.ip, failures: 1 }])
+      .values({ key, failures: 1 })
       .onConflictDoUpdate({
         target: authThrottle.key,
         set: {
@@ -38,10 +37,22 @@ export function createLoginThrottle(db: Db, limits: ThrottleLimits) {
         },
       })
       .returning();
+    return row!;
+  }
+
+  /**
+   * Counts one attempt on both keys; returns seconds to wait when a counter is now over its limit, else null.
+   * Each statement touches one row, so concurrent attempts and refunds can never deadlock on lock order.
+   */
+  async function count(email: string, ip: string): Promise<number | null> {
+    const k = keysFor(email, ip);
+    const rows = [
+      { row: await bump(k.email), max: limits.maxFailuresPerEmail },
+      { row: await bump(k.ip), max: limits.maxFailuresPerIp },
+    ];
     const now = Date.now();
     let wait: number | null = null;
-    for (const row of rows) {
-      const max = row.key === k.email ? limits.maxFailuresPerEmail : limits.maxFailuresPerIp;
+    for (const { row, max } of rows) {
       if (row.failures > max) {
         const ends = row.windowStart.getTime() + limits.windowSeconds * 1000;
         wait = Math.max(wait ?? 0, Math.ceil((ends - now) / 1000), 1);
@@ -51,10 +62,12 @@ export function createLoginThrottle(db: Db, limits: ThrottleLimits) {
   }
 
   async function refund(keys: string[]): Promise<void> {
-    await db
-      .update(authThrottle)
-      .set({ failures: sql`greatest(${authThrottle.failures} - 1, 0)` })
-      .where(inArray(authThrottle.key, keys));
+    for (const key of keys) {
+      await db
+        .update(authThrottle)
+        .set({ failures: sql`greatest(${authThrottle.failures} - 1, 0)` })
+        .where(eq(authThrottle.key, key));
+    }
   }
 
   return {
@@ -80,7 +93,7 @@ export function createLoginThrottle(db: Db, limits: ThrottleLimits) {
         return result;
       } finally {
         if (status === 200) {
-          await db.delete(authThrottle).where(inArray(authThrottle.key, [k.email]));
+          await db.delete(authThrottle).where(eq(authThrottle.key, k.email));
           await refund([k.ip]);
         } else if (status !== 401) {
           await refund([k.email, k.ip]);
