@@ -50,4 +50,24 @@ describe("batch writer", () => {
     expect(dead.sort()).toEqual([1, 2, 3, 4]);
     expect(w.stats()).toMatchObject({ deadLettered: 4, queued: 0 });
   });
+
+  it("warns when the queue backs up past half its bound", async () => {
+    const warnings: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const w = createBatchWriter<number>({
+      name: "t",
+      batchSize: 1000,
+      maxQueue: 10,
+      intervalMs: 60_000,
+      write: () => gate,
+      deadLetter: async () => {},
+      onBacklog: (n) => void warnings.push(n),
+    });
+    for (let i = 0; i < 8; i++) w.enqueue(i);
+    expect(warnings).toEqual([6]);
+    release();
+    await w.close();
+    expect(w.stats()).toMatchObject({ written: 8, queued: 0 });
+  });
 });

@@ -30,6 +30,8 @@ export interface BatchWriterOptions<T> {
   write(rows: T[]): Promise<void>;
   deadLetter(rows: T[], reason: string): Promise<void>;
   onError?(err: unknown, attempt: number): void;
+  /** Called (at most once a minute) while the queue is more than half full: the database is not keeping up. */
+  onBacklog?(queued: number): void;
   batchSize?: number;
   maxQueue?: number;
   intervalMs?: number;
@@ -44,6 +46,7 @@ export function createBatchWriter<T>(opts: BatchWriterOptions<T>): BatchWriter<T
   let flushing: Promise<void> | null = null;
   let attempt = 0;
   let retryAt = 0;
+  let lastBacklogWarning = 0;
   const stats: BatchWriterStats = { queued: 0, written: 0, deadLettered: 0, failedFlushes: 0 };
 
   const timer = setInterval(() => void flush().catch(() => {}), opts.intervalMs ?? 1000);
@@ -103,6 +106,10 @@ export function createBatchWriter<T>(opts: BatchWriterOptions<T>): BatchWriter<T
       }
       queue.push(row);
       stats.queued = queue.length;
+      if (queue.length > maxQueue / 2 && opts.onBacklog && Date.now() - lastBacklogWarning > 60_000) {
+        lastBacklogWarning = Date.now();
+        opts.onBacklog(queue.length);
+      }
       if (queue.length >= batchSize && !flushing) void flush().catch(() => {});
     },
     flush: () => flush(true),

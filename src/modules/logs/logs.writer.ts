@@ -78,5 +78,6 @@ export function createRequestLogWriter(opts: { db: Db; dataDir: string | null; l
       await appendFile(deadLetterFile, entries.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n");
     },
     onError: (err, attempt) => opts.log.warn({ err: (err as Error).message, attempt }, "request log batch failed; will retry"),
+    onBacklog: (queued) => opts.log.warn({ queued }, "request log queue is backing up: the database is not keeping up with the write rate"),
   });
 }
