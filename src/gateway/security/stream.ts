@@ -1,0 +1,90 @@
+/**
+ * Output scanning for whole and streamed answers (the gateway's OutputScanner).
+ * Invariants, per choice index:
+ * - Text is released only once no match that could still grow can overlap it:
+ *   the last W chars (W = the longest match any enabled detector can return,
+ *   at most WINDOW_MAX) are held back, a match crossing that line is released
+ *   whole, a match touching the end of the buffer is held from its start, and
+ *   an unfinished long secret (PEM block, JWT) is held from where it starts,
+ *   up to MAX_HOLD chars.
+ * - Some already-released raw text (CONTEXT chars) is kept as left context so
+ *   boundary checks see the true preceding character; matches starting inside
+ *   it were already handled and are ignored.
+ * - end() releases everything held. A "block" throws GatewayError 403
+ *   policy_violation (naming the type, never the content) and keeps throwing.
+ * - Placeholders from the request are restored only when restore is enabled;
+ *   restored values are never re-scanned (they are the client's own input).
+ */
+import { GatewayError } from "../errors.js";
+import type { OutputScanner } from "../hooks.js";
+import { findMatches, PlaceholderRegistry, placeholderEntry, render, type Entry } from "./engine.js";
+import type { Finding, RestoreMap } from "./types.js";
+
+export const WINDOW_MAX = 256;
+export const MAX_HOLD = 16_384;
+const CONTEXT = 32;
+
+export interface PolicyOutputScanner extends OutputScanner {
+  /** Findings so far (masked excerpts only); the caller records them as incidents. */
+  readonly findings: Finding[];
+}
+
+export function policyViolation(f: Finding): GatewayError {
+  const what = f.category === "rule" ? `rule "${f.ruleName}"` : f.type;
+  return new GatewayError(403, "permission_error", "policy_violation", `Blocked by policy: ${what}`);
+}
+
+interface ChoiceState {
+  ctx: string;
+  pending: string;
+}
+
+export function createOutputScanner(baseEntries: readonly Entry[], restoreMap: RestoreMap | undefined, restore: boolean): PolicyOutputScanner {
+  const registry = new PlaceholderRegistry(restoreMap);
+  const entries = restore && restoreMap && restoreMap.size ? [placeholderEntry(registry.restore), ...baseEntries] : [...baseEntries];
+  const findings: Finding[] = [];
+  const window = Math.min(WINDOW_MAX, Math.max(0, ...entries.map((e) => e.detector.maxLength)));
+  const tails = entries.filter((e) => e.detector.incompleteTail);
+  const states = new Map<number, ChoiceState>();
+  let blocked: Finding | null = null;
+
+  function step(text: string, choice: number, final: boolean): string {
+    if (blocked) throw policyViolation(blocked);
+    if (entries.length === 0) return text;
+    const st = states.get(choice) ?? { ctx: "", pending: "" };
+    states.set(choice, st);
+    const buf = st.ctx + st.pending + text;
+    const base = st.ctx.length;
+    const hits = findMatches(buf, entries).filter((h) => h.match.start >= base);
+    let cut = final ? buf.length : Math.max(base, buf.length - window);
+    if (!final) {
+      for (const t of tails) {
+        const at = t.detector.incompleteTail!(buf);
+        if (at >= base && buf.length - at <= MAX_HOLD) cut = Math.min(cut, at);
+      }
+      for (const h of hits) {
+        const { start, end } = h.match;
+        if (start >= cut) break;
+        if (end <= cut) continue;
+        // Crosses the line: release it whole, unless it may still be growing.
+        cut = end >= buf.length && buf.length - start <= MAX_HOLD ? start : end;
+        break;
+      }
+    }
+    const out = render(buf, hits, base, cut, { registry, findings, location: "output" });
+    if (out.blocked) {
+      blocked = out.blocked;
+      throw policyViolation(blocked);
+    }
+    st.ctx = buf.slice(Math.max(0, cut - CONTEXT), cut);
+    st.pending = buf.slice(cut);
+    if (final) states.delete(choice);
+    return out.text;
+  }
+
+  return {
+    findings,
+    push: (text, choiceIndex) => step(text, choiceIndex, false),
+    end: (choiceIndex) => step("", choiceIndex, true),
+  };
+}
