@@ -157,7 +157,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const logs = createLogService({ db });
   const logWriter = createRequestLogWriter({ db, dataDir: config.dataDir, log: opts.logger });
   const box = createSecretBox(config.secret);
-  const directory = createProviderDirectory({ db, box, builtIns: builtInProviders(config) });
+  const directory = createProviderDirectory({
+    db,
+    box,
+    builtIns: builtInProviders(config),
+    onUnreadable: (err, provider) => opts.logger.error({ err: (err as Error).message, ...provider }, "custom provider secret cannot be read; the provider is left out of routing"),
+  });
   const gateway = createGateway({
     config,
     verify: (raw) => keyVerifier.verify(raw),

@@ -75,6 +75,7 @@ export function fromUpstream(e: { kind: string; status?: number; retryAfterMs?: 
   }
   if (e.kind.startsWith("timeout")) return new GatewayError(504, "timeout_error", e.kind, msg, "upstream");
   if (e.kind === "blocked") return new GatewayError(502, "upstream_error", "upstream_address_blocked", msg, "gateway");
+  if (e.kind === "circuit_open") return new GatewayError(503, "overloaded_error", "upstream_circuit_open", msg, "upstream", headers);
   if (e.kind === "aborted") return new GatewayError(499, "api_error", "client_closed_request", "The client closed the request.", "gateway");
   return new GatewayError(502, "upstream_error", `upstream_${e.kind}`, msg, "upstream", headers);
 }

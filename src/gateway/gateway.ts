@@ -11,7 +11,7 @@ import { Agent } from "undici";
 import type { Config } from "../config.js";
 import type { ProviderEntry } from "./catalog.js";
 import { fromUpstream, GatewayError, invalidRequest } from "./errors.js";
-import type { GatewayHooks } from "./hooks.js";
+import type { GatewayHooks, GatewayRequestContext } from "./hooks.js";
 import { openaiInbound } from "./inbound/openai.js";
 import { createGuardedDispatcher } from "./net/ssrf.js";
 import { createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
@@ -21,7 +21,7 @@ import { type GatewayRouteDeps, registerGatewayRoutes, type VerifiedKey } from "
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor } from "./routing/executor.js";
 import { isAllowed, resolveTargets, type ResolvedTarget } from "./routing/router.js";
-import type { EmbeddingsRequest } from "./types.js";
+import { contentText, type EmbeddingsRequest } from "./types.js";
 
 /** What the gateway needs to know about a verified key (the keys module's context satisfies it). */
 export interface GatewayKeyContext extends VerifiedKey {
@@ -98,6 +98,17 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     return { object: "list", data };
   }
 
+  /** Runs scanInput over text inputs as user messages; returns the input to send (rewritten if the policy redacted it). */
+  async function scanEmbeddingsInput(ctx: GatewayRequestContext, body: EmbeddingsRequest): Promise<EmbeddingsRequest["input"]> {
+    const texts = typeof body.input === "string" ? [body.input] : (body.input as unknown[]).every((x) => typeof x === "string") ? (body.input as string[]) : null;
+    // Token-id inputs carry no text a policy can read.
+    if (!hooks.scanInput || !texts || texts.length === 0) return body.input;
+    const scanned = await hooks.scanInput(ctx, { model: body.model ?? "", messages: texts.map((content) => ({ role: "user" as const, content })) });
+    if (!scanned) return body.input;
+    const out = scanned.messages.map((m) => contentText((m as { content?: Parameters<typeof contentText>[0] }).content));
+    return typeof body.input === "string" ? out[0]! : out;
+  }
+
   async function embeddings(request: FastifyRequest, reply: FastifyReply, k: K) {
     const started = performance.now();
     const body = request.body as EmbeddingsRequest | undefined;
@@ -115,18 +126,20 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     let reserved = false;
     let reservation: unknown;
     try {
+      // The input policy applies to text sent for embedding as much as to chat (it leaves for the provider too).
+      const input = await scanEmbeddingsInput(ctx, body);
       const [target] = resolveTargets(body.model, { ...key.routing, fallbackModels: [] }, await deps.providersFor(k.orgId));
       const adapter = adapters[target!.provider.format];
       if (!adapter.embeddings) throw invalidRequest("embeddings_not_supported", `Provider "${target!.provider.slug}" does not offer embeddings.`, "model");
       const route = { provider: target!.provider.slug, model: target!.model, custom: target!.provider.custom, prices: target!.info?.prices ?? { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n }, maxOutputTokens: 0 };
-      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      const inputs = Array.isArray(input) ? input : [input];
       reservation = await hooks.reserve?.(ctx, { route, estimatedInputTokens: Math.ceil(JSON.stringify(inputs).length / 3), maxOutputTokens: 0 });
       reserved = true;
       entry.provider = target!.provider.slug;
       entry.modelServed = target!.name;
       const signal = AbortSignal.timeout(timeouts.totalMs);
       const out = await adapter.embeddings(
-        { ...body, model: target!.model },
+        { ...body, input, model: target!.model },
         { baseUrl: target!.provider.baseUrl, apiKey: target!.provider.apiKey, headers: target!.provider.headers, model: target!.model },
         { signal, dispatcher: dispatcherFor(target!), timeouts },
       );

@@ -100,7 +100,8 @@ export function capForLog(value: unknown, limit: number): unknown {
 }
 
 export function createChatPipeline(deps: PipelineDeps) {
-  return async function run(request: FastifyRequest, reply: FastifyReply, key: GatewayKey, inbound: InboundFormat): Promise<void> {
+  /** Answers one request (errors included); resolves with the usage it consumed, for token-rate limits. */
+  return async function run(request: FastifyRequest, reply: FastifyReply, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
     const started = performance.now();
     const ctx: GatewayRequestContext = { requestId: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint };
     const entry: RequestLogEntry = {
@@ -150,10 +151,9 @@ export function createChatPipeline(deps: PipelineDeps) {
       }
       let exec;
       try {
-        exec = await deps.execute(targets, req, abort.signal);
+        exec = await deps.execute(targets, req, abort.signal, entry.attempts);
       } finally {
         clearTimeout(heartbeat);
-        entry.attempts = exec?.attempts ?? entry.attempts;
       }
       route = routeInfo(exec.target);
       entry.provider = exec.target.provider.slug;
@@ -179,7 +179,7 @@ export function createChatPipeline(deps: PipelineDeps) {
         const body = inbound.renderResponse(res, exec.target.name);
         if (key.logBodies) entry.responseBody = capForLog(body, deps.logBodyLimit);
         await reply.status(200).send(body);
-        return;
+        return usage;
       }
 
       // Streaming.
@@ -190,6 +190,9 @@ export function createChatPipeline(deps: PipelineDeps) {
       }
       const renderer = inbound.streamRenderer(exec.target.name, request.id);
       const stream = exec.result;
+      // Choices whose text the scanner may still hold back (no finish_reason seen yet).
+      const scanning = new Set<number>();
+      let lastChunk: ChatChunk | undefined;
       try {
         for await (const chunk of stream.stream) {
           if (entry.ttftMs === null) entry.ttftMs = Math.round(performance.now() - started);
@@ -198,15 +201,26 @@ export function createChatPipeline(deps: PipelineDeps) {
             const text = choice.delta.content;
             if (typeof text === "string" && text) {
               generated += text;
-              if (scanner) choice.delta.content = scanner.push(text, choice.index);
+              if (scanner) {
+                choice.delta.content = scanner.push(text, choice.index);
+                scanning.add(choice.index);
+              }
             }
             if (choice.finish_reason && scanner) {
+              // What was held back follows this chunk's own text, in the same chunk (before the finish).
               const tail = scanner.end(choice.index);
-              if (tail) await writeFrames(sse, renderer.chunk({ ...chunk, choices: [{ index: choice.index, delta: { content: tail }, finish_reason: null }] }));
+              scanning.delete(choice.index);
+              if (tail) choice.delta.content = (typeof choice.delta.content === "string" ? choice.delta.content : "") + tail;
             }
           }
           chunk.model = exec.target.name;
+          lastChunk = chunk;
           await writeFrames(sse, renderer.chunk(chunk));
+        }
+        // A stream that ended without a finish_reason still gets what the scanner held back.
+        for (const index of scanner && lastChunk ? scanning : []) {
+          const tail = scanner!.end(index);
+          if (tail) await writeFrames(sse, renderer.chunk({ ...lastChunk!, choices: [{ index, delta: { content: tail }, finish_reason: null }], usage: null }));
         }
         usage = stream.usage() ?? estimateUsage(req, generated);
         settleOutcome = "ok";
@@ -220,6 +234,12 @@ export function createChatPipeline(deps: PipelineDeps) {
       sse.end();
     } catch (err) {
       const aborted = abort.signal.aborted;
+      // A request that failed upstream is logged against the target tried last (error rates per model/provider).
+      const lastTried = entry.attempts[entry.attempts.length - 1]?.target;
+      if (entry.modelServed === null && lastTried) {
+        entry.modelServed = lastTried;
+        entry.provider = lastTried.slice(0, lastTried.indexOf("/"));
+      }
       const e = toGatewayError(err, entry.provider ?? route?.provider ?? "unknown", aborted);
       entry.outcome = aborted ? "client_aborted" : "error";
       entry.status = aborted ? 499 : e.status;
@@ -242,6 +262,7 @@ export function createChatPipeline(deps: PipelineDeps) {
       entry.latencyMs = Math.round(performance.now() - started);
       deps.log(entry);
     }
+    return entry.usage;
 
     async function settleOnce(): Promise<Settlement | undefined> {
       if (!reserved) return undefined;

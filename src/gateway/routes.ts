@@ -7,11 +7,16 @@
  * Order per request: key auth and request-rate limits before the body is read
  * (onRequest), then the body limit and parse (413/400 before any work), then
  * the token-rate limit, then the pipeline.
+ *
+ * Token limits are charged twice: an estimate from the body's byte size before
+ * the call (so a flood of huge prompts is refused up front), then corrected to
+ * the tokens actually used — input and output — once the answer is complete.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import sjson from "secure-json-parse";
 import { anthropicErrorBody, GatewayError, invalidRequest, openaiErrorBody } from "./errors.js";
 import type { InboundFormat } from "./pipeline.js";
+import type { Usage } from "./types.js";
 import { MINUTE, type RateLimitDecision, type RateLimitStore } from "./ratelimit/ratelimit.js";
 
 export interface VerifiedKey {
@@ -29,7 +34,8 @@ export interface GatewayRouteDeps<K extends VerifiedKey> {
   /** Ceiling for test keys' request rate (test keys have lower limits). */
   testKeyRpm: number;
   bodyLimit: number;
-  chat(request: FastifyRequest, reply: FastifyReply, key: K, inbound: InboundFormat): Promise<void>;
+  /** Answers the request; resolves with the usage it consumed (null when nothing was generated). */
+  chat(request: FastifyRequest, reply: FastifyReply, key: K, inbound: InboundFormat): Promise<Usage | null>;
   inbound: { openai: InboundFormat; anthropic?: InboundFormat };
   embeddings?(request: FastifyRequest, reply: FastifyReply, key: K): Promise<unknown>;
   models(key: K): Promise<unknown>;
@@ -40,6 +46,8 @@ export interface GatewayRouteDeps<K extends VerifiedKey> {
 declare module "fastify" {
   interface FastifyRequest {
     gatewayKey: unknown;
+    /** Size of the raw JSON body in bytes (the token-limit estimate; Content-Length is absent when chunked). */
+    gatewayBodyBytes: number;
   }
 }
 
@@ -75,10 +83,12 @@ function rateLimited(kind: "requests" | "tokens", scope: "project" | "key", d: R
 export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstance, deps: GatewayRouteDeps<K>): void {
   void app.register(async (gw) => {
     gw.decorateRequest("gatewayKey", null);
+    gw.decorateRequest("gatewayBodyBytes", 0);
     const decoder = new TextDecoder("utf-8", { fatal: true });
 
     gw.removeAllContentTypeParsers();
-    gw.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: deps.bodyLimit }, (_req, buf, done) => {
+    gw.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: deps.bodyLimit }, (req, buf, done) => {
+      req.gatewayBodyBytes = (buf as Buffer).length;
       let text: string;
       try {
         text = decoder.decode(buf as Buffer);
@@ -130,17 +140,32 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
       }
     });
 
-    /** Token-rate limits, checked against the body's rough size before any upstream call. */
-    async function checkTokens(request: FastifyRequest, reply: FastifyReply, key: K) {
-      const estimate = Math.ceil(Number(request.headers["content-length"] ?? 0) / 4) || 1;
+    type TokenCharge = Array<{ name: string; limit: number; charged: number }>;
+
+    /** Token-rate limits, checked against the body's rough size before any upstream call; returns what was charged. */
+    async function checkTokens(request: FastifyRequest, reply: FastifyReply, key: K): Promise<TokenCharge> {
+      const estimate = Math.ceil(request.gatewayBodyBytes / 4) || 1;
+      const charges: TokenCharge = [];
       for (const [name, limit, scope] of [
         [`tpm:p:${key.projectId}`, key.rateLimit.tpm, "project"],
         [`tpm:k:${key.keyId}`, key.keyRateLimit.tpm, "key"],
       ] as const) {
         if (!limit) continue;
-        const d = await deps.rateLimits.hit(name, Math.min(estimate, limit), { limit, windowMs: MINUTE });
+        const charged = Math.min(estimate, limit);
+        const d = await deps.rateLimits.hit(name, charged, { limit, windowMs: MINUTE });
         if (!d.allowed) throw rateLimited("tokens", scope, d);
         reply.headers(limitHeaders("tokens", d));
+        charges.push({ name, limit, charged });
+      }
+      return charges;
+    }
+
+    /** Replaces the estimate with the tokens the request really used (a failed call that produced nothing refunds it). */
+    async function settleTokens(charges: TokenCharge, usage: Usage | null) {
+      const actual = usage ? usage.inputTokens + usage.outputTokens : 0;
+      for (const c of charges) {
+        const delta = actual - c.charged;
+        if (delta !== 0) await deps.rateLimits.adjust(c.name, delta, { limit: c.limit, windowMs: MINUTE });
       }
     }
 
@@ -148,16 +173,16 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
     const access = { access: { kind: "apiKey" as const } };
 
     gw.post("/v1/chat/completions", { config: access, schema: { hide: true } }, async (request, reply) => {
-      await checkTokens(request, reply, keyOf(request));
-      await deps.chat(request, reply, keyOf(request), deps.inbound.openai);
+      const charges = await checkTokens(request, reply, keyOf(request));
+      await settleTokens(charges, await deps.chat(request, reply, keyOf(request), deps.inbound.openai));
       return reply;
     });
 
     if (deps.inbound.anthropic) {
       const anthropic = deps.inbound.anthropic;
       gw.post("/v1/messages", { config: access, schema: { hide: true } }, async (request, reply) => {
-        await checkTokens(request, reply, keyOf(request));
-        await deps.chat(request, reply, keyOf(request), anthropic);
+        const charges = await checkTokens(request, reply, keyOf(request));
+        await settleTokens(charges, await deps.chat(request, reply, keyOf(request), anthropic));
         return reply;
       });
     }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import pino from "pino";
-import { type App, buildApp } from "../../src/app.js";
+import { type App, type AppOptions, buildApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import type { Database } from "../../src/platform/db/db.js";
 import { openTestDatabase, type TestDatabase } from "./database.js";
@@ -77,7 +77,10 @@ export class Client {
   delete = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) => this.request<T>("DELETE", url, body, headers);
 }
 
-export async function startTestApp(opts: { env?: Record<string, string>; config?: Partial<Config> } = {}): Promise<TestApp> {
+/** Extra AppOptions for the app under test (gateway hooks, gateway timeouts). */
+export type TestAppOptions = Partial<Pick<AppOptions, "gatewayHooks" | "gatewayTimeouts">>;
+
+export async function startTestApp(opts: { env?: Record<string, string>; config?: Partial<Config>; appOptions?: TestAppOptions } = {}): Promise<TestApp> {
   const tdb: TestDatabase = await openTestDatabase();
   const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-test-"));
   const config = loadConfig(
@@ -91,7 +94,7 @@ export async function startTestApp(opts: { env?: Record<string, string>; config?
     opts.config,
   );
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const app = await buildApp({ config, database: tdb.database, logger });
+  const app = await buildApp({ ...opts.appOptions, config, database: tdb.database, logger });
   await app.server.ready();
 
   async function signUp(input: Partial<{ name: string; email: string; password: string }> = {}): Promise<Client> {

@@ -80,7 +80,9 @@ export type UpstreamErrorKind =
   /** The upstream answered something we cannot understand (bad JSON, truncated stream, wrong shape). */
   | "protocol"
   /** Our caller aborted (client went away). */
-  | "aborted";
+  | "aborted"
+  /** Not called at all: the target's circuit breaker is open (recent failures or an upstream Retry-After). */
+  | "circuit_open";
 
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529]);
 

@@ -42,4 +42,15 @@ describe("circuit breaker", () => {
     expect(b.tryPass("x")).toBe(true);
     expect(b.tryPass("y")).toBe(true);
   });
+
+  it("says how long an open circuit stays open (what a client skipped by it is told to wait)", () => {
+    let t = 0;
+    const b = createCircuitBreakers({ failureThreshold: 100, now: () => t });
+    expect(b.retryInMs("x")).toBe(0);
+    b.onFailure("x", 30_000);
+    t = 10_000;
+    expect(b.retryInMs("x")).toBe(20_000);
+    t = 30_000;
+    expect(b.retryInMs("x")).toBe(0);
+  });
 });

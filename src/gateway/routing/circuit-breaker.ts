@@ -65,6 +65,11 @@ export function createCircuitBreakers(opts: BreakerOptions = {}) {
         e.openUntil = now() + cooldownMs;
       }
     },
+    /** Milliseconds until an open circuit lets a call through again (0 when it would now). */
+    retryInMs(target: string): number {
+      const e = entries.get(target);
+      return e && e.state === "open" ? Math.max(0, e.openUntil - now()) : 0;
+    },
     state(target: string): BreakerState {
       const e = entries.get(target);
       if (!e) return "closed";

@@ -66,10 +66,10 @@ async function primeStream(result: ChatResult): Promise<ChatResult> {
 }
 
 export function createExecutor(deps: ExecutorDeps) {
-  return async function execute(targets: ResolvedTarget[], req: ChatRequest, signal: AbortSignal): Promise<ExecuteResult> {
+  /** `attempts` is filled in as calls are made, so the caller still has them when every target failed. */
+  return async function execute(targets: ResolvedTarget[], req: ChatRequest, signal: AbortSignal, attempts: Attempt[] = []): Promise<ExecuteResult> {
     const started = Date.now();
     const deadline = started + deps.timeouts.totalMs;
-    const attempts: Attempt[] = [];
     let lastError: unknown = null;
 
     for (const target of targets) {
@@ -113,7 +113,9 @@ export function createExecutor(deps: ExecutorDeps) {
       }
     }
     if (lastError) throw lastError;
-    throw new UpstreamError("connect", "Every provider for this model is unavailable right now (circuit open). Try again shortly.", { retryable: true, retryAfterMs: 5_000 });
+    // Every target was skipped: tell the client when the first circuit closes (e.g. an upstream Retry-After).
+    const retryAfterMs = Math.max(1_000, Math.min(...targets.map((t) => deps.breakers.retryInMs(t.name) || 1_000)));
+    throw new UpstreamError("circuit_open", "Every provider for this model is unavailable right now (circuit open after recent failures or rate limits).", { retryable: true, retryAfterMs });
   };
 }
 

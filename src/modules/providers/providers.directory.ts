@@ -4,6 +4,8 @@
  * per organization; any change to an org's providers drops its entry at once
  * on this replica (and, with the scale-out bus, on every replica). Other
  * organizations' providers are never in the map: routing is tenant-scoped.
+ * A provider whose sealed secret cannot be opened is left out (and reported),
+ * so the rest of the organization's routing keeps working.
  */
 import type { ModelInfo, ProviderEntry } from "../../gateway/catalog.js";
 import type { Db } from "../../platform/db/db.js";
@@ -31,7 +33,14 @@ export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
   return { slug: row.slug, name: row.name, format: row.format, baseUrl: row.baseUrl.replace(/\/+$/, ""), apiKey: secret.apiKey || undefined, headers: secret.headers, custom: true, models, openModelList: false };
 }
 
-export function createProviderDirectory(deps: { db: Db; box: SecretBox; builtIns: Map<string, ProviderEntry>; ttlMs?: number }): ProviderDirectory {
+export function createProviderDirectory(deps: {
+  db: Db;
+  box: SecretBox;
+  builtIns: Map<string, ProviderEntry>;
+  ttlMs?: number;
+  /** A stored provider that cannot be unsealed (secret rotated away, row tampered with); it is left out of routing. */
+  onUnreadable?(err: unknown, provider: { orgId: string; id: string; slug: string }): void;
+}): ProviderDirectory {
   const ttlMs = deps.ttlMs ?? 30_000;
   const cache = new Map<string, { at: number; value: Promise<Map<string, ProviderEntry>> }>();
   return {
@@ -40,7 +49,14 @@ export function createProviderDirectory(deps: { db: Db; box: SecretBox; builtIns
       if (hit && Date.now() - hit.at < ttlMs) return hit.value;
       const value = repo.listForOrg(deps.db, orgId).then((rows) => {
         const map = new Map(deps.builtIns);
-        for (const row of rows) map.set(row.slug, toEntry(row, deps.box));
+        for (const row of rows) {
+          // One unreadable row must not take the organization's whole gateway down with it.
+          try {
+            map.set(row.slug, toEntry(row, deps.box));
+          } catch (err) {
+            deps.onUnreadable?.(err, { orgId: row.orgId, id: row.id, slug: row.slug });
+          }
+        }
         return map;
       });
       value.catch(() => cache.delete(orgId));

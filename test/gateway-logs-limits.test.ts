@@ -1,0 +1,186 @@
+/**
+ * What a team sees and what protects it: request logs filterable by provider,
+ * key and free text, exported as JSONL, and private to the project's members;
+ * request-rate limits in OpenAI's shape (429, Retry-After, x-ratelimit-*), with
+ * test keys capped lower than live keys.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FakeServer } from "./fakes/base.js";
+import { startOpenAIFake } from "./fakes/openai-fake.js";
+import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
+import { storageKind } from "./helpers/database.js";
+import { joinOrg, team } from "./helpers/fixtures.js";
+
+describe(`request logs and rate limits (${storageKind})`, () => {
+  let t: TestApp;
+  let fake: FakeServer;
+  let owner: Client;
+  let member: Client;
+  let slug: string;
+  let keyA: { id: string; key: string };
+  let keyB: { id: string; key: string };
+
+  async function newKey(project: string, environment: "live" | "test" = "live") {
+    const k = await owner.post(`/api/v1/orgs/${slug}/projects/${project}/keys`, { name: `k-${environment}`, environment });
+    expect(k.status, JSON.stringify(k.body)).toBe(201);
+    return { id: k.body.id as string, key: k.body.key as string };
+  }
+
+  const chat = (key: string, model: string, content: string) =>
+    owner.post("/v1/chat/completions", { model, messages: [{ role: "user", content }] }, { authorization: `Bearer ${key}` });
+
+  beforeAll(async () => {
+    fake = await startOpenAIFake({ apiKey: "sk-oa" });
+    t = await startTestApp({ env: { OPENAI_API_KEY: "sk-oa", OPENAI_BASE_URL: `${fake.url}/v1` } });
+    ({ owner, member, slug } = await team(t, "Logs Co"));
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Logged", slug: "logged", logBodies: true })).status).toBe(201);
+    keyA = await newKey("logged");
+    keyB = await newKey("logged");
+    expect((await chat(keyA.key, "mock/echo", "alpha needle-7f3 in the prompt")).status).toBe(200);
+    expect((await chat(keyA.key, "openai/gpt-4o-mini", "bravo through openai")).status).toBe(200);
+    expect((await chat(keyB.key, "mock/echo", "charlie from key b")).status).toBe(200);
+    fake.setFault({ type: "status", status: 400, message: "bad request from fake" }, 1);
+    expect((await chat(keyB.key, "openai/gpt-4o-mini", "delta fails")).status).toBe(400);
+    await t.app.flushLogs();
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  const logs = async (query: string, as: Client = owner) => {
+    const res = await as.get(`/api/v1/orgs/${slug}/projects/logged/logs?${query}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body.logs as Array<Record<string, any>>;
+  };
+
+  it("filters by provider and by key", async () => {
+    const openaiRows = await logs("provider=openai");
+    expect(openaiRows).toHaveLength(2);
+    expect(openaiRows.every((r) => r.provider === "openai")).toBe(true);
+    expect(await logs("provider=mock")).toHaveLength(2);
+    expect(await logs("provider=nobody")).toHaveLength(0);
+
+    const a = await logs(`keyId=${keyA.id}`);
+    expect(a).toHaveLength(2);
+    expect(a.every((r) => r.keyId === keyA.id)).toBe(true);
+    const bErrors = await logs(`keyId=${keyB.id}&provider=openai`);
+    expect(bErrors).toHaveLength(1);
+    // A failed request names the target it failed on, with its attempts (error rates per model depend on it).
+    expect(bErrors[0]).toMatchObject({ status: 400, outcome: "error", errorSource: "upstream", modelServed: "openai/gpt-4o-mini" });
+    expect(bErrors[0]!.attempts).toEqual([expect.objectContaining({ target: "openai/gpt-4o-mini", outcome: "error", status: 400 })]);
+    const usage = await owner.get(`/api/v1/orgs/${slug}/projects/logged/usage`);
+    const row = usage.body.usage.find((u: { model: string }) => u.model === "openai/gpt-4o-mini");
+    expect(row).toMatchObject({ requests: 2, errors: 1, errorRate: 0.5 });
+  });
+
+  it("finds requests by text in bodies, model and error code (q)", async () => {
+    const byBody = await logs("q=needle-7f3");
+    expect(byBody).toHaveLength(1);
+    expect(byBody[0]!.keyId).toBe(keyA.id);
+    expect(await logs("q=NEEDLE-7F3")).toHaveLength(1);
+    expect((await logs("q=gpt-4o-mini")).length).toBe(2);
+    expect(await logs("q=upstream_rejected")).toHaveLength(1);
+    // LIKE wildcards are literal.
+    expect(await logs("q=%25")).toHaveLength(0);
+    expect(await logs("q=no-such-text-anywhere")).toHaveLength(0);
+  });
+
+  /** The export as raw text (the client helper would try to parse NDJSON as one JSON document). */
+  const exportRaw = (query: string) => t.app.server.inject({ method: "GET", url: `/api/v1/orgs/${slug}/projects/logged/logs/export?${query}`, headers: { cookie: owner.cookie } });
+
+  it("exports JSONL with the same filters", async () => {
+    const all = await exportRaw("format=jsonl");
+    expect(all.statusCode).toBe(200);
+    expect(String(all.headers["content-type"])).toContain("application/x-ndjson");
+    expect(String(all.headers["content-disposition"])).toContain('filename="logged-logs.jsonl"');
+    const lines = all.body.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toEqual(expect.objectContaining({ requestId: expect.any(String), keyId: expect.any(String), status: expect.any(Number), outcome: expect.any(String) }));
+    // Bodies stay in the detail view; the export carries no key material.
+    expect(all.body).not.toContain(keyA.key);
+    expect(all.body).not.toContain("sk-oa");
+
+    const filtered = await exportRaw("format=jsonl&provider=openai&outcome=error");
+    const rows = filtered.body.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ provider: "openai", outcome: "error" });
+  });
+
+  it("a member sees the logs of projects they are assigned to, and 404 elsewhere", async () => {
+    for (const path of ["logs", "logs/export?format=csv", "usage"]) {
+      const res = await member.get(`/api/v1/orgs/${slug}/projects/logged/${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.body.error.code).toBe("PROJECT_NOT_FOUND");
+    }
+    const one = (await logs("limit=1"))[0]!;
+    expect((await member.get(`/api/v1/orgs/${slug}/projects/logged/logs/${one.requestId}`)).status).toBe(404);
+
+    expect((await owner.put(`/api/v1/orgs/${slug}/projects/logged/members`, { userIds: [member.user!.id] })).status).toBe(200);
+    expect(await logs("", member)).toHaveLength(4);
+    // Another member of the same org, not assigned, still gets 404.
+    const other = await joinOrg(t, owner, slug, "member");
+    expect((await other.get(`/api/v1/orgs/${slug}/projects/logged/logs`)).status).toBe(404);
+  });
+
+  it("a project limit of 3 requests per minute refuses the 4th with 429, Retry-After and x-ratelimit-* headers", async () => {
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Limited", slug: "limited", rateLimit: { rpm: 3 } })).status).toBe(201);
+    const k = await newKey("limited");
+    const before = fake.requests.length;
+    for (let i = 0; i < 3; i++) {
+      const ok = await chat(k.key, "mock/echo", `ok ${i}`);
+      expect(ok.status).toBe(200);
+      expect(ok.headers["x-ratelimit-limit-requests"]).toBe("3");
+      expect(ok.headers["x-ratelimit-remaining-requests"]).toBe(String(2 - i));
+    }
+    const refused = await chat(k.key, "openai/gpt-4o-mini", "the fourth");
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: "rate_limit_error", code: "rate_limit_exceeded", source: "gateway" });
+    expect(refused.body.error).toHaveProperty("param");
+    expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers["retry-after"])).toBeLessThanOrEqual(60);
+    expect(refused.headers["x-ratelimit-limit-requests"]).toBe("3");
+    expect(refused.headers["x-ratelimit-remaining-requests"]).toBe("0");
+    expect(refused.headers["x-ratelimit-reset-requests"]).toMatch(/^\d+s$/);
+    expect(fake.requests.length).toBe(before);
+    // The Anthropic API gets its own error shape.
+    const messages = await owner.post("/v1/messages", { model: "mock/echo", max_tokens: 5, messages: [{ role: "user", content: "x" }] }, { "x-api-key": k.key });
+    expect(messages.status).toBe(429);
+    expect(messages.body).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+    // Another project is not affected.
+    expect((await chat(keyA.key, "mock/echo", "other project")).status).toBe(200);
+  });
+
+  it("a token limit counts the tokens actually used (output included), not only the request size", async () => {
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Tokens", slug: "tokens", rateLimit: { tpm: 300 } })).status).toBe(201);
+    const k = await newKey("tokens");
+    // ~130 tokens in by the byte estimate; the echo model answers as much again.
+    const content = Array.from({ length: 80 }, (_, i) => `tok${i}`).join(" ");
+    const first = await chat(k.key, "mock/echo", content);
+    expect(first.status).toBe(200);
+    expect(first.body.usage.total_tokens).toBeGreaterThan(200);
+    expect(first.headers["x-ratelimit-limit-tokens"]).toBe("300");
+    const second = await chat(k.key, "mock/echo", content);
+    expect(second.status).toBe(429);
+    expect(second.body.error.code).toBe("rate_limit_exceeded");
+    expect(second.body.error.message).toContain("tokens per minute");
+    expect(second.headers["x-ratelimit-remaining-tokens"]).toBeDefined();
+  });
+
+  it("test keys are capped lower than live keys", async () => {
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Unlimited", slug: "unlimited" })).status).toBe(201);
+    const live = await newKey("unlimited", "live");
+    const test = await newKey("unlimited", "test");
+    const burst = async (key: string, n: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) statuses.push((await chat(key, "mock/echo", "x")).status);
+      return statuses;
+    };
+    const testStatuses = await burst(test.key, 70);
+    const firstRefused = testStatuses.indexOf(429);
+    expect(firstRefused).toBeGreaterThan(0);
+    expect(testStatuses.slice(firstRefused).every((s) => s === 429)).toBe(true);
+    const liveStatuses = await burst(live.key, firstRefused + 10);
+    expect(liveStatuses.every((s) => s === 200)).toBe(true);
+  });
+});
