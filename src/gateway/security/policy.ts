@@ -87,7 +87,8 @@ export interface EffectivePolicy {
 }
 
 /**
- * A new org's policy: secrets and card numbers are redacted before they reach
+ * The recommended starting policy (an org that has not set one has everything
+ * off; admins PUT this one to start): secrets and card numbers are redacted before they reach
  * a provider, other PII and prompt injection are logged (no behaviour change,
  * but incidents show up), no custom rules, no restoring.
  */
