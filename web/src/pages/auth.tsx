@@ -1,0 +1,128 @@
+/** Sign up, sign in. A `next` query parameter brings the user back (e.g. to an invitation). */
+import { Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
+import { api, formErrors } from "../api";
+import { meKey } from "../session";
+
+/** Only same-site paths: an open redirect would let a link send users anywhere after signing in. */
+function safeNext(next: string | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
+  return (
+    <Center mih="100vh" p="md" bg="gray.0">
+      <Paper withBorder shadow="sm" p="xl" w="100%" maw={420}>
+        <Stack>
+          <Text fw={800} c="indigo" size="lg">
+            Tollgate
+          </Text>
+          <Title order={2}>{title}</Title>
+          {children}
+        </Stack>
+      </Paper>
+    </Center>
+  );
+}
+
+export function SignInPage() {
+  const [params] = useSearchParams();
+  const next = safeNext(params.get("next"));
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const [general, setGeneral] = useState<string | null>(null);
+  const form = useForm({
+    initialValues: { email: params.get("email") ?? "", password: "" },
+    validate: {
+      email: (v) => (/^\S+@\S+$/.test(v) ? null : "Enter your email address."),
+      password: (v) => (v ? null : "Enter your password."),
+    },
+  });
+  const signIn = useMutation({
+    mutationFn: (v: typeof form.values) => api.post("/api/auth/sign-in/email", v),
+    onSuccess: async () => {
+      await qc.resetQueries({ queryKey: meKey });
+      navigate(next);
+    },
+    onError: (err) => {
+      const e = formErrors(err, ["email", "password"]);
+      form.setErrors(e.fields);
+      setGeneral(e.general);
+    },
+  });
+  return (
+    <AuthFrame title="Sign in">
+      <form onSubmit={form.onSubmit((v) => signIn.mutate(v))} noValidate>
+        <Stack>
+          <TextInput label="Email" type="email" autoComplete="email" required {...form.getInputProps("email")} />
+          <PasswordInput label="Password" autoComplete="current-password" required {...form.getInputProps("password")} />
+          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <Button type="submit" loading={signIn.isPending}>
+            Sign in
+          </Button>
+        </Stack>
+      </form>
+      <Text size="sm">
+        New to Tollgate?{" "}
+        <Anchor component={Link} to={`/sign-up?${params.toString()}`}>
+          Create an account
+        </Anchor>
+      </Text>
+    </AuthFrame>
+  );
+}
+
+export function SignUpPage() {
+  const [params] = useSearchParams();
+  const next = safeNext(params.get("next"));
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const [general, setGeneral] = useState<string | null>(null);
+  const form = useForm({
+    initialValues: { name: "", email: params.get("email") ?? "", password: "" },
+    validate: {
+      name: (v) => (v.trim() ? null : "Enter your name."),
+      email: (v) => (/^\S+@\S+$/.test(v) ? null : "Enter a valid email address."),
+      password: (v) => (v.length >= 8 ? null : "Use at least 8 characters."),
+    },
+  });
+  const signUp = useMutation({
+    mutationFn: (v: typeof form.values) => api.post("/api/auth/sign-up/email", { ...v, name: v.name.trim() }),
+    onSuccess: async () => {
+      await qc.resetQueries({ queryKey: meKey });
+      navigate(next);
+    },
+    onError: (err) => {
+      const e = formErrors(err, ["name", "email", "password"]);
+      form.setErrors(e.fields);
+      setGeneral(e.general);
+    },
+  });
+  return (
+    <AuthFrame title="Create your account">
+      <Text size="sm" c="dimmed">
+        You get a personal organization to start with; create or join team organizations any time.
+      </Text>
+      <form onSubmit={form.onSubmit((v) => signUp.mutate(v))} noValidate>
+        <Stack>
+          <TextInput label="Name" autoComplete="name" required {...form.getInputProps("name")} />
+          <TextInput label="Email" type="email" autoComplete="email" required {...form.getInputProps("email")} />
+          <PasswordInput label="Password" autoComplete="new-password" description="At least 8 characters." required {...form.getInputProps("password")} />
+          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <Button type="submit" loading={signUp.isPending}>
+            Sign up
+          </Button>
+        </Stack>
+      </form>
+      <Text size="sm">
+        Already have an account?{" "}
+        <Anchor component={Link} to={`/sign-in?${params.toString()}`}>
+          Sign in
+        </Anchor>
+      </Text>
+    </AuthFrame>
+  );
+}

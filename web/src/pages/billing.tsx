@@ -1,0 +1,231 @@
+/**
+ * Billing (owners, admins): the balance (with credits held by requests in
+ * flight), this month's spend, how credits are added on this instance, usage
+ * charts by day / project / model, and the ledger. Money stays in micro-USD
+ * BigInts until it is drawn.
+ */
+import { AreaChart, BarChart } from "@mantine/charts";
+import { Alert, Badge, Button, Group, Paper, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+import { api, type BillingSummary, orgUrl, qs, type Transaction, type UsageReport } from "../api";
+import { dateTime, num, usd } from "../format";
+import { PageLoader, QueryError, useCurrentOrg } from "../session";
+
+const RANGES: Record<string, number> = { "7d": 7, "30d": 30, "90d": 90 };
+
+export function BillingPage() {
+  const org = useCurrentOrg()!;
+  const summary = useQuery({ queryKey: ["org", org.slug, "billing"], queryFn: () => api.get<BillingSummary>(orgUrl(org.slug, "/billing")) });
+  return (
+    <Stack>
+      <Title order={2}>Billing</Title>
+      {summary.isPending ? (
+        <PageLoader />
+      ) : summary.error ? (
+        <QueryError error={summary.error} retry={() => summary.refetch()} />
+      ) : (
+        <>
+          <SimpleGrid cols={{ base: 2, md: 4 }}>
+            <Money label="Balance" micro={summary.data.balanceMicroUsd} testId="billing-balance" />
+            <Money label="Held by requests in flight" micro={summary.data.reservedMicroUsd} />
+            <Money label="Available" micro={summary.data.availableMicroUsd} />
+            <Money label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`} micro={summary.data.monthSpendMicroUsd} />
+          </SimpleGrid>
+          <Alert color="gray" title="Add credits">
+            <Text size="sm">{summary.data.addCredits}</Text>
+            <Text size="xs" c="dimmed" mt={4}>
+              Credits belong to {org.name} only; they are never shared with your other organizations.
+            </Text>
+          </Alert>
+        </>
+      )}
+      <Usage org={org.slug} />
+      <Transactions org={org.slug} />
+      <Text size="xs" c="dimmed">
+        Payment methods and billing alerts are not available on this server yet.
+      </Text>
+    </Stack>
+  );
+}
+
+function Money({ label, micro, testId }: { label: string; micro: string; testId?: string }) {
+  return (
+    <Paper withBorder p="md">
+      <Text size="xs" c="dimmed" tt="uppercase" fw={700}>
+        {label}
+      </Text>
+      <Text fw={700} size="xl" data-testid={testId}>
+        {usd(micro)}
+      </Text>
+    </Paper>
+  );
+}
+
+function Usage({ org }: { org: string }) {
+  const [range, setRange] = useState("30d");
+  const days = RANGES[range] ?? 30;
+  const from = useMemo(() => new Date(new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10)), [days]);
+  const report = useQuery({
+    queryKey: ["org", org, "billing-usage", range],
+    queryFn: () => api.get<UsageReport>(orgUrl(org, `/billing/usage${qs({ from: from.toISOString() })}`)),
+  });
+  const charts = useMemo(() => {
+    if (!report.data) return null;
+    const byDay = new Map<string, bigint>();
+    for (let i = 0; i < days; i++) byDay.set(new Date(from.getTime() + i * 86_400_000).toISOString().slice(0, 10), 0n);
+    const byProject = new Map<string, { cost: bigint; requests: number }>();
+    const byModel = new Map<string, { cost: bigint; requests: number }>();
+    for (const r of report.data.rows) {
+      const d = r.day.slice(0, 10);
+      byDay.set(d, (byDay.get(d) ?? 0n) + BigInt(r.costMicroUsd));
+      const p = byProject.get(r.projectSlug ?? "(deleted project)") ?? { cost: 0n, requests: 0 };
+      p.cost += BigInt(r.costMicroUsd);
+      p.requests += r.requests;
+      byProject.set(r.projectSlug ?? "(deleted project)", p);
+      const m = byModel.get(r.model) ?? { cost: 0n, requests: 0 };
+      m.cost += BigInt(r.costMicroUsd);
+      m.requests += r.requests;
+      byModel.set(r.model, m);
+    }
+    const toNum = (micro: bigint) => Number(micro) / 1e6;
+    return {
+      days: [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, cost]) => ({ day: day.slice(5), cost: toNum(cost) })),
+      projects: [...byProject].map(([name, v]) => ({ name, cost: toNum(v.cost), requests: v.requests })).sort((a, b) => b.cost - a.cost),
+      models: [...byModel].map(([name, v]) => ({ name, cost: toNum(v.cost), requests: v.requests })).sort((a, b) => b.cost - a.cost),
+    };
+  }, [report.data, days, from]);
+  const money = (v: number) => `$${v.toFixed(4)}`;
+
+  return (
+    <Paper withBorder p="md">
+      <Stack>
+        <Group justify="space-between">
+          <Title order={3}>Usage</Title>
+          <Group gap="xs">
+            <SegmentedControl size="xs" value={range} onChange={setRange} data={Object.keys(RANGES)} aria-label="Usage range" />
+            <Button component="a" size="xs" variant="default" href={orgUrl(org, `/billing/usage${qs({ from: from.toISOString(), format: "csv" })}`)} download>
+              Export CSV
+            </Button>
+          </Group>
+        </Group>
+        {report.isPending ? (
+          <PageLoader />
+        ) : report.error ? (
+          <QueryError error={report.error} retry={() => report.refetch()} />
+        ) : report.data.rows.length === 0 ? (
+          <Text c="dimmed" size="sm">
+            No billed usage in this period. Requests with live keys are billed here; test keys are never charged.
+          </Text>
+        ) : (
+          <>
+            <Text size="sm" data-testid="billing-usage-totals">
+              {num(report.data.totals.requests)} requests · {usd(report.data.totals.costMicroUsd)} in the last {days} days
+            </Text>
+            <SimpleGrid cols={{ base: 1, lg: 3 }}>
+              <div>
+                <Text fw={600} size="sm" mb="xs">
+                  Cost by day
+                </Text>
+                <AreaChart h={200} data={charts!.days} dataKey="day" series={[{ name: "cost", color: "grape.6" }]} valueFormatter={money} />
+              </div>
+              <div>
+                <Text fw={600} size="sm" mb="xs">
+                  Cost by project
+                </Text>
+                <BarChart h={200} data={charts!.projects} dataKey="name" series={[{ name: "cost", color: "indigo.6" }]} valueFormatter={money} />
+              </div>
+              <div>
+                <Text fw={600} size="sm" mb="xs">
+                  Cost by model
+                </Text>
+                <BarChart h={200} data={charts!.models} dataKey="name" series={[{ name: "cost", color: "teal.6" }]} valueFormatter={money} />
+              </div>
+            </SimpleGrid>
+          </>
+        )}
+      </Stack>
+    </Paper>
+  );
+}
+
+function Transactions({ org }: { org: string }) {
+  const [kind, setKind] = useState<string | null>(null);
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const page = useQuery({
+    queryKey: ["org", org, "transactions", kind, cursor],
+    queryFn: () => api.get<{ transactions: Transaction[]; nextCursor: string | null }>(orgUrl(org, `/billing/transactions${qs({ kind, cursor, limit: 25 })}`)),
+    placeholderData: keepPreviousData,
+  });
+  return (
+    <Paper withBorder p="md">
+      <Stack>
+        <Group justify="space-between">
+          <Title order={3}>Transactions</Title>
+          <Select
+            aria-label="Kind"
+            placeholder="All kinds"
+            data={["topup", "grant", "usage", "refund", "adjustment"]}
+            value={kind}
+            onChange={(v) => {
+              setKind(v);
+              setCursors([undefined]);
+            }}
+            clearable
+            w={160}
+            size="xs"
+          />
+        </Group>
+        {page.isPending ? (
+          <PageLoader />
+        ) : page.error ? (
+          <QueryError error={page.error} retry={() => page.refetch()} />
+        ) : page.data.transactions.length === 0 ? (
+          <Text c="dimmed" size="sm">
+            No transactions yet.
+          </Text>
+        ) : (
+          <>
+            <Table.ScrollContainer minWidth={640}>
+              <Table striped aria-label="Transactions">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Time</Table.Th>
+                    <Table.Th>Kind</Table.Th>
+                    <Table.Th>Amount</Table.Th>
+                    <Table.Th>Details</Table.Th>
+                    <Table.Th>By</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {page.data.transactions.map((t) => (
+                    <Table.Tr key={t.id}>
+                      <Table.Td>{dateTime(t.createdAt)}</Table.Td>
+                      <Table.Td>
+                        <Badge variant="light" color={t.kind === "usage" ? "gray" : "green"}>
+                          {t.kind}
+                        </Badge>
+                      </Table.Td>
+                      <Table.Td c={BigInt(t.amountMicroUsd) < 0n ? "red" : "green"}>{usd(t.amountMicroUsd)}</Table.Td>
+                      <Table.Td>{t.note || (t.requests !== null ? `${num(t.requests)} requests` : "")}</Table.Td>
+                      <Table.Td>{t.actor.email ?? "—"}</Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+            <Group justify="flex-end">
+              <Button variant="default" size="xs" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+                Previous
+              </Button>
+              <Button variant="default" size="xs" disabled={!page.data.nextCursor} onClick={() => setCursors((c) => [...c, page.data.nextCursor!])}>
+                Next
+              </Button>
+            </Group>
+          </>
+        )}
+      </Stack>
+    </Paper>
+  );
+}
