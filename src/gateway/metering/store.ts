@@ -1,0 +1,171 @@
+/**
+ * Where credit holds live. Contract of every ReservationStore:
+ *  - `reserve` admits a hold only if committed balance − unflushed debits −
+ *    holds ≥ amount, atomically with respect to every other reserve of the
+ *    organization (so N concurrent requests can never hold more than the
+ *    balance); it is idempotent by request id;
+ *  - `settle` ends a hold exactly once (a repeated call returns the first
+ *    result), turning the charged part into an unflushed debit and releasing
+ *    the rest;
+ *  - `flushed` is called after usage debits committed to the ledger, so the
+ *    store moves them from "unflushed" into the committed balance.
+ *
+ * `createMemoryStore` is the single-process store (embedded PGlite, or one
+ * server on PostgreSQL): holds are in memory, the committed balance is read
+ * from `billing_accounts` (refreshed in the background every `refreshMs`, and
+ * synchronously before a refusal so a grant made by the CLI is seen at once).
+ * Reads of the balance and the application of a flushed batch are serialised
+ * by one mutex, so a refresh can never overwrite a debit applied meanwhile.
+ */
+
+export interface ReserveRequest {
+  orgId: string;
+  requestId: string;
+  amount: bigint;
+}
+
+export type ReserveResult = { ok: true } | { ok: false; availableMicroUsd: bigint; heldMicroUsd: bigint };
+
+export interface OrgSnapshot {
+  committedMicroUsd: bigint;
+  unflushedMicroUsd: bigint;
+  reservedMicroUsd: bigint;
+}
+
+export interface ReservationStore {
+  reserve(r: ReserveRequest): Promise<ReserveResult>;
+  /** Ends the hold; `charge` must be ≤ the held amount. Returns the balance after the charge (committed − unflushed). */
+  settle(orgId: string, requestId: string, charge: bigint): Promise<{ balanceMicroUsd: bigint; charged: bigint }>;
+  /** Debits for these orgs are now in the ledger (and so in the committed balance). Runs `write` under the store's lock. */
+  commitFlush(write: () => Promise<void>, debits: Map<string, bigint>): Promise<void>;
+  /** The org's balance changed outside the gateway (grant, top-up): re-read it before the next admission. */
+  invalidate(orgId: string): void;
+  snapshot(orgId: string): Promise<OrgSnapshot>;
+  /** Releases holds older than `olderThanMs` (a request that never settled); returns how many. */
+  releaseStale(olderThanMs: number): number;
+}
+
+interface OrgState {
+  committed: bigint;
+  unflushed: bigint;
+  reserved: bigint;
+  loadedAt: number;
+  loading: Promise<void> | null;
+  holds: Map<string, { amount: bigint; at: number }>;
+  /** Results of settled requests (idempotent settle), bounded. */
+  settled: Map<string, { balanceMicroUsd: bigint; charged: bigint }>;
+}
+
+export function createMutex() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return function run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = tail.then(fn, fn);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
+
+export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bigint>; refreshMs?: number; now?: () => number }): ReservationStore {
+  const refreshMs = deps.refreshMs ?? 1_000;
+  const now = deps.now ?? Date.now;
+  const orgs = new Map<string, OrgState>();
+  const locked = createMutex();
+
+  function state(orgId: string): OrgState {
+    let s = orgs.get(orgId);
+    if (!s) {
+      s = { committed: 0n, unflushed: 0n, reserved: 0n, loadedAt: -Infinity, loading: null, holds: new Map(), settled: new Map() };
+      orgs.set(orgId, s);
+    }
+    return s;
+  }
+
+  function load(orgId: string, s: OrgState): Promise<void> {
+    s.loading ??= locked(async () => {
+      s.committed = await deps.loadBalance(orgId);
+      s.loadedAt = now();
+    }).finally(() => {
+      s.loading = null;
+    });
+    return s.loading;
+  }
+
+  const available = (s: OrgState) => s.committed - s.unflushed - s.reserved;
+
+  function tryHold(s: OrgState, r: ReserveRequest): boolean {
+    if (s.holds.has(r.requestId) || s.settled.has(r.requestId)) return true;
+    if (r.amount > 0n && available(s) < r.amount) return false;
+    s.holds.set(r.requestId, { amount: r.amount, at: now() });
+    s.reserved += r.amount;
+    return true;
+  }
+
+  return {
+    async reserve(r) {
+      const s = state(r.orgId);
+      if (s.loadedAt === -Infinity) await load(r.orgId, s);
+      else if (now() - s.loadedAt > refreshMs) void load(r.orgId, s).catch(() => undefined);
+      // No await between the check and the hold: admissions of one org are serialised by the event loop.
+      if (tryHold(s, r)) return { ok: true };
+      // Refuse only on a fresh balance (a grant may have landed since the last read).
+      await load(r.orgId, s);
+      if (tryHold(s, r)) return { ok: true };
+      return { ok: false, availableMicroUsd: available(s) > 0n ? available(s) : 0n, heldMicroUsd: s.reserved };
+    },
+
+    async settle(orgId, requestId, charge) {
+      const s = state(orgId);
+      const done = s.settled.get(requestId);
+      if (done) return done;
+      const hold = s.holds.get(requestId);
+      const amount = hold?.amount ?? 0n;
+      const charged = charge < amount ? (charge > 0n ? charge : 0n) : amount;
+      if (hold) {
+        s.holds.delete(requestId);
+        s.reserved -= amount;
+      }
+      s.unflushed += charged;
+      const result = { balanceMicroUsd: s.committed - s.unflushed, charged };
+      s.settled.set(requestId, result);
+      if (s.settled.size > 10_000) s.settled.delete(s.settled.keys().next().value!);
+      return result;
+    },
+
+    commitFlush(write, debits) {
+      return locked(async () => {
+        await write();
+        for (const [orgId, amount] of debits) {
+          const s = state(orgId);
+          s.unflushed -= amount;
+          s.committed -= amount;
+        }
+      });
+    },
+
+    invalidate(orgId) {
+      const s = orgs.get(orgId);
+      if (s && s.loadedAt !== -Infinity) s.loadedAt = 0;
+    },
+
+    async snapshot(orgId) {
+      const s = state(orgId);
+      await load(orgId, s);
+      return { committedMicroUsd: s.committed, unflushedMicroUsd: s.unflushed, reservedMicroUsd: s.reserved };
+    },
+
+    releaseStale(olderThanMs) {
+      let n = 0;
+      const cutoff = now() - olderThanMs;
+      for (const s of orgs.values()) {
+        for (const [id, h] of s.holds) {
+          if (h.at < cutoff) {
+            s.holds.delete(id);
+            s.reserved -= h.amount;
+            n++;
+          }
+        }
+      }
+      return n;
+    },
+  };
+}

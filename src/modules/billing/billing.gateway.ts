@@ -1,0 +1,205 @@
+/**
+ * Metering on the gateway (the reserve/settle hooks). Per request:
+ *  - test keys: never charged (no hold, cost 0);
+ *  - reserve: worst case = estimated input + max output tokens (the model's
+ *    output cap when the request sets none) at the effective price; admitted
+ *    only if the org's available credits and the project's monthly cap both
+ *    cover it, else 402 `insufficient_credits` / `spend_cap_reached`;
+ *  - settle (exactly once, idempotent by request id): actual tokens × price,
+ *    CAPPED AT THE HOLD — the balance can never go below zero even when a
+ *    provider returns more tokens than were asked for;
+ *  - the charge is queued and written in batches: per flush one usage ledger
+ *    row per (org, project, hour) and the report rows per key × model. A
+ *    graceful close flushes everything; a hard crash loses at most the
+ *    unflushed queue (≤ `flushIntervalMs` of settled charges; see docs/billing.md).
+ * Free models (price 0: the mock provider, custom providers without prices)
+ * reserve 0 and are never refused for credits.
+ */
+import { appendFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import { insufficientCredits, spendCapReached } from "../../gateway/errors.js";
+import type { GatewayHooks, GatewayRequestContext, PriceInfo, RouteInfo } from "../../gateway/hooks.js";
+import { costMicroUsd, parseMarkupPercent, parsePriceOverrides, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
+import type { ReservationStore } from "../../gateway/metering/store.js";
+import { createBatchWriter } from "../../platform/batch-writer.js";
+import type { Db } from "../../platform/db/db.js";
+import { formatUsd } from "../../platform/money.js";
+import * as repo from "./billing.repo.js";
+
+interface Hold {
+  free: boolean;
+  amount: bigint;
+  prices: PriceInfo;
+  markup: bigint;
+  projectId: string;
+}
+
+export interface MeteringOptions {
+  db: Db;
+  store: ReservationStore;
+  log: Logger;
+  dataDir: string | null;
+  priceOverrides: string;
+  markupPercent: string;
+  flushIntervalMs?: number;
+  /** Holds older than this are released by the reconciler (a request that never settled). */
+  staleHoldMs?: number;
+  /** On a shared PostgreSQL (replicas possible): say at start-up that credit holds are per process. */
+  warnPerProcessHolds?: boolean;
+}
+
+const FREE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
+const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
+
+export function createMetering(opts: MeteringOptions) {
+  const overrides = parsePriceOverrides(opts.priceOverrides);
+  const markup = parseMarkupPercent(opts.markupPercent);
+  const { store } = opts;
+  if (opts.warnPerProcessHolds) {
+    opts.log.warn("credit holds are kept per server process: with several replicas an organization can be over-admitted by up to one hold per extra replica (docs/billing.md, Guarantees and limits)");
+  }
+  // Per project: month-to-date charge not yet flushed, and holds in flight (for the spend cap).
+  const projectUnflushed = new Map<string, bigint>();
+  const projectHeld = new Map<string, bigint>();
+  const capCache = new Map<string, { cap: bigint | null; flushed: bigint; month: number; at: number }>();
+  const add = (m: Map<string, bigint>, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
+
+  const deadLetterFile = opts.dataDir ? path.join(opts.dataDir, "dead-letter", "usage-debits.jsonl") : null;
+  const writer = createBatchWriter<repo.UsageDebit>({
+    name: "usage-debits",
+    intervalMs: opts.flushIntervalMs ?? 1000,
+    batchSize: 1000,
+    maxQueue: 200_000,
+    write: async (rows) => {
+      const perOrg = new Map<string, bigint>();
+      const perProject = new Map<string, bigint>();
+      for (const r of rows) {
+        add(perOrg, r.orgId, r.costMicroUsd);
+        add(perProject, r.projectId, r.costMicroUsd);
+      }
+      await store.commitFlush(() => repo.writeUsage(opts.db, rows), perOrg);
+      for (const [p, v] of perProject) {
+        add(projectUnflushed, p, -v);
+        const c = capCache.get(p);
+        if (c && c.month === monthStart().getTime()) c.flushed += v;
+      }
+    },
+    deadLetter: async (rows, reason) => {
+      // The charges stay counted as unflushed (credits are not released): an operator replays the file.
+      opts.log.error({ count: rows.length, reason }, "usage debits could not be written to the ledger; saved to the dead-letter file");
+      if (!deadLetterFile) return;
+      await mkdir(path.dirname(deadLetterFile), { recursive: true });
+      await appendFile(deadLetterFile, rows.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n");
+    },
+    onError: (err, attempt) => opts.log.warn({ err: (err as Error).message, attempt }, "usage debit batch failed; will retry"),
+    onBacklog: (queued) => opts.log.warn({ queued }, "usage debit queue is backing up"),
+  });
+
+  const reconciler = setInterval(() => {
+    const n = store.releaseStale(opts.staleHoldMs ?? 15 * 60_000);
+    if (n > 0) opts.log.warn({ released: n }, "released credit holds of requests that never settled");
+  }, 60_000);
+  reconciler.unref();
+
+  function effectivePrices(route: RouteInfo): { prices: PriceInfo; markup: bigint } {
+    if (route.custom) return { prices: route.prices, markup: 0n };
+    const override = overrides.get(`${route.provider}/${route.model}`);
+    if (override) return { prices: override, markup };
+    // The mock provider is free unless the operator prices it: a new org (balance 0) can try Tollgate at once.
+    if (route.provider === "mock") return { prices: FREE, markup: 0n };
+    return { prices: route.prices, markup };
+  }
+
+  async function capInfo(orgId: string, projectId: string) {
+    const month = monthStart().getTime();
+    let c = capCache.get(projectId);
+    if (!c || c.month !== month || Date.now() - c.at > 5_000) {
+      const cap = await repo.projectCap(opts.db, orgId, projectId);
+      const flushed = cap === null ? 0n : await repo.projectSpendSince(opts.db, projectId, new Date(month));
+      c = { cap, flushed, month, at: Date.now() };
+      capCache.set(projectId, c);
+    }
+    return c;
+  }
+
+  const hooks: Required<Pick<GatewayHooks, "reserve" | "settle">> = {
+    async reserve(ctx: GatewayRequestContext, input) {
+      if (ctx.environment === "test") return { free: true, amount: 0n, prices: input.route.prices, markup: 0n, projectId: ctx.projectId } satisfies Hold;
+      const { prices, markup: m } = effectivePrices(input.route);
+      const amount = worstCaseMicroUsd(input.estimatedInputTokens, input.maxOutputTokens, prices, m);
+      const cap = await capInfo(ctx.orgId, ctx.projectId);
+      // Check and count the hold with no await in between (one event loop: no interleaving).
+      if (cap.cap !== null) {
+        const spent = cap.flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
+        if (spent + amount > cap.cap && amount > 0n) {
+          throw spendCapReached(
+            `This project's monthly spend cap of $${formatUsd(cap.cap)} is reached: $${formatUsd(spent)} spent or held this month, and this request may cost up to $${formatUsd(amount)}. Raise the cap in the project settings or lower max_tokens.`,
+          );
+        }
+      }
+      add(projectHeld, ctx.projectId, amount);
+      let ok;
+      try {
+        ok = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount });
+      } catch (err) {
+        add(projectHeld, ctx.projectId, -amount);
+        throw err;
+      }
+      if (!ok.ok) {
+        add(projectHeld, ctx.projectId, -amount);
+        const byHolds = ok.heldMicroUsd > 0n && ok.availableMicroUsd + ok.heldMicroUsd >= amount;
+        throw insufficientCredits(
+          byHolds
+            ? `Requests in flight hold this organization's credits: $${formatUsd(ok.availableMicroUsd)} is available now and this request may cost up to $${formatUsd(amount)}. Retry shortly, or lower max_tokens.`
+            : `Insufficient credits: this request may cost up to $${formatUsd(amount)} and the organization has $${formatUsd(ok.availableMicroUsd)} available. Add credits on the billing page, or lower max_tokens.`,
+          byHolds ? 1 : undefined,
+        );
+      }
+      return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+    },
+
+    async settle(ctx, reservation, input) {
+      const hold = reservation as Hold;
+      if (hold.free) return { costMicroUsd: 0n };
+      // The served model (after a fallback) is charged at its own price — never above the hold.
+      const priced = input.route ? effectivePrices(input.route) : { prices: hold.prices, markup: hold.markup };
+      const cost = input.usage ? costMicroUsd(usageTokens(input.usage), priced.prices, priced.markup) : 0n;
+      const { balanceMicroUsd, charged } = await store.settle(ctx.orgId, ctx.requestId, cost);
+      add(projectHeld, hold.projectId, -hold.amount);
+      add(projectUnflushed, hold.projectId, charged);
+      const t = usageTokens(input.usage);
+      writer.enqueue({
+        orgId: ctx.orgId,
+        projectId: ctx.projectId,
+        keyId: ctx.keyId,
+        model: input.route ? `${input.route.provider}/${input.route.model}` : "unknown",
+        hour: hourOf(new Date()),
+        requests: 1,
+        inputTokens: BigInt(t.inputTokens),
+        cachedInputTokens: BigInt(t.cachedInputTokens),
+        outputTokens: BigInt(t.outputTokens),
+        costMicroUsd: charged,
+      });
+      return { costMicroUsd: charged, balanceMicroUsd };
+    },
+  };
+
+  return {
+    hooks,
+    /** Settled charges not yet written, and holds in flight, for the billing page. */
+    async snapshot(orgId: string) {
+      return store.snapshot(orgId);
+    },
+    invalidate: (orgId: string) => store.invalidate(orgId),
+    flush: () => writer.flush(),
+    stats: () => writer.stats(),
+    async close() {
+      clearInterval(reconciler);
+      await writer.close();
+    },
+  };
+}
+
+export type Metering = ReturnType<typeof createMetering>;

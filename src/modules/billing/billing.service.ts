@@ -1,0 +1,138 @@
+/**
+ * Billing reads (owner, admin) and operator grants. Every service method
+ * starts with its permission check; the grant is an operator action (CLI) and
+ * has no HTTP route. Balances shown are the ledger balance minus charges
+ * settled but not yet flushed (at most about a second old).
+ */
+import type { OrgContext } from "../../platform/auth/guard.js";
+import { type AuditActor, SYSTEM_ACTOR } from "../../platform/audit.js";
+import { newId } from "../../platform/crypto.js";
+import type { Db } from "../../platform/db/db.js";
+import { badRequest, notFound } from "../../platform/errors.js";
+import { formatUsd, MoneyFormatError, parseUsd } from "../../platform/money.js";
+import { assertCan } from "../../platform/permissions.js";
+import * as repo from "./billing.repo.js";
+import type { LedgerKind } from "./billing.schema.js";
+
+export interface BillingLive {
+  snapshot(orgId: string): Promise<{ committedMicroUsd: bigint; unflushedMicroUsd: bigint; reservedMicroUsd: bigint }>;
+  invalidate(orgId: string): void;
+}
+
+const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+const m = (name: string, v: bigint) => ({ [`${name}MicroUsd`]: v.toString(), [`${name}Usd`]: formatUsd(v) });
+
+const CSV_COLUMNS = ["day", "projectSlug", "projectId", "model", "keyId", "requests", "inputTokens", "cachedInputTokens", "outputTokens", "costUsd", "costMicroUsd"] as const;
+const csvCell = (v: unknown) => {
+  const s = v === null || v === undefined ? "" : String(v);
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
+
+/** Operator grant (CLI `tollgate credits grant`): a ledger entry and an audit row in one transaction. */
+export async function grantCredits(db: Db, input: { orgSlug: string; usd: string; note: string; idempotencyKey?: string; actor?: AuditActor }) {
+  const org = await repo.orgBySlug(db, input.orgSlug);
+  if (!org) throw notFound("ORG_NOT_FOUND", `No organization with slug "${input.orgSlug}".`);
+  let amount: bigint;
+  try {
+    amount = parseUsd(input.usd);
+  } catch (err) {
+    if (err instanceof MoneyFormatError) throw badRequest("INVALID_AMOUNT", err.message);
+    throw err;
+  }
+  if (amount <= 0n) throw badRequest("INVALID_AMOUNT", "A grant must be a positive amount.");
+  const note = input.note.trim();
+  if (!note) throw badRequest("NOTE_REQUIRED", "A grant needs a note saying why (it is shown in the transaction history).");
+  const res = await repo.postLedgerEntry(db, {
+    orgId: org.id,
+    kind: "grant",
+    amountMicroUsd: amount,
+    idempotencyKey: input.idempotencyKey ?? `grant:${newId()}`,
+    note: note.slice(0, 500),
+    actor: input.actor ?? SYSTEM_ACTOR,
+  });
+  return { orgId: org.id, orgSlug: org.slug, amountMicroUsd: amount, ...res };
+}
+
+export function createBillingService(deps: { db: Db; live: BillingLive; stripeConfigured: boolean }) {
+  const { db } = deps;
+  return {
+    async summary(ctx: OrgContext) {
+      assertCan(ctx, "billing", "read");
+      const since = monthStart();
+      const [snap, flushedSpend] = await Promise.all([deps.live.snapshot(ctx.orgId), repo.orgSpendSince(db, ctx.orgId, since)]);
+      const balance = snap.committedMicroUsd - snap.unflushedMicroUsd;
+      const available = balance - snap.reservedMicroUsd;
+      return {
+        ...m("balance", balance),
+        ...m("reserved", snap.reservedMicroUsd),
+        ...m("available", available > 0n ? available : 0n),
+        ...m("monthSpend", flushedSpend + snap.unflushedMicroUsd),
+        monthStart: since.toISOString(),
+        stripeConfigured: deps.stripeConfigured,
+        addCredits: deps.stripeConfigured
+          ? "Add credits with a card on the billing page (Stripe Checkout)."
+          : "Payments are not configured on this instance (no STRIPE_SECRET_KEY). Ask the instance operator to grant credits: tollgate credits grant --org <slug> --usd <amount> --note <text>.",
+      } as {
+        balanceMicroUsd: string; balanceUsd: string; reservedMicroUsd: string; reservedUsd: string; availableMicroUsd: string; availableUsd: string;
+        monthSpendMicroUsd: string; monthSpendUsd: string; monthStart: string; stripeConfigured: boolean; addCredits: string;
+      };
+    },
+
+    async transactions(ctx: OrgContext, q: { limit: number; cursor?: string; kind?: LedgerKind }) {
+      assertCan(ctx, "billing", "read");
+      const rows = await repo.transactions(db, ctx.orgId, q);
+      const page = rows.slice(0, q.limit);
+      return {
+        transactions: page.map((r) => ({
+          id: r.id.toString(),
+          kind: r.kind,
+          amountMicroUsd: r.amountMicroUsd.toString(),
+          amountUsd: formatUsd(r.amountMicroUsd),
+          projectId: r.projectId,
+          periodStart: r.periodStart?.toISOString() ?? null,
+          requests: r.requests,
+          note: r.note,
+          actor: { userId: r.actorUserId, email: r.actorEmail },
+          createdAt: r.createdAt.toISOString(),
+        })),
+        nextCursor: rows.length > q.limit ? page[page.length - 1]!.id.toString() : null,
+      };
+    },
+
+    async usage(ctx: OrgContext, q: { from?: string; to?: string }) {
+      assertCan(ctx, "billing", "read");
+      const to = q.to ? new Date(q.to) : new Date(Date.now() + 3_600_000);
+      const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
+      if (from >= to) throw badRequest("INVALID_RANGE", "from must be before to.");
+      if (to.getTime() - from.getTime() > 400 * 86_400_000) throw badRequest("INVALID_RANGE", "A usage report spans at most 400 days.");
+      const rows = await repo.usageReport(db, ctx.orgId, from, to);
+      const totals = { requests: 0, input: 0n, cached: 0n, output: 0n, cost: 0n };
+      const out = rows.map((r) => {
+        const cost = BigInt(r.costMicroUsd);
+        totals.requests += Number(r.requests);
+        totals.input += BigInt(r.inputTokens);
+        totals.cached += BigInt(r.cachedInputTokens);
+        totals.output += BigInt(r.outputTokens);
+        totals.cost += cost;
+        return { day: r.day, projectId: r.projectId, projectSlug: r.projectSlug, model: r.model, keyId: r.keyId, requests: Number(r.requests), inputTokens: r.inputTokens, cachedInputTokens: r.cachedInputTokens, outputTokens: r.outputTokens, costMicroUsd: cost.toString(), costUsd: formatUsd(cost) };
+      });
+      return {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        rows: out,
+        totals: { requests: totals.requests, inputTokens: totals.input.toString(), cachedInputTokens: totals.cached.toString(), outputTokens: totals.output.toString(), costMicroUsd: totals.cost.toString(), costUsd: formatUsd(totals.cost) },
+      };
+    },
+
+    usageCsv(report: { rows: object[]; totals: { requests: number; inputTokens: string; cachedInputTokens: string; outputTokens: string; costUsd: string; costMicroUsd: string } }): string {
+      const lines = [CSV_COLUMNS.join(",")];
+      for (const r of report.rows) lines.push(CSV_COLUMNS.map((c) => csvCell((r as Record<string, unknown>)[c])).join(","));
+      const t = report.totals;
+      lines.push(["total", "", "", "", "", t.requests, t.inputTokens, t.cachedInputTokens, t.outputTokens, t.costUsd, t.costMicroUsd].map(csvCell).join(","));
+      return lines.join("\n") + "\n";
+    },
+  };
+}
+
+export type BillingService = ReturnType<typeof createBillingService>;
