@@ -16,7 +16,20 @@
  * limits (the project gets limits too high to refuse, so the limiter runs),
  * request logging (batched inserts into embedded PGlite).
  *
- * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--no-build] [--profile DIR]`
+ * `--pg URL` (an admin URL such as postgres://postgres@127.0.0.1:5432/postgres) adds the
+ * target `tollgate-pg`: the same Tollgate on PostgreSQL (a fresh database per start,
+ * dropped afterwards) instead of embedded PGlite.
+ * `--policies on` sets an org security policy before the run (PII redact, prompt
+ * injection block); `--metering on` (the default: a server with billing wired in
+ * answers 402 without credits) grants the org credits with the CLI, so the billing
+ * hooks reserve and settle every request. Either one exits non-zero with "not
+ * available yet" when this build has no such route/command.
+ *
+ * Besides req/s and latency, every run reports the target process's CPU time per
+ * answered request (utime + stime from /proc, PostgreSQL's own processes excluded):
+ * less noisy than req/s when other work shares the machine.
+ *
+ * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--no-build] [--profile DIR]`
  * Portkey needs `npm ci --prefix bench/portkey` once; without it, it is skipped.
  * Every process started here runs in its own process group and is killed on
  * exit, error or Ctrl-C; every load loop is bounded by its duration.
@@ -43,7 +56,12 @@ const DURATION = Number(arg("duration", "10"));
 const ROUNDS = Number(arg("rounds", "3"));
 const SOAK = Number(arg("soak", "0"));
 const WARMUP = Number(arg("warmup", "3"));
-const TARGETS = arg("targets", "tollgate,bare,portkey").split(",") as TargetName[];
+/** Admin URL of a PostgreSQL server: adds the `tollgate-pg` target (a fresh database per start). */
+const PG_URL = arg("pg", "");
+const TARGETS = arg("targets", PG_URL ? "tollgate,tollgate-pg,bare,portkey" : "tollgate,bare,portkey").split(",") as TargetName[];
+const POLICIES = arg("policies", "off") === "on";
+// The server meters every request once billing is wired in (402 without credits), so "on" is the default.
+const METERING = arg("metering", "on") === "on";
 const SKIP_BUILD = process.argv.includes("--no-build");
 /** `--profile DIR`: Tollgate runs with `node --cpu-prof --cpu-prof-dir DIR` (one .cpuprofile per start). */
 const PROFILE_DIR = arg("profile", "");
@@ -51,7 +69,7 @@ const hasTaskset = spawnSync("taskset", ["--version"]).status === 0;
 
 // --- processes ---------------------------------------------------------------------
 
-type TargetName = "tollgate" | "bare" | "portkey";
+type TargetName = "tollgate" | "tollgate-pg" | "bare" | "portkey";
 
 interface Proc {
   name: string;
@@ -130,6 +148,17 @@ async function waitFor(proc: Proc, what: string, probe: () => Promise<boolean>, 
   throw new Error(`${proc.name}: timed out waiting for ${what}:\n${proc.output()}`);
 }
 
+/** CPU time (user + system) of a process so far, in ms (from /proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : NaN;
@@ -156,20 +185,39 @@ const chatBody = (stream: boolean) =>
   });
 
 /** Portkey and the bare proxy pass the model through; the mock echoes whatever it gets. */
-const bodyFor = (t: TargetName, stream: boolean) => (t === "tollgate" ? chatBody(stream) : chatBody(stream).replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"'));
+const bodyFor = (t: TargetName, stream: boolean) => (t.startsWith("tollgate") ? chatBody(stream) : chatBody(stream).replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"'));
 
 async function checkWorks(t: Omit<Target, "proc">, stream: boolean): Promise<boolean> {
   const res = await fetch(t.url, { method: "POST", headers: { ...t.headers, "content-type": "application/json" }, body: bodyFor(t.name, stream) });
   const text = await res.text();
+  if (res.status === 402) throw new Error(`${t.name}: 402 (this build meters every request: run with --metering on) ${text.slice(0, 200)}`);
   if (res.status !== 200) throw new Error(`${t.name}: ${res.status} ${text.slice(0, 300)}`);
   return stream ? text.includes("[DONE]") && text.includes("fox") : text.includes('"choices"') && text.includes("fox");
 }
 
-async function startTollgate(mockUrl: string): Promise<Target> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tollgate-bench-"));
-  const profile = PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : [];
-  const proc = start("tollgate", GATEWAY_CORE, process.execPath, [...profile, "bin/tollgate.js", "serve"], {
+/** A fresh PostgreSQL database for one Tollgate start; returns its URL and a function that drops it. */
+async function freshPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { default: pg } = await import("pg");
+  const name = `tollgate_bench_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+function tollgateEnv(port: number, dataDir: string, mockUrl: string, databaseUrl: string | null): NodeJS.ProcessEnv {
+  return {
     PORT: String(port),
     HOST: "127.0.0.1",
     TOLLGATE_DATA_DIR: dataDir,
@@ -177,8 +225,30 @@ async function startTollgate(mockUrl: string): Promise<Target> {
     OPENAI_API_KEY: "x",
     TOLLGATE_LOG_LEVEL: "warn",
     NODE_ENV: "production",
-  });
-  void proc.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "" }),
+  };
+}
+
+/** The driver's catch-all stops every process and exits 1 with this message. */
+function notAvailable(what: string): never {
+  throw new Error(`${what}: not available yet in this build.`);
+}
+
+async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" = "tollgate"): Promise<Target> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tollgate-bench-"));
+  const pgDb = name === "tollgate-pg" ? await freshPgDatabase() : null;
+  const profile = PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : [];
+  const env = tollgateEnv(port, dataDir, mockUrl, pgDb?.url ?? null);
+  const launch = () => {
+    const p = start(name, GATEWAY_CORE, process.execPath, [...profile, "bin/tollgate.js", "serve"], env);
+    return p;
+  };
+  let proc = launch();
+  const removeData = () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    return pgDb?.drop().catch((err: unknown) => console.warn(`could not drop the bench database: ${(err as Error).message}`));
+  };
   const base = `http://127.0.0.1:${port}`;
   await waitFor(proc, "/readyz", async () => (await fetch(`${base}/readyz`)).ok);
 
@@ -202,7 +272,42 @@ async function startTollgate(mockUrl: string): Promise<Target> {
     rateLimit: { rpm: 1_000_000_000, tpm: 1_000_000_000 },
   });
   const key = await api(`/api/v1/orgs/${String(org.slug)}/projects/${String(project.slug)}/keys`, { name: "bench", environment: "live" });
-  const t = { name: "tollgate" as const, url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${String(key.key)}` } };
+  if (POLICIES) {
+    // DESIGN.md §5: every PII kind redacted, prompt injection blocked, one keyword rule.
+    const res = await fetch(`${base}/api/v1/orgs/${String(org.slug)}/security-policy`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", origin, cookie },
+      body: JSON.stringify({
+        pii: { email: "redact", phone: "redact", card: "redact", ssn: "redact", iban: "redact", ip: "redact", secret: "redact" },
+        promptInjection: { action: "block" },
+        rules: [{ name: "no codenames", type: "keyword", pattern: "project-bluebird", action: "block" }],
+      }),
+    });
+    if (res.status === 404) {
+      await stop(proc);
+      void removeData();
+      notAvailable("--policies on (PUT /api/v1/orgs/{org}/security-policy)");
+    }
+    if (!res.ok) throw new Error(`tollgate setup security-policy: ${res.status} ${await res.text()}`);
+  }
+  if (METERING) {
+    // Credits come from the operator CLI; PGlite allows one process, so the server stops for it.
+    await stop(proc);
+    const grant = spawnSync(process.execPath, ["bin/tollgate.js", "credits", "grant", "--org", String(org.slug), "--usd", "1000000", "--note", "benchmark"], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
+    if (grant.status !== 0) {
+      void removeData();
+      if (/unknown command/i.test(grant.stderr + grant.stdout)) notAvailable("--metering on (tollgate credits grant)");
+      throw new Error(`tollgate credits grant failed: ${grant.stderr || grant.stdout}`);
+    }
+    proc = launch();
+    await waitFor(proc, "/readyz after granting credits", async () => (await fetch(`${base}/readyz`)).ok);
+  }
+  void proc.exited.then(removeData);
+  const t = { name, url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${String(key.key)}` } };
   await waitFor(proc, "a chat completion", () => checkWorks(t, false), 10_000);
   await waitFor(proc, "a streamed chat completion", () => checkWorks(t, true), 10_000);
   return { ...t, proc };
@@ -232,7 +337,12 @@ async function startPortkey(mockUrl: string): Promise<Target> {
   return { ...t, proc };
 }
 
-const starters: Record<TargetName, (mockUrl: string) => Promise<Target>> = { tollgate: startTollgate, bare: startBare, portkey: startPortkey };
+const starters: Record<TargetName, (mockUrl: string) => Promise<Target>> = {
+  tollgate: (m) => startTollgate(m, "tollgate"),
+  "tollgate-pg": (m) => startTollgate(m, "tollgate-pg"),
+  bare: startBare,
+  portkey: startPortkey,
+};
 
 // --- load ----------------------------------------------------------------------------
 
@@ -254,6 +364,8 @@ interface Measurement {
   p50: number;
   p99: number;
   bad: number;
+  /** CPU time of the target process per 2xx response, in µs. */
+  cpuUs: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -266,6 +378,8 @@ function load(t: Target, s: Scenario, seconds: number, onTick?: () => void): Pro
   return new Promise((resolve, reject) => {
     const times: number[] = [];
     let bad = 0;
+    const pid = t.proc.child.pid!;
+    const cpu0 = cpuMs(pid);
     const instance = autocannon(
       {
         url: t.url,
@@ -280,7 +394,8 @@ function load(t: Target, s: Scenario, seconds: number, onTick?: () => void): Pro
       (err, result) => {
         if (err) return reject(err);
         const sorted = Float64Array.from(times).sort();
-        resolve({ rps: times.length / result.duration, p50: percentile(sorted, 50), p99: percentile(sorted, 99), bad: bad + result.errors + result.timeouts });
+        const cpuUs = times.length ? ((cpuMs(pid) - cpu0) * 1000) / times.length : NaN;
+        resolve({ rps: times.length / result.duration, p50: percentile(sorted, 50), p99: percentile(sorted, 99), bad: bad + result.errors + result.timeouts, cpuUs });
       },
     );
     instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
@@ -346,7 +461,7 @@ async function main() {
           const m = await load(t, s, DURATION);
           const k = `${name}:${s.id}`;
           results.set(k, [...(results.get(k) ?? []), m]);
-          console.log(`round ${round + 1}  ${name.padEnd(8)}  ${s.label.padEnd(20)}  ${fmtInt(m.rps).padStart(7)} req/s  p50 ${fmt(m.p50)} ms  p99 ${fmt(m.p99)} ms${m.bad ? `  (${m.bad} errors/non-2xx)` : ""}  load ${load1()}`);
+          console.log(`round ${round + 1}  ${name.padEnd(11)}  ${s.label.padEnd(20)}  ${fmtInt(m.rps).padStart(7)} req/s  p50 ${fmt(m.p50)} ms  p99 ${fmt(m.p99)} ms  cpu ${fmtInt(m.cpuUs)} µs/req${m.bad ? `  (${m.bad} errors/non-2xx)` : ""}  load ${load1()}`);
           loads.push(load1());
         }
       } finally {
@@ -358,26 +473,27 @@ async function main() {
   // Median over rounds, per cell.
   const cell = (t: string, s: string) => {
     const ms = results.get(`${t}:${s}`) ?? [];
-    return { rps: median(ms.map((m) => m.rps)), p50: median(ms.map((m) => m.p50)), p99: median(ms.map((m) => m.p99)), bad: ms.reduce((a, m) => a + m.bad, 0) };
+    return { rps: median(ms.map((m) => m.rps)), p50: median(ms.map((m) => m.p50)), p99: median(ms.map((m) => m.p99)), bad: ms.reduce((a, m) => a + m.bad, 0), cpuUs: median(ms.map((m) => m.cpuUs)) };
   };
   console.log(`\n## Results (median of ${ROUNDS} round(s), ${DURATION}s each)\n`);
-  console.log("| target | scenario | req/s | p50 (ms) | p99 (ms) | errors |");
-  console.log("|---|---|---:|---:|---:|---:|");
+  console.log("| target | scenario | req/s | p50 (ms) | p99 (ms) | CPU µs/req | errors |");
+  console.log("|---|---|---:|---:|---:|---:|---:|");
   for (const t of targets) for (const s of SCENARIOS) {
     const c = cell(t, s.id);
-    console.log(`| ${t} | ${s.label} | ${fmtInt(c.rps)} | ${fmt(c.p50, 3)} | ${fmt(c.p99, 3)} | ${c.bad} |`);
+    console.log(`| ${t} | ${s.label} | ${fmtInt(c.rps)} | ${fmt(c.p50, 3)} | ${fmt(c.p99, 3)} | ${fmtInt(c.cpuUs)} | ${c.bad} |`);
   }
-  if (targets.includes("tollgate")) {
+  for (const tg of targets.filter((t) => t.startsWith("tollgate"))) {
+    console.log(`\n### ${tg}`);
     console.log("\n| scenario | Tollgate / bare (req/s) | Tollgate / Portkey (req/s) | Tollgate p50 − bare p50 (ms) |");
     console.log("|---|---:|---:|---:|");
     for (const s of SCENARIOS) {
-      const tg = cell("tollgate", s.id);
+      const c = cell(tg, s.id);
       const bare = targets.includes("bare") ? cell("bare", s.id) : null;
       const pk = targets.includes("portkey") ? cell("portkey", s.id) : null;
-      console.log(`| ${s.label} | ${bare ? `${fmt((tg.rps / bare.rps) * 100, 0)} %` : "–"} | ${pk ? `${fmt(tg.rps / pk.rps, 1)}×` : "–"} | ${bare ? fmt(tg.p50 - bare.p50, 3) : "–"} |`);
+      console.log(`| ${s.label} | ${bare ? `${fmt((c.rps / bare.rps) * 100, 0)} %` : "–"} | ${pk ? `${fmt(c.rps / pk.rps, 1)}×` : "–"} | ${bare ? fmt(c.p50 - bare.p50, 3) : "–"} |`);
     }
-    const tg32 = cell("tollgate", "ns32");
-    const tg1 = cell("tollgate", "ns1");
+    const tg32 = cell(tg, "ns32");
+    const tg1 = cell(tg, "ns1");
     if (targets.includes("bare") || targets.includes("portkey")) {
       console.log("\nTargets (issue 4):");
       if (targets.includes("bare")) {

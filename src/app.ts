@@ -10,8 +10,12 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
+import { createMetering } from "./modules/billing/billing.gateway.js";
+import { balanceOf } from "./modules/billing/billing.repo.js";
+import { registerBillingRoutes } from "./modules/billing/billing.routes.js";
+import { createBillingService } from "./modules/billing/billing.service.js";
+import { createMemoryStore } from "./gateway/metering/store.js";
 import { createAuditService } from "./modules/audit/audit.service.js";
-import { createLocalInvalidationBus } from "./modules/keys/invalidation-bus.js";
 import { createKeyVerifier, dbKeyStore, type KeyVerifier } from "./modules/keys/key-verifier.js";
 import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
 import { createKeyService } from "./modules/keys/keys.service.js";
@@ -30,6 +34,9 @@ import { createRequestLogWriter } from "./modules/logs/logs.writer.js";
 import { createProviderDirectory } from "./modules/providers/providers.directory.js";
 import { registerProviderRoutes } from "./modules/providers/providers.routes.js";
 import { createProviderService } from "./modules/providers/providers.service.js";
+import { createSecurityGateway } from "./modules/policies/policies.gateway.js";
+import { registerPolicyRoutes } from "./modules/policies/policies.routes.js";
+import { createPolicyService } from "./modules/policies/policies.service.js";
 import { registerProjectRoutes } from "./modules/projects/projects.routes.js";
 import { createProjectService } from "./modules/projects/projects.service.js";
 import { builtInProviders } from "./gateway/catalog.js";
@@ -48,7 +55,11 @@ import type { Database } from "./platform/db/db.js";
 import { notFound } from "./platform/errors.js";
 import { installCsrfGuard, type RouteAccess, sendError } from "./platform/http.js";
 import { createMailer, type Mailer } from "./platform/mail.js";
+import { createMetrics, type Metrics } from "./platform/metrics.js";
 import { registerOpsRoutes } from "./platform/ops.js";
+import { registerWebRoutes } from "./platform/web.js";
+import type { RedisConnection } from "./platform/redis.js";
+import { createSharedState } from "./platform/shared-state.js";
 
 export interface AppOptions {
   config: Config;
@@ -76,6 +87,12 @@ export interface App {
   flushLogs(): Promise<void>;
   /** Marks the app as draining: /readyz answers 503 from now on. */
   beginShutdown(): void;
+  /** Shutdown deadline reached: requests still running end now (streams with a 503 `server_shutting_down` event). */
+  endInFlight(): void;
+  /** Prometheus registry (other parts register their own metrics on it). */
+  metrics: Metrics;
+  /** The shared Redis connection (REDIS_URL), null without one. */
+  redis: RedisConnection | null;
   close(): Promise<void>;
 }
 
@@ -134,14 +151,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await server.register(swaggerUi, { routePrefix: "/api/docs" });
 
   const mailer = opts.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log: opts.logger });
-  // Key cache invalidation: in-process for now; a shared bus (Redis) comes with scale-out.
-  const invalidationBus = createLocalInvalidationBus();
+  // Shared state (platform/shared-state.ts): Redis when REDIS_URL is set — rate limits,
+  // cache invalidation on every replica — else in-process.
+  const shared = await createSharedState({ config, database, log: opts.logger, onRateLimitFallback: () => metrics.rateLimitFallback() });
+  const invalidationBus = shared.bus;
   const keyVerifier = createKeyVerifier({
     store: dbKeyStore(db),
     bus: invalidationBus,
-    // One process (PGlite) or a bus that reaches every replica: cache long, invalidations do the rest.
-    // Replicas on a shared PostgreSQL without one: a 1-second TTL is the revocation bound.
-    ttlMs: database.kind === "pglite" || invalidationBus.crossReplica ? 60_000 : 1_000,
+    // One process (PGlite) or a working bus that reaches every replica: cache long, invalidations do the rest.
+    // Replicas without one (shared PostgreSQL, no Redis; Redis down): a 1-second TTL is the revocation bound.
+    ttlMs: () => invalidationBus.maxAgeMs(60_000),
     onError: (err, what) => opts.logger.error({ err }, what),
   });
   const keys = createKeyService({ db, bus: invalidationBus });
@@ -156,19 +175,55 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const audit = createAuditService({ db });
   const logs = createLogService({ db });
   const logWriter = createRequestLogWriter({ db, dataDir: config.dataDir, log: opts.logger });
+  // Security policies on the gateway: cached scanners per project (dropped through the bus), incidents written in batches.
+  const security = createSecurityGateway({ db, bus: invalidationBus, log: opts.logger, dataDir: config.dataDir });
+  const policies = createPolicyService({ db, bus: invalidationBus });
   const box = createSecretBox(config.secret);
   const directory = createProviderDirectory({
     db,
     box,
     builtIns: builtInProviders(config),
+    ttlMs: () => invalidationBus.maxAgeMs(30_000),
     onUnreadable: (err, provider) => opts.logger.error({ err: (err as Error).message, ...provider }, "custom provider secret cannot be read; the provider is left out of routing"),
   });
+  // Provider changes reach every replica's directory through the bus (and an org deletion drops it too).
+  invalidationBus.subscribe((e) => {
+    if (e.scope === "providers" || e.scope === "org") directory.invalidate(e.orgId);
+    else if (e.scope === "all") directory.invalidate();
+  });
+  const metrics = createMetrics({
+    logQueue: () => logWriter.stats(),
+    keyCache: () => keyVerifier.stats(),
+    dbPool: () => database.poolStats(),
+    redisUp: shared.redisUp,
+    invalidationBusUp: shared.busUp,
+    rateLimitMode: shared.rateLimitMode,
+    draining: () => draining,
+  });
+  // Billing: credit holds (gateway/metering/store.ts) and usage debits written in batches.
+  const metering = createMetering({
+    db,
+    store: createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId) }),
+    log: opts.logger,
+    dataDir: config.dataDir,
+    priceOverrides: config.billing.priceOverrides,
+    markupPercent: config.billing.markupPercent,
+    warnPerProcessHolds: Boolean(config.databaseUrl),
+  });
+  const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey) });
+  const shutdown = new AbortController();
   const gateway = createGateway({
     config,
     verify: (raw) => keyVerifier.verify(raw),
     providersFor: (orgId) => directory.providersFor(orgId),
-    log: (entry) => logWriter.enqueue(entry),
-    hooks: opts.gatewayHooks,
+    log: (entry) => {
+      entry.policy = security.takeVerdict(entry.id);
+      logWriter.enqueue(entry);
+      metrics.observeGateway(entry);
+    },
+    rateLimits: shared.rateLimits,
+    shutdown: shutdown.signal,
+    hooks: { ...security.hooks, ...metering.hooks, ...opts.gatewayHooks },
     inboundAnthropic: anthropicInbound,
     timeouts: opts.gatewayTimeouts,
     checkBody(value) {
@@ -176,7 +231,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       if (!check.ok) throw invalidRequest(`invalid_body_${check.code}`, `${check.message}${check.path ? ` (at ${check.path})` : ""}`);
     },
   });
-  const providers = createProviderService({ db, box, directory, allowedHosts: config.allowedProviderHosts, probe: (entry, model) => gateway.probe(entry, model) });
+  const providers = createProviderService({
+    db,
+    box,
+    // Changes go through the bus, so every replica's directory drops the org (this one synchronously).
+    directory: { providersFor: (orgId) => directory.providersFor(orgId), invalidate: (orgId) => invalidationBus.publish({ scope: "providers", orgId: orgId! }) },
+    allowedHosts: config.allowedProviderHosts,
+    probe: (entry, model) => gateway.probe(entry, model),
+  });
   const auth = createAuth(config, db, { onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined) });
   const throttle = createLoginThrottle(db, config.loginThrottle);
 
@@ -184,7 +246,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   installAuthGuard(server, { auth, findMembership: (slug, userId) => findMembership(db, slug, userId) });
 
   let draining = false;
-  registerOpsRoutes(server, { database, isDraining: () => draining });
+  registerOpsRoutes(server, { database, isDraining: () => draining, metrics, metricsToken: config.metricsToken, details: shared.details });
   registerAuthRoutes(server, { auth, throttle, publicUrl: config.publicUrl });
   registerMeRoutes(server, { me });
   registerOrganizationRoutes(server, { organizations });
@@ -195,25 +257,34 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerKeyRoutes(server, { keys, projects });
   registerLogRoutes(server, { logs });
   registerProviderRoutes(server, { providers });
+  registerPolicyRoutes(server, { policies });
+  registerBillingRoutes(server, { billing });
   gateway.register(server);
 
   server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => server.swagger());
+  // The dashboard: static build + SPA fallback for browser navigations (after every API route).
+  await registerWebRoutes(server);
 
   return {
     server,
     routes,
     keyVerifier,
-    flushLogs: () => logWriter.flush(),
+    flushLogs: () => Promise.all([logWriter.flush(), security.flush(), metering.flush()]).then(() => undefined),
     beginShutdown: () => {
       draining = true;
     },
+    endInFlight: () => shutdown.abort(),
+    metrics,
+    redis: shared.redis,
     async close() {
       await server.close();
       await gateway.close();
       // Queued request logs and pending last-used times are written before the caller closes the database.
       await logWriter.close();
+      await metering.close();
+      await security.close();
       await keyVerifier.close();
-      await invalidationBus.close();
+      await shared.close();
       mailer.close();
     },
   };

@@ -1,5 +1,6 @@
 /**
- * The `tollgate` command: `serve` (default) and `migrate`. Configuration comes
+ * The `tollgate` command: `serve` (default), `migrate`, and the operator billing
+ * commands `credits grant` and `billing verify`. Configuration comes
  * from the environment (see README); a bad value stops with its name.
  */
 import { parseArgs } from "node:util";
@@ -13,6 +14,11 @@ const HELP = `Usage: tollgate [command]
 Commands:
   serve      Start the server (default)
   migrate    Apply database migrations and exit
+  credits grant --org <slug> --usd <amount> --note <text>
+             Grant credits to an organization (ledger entry + audit row)
+  billing verify
+             Check that every organization's balance equals the sum of its
+             ledger; exits 1 on any mismatch
   help       Show this help
 
 Configuration is read from environment variables; see the README.`;
@@ -32,6 +38,21 @@ async function main(argv: string[]): Promise<void> {
       } finally {
         await database.close();
       }
+      return;
+    }
+    case "credits":
+    case "billing": {
+      const { runBillingCommand } = await import("./modules/billing/billing.cli.js");
+      const config = loadConfig();
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      let code: number;
+      try {
+        await runMigrations(database);
+        code = await runBillingCommand(database.db, argv, (line) => console.log(line));
+      } finally {
+        await database.close();
+      }
+      if (code !== 0) process.exit(code);
       return;
     }
     case "help":

@@ -31,6 +31,11 @@ const envSchema = z.object({
     .describe("Hops/addresses of trusted reverse proxies for the client IP (Fastify trustProxy)."),
   DATABASE_URL: optionalUrl,
   REDIS_URL: optionalUrl,
+  TOLLGATE_REDIS_PREFIX: z.string().min(1).default("tollgate:"),
+  TOLLGATE_RATE_LIMIT_REDIS_FAILURE: z.enum(["local", "closed"]).default("local"),
+  TOLLGATE_METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "must be at least 16 characters").optional()),
+  TOLLGATE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
+  TOLLGATE_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().default("Tollgate <no-reply@tollgate.local>"),
   STRIPE_SECRET_KEY: z.string().optional(),
@@ -43,6 +48,8 @@ const envSchema = z.object({
   GEMINI_API_KEY: z.string().optional(),
   GEMINI_BASE_URL: optionalUrl,
   TOLLGATE_ALLOWED_PROVIDER_HOSTS: z.string().default(""),
+  TOLLGATE_PRICE_OVERRIDES: z.string().default("").describe('JSON: {"provider/model": {"input","cachedInput","output"}} in USD per million tokens.'),
+  TOLLGATE_MARKUP_PERCENT: z.string().regex(/^\d{1,4}(\.\d{1,4})?$/, "must be a percentage like 10 or 12.5").default("0"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -59,6 +66,12 @@ export interface Config {
   trustProxy: boolean | number | string;
   databaseUrl?: string;
   redisUrl?: string;
+  /** Redis key/channel prefix (several deployments can share one Redis) and what rate limits do while Redis is unreachable. */
+  redis: { prefix: string; rateLimitFailure: "local" | "closed" };
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** Graceful shutdown: how long in-flight requests may drain, and how long /readyz says 503 before the listener closes. */
+  shutdown: { timeoutMs: number; delayMs: number };
   smtpUrl?: string;
   mailFrom: string;
   stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string };
@@ -68,6 +81,8 @@ export interface Config {
     gemini: { apiKey?: string; baseUrl?: string };
   };
   allowedProviderHosts: string[];
+  /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
+  billing: { priceOverrides: string; markupPercent: string };
   /** Sign-in throttle: failures per window before 429. */
   loginThrottle: { maxFailuresPerEmail: number; maxFailuresPerIp: number; windowSeconds: number };
 }
@@ -121,8 +136,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     trustProxy: parseTrustProxy(e.TOLLGATE_TRUST_PROXY),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redis: { prefix: e.TOLLGATE_REDIS_PREFIX, rateLimitFailure: e.TOLLGATE_RATE_LIMIT_REDIS_FAILURE },
+    metricsToken: e.TOLLGATE_METRICS_TOKEN,
+    shutdown: { timeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS, delayMs: e.TOLLGATE_SHUTDOWN_DELAY_MS },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    billing: { priceOverrides: e.TOLLGATE_PRICE_OVERRIDES, markupPercent: e.TOLLGATE_MARKUP_PERCENT },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL },
     providers: {
       openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL },

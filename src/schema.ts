@@ -8,3 +8,5 @@ export { projects, projectMembers } from "./modules/projects/projects.schema.js"
 export { apiKeys } from "./modules/keys/keys.schema.js";
 export { requestLogs } from "./modules/logs/logs.schema.js";
 export { customProviders } from "./modules/providers/providers.schema.js";
+export { orgSecurityPolicies, projectSecurityPolicies, securityIncidents } from "./modules/policies/policies.schema.js";
+export { billingAccounts, ledgerEntries, billingUsageHourly } from "./modules/billing/billing.schema.js";

@@ -16,7 +16,7 @@ import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { createOrg, rows, team } from "./helpers/fixtures.js";
+import { createOrg, rows, team, grantCredits } from "./helpers/fixtures.js";
 
 const PROVIDER_KEY = "sk-custom-provider-key-0123456789";
 
@@ -51,6 +51,7 @@ describe(`custom providers (${storageKind})`, () => {
     base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
     const x = await team(t, "Providers Co");
     ({ owner, admin, member, slug } = x);
+    await grantCredits(t, slug, "100"); // priced custom models on live keys are billed
     orgId = x.org.id;
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "App", slug: "main-app" })).status).toBe(201);
     key = (await owner.post(`/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "k", environment: "live" })).body.key;

@@ -14,7 +14,7 @@ import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { createOrg } from "./helpers/fixtures.js";
+import { createOrg, grantCredits } from "./helpers/fixtures.js";
 
 const FALLBACK = "anthropic/claude-3-5-haiku-latest";
 
@@ -66,6 +66,7 @@ describe(`gateway faults (${storageKind})`, () => {
     base = await listen(t);
     owner = await t.signUp();
     org = (await createOrg(owner)).slug;
+    await grantCredits(t, org, "100"); // real-priced models on live keys are billed
   });
   afterAll(async () => {
     // Sockets of aborted requests linger half-closed for a few seconds in Node; do not wait for them.
@@ -242,7 +243,9 @@ describe(`gateway deadlines (${storageKind})`, () => {
     });
     base = await listen(t);
     const owner = await t.signUp();
-    key = await projectKey(owner, (await createOrg(owner)).slug, "deadline");
+    const slug = (await createOrg(owner)).slug;
+    await grantCredits(t, slug, "100");
+    key = await projectKey(owner, slug, "deadline");
   });
   afterAll(async () => {
     await t.close();

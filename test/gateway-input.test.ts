@@ -11,7 +11,7 @@ import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { createOrg } from "./helpers/fixtures.js";
+import { createOrg, grantCredits } from "./helpers/fixtures.js";
 
 const MODEL = "openai/gpt-4o-mini";
 
@@ -34,6 +34,7 @@ describe(`gateway bad input (${storageKind})`, () => {
     port = (t.app.server.server.address() as { port: number }).port;
     const owner = await t.signUp();
     const org = (await createOrg(owner)).slug;
+    await grantCredits(t, org, "100"); // real-priced models on live keys are billed
     expect((await owner.post(`/api/v1/orgs/${org}/projects`, { name: "Input", slug: "input" })).status).toBe(201);
     key = (await owner.post(`/api/v1/orgs/${org}/projects/input/keys`, { name: "k", environment: "live" })).body.key;
   });

@@ -4,12 +4,13 @@
  * request-rate limits in OpenAI's shape (429, Retry-After, x-ratelimit-*), with
  * test keys capped lower than live keys.
  */
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { joinOrg, team } from "./helpers/fixtures.js";
+import { joinOrg, team, grantCredits } from "./helpers/fixtures.js";
 
 describe(`request logs and rate limits (${storageKind})`, () => {
   let t: TestApp;
@@ -33,6 +34,7 @@ describe(`request logs and rate limits (${storageKind})`, () => {
     fake = await startOpenAIFake({ apiKey: "sk-oa" });
     t = await startTestApp({ env: { OPENAI_API_KEY: "sk-oa", OPENAI_BASE_URL: `${fake.url}/v1` } });
     ({ owner, member, slug } = await team(t, "Logs Co"));
+    await grantCredits(t, slug, "100"); // real-priced models on live keys are billed
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Logged", slug: "logged", logBodies: true })).status).toBe(201);
     keyA = await newKey("logged");
     keyB = await newKey("logged");
@@ -182,5 +184,46 @@ describe(`request logs and rate limits (${storageKind})`, () => {
     expect(testStatuses.slice(firstRefused).every((s) => s === 429)).toBe(true);
     const liveStatuses = await burst(live.key, firstRefused + 10);
     expect(liveStatuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it("deleting a project or its organization deletes its logs; logs of a project deleted before the flush are dropped", async () => {
+    const countLogs = async (column: "project_id" | "org_id", id: string) =>
+      Number(((await t.db.execute(sql`select count(*)::int as n from request_logs where ${sql.identifier(column)} = ${id}`)) as unknown as { rows: Array<{ n: number }> }).rows[0]!.n);
+    const make = async (org: string, name: string) => {
+      const p = await owner.post(`/api/v1/orgs/${org}/projects`, { name, logBodies: true });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      const k = await owner.post(`/api/v1/orgs/${org}/projects/${p.body.slug}/keys`, { name: "k", environment: "live" });
+      return { id: p.body.id as string, slug: p.body.slug as string, key: k.body.key as string };
+    };
+    const call = async (key: string) => expect((await chat(key, "mock/echo", "to be deleted")).status).toBe(200);
+
+    // A project with logs, then deleted: its rows go with it.
+    const gone = await make(slug, "Gone Soon");
+    await call(gone.key);
+    await t.app.flushLogs();
+    expect(await countLogs("project_id", gone.id)).toBe(1);
+    expect((await owner.delete(`/api/v1/orgs/${slug}/projects/${gone.slug}`, { confirm: gone.slug })).status).toBeLessThan(300);
+    expect(await countLogs("project_id", gone.id)).toBe(0);
+
+    // Served, then the project is deleted before the batch is written: the batch drops that row, keeps the others.
+    const late = await make(slug, "Deleted Before Flush");
+    await call(late.key);
+    await call(keyA.key);
+    const before = (await logs("")).length;
+    expect((await owner.delete(`/api/v1/orgs/${slug}/projects/${late.slug}`, { confirm: late.slug })).status).toBeLessThan(300);
+    await t.app.flushLogs();
+    expect(await countLogs("project_id", late.id)).toBe(0);
+    expect((await logs("")).length).toBe(before + 1);
+
+    // An organization deleted with its projects: every row of the org goes.
+    const other = await owner.post("/api/v1/orgs", { name: "Short Lived" });
+    expect(other.status, JSON.stringify(other.body)).toBe(201);
+    const p = await make(other.body.slug as string, "Its Project");
+    await call(p.key);
+    await t.app.flushLogs();
+    expect(await countLogs("org_id", other.body.id as string)).toBe(1);
+    const del = await owner.delete(`/api/v1/orgs/${other.body.slug}`, { confirm: other.body.slug });
+    expect(del.status, JSON.stringify(del.body)).toBeLessThan(300);
+    expect(await countLogs("org_id", other.body.id as string)).toBe(0);
   });
 });

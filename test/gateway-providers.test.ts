@@ -14,7 +14,7 @@ import { startGeminiFake } from "./fakes/gemini-fake.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { createOrg } from "./helpers/fixtures.js";
+import { createOrg, grantCredits } from "./helpers/fixtures.js";
 
 const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
   type: "function",
@@ -51,6 +51,7 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
     base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
     owner = await t.signUp();
     const slug = (await createOrg(owner)).slug;
+    await grantCredits(t, slug, "100"); // real-priced models on live keys are billed
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
     const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "sdk", environment: "live" });
     expect(k.status).toBe(201);

@@ -11,7 +11,7 @@ import { startOpenAIFake } from "./fakes/openai-fake.js";
 import type { FakeServer } from "./fakes/base.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { createOrg } from "./helpers/fixtures.js";
+import { createOrg, grantCredits } from "./helpers/fixtures.js";
 
 describe(`gateway through the official SDKs (${storageKind})`, () => {
   let t: TestApp;
@@ -28,6 +28,7 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
     base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
     owner = await t.signUp();
     slug = (await createOrg(owner)).slug;
+    await grantCredits(t, slug, "100"); // real-priced models on live keys are billed
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod", logBodies: true })).status).toBe(201);
     const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "sdk", environment: "live" });
     expect(k.status).toBe(201);

@@ -79,3 +79,10 @@ export function fromUpstream(e: { kind: string; status?: number; retryAfterMs?: 
   if (e.kind === "aborted") return new GatewayError(499, "api_error", "client_closed_request", "The client closed the request.", "gateway");
   return new GatewayError(502, "upstream_error", `upstream_${e.kind}`, msg, "upstream", headers);
 }
+
+/** 402: the organization's available credits (balance minus holds of requests in flight) cannot cover the worst case. */
+export const insufficientCredits = (message: string, retryAfterSeconds?: number) =>
+  new GatewayError(402, "insufficient_quota", "insufficient_credits", message, "gateway", retryAfterSeconds ? { "retry-after": String(retryAfterSeconds) } : {});
+
+/** 402: the project's monthly spend cap would be passed. */
+export const spendCapReached = (message: string) => new GatewayError(402, "insufficient_quota", "spend_cap_reached", message, "gateway");

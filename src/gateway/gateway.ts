@@ -42,6 +42,8 @@ export interface GatewayDeps<K extends GatewayKeyContext> {
   checkBody?(value: unknown): void;
   timeouts?: Partial<Timeouts>;
   heartbeatMs?: number;
+  /** Aborted at the shutdown deadline (see pipeline.ts). */
+  shutdown?: AbortSignal;
 }
 
 const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 300_000 };
@@ -64,6 +66,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     log: deps.log,
     logBodyLimit: 64 * 1024,
     heartbeatMs: deps.heartbeatMs ?? 10_000,
+    shutdown: deps.shutdown,
   });
 
   const gatewayKey = (k: K): GatewayKey => ({

@@ -56,6 +56,8 @@ export interface RequestLogEntry {
   stream: boolean;
   requestBody: unknown;
   responseBody: unknown;
+  /** The security policy's verdict (masked findings), set by the log sink; absent when nothing was found. */
+  policy?: unknown;
 }
 
 /** How one inbound API (OpenAI chat, Anthropic messages) maps to and from the canonical format. */
@@ -83,7 +85,11 @@ export interface PipelineDeps {
   /** Bytes of a body kept in the log. */
   logBodyLimit: number;
   heartbeatMs: number;
+  /** Aborted at the shutdown deadline: requests still running end with a 503 `server_shutting_down` (an error event for streams). */
+  shutdown?: AbortSignal;
 }
+
+const SHUTTING_DOWN = "tollgate-shutdown";
 
 const routeInfo = (t: ResolvedTarget): RouteInfo => ({
   provider: t.provider.slug,
@@ -92,6 +98,23 @@ const routeInfo = (t: ResolvedTarget): RouteInfo => ({
   prices: t.info?.prices ?? { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n },
   maxOutputTokens: t.info?.maxOutputTokens ?? 4096,
 });
+
+/**
+ * A body the gateway already holds as JSON text (the request as received, the
+ * answer as sent): the log writer stores the text as it is instead of parsing it
+ * back and serialising it again. `toJSON` keeps JSON.stringify of an entry right.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
+/** JSON text for the log, capped like capForLog. */
+export function capJsonForLog(text: string, limit: number): JsonText | { truncated: true; preview: string } {
+  return text.length <= limit ? new JsonText(text) : { truncated: true, preview: text.slice(0, limit) };
+}
 
 export function capForLog(value: unknown, limit: number): unknown {
   if (value === undefined || value === null) return null;
@@ -108,7 +131,8 @@ export function createChatPipeline(deps: PipelineDeps) {
       id: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: new Date(), endpoint: inbound.endpoint,
       modelRequested: null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
       usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: null, stream: false,
-      requestBody: key.logBodies ? capForLog(request.body, deps.logBodyLimit) : null, responseBody: null,
+      requestBody: key.logBodies ? (typeof request.gatewayBodyText === "string" ? capJsonForLog(request.gatewayBodyText, deps.logBodyLimit) : capForLog(request.body, deps.logBodyLimit)) : null,
+      responseBody: null,
     };
     let reservation: unknown;
     let reserved = false;
@@ -123,6 +147,8 @@ export function createChatPipeline(deps: PipelineDeps) {
       if (!reply.raw.writableFinished) abort.abort();
     };
     reply.raw.on("close", onClose);
+    const onShutdown = () => abort.abort(SHUTTING_DOWN);
+    deps.shutdown?.addEventListener("abort", onShutdown);
 
     try {
       req = inbound.toCanonical(request.body);
@@ -176,9 +202,10 @@ export function createChatPipeline(deps: PipelineDeps) {
         }
         res.model = exec.target.name;
         res.usage = usageToOpenAI(usage);
-        const body = inbound.renderResponse(res, exec.target.name);
-        if (key.logBodies) entry.responseBody = capForLog(body, deps.logBodyLimit);
-        await reply.status(200).send(body);
+        // Serialised once: the same text is sent and logged.
+        const text = JSON.stringify(inbound.renderResponse(res, exec.target.name));
+        if (key.logBodies) entry.responseBody = capJsonForLog(text, deps.logBodyLimit);
+        await reply.status(200).type("application/json; charset=utf-8").send(text);
         return usage;
       }
 
@@ -215,7 +242,8 @@ export function createChatPipeline(deps: PipelineDeps) {
           }
           chunk.model = exec.target.name;
           lastChunk = chunk;
-          await writeFrames(sse, renderer.chunk(chunk));
+          const wait = writeFrames(sse, renderer.chunk(chunk));
+          if (wait) await wait;
         }
         // A stream that ended without a finish_reason still gets what the scanner held back.
         for (const index of scanner && lastChunk ? scanning : []) {
@@ -233,14 +261,17 @@ export function createChatPipeline(deps: PipelineDeps) {
       if (key.logBodies) entry.responseBody = capForLog(generated, deps.logBodyLimit);
       sse.end();
     } catch (err) {
-      const aborted = abort.signal.aborted;
+      const stopped = abort.signal.reason === SHUTTING_DOWN;
+      const aborted = abort.signal.aborted && !stopped;
       // A request that failed upstream is logged against the target tried last (error rates per model/provider).
       const lastTried = entry.attempts[entry.attempts.length - 1]?.target;
       if (entry.modelServed === null && lastTried) {
         entry.modelServed = lastTried;
         entry.provider = lastTried.slice(0, lastTried.indexOf("/"));
       }
-      const e = toGatewayError(err, entry.provider ?? route?.provider ?? "unknown", aborted);
+      const e = stopped
+        ? new GatewayError(503, "api_error", "server_shutting_down", "Tollgate is restarting and cut this request off at its shutdown deadline; retry it.", "gateway", { "retry-after": "1" })
+        : toGatewayError(err, entry.provider ?? route?.provider ?? "unknown", aborted);
       entry.outcome = aborted ? "client_aborted" : "error";
       entry.status = aborted ? 499 : e.status;
       entry.errorCode = e.code;
@@ -258,6 +289,7 @@ export function createChatPipeline(deps: PipelineDeps) {
       }
     } finally {
       reply.raw.off("close", onClose);
+      deps.shutdown?.removeEventListener("abort", onShutdown);
       entry.usage = usage ?? null;
       entry.latencyMs = Math.round(performance.now() - started);
       deps.log(entry);
@@ -286,12 +318,9 @@ function scanWhole(res: ChatResponse, scanner: OutputScanner) {
   }
 }
 
-async function writeFrames(sse: SseWriter, frames: Array<{ event?: string; data: unknown } | { raw: string }>) {
-  for (const f of frames) {
-    if ("raw" in f) await sse.raw(f.raw);
-    else if (f.event) await sse.event(f.event, f.data);
-    else await sse.data(f.data);
-  }
+/** One socket write per call; awaits only under backpressure. */
+function writeFrames(sse: SseWriter, frames: Array<{ event?: string; data: unknown } | { raw: string }>): Promise<void> | undefined {
+  return sse.frames(frames);
 }
 
 function settlementExtra(s: Settlement | undefined): Record<string, unknown> {

@@ -48,6 +48,8 @@ declare module "fastify" {
     gatewayKey: unknown;
     /** Size of the raw JSON body in bytes (the token-limit estimate; Content-Length is absent when chunked). */
     gatewayBodyBytes: number;
+    /** The body's JSON text as received (logged as is when the project logs bodies). */
+    gatewayBodyText: string | null;
   }
 }
 
@@ -81,9 +83,15 @@ function rateLimited(kind: "requests" | "tokens", scope: "project" | "key", d: R
 }
 
 export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstance, deps: GatewayRouteDeps<K>): void {
+  // No "incoming request"/"request completed" lines per gateway call at info level: every call
+  // already gets a request-log row, and two log lines cost more CPU than the rest of the
+  // request's bookkeeping. Warnings and errors are still logged.
+  const current = app.log.level as string;
+  const logLevel = (["fatal", "error", "silent"].includes(current) ? current : "warn") as "fatal" | "error" | "silent" | "warn";
   void app.register(async (gw) => {
     gw.decorateRequest("gatewayKey", null);
     gw.decorateRequest("gatewayBodyBytes", 0);
+    gw.decorateRequest("gatewayBodyText", null);
     const decoder = new TextDecoder("utf-8", { fatal: true });
 
     gw.removeAllContentTypeParsers();
@@ -106,6 +114,7 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
       } catch (err) {
         return done(err as Error, undefined);
       }
+      req.gatewayBodyText = text;
       done(null, value);
     });
 
@@ -196,7 +205,7 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
     }
 
     gw.get("/v1/models", { config: access, schema: { hide: true } }, async (request) => deps.models(keyOf(request)));
-  });
+  }, { logLevel });
 }
 
 function toGatewayError(err: unknown): GatewayError {

@@ -12,16 +12,22 @@ export interface SseWriter {
   data(payload: unknown): Promise<void>;
   event(name: string, payload: unknown): Promise<void>;
   raw(text: string): Promise<void>;
+  /**
+   * Several frames in one socket write. Returns a promise only when the socket
+   * asked to wait (backpressure); otherwise undefined, so the common case costs
+   * no promise per write.
+   */
+  frames(frames: ReadonlyArray<SseFrame>): Promise<void> | undefined;
   comment(text: string): void;
   end(): void;
 }
 
+export type SseFrame = { event?: string; data: unknown } | { raw: string };
+
 export function createSseWriter(res: ServerResponse): SseWriter {
   let started = false;
-  const write = (text: string) =>
+  const waitDrain = () =>
     new Promise<void>((resolve) => {
-      if (res.destroyed || res.writableEnded) return resolve();
-      if (res.write(text)) return resolve();
       const done = () => {
         res.off("drain", done);
         res.off("close", done);
@@ -30,6 +36,11 @@ export function createSseWriter(res: ServerResponse): SseWriter {
       res.on("drain", done);
       res.on("close", done);
     });
+  const writeNow = (text: string): Promise<void> | undefined => {
+    if (res.destroyed || res.writableEnded) return undefined;
+    return res.write(text) ? undefined : waitDrain();
+  };
+  const write = (text: string) => writeNow(text) ?? Promise.resolve();
   return {
     get started() {
       return started;
@@ -45,6 +56,15 @@ export function createSseWriter(res: ServerResponse): SseWriter {
     data: (payload) => write(`data: ${JSON.stringify(payload)}\n\n`),
     event: (name, payload) => write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`),
     raw: (text) => write(text),
+    frames(frames) {
+      let text = "";
+      for (const f of frames) {
+        if ("raw" in f) text += f.raw;
+        else if (f.event) text += `event: ${f.event}\ndata: ${JSON.stringify(f.data)}\n\n`;
+        else text += `data: ${JSON.stringify(f.data)}\n\n`;
+      }
+      return text ? writeNow(text) : undefined;
+    },
     comment(text) {
       if (!res.destroyed && !res.writableEnded) res.write(`: ${text}\n\n`);
     },

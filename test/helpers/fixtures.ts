@@ -79,3 +79,9 @@ export async function auditActions(t: TestApp, orgId: string): Promise<string[]>
   const r = await rows<{ action: string }>(t, sql`select action from audit_log where org_id = ${orgId} order by id`);
   return r.map((x) => x.action);
 }
+
+/** Funds an organization through the operator grant code path (what `tollgate credits grant` runs). */
+export async function grantCredits(t: TestApp, orgSlug: string, usd: string, note = "test funding"): Promise<void> {
+  const { grantCredits: grant } = await import("../../src/modules/billing/billing.service.js");
+  await grant(t.db, { orgSlug, usd, note });
+}

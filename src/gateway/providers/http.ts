@@ -48,24 +48,44 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
   const { opts } = p;
   const ac = new AbortController();
   let phase: "connect" | "first_byte" | "body" | "done" = "connect";
-  let phaseTimer: NodeJS.Timeout | undefined;
   const fail = (e: UpstreamError) => {
     if (!ac.signal.aborted) ac.abort(e);
   };
-  const armPhase = (ms: number, make: () => UpstreamError) => {
-    clearTimeout(phaseTimer);
-    phaseTimer = setTimeout(() => fail(make()), ms);
-  };
   const t = opts.timeouts;
+  // Deadlines instead of a timer per phase and per body chunk: moving a deadline later is
+  // an assignment; the one timer is re-armed only when it fires early or a deadline moves
+  // earlier (a stream's idle deadline moves on every chunk).
+  const totalAt = performance.now() + t.totalMs;
+  let phaseAt = Infinity;
+  let phaseError: () => UpstreamError = () => new UpstreamError("timeout_total", "");
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Infinity;
+  const schedule = () => {
+    const at = Math.min(totalAt, phaseAt);
+    if (timer !== undefined && at >= timerAt) return;
+    clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(onTimer, Math.max(0, at - performance.now()));
+  };
+  function onTimer() {
+    timer = undefined;
+    timerAt = Infinity;
+    if (phase === "done") return;
+    const now = performance.now();
+    if (now >= totalAt) fail(new UpstreamError("timeout_total", `${p.label} did not complete within ${t.totalMs} ms`));
+    else if (now >= phaseAt) fail(phaseError());
+    else schedule();
+  }
+  const armPhase = (ms: number, make: () => UpstreamError) => {
+    phaseAt = performance.now() + ms;
+    phaseError = make;
+    schedule();
+  };
   const onCallerAbort = () => fail(new UpstreamError("aborted", `${p.label} request aborted by the caller`));
-  const totalTimer = setTimeout(
-    () => fail(new UpstreamError("timeout_total", `${p.label} did not complete within ${t.totalMs} ms`)),
-    t.totalMs,
-  );
   const cleanup = () => {
     phase = "done";
-    clearTimeout(phaseTimer);
-    clearTimeout(totalTimer);
+    clearTimeout(timer);
+    timer = undefined;
     opts.signal.removeEventListener("abort", onCallerAbort);
   };
   if (opts.signal.aborted) {
@@ -98,7 +118,7 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
         handler.onResponseData?.(c, chunk);
       },
       onResponseEnd(c, trailers) {
-        clearTimeout(phaseTimer);
+        phaseAt = Infinity;
         handler.onResponseEnd?.(c, trailers);
       },
       onResponseError(c, err) {

@@ -100,10 +100,14 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
           const u = usageFromOpenAI(chunk.usage ?? (chunk.x_groq?.usage as never));
           if (u) usage = u;
           last = { id: chunk.id, created: chunk.created, model: chunk.model };
-          if (chunk.choices.some((c) => c.finish_reason)) finished = true;
+          for (const c of chunk.choices) if (c.finish_reason) finished = true;
           if (chunk.choices.length === 0) continue;
-          const { usage: _u, x_groq: _g, ...rest } = chunk;
-          yield { ...rest, object: "chat.completion.chunk" } as ChatChunk;
+          // The parsed event is ours: adjust it in place instead of copying it per chunk
+          // (undefined fields are left out when the chunk is serialised again).
+          if (chunk.usage !== undefined) chunk.usage = undefined;
+          if (chunk.x_groq !== undefined) chunk.x_groq = undefined;
+          chunk.object = "chat.completion.chunk";
+          yield chunk;
         }
         if (!done && !finished) throw new UpstreamError("protocol", `${label} stream ended before completion`);
         call.close();

@@ -4,9 +4,10 @@
  * of it still overlaps the sliding window, plus the current window's count.
  * This is accurate within a few percent and needs two numbers per key.
  *
- * The store is an interface: in-process here; the scale-out work adds a Redis
- * store with the same contract (atomic check-and-add) so limits hold across
- * replicas.
+ * The store is an interface: in-process here (one replica); with REDIS_URL,
+ * redis-store.ts runs the same arithmetic in a Lua script (atomic
+ * check-and-add) so limits hold across replicas, falling back to this store
+ * while Redis is unreachable.
  */
 
 export interface RateLimitRule {

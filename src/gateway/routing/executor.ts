@@ -48,21 +48,33 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
   });
 
-/** Reads the first chunk so a stream that dies before its first byte can still be retried. */
+/**
+ * Reads the first chunk so a stream that dies before its first byte can still be retried.
+ * The rest is the same iterator with the first chunk put back in front (a plain
+ * iterator, not another generator layer: each layer costs promises per chunk).
+ */
 async function primeStream(result: ChatResult): Promise<ChatResult> {
   if (result.kind !== "stream") return result;
   const it = result.stream[Symbol.asyncIterator]();
-  const first = await it.next();
-  async function* rest(): AsyncGenerator<ChatChunk> {
-    if (first.done) return;
-    yield first.value;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield n.value;
-    }
-  }
-  return { kind: "stream", stream: rest(), usage: result.usage };
+  let first: IteratorResult<ChatChunk, unknown> | null = await it.next();
+  const rest: AsyncIterableIterator<ChatChunk> = {
+    next() {
+      if (first) {
+        const f = first;
+        first = null;
+        return Promise.resolve(f as IteratorResult<ChatChunk>);
+      }
+      return it.next() as Promise<IteratorResult<ChatChunk>>;
+    },
+    return(value?: unknown) {
+      first = null;
+      return it.return ? (it.return(value) as Promise<IteratorResult<ChatChunk>>) : Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return { kind: "stream", stream: rest, usage: result.usage };
 }
 
 export function createExecutor(deps: ExecutorDeps) {

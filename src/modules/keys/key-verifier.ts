@@ -58,8 +58,8 @@ export const dbKeyStore = (db: Db): KeyStore => ({
 export interface KeyVerifierOptions {
   store: KeyStore;
   bus?: CacheInvalidationBus;
-  /** How long a valid key's context is reused without a database read. */
-  ttlMs?: number;
+  /** How long a valid key's context is reused without a database read (a function: asked at each insert, e.g. `bus.maxAgeMs`). */
+  ttlMs?: number | (() => number);
   /** How long unknown/revoked/expired answers are reused. */
   negativeTtlMs?: number;
   maxEntries?: number;
@@ -122,7 +122,8 @@ function toContext(row: repo.KeyLookupRow): KeyContext {
 }
 
 export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
-  const ttlMs = opts.ttlMs ?? 60_000;
+  const ttlOpt = opts.ttlMs ?? 60_000;
+  const ttlMs = typeof ttlOpt === "function" ? ttlOpt : () => ttlOpt;
   const negativeTtlMs = opts.negativeTtlMs ?? 10_000;
   const maxEntries = opts.maxEntries ?? 50_000;
   const maxNegative = opts.maxNegativeEntries ?? 10_000;
@@ -159,7 +160,14 @@ export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
   }
 
   function invalidate(target: InvalidationTarget, o: { beforeCommit?: boolean } = {}) {
+    if (target.scope === "providers" || target.scope === "policies") return; // not part of a key's context
     generation++;
+    if (target.scope === "all") {
+      positive.clear();
+      digestByKeyId.clear();
+      negative.clear();
+      return;
+    }
     const t = now();
     const ids =
       target.scope === "keys" ? target.keyIds.map((id) => `k:${id}`) : [target.scope === "project" ? `p:${target.projectId}` : `o:${target.orgId}`];
@@ -199,7 +207,7 @@ export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
         const t = now();
         if (gen === generation && !(res.ok && isQuarantined(res.ctx, t))) {
           if (res.ok) {
-            remember(positive, maxEntries, digest, { ctx: res.ctx, until: t + ttlMs }, dropPositive);
+            remember(positive, maxEntries, digest, { ctx: res.ctx, until: t + ttlMs() }, dropPositive);
             digestByKeyId.set(res.ctx.keyId, digest);
           } else {
             remember(negative, maxNegative, digest, { reason: res.reason, until: t + negativeTtlMs }, (d) => negative.delete(d));

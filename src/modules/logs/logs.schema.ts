@@ -1,25 +1,28 @@
 /**
  * Request logs: one row per gateway request, written in batches off the
- * request path. Rows belong to a project (ON DELETE CASCADE: deleting a project
- * or its organization removes its logs). Bodies are stored only when the
+ * request path. Rows belong to a project: deleting a project or its
+ * organization removes its logs (AFTER DELETE triggers, not foreign keys). Bodies are stored only when the
  * project enables it, size-capped, and never hold the API key (keys travel in
  * headers, which are not logged).
  */
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { z } from "zod";
-import { organizations } from "../organizations/organizations.schema.js";
-import { projects } from "../projects/projects.schema.js";
+
+/** The security policy's verdict on one request (written by the policies module; masked excerpts only). */
+export const policyVerdictOut = z.object({
+  blocked: z.object({ type: z.string(), ruleName: z.string().optional(), direction: z.enum(["input", "output"]) }).nullable(),
+  findings: z.array(z.object({ direction: z.enum(["input", "output"]), category: z.string(), type: z.string(), subtype: z.string().optional(), ruleName: z.string().optional(), action: z.string(), severity: z.string(), excerpt: z.string() })),
+});
 
 export const requestLogs = pgTable(
   "request_logs",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
-    projectId: text("project_id")
-      .notNull()
-      .references(() => projects.id, { onDelete: "cascade" }),
+    // No foreign keys (each cost a parent-row lock per inserted row, half the insert's CPU):
+    // triggers on projects/organizations delete a deleted parent's logs instead, and the
+    // writer locks the batch's projects once per batch (logs.writer.ts, migration 0006).
+    orgId: text("org_id").notNull(),
+    projectId: text("project_id").notNull(),
     keyId: text("key_id").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     endpoint: text("endpoint").notNull(),
@@ -43,6 +46,8 @@ export const requestLogs = pgTable(
     stream: boolean("stream").notNull().default(false),
     requestBody: jsonb("request_body"),
     responseBody: jsonb("response_body"),
+    /** Security policy verdict of the request (findings with masked excerpts only; null when nothing was found). */
+    policy: jsonb("policy").$type<z.infer<typeof policyVerdictOut>>(),
   },
   (t) => [
     index("request_logs_project_time_idx").on(t.projectId, t.createdAt, t.id),
@@ -96,7 +101,13 @@ export const logOut = z.object({
   user: z.string().nullable(),
   stream: z.boolean(),
 });
-export const logDetailOut = logOut.extend({ requestBody: z.unknown().nullable(), responseBody: z.unknown().nullable() });
+export const logDetailOut = logOut.extend({
+  requestBody: z.unknown().nullable(),
+  responseBody: z.unknown().nullable(),
+  policy: policyVerdictOut
+    .nullable()
+    .describe("Security policy verdicts of the request (masked excerpts only); null when the policy found nothing."),
+});
 
 export const usageRowOut = z.object({
   day: z.string(),

@@ -72,7 +72,7 @@ export function createLogService(deps: { db: Db }) {
       const p = await project(ctx, projectSlug);
       const row = await repo.getOne(db, ctx.orgId, p.id, requestId);
       if (!row) throw notFound("LOG_NOT_FOUND", "No request with this id in this project (logs are written within a second or two).");
-      return { ...logOut(row), requestBody: row.requestBody ?? null, responseBody: row.responseBody ?? null };
+      return { ...logOut(row), requestBody: row.requestBody ?? null, responseBody: row.responseBody ?? null, policy: row.policy ?? null };
     },
 
     /** An async iterable of export lines (header first for CSV). */

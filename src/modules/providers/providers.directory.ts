@@ -14,7 +14,8 @@ import * as repo from "./providers.repo.js";
 
 export interface ProviderDirectory {
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
-  invalidate(orgId: string): void;
+  /** Drops one organization's entry, or every entry without an argument. */
+  invalidate(orgId?: string): void;
 }
 
 export const sealContext = (orgId: string, providerId: string) => `custom-provider:${orgId}:${providerId}`;
@@ -37,16 +38,18 @@ export function createProviderDirectory(deps: {
   db: Db;
   box: SecretBox;
   builtIns: Map<string, ProviderEntry>;
-  ttlMs?: number;
+  /** A number, or a function asked at each insert (the invalidation bus's `maxAgeMs`). */
+  ttlMs?: number | (() => number);
   /** A stored provider that cannot be unsealed (secret rotated away, row tampered with); it is left out of routing. */
   onUnreadable?(err: unknown, provider: { orgId: string; id: string; slug: string }): void;
 }): ProviderDirectory {
-  const ttlMs = deps.ttlMs ?? 30_000;
-  const cache = new Map<string, { at: number; value: Promise<Map<string, ProviderEntry>> }>();
+  const ttlOpt = deps.ttlMs ?? 30_000;
+  const ttlMs = typeof ttlOpt === "function" ? ttlOpt : () => ttlOpt;
+  const cache = new Map<string, { until: number; value: Promise<Map<string, ProviderEntry>> }>();
   return {
     providersFor(orgId) {
       const hit = cache.get(orgId);
-      if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+      if (hit && Date.now() < hit.until) return hit.value;
       const value = repo.listForOrg(deps.db, orgId).then((rows) => {
         const map = new Map(deps.builtIns);
         for (const row of rows) {
@@ -60,12 +63,13 @@ export function createProviderDirectory(deps: {
         return map;
       });
       value.catch(() => cache.delete(orgId));
-      cache.set(orgId, { at: Date.now(), value });
+      cache.set(orgId, { until: Date.now() + ttlMs(), value });
       if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
       return value;
     },
     invalidate(orgId) {
-      cache.delete(orgId);
+      if (orgId === undefined) cache.clear();
+      else cache.delete(orgId);
     },
   };
 }

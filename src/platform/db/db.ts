@@ -25,6 +25,8 @@ export interface Database {
   /** Run raw SQL on one connection (used by migrations under an advisory lock). */
   withConnection<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** Connection pool counts (PostgreSQL; null on PGlite, which has no pool). */
+  poolStats(): { total: number; idle: number; waiting: number; max: number } | null;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     async ping() {
       await pool.query("select 1");
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     async close() {
       await pool.end();
     },
@@ -101,6 +104,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     async ping() {
       await client.query("select 1");
     },
+    poolStats: () => null,
     async close() {
       await client.close();
       await release?.();

@@ -1,0 +1,194 @@
+/**
+ * Prometheus metrics (GET /metrics). One registry per app (never prom-client's
+ * global one), so several apps in one process — tests — do not collide.
+ *
+ * Where the numbers come from, without touching the request path more than a
+ * counter increment:
+ *  - HTTP requests: an onResponse hook (route template, not the raw URL, so
+ *    ids never become label values);
+ *  - gateway requests: the request-log entry every gateway request produces
+ *    (status, outcome, provider, served model, tokens, cost, latency, time to
+ *    first token, attempts); upstream latency is each attempt's time to
+ *    response/first byte, gateway overhead is what remains of the request's
+ *    time (to the first byte, for streams) once the upstream attempts are
+ *    subtracted — millisecond resolution, as the log records them;
+ *  - queues, caches, pools, Redis: read when scraped (collect callbacks).
+ * Label values are bounded: models and providers are the routed ones (catalog
+ * or an org's configured providers), never what a client typed.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { RequestLogEntry } from "../gateway/pipeline.js";
+
+export interface MetricSources {
+  logQueue?(): { queued: number; written: number; deadLettered: number; failedFlushes: number };
+  keyCache?(): { hits: number; misses: number; malformed: number; entries: number };
+  dbPool?(): { total: number; idle: number; waiting: number; max: number } | null;
+  redisUp?(): boolean | null;
+  rateLimitMode?(): "global" | "local" | "closed" | null;
+  invalidationBusUp?(): boolean | null;
+  draining?(): boolean;
+}
+
+export interface Metrics {
+  registry: Registry;
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
+  observeGateway(entry: RequestLogEntry): void;
+  /** A rate-limit decision answered without Redis. */
+  rateLimitFallback(): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+export function createMetrics(sources: MetricSources = {}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+
+  const httpRequests = new Counter({ name: "tollgate_http_requests_total", help: "HTTP requests by route template, method and status.", labelNames: ["method", "route", "status"], registers: r });
+  const httpDuration = new Histogram({ name: "tollgate_http_request_duration_seconds", help: "HTTP request duration by route template.", labelNames: ["method", "route"], buckets: LATENCY_BUCKETS, registers: r });
+
+  const gwLabels = ["endpoint", "status", "outcome", "provider", "model"] as const;
+  const gwRequests = new Counter({ name: "tollgate_gateway_requests_total", help: "Gateway requests by endpoint, status, outcome, provider and served model.", labelNames: gwLabels, registers: r });
+  const gwDuration = new Histogram({ name: "tollgate_gateway_request_duration_seconds", help: "Gateway request duration (whole request, stream included).", labelNames: ["endpoint", "provider", "stream"], buckets: LATENCY_BUCKETS, registers: r });
+  const gwTtft = new Histogram({ name: "tollgate_gateway_time_to_first_token_seconds", help: "Time to first token (first byte of the answer).", labelNames: ["provider", "model"], buckets: LATENCY_BUCKETS, registers: r });
+  const gwOverhead = new Histogram({ name: "tollgate_gateway_overhead_seconds", help: "Time the gateway itself added: request time (to first byte for streams) minus upstream attempts. Millisecond resolution.", labelNames: ["endpoint", "stream"], buckets: OVERHEAD_BUCKETS, registers: r });
+  const upstream = new Histogram({ name: "tollgate_upstream_latency_seconds", help: "Upstream attempts: time to response (non-streaming) or first chunk (streaming), by provider and result.", labelNames: ["provider", "outcome"], buckets: LATENCY_BUCKETS, registers: r });
+  const attempts = new Counter({ name: "tollgate_upstream_attempts_total", help: "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open).", labelNames: ["provider", "outcome"], registers: r });
+  const tokens = new Counter({ name: "tollgate_gateway_tokens_total", help: "Tokens by provider, model and kind (input, cached_input, output).", labelNames: ["provider", "model", "kind"], registers: r });
+  const cost = new Counter({ name: "tollgate_gateway_cost_micro_usd_total", help: "Cost charged, in micro-USD, by provider and model.", labelNames: ["provider", "model"], registers: r });
+  const rlFallback = new Counter({ name: "tollgate_ratelimit_redis_fallback_total", help: "Rate-limit decisions answered without Redis (local counters or refused).", registers: r });
+
+  new Gauge({
+    name: "tollgate_request_log_queue_depth",
+    help: "Request logs waiting to be written.",
+    registers: r,
+    collect() {
+      const s = sources.logQueue?.();
+      if (s) this.set(s.queued);
+    },
+  });
+  new Gauge({
+    name: "tollgate_request_log_rows",
+    help: "Request-log rows by fate since start: written, dead_lettered (saved to the dead-letter file), failed_flushes.",
+    labelNames: ["fate"],
+    registers: r,
+    collect() {
+      const s = sources.logQueue?.();
+      if (!s) return;
+      this.set({ fate: "written" }, s.written);
+      this.set({ fate: "dead_lettered" }, s.deadLettered);
+      this.set({ fate: "failed_flushes" }, s.failedFlushes);
+    },
+  });
+  new Gauge({
+    name: "tollgate_key_cache_lookups",
+    help: "Gateway API-key checks since start by result: hit (no database read), miss (database lookup), malformed (refused before any lookup).",
+    labelNames: ["result"],
+    registers: r,
+    collect() {
+      const s = sources.keyCache?.();
+      if (!s) return;
+      this.set({ result: "hit" }, s.hits);
+      this.set({ result: "miss" }, s.misses);
+      this.set({ result: "malformed" }, s.malformed);
+    },
+  });
+  new Gauge({
+    name: "tollgate_key_cache_entries",
+    help: "Verified keys held in this replica's cache.",
+    registers: r,
+    collect() {
+      const s = sources.keyCache?.();
+      if (s) this.set(s.entries);
+    },
+  });
+  new Gauge({
+    name: "tollgate_db_pool_connections",
+    help: "PostgreSQL pool: total, idle and max connections, and queries waiting for one (absent on embedded PGlite).",
+    labelNames: ["state"],
+    registers: r,
+    collect() {
+      const s = sources.dbPool?.();
+      if (!s) return;
+      this.set({ state: "total" }, s.total);
+      this.set({ state: "idle" }, s.idle);
+      this.set({ state: "waiting" }, s.waiting);
+      this.set({ state: "max" }, s.max);
+    },
+  });
+  new Gauge({
+    name: "tollgate_redis_up",
+    help: "1 while the Redis command connection is up (absent without REDIS_URL).",
+    registers: r,
+    collect() {
+      const up = sources.redisUp?.();
+      if (up !== null && up !== undefined) this.set(up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "tollgate_invalidation_bus_up",
+    help: "1 while cache invalidations reach this replica through Redis (its own heartbeats come back); 0 = caches on the short fallback TTL.",
+    registers: r,
+    collect() {
+      const up = sources.invalidationBusUp?.();
+      if (up !== null && up !== undefined) this.set(up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "tollgate_ratelimit_mode",
+    help: "Where rate limits are counted: global (Redis), local (this replica only; Redis unreachable), closed (refusing; Redis unreachable).",
+    labelNames: ["mode"],
+    registers: r,
+    collect() {
+      const m = sources.rateLimitMode?.() ?? "local";
+      for (const x of ["global", "local", "closed"]) this.set({ mode: x }, x === m ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "tollgate_draining",
+    help: "1 while the process is shutting down (readiness fails, in-flight requests finish).",
+    registers: r,
+    collect() {
+      this.set(sources.draining?.() ? 1 : 0);
+    },
+  });
+
+  return {
+    registry,
+    observeHttp(method, route, status, seconds) {
+      httpRequests.inc({ method, route, status: String(status) });
+      httpDuration.observe({ method, route }, seconds);
+    },
+    observeGateway(e) {
+      const provider = e.provider ?? "none";
+      const model = e.modelServed ?? "none";
+      gwRequests.inc({ endpoint: e.endpoint, status: String(e.status), outcome: e.outcome, provider, model });
+      gwDuration.observe({ endpoint: e.endpoint, provider, stream: String(e.stream) }, e.latencyMs / 1000);
+      if (e.ttftMs !== null) gwTtft.observe({ provider, model }, e.ttftMs / 1000);
+      let upstreamMs = 0;
+      for (const a of e.attempts) {
+        const p = a.target.includes("/") ? a.target.slice(0, a.target.indexOf("/")) : a.target;
+        attempts.inc({ provider: p, outcome: a.outcome });
+        if (a.outcome !== "skipped_circuit_open") upstream.observe({ provider: p, outcome: a.outcome }, a.ms / 1000);
+        upstreamMs += a.ms;
+      }
+      // Overhead only where it is well defined: a served answer that went upstream.
+      if (e.outcome === "ok" && e.attempts.length > 0) {
+        const until = e.stream ? (e.ttftMs ?? e.latencyMs) : e.latencyMs;
+        gwOverhead.observe({ endpoint: e.endpoint, stream: String(e.stream) }, Math.max(0, until - upstreamMs) / 1000);
+      }
+      if (e.usage) {
+        tokens.inc({ provider, model, kind: "input" }, e.usage.inputTokens);
+        tokens.inc({ provider, model, kind: "cached_input" }, e.usage.cachedInputTokens);
+        tokens.inc({ provider, model, kind: "output" }, e.usage.outputTokens);
+      }
+      if (e.costMicroUsd !== null && e.costMicroUsd > 0n) cost.inc({ provider, model }, Number(e.costMicroUsd));
+    },
+    rateLimitFallback: () => rlFallback.inc(),
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
