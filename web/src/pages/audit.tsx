@@ -1,23 +1,24 @@
 /** The organization's audit log (owners, admins): who did what, newest first, cursor-paged. */
-import { Button, Code, Group, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Code, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, type AuditEntry, orgUrl, qs } from "../api";
 import { dateTime } from "../format";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
+import { Pager, useCursorPages } from "../paging";
 
 export function AuditPage() {
   const org = useCurrentOrg()!;
   const [action, setAction] = useState("");
   const [debounced] = useDebouncedValue(action.trim(), 300);
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const pages = useCursorPages();
   const [lastAction, setLastAction] = useState(debounced);
   if (lastAction !== debounced) {
     setLastAction(debounced);
-    setCursors([undefined]);
+    pages.reset();
   }
-  const cursor = cursors[cursors.length - 1];
+  const cursor = pages.cursor;
   const page = useQuery({
     queryKey: ["org", org.slug, "audit", debounced, cursor],
     queryFn: () => api.get<{ entries: AuditEntry[]; nextCursor: string | null }>(orgUrl(org.slug, `/audit-log${qs({ action: debounced, cursor, limit: 50 })}`)),
@@ -65,14 +66,7 @@ export function AuditPage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          <Group justify="flex-end">
-            <Button variant="default" size="xs" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Previous
-            </Button>
-            <Button variant="default" size="xs" disabled={!page.data.nextCursor} onClick={() => setCursors((c) => [...c, page.data.nextCursor!])}>
-              Next
-            </Button>
-          </Group>
+          <Pager pages={pages} nextCursor={page.data.nextCursor} />
         </>
       )}
     </Stack>

@@ -11,6 +11,7 @@ import { useMemo, useState } from "react";
 import { api, type BillingSummary, orgUrl, qs, type Transaction, type UsageReport } from "../api";
 import { dateTime, num, usd } from "../format";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
+import { Pager, useCursorPages } from "../paging";
 
 const RANGES: Record<string, number> = { "7d": 7, "30d": 30, "90d": 90 };
 
@@ -151,8 +152,8 @@ function Usage({ org }: { org: string }) {
 
 function Transactions({ org }: { org: string }) {
   const [kind, setKind] = useState<string | null>(null);
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const page = useQuery({
     queryKey: ["org", org, "transactions", kind, cursor],
     queryFn: () => api.get<{ transactions: Transaction[]; nextCursor: string | null }>(orgUrl(org, `/billing/transactions${qs({ kind, cursor, limit: 25 })}`)),
@@ -170,7 +171,7 @@ function Transactions({ org }: { org: string }) {
             value={kind}
             onChange={(v) => {
               setKind(v);
-              setCursors([undefined]);
+              pages.reset();
             }}
             clearable
             w={160}
@@ -215,14 +216,7 @@ function Transactions({ org }: { org: string }) {
                 </Table.Tbody>
               </Table>
             </Table.ScrollContainer>
-            <Group justify="flex-end">
-              <Button variant="default" size="xs" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Previous
-              </Button>
-              <Button variant="default" size="xs" disabled={!page.data.nextCursor} onClick={() => setCursors((c) => [...c, page.data.nextCursor!])}>
-                Next
-              </Button>
-            </Group>
+            <Pager pages={pages} nextCursor={page.data.nextCursor} />
           </>
         )}
       </Stack>

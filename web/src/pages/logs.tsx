@@ -7,6 +7,7 @@ import { Link, useNavigate, useParams } from "react-router";
 import { api, type LogDetail, type LogEntry, projectUrl, qs } from "../api";
 import { dateTime, num, usd } from "../format";
 import { PageLoader, QueryError } from "../session";
+import { Pager, useCursorPages } from "../paging";
 
 const PAGE = 25;
 
@@ -18,14 +19,13 @@ export function LogsPage() {
   const [q, setQ] = useState("");
   const [status, setStatus] = useState("");
   const [filters] = useDebouncedValue({ outcome, model: model.trim(), q: q.trim(), status: /^\d{3}$/.test(status) ? status : "" }, 300);
-  // Cursor paging: the cursors of the pages seen so far, so Previous works without offsets.
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const filterKey = JSON.stringify(filters);
   const [lastFilterKey, setLastFilterKey] = useState(filterKey);
   if (filterKey !== lastFilterKey) {
     setLastFilterKey(filterKey);
-    setCursors([undefined]);
+    pages.reset();
   }
   const params = { outcome: filters.outcome, model: filters.model, q: filters.q, status: filters.status };
   const logs = useQuery({
@@ -60,7 +60,7 @@ export function LogsPage() {
         <QueryError error={logs.error} retry={() => logs.refetch()} />
       ) : logs.data.logs.length === 0 ? (
         <Paper withBorder p="xl" data-testid="logs-empty">
-          <Text>{cursors.length > 1 || filterKey !== JSON.stringify({ outcome: null, model: "", q: "", status: "" }) ? "No request matches these filters." : "No requests yet. Call the gateway with a key of this project and the request appears here."}</Text>
+          <Text>{pages.number > 1 || filterKey !== JSON.stringify({ outcome: null, model: "", q: "", status: "" }) ? "No request matches these filters." : "No requests yet. Call the gateway with a key of this project and the request appears here."}</Text>
         </Paper>
       ) : (
         <>
@@ -104,15 +104,7 @@ export function LogsPage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          <Group justify="flex-end">
-            <Button variant="default" size="xs" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Previous
-            </Button>
-            <Text size="sm">Page {cursors.length}</Text>
-            <Button variant="default" size="xs" disabled={!logs.data.nextCursor} onClick={() => logs.data.nextCursor && setCursors((c) => [...c, logs.data.nextCursor!])}>
-              Next
-            </Button>
-          </Group>
+          <Pager pages={pages} nextCursor={logs.data.nextCursor} />
         </>
       )}
     </Stack>

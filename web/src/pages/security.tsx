@@ -12,6 +12,7 @@ import { useEffect, useState } from "react";
 import { api, ApiError, formErrors, type Incident, type OrgPolicy, orgUrl, PII_TYPES, type PolicyRule, qs } from "../api";
 import { dateTime } from "../format";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
+import { Pager, useCursorPages } from "../paging";
 
 export const PII_LABELS: Record<string, string> = {
   email: "Email addresses",
@@ -145,10 +146,10 @@ function Incidents() {
   const qc = useQueryClient();
   const [reviewed, setReviewed] = useState<string | null>("false");
   const [severity, setSeverity] = useState<string | null>(null);
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const pages = useCursorPages();
   const [reviewing, setReviewing] = useState<Incident | null>(null);
   const [note, setNote] = useState("");
-  const cursor = cursors[cursors.length - 1];
+  const cursor = pages.cursor;
   const page = useQuery({
     queryKey: ["org", org.slug, "incidents", reviewed, severity, cursor],
     queryFn: () => api.get<{ incidents: Incident[]; nextCursor: string | null }>(orgUrl(org.slug, `/incidents${qs({ reviewed, severity, cursor, limit: 25 })}`)),
@@ -165,7 +166,7 @@ function Incidents() {
   });
   const filter = (set: (v: string | null) => void) => (v: string | null) => {
     set(v);
-    setCursors([undefined]);
+    pages.reset();
   };
   return (
     <Stack>
@@ -241,14 +242,7 @@ function Incidents() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          <Group justify="flex-end">
-            <Button variant="default" size="xs" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Previous
-            </Button>
-            <Button variant="default" size="xs" disabled={!page.data.nextCursor} onClick={() => setCursors((c) => [...c, page.data.nextCursor!])}>
-              Next
-            </Button>
-          </Group>
+          <Pager pages={pages} nextCursor={page.data.nextCursor} />
         </>
       )}
       <Modal opened={!!reviewing} onClose={() => setReviewing(null)} title="Review incident">
