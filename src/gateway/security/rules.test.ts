@@ -25,6 +25,14 @@ describe("keyword rules", () => {
     const parsed = orgPolicySchema.parse({ rules: payloads.map((p, i) => ({ name: `p${i}`, type: "keyword", pattern: p, action: "block" })) });
     expect(parsed.rules.map((r) => r.pattern)).toEqual(payloads);
   });
+  it("match every printable ASCII punctuation character literally (a hyphenated name must not break the policy)", () => {
+    const punctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+    for (const ch of punctuation) {
+      const pattern = `project${ch}bluebird`;
+      expect(hits(rule({ pattern }), `see ${pattern} now`), pattern).toEqual([pattern]);
+      expect(hits(rule({ pattern }), "see project bluebird now"), pattern).toEqual(ch === " " ? [pattern] : []);
+    }
+  });
 });
 
 describe("regex rules (RE2, linear time)", () => {

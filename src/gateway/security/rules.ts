@@ -39,7 +39,16 @@ function compileRe2(pattern: string, caseSensitive: boolean | undefined): RE2JS 
 /** Save-time check of a rule's pattern: null when usable, else a message for the API. */
 export function checkRulePattern(type: ContentRule["type"], pattern: string, caseSensitive?: boolean): string | null {
   if (pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) return `pattern must be 1-${MAX_PATTERN_LENGTH} characters`;
-  if (type === "keyword") return pattern.trim().length === 0 ? "keyword must not be blank" : null;
+  if (type === "keyword") {
+    if (pattern.trim().length === 0) return "keyword must not be blank";
+    // Compiled here too, so a keyword the gateway could not compile is refused when saved, not on every request.
+    try {
+      keywordRegex({ name: "check", type, pattern, action: "log", caseSensitive });
+    } catch (e) {
+      return `keyword cannot be matched: ${(e as Error).message}`;
+    }
+    return null;
+  }
   let re: RE2JS;
   try {
     re = compileRe2(pattern, caseSensitive);
@@ -51,7 +60,8 @@ export function checkRulePattern(type: ContentRule["type"], pattern: string, cas
   return null;
 }
 
-const escapeLiteral = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+// Only the syntax characters: under the `u` flag an escaped non-syntax character such as `\-` is a SyntaxError.
+const escapeLiteral = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 
 function keywordRegex(rule: ContentRule): RegExp {
