@@ -9,4 +9,15 @@ export { apiKeys } from "./modules/keys/keys.schema.js";
 export { requestLogs } from "./modules/logs/logs.schema.js";
 export { customProviders } from "./modules/providers/providers.schema.js";
 export { orgSecurityPolicies, projectSecurityPolicies, securityIncidents } from "./modules/policies/policies.schema.js";
-export { billingAccounts, ledgerEntries, billingUsageHourly } from "./modules/billing/billing.schema.js";
+export {
+  billingAccounts,
+  ledgerEntries,
+  billingUsageHourly,
+  billingUsageBatches,
+  billingSettings,
+  billingAlertSubscribers,
+  billingEventsFired,
+  billingCustomers,
+  billingPayments,
+  stripeEvents,
+} from "./modules/billing/billing.schema.js";

@@ -14,7 +14,7 @@
  * `billing_usage_hourly` keeps the day × project × model × key report.
  */
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 
 export const LEDGER_KINDS = ["topup", "grant", "usage", "refund", "adjustment"] as const;
@@ -23,6 +23,10 @@ export type LedgerKind = (typeof LEDGER_KINDS)[number];
 export const billingAccounts = pgTable("billing_accounts", {
   orgId: text("org_id").primaryKey(),
   balanceMicroUsd: bigint("balance_micro_usd", { mode: "bigint" }).notNull().default(sql`0`),
+  /** Sum of all usage charged (positive), kept by the same trigger: balance + usage = every credit ever posted. */
+  usageMicroUsd: bigint("usage_micro_usd", { mode: "bigint" }).notNull().default(sql`0`),
+  /** Bumped by every non-usage ledger row (top-up, grant, refund, adjustment): the "credit version" of the account. */
+  creditSeq: bigint("credit_seq", { mode: "bigint" }).notNull().default(sql`0`),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -71,6 +75,98 @@ export const billingUsageHourly = pgTable(
     index("billing_usage_hourly_project_hour_idx").on(t.projectId, t.hour),
   ],
 );
+
+/**
+ * Usage batches already posted to the ledger. With Redis, settled charges
+ * wait in a shared queue and any replica may post a batch — a batch retried
+ * after a crash is recognised here and posted once.
+ */
+export const billingUsageBatches = pgTable("billing_usage_batches", {
+  id: text("id").primaryKey(),
+  rows: integer("rows").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Per-organization billing settings: auto top-up and alerts (one row, created on first save). */
+export const billingSettings = pgTable("billing_settings", {
+  orgId: text("org_id").primaryKey(),
+  autoTopupEnabled: boolean("auto_topup_enabled").notNull().default(false),
+  /** When the balance falls below this… */
+  autoTopupThresholdMicroUsd: bigint("auto_topup_threshold_micro_usd", { mode: "bigint" }),
+  /** …charge the default payment method this much. */
+  autoTopupAmountMicroUsd: bigint("auto_topup_amount_micro_usd", { mode: "bigint" }),
+  /** Alert when the balance falls below this (null: off). */
+  lowBalanceAlertMicroUsd: bigint("low_balance_alert_micro_usd", { mode: "bigint" }),
+  /** Monthly budget: alerts at 50/80/100 % of it (null: off). */
+  monthlyBudgetMicroUsd: bigint("monthly_budget_micro_usd", { mode: "bigint" }),
+  /** Optional webhook for alerts; the signing secret is encrypted at rest (secretbox) and shown once. */
+  alertWebhookUrl: text("alert_webhook_url"),
+  alertWebhookSecretCiphertext: text("alert_webhook_secret_ciphertext"),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Admins who opted in to billing alert emails (the owner always gets them). */
+export const billingAlertSubscribers = pgTable(
+  "billing_alert_subscribers",
+  {
+    orgId: text("org_id").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.userId] })],
+);
+
+/**
+ * "Fire once per crossing": a row per (org, event, period). The insert that
+ * wins the primary key fires the alert or the auto top-up; every other
+ * replica's insert does nothing. `period` is the month ("2026-11") for budget
+ * alerts and the account's credit_seq for balance events, so a top-up re-arms them.
+ */
+export const billingEventsFired = pgTable(
+  "billing_events_fired",
+  {
+    orgId: text("org_id").notNull(),
+    event: text("event").notNull(),
+    period: text("period").notNull(),
+    firedAt: timestamp("fired_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.event, t.period] })],
+);
+
+/** Stripe customer of an organization (created on its first checkout). */
+export const billingCustomers = pgTable("billing_customers", {
+  orgId: text("org_id").primaryKey(),
+  stripeCustomerId: text("stripe_customer_id").notNull().unique(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Checkout sessions and off-session charges (auto top-up) started by Tollgate. */
+export const billingPayments = pgTable(
+  "billing_payments",
+  {
+    /** Stripe Checkout Session id (cs_…) or PaymentIntent id (pi_…). */
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    kind: text("kind", { enum: ["checkout", "auto_topup"] }).notNull(),
+    amountMicroUsd: bigint("amount_micro_usd", { mode: "bigint" }).notNull(),
+    /** open | paid | expired | failed | refunded (partially or fully: see refunded_micro_usd) */
+    status: text("status").notNull(),
+    paymentIntentId: text("payment_intent_id"),
+    refundedMicroUsd: bigint("refunded_micro_usd", { mode: "bigint" }).notNull().default(sql`0`),
+    createdByUserId: text("created_by_user_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("billing_payments_org_idx").on(t.orgId, t.createdAt), index("billing_payments_pi_idx").on(t.paymentIntentId)],
+);
+
+/** Stripe webhook events received (idempotency by event id; the ledger's idempotency keys guard the money). */
+export const stripeEvents = pgTable("stripe_events", {
+  id: text("id").primaryKey(),
+  type: text("type").notNull(),
+  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  processedAt: timestamp("processed_at", { withTimezone: true }),
+});
 
 const money = (name: string) => ({ [`${name}MicroUsd`]: z.string(), [`${name}Usd`]: z.string() });
 
