@@ -65,6 +65,8 @@ export function createMetering(opts: MeteringOptions) {
   const projectHeld = new Map<string, bigint>();
   const capCache = new Map<string, { cap: bigint | null; flushed: bigint; month: number; at: number }>();
   const add = (m: Map<string, bigint>, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
+  /** Told after usage debits reached the ledger (balances fell): alerts and auto top-up check their thresholds. */
+  const flushListeners: Array<(orgIds: string[]) => void> = [];
 
   const deadLetterFile = opts.dataDir ? path.join(opts.dataDir, "dead-letter", "usage-debits.jsonl") : null;
   const writer = createBatchWriter<repo.UsageDebit>({
@@ -84,6 +86,14 @@ export function createMetering(opts: MeteringOptions) {
         add(projectUnflushed, p, -v);
         const c = capCache.get(p);
         if (c && c.month === monthStart().getTime()) c.flushed += v;
+      }
+      const orgIds = [...perOrg.keys()];
+      for (const fn of flushListeners) {
+        try {
+          fn(orgIds);
+        } catch (err) {
+          opts.log.error({ err }, "usage-flushed listener failed");
+        }
       }
     },
     deadLetter: async (rows, reason) => {
@@ -193,6 +203,10 @@ export function createMetering(opts: MeteringOptions) {
       return store.snapshot(orgId);
     },
     invalidate: (orgId: string) => store.invalidate(orgId),
+    /** Runs `fn(orgIds)` after each batch of usage debits is in the ledger (must not throw; do async work detached). */
+    onUsageFlushed(fn: (orgIds: string[]) => void) {
+      flushListeners.push(fn);
+    },
     flush: () => writer.flush(),
     stats: () => writer.stats(),
     async close() {
