@@ -11,9 +11,11 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
 import { createMetering } from "./modules/billing/billing.gateway.js";
-import { balanceOf } from "./modules/billing/billing.repo.js";
+import { accountTotals, balanceOf, projectSpendSince } from "./modules/billing/billing.repo.js";
 import { registerBillingRoutes } from "./modules/billing/billing.routes.js";
 import { createBillingService } from "./modules/billing/billing.service.js";
+import { newId } from "./platform/crypto.js";
+import { createRedisReservationStore } from "./gateway/metering/redis-store.js";
 import { createMemoryStore } from "./gateway/metering/store.js";
 import { createAuditService } from "./modules/audit/audit.service.js";
 import { createKeyVerifier, dbKeyStore, type KeyVerifier } from "./modules/keys/key-verifier.js";
@@ -200,15 +202,28 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     rateLimitMode: shared.rateLimitMode,
     draining: () => draining,
   });
-  // Billing: credit holds (gateway/metering/store.ts) and usage debits written in batches.
+  // Billing: credit holds and usage debits. With Redis, holds, caps and the debit queue are shared by every
+  // replica (gateway/metering/redis-store.ts); else in this process (store.ts) with debits written in batches.
+  const redis = shared.redis;
   const metering = createMetering({
     db,
-    store: createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId) }),
+    store: redis
+      ? (writeBatch) =>
+          createRedisReservationStore({
+            redis,
+            loadAccount: (orgId) => accountTotals(db, orgId),
+            loadProjectSpend: (projectId, since) => projectSpendSince(db, projectId, since),
+            writeBatch,
+            failure: config.redis.billingFailure,
+            onError: (err, what) => opts.logger.warn({ err: (err as Error)?.message }, what),
+            newId,
+          })
+      : createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId) }),
     log: opts.logger,
     dataDir: config.dataDir,
     priceOverrides: config.billing.priceOverrides,
     markupPercent: config.billing.markupPercent,
-    warnPerProcessHolds: Boolean(config.databaseUrl),
+    warnPerProcessHolds: Boolean(config.databaseUrl) && !redis,
   });
   const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey) });
   const shutdown = new AbortController();

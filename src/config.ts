@@ -33,6 +33,7 @@ const envSchema = z.object({
   REDIS_URL: optionalUrl,
   TOLLGATE_REDIS_PREFIX: z.string().min(1).default("tollgate:"),
   TOLLGATE_RATE_LIMIT_REDIS_FAILURE: z.enum(["local", "closed"]).default("local"),
+  TOLLGATE_BILLING_REDIS_FAILURE: z.enum(["closed", "open"]).default("closed"),
   TOLLGATE_METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "must be at least 16 characters").optional()),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   TOLLGATE_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
@@ -67,7 +68,7 @@ export interface Config {
   databaseUrl?: string;
   redisUrl?: string;
   /** Redis key/channel prefix (several deployments can share one Redis) and what rate limits do while Redis is unreachable. */
-  redis: { prefix: string; rateLimitFailure: "local" | "closed" };
+  redis: { prefix: string; rateLimitFailure: "local" | "closed"; billingFailure: "closed" | "open" };
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** Graceful shutdown: how long in-flight requests may drain, and how long /readyz says 503 before the listener closes. */
@@ -136,7 +137,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     trustProxy: parseTrustProxy(e.TOLLGATE_TRUST_PROXY),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    redis: { prefix: e.TOLLGATE_REDIS_PREFIX, rateLimitFailure: e.TOLLGATE_RATE_LIMIT_REDIS_FAILURE },
+    redis: { prefix: e.TOLLGATE_REDIS_PREFIX, rateLimitFailure: e.TOLLGATE_RATE_LIMIT_REDIS_FAILURE, billingFailure: e.TOLLGATE_BILLING_REDIS_FAILURE },
     metricsToken: e.TOLLGATE_METRICS_TOKEN,
     shutdown: { timeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS, delayMs: e.TOLLGATE_SHUTDOWN_DELAY_MS },
     smtpUrl: e.SMTP_URL,

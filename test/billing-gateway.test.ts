@@ -11,14 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
-import { storageKind } from "./helpers/database.js";
+import { randomBytes } from "node:crypto";
+import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
 import { grantCredits, rows, team } from "./helpers/fixtures.js";
 
 const IN_PRICE = 2_000_000n; // micro-USD per million input tokens
 const OUT_PRICE = 10_000_000n;
 const cost = (input: number, output: number) => (BigInt(input) * IN_PRICE + BigInt(output) * OUT_PRICE + 999_999n) / 1_000_000n;
 
-describe(`billing on the gateway (${storageKind})`, () => {
+// The same proofs with credit holds in this process, and (TEST_REDIS_URL) in Redis, shared by replicas.
+const modes: Array<{ holds: string; env: Record<string, string> }> = [{ holds: "in process", env: {} }];
+if (TEST_REDIS_URL) modes.push({ holds: "in Redis", env: { REDIS_URL: TEST_REDIS_URL, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` } });
+else describe.skip("billing on the gateway with credit holds in Redis (needs TEST_REDIS_URL)", () => it("skipped", () => undefined));
+
+describe.each(modes)(`billing on the gateway (${storageKind}, credit holds $holds)`, ({ env }) => {
   let t: TestApp;
   let fake: FakeServer;
   let base: string;
@@ -51,7 +57,7 @@ describe(`billing on the gateway (${storageKind})`, () => {
 
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: "sk-priced" });
-    t = await startTestApp({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
+    t = await startTestApp({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1", ...env } });
     await t.app.server.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
     const x = await team(t, "Billing Co");

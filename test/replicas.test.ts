@@ -6,17 +6,23 @@
  *    all three replicas.
  *  - A key revoked through replica 1 is refused by replicas 2 and 3 within a
  *    second, although both had it cached.
- * The cluster is set up once in `beforeAll`; further cross-replica guarantees
- * (credit reservations, usage surviving a killed replica) are more `it`s in
- * this describe, on the same cluster.
+ *  - Parallel priced requests spread over the replicas never overspend a
+ *    balance (credit holds are shared in Redis).
+ *  - A replica killed (SIGKILL) mid-load loses no billed usage of the requests
+ *    it completed: their charges wait in Redis and the survivors post them.
+ * The cluster is set up once in `beforeAll`; `mock/echo` is priced through
+ * TOLLGATE_PRICE_OVERRIDES so that requests cost money.
  *
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL (.ci/run sets both); skipped
  * otherwise.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./helpers/database.js";
-import { HttpClient, orgWithKey, startServerProcess, type ServerProcess } from "./helpers/server-process.js";
+import { HttpClient, newKey, orgWithKey, startServerProcess, type ServerProcess } from "./helpers/server-process.js";
 
 const PUBLIC_URL = "http://tollgate.test";
 
@@ -24,6 +30,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
   let pgdb: Awaited<ReturnType<typeof createPgDatabase>>;
   let replicas: ServerProcess[] = [];
   let owner: HttpClient;
+  let dbUrl: string;
 
   beforeAll(async () => {
     pgdb = await createPgDatabase();
@@ -33,7 +40,10 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
       TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:`,
       PUBLIC_URL,
       TOLLGATE_DATA_DIR: `/tmp/tollgate-replicas-${randomBytes(4).toString("hex")}`,
+      // $1 per million input tokens, $10 per million output tokens.
+      TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "10" } }),
     };
+    dbUrl = pgdb.url;
     replicas = await Promise.all([0, 1, 2].map(() => startServerProcess(env, { readyTimeoutMs: 90_000 })));
     // Every replica's invalidation bus is up (its own heartbeats come back through Redis).
     for (const r of replicas) {
@@ -106,4 +116,118 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
     console.info(`replicas: key revoked on replica 1 refused on replicas 2 and 3 after ${refusedAfter.join(" ms and ")} ms`);
     for (const ms of refusedAfter) expect(ms).toBeLessThan(1_000);
   }, 30_000);
+
+  const grant = (slug: string, usd: string) =>
+    promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli.ts", "credits", "grant", "--org", slug, "--usd", usd, "--note", "replica test"], {
+      env: { PATH: process.env.PATH ?? "", DATABASE_URL: dbUrl, TOLLGATE_SECRET: "test-secret-test-secret-test-secret-0123456789" },
+    });
+  const ledger = async (slug: string) => {
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    try {
+      const r = await c.query(
+        `select a.balance_micro_usd::text as balance,
+                (select coalesce(sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id) as sum,
+                (select coalesce(-sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id and kind = 'usage') as usage
+           from organizations o left join billing_accounts a on a.org_id = o.id where o.slug = $1`,
+        [slug],
+      );
+      return { balance: BigInt(r.rows[0].balance ?? 0), sum: BigInt(r.rows[0].sum), usage: BigInt(r.rows[0].usage) };
+    } finally {
+      await c.end();
+    }
+  };
+  const words = Array.from({ length: 30 }, (_, i) => `word${i}`).join(" ");
+  const priced = async (base: string, key: string, opts: { stream?: boolean; maxTokens?: number } = {}) => {
+    const res = await fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: words }], max_tokens: opts.maxTokens ?? 1000, stream: opts.stream ?? false, stream_options: opts.stream ? { include_usage: true } : undefined }),
+    });
+    const text = await res.text();
+    let cost: bigint | null = null;
+    if (res.status === 200) {
+      const header = res.headers.get("x-tollgate-cost-usd");
+      const final = opts.stream ? text.split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6))).find((c) => c.tollgate) : null;
+      const usd = header ?? final?.tollgate?.cost_usd;
+      if (usd) cost = BigInt(usd.replace(".", ""));
+    }
+    return { status: res.status, cost, text };
+  };
+
+  it("parallel priced requests spread over the replicas never overspend a balance", async () => {
+    const { slug, project } = await orgWithKey(owner);
+    const { key: liveKey } = await newKey(owner, slug, project, "live");
+    // Worst case per request: ~40 input tokens at $1/M + 1000 output tokens at $10/M ≈ 10 040 µ$; B = 50 000 µ$ → 4 fit.
+    await grant(slug, "0.05");
+    const N = 30;
+    // Streams take ~1 s (word by word): every admitted request still holds its credits while the others arrive.
+    const results = await Promise.all(Array.from({ length: N }, (_, i) => priced(replicas[i % 3]!.url, liveKey, { stream: true })));
+    const ok = results.filter((r) => r.status === 200);
+    const refused = results.filter((r) => r.status === 402);
+    console.info(`replicas: balance $0.05, ${N} parallel requests of worst case ≈$0.01 over 3 replicas: ${ok.length} admitted, ${refused.length} refused (402)`);
+    expect(ok.length + refused.length).toBe(N);
+    // Per-replica holds would admit up to 4 on each replica (12).
+    expect(ok.length).toBe(4);
+    const charged = ok.reduce((s, r) => s + r.cost!, 0n);
+    // Every replica flushes its queue within about a second; wait for the ledger to hold every charge.
+    let l = await ledger(slug);
+    for (let i = 0; i < 50 && l.usage < charged; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      l = await ledger(slug);
+    }
+    expect(l.usage).toBe(charged);
+    expect(l.balance).toBe(50_000n - charged);
+    expect(l.balance).toBeGreaterThanOrEqual(0n);
+    expect(l.sum).toBe(l.balance);
+  }, 60_000);
+
+  it("killing one replica mid-load loses no billed usage of the requests it completed", async () => {
+    const { slug, project } = await orgWithKey(owner);
+    const { key } = await newKey(owner, slug, project, "live");
+    await grant(slug, "100");
+    const victim = replicas[2]!;
+    const completed: bigint[] = [];
+    let failed = 0;
+    let stop = false;
+    let victimDead = false;
+    // 12 clients hammering all three replicas with small priced requests (max_tokens 50: worst case ≈ 540 µ$).
+    const load = Promise.all(
+      Array.from({ length: 12 }, async (_, c) => {
+        for (let i = 0; !stop; i++) {
+          const target = replicas[(c + i) % 3]!;
+          if (target === victim && victimDead) continue;
+          try {
+            const r = await priced(target.url, key, { maxTokens: 50 });
+            if (r.status === 200 && r.cost !== null) completed.push(r.cost);
+            else failed++;
+          } catch {
+            failed++;
+          }
+        }
+      }),
+    );
+    await new Promise((res) => setTimeout(res, 2_500));
+    const before = completed.length;
+    victim.child.kill("SIGKILL");
+    victimDead = true;
+    await victim.exited;
+    await new Promise((res) => setTimeout(res, 1_500));
+    stop = true;
+    await load;
+    const billed = completed.reduce((s, c) => s + c, 0n);
+    // The survivors post every queued charge, including the dead replica's (its claimed batches after the lease).
+    let l = await ledger(slug);
+    for (let i = 0; i < 200 && l.usage < billed; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      l = await ledger(slug);
+    }
+    console.info(`replicas: ${completed.length} priced requests completed (${before} before the SIGKILL of replica 3, ${failed} cut off or refused); billed to clients ${billed} µ$, in the ledger ${l.usage} µ$`);
+    expect(completed.length).toBeGreaterThan(before);
+    // Every completed request's charge is in the ledger; requests cut off by the kill may add their own (settled, answer lost).
+    expect(l.usage).toBeGreaterThanOrEqual(billed);
+    expect(l.usage - billed).toBeLessThanOrEqual(BigInt(failed) * 600n);
+    expect(l.sum).toBe(l.balance);
+    replicas = replicas.filter((r) => r !== victim);
+  }, 90_000);
 });

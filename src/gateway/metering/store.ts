@@ -22,9 +22,28 @@ export interface ReserveRequest {
   orgId: string;
   requestId: string;
   amount: bigint;
+  /** The project's monthly spend cap, checked by stores that `enforcesCaps` (the memory store leaves caps to the caller). */
+  project?: { id: string; month: string; capMicroUsd: bigint };
 }
 
-export type ReserveResult = { ok: true } | { ok: false; availableMicroUsd: bigint; heldMicroUsd: bigint };
+export type ReserveResult =
+  | { ok: true }
+  | { ok: false; reason: "credits"; availableMicroUsd: bigint; heldMicroUsd: bigint }
+  | { ok: false; reason: "cap"; spentMicroUsd: bigint };
+
+export interface SettleResult {
+  balanceMicroUsd: bigint;
+  charged: bigint;
+  /** True when the store queued the usage debit itself (Redis); false: the caller writes it. */
+  queued: boolean;
+}
+
+/** What a store that queues debits needs to know to do so. `entry` is the caller's serialised debit. */
+export interface SettleDebit {
+  projectId: string;
+  month: string;
+  entry: string;
+}
 
 export interface OrgSnapshot {
   committedMicroUsd: bigint;
@@ -33,16 +52,18 @@ export interface OrgSnapshot {
 }
 
 export interface ReservationStore {
+  /** True when `reserve` checks `project.capMicroUsd` itself (shared across replicas). */
+  readonly enforcesCaps: boolean;
   reserve(r: ReserveRequest): Promise<ReserveResult>;
-  /** Ends the hold; `charge` must be ≤ the held amount. Returns the balance after the charge (committed − unflushed). */
-  settle(orgId: string, requestId: string, charge: bigint): Promise<{ balanceMicroUsd: bigint; charged: bigint }>;
+  /** Ends the hold; the charge is capped at the held amount. Returns the balance after the charge (committed − unflushed). */
+  settle(orgId: string, requestId: string, charge: bigint, debit?: SettleDebit): Promise<SettleResult>;
   /** Debits for these orgs are now in the ledger (and so in the committed balance). Runs `write` under the store's lock. */
   commitFlush(write: () => Promise<void>, debits: Map<string, bigint>): Promise<void>;
   /** The org's balance changed outside the gateway (grant, top-up): re-read it before the next admission. */
   invalidate(orgId: string): void;
   snapshot(orgId: string): Promise<OrgSnapshot>;
   /** Releases holds older than `olderThanMs` (a request that never settled); returns how many. */
-  releaseStale(olderThanMs: number): number;
+  releaseStale(olderThanMs: number): Promise<number>;
 }
 
 interface OrgState {
@@ -53,7 +74,7 @@ interface OrgState {
   loading: Promise<void> | null;
   holds: Map<string, { amount: bigint; at: number }>;
   /** Results of settled requests (idempotent settle), bounded. */
-  settled: Map<string, { balanceMicroUsd: bigint; charged: bigint }>;
+  settled: Map<string, SettleResult>;
 }
 
 export function createMutex() {
@@ -101,6 +122,7 @@ export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bi
   }
 
   return {
+    enforcesCaps: false,
     async reserve(r) {
       const s = state(r.orgId);
       if (s.loadedAt === -Infinity) await load(r.orgId, s);
@@ -110,7 +132,7 @@ export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bi
       // Refuse only on a fresh balance (a grant may have landed since the last read).
       await load(r.orgId, s);
       if (tryHold(s, r)) return { ok: true };
-      return { ok: false, availableMicroUsd: available(s) > 0n ? available(s) : 0n, heldMicroUsd: s.reserved };
+      return { ok: false, reason: "credits", availableMicroUsd: available(s) > 0n ? available(s) : 0n, heldMicroUsd: s.reserved };
     },
 
     async settle(orgId, requestId, charge) {
@@ -125,7 +147,7 @@ export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bi
         s.reserved -= amount;
       }
       s.unflushed += charged;
-      const result = { balanceMicroUsd: s.committed - s.unflushed, charged };
+      const result = { balanceMicroUsd: s.committed - s.unflushed, charged, queued: false };
       s.settled.set(requestId, result);
       if (s.settled.size > 10_000) s.settled.delete(s.settled.keys().next().value!);
       return result;
@@ -153,7 +175,7 @@ export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bi
       return { committedMicroUsd: s.committed, unflushedMicroUsd: s.unflushed, reservedMicroUsd: s.reserved };
     },
 
-    releaseStale(olderThanMs) {
+    async releaseStale(olderThanMs) {
       let n = 0;
       const cutoff = now() - olderThanMs;
       for (const s of orgs.values()) {

@@ -21,7 +21,8 @@ import type { Logger } from "pino";
 import { insufficientCredits, spendCapReached } from "../../gateway/errors.js";
 import type { GatewayHooks, GatewayRequestContext, PriceInfo, RouteInfo } from "../../gateway/hooks.js";
 import { costMicroUsd, parseMarkupPercent, parsePriceOverrides, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
-import type { ReservationStore } from "../../gateway/metering/store.js";
+import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
+import type { ReservationStore, ReserveResult } from "../../gateway/metering/store.js";
 import { createBatchWriter } from "../../platform/batch-writer.js";
 import type { Db } from "../../platform/db/db.js";
 import { formatUsd } from "../../platform/money.js";
@@ -35,9 +36,12 @@ interface Hold {
   projectId: string;
 }
 
+/** A store that queues debits itself (Redis) gets the writer of claimed batches from metering. */
+export type StoreFactory = (writeBatch: (batchId: string, debits: QueuedDebit[]) => Promise<void>) => ReservationStore;
+
 export interface MeteringOptions {
   db: Db;
-  store: ReservationStore;
+  store: ReservationStore | StoreFactory;
   log: Logger;
   dataDir: string | null;
   priceOverrides: string;
@@ -52,11 +56,27 @@ export interface MeteringOptions {
 const FREE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
 const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
+const monthKey = (d = new Date()) => d.toISOString().slice(0, 7);
+
+/** A debit as queued in Redis (the charge travels next to it, set by the settle script). */
+type QueuedEntry = Omit<repo.UsageDebit, "costMicroUsd" | "hour" | "inputTokens" | "cachedInputTokens" | "outputTokens"> & { hour: number; inputTokens: string; cachedInputTokens: string; outputTokens: string };
+const encodeDebit = (d: Omit<repo.UsageDebit, "costMicroUsd">): string =>
+  JSON.stringify({ ...d, hour: d.hour.getTime(), inputTokens: d.inputTokens.toString(), cachedInputTokens: d.cachedInputTokens.toString(), outputTokens: d.outputTokens.toString() } satisfies QueuedEntry);
+function decodeDebit(q: QueuedDebit): repo.UsageDebit {
+  const e = JSON.parse(q.entry) as QueuedEntry;
+  return { ...e, hour: new Date(e.hour), inputTokens: BigInt(e.inputTokens), cachedInputTokens: BigInt(e.cachedInputTokens), outputTokens: BigInt(e.outputTokens), costMicroUsd: q.charged };
+}
 
 export function createMetering(opts: MeteringOptions) {
   const overrides = parsePriceOverrides(opts.priceOverrides);
   const markup = parseMarkupPercent(opts.markupPercent);
-  const { store } = opts;
+  const store: ReservationStore =
+    typeof opts.store === "function"
+      ? opts.store(async (batchId, debits) => {
+          const rows = debits.map(decodeDebit);
+          if (await repo.writeUsage(opts.db, rows, batchId)) notifyFlushed(new Set(rows.map((r) => r.orgId)));
+        })
+      : opts.store;
   if (opts.warnPerProcessHolds) {
     opts.log.warn("credit holds are kept per server process: with several replicas an organization can be over-admitted by up to one hold per extra replica (docs/billing.md, Guarantees and limits)");
   }
@@ -81,20 +101,13 @@ export function createMetering(opts: MeteringOptions) {
         add(perOrg, r.orgId, r.costMicroUsd);
         add(perProject, r.projectId, r.costMicroUsd);
       }
-      await store.commitFlush(() => repo.writeUsage(opts.db, rows), perOrg);
+      await store.commitFlush(async () => void (await repo.writeUsage(opts.db, rows)), perOrg);
       for (const [p, v] of perProject) {
         add(projectUnflushed, p, -v);
         const c = capCache.get(p);
         if (c && c.month === monthStart().getTime()) c.flushed += v;
       }
-      const orgIds = [...perOrg.keys()];
-      for (const fn of flushListeners) {
-        try {
-          fn(orgIds);
-        } catch (err) {
-          opts.log.error({ err }, "usage-flushed listener failed");
-        }
-      }
+      notifyFlushed(perOrg.keys());
     },
     deadLetter: async (rows, reason) => {
       // The charges stay counted as unflushed (credits are not released): an operator replays the file.
@@ -107,9 +120,24 @@ export function createMetering(opts: MeteringOptions) {
     onBacklog: (queued) => opts.log.warn({ queued }, "usage debit queue is backing up"),
   });
 
+  function notifyFlushed(orgs: Iterable<string>) {
+    const orgIds = [...orgs];
+    for (const fn of flushListeners) {
+      try {
+        fn(orgIds);
+      } catch (err) {
+        opts.log.error({ err }, "usage-flushed listener failed");
+      }
+    }
+  }
+
   const reconciler = setInterval(() => {
-    const n = store.releaseStale(opts.staleHoldMs ?? 15 * 60_000);
-    if (n > 0) opts.log.warn({ released: n }, "released credit holds of requests that never settled");
+    store.releaseStale(opts.staleHoldMs ?? 15 * 60_000).then(
+      (n) => {
+        if (n > 0) opts.log.warn({ released: n }, "released credit holds of requests that never settled");
+      },
+      (err) => opts.log.warn({ err: (err as Error).message }, "releasing stale credit holds failed"),
+    );
   }, 60_000);
   reconciler.unref();
 
@@ -134,20 +162,47 @@ export function createMetering(opts: MeteringOptions) {
     return c;
   }
 
+  async function projectCapOf(orgId: string, projectId: string): Promise<bigint | null> {
+    let c = capCache.get(projectId);
+    if (!c || Date.now() - c.at > 5_000) {
+      c = { cap: await repo.projectCap(opts.db, orgId, projectId), flushed: 0n, month: monthStart().getTime(), at: Date.now() };
+      capCache.set(projectId, c);
+    }
+    return c.cap;
+  }
+
+  function refusal(res: Exclude<ReserveResult, { ok: true }>, amount: bigint, cap: bigint | null) {
+    if (res.reason === "cap") {
+      return spendCapReached(
+        `This project's monthly spend cap of $${formatUsd(cap ?? 0n)} is reached: $${formatUsd(res.spentMicroUsd)} spent or held this month, and this request may cost up to $${formatUsd(amount)}. Raise the cap in the project settings or lower max_tokens.`,
+      );
+    }
+    const byHolds = res.heldMicroUsd > 0n && res.availableMicroUsd + res.heldMicroUsd >= amount;
+    return insufficientCredits(
+      byHolds
+        ? `Requests in flight hold this organization's credits: $${formatUsd(res.availableMicroUsd)} is available now and this request may cost up to $${formatUsd(amount)}. Retry shortly, or lower max_tokens.`
+        : `Insufficient credits: this request may cost up to $${formatUsd(amount)} and the organization has $${formatUsd(res.availableMicroUsd)} available. Add credits on the billing page, or lower max_tokens.`,
+      byHolds ? 1 : undefined,
+    );
+  }
+
   const hooks: Required<Pick<GatewayHooks, "reserve" | "settle">> = {
     async reserve(ctx: GatewayRequestContext, input) {
       if (ctx.environment === "test") return { free: true, amount: 0n, prices: input.route.prices, markup: 0n, projectId: ctx.projectId } satisfies Hold;
       const { prices, markup: m } = effectivePrices(input.route);
       const amount = worstCaseMicroUsd(input.estimatedInputTokens, input.maxOutputTokens, prices, m);
+      if (store.enforcesCaps) {
+        // The shared store checks the balance and the project's cap in one atomic step (every replica).
+        const cap = await projectCapOf(ctx.orgId, ctx.projectId);
+        const res = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount, project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap } });
+        if (!res.ok) throw refusal(res, amount, cap);
+        return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+      }
       const cap = await capInfo(ctx.orgId, ctx.projectId);
       // Check and count the hold with no await in between (one event loop: no interleaving).
       if (cap.cap !== null) {
         const spent = cap.flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
-        if (spent + amount > cap.cap && amount > 0n) {
-          throw spendCapReached(
-            `This project's monthly spend cap of $${formatUsd(cap.cap)} is reached: $${formatUsd(spent)} spent or held this month, and this request may cost up to $${formatUsd(amount)}. Raise the cap in the project settings or lower max_tokens.`,
-          );
-        }
+        if (spent + amount > cap.cap && amount > 0n) throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap);
       }
       add(projectHeld, ctx.projectId, amount);
       let ok;
@@ -159,13 +214,7 @@ export function createMetering(opts: MeteringOptions) {
       }
       if (!ok.ok) {
         add(projectHeld, ctx.projectId, -amount);
-        const byHolds = ok.heldMicroUsd > 0n && ok.availableMicroUsd + ok.heldMicroUsd >= amount;
-        throw insufficientCredits(
-          byHolds
-            ? `Requests in flight hold this organization's credits: $${formatUsd(ok.availableMicroUsd)} is available now and this request may cost up to $${formatUsd(amount)}. Retry shortly, or lower max_tokens.`
-            : `Insufficient credits: this request may cost up to $${formatUsd(amount)} and the organization has $${formatUsd(ok.availableMicroUsd)} available. Add credits on the billing page, or lower max_tokens.`,
-          byHolds ? 1 : undefined,
-        );
+        throw refusal(ok, amount, cap.cap);
       }
       return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
     },
@@ -176,11 +225,8 @@ export function createMetering(opts: MeteringOptions) {
       // The served model (after a fallback) is charged at its own price — never above the hold.
       const priced = input.route ? effectivePrices(input.route) : { prices: hold.prices, markup: hold.markup };
       const cost = input.usage ? costMicroUsd(usageTokens(input.usage), priced.prices, priced.markup) : 0n;
-      const { balanceMicroUsd, charged } = await store.settle(ctx.orgId, ctx.requestId, cost);
-      add(projectHeld, hold.projectId, -hold.amount);
-      add(projectUnflushed, hold.projectId, charged);
       const t = usageTokens(input.usage);
-      writer.enqueue({
+      const debit = {
         orgId: ctx.orgId,
         projectId: ctx.projectId,
         keyId: ctx.keyId,
@@ -190,8 +236,17 @@ export function createMetering(opts: MeteringOptions) {
         inputTokens: BigInt(t.inputTokens),
         cachedInputTokens: BigInt(t.cachedInputTokens),
         outputTokens: BigInt(t.outputTokens),
-        costMicroUsd: charged,
-      });
+      };
+      const settled = await store.settle(ctx.orgId, ctx.requestId, cost, store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeDebit(debit) } : undefined);
+      if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: settled.balanceMicroUsd };
+      // Written by this process: the memory store's charge, or the shared store could not be reached (charge ≤ the hold).
+      const charged = settled.charged < 0n ? 0n : settled.charged > hold.amount ? hold.amount : settled.charged;
+      if (!store.enforcesCaps) {
+        add(projectHeld, hold.projectId, -hold.amount);
+        add(projectUnflushed, hold.projectId, charged);
+      }
+      writer.enqueue({ ...debit, costMicroUsd: charged });
+      const balanceMicroUsd = store.enforcesCaps ? undefined : settled.balanceMicroUsd;
       return { costMicroUsd: charged, balanceMicroUsd };
     },
   };
@@ -207,11 +262,16 @@ export function createMetering(opts: MeteringOptions) {
     onUsageFlushed(fn: (orgIds: string[]) => void) {
       flushListeners.push(fn);
     },
-    flush: () => writer.flush(),
+    /** Writes every settled charge to the ledger now (this process's queue, and the shared queue with Redis). */
+    async flush() {
+      await writer.flush();
+      await (store as { drain?: () => Promise<number> }).drain?.();
+    },
     stats: () => writer.stats(),
     async close() {
       clearInterval(reconciler);
       await writer.close();
+      await (store as { close?: () => Promise<void> }).close?.();
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { formatUsd } from "../../platform/money.js";
 import { organizations } from "../organizations/organizations.schema.js";
 import { projects } from "../projects/projects.schema.js";
-import { billingAccounts, billingUsageHourly, type LedgerKind, ledgerEntries } from "./billing.schema.js";
+import { billingAccounts, billingUsageBatches, billingUsageHourly, type LedgerKind, ledgerEntries } from "./billing.schema.js";
 
 export interface LedgerPosting {
   orgId: string;
@@ -81,8 +81,8 @@ export interface UsageDebit {
 }
 
 /** Writes a batch of settled usage: one ledger row per (org, project, hour), report rows upserted per key × model. */
-export async function writeUsage(db: Db, rows: UsageDebit[]): Promise<void> {
-  if (rows.length === 0) return;
+export async function writeUsage(db: Db, rows: UsageDebit[], batchId?: string): Promise<boolean> {
+  if (rows.length === 0) return false;
   const report = new Map<string, UsageDebit>();
   const ledger = new Map<string, { orgId: string; projectId: string; hour: Date; amount: bigint; requests: number }>();
   for (const r of rows) {
@@ -101,7 +101,12 @@ export async function writeUsage(db: Db, rows: UsageDebit[]): Promise<void> {
     l.requests += r.requests;
     ledger.set(lk, l);
   }
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
+    // A batch from the shared (Redis) queue is posted once, however often it is retried or by how many replicas.
+    if (batchId) {
+      const won = await tx.insert(billingUsageBatches).values({ id: batchId, rows: rows.length }).onConflictDoNothing().returning({ id: billingUsageBatches.id });
+      if (won.length === 0) return false;
+    }
     // One lock order (org, project, key, model, hour) for the upserts: concurrent flushes from replicas cannot deadlock.
     const sorted = [...report.values()].sort((a, b) => (a.orgId + a.projectId + a.keyId + a.model).localeCompare(b.orgId + b.projectId + b.keyId + b.model) || a.hour.getTime() - b.hour.getTime());
     await tx
@@ -123,7 +128,17 @@ export async function writeUsage(db: Db, rows: UsageDebit[]): Promise<void> {
         charged.map((l) => ({ orgId: l.orgId, kind: "usage" as const, amountMicroUsd: -l.amount, projectId: l.projectId, periodStart: l.hour, requests: l.requests, note: "" })),
       );
     }
+    return true;
   });
+}
+
+/** The account's totals for the shared (Redis) credit store: every credit ever posted, usage, and the credit version. */
+export async function accountTotals(db: DbOrTx, orgId: string) {
+  const [row] = await db
+    .select({ b: billingAccounts.balanceMicroUsd, u: billingAccounts.usageMicroUsd, seq: billingAccounts.creditSeq })
+    .from(billingAccounts)
+    .where(eq(billingAccounts.orgId, orgId));
+  return { creditsMicroUsd: (row?.b ?? 0n) + (row?.u ?? 0n), usageMicroUsd: row?.u ?? 0n, creditSeq: row?.seq ?? 0n };
 }
 
 /** Month-to-date charged spend of a project (flushed usage only). */
