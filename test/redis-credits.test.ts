@@ -1,0 +1,179 @@
+/**
+ * The shared credit store (gateway/metering/redis-store.ts) on a real Redis
+ * and a real database, with two store instances standing for two replicas:
+ *  - concurrent reserves over both never hold more than the balance;
+ *  - settle is exactly once; the charge is capped at the hold;
+ *  - a batch claimed by a replica that dies before writing it is taken over
+ *    by another after the lease, and a batch written twice is posted once;
+ *  - account refreshes never double-count a flush; grants are seen;
+ *  - Redis unreachable: closed → 503 billing_unavailable, open → admitted.
+ * Needs TEST_REDIS_URL; skipped otherwise.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisReservationStore, type QueuedDebit } from "../src/gateway/metering/redis-store.js";
+import { accountTotals, projectSpendSince, type UsageDebit, writeUsage } from "../src/modules/billing/billing.repo.js";
+import { createRedisConnection, type RedisConnection } from "../src/platform/redis.js";
+import { openTestDatabase, type TestDatabase, TEST_REDIS_URL } from "./helpers/database.js";
+
+const silent = { warn: () => undefined, info: () => undefined, error: () => undefined };
+
+describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS_URL)", () => {
+  let tdb: TestDatabase;
+  let connA: RedisConnection;
+  let connB: RedisConnection;
+  const prefix = `tgtest:${randomBytes(4).toString("hex")}:`;
+  const stores: Array<{ close(): Promise<void> }> = [];
+
+  beforeAll(async () => {
+    tdb = await openTestDatabase();
+    connA = createRedisConnection({ url: TEST_REDIS_URL!, prefix, log: silent });
+    connB = createRedisConnection({ url: TEST_REDIS_URL!, prefix, log: silent });
+    await connA.waitUntilReady(2_000);
+    await connB.waitUntilReady(2_000);
+  });
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+    await connA?.close();
+    await connB?.close();
+    await tdb?.drop();
+  });
+
+  const db = () => tdb.database.db;
+  const credit = (orgId: string, amount: bigint) =>
+    db().execute(sql`insert into ledger_entries (org_id, kind, amount_micro_usd, idempotency_key, note) values (${orgId}, 'grant', ${amount}, ${randomUUID()}, 'test')`);
+  const ledgerUsage = async (orgId: string) => {
+    const res = (await db().execute(sql`select coalesce(-sum(amount_micro_usd), 0)::text as u, count(*)::int as n from ledger_entries where org_id = ${orgId} and kind = 'usage'`)) as unknown as { rows: Array<{ u: string; n: number }> };
+    return BigInt(res.rows[0]!.u);
+  };
+  const debitFor = (orgId: string): Omit<UsageDebit, "costMicroUsd"> => ({
+    orgId,
+    projectId: "p1",
+    keyId: "k1",
+    model: "x/y",
+    hour: new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000),
+    requests: 1,
+    inputTokens: 1n,
+    cachedInputTokens: 0n,
+    outputTokens: 1n,
+  });
+  const encode = (d: Omit<UsageDebit, "costMicroUsd">) => JSON.stringify({ ...d, hour: d.hour.getTime(), inputTokens: "1", cachedInputTokens: "0", outputTokens: "1" });
+  const write = async (batchId: string, debits: QueuedDebit[]) => {
+    const rows = debits.map((q) => {
+      const e = JSON.parse(q.entry);
+      return { ...e, hour: new Date(e.hour), inputTokens: 1n, cachedInputTokens: 0n, outputTokens: 1n, costMicroUsd: q.charged } as UsageDebit;
+    });
+    await writeUsage(db(), rows, batchId);
+  };
+  function store(conn: RedisConnection, opts: { writeBatch?: typeof write; failure?: "closed" | "open"; leaseMs?: number } = {}) {
+    const s = createRedisReservationStore({
+      redis: conn,
+      loadAccount: (orgId) => accountTotals(db(), orgId),
+      loadProjectSpend: (projectId, since) => projectSpendSince(db(), projectId, since),
+      writeBatch: opts.writeBatch ?? write,
+      failure: opts.failure ?? "closed",
+      onError: () => undefined,
+      flushIntervalMs: 60_000,
+      batchLeaseMs: opts.leaseMs,
+      newId: randomUUID,
+    });
+    stores.push(s);
+    return s;
+  }
+  const settle = (s: ReturnType<typeof store>, orgId: string, req: string, charge: bigint) => s.settle(orgId, req, charge, { projectId: "p1", month: "2026-11", entry: encode(debitFor(orgId)) });
+
+  it("concurrent reserves on two replicas never hold more than the balance", async () => {
+    const org = randomUUID();
+    await credit(org, 95n);
+    const a = store(connA);
+    const b = store(connB);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserve({ orgId: org, requestId: `r${i}`, amount: 10n })));
+    expect(results.filter((r) => r.ok).length).toBe(9);
+    const refused = results.find((r) => !r.ok)!;
+    expect(refused).toMatchObject({ ok: false, reason: "credits", availableMicroUsd: 5n, heldMicroUsd: 90n });
+    // A request id already holding is admitted again without a second hold (idempotent).
+    const first = results.findIndex((r) => r.ok);
+    expect((await a.reserve({ orgId: org, requestId: `r${first}`, amount: 10n })).ok).toBe(true);
+    expect((await a.snapshot(org)).reservedMicroUsd).toBe(90n);
+  });
+
+  it("settle is exactly once, capped at the hold; queued charges reach the ledger once", async () => {
+    const org = randomUUID();
+    await credit(org, 1_000n);
+    const a = store(connA);
+    const b = store(connB);
+    expect((await a.reserve({ orgId: org, requestId: "q1", amount: 100n })).ok).toBe(true);
+    const s1 = await settle(a, org, "q1", 250n);
+    expect(s1).toEqual({ charged: 100n, balanceMicroUsd: 900n, queued: true });
+    // Settled again (on another replica): the first result, no second charge.
+    expect(await settle(b, org, "q1", 40n)).toEqual(s1);
+    expect((await a.reserve({ orgId: org, requestId: "q2", amount: 100n })).ok).toBe(true);
+    expect((await settle(b, org, "q2", 30n)).charged).toBe(30n);
+    expect(await a.snapshot(org)).toEqual({ committedMicroUsd: 1_000n, unflushedMicroUsd: 130n, reservedMicroUsd: 0n });
+    await b.drain();
+    expect(await ledgerUsage(org)).toBe(130n);
+    // After the flush the account is re-read: nothing counted twice.
+    a.invalidate(org);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await a.snapshot(org)).toEqual({ committedMicroUsd: 870n, unflushedMicroUsd: 0n, reservedMicroUsd: 0n });
+    expect((await a.reserve({ orgId: org, requestId: "q3", amount: 870n })).ok).toBe(true);
+    expect((await b.reserve({ orgId: org, requestId: "q4", amount: 1n })).ok).toBe(false);
+  });
+
+  it("a batch claimed by a replica that dies before writing it is posted by another after the lease — once", async () => {
+    const org = randomUUID();
+    await credit(org, 10_000n);
+    let crashed = 0;
+    const dying = store(connA, {
+      writeBatch: async () => {
+        crashed++;
+        throw new Error("replica died mid-write");
+      },
+    });
+    const survivor = store(connB, { leaseMs: 200 });
+    for (let i = 0; i < 5; i++) {
+      expect((await dying.reserve({ orgId: org, requestId: `d${i}`, amount: 100n })).ok).toBe(true);
+      await settle(dying, org, `d${i}`, 60n);
+    }
+    await expect(dying.drain()).rejects.toThrow("replica died");
+    expect(crashed).toBe(1);
+    expect(await ledgerUsage(org)).toBe(0n);
+    // Within the lease the batch belongs to the dead replica: nothing is taken over yet.
+    await survivor.drain();
+    expect(await ledgerUsage(org)).toBe(0n);
+    await new Promise((r) => setTimeout(r, 250));
+    await survivor.drain();
+    expect(await ledgerUsage(org)).toBe(300n);
+    // The same batch written again (a slow replica finishing after the takeover) is not posted twice.
+    const last = ((await db().execute(sql`select id from billing_usage_batches order by created_at desc limit 1`)) as unknown as { rows: Array<{ id: string }> }).rows[0]!.id;
+    await write(last, [{ charged: 60n, entry: encode(debitFor(org)) }]);
+    expect(await ledgerUsage(org)).toBe(300n);
+  });
+
+  it("a project's monthly cap is shared: holds on both replicas count against it", async () => {
+    const org = randomUUID();
+    const project = randomUUID();
+    await credit(org, 1_000_000n);
+    const a = store(connA);
+    const b = store(connB);
+    const cap = { id: project, month: "2026-11", capMicroUsd: 250n };
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).reserve({ orgId: org, requestId: `c${i}`, amount: 100n, project: cap })));
+    expect(results.filter((r) => r.ok).length).toBe(2);
+    expect(results.find((r) => !r.ok)).toMatchObject({ ok: false, reason: "cap", spentMicroUsd: 200n });
+  });
+
+  it("Redis unreachable: fail closed refuses with 503 billing_unavailable; fail open admits", async () => {
+    const down = createRedisConnection({ url: "redis://127.0.0.1:1", prefix, log: silent });
+    try {
+      const closed = store(down);
+      await expect(closed.reserve({ orgId: randomUUID(), requestId: "x", amount: 10n })).rejects.toMatchObject({ status: 503, code: "billing_unavailable" });
+      const open = store(down, { failure: "open" });
+      expect((await open.reserve({ orgId: randomUUID(), requestId: "y", amount: 10n })).ok).toBe(true);
+      // The charge cannot be queued: the caller is told to write it itself.
+      expect((await open.settle("o", "y", 7n, { projectId: "p", month: "2026-11", entry: "{}" })).queued).toBe(false);
+    } finally {
+      await down.close();
+    }
+  });
+});
