@@ -224,6 +224,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     priceOverrides: config.billing.priceOverrides,
     markupPercent: config.billing.markupPercent,
     warnPerProcessHolds: Boolean(config.databaseUrl) && !redis,
+    registry: metrics.registry,
   });
   const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey) });
   const shutdown = new AbortController();

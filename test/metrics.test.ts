@@ -64,6 +64,11 @@ describe(`GET /metrics (${storageKind})`, () => {
     expect(sample(m, "tollgate_request_log_queue_depth")).toBe(0);
     expect(sample(m, "tollgate_request_log_rows", { fate: "written" })).toBe(4);
 
+    // Billing: three served test-key requests reserved nothing; no hold left in flight, no charge waiting.
+    expect(sample(m, "tollgate_billing_reservations_total", { outcome: "free" })).toBe(3);
+    expect(sample(m, "tollgate_billing_holds_in_flight")).toBe(0);
+    expect(sample(m, "tollgate_billing_debit_queue_depth", { queue: "local" })).toBe(0);
+
     // HTTP by route template: the org slug never becomes a label value.
     expect(sample(m, "tollgate_http_requests_total", { method: "POST", route: "/api/v1/orgs/:org/projects", status: "201" })).toBe(1);
     expect(sample(m, "tollgate_draining")).toBe(0);

@@ -18,6 +18,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { insufficientCredits, spendCapReached } from "../../gateway/errors.js";
 import type { GatewayHooks, GatewayRequestContext, PriceInfo, RouteInfo } from "../../gateway/hooks.js";
 import { costMicroUsd, parseMarkupPercent, parsePriceOverrides, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
@@ -51,6 +52,8 @@ export interface MeteringOptions {
   staleHoldMs?: number;
   /** On a shared PostgreSQL (replicas possible): say at start-up that credit holds are per process. */
   warnPerProcessHolds?: boolean;
+  /** Prometheus registry for the reservation and debit-queue metrics. */
+  registry?: Registry;
 }
 
 const FREE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
@@ -118,6 +121,34 @@ export function createMetering(opts: MeteringOptions) {
     },
     onError: (err, attempt) => opts.log.warn({ err: (err as Error).message, attempt }, "usage debit batch failed; will retry"),
     onBacklog: (queued) => opts.log.warn({ queued }, "usage debit queue is backing up"),
+  });
+
+  const registers = opts.registry ? [opts.registry] : [];
+  const reservations = new Counter({
+    name: "tollgate_billing_reservations_total",
+    help: "Credit reservations on this replica by outcome (admitted, free, insufficient_credits, spend_cap_reached, unavailable)",
+    labelNames: ["outcome"],
+    registers,
+  });
+  let holdsInFlight = 0;
+  new Gauge({
+    name: "tollgate_billing_holds_in_flight",
+    help: "Priced requests on this replica holding credits (reserved, not yet settled)",
+    registers,
+    collect() {
+      this.set(holdsInFlight);
+    },
+  });
+  new Gauge({
+    name: "tollgate_billing_debit_queue_depth",
+    help: "Settled charges waiting for the ledger: queue=local (this replica's writer) or shared (the Redis queue of every replica)",
+    labelNames: ["queue"],
+    registers,
+    async collect() {
+      this.set({ queue: "local" }, writer.stats().queued);
+      const depth = (store as { queueDepth?: () => Promise<number> }).queueDepth;
+      if (depth) this.set({ queue: "shared" }, await depth().catch(() => -1));
+    },
   });
 
   function notifyFlushed(orgs: Iterable<string>) {
@@ -188,68 +219,88 @@ export function createMetering(opts: MeteringOptions) {
 
   const hooks: Required<Pick<GatewayHooks, "reserve" | "settle">> = {
     async reserve(ctx: GatewayRequestContext, input) {
-      if (ctx.environment === "test") return { free: true, amount: 0n, prices: input.route.prices, markup: 0n, projectId: ctx.projectId } satisfies Hold;
-      const { prices, markup: m } = effectivePrices(input.route);
-      const amount = worstCaseMicroUsd(input.estimatedInputTokens, input.maxOutputTokens, prices, m);
-      if (store.enforcesCaps) {
-        // The shared store checks the balance and the project's cap in one atomic step (every replica).
-        const cap = await projectCapOf(ctx.orgId, ctx.projectId);
-        const res = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount, project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap } });
-        if (!res.ok) throw refusal(res, amount, cap);
-        return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
-      }
-      const cap = await capInfo(ctx.orgId, ctx.projectId);
-      // Check and count the hold with no await in between (one event loop: no interleaving).
-      if (cap.cap !== null) {
-        const spent = cap.flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
-        if (spent + amount > cap.cap && amount > 0n) throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap);
-      }
-      add(projectHeld, ctx.projectId, amount);
-      let ok;
       try {
-        ok = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount });
+        const hold = await reserveHold(ctx, input);
+        const held = !hold.free && hold.amount > 0n;
+        reservations.inc({ outcome: held ? "admitted" : "free" });
+        if (held) holdsInFlight++;
+        return hold;
       } catch (err) {
-        add(projectHeld, ctx.projectId, -amount);
+        reservations.inc({ outcome: (err as { code?: string }).code ?? "error" });
         throw err;
       }
-      if (!ok.ok) {
-        add(projectHeld, ctx.projectId, -amount);
-        throw refusal(ok, amount, cap.cap);
-      }
-      return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
     },
 
     async settle(ctx, reservation, input) {
       const hold = reservation as Hold;
-      if (hold.free) return { costMicroUsd: 0n };
-      // The served model (after a fallback) is charged at its own price — never above the hold.
-      const priced = input.route ? effectivePrices(input.route) : { prices: hold.prices, markup: hold.markup };
-      const cost = input.usage ? costMicroUsd(usageTokens(input.usage), priced.prices, priced.markup) : 0n;
-      const t = usageTokens(input.usage);
-      const debit = {
-        orgId: ctx.orgId,
-        projectId: ctx.projectId,
-        keyId: ctx.keyId,
-        model: input.route ? `${input.route.provider}/${input.route.model}` : "unknown",
-        hour: hourOf(new Date()),
-        requests: 1,
-        inputTokens: BigInt(t.inputTokens),
-        cachedInputTokens: BigInt(t.cachedInputTokens),
-        outputTokens: BigInt(t.outputTokens),
-      };
-      const settled = await store.settle(ctx.orgId, ctx.requestId, cost, store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeDebit(debit) } : undefined);
-      if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: settled.balanceMicroUsd };
-      // Written by this process: the memory store's charge, or the shared store could not be reached (charge ≤ the hold).
-      const charged = settled.charged < 0n ? 0n : settled.charged > hold.amount ? hold.amount : settled.charged;
-      if (!store.enforcesCaps) {
-        add(projectHeld, hold.projectId, -hold.amount);
-        add(projectUnflushed, hold.projectId, charged);
-      }
-      writer.enqueue({ ...debit, costMicroUsd: charged });
-      const balanceMicroUsd = store.enforcesCaps ? undefined : settled.balanceMicroUsd;
-      return { costMicroUsd: charged, balanceMicroUsd };
+      if (!hold.free && hold.amount > 0n) holdsInFlight--;
+      return settleHold(ctx, hold, input);
     },
   };
+
+  async function reserveHold(ctx: GatewayRequestContext, input: Parameters<NonNullable<GatewayHooks["reserve"]>>[1]): Promise<Hold> {
+    if (ctx.environment === "test") return { free: true, amount: 0n, prices: input.route.prices, markup: 0n, projectId: ctx.projectId } satisfies Hold;
+    const { prices, markup: m } = effectivePrices(input.route);
+    const amount = worstCaseMicroUsd(input.estimatedInputTokens, input.maxOutputTokens, prices, m);
+    if (store.enforcesCaps) {
+      // A free request holds nothing and cannot pass a cap: served even while the shared store is unreachable.
+      if (amount === 0n) return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+      // The shared store checks the balance and the project's cap in one atomic step (every replica).
+      const cap = await projectCapOf(ctx.orgId, ctx.projectId);
+      const res = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount, project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap } });
+      if (!res.ok) throw refusal(res, amount, cap);
+      return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+    }
+    const cap = await capInfo(ctx.orgId, ctx.projectId);
+    // Check and count the hold with no await in between (one event loop: no interleaving).
+    if (cap.cap !== null) {
+      const spent = cap.flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
+      if (spent + amount > cap.cap && amount > 0n) throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap);
+    }
+    add(projectHeld, ctx.projectId, amount);
+    let ok;
+    try {
+      ok = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount });
+    } catch (err) {
+      add(projectHeld, ctx.projectId, -amount);
+      throw err;
+    }
+    if (!ok.ok) {
+      add(projectHeld, ctx.projectId, -amount);
+      throw refusal(ok, amount, cap.cap);
+    }
+    return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+  }
+
+  async function settleHold(ctx: GatewayRequestContext, hold: Hold, input: Parameters<NonNullable<GatewayHooks["settle"]>>[2]) {
+    if (hold.free) return { costMicroUsd: 0n };
+    // The served model (after a fallback) is charged at its own price — never above the hold.
+    const priced = input.route ? effectivePrices(input.route) : { prices: hold.prices, markup: hold.markup };
+    const cost = input.usage ? costMicroUsd(usageTokens(input.usage), priced.prices, priced.markup) : 0n;
+    const t = usageTokens(input.usage);
+    const debit = {
+      orgId: ctx.orgId,
+      projectId: ctx.projectId,
+      keyId: ctx.keyId,
+      model: input.route ? `${input.route.provider}/${input.route.model}` : "unknown",
+      hour: hourOf(new Date()),
+      requests: 1,
+      inputTokens: BigInt(t.inputTokens),
+      cachedInputTokens: BigInt(t.cachedInputTokens),
+      outputTokens: BigInt(t.outputTokens),
+    };
+    const settled = await store.settle(ctx.orgId, ctx.requestId, cost, store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeDebit(debit) } : undefined);
+    if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: settled.balanceMicroUsd };
+    // Written by this process: the memory store's charge, or the shared store could not be reached (charge ≤ the hold).
+    const charged = settled.charged < 0n ? 0n : settled.charged > hold.amount ? hold.amount : settled.charged;
+    if (!store.enforcesCaps) {
+      add(projectHeld, hold.projectId, -hold.amount);
+      add(projectUnflushed, hold.projectId, charged);
+    }
+    writer.enqueue({ ...debit, costMicroUsd: charged });
+    const balanceMicroUsd = store.enforcesCaps ? undefined : settled.balanceMicroUsd;
+    return { costMicroUsd: charged, balanceMicroUsd };
+  }
 
   return {
     hooks,
