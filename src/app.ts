@@ -13,10 +13,19 @@ import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
 import { createMetering } from "./modules/billing/billing.gateway.js";
 import { accountTotals, balanceOf, projectSpendSince } from "./modules/billing/billing.repo.js";
 import { registerBillingRoutes } from "./modules/billing/billing.routes.js";
+import { createNotifier } from "./modules/alerts/alerts.notifier.js";
+import { registerAlertRoutes } from "./modules/alerts/alerts.routes.js";
+import { createAlertService } from "./modules/alerts/alerts.service.js";
+import { createGuardedDispatcher } from "./gateway/net/ssrf.js";
 import { createBillingService } from "./modules/billing/billing.service.js";
+import { registerPaymentRoutes } from "./modules/payments/payments.routes.js";
+import { createPaymentsService } from "./modules/payments/payments.service.js";
+import { createWebhookHandler } from "./modules/payments/payments.webhooks.js";
+import { createStripeClient } from "./modules/payments/stripe.client.js";
 import { newId } from "./platform/crypto.js";
 import { createRedisReservationStore } from "./gateway/metering/redis-store.js";
 import { createMemoryStore } from "./gateway/metering/store.js";
+import { createLogMaintenance, type RetentionReport } from "./modules/logs/logs.retention.js";
 import { createAuditService } from "./modules/audit/audit.service.js";
 import { createKeyVerifier, dbKeyStore, type KeyVerifier } from "./modules/keys/key-verifier.js";
 import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
@@ -87,6 +96,8 @@ export interface App {
   keyVerifier: KeyVerifier;
   /** Writes queued request logs now (they are otherwise written within a second). */
   flushLogs(): Promise<void>;
+  /** One run of the request-log retention job now (partitions ahead, expired logs deleted), if this replica wins its lease. */
+  runLogRetention(now?: Date): Promise<RetentionReport>;
   /** Marks the app as draining: /readyz answers 503 from now on. */
   beginShutdown(): void;
   /** Shutdown deadline reached: requests still running end now (streams with a 503 `server_shutting_down` event). */
@@ -177,6 +188,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const audit = createAuditService({ db });
   const logs = createLogService({ db });
   const logWriter = createRequestLogWriter({ db, dataDir: config.dataDir, log: opts.logger });
+  // Log partitions and retention, in the background (one replica at a time, through a lease).
+  const logMaintenance = createLogMaintenance({ db, log: opts.logger, defaultRetentionDays: config.logRetentionDays });
   // Security policies on the gateway: cached scanners per project (dropped through the bus), incidents written in batches.
   const security = createSecurityGateway({ db, bus: invalidationBus, log: opts.logger, dataDir: config.dataDir });
   const policies = createPolicyService({ db, bus: invalidationBus });
@@ -227,6 +240,22 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     registry: metrics.registry,
   });
   const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey) });
+  // Billing alerts: evaluated after each usage flush; webhooks leave through the SSRF-guarded connector.
+  const alertDispatcher = createGuardedDispatcher(config.allowedProviderHosts, { connectTimeoutMs: 5_000 });
+  const alerts = createAlertService({
+    db,
+    box,
+    notifier: createNotifier({ mailer, dispatcher: alertDispatcher, log: opts.logger }),
+    publicUrl: config.publicUrl,
+    allowedHosts: config.allowedProviderHosts,
+    log: opts.logger,
+  });
+  metering.onUsageFlushed((orgIds) => alerts.onUsageFlushed(orgIds));
+  // Stripe top-ups, payment methods, auto top-up (checked after each usage flush) and the webhook.
+  const stripe = createStripeClient(config.stripe);
+  const payments = createPaymentsService({ db, stripe, publicUrl: config.publicUrl, log: opts.logger, onCredited: (orgId) => metering.invalidate(orgId) });
+  const stripeWebhook = createWebhookHandler({ db, stripe, webhookSecret: config.stripe.webhookSecret, log: opts.logger, payments, onCredited: (orgId) => metering.invalidate(orgId) });
+  metering.onUsageFlushed((orgIds) => void payments.runAutoTopup(orgIds));
   const shutdown = new AbortController();
   const gateway = createGateway({
     config,
@@ -275,6 +304,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerProviderRoutes(server, { providers });
   registerPolicyRoutes(server, { policies });
   registerBillingRoutes(server, { billing });
+  registerAlertRoutes(server, { alerts });
+  registerPaymentRoutes(server, { payments, webhook: stripeWebhook });
   gateway.register(server);
 
   server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => server.swagger());
@@ -285,7 +316,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     server,
     routes,
     keyVerifier,
-    flushLogs: () => Promise.all([logWriter.flush(), security.flush(), metering.flush()]).then(() => undefined),
+    runLogRetention: (now) => logMaintenance.runOnce(now),
+    flushLogs: () => Promise.all([logWriter.flush(), security.flush(), metering.flush()]).then(() => Promise.all([alerts.idle(), payments.idle()])).then(() => undefined),
     beginShutdown: () => {
       draining = true;
     },
@@ -297,7 +329,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await gateway.close();
       // Queued request logs and pending last-used times are written before the caller closes the database.
       await logWriter.close();
+      await logMaintenance.close();
       await metering.close();
+      // Alerts started by the last flushes get a few seconds to go out.
+      await Promise.race([Promise.all([alerts.idle(), payments.idle()]), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await alertDispatcher.close();
       await security.close();
       await keyVerifier.close();
       await shared.close();

@@ -37,6 +37,7 @@ const envSchema = z.object({
   TOLLGATE_METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "must be at least 16 characters").optional()),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   TOLLGATE_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
+  TOLLGATE_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().default("Tollgate <no-reply@tollgate.local>"),
   STRIPE_SECRET_KEY: z.string().optional(),
@@ -73,6 +74,8 @@ export interface Config {
   metricsToken?: string;
   /** Graceful shutdown: how long in-flight requests may drain, and how long /readyz says 503 before the listener closes. */
   shutdown: { timeoutMs: number; delayMs: number };
+  /** Instance default request-log retention in days (0: keep forever); projects may set their own. */
+  logRetentionDays: number;
   smtpUrl?: string;
   mailFrom: string;
   stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string };
@@ -140,6 +143,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     redis: { prefix: e.TOLLGATE_REDIS_PREFIX, rateLimitFailure: e.TOLLGATE_RATE_LIMIT_REDIS_FAILURE, billingFailure: e.TOLLGATE_BILLING_REDIS_FAILURE },
     metricsToken: e.TOLLGATE_METRICS_TOKEN,
     shutdown: { timeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS, delayMs: e.TOLLGATE_SHUTDOWN_DELAY_MS },
+    logRetentionDays: e.TOLLGATE_LOG_RETENTION_DAYS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     billing: { priceOverrides: e.TOLLGATE_PRICE_OVERRIDES, markupPercent: e.TOLLGATE_MARKUP_PERCENT },

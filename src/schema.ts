@@ -6,7 +6,7 @@ export { invitations } from "./modules/invitations/invitations.schema.js";
 export { auditLog } from "./platform/audit.schema.js";
 export { projects, projectMembers } from "./modules/projects/projects.schema.js";
 export { apiKeys } from "./modules/keys/keys.schema.js";
-export { requestLogs } from "./modules/logs/logs.schema.js";
+export { requestLogs, jobLeases } from "./modules/logs/logs.schema.js";
 export { customProviders } from "./modules/providers/providers.schema.js";
 export { orgSecurityPolicies, projectSecurityPolicies, securityIncidents } from "./modules/policies/policies.schema.js";
 export {

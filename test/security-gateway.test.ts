@@ -42,6 +42,8 @@ describe(`security policies in the gateway (${storageKind})`, () => {
   let key: string;
   /** When set, the upstream answers with these chunks (streamed as given, or joined) instead of echoing. */
   let script: string[] | null = null;
+  /** When set, the upstream answers with these tool calls (arguments streamed in the given fragments, or joined), after the `script` text if any. */
+  let toolCalls: Array<{ name: string; fragments: string[] }> | null = null;
   const billing = { reserve: 0, settle: 0, reservedIds: [] as string[] };
 
   const policy = (over: Record<string, unknown> = {}) => ({
@@ -65,6 +67,28 @@ describe(`security policies in the gateway (${storageKind})`, () => {
       if (ctx.path === "/v1/embeddings") {
         const inputs: unknown[] = typeof body.input === "string" ? [body.input] : body.input;
         return ctx.json(200, { object: "list", model: body.model, data: inputs.map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2] })), usage: { prompt_tokens: 3, total_tokens: 3 } });
+      }
+      if (toolCalls) {
+        const calls = toolCalls;
+        const text = script?.join("") ?? "";
+        if (body.stream) {
+          const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+            sseData({ id: "c2", object: "chat.completion.chunk", created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] });
+          const events = text ? [chunk({ role: "assistant", content: text })] : [];
+          calls.forEach((c, index) => {
+            events.push(chunk({ tool_calls: [{ index, id: `call_${index}`, type: "function", function: { name: c.name, arguments: "" } }] }));
+            for (const f of c.fragments) events.push(chunk({ tool_calls: [{ index, function: { arguments: f } }] }));
+          });
+          return ctx.sse([...events, chunk({}, "tool_calls"), sseData("[DONE]")]);
+        }
+        return ctx.json(200, {
+          id: "r2", object: "chat.completion", created: 1, model: body.model,
+          choices: [{
+            index: 0, finish_reason: "tool_calls",
+            message: { role: "assistant", content: text || null, tool_calls: calls.map((c, i) => ({ id: `call_${i}`, type: "function", function: { name: c.name, arguments: c.fragments.join("") } })) },
+          }],
+          usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+        });
       }
       const users = body.messages.filter((m: { role: string }) => m.role === "user");
       const pieces = script ?? [`echo: ${textOf(users[users.length - 1]?.content)}`];
@@ -112,6 +136,7 @@ describe(`security policies in the gateway (${storageKind})`, () => {
   });
   beforeEach(() => {
     script = null;
+    toolCalls = null;
   });
 
   const openai = () => new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 });
@@ -387,5 +412,135 @@ describe(`security policies in the gateway (${storageKind})`, () => {
     expect((await other.owner.get(`/api/v1/orgs/${other.slug}/incidents/${target.id}`)).status).toBe(404);
     expect((await other.owner.post(`/api/v1/orgs/${other.slug}/incidents/${target.id}/review`, {})).status).toBe(404);
     expect((await other.owner.get(`/api/v1/orgs/${other.slug}/incidents`)).body.incidents).toEqual([]);
+  });
+
+  describe("tool-call arguments in the answer", () => {
+    /** Reads an OpenAI SSE body: the arguments per tool-call index as the client concatenates them, and any error. */
+    async function readToolStream(res: Response) {
+      const raw = await res.text();
+      const args = new Map<number, string>();
+      let text = "";
+      let error: any = null;
+      for (const line of raw.split("\n")) {
+        if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+        const data = JSON.parse(line.slice(6));
+        if (data.error) error = data.error;
+        for (const c of data.choices ?? []) {
+          if (typeof c.delta?.content === "string") text += c.delta.content;
+          for (const d of c.delta?.tool_calls ?? []) args.set(d.index, (args.get(d.index) ?? "") + (d.function?.arguments ?? ""));
+        }
+      }
+      return { raw, args, text, error };
+    }
+    const tools = [{ type: "function", function: { name: "send_email", parameters: { type: "object" } } }];
+    const messagesApi = (body: Record<string, unknown>) =>
+      fetch(`${base}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": key, "anthropic-version": "2023-06-01", "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, max_tokens: 100, ...body }),
+      });
+
+    it("non-streaming /v1/chat/completions: an email in the arguments is redacted, the arguments still parse, an incident is written", async () => {
+      toolCalls = [{ name: "send_email", fragments: [JSON.stringify({ to: "ann@example.com", body: "Hi\nann@example.com, \"re\": TICKET-4242" })] }];
+      const { data, response } = await openai().chat.completions.create({ model: MODEL, tools: tools as never, messages: [{ role: "user", content: "mail Ann" }] }).withResponse();
+      const call = data.choices[0]!.message.tool_calls![0]! as { function: { name: string; arguments: string } };
+      expect(call.function.name).toBe("send_email");
+      expect(JSON.parse(call.function.arguments)).toEqual({ to: "[EMAIL_1]", body: 'Hi\n[EMAIL_1], "re": [REDACTED_1]' });
+      const found = await incidents(`?requestId=${response.headers.get("x-request-id")}&direction=output`);
+      expect(found.map((i) => [i.type, i.action]).sort()).toEqual([["email", "redact"], ["email", "redact"], ["regex", "redact"]]);
+      for (const i of found) expect(i.excerpt).not.toContain("ann@example.com");
+      expect(found.find((i) => i.type === "email")!.excerpt).toBe("a***@example.com");
+    });
+
+    it("streaming /v1/chat/completions: values split across argument fragments are caught; the concatenated arguments parse", async () => {
+      await setPolicy({ pii: { ...policy().pii, secret: "redact" } });
+      const secret = anthropicKey();
+      const args = JSON.stringify({ to: "bob.smith@example.org", api_key: secret, n: 2 });
+      const at = (v: string) => args.indexOf(v);
+      // One cut inside the email, two inside the key.
+      const cuts = [0, at("smith"), at(secret) + 9, at(secret) + 50, args.length];
+      script = ["Sending now."];
+      toolCalls = [
+        { name: "send_email", fragments: cuts.slice(1).map((end, i) => args.slice(cuts[i], end)) },
+        { name: "send_email", fragments: ['{"to":"cy@exa', 'mple.net"}'] },
+      ];
+      const res = await chat({ stream: true, tools, messages: [{ role: "user", content: "go" }] });
+      expect(res.status).toBe(200);
+      const out = await readToolStream(res);
+      expect(out.error).toBeNull();
+      expect(out.text).toBe("Sending now.");
+      expect(JSON.parse(out.args.get(0)!)).toEqual({ to: "[EMAIL_1]", api_key: "[SECRET_1]", n: 2 });
+      expect(JSON.parse(out.args.get(1)!)).toEqual({ to: "[EMAIL_2]" });
+      expect(out.raw).not.toContain("smith@example.org");
+      expect(out.raw).not.toContain(secret.slice(0, 12));
+      const requestId = res.headers.get("x-request-id")!;
+      const found = await incidents(`?requestId=${requestId}&direction=output`);
+      expect(found.map((i) => i.type).sort()).toEqual(["email", "email", "secret"]);
+      expect(found.find((i) => i.type === "secret")).toMatchObject({ subtype: "anthropic_key", action: "redact", severity: "critical" });
+      await setPolicy();
+    });
+
+    it("/v1/messages: tool_use.input redacted, whole and streamed as input_json_delta", async () => {
+      toolCalls = [{ name: "send_email", fragments: ['{"to":"dee@exa', 'mple.com","cc":["eve@example.com"]}'] }];
+      const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
+      const msg = await anthropic.messages.create({ model: MODEL, max_tokens: 100, tools: [{ name: "send_email", input_schema: { type: "object" } }], messages: [{ role: "user", content: "mail Dee" }] });
+      const use = msg.content.find((b) => b.type === "tool_use")!;
+      expect(use).toMatchObject({ type: "tool_use", name: "send_email", input: { to: "[EMAIL_1]", cc: ["[EMAIL_2]"] } });
+      expect(msg.stop_reason).toBe("tool_use");
+
+      script = ["Let me send that."];
+      const res = await messagesApi({ stream: true, tools: [{ name: "send_email", input_schema: { type: "object" } }], messages: [{ role: "user", content: "mail Dee" }] });
+      expect(res.status).toBe(200);
+      const raw = await res.text();
+      const events = raw.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)));
+      const starts = events.filter((e) => e.type === "content_block_start").map((e) => e.content_block.type);
+      expect(starts).toEqual(["text", "tool_use"]);
+      const toolIndex = events.find((e) => e.type === "content_block_start" && e.content_block.type === "tool_use").index;
+      const partial = events.filter((e) => e.type === "content_block_delta" && e.index === toolIndex).map((e) => e.delta.partial_json).join("");
+      expect(JSON.parse(partial)).toEqual({ to: "[EMAIL_1]", cc: ["[EMAIL_2]"] });
+      expect(events.filter((e) => e.type === "content_block_delta" && e.delta.type === "text_delta").map((e) => e.delta.text).join("")).toBe("Let me send that.");
+      expect(raw).not.toMatch(/dee@example|eve@example/);
+    });
+
+    it("a block in the arguments: 403 policy_violation whole, an error event mid-stream, nothing of the secret sent, incident and log verdict", async () => {
+      const secret = anthropicKey();
+      toolCalls = [{ name: "deploy", fragments: ['{"token":"', secret.slice(0, 20), secret.slice(20), '"}'] }];
+      const res = await chat({ tools, messages: [{ role: "user", content: "deploy" }] });
+      expect(res.status).toBe(403);
+      const body = await res.json();
+      expect(body.error).toMatchObject({ type: "permission_error", code: "policy_violation", message: "Blocked by policy: secret" });
+      expect(JSON.stringify(body)).not.toContain(secret.slice(0, 12));
+      const wholeId = res.headers.get("x-request-id")!;
+      expect(await incidents(`?requestId=${wholeId}&direction=output&action=block`)).toHaveLength(1);
+
+      const streamed = await chat({ stream: true, tools, messages: [{ role: "user", content: "deploy" }] });
+      expect(streamed.status).toBe(200);
+      const out = await readToolStream(streamed);
+      expect(out.error).toMatchObject({ code: "policy_violation", message: "Blocked by policy: secret" });
+      expect(out.raw).not.toContain(secret.slice(0, 7));
+      const streamedId = streamed.headers.get("x-request-id")!;
+      const [incident] = await incidents(`?requestId=${streamedId}`);
+      expect(incident).toMatchObject({ type: "secret", action: "block", direction: "output", severity: "critical" });
+      expect(incident!.excerpt).not.toContain(secret.slice(10, 30));
+      const log = await owner.get(`/api/v1/orgs/${slug}/projects/prod/logs/${streamedId}`);
+      expect(log.body.policy.blocked).toEqual({ type: "secret", direction: "output" });
+
+      // A keyword rule blocks in arguments too (on /v1/messages, in Anthropic's shape).
+      toolCalls = [{ name: "post", fragments: ['{"text":"the Project Fal', 'con launch date"}'] }];
+      const blocked = await messagesApi({ tools: [{ name: "post", input_schema: { type: "object" } }], messages: [{ role: "user", content: "post it" }] });
+      expect(blocked.status).toBe(403);
+      expect((await blocked.json()).error).toMatchObject({ type: "permission_error", message: 'Blocked by policy: rule "falcon"' });
+    });
+
+    it("with restoreRedactions, the request's placeholders are restored in the arguments the client receives", async () => {
+      await setPolicy({ restoreRedactions: true });
+      toolCalls = [{ name: "send_email", fragments: ['{"to":"[EMA', 'IL_1]","cc":"new@example.net"}'] }];
+      const res = await chat({ stream: true, tools, messages: [{ role: "user", content: "email fay@example.org" }] });
+      expect(upstream.last().body.messages[0].content).toBe("email [EMAIL_1]");
+      const out = await readToolStream(res);
+      // The client's own value comes back; new PII from the model is still redacted.
+      expect(JSON.parse(out.args.get(0)!)).toEqual({ to: "fay@example.org", cc: "[EMAIL_2]" });
+      await setPolicy();
+    });
   });
 });

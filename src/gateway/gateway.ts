@@ -125,7 +125,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: typeof body.user === "string" ? body.user : null, stream: false,
       requestBody: null, responseBody: null,
     };
-    const ctx = { requestId: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const };
+    const ctx = { requestId: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const, startedAt: entry.createdAt };
     let reserved = false;
     let reservation: unknown;
     try {

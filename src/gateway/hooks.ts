@@ -10,7 +10,8 @@
  *  - scanInput runs before any upstream call and before reserve;
  *  - settle runs exactly once for every successful reserve — on success, on
  *    upstream failure and on client abort — with the usage known at that point;
- *  - the output scanner sees every piece of text before the client does.
+ *  - the output scanner sees every piece of text (and, when it scans them,
+ *    every tool-call argument fragment) before the client does.
  */
 import type { ChatRequest, Usage } from "./types.js";
 
@@ -21,6 +22,8 @@ export interface GatewayRequestContext {
   keyId: string;
   environment: "live" | "test";
   endpoint: "chat" | "messages" | "embeddings";
+  /** When the request arrived (its log row's created_at): usage is charged to this hour, so ledger hours reconcile with log hours. */
+  startedAt?: Date;
 }
 
 export interface PriceInfo {
@@ -61,6 +64,15 @@ export interface OutputScanner {
   push(text: string, choiceIndex: number): string;
   /** End of the answer: returns whatever was held back. */
   end(choiceIndex: number): string;
+  /**
+   * Tool-call arguments (JSON text) of call `toolIndex` in choice `choiceIndex`, fragment by
+   * fragment in order; returns the JSON text to send now. Once endArgs has returned, the
+   * concatenation of what was returned must be valid JSON whenever the fragments were.
+   * Optional: a scanner without it leaves tool-call arguments as the model wrote them.
+   */
+  pushArgs?(fragment: string, choiceIndex: number, toolIndex: number): string;
+  /** End of one tool call's arguments: returns whatever was held back. */
+  endArgs?(choiceIndex: number, toolIndex: number): string;
 }
 
 export interface GatewayHooks {

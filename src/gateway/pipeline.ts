@@ -21,7 +21,7 @@ import type { Executor, Attempt } from "./routing/executor.js";
 import { resolveTargets, type ResolvedTarget, type RoutingSettings } from "./routing/router.js";
 import { createSseWriter, type SseWriter } from "./sse.js";
 import { estimateInputTokens, estimateTextTokens } from "./tokens.js";
-import { type ChatChunk, type ChatRequest, type ChatResponse, type Usage, contentText, usageToOpenAI } from "./types.js";
+import { type ChatChunk, type ChatRequest, type ChatResponse, type ToolCallDelta, type Usage, contentText, usageToOpenAI } from "./types.js";
 
 export interface GatewayKey {
   keyId: string;
@@ -126,9 +126,10 @@ export function createChatPipeline(deps: PipelineDeps) {
   /** Answers one request (errors included); resolves with the usage it consumed, for token-rate limits. */
   return async function run(request: FastifyRequest, reply: FastifyReply, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
     const started = performance.now();
-    const ctx: GatewayRequestContext = { requestId: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint };
+    const startedAt = new Date();
+    const ctx: GatewayRequestContext = { requestId: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt };
     const entry: RequestLogEntry = {
-      id: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: new Date(), endpoint: inbound.endpoint,
+      id: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: startedAt, endpoint: inbound.endpoint,
       modelRequested: null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
       usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: null, stream: false,
       requestBody: key.logBodies ? (typeof request.gatewayBodyText === "string" ? capJsonForLog(request.gatewayBodyText, deps.logBodyLimit) : capForLog(request.body, deps.logBodyLimit)) : null,
@@ -140,7 +141,10 @@ export function createChatPipeline(deps: PipelineDeps) {
     let usage: Usage | undefined;
     let settleOutcome: "ok" | "upstream_error" | "client_aborted" | "gateway_error" = "gateway_error";
     let sse: SseWriter | null = null;
+    /** Raw upstream output (text and tool arguments), for the usage estimate only. */
     let generated = "";
+    /** The text sent to the client, after the output scanner: what the log keeps. */
+    let sent = "";
     let req: ChatRequest | undefined;
     const abort = new AbortController();
     const onClose = () => {
@@ -219,36 +223,58 @@ export function createChatPipeline(deps: PipelineDeps) {
       const stream = exec.result;
       // Choices whose text the scanner may still hold back (no finish_reason seen yet).
       const scanning = new Set<number>();
+      const tools = scanner?.pushArgs && scanner.endArgs ? new StreamToolArgs(scanner as Required<OutputScanner>) : null;
       let lastChunk: ChatChunk | undefined;
       try {
         for await (const chunk of stream.stream) {
           if (entry.ttftMs === null) entry.ttftMs = Math.round(performance.now() - started);
           if (chunk.choices.length === 0) continue; // provider usage chunk: we send our own at the end
+          // Held-back tool arguments released before this chunk's text, in a chunk of their own.
+          let before: ChatChunk["choices"] | null = null;
           for (const choice of chunk.choices) {
             const text = choice.delta.content;
             if (typeof text === "string" && text) {
               generated += text;
               if (scanner) {
+                const held = tools?.endAll(choice.index);
+                if (held?.length) (before ??= []).push({ index: choice.index, delta: { tool_calls: held }, finish_reason: null });
                 choice.delta.content = scanner.push(text, choice.index);
                 scanning.add(choice.index);
               }
+            }
+            if (tools && choice.delta.tool_calls?.length) {
+              // Text before a tool call is released before it (Anthropic content blocks cannot interleave).
+              if (scanning.delete(choice.index)) {
+                const tail = scanner!.end(choice.index);
+                if (tail) choice.delta.content = (typeof choice.delta.content === "string" ? choice.delta.content : "") + tail;
+              }
+              for (const d of choice.delta.tool_calls) generated += d.function?.arguments ?? "";
+              choice.delta.tool_calls = tools.push(choice.index, choice.delta.tool_calls);
             }
             if (choice.finish_reason && scanner) {
               // What was held back follows this chunk's own text, in the same chunk (before the finish).
               const tail = scanner.end(choice.index);
               scanning.delete(choice.index);
               if (tail) choice.delta.content = (typeof choice.delta.content === "string" ? choice.delta.content : "") + tail;
+              const held = tools?.endAll(choice.index);
+              if (held?.length) choice.delta.tool_calls = [...(choice.delta.tool_calls ?? []), ...held];
             }
+            if (typeof choice.delta.content === "string") sent += choice.delta.content;
           }
           chunk.model = exec.target.name;
           lastChunk = chunk;
-          const wait = writeFrames(sse, renderer.chunk(chunk));
+          const frames = before ? [...renderer.chunk({ ...chunk, choices: before, usage: null }), ...renderer.chunk(chunk)] : renderer.chunk(chunk);
+          const wait = writeFrames(sse, frames);
           if (wait) await wait;
         }
         // A stream that ended without a finish_reason still gets what the scanner held back.
-        for (const index of scanner && lastChunk ? scanning : []) {
-          const tail = scanner!.end(index);
-          if (tail) await writeFrames(sse, renderer.chunk({ ...lastChunk!, choices: [{ index, delta: { content: tail }, finish_reason: null }], usage: null }));
+        for (const index of scanner && lastChunk ? new Set([...scanning, ...(tools?.choices() ?? [])]) : []) {
+          const tail = scanning.has(index) ? scanner!.end(index) : "";
+          const held = tools?.endAll(index) ?? [];
+          sent += tail;
+          if (tail || held.length) {
+            await writeFrames(sse, renderer.chunk({ ...lastChunk!, choices: [{ index, delta: { ...(tail ? { content: tail } : {}), ...(held.length ? { tool_calls: held } : {}) }, finish_reason: null }], usage: null }));
+          }
         }
         usage = stream.usage() ?? estimateUsage(req, generated);
         settleOutcome = "ok";
@@ -258,7 +284,8 @@ export function createChatPipeline(deps: PipelineDeps) {
       }
       const settlement = await settleOnce();
       await writeFrames(sse, renderer.finish(usage, settlementExtra(settlement)));
-      if (key.logBodies) entry.responseBody = capForLog(generated, deps.logBodyLimit);
+      // The text as the client received it (redacted), never the raw upstream text.
+      if (key.logBodies) entry.responseBody = capForLog(sent, deps.logBodyLimit);
       sse.end();
     } catch (err) {
       const stopped = abort.signal.reason === SHUTTING_DOWN;
@@ -313,8 +340,59 @@ function estimateUsage(req: ChatRequest, generated: string): Usage {
 function scanWhole(res: ChatResponse, scanner: OutputScanner) {
   for (const choice of res.choices) {
     const text = contentText(choice.message.content);
-    if (!text) continue;
-    choice.message.content = scanner.push(text, choice.index) + scanner.end(choice.index);
+    if (text) choice.message.content = scanner.push(text, choice.index) + scanner.end(choice.index);
+    const calls = choice.message.tool_calls;
+    if (!calls?.length || !scanner.pushArgs || !scanner.endArgs) continue;
+    choice.message.tool_calls = calls.map((call, j) => {
+      const args = call.function?.arguments;
+      if (typeof args !== "string" || !args) return call;
+      const scanned = scanner.pushArgs!(args, choice.index, j) + scanner.endArgs!(choice.index, j);
+      return scanned === args ? call : { ...call, function: { ...call.function, arguments: scanned } };
+    });
+  }
+}
+
+/**
+ * Streamed tool-call argument fragments through the output scanner, per choice
+ * and tool-call index. A call's held-back arguments are released when the
+ * next call of its choice starts (before it, in the same chunk), when text
+ * follows, or at the finish, so every call's fragments stay in order and
+ * never interleave with another block.
+ */
+class StreamToolArgs {
+  private readonly open = new Map<number, number[]>();
+  constructor(private readonly scanner: Required<OutputScanner>) {}
+
+  push(choice: number, deltas: ToolCallDelta[]): ToolCallDelta[] {
+    const out: ToolCallDelta[] = [];
+    for (const d of deltas) {
+      let calls = this.open.get(choice);
+      if (!calls) this.open.set(choice, (calls = []));
+      if (!calls.includes(d.index)) {
+        out.push(...this.endAll(choice));
+        this.open.set(choice, [d.index]);
+      }
+      const args = d.function?.arguments;
+      out.push(typeof args === "string" && args ? { ...d, function: { ...d.function, arguments: this.scanner.pushArgs(args, choice, d.index) } } : d);
+    }
+    return out;
+  }
+
+  /** Releases the held-back arguments of the choice's open calls, as deltas. */
+  endAll(choice: number): ToolCallDelta[] {
+    const calls = this.open.get(choice);
+    if (!calls) return [];
+    this.open.delete(choice);
+    const out: ToolCallDelta[] = [];
+    for (const index of calls) {
+      const tail = this.scanner.endArgs(choice, index);
+      if (tail) out.push({ index, function: { arguments: tail } });
+    }
+    return out;
+  }
+
+  choices(): number[] {
+    return [...this.open.keys()];
   }
 }
 

@@ -183,6 +183,7 @@ export interface Project {
   monthlySpendCapMicroUsd: string | null;
   monthlySpendCapUsd: string | null;
   logBodies: boolean;
+  logRetentionDays: number | null;
   createdAt: string;
   updatedAt: string;
 }

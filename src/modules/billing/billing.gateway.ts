@@ -283,7 +283,8 @@ export function createMetering(opts: MeteringOptions) {
       projectId: ctx.projectId,
       keyId: ctx.keyId,
       model: input.route ? `${input.route.provider}/${input.route.model}` : "unknown",
-      hour: hourOf(new Date()),
+      // The hour the request started (= its log row's hour): `billing verify` compares them hour by hour.
+      hour: hourOf(ctx.startedAt ?? new Date()),
       requests: 1,
       inputTokens: BigInt(t.inputTokens),
       cachedInputTokens: BigInt(t.cachedInputTokens),

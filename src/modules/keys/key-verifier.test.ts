@@ -22,6 +22,7 @@ const project = (over: Partial<ProjectRow> = {}): ProjectRow => ({
   keyRateLimitTpm: null,
   monthlySpendCapMicroUsd: 5_000_000n,
   logBodies: false,
+  logRetentionDays: null,
   createdBy: "u1",
   createdAt: new Date(),
   updatedAt: new Date(),

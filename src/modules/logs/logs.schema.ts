@@ -5,7 +5,7 @@
  * project enables it, size-capped, and never hold the API key (keys travel in
  * headers, which are not logged).
  */
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 import { z } from "zod";
 
 /** The security policy's verdict on one request (written by the policies module; masked excerpts only). */
@@ -17,7 +17,7 @@ export const policyVerdictOut = z.object({
 export const requestLogs = pgTable(
   "request_logs",
   {
-    id: text("id").primaryKey(),
+    id: text("id").notNull(),
     // No foreign keys (each cost a parent-row lock per inserted row, half the insert's CPU):
     // triggers on projects/organizations delete a deleted parent's logs instead, and the
     // writer locks the batch's projects once per batch (logs.writer.ts, migration 0006).
@@ -50,10 +50,25 @@ export const requestLogs = pgTable(
     policy: jsonb("policy").$type<z.infer<typeof policyVerdictOut>>(),
   },
   (t) => [
+    // Partitioned by month on created_at (migration 0009): the key must be part of the primary key.
+    primaryKey({ columns: [t.id, t.createdAt] }),
     index("request_logs_project_time_idx").on(t.projectId, t.createdAt, t.id),
     index("request_logs_org_time_idx").on(t.orgId, t.createdAt),
   ],
 );
+
+/**
+ * Leases of background jobs that must run on one replica at a time (log
+ * retention, partition upkeep): a replica runs a job only after winning a
+ * conditional UPDATE of its row; the lease expires if that replica dies.
+ */
+export const jobLeases = pgTable("job_leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  leaseUntil: timestamp("lease_until", { withTimezone: true }).notNull(),
+  lastRunAt: timestamp("last_run_at", { withTimezone: true }),
+  lastResult: jsonb("last_result"),
+});
 
 export const logsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -117,7 +117,7 @@ async function insertJson(db: DbOrTx, entries: RequestLogEntry[]): Promise<void>
   json += "]";
   // Every column is listed, so a NULL from JSON means NULL (toRow fills defaults itself).
   await db.execute(
-    sql`insert into ${requestLogs} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::${requestLogs}, ${json}::json) on conflict (id) do nothing`,
+    sql`insert into ${requestLogs} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::${requestLogs}, ${json}::json) on conflict (id, created_at) do nothing`,
   );
 }
 

@@ -210,6 +210,8 @@ export function createSecurityGateway(deps: {
       return {
         push: (text, choice) => guarded(() => inner.push(text, choice)),
         end: (choice) => guarded(() => inner.end(choice)),
+        pushArgs: (fragment, choice, tool) => guarded(() => inner.pushArgs(fragment, choice, tool)),
+        endArgs: (choice, tool) => guarded(() => inner.endArgs(choice, tool)),
       };
     },
   };

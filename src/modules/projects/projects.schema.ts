@@ -40,6 +40,8 @@ export const projects = pgTable(
     keyRateLimitTpm: integer("key_rate_limit_tpm"),
     monthlySpendCapMicroUsd: bigint("monthly_spend_cap_micro_usd", { mode: "bigint" }),
     logBodies: boolean("log_bodies").notNull().default(false),
+    /** Request logs older than this many days are deleted by the retention job (null: the instance default). */
+    logRetentionDays: integer("log_retention_days"),
     createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
@@ -121,6 +123,14 @@ const settingsFields = {
     .optional()
     .describe("Hard monthly spend limit in USD (decimal string, e.g. \"250.00\"); null = no cap."),
   logBodies: z.boolean().optional().describe("Store prompt and response bodies in request logs (default false)."),
+  logRetentionDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .nullable()
+    .optional()
+    .describe("Delete this project's request logs after this many days; null = the instance default (TOLLGATE_LOG_RETENTION_DAYS)."),
 };
 
 export const createProjectBody = z.strictObject({ name, slug: slugSchema.optional(), description: description.optional(), ...settingsFields });
@@ -156,6 +166,7 @@ export const projectResponse = z.object({
   monthlySpendCapMicroUsd: z.string().nullable(),
   monthlySpendCapUsd: z.string().nullable(),
   logBodies: z.boolean(),
+  logRetentionDays: z.number().int().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -61,6 +61,7 @@ export function projectOut(p: ProjectRow) {
     monthlySpendCapMicroUsd: cap.microUsd,
     monthlySpendCapUsd: cap.usd,
     logBodies: p.logBodies,
+    logRetentionDays: p.logRetentionDays,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
@@ -79,6 +80,7 @@ function settingsPatch(b: Omit<UpdateProjectInput, "name" | "slug" | "descriptio
   if (b.keyRateLimit?.tpm !== undefined) patch.keyRateLimitTpm = b.keyRateLimit.tpm;
   if (b.monthlySpendCapUsd !== undefined) patch.monthlySpendCapMicroUsd = b.monthlySpendCapUsd;
   if (b.logBodies !== undefined) patch.logBodies = b.logBodies;
+  if (b.logRetentionDays !== undefined) patch.logRetentionDays = b.logRetentionDays;
   return patch;
 }
 

@@ -1,17 +1,22 @@
 /**
  * Billing (owners, admins): the balance (with credits held by requests in
- * flight), this month's spend, how credits are added on this instance, usage
+ * flight), this month's spend, adding credits (Stripe Checkout, saved cards,
+ * auto top-up — or the operator's CLI without Stripe), usage
  * charts by day / project / model, and the ledger. Money stays in micro-USD
  * BigInts until it is drawn.
  */
 import { AreaChart, BarChart } from "@mantine/charts";
-import { Alert, Badge, Button, Group, Paper, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Button, Group, Paper, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { api, type BillingSummary, orgUrl, qs, type Transaction, type UsageReport } from "../api";
 import { dateTime, num, usd } from "../format";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
 import { Pager, useCursorPages } from "../paging";
+import { BillingAlerts } from "./billing-alerts";
+import { AutoTopupSettings } from "./billing-autotopup";
+import { AddCredits, StripeReturnNotice } from "./billing-credits";
+import { PaymentMethods } from "./billing-payment-methods";
 
 const RANGES: Record<string, number> = { "7d": 7, "30d": 30, "90d": 90 };
 
@@ -21,6 +26,7 @@ export function BillingPage() {
   return (
     <Stack>
       <Title order={2}>Billing</Title>
+      <StripeReturnNotice />
       {summary.isPending ? (
         <PageLoader />
       ) : summary.error ? (
@@ -33,19 +39,18 @@ export function BillingPage() {
             <Money label="Available" micro={summary.data.availableMicroUsd} />
             <Money label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`} micro={summary.data.monthSpendMicroUsd} />
           </SimpleGrid>
-          <Alert color="gray" title="Add credits">
-            <Text size="sm">{summary.data.addCredits}</Text>
-            <Text size="xs" c="dimmed" mt={4}>
-              Credits belong to {org.name} only; they are never shared with your other organizations.
-            </Text>
-          </Alert>
+          <AddCredits summary={summary.data} />
+          {summary.data.stripeConfigured && (
+            <>
+              <PaymentMethods />
+              <AutoTopupSettings />
+            </>
+          )}
         </>
       )}
       <Usage org={org.slug} />
       <Transactions org={org.slug} />
-      <Text size="xs" c="dimmed">
-        Payment methods and billing alerts are not available on this server yet.
-      </Text>
+      <BillingAlerts />
     </Stack>
   );
 }

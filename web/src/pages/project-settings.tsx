@@ -10,7 +10,7 @@ import { PII_ACTIONS, PII_LABELS } from "./security";
 import { PageLoader, QueryError } from "../session";
 import { useProject } from "./project";
 
-const FIELDS = ["name", "description", "environment", "defaultModel", "allowedModels", "rateLimit", "keyRateLimit", "monthlySpendCapUsd", "logBodies", "slug"];
+const FIELDS = ["name", "description", "environment", "defaultModel", "allowedModels", "rateLimit", "keyRateLimit", "monthlySpendCapUsd", "logBodies", "logRetentionDays", "slug"];
 
 function valuesOf(p: Project) {
   return {
@@ -26,6 +26,7 @@ function valuesOf(p: Project) {
     keyTpm: p.keyRateLimit.tpm ?? ("" as number | ""),
     monthlySpendCapUsd: p.monthlySpendCapUsd ?? "",
     logBodies: p.logBodies,
+    logRetentionDays: p.logRetentionDays ?? ("" as number | ""),
   };
 }
 
@@ -68,6 +69,7 @@ function SettingsForm({ project }: { project: Project }) {
         keyRateLimit: { rpm: limit(v.keyRpm), tpm: limit(v.keyTpm) },
         monthlySpendCapUsd: v.monthlySpendCapUsd.trim() || null,
         logBodies: v.logBodies,
+        logRetentionDays: v.logRetentionDays === "" ? null : v.logRetentionDays,
       }),
     onSuccess: async (p) => {
       setGeneral(null);
@@ -107,6 +109,7 @@ function SettingsForm({ project }: { project: Project }) {
           </Group>
           <TextInput label="Monthly spend cap (USD)" placeholder="no cap" description="Requests are refused once the project has spent this much in the calendar month." {...form.getInputProps("monthlySpendCapUsd")} />
           <Switch label="Store prompt and response bodies in request logs" {...form.getInputProps("logBodies", { type: "checkbox" })} />
+          <NumberInput label="Keep request logs for (days)" placeholder="server default" description="Older logs of this project are deleted by the retention job. Empty: the server's default." min={1} max={3650} allowDecimal={false} {...form.getInputProps("logRetentionDays")} />
           {general && <Text c="red" size="sm" role="alert">{general}</Text>}
           <Group justify="flex-end">
             <Button type="submit" loading={save.isPending} disabled={!form.isDirty()}>
