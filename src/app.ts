@@ -266,6 +266,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       logWriter.enqueue(entry);
       metrics.observeGateway(entry);
     },
+    refusedWithoutKey: (endpoint, e) => metrics.observeKeylessRefusal(endpoint, e.status, e.code),
     rateLimits: shared.rateLimits,
     shutdown: shutdown.signal,
     hooks: { ...security.hooks, ...metering.hooks, ...opts.gatewayHooks },

@@ -16,9 +16,11 @@ Commands:
   migrate    Apply database migrations and exit
   credits grant --org <slug> --usd <amount> --note <text>
              Grant credits to an organization (ledger entry + audit row)
-  billing verify
+  billing verify [--through <date-time>]
              Check that every organization's balance equals the sum of its
-             ledger; exits 1 on any mismatch
+             ledger, and that usage in the ledger equals the hourly usage report
+             and the request logs' costs (complete hours before --through,
+             default now - 10 min); exits 1 on any mismatch
   help       Show this help
 
 Configuration is read from environment variables; see the README.`;

@@ -476,4 +476,43 @@ describe(`billing alerts (${storageKind})`, () => {
     expect(after.code, after.out).toBe(0);
     expect(after.out).toMatch(new RegExp(`ok\\s+${slug}/\\(deleted project ${proj!.id}\\)\\s+usage \\$0\\.\\d+ = hourly report; request logs not compared: project deleted`));
   });
+  it("billing verify: logs trimmed by retention are compared from the first complete hour; a lost log is a mismatch", async () => {
+    const o = await createOrg(owner, { name: "Retention Co" });
+    expect((await owner.post(`/api/v1/orgs/${o.slug}/projects`, { name: "Old", slug: "old-app" })).status).toBe(201);
+    const [proj] = await rows<{ id: string }>(t, sql`select id from projects where org_id = ${o.id}`);
+    const h = Array.from({ length: 4 }, (_, i) => Math.floor(Date.now() / HOUR) * HOUR - (5 - i) * HOUR);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    // Four past hours, as the gateway writes them: one usage ledger row and one report row per hour, two logs per hour.
+    for (const [i, hour] of h.entries()) {
+      const c = BigInt(100 * (i + 1));
+      await t.db.execute(sql`insert into ledger_entries (org_id, kind, amount_micro_usd, project_id, period_start, requests) values (${o.id}, 'usage', ${(-c).toString()}, ${proj!.id}, ${iso(hour)}, 2)`);
+      await t.db.execute(sql`insert into billing_usage_hourly (org_id, project_id, key_id, model, hour, requests, cost_micro_usd) values (${o.id}, ${proj!.id}, 'k', 'priced/m1', ${iso(hour)}, 2, ${c.toString()})`);
+      for (const [j, part] of [(c * 4n) / 10n, c - (c * 4n) / 10n].entries()) {
+        await t.db.execute(sql`insert into request_logs (id, org_id, project_id, key_id, created_at, endpoint, status, outcome, latency_ms, cost_micro_usd)
+          values (${`r-${i}-${j}`}, ${o.id}, ${proj!.id}, 'k', ${iso(hour + (10 + 30 * j) * 60_000)}, 'chat', 200, 'ok', 5, ${part.toString()})`);
+      }
+    }
+    const through = iso(h[3]! + HOUR);
+    const hourText = (ms: number) => iso(ms).slice(0, 13) + ":00Z";
+    const all = await cli("billing", "verify", "--through", through);
+    expect(all.code, all.out).toBe(0);
+    expect(all.out).toContain(`ok       ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.001000 = request logs (${hourText(h[0]!)} to ${hourText(h[3]! + HOUR)}, 4 h)`);
+
+    // Retention deleted everything before h1 + 30 min: h1 is partial, comparison starts at h2.
+    await t.db.execute(sql`delete from request_logs where project_id = ${proj!.id} and created_at < ${iso(h[1]! + 30 * 60_000)}`);
+    const trimmed = await cli("billing", "verify", "--through", through);
+    expect(trimmed.code, trimmed.out).toBe(0);
+    expect(trimmed.out).toContain(`ok       ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.000700 = request logs (${hourText(h[2]!)} to ${hourText(h[3]! + HOUR)}, 2 h)`);
+
+    // A log lost in a complete hour is a mismatch naming that hour.
+    await t.db.execute(sql`delete from request_logs where id = 'r-3-0'`);
+    const lost = await cli("billing", "verify", "--through", through);
+    expect(lost.code).toBe(1);
+    expect(lost.out).toContain(`MISMATCH ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.000700 but request logs $0.000540`);
+    expect(lost.out).toContain(`hour ${hourText(h[3]!)}: ledger $0.000400, request logs $0.000240`);
+
+    // Deleting the project takes its logs: they are no longer compared (the ledger still is, against the report).
+    expect((await owner.delete(`/api/v1/orgs/${o.slug}/projects/old-app`, { confirm: "old-app" })).status).toBe(204);
+    expect((await cli("billing", "verify", "--through", through)).code).toBe(0);
+  });
 });

@@ -14,7 +14,7 @@ import { fromUpstream, GatewayError, invalidRequest } from "./errors.js";
 import type { GatewayHooks, GatewayRequestContext } from "./hooks.js";
 import { openaiInbound } from "./inbound/openai.js";
 import { createGuardedDispatcher } from "./net/ssrf.js";
-import { createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
+import { capJsonForLog, createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
 import { createAdapters, type Timeouts, UpstreamError } from "./providers/index.js";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/ratelimit.js";
 import { type GatewayRouteDeps, registerGatewayRoutes, type VerifiedKey } from "./routes.js";
@@ -44,7 +44,12 @@ export interface GatewayDeps<K extends GatewayKeyContext> {
   heartbeatMs?: number;
   /** Aborted at the shutdown deadline (see pipeline.ts). */
   shutdown?: AbortSignal;
+  /** A request refused without a valid API key (no project, so no log row): for metrics. */
+  refusedWithoutKey?(endpoint: RequestLogEntry["endpoint"] | "other", error: GatewayError): void;
 }
+
+const LOG_BODY_LIMIT = 64 * 1024;
+const ENDPOINTS: Record<string, RequestLogEntry["endpoint"]> = { "/v1/chat/completions": "chat", "/v1/messages": "messages", "/v1/embeddings": "embeddings" };
 
 const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 300_000 };
 
@@ -64,7 +69,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     execute,
     hooks,
     log: deps.log,
-    logBodyLimit: 64 * 1024,
+    logBodyLimit: LOG_BODY_LIMIT,
     heartbeatMs: deps.heartbeatMs ?? 10_000,
     shutdown: deps.shutdown,
   });
@@ -114,14 +119,11 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
 
   async function embeddings(request: FastifyRequest, reply: FastifyReply, k: K) {
     const started = performance.now();
-    const body = request.body as EmbeddingsRequest | undefined;
-    if (!body || typeof body !== "object" || (typeof body.input !== "string" && !Array.isArray(body.input))) {
-      throw invalidRequest("invalid_input", "`input` must be a string or an array.", "input");
-    }
+    const body = (request.body && typeof request.body === "object" ? request.body : {}) as EmbeddingsRequest;
     const key = gatewayKey(k);
     const entry: RequestLogEntry = {
       id: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, createdAt: new Date(), endpoint: "embeddings",
-      modelRequested: body.model ?? null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
+      modelRequested: typeof body.model === "string" ? body.model : null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
       usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: typeof body.user === "string" ? body.user : null, stream: false,
       requestBody: null, responseBody: null,
     };
@@ -129,6 +131,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     let reserved = false;
     let reservation: unknown;
     try {
+      if (typeof body.input !== "string" && !Array.isArray(body.input)) throw invalidRequest("invalid_input", "`input` must be a string or an array.", "input");
       // The input policy applies to text sent for embedding as much as to chat (it leaves for the provider too).
       const input = await scanEmbeddingsInput(ctx, body);
       const [target] = resolveTargets(body.model, { ...key.routing, fallbackModels: [] }, await deps.providersFor(k.orgId));
@@ -166,6 +169,29 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     }
   }
 
+  /**
+   * A request refused before the pipeline (bad or missing key, rate limit, unreadable body). With a
+   * valid key it gets a request-log row in its project (no body unless the body parsed); without one
+   * there is no project to show it to: it is only counted (`refusedWithoutKey`), nothing else is kept.
+   */
+  function refused(request: FastifyRequest, reply: FastifyReply, k: K | null, e: GatewayError) {
+    const endpoint = ENDPOINTS[request.routeOptions.url ?? ""];
+    if (!k || !endpoint) {
+      deps.refusedWithoutKey?.(endpoint ?? "other", e);
+      return;
+    }
+    const parsed = typeof request.gatewayBodyText === "string" && request.body && typeof request.body === "object" ? (request.body as Record<string, unknown>) : null;
+    const user = parsed?.user ?? (parsed?.metadata as { user_id?: unknown } | undefined)?.user_id;
+    deps.log({
+      id: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, createdAt: new Date(Date.now() - Math.round(reply.elapsedTime)), endpoint,
+      modelRequested: typeof parsed?.model === "string" && parsed.model ? parsed.model.slice(0, 256) : null, modelServed: null, provider: null,
+      status: e.status, outcome: "error", errorCode: e.code, errorSource: e.source, usage: null, costMicroUsd: null,
+      latencyMs: Math.round(reply.elapsedTime), ttftMs: null, attempts: [], clientIp: request.ip,
+      user: typeof user === "string" ? user.slice(0, 256) : null, stream: parsed?.stream === true,
+      requestBody: k.logBodies && parsed ? capJsonForLog(request.gatewayBodyText!, LOG_BODY_LIMIT) : null, responseBody: null,
+    });
+  }
+
   return {
     register(app: FastifyInstance) {
       registerGatewayRoutes<K>(app, {
@@ -178,6 +204,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
         embeddings,
         models,
         checkBody: deps.checkBody,
+        refused,
       });
     },
 

@@ -360,17 +360,16 @@ function scanWhole(res: ChatResponse, scanner: OutputScanner) {
  * never interleave with another block.
  */
 class StreamToolArgs {
-  private readonly open = new Map<number, number[]>();
+  /** Per choice, the tool call whose arguments may still be held back. */
+  private readonly open = new Map<number, number>();
   constructor(private readonly scanner: Required<OutputScanner>) {}
 
   push(choice: number, deltas: ToolCallDelta[]): ToolCallDelta[] {
     const out: ToolCallDelta[] = [];
     for (const d of deltas) {
-      let calls = this.open.get(choice);
-      if (!calls) this.open.set(choice, (calls = []));
-      if (!calls.includes(d.index)) {
+      if (this.open.get(choice) !== d.index) {
         out.push(...this.endAll(choice));
-        this.open.set(choice, [d.index]);
+        this.open.set(choice, d.index);
       }
       const args = d.function?.arguments;
       out.push(typeof args === "string" && args ? { ...d, function: { ...d.function, arguments: this.scanner.pushArgs(args, choice, d.index) } } : d);
@@ -378,17 +377,13 @@ class StreamToolArgs {
     return out;
   }
 
-  /** Releases the held-back arguments of the choice's open calls, as deltas. */
+  /** Releases the held-back arguments of the choice's open call, as a delta. */
   endAll(choice: number): ToolCallDelta[] {
-    const calls = this.open.get(choice);
-    if (!calls) return [];
+    const index = this.open.get(choice);
+    if (index === undefined) return [];
     this.open.delete(choice);
-    const out: ToolCallDelta[] = [];
-    for (const index of calls) {
-      const tail = this.scanner.endArgs(choice, index);
-      if (tail) out.push({ index, function: { arguments: tail } });
-    }
-    return out;
+    const tail = this.scanner.endArgs(choice, index);
+    return tail ? [{ index, function: { arguments: tail } }] : [];
   }
 
   choices(): number[] {

@@ -6,7 +6,8 @@
  *
  * Order per request: key auth and request-rate limits before the body is read
  * (onRequest), then the body limit and parse (413/400 before any work), then
- * the token-rate limit, then the pipeline.
+ * the token-rate limit, then the pipeline. A request refused before the
+ * pipeline is reported to `refused` (the pipeline logs everything after).
  *
  * Token limits are charged twice: an estimate from the body's byte size before
  * the call (so a flood of huge prompts is refused up front), then corrected to
@@ -41,6 +42,11 @@ export interface GatewayRouteDeps<K extends VerifiedKey> {
   models(key: K): Promise<unknown>;
   /** JSON nesting depth / string checks on the parsed body; throws a GatewayError. */
   checkBody?(value: unknown): void;
+  /**
+   * A request refused before the pipeline took it (401, 429, 400/413/415 body errors): `key` is
+   * the verified key, or null when there is none. Called once, before the error is sent; must not throw.
+   */
+  refused?(request: FastifyRequest, reply: FastifyReply, key: K | null, error: GatewayError): void;
 }
 
 declare module "fastify" {
@@ -50,6 +56,8 @@ declare module "fastify" {
     gatewayBodyBytes: number;
     /** The body's JSON text as received (logged as is when the project logs bodies). */
     gatewayBodyText: string | null;
+    /** Set once the pipeline owns the request: it writes the request's log row, failures included. */
+    gatewayHandled: boolean;
   }
 }
 
@@ -92,6 +100,7 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
     gw.decorateRequest("gatewayKey", null);
     gw.decorateRequest("gatewayBodyBytes", 0);
     gw.decorateRequest("gatewayBodyText", null);
+    gw.decorateRequest("gatewayHandled", false);
     const decoder = new TextDecoder("utf-8", { fatal: true });
 
     gw.removeAllContentTypeParsers();
@@ -121,6 +130,13 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
     gw.setErrorHandler((err, request, reply) => {
       const e = toGatewayError(err);
       if (e.status >= 500) request.log.error({ err }, "gateway error");
+      if (!request.gatewayHandled && deps.refused) {
+        try {
+          deps.refused(request, reply, (request.gatewayKey as K | null) ?? null, e);
+        } catch (logErr) {
+          request.log.warn({ err: logErr }, "refused request could not be recorded");
+        }
+      }
       reply.headers({ "x-tollgate-error-source": e.source, ...e.headers });
       const body = request.url.startsWith("/v1/messages") ? anthropicErrorBody(e, request.id) : openaiErrorBody(e, request.id);
       return reply.status(e.status).send(body);
@@ -183,6 +199,7 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
 
     gw.post("/v1/chat/completions", { config: access, schema: { hide: true } }, async (request, reply) => {
       const charges = await checkTokens(request, reply, keyOf(request));
+      request.gatewayHandled = true;
       await settleTokens(charges, await deps.chat(request, reply, keyOf(request), deps.inbound.openai));
       return reply;
     });
@@ -191,6 +208,7 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
       const anthropic = deps.inbound.anthropic;
       gw.post("/v1/messages", { config: access, schema: { hide: true } }, async (request, reply) => {
         const charges = await checkTokens(request, reply, keyOf(request));
+        request.gatewayHandled = true;
         await settleTokens(charges, await deps.chat(request, reply, keyOf(request), anthropic));
         return reply;
       });
@@ -200,6 +218,7 @@ export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstanc
       const embeddings = deps.embeddings;
       gw.post("/v1/embeddings", { config: access, schema: { hide: true } }, async (request, reply) => {
         await checkTokens(request, reply, keyOf(request));
+        request.gatewayHandled = true;
         return embeddings(request, reply, keyOf(request));
       });
     }

@@ -35,6 +35,8 @@ export interface Metrics {
   observeGateway(entry: RequestLogEntry): void;
   /** A rate-limit decision answered without Redis. */
   rateLimitFallback(): void;
+  /** A gateway request refused without a valid API key (it has no project, so no request-log row). */
+  observeKeylessRefusal(endpoint: string, status: number, code: string): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -58,6 +60,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
   const attempts = new Counter({ name: "tollgate_upstream_attempts_total", help: "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open).", labelNames: ["provider", "outcome"], registers: r });
   const tokens = new Counter({ name: "tollgate_gateway_tokens_total", help: "Tokens by provider, model and kind (input, cached_input, output).", labelNames: ["provider", "model", "kind"], registers: r });
   const cost = new Counter({ name: "tollgate_gateway_cost_micro_usd_total", help: "Cost charged, in micro-USD, by provider and model.", labelNames: ["provider", "model"], registers: r });
+  const keyless = new Counter({ name: "tollgate_gateway_keyless_refusals_total", help: "Gateway requests refused without a valid API key (missing, unknown, revoked or expired), by endpoint, status and error code. They have no project and no request-log row.", labelNames: ["endpoint", "status", "code"], registers: r });
   const rlFallback = new Counter({ name: "tollgate_ratelimit_redis_fallback_total", help: "Rate-limit decisions answered without Redis (local counters or refused).", registers: r });
 
   new Gauge({
@@ -187,6 +190,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       if (e.costMicroUsd !== null && e.costMicroUsd > 0n) cost.inc({ provider, model }, Number(e.costMicroUsd));
     },
     rateLimitFallback: () => rlFallback.inc(),
+    observeKeylessRefusal: (endpoint, status, code) => keyless.inc({ endpoint, status: String(status), code }),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -164,6 +164,22 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
     expect(s.findings).toMatchObject([{ type: "email", action: "log", excerpt: "a***@example.com" }]);
   });
 
+  it("input side: the arguments of an earlier assistant tool call are redacted as JSON too", () => {
+    const s = scanner({ pii: { email: "redact", card: "block" } });
+    const args = '{"body":"hi\\njane@example.com","to":"jane@example.com"}';
+    const r = s.scanRequest({
+      model: "m",
+      messages: [
+        { role: "user", content: "mail jane@example.com" },
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "send", arguments: args } }] },
+      ],
+    });
+    const sent = (r.request.messages[1] as { tool_calls: Array<{ function: { arguments: string } }> }).tool_calls[0]!.function.arguments;
+    expect(JSON.parse(sent)).toEqual({ body: "hi\n[EMAIL_1]", to: "[EMAIL_1]" });
+    const blocked = s.scanRequest({ model: "m", messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "pay", arguments: '{"card":4111111111111111}' } }] }] });
+    expect(blocked.blocked).toMatchObject({ type: "card", action: "block", location: "input" });
+  });
+
   it("with nothing enabled, fragments pass through as they are", () => {
     const s = scanner({}).outputScanner();
     expect(s.pushArgs('{"a":"b@c.de', 0, 0)).toBe('{"a":"b@c.de');

@@ -4,8 +4,9 @@
  * - The request is never mutated; a copy is returned in which only changed
  *   messages / parts / tool calls are new objects.
  * - Input scanning covers every role (system, developer, user, assistant,
- *   tool), string and text-part content and tool-call arguments; non-text
- *   parts (images, audio, files) are passed through unscanned.
+ *   tool), string and text-part content and tool-call arguments (JSON-aware:
+ *   the redacted arguments are still valid JSON); non-text parts (images,
+ *   audio, files) are passed through unscanned.
  * - Prompt-injection scoring runs on user and tool content only (untrusted
  *   text); the caller's own system prompt and the model's earlier turns are
  *   trusted for injection but still scanned for PII and rules.
@@ -17,6 +18,7 @@
 import type { ChatMessage, ChatRequest, TextPart } from "../types.js";
 import { buildEntries, findMatches, PlaceholderRegistry, render, type Entry, type RenderContext } from "./engine.js";
 import { scoreInjection } from "./injection.js";
+import { scanJsonArgs } from "./json-args.js";
 import type { EffectivePolicy } from "./policy.js";
 import { createOutputScanner, policyViolation, type PolicyOutputScanner } from "./stream.js";
 import type { Finding, RestoreMap } from "./types.js";
@@ -70,6 +72,29 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
     return { text: out.text, blocked: blocked ?? out.blocked };
   }
 
+  /** Tool-call arguments: JSON-aware (json-args.ts), so a redaction never breaks the JSON the provider parses. */
+  function scanArgs(args: string, ctx: RenderContext): { text: string; blocked: Finding | null } {
+    if (entries.length === 0 || !args) return { text: args, blocked: null };
+    let blocked: Finding | null = null;
+    const text = scanJsonArgs(args, (context) => {
+      let buf = "";
+      return {
+        push(t) {
+          buf += t;
+          return "";
+        },
+        end() {
+          const full = context + buf;
+          const hits = findMatches(full, entries).filter((h) => h.match.start >= context.length);
+          const r = render(full, hits, context.length, full.length, ctx);
+          blocked ??= r.blocked;
+          return r.text;
+        },
+      };
+    });
+    return { text, blocked };
+  }
+
   function scanRequest(req: ChatRequest): ScanResult {
     const registry = new PlaceholderRegistry();
     const findings: Finding[] = [];
@@ -106,7 +131,7 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
         msg.tool_calls.forEach((call, j) => {
           const args = call.function?.arguments;
           if (typeof args !== "string") return;
-          const r = scanSegment(args, ctx, false);
+          const r = scanArgs(args, ctx);
           note(r.blocked);
           if (r.text !== args) {
             calls ??= [...msg.tool_calls!];
