@@ -124,6 +124,11 @@ describe(`gateway faults (${storageKind})`, () => {
     expect(data.model).toBe(FALLBACK);
     expect(response.headers.get("x-tollgate-model")).toBe(FALLBACK);
     expect(countFor(openaiFake, "gpt-4o")).toBe(1);
+    // The skipped primary is not an attempt: one call was made, to the fallback.
+    expect(response.headers.get("x-tollgate-attempts")).toBe("1");
+    await t.app.flushLogs();
+    const log = await owner.get(`/api/v1/orgs/${org}/projects/rl-fallback/logs/${response.headers.get("x-request-id")}`);
+    expect(log.body.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["skipped_circuit_open", "ok"]);
 
     // Without a fallback the client is told to come back when the window ends, not hammered through.
     const again = await fetch(`${base}/v1/chat/completions`, {

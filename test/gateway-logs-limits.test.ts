@@ -226,4 +226,65 @@ describe(`request logs and rate limits (${storageKind})`, () => {
     expect(del.status, JSON.stringify(del.body)).toBeLessThan(300);
     expect(await countLogs("org_id", other.body.id as string)).toBe(0);
   });
+
+  it("requests refused before the pipeline with a valid key get a log row in their project; without a valid key only a metric", async () => {
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Refusals", slug: "refusals", logBodies: true, rateLimit: { rpm: 4, tpm: 400 } })).status).toBe(201);
+    const k = await newKey("refusals");
+    const send = (url: string, payload: string, headers: Record<string, string> = { authorization: `Bearer ${k.key}` }) =>
+      t.app.server.inject({ method: "POST", url, headers: { "content-type": "application/json", ...headers }, payload });
+    const projectLogs = async (project: string) => {
+      await t.app.flushLogs();
+      const res = await owner.get(`/api/v1/orgs/${slug}/projects/${project}/logs?limit=100`);
+      expect(res.status).toBe(200);
+      return res.body.logs as Array<Record<string, any>>;
+    };
+    const totalRows = async () => Number(((await t.db.execute(sql`select count(*)::int as n from request_logs`)) as unknown as { rows: Array<{ n: number }> }).rows[0]!.n);
+
+    // Not JSON: 400, logged with no body.
+    const badJson = await send("/v1/chat/completions", '{"model": "mock/echo", "messages": [');
+    expect(badJson.statusCode).toBe(400);
+    // Body errors the pipeline sees (bad messages) were already logged; still are.
+    const badMessages = await send("/v1/chat/completions", JSON.stringify({ model: "mock/echo", messages: [] }));
+    expect(badMessages.statusCode).toBe(400);
+    // A served request that uses up the token limit (400/min)...
+    const fine = await send("/v1/chat/completions", JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "w ".repeat(600) }] }));
+    expect(fine.statusCode).toBe(200);
+    // ...so the next is refused by the token limit, on /v1/messages: logged with its model and body.
+    const tpm = await send("/v1/messages", JSON.stringify({ model: "mock/echo", max_tokens: 5, messages: [{ role: "user", content: "one more" }] }), { "x-api-key": k.key });
+    expect(tpm.statusCode).toBe(429);
+    // The request-rate limit (4/min, all used): the 5th is refused before the body is read.
+    const rpm = await send("/v1/embeddings", JSON.stringify({ model: "openai/text-embedding-3-small", input: "x" }));
+    expect(rpm.statusCode).toBe(429);
+
+    const rows = await projectLogs("refusals");
+    const byId = (res: { headers: Record<string, unknown> }) => rows.find((r) => r.requestId === res.headers["x-request-id"]);
+    expect(byId(badJson)).toMatchObject({ endpoint: "chat", status: 400, outcome: "error", errorCode: "invalid_json", errorSource: "gateway", keyId: k.id, modelRequested: null, costMicroUsd: null });
+    expect(byId(tpm)).toMatchObject({ endpoint: "messages", status: 429, errorCode: "rate_limit_exceeded", modelRequested: "mock/echo" });
+    expect(byId(badMessages)).toMatchObject({ endpoint: "chat", status: 400, errorCode: "invalid_messages" });
+    expect(byId(rpm)).toMatchObject({ endpoint: "embeddings", status: 429, errorCode: "rate_limit_exceeded", modelRequested: null });
+    expect(rows).toHaveLength(5);
+    // Bodies: none for invalid JSON, the body as sent for a parsed one.
+    const detail = async (res: { headers: Record<string, unknown> }) => (await owner.get(`/api/v1/orgs/${slug}/projects/refusals/logs/${res.headers["x-request-id"]}`)).body;
+    expect((await detail(badJson)).requestBody).toBeNull();
+    expect((await detail(tpm)).requestBody).toMatchObject({ model: "mock/echo", max_tokens: 5 });
+
+    // No valid key: no row anywhere, nothing revealed, counted in /metrics.
+    const before = await totalRows();
+    const missing = await send("/v1/chat/completions", "{}", {});
+    const unknown = await send("/v1/messages", "{}", { "x-api-key": `tg_live_${"A".repeat(49)}` });
+    const revoked = await newKey("refusals");
+    expect((await owner.delete(`/api/v1/orgs/${slug}/projects/refusals/keys/${revoked.id}`)).status).toBeLessThan(300);
+    const revokedRes = await send("/v1/chat/completions", "not json", { authorization: `Bearer ${revoked.key}` });
+    expect([missing.statusCode, unknown.statusCode, revokedRes.statusCode]).toEqual([401, 401, 401]);
+    expect(JSON.parse(revokedRes.body).error.code).toBe("key_revoked");
+    await t.app.flushLogs();
+    expect(await totalRows()).toBe(before);
+    expect(await projectLogs("refusals")).toHaveLength(5);
+    const metrics = (await t.anon.get("/metrics")).body as string;
+    expect(metrics).toMatch(/tollgate_gateway_keyless_refusals_total\{endpoint="chat",status="401",code="missing_api_key"\} 1/);
+    expect(metrics).toMatch(/tollgate_gateway_keyless_refusals_total\{endpoint="messages",status="401",code="invalid_api_key"\} 1/);
+    expect(metrics).toMatch(/tollgate_gateway_keyless_refusals_total\{endpoint="chat",status="401",code="key_revoked"\} 1/);
+    // Refusals with a key are in the gateway request counter, like every logged request.
+    expect(metrics).toMatch(/tollgate_gateway_requests_total\{endpoint="embeddings",status="429",outcome="error",provider="none",model="none"\} 1/);
+  });
 });

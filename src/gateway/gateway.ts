@@ -176,10 +176,8 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
    */
   function refused(request: FastifyRequest, reply: FastifyReply, k: K | null, e: GatewayError) {
     const endpoint = ENDPOINTS[request.routeOptions.url ?? ""];
-    if (!k || !endpoint) {
-      deps.refusedWithoutKey?.(endpoint ?? "other", e);
-      return;
-    }
+    if (!k) return deps.refusedWithoutKey?.(endpoint ?? "other", e);
+    if (!endpoint) return;
     const parsed = typeof request.gatewayBodyText === "string" && request.body && typeof request.body === "object" ? (request.body as Record<string, unknown>) : null;
     const user = parsed?.user ?? (parsed?.metadata as { user_id?: unknown } | undefined)?.user_id;
     deps.log({

@@ -191,7 +191,8 @@ export function createChatPipeline(deps: PipelineDeps) {
       const scanner = deps.hooks.outputScanner?.(ctx);
       reply.header("x-tollgate-provider", exec.target.provider.slug);
       reply.header("x-tollgate-model", exec.target.name);
-      reply.header("x-tollgate-attempts", String(exec.attempts.length));
+      // Calls actually made upstream (retries included); targets skipped with an open circuit are not attempts.
+      reply.header("x-tollgate-attempts", String(countTried(exec.attempts)));
 
       if (exec.result.kind === "response") {
         const res = exec.result.response;
@@ -331,6 +332,12 @@ export function createChatPipeline(deps: PipelineDeps) {
       return s;
     }
   };
+}
+
+function countTried(attempts: readonly Attempt[]): number {
+  let n = 0;
+  for (const a of attempts) if (a.outcome !== "skipped_circuit_open") n++;
+  return n;
 }
 
 function estimateUsage(req: ChatRequest, generated: string): Usage {

@@ -263,10 +263,18 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard in a browser", { timeout: 120_000 }, (
     await screenshot(owner, "project-overview");
   });
 
-  it("shows Billing to the owner: balance, usage charts, transactions", async () => {
+  it("shows Billing to the owner: balance, usage charts, transactions, adding credits, alerts", async () => {
     await owner.goto(url(`/${teamSlug}/settings/billing`));
     await hasText(owner.getByTestId("billing-balance"), /^\$2[45]\./);
     await hasText(owner.getByRole("table", { name: "Transactions" }), "Welcome credits");
+    // No Stripe on this server: the page says how credits are added instead.
+    await hasText(owner.getByTestId("add-credits-offline"), `tollgate credits grant --org ${teamSlug}`);
+    // Billing alerts: a low-balance threshold is saved and shown after a reload.
+    await owner.getByLabel("Low balance (USD)").fill("5");
+    await owner.getByRole("button", { name: "Save alerts" }).click();
+    await visible(owner.getByText("Billing alerts saved."));
+    await owner.reload();
+    await value(owner.getByLabel("Low balance (USD)"), "5");
     await screenshot(owner, "billing");
   });
 
