@@ -15,7 +15,7 @@ import { createFailoverRateLimitStore, createRedisRateLimitStore } from "../src/
 import { createRedisConnection, type RedisConnection } from "../src/platform/redis.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
-import { createOrg } from "./helpers/fixtures.js";
+import { createOrg, grantCredits } from "./helpers/fixtures.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 
 const silent = pino({ level: "silent" });
@@ -118,15 +118,21 @@ describe.skipIf(!TEST_REDIS_URL)(`gateway with Redis down: degraded, visible, ne
   let t: TestApp;
   let proxy: TcpProxy;
   let key: string;
+  let liveKey: string;
 
   beforeAll(async () => {
     const u = new URL(TEST_REDIS_URL!);
     proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-    t = await startTestApp({ env: { REDIS_URL: proxy.url, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` } });
+    t = await startTestApp({
+      env: { REDIS_URL: proxy.url, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:`, TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/lorem": { input: "1", output: "1" } }) },
+    });
     const owner = await t.signUp();
     const { slug } = await createOrg(owner);
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod", rateLimit: { rpm: 3 } })).status).toBe(201);
     key = (await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" })).body.key;
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Paid", slug: "paid" })).status).toBe(201);
+    liveKey = (await owner.post(`/api/v1/orgs/${slug}/projects/paid/keys`, { name: "live", environment: "live" })).body.key;
+    await grantCredits(t, slug, "10");
   });
   afterAll(async () => {
     await t?.close();
@@ -135,6 +141,8 @@ describe.skipIf(!TEST_REDIS_URL)(`gateway with Redis down: degraded, visible, ne
 
   const call = () =>
     t.app.server.inject({ method: "POST", url: "/v1/chat/completions", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: { model: "mock/echo", messages: [{ role: "user", content: "hi" }] } });
+  const live = (model: string) =>
+    t.app.server.inject({ method: "POST", url: "/v1/chat/completions", headers: { authorization: `Bearer ${liveKey}`, "content-type": "application/json" }, payload: { model, max_tokens: 20, messages: [{ role: "user", content: "hi" }] } });
   const metric = async (line: string) => {
     const body = (await t.anon.get("/metrics")).body as string;
     return body.split("\n").find((l) => l.startsWith(line));
@@ -143,7 +151,8 @@ describe.skipIf(!TEST_REDIS_URL)(`gateway with Redis down: degraded, visible, ne
   it("counts globally while Redis is up, per replica while it is down, and says so", async () => {
     let ready = await t.anon.get("/readyz");
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ redis: "up", rateLimits: "global" });
+    expect(ready.body).toMatchObject({ redis: "up", rateLimits: "global", creditHolds: "shared" });
+    expect((await live("mock/lorem")).statusCode).toBe(200);
     expect(await metric("tollgate_redis_up ")).toBe("tollgate_redis_up 1");
     expect([(await call()).statusCode, (await call()).statusCode, (await call()).statusCode, (await call()).statusCode]).toEqual([200, 200, 200, 429]);
 
@@ -152,7 +161,14 @@ describe.skipIf(!TEST_REDIS_URL)(`gateway with Redis down: degraded, visible, ne
     ready = await t.anon.get("/readyz");
     // Degraded rate limits do not fail readiness (every replica shares the same Redis).
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ redis: "down", rateLimits: "local (redis unreachable)" });
+    expect(ready.body).toMatchObject({ redis: "down", rateLimits: "local (redis unreachable)", creditHolds: "closed (redis unreachable)" });
+    // Billing fails closed: a priced request is refused (no upstream call, nothing charged); a free one is served.
+    const refused = await live("mock/lorem");
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json().error.code).toBe("billing_unavailable");
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect((await live("mock/echo")).statusCode).toBe(200);
+    expect(await metric('tollgate_billing_reservations_total{outcome="billing_unavailable"}')).toBe('tollgate_billing_reservations_total{outcome="billing_unavailable"} 1');
     // Served from this replica's own counters: a fresh window.
     expect([(await call()).statusCode, (await call()).statusCode, (await call()).statusCode, (await call()).statusCode]).toEqual([200, 200, 200, 429]);
     expect(await metric("tollgate_redis_up ")).toBe("tollgate_redis_up 0");
@@ -164,5 +180,7 @@ describe.skipIf(!TEST_REDIS_URL)(`gateway with Redis down: degraded, visible, ne
     // Back on the global window, which still holds the three requests made before the outage.
     expect((await call()).statusCode).toBe(429);
     expect((await t.anon.get("/readyz")).body.rateLimits).toBe("global");
+    expect((await t.anon.get("/readyz")).body.creditHolds).toBe("shared");
+    expect((await live("mock/lorem")).statusCode).toBe(200);
   }, 30_000);
 });

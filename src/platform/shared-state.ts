@@ -82,6 +82,8 @@ export async function createSharedState(opts: {
       redis: redis.isUp() ? "up" : "down",
       rateLimits: redis.isUp() && rateLimits.mode() === "global" ? "global" : config.redis.rateLimitFailure === "closed" ? "closed (redis unreachable)" : "local (redis unreachable)",
       cacheInvalidation: bus.healthy() ? "shared" : "fallback-ttl",
+      // Credit holds (billing): shared in Redis, or what priced requests get while it is unreachable.
+      creditHolds: redis.isUp() ? "shared" : config.redis.billingFailure === "closed" ? "closed (redis unreachable)" : "open (redis unreachable)",
     }),
     redisUp: () => redis.isUp(),
     busUp: () => bus.healthy(),
