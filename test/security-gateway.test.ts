@@ -8,7 +8,9 @@
  * is never reserved or settled; prompt-injection and regex rules; output
  * secrets split across chunks; policy changes apply to the next request; and
  * the incident trail (masked excerpts only, filters, review) plus the
- * verdicts on the request log.
+ * verdicts on the request log; and tool-call arguments in the answer (whole
+ * and streamed, /v1/chat/completions and /v1/messages): redacted as valid
+ * JSON, values split across fragments caught, blocks, restoring.
  */
 import { randomBytes } from "node:crypto";
 import Anthropic from "@anthropic-ai/sdk";
