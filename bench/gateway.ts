@@ -22,8 +22,9 @@
  * `--policies on` sets an org security policy before the run (PII redact, prompt
  * injection block); `--metering on` (the default: a server with billing wired in
  * answers 402 without credits) grants the org credits with the CLI, so the billing
- * hooks reserve and settle every request. Either one exits non-zero with "not
- * available yet" when this build has no such route/command.
+ * hooks reserve and settle every request; `--metering off` prices the model at 0
+ * instead (nothing held or charged; the hooks still run, trivially). `--policies`
+ * exits non-zero with "not available yet" when this build has no such route.
  *
  * Besides req/s and latency, every run reports the target process's CPU time per
  * answered request (utime + stime from /proc, PostgreSQL's own processes excluded):
@@ -225,6 +226,8 @@ function tollgateEnv(port: number, dataDir: string, mockUrl: string, databaseUrl
     OPENAI_API_KEY: "x",
     TOLLGATE_LOG_LEVEL: "warn",
     NODE_ENV: "production",
+    // Metering off: the operator prices the model at 0, so no credit is held or charged (the hooks still run).
+    ...(METERING ? {} : { TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "openai/gpt-4o-mini": { input: "0", output: "0" } }) }),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "" }),
   };
 }
