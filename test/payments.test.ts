@@ -172,6 +172,8 @@ describe(`payments with Stripe (${storageKind})`, () => {
     expect(noCard.body.error.code).toBe("NO_DEFAULT_PAYMENT_METHOD");
     expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true })).body.error.code).toBe("AUTO_TOPUP_INCOMPLETE");
     expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "5", amountUsd: "1" })).body.error.code).toBe("AMOUNT_OUT_OF_RANGE");
+    // One top-up must lift the balance over the threshold, or every flush would charge again.
+    expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "20", amountUsd: "20" })).body.error.code).toBe("AUTO_TOPUP_AMOUNT_TOO_SMALL");
     const ok = await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "2.90", amountUsd: "20" });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body).toMatchObject({ enabled: true, thresholdMicroUsd: "2900000", thresholdUsd: "2.900000", amountMicroUsd: "20000000", amountUsd: "20.000000" });
@@ -204,7 +206,7 @@ describe(`payments with Stripe (${storageKind})`, () => {
     expect(await auditActions(t, orgId)).toContain("billing.auto_topup_charged");
   });
 
-  it("auto top-up across replicas: concurrent flush notifications charge once per crossing; the credit re-arms it; above the threshold it stops", async () => {
+  it("auto top-up across replicas: concurrent flush notifications charge once per crossing; above the threshold it stops; the next crossing charges again", async () => {
     const replicas = Array.from({ length: 4 }, () =>
       createPaymentsService({ db: t.db, stripe: createStripeClient({ secretKey: stripe.secretKey, apiUrl: stripe.url }), publicUrl: PUBLIC_URL, log: pino({ level: "silent" }), onCredited: () => {} }),
     );
@@ -215,34 +217,57 @@ describe(`payments with Stripe (${storageKind})`, () => {
     const tries = attempts();
     const b0 = await balance();
     // Raise the threshold above the balance: the next check is a crossing.
-    expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "50", amountUsd: "20" })).status).toBe(200);
+    expect(b0 < 50_000_000n).toBe(true);
+    expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "50", amountUsd: "60" })).status).toBe(200);
     await Promise.all([...replicas, ...replicas].map((r) => r.runAutoTopup([orgId])));
     expect(mine() - start).toBe(1);
     expect(attempts() - tries).toBe(1);
-    expect(await balance()).toBe(b0 + 20_000_000n);
-    // The credit bumped the account's credit version: armed again, and still below 50 → one more charge.
+    const b1 = b0 + 60_000_000n;
+    expect(await balance()).toBe(b1);
+    // The credit re-armed it, but the balance is above the threshold now: nothing.
     await Promise.all(replicas.map((r) => r.runAutoTopup([orgId])));
+    expect(mine() - start).toBe(1);
+    // The balance falls below a (raised) threshold again: a new crossing, charged once.
+    expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: String((b1 + 1_000_000n) / 1_000_000n), amountUsd: "200" })).status).toBe(200);
+    await Promise.all([...replicas, ...replicas].map((r) => r.runAutoTopup([orgId])));
     expect(mine() - start).toBe(2);
     expect(attempts() - tries).toBe(2);
-    expect(await balance()).toBe(b0 + 40_000_000n);
-    // Now above the threshold (b0 + 40 > 50): nothing.
-    expect(b0 + 40_000_000n > 50_000_000n).toBe(true);
-    await Promise.all(replicas.map((r) => r.runAutoTopup([orgId])));
-    expect(mine() - start).toBe(2);
+    expect(await balance()).toBe(b1 + 200_000_000n);
+  });
+
+  it("auto top-up safety cap: after 10 charges in 24 hours an organization is not charged again that day", async () => {
+    const x = await team(t, "Capped Co");
+    const replica = createPaymentsService({ db: t.db, stripe: createStripeClient({ secretKey: stripe.secretKey, apiUrl: stripe.url }), publicUrl: PUBLIC_URL, log: pino({ level: "silent" }), onCredited: () => {} });
+    // Adding a card creates the organization's Stripe customer.
+    expect((await x.owner.post(`/api/v1/orgs/${x.slug}/billing/payment-methods/setup`)).status).toBeLessThan(300);
+    const card = stripe.addCard(customerOf(x.org.id)!.id, { last4: "4242" });
+    expect((await x.owner.post(`/api/v1/orgs/${x.slug}/billing/payment-methods/${card.id}/default`)).status).toBe(200);
+    expect((await x.owner.put(`/api/v1/orgs/${x.slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "10", amountUsd: "20" })).status).toBe(200);
+    for (let i = 0; i < 10; i++) {
+      await t.db.execute(sql`insert into billing_payments (id, org_id, kind, amount_micro_usd, status) values (${`pi_cap_${i}_${x.org.id}`}, ${x.org.id}, 'auto_topup', 20000000, 'paid')`);
+    }
+    // The balance (0) is below the threshold, but the day's cap is used up.
+    await grantCredits(t, x.slug, "1");
+    const charges = () => stripe.requests.filter((r) => r.path === "/v1/payment_intents" && r.body.metadata?.tollgate_org_id === x.org.id).length;
+    await replica.runAutoTopup([x.org.id]);
+    expect(charges()).toBe(0);
+    await t.db.execute(sql`update billing_payments set created_at = now() - interval '25 hours' where org_id = ${x.org.id}`);
+    await replica.runAutoTopup([x.org.id]);
+    expect(charges()).toBe(1);
   });
 
   it("auto top-up with a declined card: audit row, no credit, disarmed until the next credit", async () => {
     const replica = createPaymentsService({ db: t.db, stripe: createStripeClient({ secretKey: stripe.secretKey, apiUrl: stripe.url }), publicUrl: PUBLIC_URL, log: pino({ level: "silent" }), onCredited: () => {} });
     const bad = stripe.addCard(customerOf(orgId)!.id, { last4: "0002", decline: true });
     expect((await owner.post(`/api/v1/orgs/${slug}/billing/payment-methods/${bad.id}/default`)).status).toBe(200);
-    expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "1000" })).status).toBe(200);
+    expect((await owner.put(`/api/v1/orgs/${slug}/billing/auto-topup`, { enabled: true, thresholdUsd: "1000", amountUsd: "2000" })).status).toBe(200);
     const attempts = () => stripe.requests.filter((r) => r.path === "/v1/payment_intents" && r.body.metadata?.tollgate_org_id === orgId && r.body.payment_method === bad.id).length;
     const b0 = await balance();
     await replica.runAutoTopup([orgId]);
     expect(attempts()).toBe(1);
     expect(await balance()).toBe(b0);
     const [failed] = await rows<{ metadata: Record<string, unknown> }>(t, sql`select metadata from audit_log where org_id = ${orgId} and action = 'billing.auto_topup_failed' order by id desc limit 1`);
-    expect(failed!.metadata).toMatchObject({ reason: "card declined (insufficient_funds)", amountMicroUsd: "20000000" });
+    expect(failed!.metadata).toMatchObject({ reason: "card declined (insufficient_funds)", amountMicroUsd: "2000000000" });
     expect(JSON.stringify(failed!.metadata)).not.toContain(stripe.secretKey);
     await Promise.all([replica.runAutoTopup([orgId]), replica.runAutoTopup([orgId])]);
     expect(attempts()).toBe(1);

@@ -56,6 +56,15 @@ export async function saveAutoTopup(db: DbOrTx, orgId: string, v: { enabled: boo
   await db.insert(billingSettings).values({ orgId, ...set }).onConflictDoUpdate({ target: billingSettings.orgId, set });
 }
 
+/** Auto top-up charges started for an organization in the last 24 hours (the daily safety cap). */
+export async function autoTopupsLastDay(db: DbOrTx, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(billingPayments)
+    .where(and(eq(billingPayments.orgId, orgId), eq(billingPayments.kind, "auto_topup"), sql`${billingPayments.createdAt} > now() - interval '24 hours'`));
+  return Number(row?.n ?? 0);
+}
+
 /** Orgs among `orgIds` with auto top-up on whose ledger balance is below their threshold, with the account's credit version. */
 export async function autoTopupCandidates(db: DbOrTx, orgIds: string[]) {
   if (orgIds.length === 0) return [];

@@ -67,6 +67,9 @@ export interface PaymentsDeps {
   onCredited(orgId: string): void;
 }
 
+/** At most this many auto top-up charges per organization per 24 hours. */
+export const AUTO_TOPUPS_PER_DAY = 10;
+
 export function createPaymentsService(deps: PaymentsDeps) {
   const { db, log } = deps;
   const running = new Set<Promise<void>>();
@@ -352,6 +355,8 @@ export function createPaymentsService(deps: PaymentsDeps) {
       if (body.enabled) {
         if (!deps.stripe) throw stripeNotConfigured();
         if (threshold === null || amount === null) throw badRequest("AUTO_TOPUP_INCOMPLETE", "Auto top-up needs thresholdUsd (charge when the balance falls below it) and amountUsd (how much to add).");
+        // One top-up must lift the balance back over the threshold, or every flush would charge again.
+        if (amount <= threshold) throw badRequest("AUTO_TOPUP_AMOUNT_TOO_SMALL", "amountUsd must be larger than thresholdUsd, so that one top-up lifts the balance back above the threshold.");
         const customer = await repo.customerOf(db, ctx.orgId);
         if (!customer || !(await defaultMethod(customer))) {
           throw conflict("NO_DEFAULT_PAYMENT_METHOD", "Add a card and make it the default payment method before turning on auto top-up.");
@@ -379,6 +384,11 @@ export function createPaymentsService(deps: PaymentsDeps) {
           for (const c of due) {
             if (!c.amount) continue;
             const period = c.creditSeq.toString();
+            // Safety cap: a runaway loop (e.g. a balance far below zero after a dispute) never charges a card more than this a day.
+            if ((await repo.autoTopupsLastDay(db, c.orgId)) >= AUTO_TOPUPS_PER_DAY) {
+              log.warn({ orgId: c.orgId }, `auto top-up skipped: ${AUTO_TOPUPS_PER_DAY} charges in the last 24 hours`);
+              continue;
+            }
             if (!(await repo.claimFire(db, c.orgId, "auto_topup", period))) continue;
             await chargeAutoTopup(c.orgId, c.amount, period).catch((err) => log.error({ err, orgId: c.orgId }, "auto top-up failed unexpectedly"));
           }
