@@ -129,8 +129,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   server.setSerializerCompiler(serializerCompiler);
   // JSON only: a text/plain body is what a cross-site form can send without preflight.
   server.removeContentTypeParser("text/plain");
-  server.addHook("onRequest", async (request, reply) => {
+  server.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    done();
   });
   server.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   server.setNotFoundHandler((request, reply) =>

@@ -83,22 +83,22 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  */
 export function installCsrfGuard(app: FastifyInstance, trustedOrigins: string[], exemptPrefixes: string[]): void {
   const trusted = new Set(trustedOrigins);
-  app.addHook("onRequest", async (request) => {
-    if (SAFE_METHODS.has(request.method)) return;
-    if (!request.headers.cookie) return;
-    if (exemptPrefixes.some((p) => request.url.startsWith(p))) return;
+  // A synchronous hook (no promise per request: it runs on every gateway call too).
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (SAFE_METHODS.has(request.method) || !request.headers.cookie || exemptPrefixes.some((p) => request.url.startsWith(p))) return done();
     const site = request.headers["sec-fetch-site"];
     if (site && site !== "same-origin" && site !== "none") {
-      throw new AppError("CSRF_REJECTED", 403, "Cross-site requests are not allowed.");
+      return done(new AppError("CSRF_REJECTED", 403, "Cross-site requests are not allowed."));
     }
     const origin = request.headers.origin ?? refererOrigin(request.headers.referer);
     if (!origin || !trusted.has(origin)) {
-      throw new AppError(
+      return done(new AppError(
         "CSRF_REJECTED",
         403,
         "Cookie-authenticated changes must come from the Tollgate dashboard: send an Origin header equal to the server's public URL.",
-      );
+      ));
     }
+    done();
   });
 }
 

@@ -29,8 +29,11 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps) {
   // Registered before the other routes so it applies to all of them. Hijacked
   // responses (gateway streams) are counted by the gateway metrics instead.
   if (m) {
-    app.addHook("onResponse", async (request, reply) => {
-      m.observeHttp(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
+    app.addHook("onResponse", (request, reply, done) => {
+      const route = request.routeOptions.url ?? "unmatched";
+      // Gateway calls (/v1/*) are counted once, by the gateway metrics.
+      if (!route.startsWith("/v1/")) m.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      done();
     });
   }
   app.get("/healthz", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => ({ status: "ok" }));

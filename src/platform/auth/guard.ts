@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AppError, notFound, unauthorized } from "../errors.js";
+import type { RouteAccess } from "../http.js";
 import { assertCan, type Role } from "../permissions.js";
 import type { Auth } from "./auth.js";
 
@@ -56,9 +57,14 @@ export function installAuthGuard(
   app.decorateRequest("actor", null);
   app.decorateRequest("orgCtx", null);
 
-  app.addHook("preValidation", async (request) => {
+  // Public and API-key routes (the gateway) pass synchronously: no promise per request.
+  app.addHook("preValidation", (request, _reply, done) => {
     const access = request.routeOptions.config.access;
-    if (!access || access.kind === "public" || access.kind === "apiKey") return;
+    if (!access || access.kind === "public" || access.kind === "apiKey") return done();
+    checkSession(request, access).then(() => done(), done);
+  });
+
+  async function checkSession(request: FastifyRequest, access: Exclude<RouteAccess, { kind: "public" | "apiKey" }>) {
     const session = await deps.auth.api.getSession({ headers: toWebHeaders(request) });
     if (!session) throw unauthorized();
     const actor: Actor = { userId: session.user.id, email: session.user.email, name: session.user.name, ip: request.ip };
@@ -72,7 +78,7 @@ export function installAuthGuard(
     const [resource, action] = access.permission;
     assertCan(ctx, resource, action as never);
     request.orgCtx = ctx;
-  });
+  }
 }
 
 /** The actor of a `user` or `org` route (the guard has run). */
