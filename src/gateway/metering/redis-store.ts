@@ -259,8 +259,9 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
 
   async function reserveViaRedis(r: Parameters<ReservationStore["reserve"]>[0]): Promise<ReserveResult> {
     // Keep the shared account fresh (grants, top-ups, refunds made elsewhere) without waiting for it.
+    // (Also on this replica's first request for the org: Redis may hold an account another replica loaded long ago.)
     const at = loadedAt.get(r.orgId);
-    if (at !== undefined && now() - at > refreshMs) {
+    if (at === undefined || now() - at > refreshMs) {
       loadedAt.set(r.orgId, now());
       void loadAccount(r.orgId).catch((err) => opts.onError(err, "refreshing a credit account in redis failed"));
     }
@@ -379,7 +380,8 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
           charge.toString(),
           `${orgId}|${requestId}`,
           debit.entry,
-          86_400,
+          // A settle is repeated within seconds (never hours): an hour of results keeps Redis small at millions of requests a day.
+          3_600,
         );
         const [charged, credits, usage] = res.split("|");
         return { charged: BigInt(charged!), balanceMicroUsd: BigInt(credits!) - BigInt(usage!), queued: true };
@@ -404,11 +406,10 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
 
     async snapshot(orgId): Promise<OrgSnapshot> {
       const t = await opts.loadAccount(orgId);
-      const [credits, usage, reserved] = await redis.client.hmget(k.acct(orgId), "credits", "usage", "reserved");
+      const [usage, reserved] = await redis.client.hmget(k.acct(orgId), "usage", "reserved");
       const committed = t.creditsMicroUsd - t.usageMicroUsd;
       // Settled in Redis but not yet in the ledger.
       const unflushed = usage ? BigInt(usage) - t.usageMicroUsd : 0n;
-      void credits;
       return { committedMicroUsd: committed, unflushedMicroUsd: unflushed > 0n ? unflushed : 0n, reservedMicroUsd: reserved ? BigInt(reserved) : 0n };
     },
 
