@@ -254,6 +254,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   metering.onUsageFlushed((orgIds) => alerts.onUsageFlushed(orgIds));
   // Stripe top-ups, payment methods, auto top-up (checked after each usage flush) and the webhook.
   const stripe = createStripeClient(config.stripe);
+  if (config.stripe.secretKey && !config.stripe.webhookSecret) {
+    opts.logger.warn("STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: checkouts can start, but /api/v1/webhooks/stripe answers 503 and no payment is credited until it is set");
+  }
   const payments = createPaymentsService({ db, stripe, publicUrl: config.publicUrl, log: opts.logger, onCredited: (orgId) => metering.invalidate(orgId) });
   const stripeWebhook = createWebhookHandler({ db, stripe, webhookSecret: config.stripe.webhookSecret, log: opts.logger, payments, onCredited: (orgId) => metering.invalidate(orgId) });
   metering.onUsageFlushed((orgIds) => void payments.runAutoTopup(orgIds));
