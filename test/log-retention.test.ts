@@ -123,14 +123,43 @@ describe(`request-log partitions and retention (${storageKind})`, () => {
 
   it("with several replicas only one runs the job at a time (lease)", async () => {
     await t.db.execute(sql`update job_leases set lease_until = now() - interval '1 second'`);
-    const replicas = [0, 1, 2].map(() => createLogMaintenance({ db: t.db, log: { info() {}, warn() {}, error() {} }, defaultRetentionDays: 30, intervalMs: 3_600_000 }));
+    const quiet = { info() {}, warn() {}, error() {} };
+    // Replica A's database pauses its run right after it won the lease (its second statement),
+    // so B and C try while A is mid-run — whatever the timing of the connections.
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    let leased!: () => void;
+    const aHoldsLease = new Promise<void>((r) => (leased = r));
+    let statements = 0;
+    const slowDb = new Proxy(t.db, {
+      get(target, prop) {
+        if (prop !== "execute") {
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        }
+        return async (q: Parameters<typeof target.execute>[0]) => {
+          if (++statements === 2) {
+            leased();
+            await paused;
+          }
+          return target.execute(q);
+        };
+      },
+    });
+    const a = createLogMaintenance({ db: slowDb, log: quiet, defaultRetentionDays: 30, intervalMs: 3_600_000 });
+    const [b, c] = [0, 1].map(() => createLogMaintenance({ db: t.db, log: quiet, defaultRetentionDays: 30, intervalMs: 3_600_000 }));
     try {
-      const reports = await Promise.all(replicas.map((r) => r.runOnce()));
-      expect(reports.filter((r) => r.ran).length).toBe(1);
-      // The winner released the lease when done: the next run may go anywhere.
-      expect((await replicas[1]!.runOnce()).ran).toBe(true);
+      const running = a.runOnce();
+      await aHoldsLease;
+      const others = await Promise.all([b!.runOnce(), c!.runOnce()]);
+      expect(others.map((r) => r.ran)).toEqual([false, false]);
+      resume();
+      expect((await running).ran).toBe(true);
+      // A released the lease when done: the next run may go anywhere.
+      expect((await b!.runOnce()).ran).toBe(true);
     } finally {
-      for (const r of replicas) await r.close();
+      resume();
+      for (const r of [a, b!, c!]) await r.close();
     }
   });
 });
