@@ -30,7 +30,7 @@
  * answered request (utime + stime from /proc, PostgreSQL's own processes excluded):
  * less noisy than req/s when other work shares the machine.
  *
- * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--no-build] [--profile DIR]`
+ * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--no-build] [--profile DIR] [--scenarios ns1,ns32,s32]`
  * Portkey needs `npm ci --prefix bench/portkey` once; without it, it is skipped.
  * Every process started here runs in its own process group and is killed on
  * exit, error or Ctrl-C; every load loop is bounded by its duration.
@@ -356,11 +356,15 @@ interface Scenario {
   connections: number;
 }
 
-const SCENARIOS: Scenario[] = [
+const ALL_SCENARIOS: Scenario[] = [
   { id: "ns1", label: "non-streaming, c=1", stream: false, connections: 1 },
   { id: "ns32", label: "non-streaming, c=32", stream: false, connections: 32 },
   { id: "s32", label: "streaming, c=32", stream: true, connections: 32 },
 ];
+/** `--scenarios ns32` (comma-separated ids) runs a subset, e.g. to profile one scenario alone. */
+const SCENARIO_IDS = arg("scenarios", "ns1,ns32,s32").split(",");
+const SCENARIOS = ALL_SCENARIOS.filter((s) => SCENARIO_IDS.includes(s.id));
+const hasScenario = (id: string) => SCENARIOS.some((s) => s.id === id);
 
 interface Measurement {
   rps: number;
@@ -459,7 +463,7 @@ async function main() {
     for (const name of order) {
       const t = await starters[name](mockUrl);
       try {
-        if (WARMUP > 0) await load(t, SCENARIOS[1]!, WARMUP);
+        if (WARMUP > 0) await load(t, ALL_SCENARIOS[1]!, WARMUP);
         for (const s of SCENARIOS) {
           const m = await load(t, s, DURATION);
           const k = `${name}:${s.id}`;
@@ -495,9 +499,9 @@ async function main() {
       const pk = targets.includes("portkey") ? cell("portkey", s.id) : null;
       console.log(`| ${s.label} | ${bare ? `${fmt((c.rps / bare.rps) * 100, 0)} %` : "–"} | ${pk ? `${fmt(c.rps / pk.rps, 1)}×` : "–"} | ${bare ? fmt(c.p50 - bare.p50, 3) : "–"} |`);
     }
-    const tg32 = cell(tg, "ns32");
-    const tg1 = cell(tg, "ns1");
-    if (targets.includes("bare") || targets.includes("portkey")) {
+    if ((targets.includes("bare") || targets.includes("portkey")) && hasScenario("ns1") && hasScenario("ns32")) {
+      const tg32 = cell(tg, "ns32");
+      const tg1 = cell(tg, "ns1");
       console.log("\nTargets (issue 4):");
       if (targets.includes("bare")) {
         const b32 = cell("bare", "ns32");
@@ -533,7 +537,7 @@ async function soak(mockUrl: string) {
     console.log(`  t=${String(s).padStart(4)}s  RSS ${(kb / 1024).toFixed(1)} MiB  load ${load1()}`);
   }, 10_000);
   try {
-    const m = await load(t, SCENARIOS[1]!, SOAK);
+    const m = await load(t, ALL_SCENARIOS[1]!, SOAK);
     clearInterval(timer);
     samples.push({ s: Math.round((Date.now() - started) / 1000), kb: rssKb(pid) });
     const base = samples.reduce((best, x) => (Math.abs(x.s - baselineAt) < Math.abs(best.s - baselineAt) ? x : best));

@@ -14,7 +14,7 @@
  * - Only HTTP status, the upstream's error text and error codes go into
  *   messages: never URLs (a custom base URL may carry secrets), never headers.
  */
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { UpstreamError, type CallOptions } from "./types.js";
 
@@ -43,15 +43,54 @@ export interface PostOptions {
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_BODY = 32 * 1024 * 1024;
 
-/** POST JSON; resolves once a 2xx status line arrived, otherwise throws a classified UpstreamError. */
+/** Bytes buffered from an upstream body before the socket is paused until the consumer reads on. */
+const HIGH_WATER = 256 * 1024;
+
+const targets = new Map<string, { origin: string; path: string }>();
+/** Origin and path of a URL (providers call a handful of URLs: the split is cached, bounded). */
+function splitUrl(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: u.pathname + u.search };
+    if (targets.size >= 1_000) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
+/**
+ * POST JSON; resolves once a 2xx status line arrived, otherwise throws a classified UpstreamError.
+ * Talks to the dispatcher through its handler interface (no Readable stream, no per-call
+ * AbortController): the body arrives as chunks in a small queue that pauses the socket past
+ * HIGH_WATER, and the dispatch controller aborts the request.
+ */
 export async function postJson(p: PostOptions): Promise<UpstreamCall> {
   const { opts } = p;
-  const ac = new AbortController();
-  let phase: "connect" | "first_byte" | "body" | "done" = "connect";
-  const fail = (e: UpstreamError) => {
-    if (!ac.signal.aborted) ac.abort(e);
-  };
   const t = opts.timeouts;
+  let phase: "connect" | "first_byte" | "body" | "done" = "connect";
+  /** Set once the request is underway (undici hands it over when the request is written). */
+  let controller: Dispatcher.DispatchController | null = null;
+  /** The first failure (timeout, caller abort, network, close): it ends the call for good. */
+  let failure: UpstreamError | null = null;
+  let status = 0;
+  let headers: Record<string, string | string[] | undefined> = {};
+  let queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  let onStarted!: () => void;
+  let onStartFailed!: (e: UpstreamError) => void;
+  const started = new Promise<void>((resolve, reject) => {
+    onStarted = resolve;
+    onStartFailed = reject;
+  });
+
   // Deadlines instead of a timer per phase and per body chunk: moving a deadline later is
   // an assignment; the one timer is re-armed only when it fires early or a deadline moves
   // earlier (a stream's idle deadline moves on every chunk).
@@ -88,6 +127,17 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
     timer = undefined;
     opts.signal.removeEventListener("abort", onCallerAbort);
   };
+  /** Ends the call with `e`: the request is aborted (now, or as soon as undici hands it over). */
+  function fail(e: UpstreamError) {
+    if (failure || phase === "done") return;
+    failure = e;
+    cleanup();
+    queue = [];
+    controller?.abort(e);
+    onStartFailed(e);
+    notify();
+  }
+
   if (opts.signal.aborted) {
     cleanup();
     throw new UpstreamError("aborted", `${p.label} request aborted by the caller`);
@@ -96,87 +146,80 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
   armPhase(t.connectMs, () => new UpstreamError("timeout_connect", `${p.label}: no connection within ${t.connectMs} ms`));
 
   const idle = () => new UpstreamError("timeout_idle", `${p.label} went silent for ${t.idleMs} ms mid-response`);
-  const observe: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (o, handler) =>
-    dispatch(o, {
-      onRequestStart(c, ctx) {
-        if (phase === "connect") {
-          phase = "first_byte";
-          armPhase(t.firstByteMs, () => new UpstreamError("timeout_first_byte", `${p.label} sent no response within ${t.firstByteMs} ms`));
-        }
-        handler.onRequestStart?.(c, ctx);
-      },
-      onRequestUpgrade: (c, s, h, sock) => handler.onRequestUpgrade?.(c, s, h, sock),
-      onResponseStart(c, status, headers, msg) {
-        if (phase !== "done") {
-          phase = "body";
-          armPhase(t.idleMs, idle);
-        }
-        handler.onResponseStart?.(c, status, headers, msg);
-      },
-      onResponseData(c, chunk) {
-        if (phase === "body") armPhase(t.idleMs, idle);
-        handler.onResponseData?.(c, chunk);
-      },
-      onResponseEnd(c, trailers) {
-        phaseAt = Infinity;
-        handler.onResponseEnd?.(c, trailers);
-      },
-      onResponseError(c, err) {
-        handler.onResponseError?.(c, err);
-      },
-    });
-
-  const mapErr = (err: unknown): UpstreamError => {
-    if (ac.signal.aborted && ac.signal.reason instanceof UpstreamError) return ac.signal.reason;
-    if (err instanceof UpstreamError) return err;
-    return classifyNetworkError(err, phase === "connect", p.label);
+  const handler: Dispatcher.DispatchHandler = {
+    // undici hands the request over once it is written to a socket: the connect phase is over.
+    onRequestStart(c) {
+      controller = c;
+      if (failure) return c.abort(failure);
+      if (phase === "connect") {
+        phase = "first_byte";
+        armPhase(t.firstByteMs, () => new UpstreamError("timeout_first_byte", `${p.label} sent no response within ${t.firstByteMs} ms`));
+      }
+    },
+    onResponseStart(_c, statusCode, h) {
+      if (failure) return;
+      status = statusCode;
+      headers = h as Record<string, string | string[] | undefined>;
+      phase = "body";
+      armPhase(t.idleMs, idle);
+      onStarted();
+    },
+    onResponseData(c, chunk) {
+      if (failure) return;
+      armPhase(t.idleMs, idle);
+      queue.push(chunk);
+      queued += chunk.length;
+      if (queued > HIGH_WATER) c.pause();
+      notify();
+    },
+    onResponseEnd() {
+      if (failure) return;
+      ended = true;
+      cleanup();
+      notify();
+    },
+    onResponseError(_c, err) {
+      if (failure || ended) return;
+      fail(err instanceof UpstreamError ? err : classifyNetworkError(err, phase === "connect", p.label));
+    },
   };
 
-  // undici defers a signal abort of a request still waiting for its connection
-  // until that connection exists; racing the abort makes every phase timeout
-  // and caller abort take effect at once (undici aborts the request later).
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(ac.signal.reason);
-    if (ac.signal.aborted) onAbort();
-    else ac.signal.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-  let res: Dispatcher.ResponseData;
+  const { origin, path } = splitUrl(p.url);
   try {
-    const pending = request(p.url, {
-      method: "POST",
-      headers: p.headers,
-      body: JSON.stringify(p.body),
-      signal: ac.signal,
-      dispatcher: opts.dispatcher.compose(observe),
-      // Our own timers classify the phases; undici's would only blur them.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    pending.then((late) => ac.signal.aborted && late.body.destroy(), () => undefined);
-    res = await Promise.race([pending, aborted]);
+    opts.dispatcher.dispatch(
+      // Our own timers classify the phases; undici's would only blur them. Redirects are not followed.
+      { origin, path, method: "POST", headers: p.headers, body: JSON.stringify(p.body), headersTimeout: 0, bodyTimeout: 0 },
+      handler,
+    );
+    await started;
   } catch (err) {
-    const e = mapErr(err);
-    cleanup();
-    throw e;
+    const e = err instanceof UpstreamError ? err : classifyNetworkError(err, phase === "connect", p.label);
+    fail(e);
+    throw failure ?? e;
   }
 
   let consumed = false;
   const close = () => {
-    if (phase !== "done") {
-      cleanup();
-      res.body.destroy();
-    }
+    if (phase !== "done") fail(new UpstreamError("aborted", `${p.label} response closed by the gateway`));
   };
 
   async function* chunks(): AsyncGenerator<Buffer, void, undefined> {
     if (consumed) throw new Error("body already consumed");
     consumed = true;
     try {
-      for await (const c of res.body) yield c as Buffer;
-      if (ac.signal.aborted) throw ac.signal.reason;
-    } catch (err) {
-      throw mapErr(err);
+      for (;;) {
+        if (queue.length > 0) {
+          const batch = queue;
+          queue = [];
+          queued = 0;
+          if (controller?.paused) controller.resume();
+          for (const c of batch) yield c;
+          continue;
+        }
+        if (failure) throw failure;
+        if (ended) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
     } finally {
       close();
     }
@@ -193,22 +236,22 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
       }
       parts.push(c);
     }
-    return Buffer.concat(parts);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   };
 
-  if (res.statusCode < 200 || res.statusCode >= 300) {
+  if (status < 200 || status >= 300) {
     let text = "";
     try {
       text = (await readAll(MAX_ERROR_BODY)).toString("utf8");
     } catch {
       // The status alone is the error; a broken error body changes nothing.
     }
-    throw httpError(p.label, res.statusCode, res.headers, text, p.apiKey);
+    throw httpError(p.label, status, headers, text, p.apiKey);
   }
 
   return {
-    status: res.statusCode,
-    headers: res.headers,
+    status,
+    headers,
     chunks,
     close,
     async json() {
