@@ -123,6 +123,11 @@ export function capForLog(value: unknown, limit: number): unknown {
 }
 
 export function createChatPipeline(deps: PipelineDeps) {
+  /** Requests running now: the shutdown deadline aborts them (one listener, not one per request). */
+  const inFlight = new Set<AbortController>();
+  deps.shutdown?.addEventListener("abort", () => {
+    for (const a of inFlight) a.abort(SHUTTING_DOWN);
+  }, { once: true });
   /** Answers one request (errors included); resolves with the usage it consumed, for token-rate limits. */
   return async function run(request: FastifyRequest, reply: FastifyReply, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
     const started = performance.now();
@@ -151,8 +156,8 @@ export function createChatPipeline(deps: PipelineDeps) {
       if (!reply.raw.writableFinished) abort.abort();
     };
     reply.raw.on("close", onClose);
-    const onShutdown = () => abort.abort(SHUTTING_DOWN);
-    deps.shutdown?.addEventListener("abort", onShutdown);
+    if (deps.shutdown?.aborted) abort.abort(SHUTTING_DOWN);
+    else inFlight.add(abort);
 
     try {
       req = inbound.toCanonical(request.body);
@@ -317,7 +322,7 @@ export function createChatPipeline(deps: PipelineDeps) {
       }
     } finally {
       reply.raw.off("close", onClose);
-      deps.shutdown?.removeEventListener("abort", onShutdown);
+      inFlight.delete(abort);
       entry.usage = usage ?? null;
       entry.latencyMs = Math.round(performance.now() - started);
       deps.log(entry);

@@ -12,6 +12,39 @@ describe("batch writer", () => {
     expect(w.stats()).toMatchObject({ written: 7, queued: 0, deadLettered: 0 });
   });
 
+  it("under steady load writes full batches, not a tiny batch of whatever arrived during the last write", async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const w = createBatchWriter<number>({
+      name: "t",
+      batchSize: 4,
+      intervalMs: 60_000,
+      write: async (r) => {
+        batches.push(r);
+        await new Promise<void>((res) => (release = res));
+      },
+      deadLetter: async () => {},
+    });
+    for (let i = 0; i < 4; i++) w.enqueue(i); // a full batch starts a write
+    await Promise.resolve();
+    w.enqueue(4); // arrives while the write runs
+    w.enqueue(5);
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    // The two stragglers wait for the next tick or a full batch.
+    expect(batches).toEqual([[0, 1, 2, 3]]);
+    expect(w.stats().queued).toBe(2);
+    for (let i = 6; i < 8; i++) w.enqueue(i); // now a full batch again
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    const closing = w.close();
+    release();
+    await closing;
+    expect(w.stats()).toMatchObject({ written: 8, queued: 0 });
+  });
+
   it("retries a failed batch in order and loses nothing", async () => {
     const written: number[] = [];
     let failures = 2;

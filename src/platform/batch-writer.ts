@@ -61,9 +61,18 @@ export function createBatchWriter<T>(opts: BatchWriterOptions<T>): BatchWriter<T
     }
   }
 
+  /**
+   * Writes what is queued. A forced drain (flush, close) writes everything; otherwise one
+   * batch, then only full batches: rows that arrived during a write wait for the next tick
+   * or a full batch, so a busy server writes big batches instead of one tiny write per
+   * handful of rows (which cost more than everything else the rows' requests did).
+   */
   async function drain(force: boolean): Promise<void> {
+    let first = true;
     while (queue.length > 0) {
       if (!force && Date.now() < retryAt) return;
+      if (!force && !first && queue.length < batchSize) return;
+      first = false;
       const batch = queue.slice(0, batchSize);
       try {
         await opts.write(batch);
@@ -89,7 +98,8 @@ export function createBatchWriter<T>(opts: BatchWriterOptions<T>): BatchWriter<T
   }
 
   function flush(force = false): Promise<void> {
-    if (flushing) return flushing.then(() => (force ? flush(true) : undefined));
+    // A tick during a write writes after it (so a row waits at most about one interval).
+    if (flushing) return flushing.then(() => flush(force));
     flushing = drain(force).finally(() => {
       flushing = null;
       stats.queued = queue.length;

@@ -225,18 +225,35 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
     }
   }
 
+  /** The whole body (no generator in between: most calls are non-streaming). */
   const readAll = async (limit: number): Promise<Buffer> => {
+    if (consumed) throw new Error("body already consumed");
+    consumed = true;
     const parts: Buffer[] = [];
     let size = 0;
-    for await (const c of chunks()) {
-      size += c.length;
-      if (size > limit) {
-        if (limit === MAX_ERROR_BODY) break;
-        throw new UpstreamError("protocol", `${p.label} response body exceeds ${limit} bytes`);
+    try {
+      for (;;) {
+        if (queue.length > 0) {
+          for (const c of queue) {
+            size += c.length;
+            if (size > limit) {
+              if (limit === MAX_ERROR_BODY) return Buffer.concat(parts);
+              throw new UpstreamError("protocol", `${p.label} response body exceeds ${limit} bytes`);
+            }
+            parts.push(c);
+          }
+          queue = [];
+          queued = 0;
+          if (controller?.paused) controller.resume();
+          continue;
+        }
+        if (failure) throw failure;
+        if (ended) return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        await new Promise<void>((resolve) => (wake = resolve));
       }
-      parts.push(c);
+    } finally {
+      close();
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   };
 
   if (status < 200 || status >= 300) {

@@ -18,7 +18,7 @@
 import { safeEqual } from "../../platform/crypto.js";
 import type { Db } from "../../platform/db/db.js";
 import type { ProjectRow } from "../projects/projects.schema.js";
-import { type KeyEnvironment, keyDigest, parseKey } from "./key-format.js";
+import { KEY_PATTERN, type KeyEnvironment, keyDigest, parseKey } from "./key-format.js";
 import * as repo from "./keys.repo.js";
 import type { CacheInvalidationBus, InvalidationEvent, InvalidationTarget } from "./invalidation-bus.js";
 
@@ -246,11 +246,13 @@ export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
 
   return {
     async verify(raw) {
-      if (!parseKey(raw)) {
+      // The shape first; the checksum (CRC32 in base62) only for keys not cached: a cached
+      // digest belongs to a key that passed it.
+      if (typeof raw !== "string" || !KEY_PATTERN.test(raw)) {
         counters.malformed++;
         return { ok: false, reason: "malformed" };
       }
-      const digest = keyDigest(raw as string);
+      const digest = keyDigest(raw);
       const t = now();
       const hit = positive.get(digest);
       if (hit) {
@@ -259,6 +261,10 @@ export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
           return accept(hit.ctx, t);
         }
         dropPositive(digest);
+      }
+      if (!parseKey(raw)) {
+        counters.malformed++;
+        return { ok: false, reason: "malformed" };
       }
       const miss = negative.get(digest);
       if (miss) {

@@ -51,7 +51,7 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
     const res = (await opts.db.execute(sql`
       insert into job_leases (name, holder, lease_until) values (${JOB}, ${holder}, now() + ${`${leaseMs} milliseconds`}::interval)
       on conflict (name) do update set holder = excluded.holder, lease_until = excluded.lease_until
-        where job_leases.lease_until < now() or job_leases.holder = excluded.holder
+        where job_leases.lease_until <= now() or job_leases.holder = excluded.holder
       returning name`)) as unknown as Rows<{ name: string }>;
     return res.rows.length > 0;
   }
