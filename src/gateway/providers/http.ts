@@ -90,6 +90,8 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
     onStarted = resolve;
     onStartFailed = reject;
   });
+  // Awaited below; a dispatcher that throws before that must not leave an unhandled rejection.
+  started.catch(() => undefined);
 
   // Deadlines instead of a timer per phase and per body chunk: moving a deadline later is
   // an assignment; the one timer is re-armed only when it fires early or a deadline moves
