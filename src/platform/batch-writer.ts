@@ -97,12 +97,21 @@ export function createBatchWriter<T>(opts: BatchWriterOptions<T>): BatchWriter<T
     }
   }
 
+  /** A tick came while a write was running: one more drain follows it (a row waits about one interval at most). */
+  let tickPending = false;
   function flush(force = false): Promise<void> {
-    // A tick during a write writes after it (so a row waits at most about one interval).
-    if (flushing) return flushing.then(() => flush(force));
+    if (flushing) {
+      if (force) return flushing.then(() => flush(true));
+      tickPending = true;
+      return flushing;
+    }
     flushing = drain(force).finally(() => {
       flushing = null;
       stats.queued = queue.length;
+      if (tickPending) {
+        tickPending = false;
+        void flush().catch(() => {});
+      }
     });
     return flushing;
   }
