@@ -1,16 +1,18 @@
 /**
  * The one upstream transport every HTTP adapter uses. Invariants:
- * - One AbortController per call; the caller's signal, the four timeouts and
- *   our own cleanup all abort it with an UpstreamError as the reason, so the
- *   error a caller sees names the phase that failed (connect / first byte /
- *   idle / total) and the socket is destroyed at once.
- * - Phases are observed by a per-call interceptor on the caller's dispatcher:
- *   request written → connect phase over; status line → first byte; each body
- *   chunk → idle timer reset. Idle is measured on socket data, so a consumer
- *   that stops reading also ends in a timeout rather than a leaked socket.
- * - Redirects are never followed (undici `request` does not follow); any
- *   non-2xx becomes an `http` UpstreamError carrying the upstream's message,
- *   scrubbed of the API key, and Retry-After when given.
+ * - One failure per call: the caller's signal, the four timeouts, a network
+ *   error and our own close() all end the call with an UpstreamError naming
+ *   the phase that failed (connect / first byte / idle / total), and the
+ *   request is aborted through undici's dispatch controller at once (or as
+ *   soon as undici hands the request over, if it is still waiting for a socket).
+ * - Phases are observed by our own dispatch handler: request written → connect
+ *   phase over; status line → first byte; each body chunk → idle deadline moved.
+ *   Idle is measured on socket data; the body queue pauses the socket past
+ *   HIGH_WATER, so a consumer that stops reading ends in a timeout rather than
+ *   a leaked socket or unbounded memory.
+ * - Redirects are never followed (a dispatch does not follow); any non-2xx
+ *   becomes an `http` UpstreamError carrying the upstream's message, scrubbed
+ *   of the API key, and Retry-After when given.
  * - Only HTTP status, the upstream's error text and error codes go into
  *   messages: never URLs (a custom base URL may carry secrets), never headers.
  */
