@@ -206,23 +206,33 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
   const close = () => {
     if (phase !== "done") fail(new UpstreamError("aborted", `${p.label} response closed by the gateway`));
   };
-
-  async function* chunks(): AsyncGenerator<Buffer, void, undefined> {
+  /** The body can be read once (as chunks or whole). */
+  const claimBody = () => {
     if (consumed) throw new Error("body already consumed");
     consumed = true;
+  };
+  /** The chunks queued so far; the socket resumes if it was paused for them. */
+  const takeQueued = (): Buffer[] => {
+    const batch = queue;
+    queue = [];
+    queued = 0;
+    if (controller?.paused) controller.resume();
+    return batch;
+  };
+  /** Resolves at the next chunk, the end or a failure. */
+  const nextEvent = () => new Promise<void>((resolve) => (wake = resolve));
+
+  async function* chunks(): AsyncGenerator<Buffer, void, undefined> {
+    claimBody();
     try {
       for (;;) {
         if (queue.length > 0) {
-          const batch = queue;
-          queue = [];
-          queued = 0;
-          if (controller?.paused) controller.resume();
-          for (const c of batch) yield c;
+          for (const c of takeQueued()) yield c;
           continue;
         }
         if (failure) throw failure;
         if (ended) return;
-        await new Promise<void>((resolve) => (wake = resolve));
+        await nextEvent();
       }
     } finally {
       close();
@@ -231,14 +241,13 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
 
   /** The whole body (no generator in between: most calls are non-streaming). */
   const readAll = async (limit: number): Promise<Buffer> => {
-    if (consumed) throw new Error("body already consumed");
-    consumed = true;
+    claimBody();
     const parts: Buffer[] = [];
     let size = 0;
     try {
       for (;;) {
         if (queue.length > 0) {
-          for (const c of queue) {
+          for (const c of takeQueued()) {
             size += c.length;
             if (size > limit) {
               if (limit === MAX_ERROR_BODY) return Buffer.concat(parts);
@@ -246,14 +255,11 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
             }
             parts.push(c);
           }
-          queue = [];
-          queued = 0;
-          if (controller?.paused) controller.resume();
           continue;
         }
         if (failure) throw failure;
         if (ended) return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-        await new Promise<void>((resolve) => (wake = resolve));
+        await nextEvent();
       }
     } finally {
       close();
