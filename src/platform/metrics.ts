@@ -11,13 +11,16 @@
  *    first token, attempts); upstream latency is each attempt's time to
  *    response/first byte, gateway overhead is what remains of the request's
  *    time (to the first byte, for streams) once the upstream attempts are
- *    subtracted — millisecond resolution, as the log records them;
+ *    subtracted — millisecond resolution, as the log records them. These
+ *    series are resolved once per label combination (metric-series.ts), so a
+ *    request costs a few additions, not prom-client's label hashing;
  *  - queues, caches, pools, Redis: read when scraped (collect callbacks).
  * Label values are bounded: models and providers are the routed ones (catalog
  * or an org's configured providers), never what a client typed.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RequestLogEntry } from "../gateway/pipeline.js";
+import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from "./metric-series.js";
 
 export interface MetricSources {
   logQueue?(): { queued: number; written: number; deadLettered: number; failedFlushes: number };
@@ -51,15 +54,53 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
   const httpRequests = new Counter({ name: "tollgate_http_requests_total", help: "HTTP requests by route template, method and status.", labelNames: ["method", "route", "status"], registers: r });
   const httpDuration = new Histogram({ name: "tollgate_http_request_duration_seconds", help: "HTTP request duration by route template.", labelNames: ["method", "route"], buckets: LATENCY_BUCKETS, registers: r });
 
-  const gwLabels = ["endpoint", "status", "outcome", "provider", "model"] as const;
-  const gwRequests = new Counter({ name: "tollgate_gateway_requests_total", help: "Gateway requests by endpoint, status, outcome, provider and served model.", labelNames: gwLabels, registers: r });
-  const gwDuration = new Histogram({ name: "tollgate_gateway_request_duration_seconds", help: "Gateway request duration (whole request, stream included).", labelNames: ["endpoint", "provider", "stream"], buckets: LATENCY_BUCKETS, registers: r });
-  const gwTtft = new Histogram({ name: "tollgate_gateway_time_to_first_token_seconds", help: "Time to first token (first byte of the answer).", labelNames: ["provider", "model"], buckets: LATENCY_BUCKETS, registers: r });
-  const gwOverhead = new Histogram({ name: "tollgate_gateway_overhead_seconds", help: "Time the gateway itself added: request time (to first byte for streams) minus upstream attempts. Millisecond resolution.", labelNames: ["endpoint", "stream"], buckets: OVERHEAD_BUCKETS, registers: r });
-  const upstream = new Histogram({ name: "tollgate_upstream_latency_seconds", help: "Upstream attempts: time to response (non-streaming) or first chunk (streaming), by provider and result.", labelNames: ["provider", "outcome"], buckets: LATENCY_BUCKETS, registers: r });
-  const attempts = new Counter({ name: "tollgate_upstream_attempts_total", help: "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open).", labelNames: ["provider", "outcome"], registers: r });
-  const tokens = new Counter({ name: "tollgate_gateway_tokens_total", help: "Tokens by provider, model and kind (input, cached_input, output).", labelNames: ["provider", "model", "kind"], registers: r });
-  const cost = new Counter({ name: "tollgate_gateway_cost_micro_usd_total", help: "Cost charged, in micro-USD, by provider and model.", labelNames: ["provider", "model"], registers: r });
+  // Per gateway request (the hot path): series resolved once per label combination, then plain additions.
+  const gwRequests = new FastCounter("tollgate_gateway_requests_total", "Gateway requests by endpoint, status, outcome, provider and served model.", ["endpoint", "status", "outcome", "provider", "model"], registry);
+  const gwDuration = new FastHistogram("tollgate_gateway_request_duration_seconds", "Gateway request duration (whole request, stream included).", ["endpoint", "provider", "stream"], LATENCY_BUCKETS, registry);
+  const gwTtft = new FastHistogram("tollgate_gateway_time_to_first_token_seconds", "Time to first token (first byte of the answer).", ["provider", "model"], LATENCY_BUCKETS, registry);
+  const gwOverhead = new FastHistogram("tollgate_gateway_overhead_seconds", "Time the gateway itself added: request time (to first byte for streams) minus upstream attempts. Millisecond resolution.", ["endpoint", "stream"], OVERHEAD_BUCKETS, registry);
+  const upstream = new FastHistogram("tollgate_upstream_latency_seconds", "Upstream attempts: time to response (non-streaming) or first chunk (streaming), by provider and result.", ["provider", "outcome"], LATENCY_BUCKETS, registry);
+  const attempts = new FastCounter("tollgate_upstream_attempts_total", "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open).", ["provider", "outcome"], registry);
+  const tokens = new FastCounter("tollgate_gateway_tokens_total", "Tokens by provider, model and kind (input, cached_input, output).", ["provider", "model", "kind"], registry);
+  const cost = new FastCounter("tollgate_gateway_cost_micro_usd_total", "Cost charged, in micro-USD, by provider and model.", ["provider", "model"], registry);
+
+  /** Every series one kind of request touches, looked up by one key. */
+  interface GatewaySeries {
+    requests: CounterSeries;
+    duration: HistogramSeries;
+    ttft: HistogramSeries;
+    overhead: HistogramSeries;
+    input: CounterSeries;
+    cached: CounterSeries;
+    output: CounterSeries;
+    cost: CounterSeries;
+  }
+  const gwSeries = new Map<string, GatewaySeries>();
+  const attemptSeries = new Map<string, { count: CounterSeries; latency: HistogramSeries }>();
+  function gatewaySeries(endpoint: string, status: string, outcome: string, provider: string, model: string, stream: string): GatewaySeries {
+    const key = `${endpoint}\u0000${status}\u0000${outcome}\u0000${provider}\u0000${model}\u0000${stream}`;
+    let s = gwSeries.get(key);
+    if (!s) {
+      s = {
+        requests: gwRequests.series([endpoint, status, outcome, provider, model]),
+        duration: gwDuration.series([endpoint, provider, stream]),
+        ttft: gwTtft.series([provider, model]),
+        overhead: gwOverhead.series([endpoint, stream]),
+        input: tokens.series([provider, model, "input"]),
+        cached: tokens.series([provider, model, "cached_input"]),
+        output: tokens.series([provider, model, "output"]),
+        cost: cost.series([provider, model]),
+      };
+      gwSeries.set(key, s);
+    }
+    return s;
+  }
+  function attemptOf(provider: string, outcome: string) {
+    const key = `${provider}\u0000${outcome}`;
+    let s = attemptSeries.get(key);
+    if (!s) attemptSeries.set(key, (s = { count: attempts.series([provider, outcome]), latency: upstream.series([provider, outcome]) }));
+    return s;
+  }
   const keyless = new Counter({ name: "tollgate_gateway_keyless_refusals_total", help: "Gateway requests refused without a valid API key (missing, unknown, revoked or expired), by endpoint, status and error code. They have no project and no request-log row.", labelNames: ["endpoint", "status", "code"], registers: r });
   const rlFallback = new Counter({ name: "tollgate_ratelimit_redis_fallback_total", help: "Rate-limit decisions answered without Redis (local counters or refused).", registers: r });
 
@@ -167,27 +208,30 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     observeGateway(e) {
       const provider = e.provider ?? "none";
       const model = e.modelServed ?? "none";
-      gwRequests.inc({ endpoint: e.endpoint, status: String(e.status), outcome: e.outcome, provider, model });
-      gwDuration.observe({ endpoint: e.endpoint, provider, stream: String(e.stream) }, e.latencyMs / 1000);
-      if (e.ttftMs !== null) gwTtft.observe({ provider, model }, e.ttftMs / 1000);
+      const stream = e.stream ? "true" : "false";
+      const s = gatewaySeries(e.endpoint, String(e.status), e.outcome, provider, model, stream);
+      s.requests.value++;
+      s.duration.observe(e.latencyMs / 1000);
+      if (e.ttftMs !== null) s.ttft.observe(e.ttftMs / 1000);
       let upstreamMs = 0;
       for (const a of e.attempts) {
         const p = a.target.includes("/") ? a.target.slice(0, a.target.indexOf("/")) : a.target;
-        attempts.inc({ provider: p, outcome: a.outcome });
-        if (a.outcome !== "skipped_circuit_open") upstream.observe({ provider: p, outcome: a.outcome }, a.ms / 1000);
+        const as = attemptOf(p, a.outcome);
+        as.count.value++;
+        if (a.outcome !== "skipped_circuit_open") as.latency.observe(a.ms / 1000);
         upstreamMs += a.ms;
       }
       // Overhead only where it is well defined: a served answer that went upstream.
       if (e.outcome === "ok" && e.attempts.length > 0) {
         const until = e.stream ? (e.ttftMs ?? e.latencyMs) : e.latencyMs;
-        gwOverhead.observe({ endpoint: e.endpoint, stream: String(e.stream) }, Math.max(0, until - upstreamMs) / 1000);
+        s.overhead.observe(Math.max(0, until - upstreamMs) / 1000);
       }
       if (e.usage) {
-        tokens.inc({ provider, model, kind: "input" }, e.usage.inputTokens);
-        tokens.inc({ provider, model, kind: "cached_input" }, e.usage.cachedInputTokens);
-        tokens.inc({ provider, model, kind: "output" }, e.usage.outputTokens);
+        s.input.value += e.usage.inputTokens;
+        s.cached.value += e.usage.cachedInputTokens;
+        s.output.value += e.usage.outputTokens;
       }
-      if (e.costMicroUsd !== null && e.costMicroUsd > 0n) cost.inc({ provider, model }, Number(e.costMicroUsd));
+      if (e.costMicroUsd !== null && e.costMicroUsd > 0n) s.cost.value += Number(e.costMicroUsd);
     },
     rateLimitFallback: () => rlFallback.inc(),
     observeKeylessRefusal: (endpoint, status, code) => keyless.inc({ endpoint, status: String(status), code }),
