@@ -29,7 +29,7 @@ describe("fast metric series", () => {
     }
     expect(await lines(ours, "fast_seconds")).toEqual(await lines(theirs, "prom_seconds"));
     expect(await lines(ours, "fast_total")).toEqual(await lines(theirs, "prom_total"));
-    expect(await lines(ours, "fast_seconds")).toContain('m_bucket{le="0.005",endpoint="chat"} 2');
+    expect(await lines(ours, "fast_seconds")).toContain('m_bucket{le="0.005",endpoint="messages"} 2');
   });
 
   it("resolves the same series for the same label values", () => {
