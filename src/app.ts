@@ -3,6 +3,7 @@
  * ids, CSRF, auth guard, OpenAPI), then each domain's service and routes. The
  * services get their dependencies explicitly here; there is no container.
  */
+import { createServer } from "node:http";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -53,6 +54,7 @@ import { createProjectService } from "./modules/projects/projects.service.js";
 import { builtInProviders } from "./gateway/catalog.js";
 import { createGateway } from "./gateway/gateway.js";
 import type { GatewayHooks } from "./gateway/hooks.js";
+import type { GatewayFront } from "./gateway/routes.js";
 import { anthropicInbound } from "./gateway/inbound/anthropic.js";
 import { checkJsonInput } from "./gateway/input.js";
 import { invalidRequest } from "./gateway/errors.js";
@@ -115,7 +117,22 @@ const hopsTrusted = (hops: number) => (_addr: string, i: number) => i < hops;
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, database } = opts;
   const db = database.db;
+  // Gateway calls (/v1/*) are answered by the gateway's own front on the bare request, ahead of
+  // Fastify (see gateway/routes.ts); everything else goes through Fastify.
+  let gatewayFront: GatewayFront | null = null;
   const server = Fastify({
+    serverFactory: (handler, o) => {
+      const http = createServer((req, res) => {
+        if (gatewayFront?.matches(req.method, req.url)) gatewayFront.handle(req, res);
+        else handler(req, res);
+      });
+      // What Fastify sets on a server it creates itself (its options, defaults applied).
+      const t = o as unknown as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+      http.keepAliveTimeout = t.keepAliveTimeout;
+      http.requestTimeout = t.requestTimeout;
+      http.setTimeout(t.connectionTimeout);
+      return http;
+    },
     loggerInstance: opts.logger as FastifyBaseLogger,
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
@@ -311,7 +328,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerBillingRoutes(server, { billing });
   registerAlertRoutes(server, { alerts });
   registerPaymentRoutes(server, { payments, webhook: stripeWebhook });
-  gateway.register(server);
+  gatewayFront = gateway.register(server);
 
   server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => server.swagger());
   // The dashboard: static build + SPA fallback for browser navigations (after every API route).

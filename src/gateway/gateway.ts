@@ -6,18 +6,19 @@
  * per-replica observation (breakers); shared state goes behind interfaces
  * (rate-limit store, key verifier bus) that the scale-out work backs by Redis.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { Agent } from "undici";
 import type { Config } from "../config.js";
 import type { ProviderEntry } from "./catalog.js";
 import { fromUpstream, GatewayError, invalidRequest } from "./errors.js";
+import type { Exchange, ExchangeLog } from "./exchange.js";
 import type { GatewayHooks, GatewayRequestContext } from "./hooks.js";
 import { openaiInbound } from "./inbound/openai.js";
 import { createGuardedDispatcher } from "./net/ssrf.js";
 import { capJsonForLog, createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
 import { createAdapters, type Timeouts, UpstreamError } from "./providers/index.js";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/ratelimit.js";
-import { type GatewayRouteDeps, registerGatewayRoutes, type VerifiedKey } from "./routes.js";
+import { createGatewayFront, type GatewayFront, type GatewayRouteDeps, type VerifiedKey } from "./routes.js";
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor } from "./routing/executor.js";
 import { isAllowed, resolveTargets, type ResolvedTarget } from "./routing/router.js";
@@ -44,6 +45,8 @@ export interface GatewayDeps<K extends GatewayKeyContext> {
   heartbeatMs?: number;
   /** Aborted at the shutdown deadline (see pipeline.ts). */
   shutdown?: AbortSignal;
+  /** Error and warning lines (the app's logger when absent). */
+  logger?: ExchangeLog;
   /** A request refused without a valid API key (no project, so no log row): for metrics. */
   refusedWithoutKey?(endpoint: RequestLogEntry["endpoint"] | "other", error: GatewayError): void;
 }
@@ -117,17 +120,17 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     return typeof body.input === "string" ? out[0]! : out;
   }
 
-  async function embeddings(request: FastifyRequest, reply: FastifyReply, k: K) {
+  async function embeddings(x: Exchange, k: K) {
     const started = performance.now();
-    const body = (request.body && typeof request.body === "object" ? request.body : {}) as EmbeddingsRequest;
+    const body = (x.body && typeof x.body === "object" ? x.body : {}) as EmbeddingsRequest;
     const key = gatewayKey(k);
     const entry: RequestLogEntry = {
-      id: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, createdAt: new Date(), endpoint: "embeddings",
+      id: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, createdAt: new Date(), endpoint: "embeddings",
       modelRequested: typeof body.model === "string" ? body.model : null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
-      usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: typeof body.user === "string" ? body.user : null, stream: false,
+      usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: x.ip, user: typeof body.user === "string" ? body.user : null, stream: false,
       requestBody: null, responseBody: null,
     };
-    const ctx = { requestId: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const, startedAt: entry.createdAt };
+    const ctx = { requestId: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const, startedAt: entry.createdAt };
     let reserved = false;
     let reservation: unknown;
     try {
@@ -153,7 +156,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       reserved = false;
       const s = await hooks.settle?.(ctx, reservation, { route, usage: out.usage, outcome: "ok" });
       if (s) entry.costMicroUsd = s.costMicroUsd;
-      reply.header("x-tollgate-provider", target!.provider.slug);
+      x.header("x-tollgate-provider", target!.provider.slug);
       return { ...out.response, model: target!.name };
     } catch (err) {
       const e = err instanceof GatewayError ? err : err instanceof UpstreamError ? fromUpstream(err, entry.provider ?? "unknown") : new GatewayError(500, "api_error", "internal_error", "Tollgate failed to handle this request.");
@@ -174,36 +177,45 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
    * valid key it gets a request-log row in its project (no body unless the body parsed); without one
    * there is no project to show it to: it is only counted (`refusedWithoutKey`), nothing else is kept.
    */
-  function refused(request: FastifyRequest, reply: FastifyReply, k: K | null, e: GatewayError) {
-    const endpoint = ENDPOINTS[request.routeOptions.url ?? ""];
+  function refused(x: Exchange, k: K | null, e: GatewayError) {
+    const endpoint = ENDPOINTS[x.path];
     if (!k) return deps.refusedWithoutKey?.(endpoint ?? "other", e);
     if (!endpoint) return;
-    const parsed = typeof request.gatewayBodyText === "string" && request.body && typeof request.body === "object" ? (request.body as Record<string, unknown>) : null;
+    const parsed = typeof x.bodyText === "string" && x.body && typeof x.body === "object" ? (x.body as Record<string, unknown>) : null;
     const user = parsed?.user ?? (parsed?.metadata as { user_id?: unknown } | undefined)?.user_id;
+    const elapsed = Math.round(x.elapsedMs());
     deps.log({
-      id: request.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, createdAt: new Date(Date.now() - Math.round(reply.elapsedTime)), endpoint,
+      id: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, createdAt: new Date(Date.now() - elapsed), endpoint,
       modelRequested: typeof parsed?.model === "string" && parsed.model ? parsed.model.slice(0, 256) : null, modelServed: null, provider: null,
       status: e.status, outcome: "error", errorCode: e.code, errorSource: e.source, usage: null, costMicroUsd: null,
-      latencyMs: Math.round(reply.elapsedTime), ttftMs: null, attempts: [], clientIp: request.ip,
+      latencyMs: elapsed, ttftMs: null, attempts: [], clientIp: x.ip,
       user: typeof user === "string" ? user.slice(0, 256) : null, stream: parsed?.stream === true,
-      requestBody: k.logBodies && parsed ? capJsonForLog(request.gatewayBodyText!, LOG_BODY_LIMIT) : null, responseBody: null,
+      requestBody: k.logBodies && parsed ? capJsonForLog(x.bodyText!, LOG_BODY_LIMIT) : null, responseBody: null,
     });
   }
 
   return {
-    register(app: FastifyInstance) {
-      registerGatewayRoutes<K>(app, {
+    /**
+     * Registers the gateway's routes on the app (for inject and the route list) and returns the
+     * front the HTTP server hands gateway requests to, ahead of Fastify (see routes.ts).
+     */
+    register(app: FastifyInstance): GatewayFront {
+      const front = createGatewayFront<K>({
         verify: deps.verify,
         rateLimits: deps.rateLimits ?? createMemoryRateLimitStore(),
         testKeyRpm: 60,
         bodyLimit: 16 * 1024 * 1024,
-        chat: (request, reply, k, inbound) => chat(request, reply, gatewayKey(k), inbound),
+        chat: (x, k, inbound) => chat(x, gatewayKey(k), inbound),
         inbound: { openai: openaiInbound, anthropic: deps.inboundAnthropic },
         embeddings,
         models,
         checkBody: deps.checkBody,
         refused,
+        log: deps.logger ?? app.log,
+        trustProxy: deps.config.trustProxy,
       });
+      front.register(app);
+      return front;
     },
 
     /** "Test connection" for a custom provider: one tiny, non-streamed request. */

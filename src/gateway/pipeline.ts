@@ -11,10 +11,10 @@
  *    error event — never a hang, never a replay;
  *  - a client disconnect aborts the upstream call at once.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
 import { formatUsd } from "../platform/money.js";
 import type { ProviderEntry } from "./catalog.js";
 import { fromUpstream, GatewayError } from "./errors.js";
+import type { Exchange } from "./exchange.js";
 import type { GatewayHooks, GatewayRequestContext, OutputScanner, RouteInfo, Settlement } from "./hooks.js";
 import { UpstreamError } from "./providers/types.js";
 import type { Executor, Attempt } from "./routing/executor.js";
@@ -129,15 +129,15 @@ export function createChatPipeline(deps: PipelineDeps) {
     for (const a of inFlight) a.abort(SHUTTING_DOWN);
   }, { once: true });
   /** Answers one request (errors included); resolves with the usage it consumed, for token-rate limits. */
-  return async function run(request: FastifyRequest, reply: FastifyReply, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
+  return async function run(x: Exchange, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
     const started = performance.now();
     const startedAt = new Date();
-    const ctx: GatewayRequestContext = { requestId: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt };
+    const ctx: GatewayRequestContext = { requestId: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt };
     const entry: RequestLogEntry = {
-      id: request.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: startedAt, endpoint: inbound.endpoint,
+      id: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: startedAt, endpoint: inbound.endpoint,
       modelRequested: null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
-      usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: request.ip, user: null, stream: false,
-      requestBody: key.logBodies ? (typeof request.gatewayBodyText === "string" ? capJsonForLog(request.gatewayBodyText, deps.logBodyLimit) : capForLog(request.body, deps.logBodyLimit)) : null,
+      usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: x.ip, user: null, stream: false,
+      requestBody: key.logBodies ? (typeof x.bodyText === "string" ? capJsonForLog(x.bodyText, deps.logBodyLimit) : capForLog(x.body, deps.logBodyLimit)) : null,
       responseBody: null,
     };
     let reservation: unknown;
@@ -153,14 +153,14 @@ export function createChatPipeline(deps: PipelineDeps) {
     let req: ChatRequest | undefined;
     const abort = new AbortController();
     const onClose = () => {
-      if (!reply.raw.writableFinished) abort.abort();
+      if (!x.res.writableFinished) abort.abort();
     };
-    reply.raw.on("close", onClose);
+    x.res.on("close", onClose);
     if (deps.shutdown?.aborted) abort.abort(SHUTTING_DOWN);
     else inFlight.add(abort);
 
     try {
-      req = inbound.toCanonical(request.body);
+      req = inbound.toCanonical(x.body);
       entry.modelRequested = req.model || null;
       entry.user = typeof req.user === "string" ? req.user.slice(0, 256) : null;
       entry.stream = req.stream === true;
@@ -175,11 +175,8 @@ export function createChatPipeline(deps: PipelineDeps) {
       let heartbeat: NodeJS.Timeout | undefined;
       if (req.stream) {
         heartbeat = setTimeout(function beat() {
-          sse ??= createSseWriter(reply.raw);
-          if (!sse.started) {
-            reply.hijack();
-            sse.start({ ...reply.getHeaders() });
-          }
+          sse ??= createSseWriter(x.res);
+          sse.start(x.headers);
           sse.comment("tollgate processing");
           heartbeat = setTimeout(beat, deps.heartbeatMs);
         }, deps.heartbeatMs);
@@ -194,10 +191,10 @@ export function createChatPipeline(deps: PipelineDeps) {
       entry.provider = exec.target.provider.slug;
       entry.modelServed = exec.target.name;
       const scanner = deps.hooks.outputScanner?.(ctx);
-      reply.header("x-tollgate-provider", exec.target.provider.slug);
-      reply.header("x-tollgate-model", exec.target.name);
+      x.header("x-tollgate-provider", exec.target.provider.slug);
+      x.header("x-tollgate-model", exec.target.name);
       // Calls actually made upstream (retries included); targets skipped with an open circuit are not attempts.
-      reply.header("x-tollgate-attempts", String(countTried(exec.attempts)));
+      x.header("x-tollgate-attempts", String(countTried(exec.attempts)));
 
       if (exec.result.kind === "response") {
         const res = exec.result.response;
@@ -207,25 +204,22 @@ export function createChatPipeline(deps: PipelineDeps) {
         settleOutcome = "ok";
         const settlement = await settleOnce();
         if (settlement) {
-          reply.header("x-tollgate-cost-usd", formatUsd(settlement.costMicroUsd));
-          if (settlement.balanceMicroUsd !== undefined) reply.header("x-tollgate-balance-usd", formatUsd(settlement.balanceMicroUsd));
+          x.header("x-tollgate-cost-usd", formatUsd(settlement.costMicroUsd));
+          if (settlement.balanceMicroUsd !== undefined) x.header("x-tollgate-balance-usd", formatUsd(settlement.balanceMicroUsd));
         }
         res.model = exec.target.name;
         res.usage = usageToOpenAI(usage);
         // Serialised once: the same text is sent and logged.
         const text = JSON.stringify(inbound.renderResponse(res, exec.target.name));
         if (key.logBodies) entry.responseBody = capJsonForLog(text, deps.logBodyLimit);
-        await reply.status(200).type("application/json; charset=utf-8").send(text);
+        x.sendJson(200, text);
         return usage;
       }
 
       // Streaming.
-      sse ??= createSseWriter(reply.raw);
-      if (!sse.started) {
-        reply.hijack();
-        sse.start({ ...reply.getHeaders() });
-      }
-      const renderer = inbound.streamRenderer(exec.target.name, request.id);
+      sse ??= createSseWriter(x.res);
+      sse.start(x.headers);
+      const renderer = inbound.streamRenderer(exec.target.name, x.id);
       const stream = exec.result;
       // Choices whose text the scanner may still hold back (no finish_reason seen yet).
       const scanning = new Set<number>();
@@ -310,18 +304,19 @@ export function createChatPipeline(deps: PipelineDeps) {
       entry.errorCode = e.code;
       entry.errorSource = e.source;
       if (usage === undefined && aborted && req) usage = estimateUsage(req, generated);
-      if (!(err instanceof GatewayError) && !(err instanceof UpstreamError) && !aborted) request.log.error({ err }, "gateway request failed");
+      if (!(err instanceof GatewayError) && !(err instanceof UpstreamError) && !aborted) x.log.error({ err, reqId: x.id }, "gateway request failed");
       settleOutcome = aborted ? "client_aborted" : e.source === "upstream" ? "upstream_error" : "gateway_error";
       await settleOnce().catch(() => undefined);
       if (sse?.started) {
-        if (!aborted) await writeFrames(sse, inbound.streamRenderer(entry.modelServed ?? "", request.id).error(e, request.id));
+        if (!aborted) await writeFrames(sse, inbound.streamRenderer(entry.modelServed ?? "", x.id).error(e, x.id));
         sse.end();
       } else if (!aborted) {
-        reply.headers({ "x-tollgate-error-source": e.source, ...e.headers });
-        await reply.status(e.status).send(inbound.errorBody(e, request.id));
+        x.header("x-tollgate-error-source", e.source);
+        Object.assign(x.headers, e.headers);
+        x.sendJson(e.status, inbound.errorBody(e, x.id));
       }
     } finally {
-      reply.raw.off("close", onClose);
+      x.res.off("close", onClose);
       inFlight.delete(abort);
       entry.usage = usage ?? null;
       entry.latencyMs = Math.round(performance.now() - started);

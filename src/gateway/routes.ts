@@ -1,21 +1,31 @@
 /**
  * The gateway's HTTP surface: /v1/chat/completions, /v1/messages,
- * /v1/embeddings, /v1/models — in their own Fastify context with their own
- * body parser, key authentication and error shapes (OpenAI on /v1/*, Anthropic
- * on /v1/messages). Cookies never authenticate here; only project API keys.
+ * /v1/embeddings, /v1/models — answered on the bare Node.js request and
+ * response, ahead of the management API's Fastify routing (every gateway call
+ * pays for what it uses and nothing else). Cookies never authenticate here;
+ * only project API keys. Errors have the OpenAI shape (Anthropic's on
+ * /v1/messages).
  *
- * Order per request: key auth and request-rate limits before the body is read
- * (onRequest), then the body limit and parse (413/400 before any work), then
- * the token-rate limit, then the pipeline. A request refused before the
- * pipeline is reported to `refused` (the pipeline logs everything after).
+ * Order per request: key auth and request-rate limits before the body is read,
+ * then the content type, the body limit (413 before buffering) and the parse
+ * (400 before any work), then the token-rate limit, then the pipeline. A
+ * request refused before the pipeline took it is reported to `refused` (the
+ * pipeline logs everything after).
  *
  * Token limits are charged twice: an estimate from the body's byte size before
  * the call (so a flood of huge prompts is refused up front), then corrected to
  * the tokens actually used — input and output — once the answer is complete.
+ *
+ * The server hands requests over through `front.matches` + `front.handle`;
+ * the same paths are also registered as Fastify routes that hand over the same
+ * way, so Fastify's inject (tests) and the route list see them.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import proxyAddr from "@fastify/proxy-addr";
+import type { FastifyInstance } from "fastify";
 import sjson from "secure-json-parse";
 import { anthropicErrorBody, GatewayError, invalidRequest, openaiErrorBody } from "./errors.js";
+import { Exchange, type ExchangeLog } from "./exchange.js";
 import type { InboundFormat } from "./pipeline.js";
 import type { Usage } from "./types.js";
 import { MINUTE, type RateLimitDecision, type RateLimitStore } from "./ratelimit/ratelimit.js";
@@ -36,9 +46,10 @@ export interface GatewayRouteDeps<K extends VerifiedKey> {
   testKeyRpm: number;
   bodyLimit: number;
   /** Answers the request; resolves with the usage it consumed (null when nothing was generated). */
-  chat(request: FastifyRequest, reply: FastifyReply, key: K, inbound: InboundFormat): Promise<Usage | null>;
+  chat(x: Exchange, key: K, inbound: InboundFormat): Promise<Usage | null>;
   inbound: { openai: InboundFormat; anthropic?: InboundFormat };
-  embeddings?(request: FastifyRequest, reply: FastifyReply, key: K): Promise<unknown>;
+  /** Answers an embeddings request: the response body (errors are thrown, after the request was logged). */
+  embeddings?(x: Exchange, key: K): Promise<unknown>;
   models(key: K): Promise<unknown>;
   /** JSON nesting depth / string checks on the parsed body; throws a GatewayError. */
   checkBody?(value: unknown): void;
@@ -46,20 +57,19 @@ export interface GatewayRouteDeps<K extends VerifiedKey> {
    * A request refused before the pipeline took it (401, 429, 400/413/415 body errors): `key` is
    * the verified key, or null when there is none. Called once, before the error is sent; must not throw.
    */
-  refused?(request: FastifyRequest, reply: FastifyReply, key: K | null, error: GatewayError): void;
+  refused?(x: Exchange, key: K | null, error: GatewayError): void;
+  log: ExchangeLog;
+  /** Trusted reverse proxies for the client IP (TOLLGATE_TRUST_PROXY: true, hop count, or addresses). */
+  trustProxy: boolean | number | string;
 }
 
-declare module "fastify" {
-  interface FastifyRequest {
-    gatewayKey: unknown;
-    /** Size of the raw JSON body in bytes (the token-limit estimate; Content-Length is absent when chunked). */
-    gatewayBodyBytes: number;
-    /** The body's JSON text as received (logged as is when the project logs bodies). */
-    gatewayBodyText: string | null;
-    /** Set once the pipeline owns the request: it writes the request's log row, failures included. */
-    gatewayHandled: boolean;
-  }
+export interface GatewayFront {
+  /** True for a gateway method + path: the server hands the request to `handle`. */
+  matches(method: string | undefined, url: string | undefined): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
 }
+
+type RouteKind = "chat" | "messages" | "embeddings" | "models";
 
 const KEY_FAILURES: Record<string, string> = {
   malformed: "The API key is malformed. Tollgate keys look like tg_live_… or tg_test_….",
@@ -68,171 +78,254 @@ const KEY_FAILURES: Record<string, string> = {
   expired: "The API key has expired.",
 };
 
-function rawKey(request: FastifyRequest): string | undefined {
-  const auth = request.headers.authorization;
-  if (typeof auth === "string" && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim();
-  const x = request.headers["x-api-key"];
+const BEARER = /^bearer\s+/i;
+
+function rawKey(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (typeof auth === "string" && BEARER.test(auth)) return auth.replace(BEARER, "").trim();
+  const x = req.headers["x-api-key"];
   return typeof x === "string" ? x.trim() : undefined;
 }
 
-function limitHeaders(kind: "requests" | "tokens", d: RateLimitDecision): Record<string, string> {
-  return {
-    [`x-ratelimit-limit-${kind}`]: String(d.limit),
-    [`x-ratelimit-remaining-${kind}`]: String(d.remaining),
-    [`x-ratelimit-reset-${kind}`]: `${Math.ceil(d.resetMs / 1000)}s`,
-  };
+const LIMIT_HEADERS = {
+  requests: ["x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"],
+  tokens: ["x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"],
+} as const;
+
+function setLimitHeaders(headers: Record<string, string>, kind: "requests" | "tokens", d: RateLimitDecision): void {
+  const [limit, remaining, reset] = LIMIT_HEADERS[kind];
+  headers[limit] = String(d.limit);
+  headers[remaining] = String(d.remaining);
+  headers[reset] = `${Math.ceil(d.resetMs / 1000)}s`;
 }
 
 function rateLimited(kind: "requests" | "tokens", scope: "project" | "key", d: RateLimitDecision): GatewayError {
-  return new GatewayError(429, "rate_limit_error", "rate_limit_exceeded", `Rate limit reached: ${d.limit} ${kind} per minute for this ${scope}. Retry after ${Math.ceil(d.retryAfterMs / 1000)} s.`, "gateway", {
-    "retry-after": String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))),
-    ...limitHeaders(kind, d),
+  const headers: Record<string, string> = { "retry-after": String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) };
+  setLimitHeaders(headers, kind, d);
+  return new GatewayError(429, "rate_limit_error", "rate_limit_exceeded", `Rate limit reached: ${d.limit} ${kind} per minute for this ${scope}. Retry after ${Math.ceil(d.retryAfterMs / 1000)} s.`, "gateway", headers);
+}
+
+function tooLarge(): GatewayError {
+  // The rest of the body is never read: the connection closes after the answer.
+  return new GatewayError(413, "request_too_large", "request_too_large", "The request body is larger than this gateway accepts.", "gateway", { connection: "close" });
+}
+
+/** The body, refused past `limit` bytes (by Content-Length before reading, else while reading). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new GatewayError(499, "api_error", "client_closed_request", "The client closed the request before sending its body."));
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
   });
 }
 
-export function registerGatewayRoutes<K extends VerifiedKey>(app: FastifyInstance, deps: GatewayRouteDeps<K>): void {
-  // No "incoming request"/"request completed" lines per gateway call at info level: every call
-  // already gets a request-log row, and two log lines cost more CPU than the rest of the
-  // request's bookkeeping. Warnings and errors are still logged.
-  const current = app.log.level as string;
-  const logLevel = (["fatal", "error", "silent"].includes(current) ? current : "warn") as "fatal" | "error" | "silent" | "warn";
-  void app.register(async (gw) => {
-    gw.decorateRequest("gatewayKey", null);
-    gw.decorateRequest("gatewayBodyBytes", 0);
-    gw.decorateRequest("gatewayBodyText", null);
-    gw.decorateRequest("gatewayHandled", false);
-    const decoder = new TextDecoder("utf-8", { fatal: true });
+function isJson(contentType: string): boolean {
+  const semi = contentType.indexOf(";");
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === "application/json";
+}
 
-    gw.removeAllContentTypeParsers();
-    gw.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: deps.bodyLimit }, (req, buf, done) => {
-      req.gatewayBodyBytes = (buf as Buffer).length;
-      let text: string;
+function clientIp(trustProxy: boolean | number | string): (req: IncomingMessage) => string {
+  if (trustProxy === false) return (req) => req.socket.remoteAddress ?? "";
+  const trust =
+    trustProxy === true ? () => true
+    : typeof trustProxy === "number" ? (_addr: string, i: number) => i < trustProxy
+    : proxyAddr.compile(trustProxy.split(",").map((s) => s.trim()));
+  return (req) => {
+    const addrs = proxyAddr.all(req, trust);
+    return addrs[addrs.length - 1] ?? "";
+  };
+}
+
+export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps<K>): GatewayFront & { register(app: FastifyInstance): void } {
+  const routes = new Map<string, { method: "GET" | "POST"; kind: RouteKind }>([
+    ["/v1/chat/completions", { method: "POST", kind: "chat" }],
+    ["/v1/models", { method: "GET", kind: "models" }],
+  ]);
+  if (deps.inbound.anthropic) routes.set("/v1/messages", { method: "POST", kind: "messages" });
+  if (deps.embeddings) routes.set("/v1/embeddings", { method: "POST", kind: "embeddings" });
+  const ipOf = clientIp(deps.trustProxy);
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+
+  const pathOf = (url: string) => {
+    const q = url.indexOf("?");
+    return q === -1 ? url : url.slice(0, q);
+  };
+
+  /** Reads, decodes, parses and checks the JSON body (415/413/400 before any work). */
+  async function readJson(x: Exchange): Promise<void> {
+    const type = x.req.headers["content-type"];
+    if (type === undefined || !isJson(type)) {
+      const empty = x.req.headers["transfer-encoding"] === undefined && (x.req.headers["content-length"] ?? "0") === "0";
+      if (type === undefined && empty) return; // no body at all: the endpoint says what is missing
+      throw new GatewayError(415, "invalid_request_error", "unsupported_media_type", "Send the body as application/json.");
+    }
+    const buf = await readBody(x.req, deps.bodyLimit);
+    x.bodyBytes = buf.length;
+    if (buf.length === 0) throw invalidRequest("invalid_json", "The body is empty.");
+    let text: string;
+    try {
+      text = decoder.decode(buf);
+    } catch {
+      throw invalidRequest("invalid_utf8", "The body is not valid UTF-8.");
+    }
+    let value: unknown;
+    try {
+      value = sjson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
+    } catch {
+      throw invalidRequest("invalid_json", "The body is not valid JSON (or uses the reserved keys __proto__/constructor).");
+    }
+    deps.checkBody?.(value);
+    x.body = value;
+    x.bodyText = text;
+  }
+
+  type TokenCharge = Array<{ name: string; limit: number; charged: number }>;
+
+  /** Request-rate limits (project, then key): before the body is read. */
+  async function checkRequests(x: Exchange, key: K): Promise<void> {
+    const keyRpm = key.environment === "test" ? Math.min(key.keyRateLimit.rpm ?? deps.testKeyRpm, deps.testKeyRpm) : key.keyRateLimit.rpm;
+    if (key.rateLimit.rpm) {
+      const d = await deps.rateLimits.hit(`rpm:p:${key.projectId}`, 1, { limit: key.rateLimit.rpm, windowMs: MINUTE });
+      if (!d.allowed) throw rateLimited("requests", "project", d);
+      setLimitHeaders(x.headers, "requests", d);
+    }
+    if (keyRpm) {
+      const d = await deps.rateLimits.hit(`rpm:k:${key.keyId}`, 1, { limit: keyRpm, windowMs: MINUTE });
+      if (!d.allowed) throw rateLimited("requests", "key", d);
+      setLimitHeaders(x.headers, "requests", d);
+    }
+  }
+
+  /** Token-rate limits, checked against the body's rough size before any upstream call; returns what was charged. */
+  async function checkTokens(x: Exchange, key: K): Promise<TokenCharge> {
+    const estimate = Math.ceil(x.bodyBytes / 4) || 1;
+    const charges: TokenCharge = [];
+    for (const [name, limit, scope] of [
+      [`tpm:p:${key.projectId}`, key.rateLimit.tpm, "project"],
+      [`tpm:k:${key.keyId}`, key.keyRateLimit.tpm, "key"],
+    ] as const) {
+      if (!limit) continue;
+      const charged = Math.min(estimate, limit);
+      const d = await deps.rateLimits.hit(name, charged, { limit, windowMs: MINUTE });
+      if (!d.allowed) throw rateLimited("tokens", scope, d);
+      setLimitHeaders(x.headers, "tokens", d);
+      charges.push({ name, limit, charged });
+    }
+    return charges;
+  }
+
+  /** Replaces the estimate with the tokens the request really used (a failed call that produced nothing refunds it). */
+  async function settleTokens(charges: TokenCharge, usage: Usage | null) {
+    const actual = usage ? usage.inputTokens + usage.outputTokens : 0;
+    for (const c of charges) {
+      const delta = actual - c.charged;
+      if (delta !== 0) await deps.rateLimits.adjust(c.name, delta, { limit: c.limit, windowMs: MINUTE });
+    }
+  }
+
+  async function serve(x: Exchange, kind: RouteKind): Promise<void> {
+    const raw = rawKey(x.req);
+    if (!raw) {
+      throw new GatewayError(401, "authentication_error", "missing_api_key", "Send your project API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.");
+    }
+    const v = await deps.verify(raw);
+    if (!v.ok) throw new GatewayError(401, "authentication_error", v.reason === "revoked" || v.reason === "expired" ? `key_${v.reason}` : "invalid_api_key", KEY_FAILURES[v.reason]!);
+    const key = v.ctx;
+    x.key = key;
+    if (kind === "models") return x.sendJson(200, await deps.models(key));
+    await checkRequests(x, key);
+    await readJson(x);
+    const charges = await checkTokens(x, key);
+    x.handled = true;
+    if (kind === "embeddings") return x.sendJson(200, await deps.embeddings!(x, key));
+    const inbound = kind === "messages" ? deps.inbound.anthropic! : deps.inbound.openai;
+    await settleTokens(charges, await deps.chat(x, key, inbound));
+  }
+
+  function fail(x: Exchange, err: unknown): void {
+    const e = toGatewayError(err);
+    if (e.status >= 500) x.log.error({ err, reqId: x.id }, "gateway error");
+    if (!x.handled && deps.refused) {
       try {
-        text = decoder.decode(buf as Buffer);
-      } catch {
-        return done(invalidRequest("invalid_utf8", "The body is not valid UTF-8."), undefined);
-      }
-      let value: unknown;
-      try {
-        value = sjson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
-      } catch {
-        return done(invalidRequest("invalid_json", "The body is not valid JSON (or uses the reserved keys __proto__/constructor)."), undefined);
-      }
-      try {
-        deps.checkBody?.(value);
-      } catch (err) {
-        return done(err as Error, undefined);
-      }
-      req.gatewayBodyText = text;
-      done(null, value);
-    });
-
-    gw.setErrorHandler((err, request, reply) => {
-      const e = toGatewayError(err);
-      if (e.status >= 500) request.log.error({ err }, "gateway error");
-      if (!request.gatewayHandled && deps.refused) {
-        try {
-          deps.refused(request, reply, (request.gatewayKey as K | null) ?? null, e);
-        } catch (logErr) {
-          request.log.warn({ err: logErr }, "refused request could not be recorded");
-        }
-      }
-      reply.headers({ "x-tollgate-error-source": e.source, ...e.headers });
-      const body = request.url.startsWith("/v1/messages") ? anthropicErrorBody(e, request.id) : openaiErrorBody(e, request.id);
-      return reply.status(e.status).send(body);
-    });
-
-    gw.addHook("onRequest", async (request, reply) => {
-      const raw = rawKey(request);
-      if (!raw) {
-        throw new GatewayError(401, "authentication_error", "missing_api_key", "Send your project API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.");
-      }
-      const v = await deps.verify(raw);
-      if (!v.ok) throw new GatewayError(401, "authentication_error", v.reason === "revoked" || v.reason === "expired" ? `key_${v.reason}` : "invalid_api_key", KEY_FAILURES[v.reason]!);
-      const key = v.ctx;
-      request.gatewayKey = key;
-      if (request.method === "GET") return;
-      const keyRpm = key.environment === "test" ? Math.min(key.keyRateLimit.rpm ?? deps.testKeyRpm, deps.testKeyRpm) : key.keyRateLimit.rpm;
-      const checks: Array<[string, number | null, "project" | "key"]> = [
-        [`rpm:p:${key.projectId}`, key.rateLimit.rpm, "project"],
-        [`rpm:k:${key.keyId}`, keyRpm, "key"],
-      ];
-      for (const [name, limit, scope] of checks) {
-        if (!limit) continue;
-        const d = await deps.rateLimits.hit(name, 1, { limit, windowMs: MINUTE });
-        if (!d.allowed) throw rateLimited("requests", scope, d);
-        reply.headers(limitHeaders("requests", d));
-      }
-    });
-
-    type TokenCharge = Array<{ name: string; limit: number; charged: number }>;
-
-    /** Token-rate limits, checked against the body's rough size before any upstream call; returns what was charged. */
-    async function checkTokens(request: FastifyRequest, reply: FastifyReply, key: K): Promise<TokenCharge> {
-      const estimate = Math.ceil(request.gatewayBodyBytes / 4) || 1;
-      const charges: TokenCharge = [];
-      for (const [name, limit, scope] of [
-        [`tpm:p:${key.projectId}`, key.rateLimit.tpm, "project"],
-        [`tpm:k:${key.keyId}`, key.keyRateLimit.tpm, "key"],
-      ] as const) {
-        if (!limit) continue;
-        const charged = Math.min(estimate, limit);
-        const d = await deps.rateLimits.hit(name, charged, { limit, windowMs: MINUTE });
-        if (!d.allowed) throw rateLimited("tokens", scope, d);
-        reply.headers(limitHeaders("tokens", d));
-        charges.push({ name, limit, charged });
-      }
-      return charges;
-    }
-
-    /** Replaces the estimate with the tokens the request really used (a failed call that produced nothing refunds it). */
-    async function settleTokens(charges: TokenCharge, usage: Usage | null) {
-      const actual = usage ? usage.inputTokens + usage.outputTokens : 0;
-      for (const c of charges) {
-        const delta = actual - c.charged;
-        if (delta !== 0) await deps.rateLimits.adjust(c.name, delta, { limit: c.limit, windowMs: MINUTE });
+        deps.refused(x, (x.key as K | null) ?? null, e);
+      } catch (logErr) {
+        x.log.warn({ err: logErr, reqId: x.id }, "refused request could not be recorded");
       }
     }
-
-    const keyOf = (request: FastifyRequest) => request.gatewayKey as K;
-    const access = { access: { kind: "apiKey" as const } };
-
-    gw.post("/v1/chat/completions", { config: access, schema: { hide: true } }, async (request, reply) => {
-      const charges = await checkTokens(request, reply, keyOf(request));
-      request.gatewayHandled = true;
-      await settleTokens(charges, await deps.chat(request, reply, keyOf(request), deps.inbound.openai));
-      return reply;
-    });
-
-    if (deps.inbound.anthropic) {
-      const anthropic = deps.inbound.anthropic;
-      gw.post("/v1/messages", { config: access, schema: { hide: true } }, async (request, reply) => {
-        const charges = await checkTokens(request, reply, keyOf(request));
-        request.gatewayHandled = true;
-        await settleTokens(charges, await deps.chat(request, reply, keyOf(request), anthropic));
-        return reply;
-      });
+    if (x.res.headersSent || x.res.destroyed) {
+      // Answered already (or the client left): nothing more can be said on this response.
+      if (!x.res.writableEnded) x.res.destroy();
+      return;
     }
+    x.headers["x-tollgate-error-source"] = e.source;
+    Object.assign(x.headers, e.headers);
+    x.sendJson(e.status, x.path === "/v1/messages" ? anthropicErrorBody(e, x.id) : openaiErrorBody(e, x.id));
+  }
 
-    if (deps.embeddings) {
-      const embeddings = deps.embeddings;
-      gw.post("/v1/embeddings", { config: access, schema: { hide: true } }, async (request, reply) => {
-        await checkTokens(request, reply, keyOf(request));
-        request.gatewayHandled = true;
-        return embeddings(request, reply, keyOf(request));
-      });
-    }
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = pathOf(req.url ?? "/");
+    const route = routes.get(path)!;
+    const x = new Exchange(crypto.randomUUID(), path, req, res, ipOf(req), deps.log);
+    serve(x, route.kind).catch((err) => fail(x, err));
+  }
 
-    gw.get("/v1/models", { config: access, schema: { hide: true } }, async (request) => deps.models(keyOf(request)));
-  }, { logLevel });
+  return {
+    matches(method, url) {
+      if (!url?.startsWith("/v1/")) return false;
+      return routes.get(pathOf(url))?.method === method;
+    },
+    handle,
+    register(app) {
+      // The same requests through Fastify (inject, and the route list): handed over before the body is read.
+      for (const [url, route] of routes) {
+        app.route({
+          method: route.method,
+          url,
+          config: { access: { kind: "apiKey" } },
+          schema: { hide: true },
+          onRequest(request, reply, done) {
+            reply.hijack();
+            handle(request.raw, reply.raw);
+            done();
+          },
+          handler: async () => undefined,
+        });
+      }
+    },
+  };
 }
 
 function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  const fe = err as { code?: string; statusCode?: number };
-  if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new GatewayError(413, "request_too_large", "request_too_large", "The request body is larger than this gateway accepts.");
-  if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new GatewayError(415, "invalid_request_error", "unsupported_media_type", "Send the body as application/json.");
-  if (fe.code === "FST_ERR_CTP_EMPTY_JSON_BODY") return invalidRequest("invalid_json", "The body is empty.");
-  if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) return invalidRequest("bad_request", (err as Error).message);
   return new GatewayError(500, "api_error", "internal_error", "Tollgate failed to handle this request; it was logged with the request id.");
 }
