@@ -11,6 +11,7 @@
  *    error event — never a hang, never a replay;
  *  - a client disconnect aborts the upstream call at once.
  */
+import { CallAbort } from "./abort.js";
 import { formatUsd } from "../platform/money.js";
 import type { ProviderEntry } from "./catalog.js";
 import { fromUpstream, GatewayError } from "./errors.js";
@@ -124,7 +125,7 @@ export function capForLog(value: unknown, limit: number): unknown {
 
 export function createChatPipeline(deps: PipelineDeps) {
   /** Requests running now: the shutdown deadline aborts them (one listener, not one per request). */
-  const inFlight = new Set<AbortController>();
+  const inFlight = new Set<CallAbort>();
   deps.shutdown?.addEventListener("abort", () => {
     for (const a of inFlight) a.abort(SHUTTING_DOWN);
   }, { once: true });
@@ -151,7 +152,7 @@ export function createChatPipeline(deps: PipelineDeps) {
     /** The text sent to the client, after the output scanner: what the log keeps. */
     let sent = "";
     let req: ChatRequest | undefined;
-    const abort = new AbortController();
+    const abort = new CallAbort();
     const onClose = () => {
       if (!x.res.writableFinished) abort.abort();
     };

@@ -11,6 +11,7 @@
  * - The caller's abort signal ends a stream at once with an `aborted` error.
  */
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, FinishReason, FunctionTool, ToolCall, Usage } from "../types.js";
+import type { CallSignal } from "../abort.js";
 import { contentText, usageToOpenAI } from "../types.js";
 import { newId } from "./http.js";
 import { UpstreamError, type CallOptions, type ChatResult, type EmbeddingsResult, type ProviderAdapter, type UpstreamTarget } from "./types.js";
@@ -82,7 +83,7 @@ function usageOf(req: ChatRequest, p: Plan): Usage {
 
 const abortedError = () => new UpstreamError("aborted", "mock request aborted by the caller");
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: CallSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortedError());
     const t = setTimeout(() => {

@@ -12,6 +12,7 @@
  * - Aborting `opts.signal` tears the upstream connection down at once.
  */
 import type { Dispatcher } from "undici";
+import type { CallSignal } from "../abort.js";
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
 
 export type ProviderFormat = "openai" | "anthropic" | "gemini" | "mock";
@@ -38,7 +39,7 @@ export interface Timeouts {
 }
 
 export interface CallOptions {
-  signal: AbortSignal;
+  signal: CallSignal;
   /** The SSRF-guarded agent in production (net/ssrf.ts createGuardedDispatcher). Required on purpose. */
   dispatcher: Dispatcher;
   timeouts: Timeouts;

@@ -13,6 +13,7 @@
  *    request itself is wrong.
  */
 import type { Dispatcher } from "undici";
+import type { CallSignal } from "../abort.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
 import { type CallOptions, type ChatResult, type ProviderAdapter, type ProviderFormat, type Timeouts, UpstreamError } from "../providers/types.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
@@ -42,7 +43,7 @@ export interface ExecutorDeps {
 }
 
 const CLIENT_ERROR_STATUS = new Set([400, 404, 413, 422]);
-const sleep = (ms: number, signal: AbortSignal) =>
+const sleep = (ms: number, signal: CallSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
     signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
@@ -79,7 +80,7 @@ async function primeStream(result: ChatResult): Promise<ChatResult> {
 
 export function createExecutor(deps: ExecutorDeps) {
   /** `attempts` is filled in as calls are made, so the caller still has them when every target failed. */
-  return async function execute(targets: ResolvedTarget[], req: ChatRequest, signal: AbortSignal, attempts: Attempt[] = []): Promise<ExecuteResult> {
+  return async function execute(targets: ResolvedTarget[], req: ChatRequest, signal: CallSignal, attempts: Attempt[] = []): Promise<ExecuteResult> {
     const started = Date.now();
     const deadline = started + deps.timeouts.totalMs;
     let lastError: unknown = null;
