@@ -77,14 +77,23 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     shutdown: deps.shutdown,
   });
 
-  const gatewayKey = (k: K): GatewayKey => ({
-    keyId: k.keyId,
-    orgId: k.orgId,
-    projectId: k.projectId,
-    environment: k.environment,
-    logBodies: k.logBodies,
-    routing: { defaultModel: k.defaultModel, allowedModels: [...k.allowedModels], fallbackModels: [...(k.fallbackModels ?? [])] },
-  });
+  // One per verified key context (the verifier caches those): not rebuilt on every request.
+  const keys = new WeakMap<K, GatewayKey>();
+  const gatewayKey = (k: K): GatewayKey => {
+    let g = keys.get(k);
+    if (!g) {
+      g = {
+        keyId: k.keyId,
+        orgId: k.orgId,
+        projectId: k.projectId,
+        environment: k.environment,
+        logBodies: k.logBodies,
+        routing: { defaultModel: k.defaultModel, allowedModels: [...k.allowedModels], fallbackModels: [...(k.fallbackModels ?? [])] },
+      };
+      keys.set(k, g);
+    }
+    return g;
+  };
 
   async function models(k: K) {
     const providers = await deps.providersFor(k.orgId);

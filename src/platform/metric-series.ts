@@ -35,10 +35,10 @@ abstract class FastMetric<S> {
     readonly name: string,
     readonly help: string,
     readonly labelNames: readonly string[],
-    registry: Registry,
+    registry: Registry | undefined,
   ) {
     // prom-client's Registry renders any object with a name, a type and get().
-    registry.registerMetric(this as never);
+    registry?.registerMetric(this as never);
   }
 
   /** The series for these label values (in `labelNames` order), created on first use. */
@@ -89,7 +89,7 @@ class Buckets implements HistogramSeries {
 
 export class FastHistogram extends FastMetric<HistogramSeries> {
   readonly type = "histogram";
-  constructor(name: string, help: string, labelNames: readonly string[], private readonly bounds: readonly number[], registry: Registry) {
+  constructor(name: string, help: string, labelNames: readonly string[], private readonly bounds: readonly number[], registry: Registry | undefined) {
     super(name, help, labelNames, registry);
   }
   protected create(): HistogramSeries {
