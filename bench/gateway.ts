@@ -244,6 +244,7 @@ function tollgateEnv(port: number, dataDir: string, mockUrl: string, databaseUrl
     OPENAI_API_KEY: "x",
     TOLLGATE_LOG_LEVEL: "warn",
     NODE_ENV: "production",
+    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     // Metering off: the operator prices the model at 0, so no credit is held or charged (the hooks still run).
     ...(METERING ? {} : { TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "openai/gpt-4o-mini": { input: "0", output: "0" } }) }),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "" }),
