@@ -66,7 +66,7 @@ import { installAuthGuard } from "./platform/auth/guard.js";
 import { createLoginThrottle } from "./platform/auth/throttle.js";
 import type { Database } from "./platform/db/db.js";
 import { notFound } from "./platform/errors.js";
-import { installCsrfGuard, type RouteAccess, sendError } from "./platform/http.js";
+import { installCsrfGuard, proxyTrust, type RouteAccess, sendError } from "./platform/http.js";
 import { createMailer, type Mailer } from "./platform/mail.js";
 import { createMetrics, type Metrics } from "./platform/metrics.js";
 import { registerOpsRoutes } from "./platform/ops.js";
@@ -111,9 +111,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Trust the first `hops` proxies in front of the server (X-Forwarded-For). */
-const hopsTrusted = (hops: number) => (_addr: string, i: number) => i < hops;
-
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, database } = opts;
   const db = database.db;
@@ -136,7 +133,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     loggerInstance: opts.logger as FastifyBaseLogger,
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
-    trustProxy: typeof config.trustProxy === "number" ? hopsTrusted(config.trustProxy) : config.trustProxy,
+    trustProxy: proxyTrust(config.trustProxy),
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 256 },
     // Slow-loris protection: the whole request head and body must arrive in time.
@@ -329,6 +326,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerAlertRoutes(server, { alerts });
   registerPaymentRoutes(server, { payments, webhook: stripeWebhook });
   gatewayFront = gateway.register(server);
+  // Once the server closes, a new gateway request on a still-open keep-alive connection gets 503 and
+  // `Connection: close`, as Fastify answers its own routes then (main.ts, shutdown step 2).
+  server.addHook("preClose", (done) => {
+    gatewayFront?.close();
+    done();
+  });
 
   server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => server.swagger());
   // The dashboard: static build + SPA fallback for browser navigations (after every API route).

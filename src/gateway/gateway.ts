@@ -9,6 +9,7 @@
 import type { FastifyInstance } from "fastify";
 import { Agent } from "undici";
 import type { Config } from "../config.js";
+import { proxyTrust } from "../platform/http.js";
 import type { ProviderEntry } from "./catalog.js";
 import { fromUpstream, GatewayError, invalidRequest } from "./errors.js";
 import type { Exchange, ExchangeLog } from "./exchange.js";
@@ -221,7 +222,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
         checkBody: deps.checkBody,
         refused,
         log: deps.logger ?? app.log,
-        trustProxy: deps.config.trustProxy,
+        trustProxy: proxyTrust(deps.config.trustProxy),
       });
       front.register(app);
       return front;

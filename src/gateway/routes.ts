@@ -22,6 +22,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import proxyAddr from "@fastify/proxy-addr";
+import type { ProxyTrust } from "../platform/http.js";
 import type { FastifyInstance } from "fastify";
 import sjson from "secure-json-parse";
 import { anthropicErrorBody, GatewayError, invalidRequest, openaiErrorBody } from "./errors.js";
@@ -59,14 +60,16 @@ export interface GatewayRouteDeps<K extends VerifiedKey> {
    */
   refused?(x: Exchange, key: K | null, error: GatewayError): void;
   log: ExchangeLog;
-  /** Trusted reverse proxies for the client IP (TOLLGATE_TRUST_PROXY: true, hop count, or addresses). */
-  trustProxy: boolean | number | string;
+  /** Trusted reverse proxies for the client IP (TOLLGATE_TRUST_PROXY, the rule Fastify uses too). */
+  trustProxy: ProxyTrust;
 }
 
 export interface GatewayFront {
   /** True for a gateway method + path: the server hands the request to `handle`. */
   matches(method: string | undefined, url: string | undefined): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** The server is closing: new requests get 503 `server_shutting_down` and `Connection: close`. */
+  close(): void;
 }
 
 type RouteKind = "chat" | "messages" | "embeddings" | "models";
@@ -154,12 +157,8 @@ function isJson(contentType: string): boolean {
   return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === "application/json";
 }
 
-function clientIp(trustProxy: boolean | number | string): (req: IncomingMessage) => string {
-  if (trustProxy === false) return (req) => req.socket.remoteAddress ?? "";
-  const trust =
-    trustProxy === true ? () => true
-    : typeof trustProxy === "number" ? (_addr: string, i: number) => i < trustProxy
-    : proxyAddr.compile(trustProxy.split(",").map((s) => s.trim()));
+function clientIp(trust: ProxyTrust): (req: IncomingMessage) => string {
+  if (trust === false) return (req) => req.socket.remoteAddress ?? "";
   return (req) => {
     const addrs = proxyAddr.all(req, trust);
     return addrs[addrs.length - 1] ?? "";
@@ -175,6 +174,7 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
   if (deps.embeddings) routes.set("/v1/embeddings", { method: "POST", kind: "embeddings" });
   const ipOf = clientIp(deps.trustProxy);
   const decoder = new TextDecoder("utf-8", { fatal: true });
+  let closing = false;
 
   const pathOf = (url: string) => {
     const q = url.indexOf("?");
@@ -296,6 +296,7 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
     const path = pathOf(req.url ?? "/");
     const route = routes.get(path)!;
     const x = new Exchange(crypto.randomUUID(), path, req, res, ipOf(req), deps.log);
+    if (closing) return fail(x, new GatewayError(503, "api_error", "server_shutting_down", "Tollgate is restarting; retry this request.", "gateway", { "retry-after": "1", connection: "close" }));
     serve(x, route.kind).catch((err) => fail(x, err));
   }
 
@@ -305,6 +306,9 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
       return routes.get(pathOf(url))?.method === method;
     },
     handle,
+    close() {
+      closing = true;
+    },
     register(app) {
       // The same requests through Fastify (inject, and the route list): handed over before the body is read.
       for (const [url, route] of routes) {

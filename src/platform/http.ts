@@ -4,6 +4,7 @@
  * CSRF rule for cookie-authenticated state changes.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import proxyAddr from "@fastify/proxy-addr";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError } from "./errors.js";
 import type { Capability } from "./permissions.js";
@@ -109,4 +110,18 @@ function refererOrigin(referer: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Which proxies in front of the server are trusted for the client IP (X-Forwarded-For). */
+export type ProxyTrust = false | ((addr: string, hop: number) => boolean);
+
+/**
+ * TOLLGATE_TRUST_PROXY as one rule, for Fastify's `trustProxy` and the gateway's front alike:
+ * `true` trusts every hop, a number the first N hops, a string the listed addresses/ranges.
+ */
+export function proxyTrust(setting: boolean | number | string): ProxyTrust {
+  if (setting === false) return false;
+  if (setting === true) return () => true;
+  if (typeof setting === "number") return (_addr, hop) => hop < setting;
+  return proxyAddr.compile(setting.split(",").map((s) => s.trim()));
 }
