@@ -52,6 +52,8 @@ const envSchema = z.object({
   TOLLGATE_ALLOWED_PROVIDER_HOSTS: z.string().default(""),
   TOLLGATE_PRICE_OVERRIDES: z.string().default("").describe('JSON: {"provider/model": {"input","cachedInput","output"}} in USD per million tokens.'),
   TOLLGATE_MARKUP_PERCENT: z.string().regex(/^\d{1,4}(\.\d{1,4})?$/, "must be a percentage like 10 or 12.5").default("0"),
+  TOLLGATE_ALLOW_UNPRICED_MODELS: z.enum(["true", "false"]).default("false").describe("true: models no price covers are served at cost 0 (default: refused with model_not_priced)."),
+  TOLLGATE_BILLING: z.enum(["credits", "off"]).default("credits").describe("credits: every request is paid from the organization's prepaid balance; off: metered and capped by project spend caps, no balance needed."),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -86,7 +88,7 @@ export interface Config {
   };
   allowedProviderHosts: string[];
   /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
-  billing: { priceOverrides: string; markupPercent: string };
+  billing: { priceOverrides: string; markupPercent: string; allowUnpriced: boolean; credits: boolean };
   /** Sign-in throttle: failures per window before 429. */
   loginThrottle: { maxFailuresPerEmail: number; maxFailuresPerIp: number; windowSeconds: number };
 }
@@ -146,7 +148,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     logRetentionDays: e.TOLLGATE_LOG_RETENTION_DAYS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
-    billing: { priceOverrides: e.TOLLGATE_PRICE_OVERRIDES, markupPercent: e.TOLLGATE_MARKUP_PERCENT },
+    billing: {
+      priceOverrides: e.TOLLGATE_PRICE_OVERRIDES,
+      markupPercent: e.TOLLGATE_MARKUP_PERCENT,
+      allowUnpriced: e.TOLLGATE_ALLOW_UNPRICED_MODELS === "true",
+      credits: e.TOLLGATE_BILLING === "credits",
+    },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL },
     providers: {
       openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL },

@@ -1,7 +1,7 @@
 /**
  * Metering through real HTTP: reserve the worst case, 402 when it cannot be
  * covered, settle to actual usage once, release on upstream errors, bill
- * generated tokens on client abort, test keys free, spend caps, and the
+ * generated tokens on client abort, test keys billed like live keys, spend caps, and the
  * concurrency proof (balance B, N parallel requests of cost c, N·c > B).
  * Prices come from a custom provider (input $2 / output $10 per million
  * tokens) in front of the OpenAI fake, so every cost is computable here.
@@ -97,14 +97,18 @@ describe.each(modes)(`billing on the gateway (${storageKind}, credit holds $hold
     expect(fake.requests.length).toBe(before);
   });
 
-  it("free models (mock, unpriced custom models) and test keys are never refused or charged", async () => {
+  it("free models (mock, unpriced custom models) are never refused or charged; test keys are billed like live keys", async () => {
     const m = await chat(key, { model: "mock/echo" });
     expect(m.status).toBe(200);
     expect(m.headers.get("x-tollgate-cost-usd")).toBe("0.000000");
     expect((await chat(key, { model: "priced/free" })).status).toBe(200);
-    const tk = await chat(testKey, { max_tokens: 50 });
+    const tk = await chat(testKey, { model: "priced/free", max_tokens: 50 });
     expect(tk.status).toBe(200);
     expect(tk.headers.get("x-tollgate-cost-usd")).toBe("0.000000");
+    // The org's own provider with prices: a test key is held and charged like a live key (balance 0 here).
+    const paid = await chat(testKey, { max_tokens: 50 });
+    expect(paid.status).toBe(402);
+    expect(paid.body.error.code).toBe("insufficient_credits");
     await t.app.flushLogs();
     expect(await ledgerSum()).toBe(0n);
   });

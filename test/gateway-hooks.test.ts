@@ -261,9 +261,11 @@ describe(`gateway hooks (${storageKind})`, () => {
     const { data: priced, response } = await openai().chat.completions.create({ model: "terse/t1", messages: [{ role: "user", content: "x" }], stream: true }).withResponse();
     for await (const _ of priced) void _;
     const reserve = of(response.headers.get("x-request-id")).find((e) => e.name === "reserve")!.reserve!;
-    expect(reserve.route).toMatchObject({ provider: "terse", model: "t1", custom: true, maxOutputTokens: 777 });
-    expect(reserve.route.prices).toEqual({ inputMicroUsdPerM: 1_250_000n, cachedInputMicroUsdPerM: 1_250_000n, outputMicroUsdPerM: 5_000_000n });
-    expect(reserve.maxOutputTokens).toBe(777);
+    expect(reserve.routes[0]).toMatchObject({ provider: "terse", model: "t1", format: "openai", custom: true, maxOutputTokens: 777 });
+    expect(reserve.routes[0]!.prices).toEqual({ inputMicroUsdPerM: 1_250_000n, cachedInputMicroUsdPerM: 1_250_000n, outputMicroUsdPerM: 5_000_000n });
+    // The request set no output limit: billing takes the model's.
+    expect(reserve.maxOutputTokens).toBeNull();
+    expect(reserve.choices).toBe(1);
     for (const model of ["terse/t1", "terse/t2"]) {
       const stream = await openai().chat.completions.create({ model, stream: true, messages: [{ role: "user", content: "x" }] });
       let text = "";

@@ -4,15 +4,17 @@
  *   GEMINI_*); a provider is available when its key or base URL is set. The
  *   `mock` provider is always available so Tollgate can be tried without any
  *   provider account.
- * - Prices come from the maintained @pydantic/genai-prices data, converted once
- *   per model to integer micro-USD per million tokens (bigint; the library's
- *   decimal USD values are rounded to the micro-dollar, which is exact for every
- *   published price). Unknown models have `prices: null`; billing decides.
+ * - Prices come from the maintained @pydantic/genai-prices data for every model
+ *   it knows, converted once per model to integer micro-USD per million tokens
+ *   (bigint; the library's decimal USD values are rounded to the micro-dollar,
+ *   which is exact for every published price), every component and long-context
+ *   tier included. Unknown models have `prices: null`: billing refuses them
+ *   unless the operator allows unpriced models.
  * - Bare model names are mapped to a provider by well-known prefixes.
  */
 import { calcPrice } from "@pydantic/genai-prices";
 import type { Config } from "../config.js";
-import type { PriceInfo } from "./hooks.js";
+import type { PriceInfo, PriceRates } from "./hooks.js";
 import type { ProviderFormat } from "./providers/types.js";
 
 export interface ProviderEntry {
@@ -40,16 +42,68 @@ export interface ModelInfo {
 
 const LIBRARY_PROVIDER: Record<string, string> = { openai: "openai", anthropic: "anthropic", gemini: "google" };
 
-/** USD per million tokens (a JS number from the price data) → micro-USD per million tokens. */
+type LibraryRate = number | { base: number; tiers: Array<{ start: number; price: number }> } | undefined;
+
+/** USD per million tokens (or per thousand requests) from the price data → micro-USD (bigint). */
 export function usdPerMillionToMicro(v: unknown): bigint {
-  const n = typeof v === "number" ? v : v && typeof v === "object" && "base" in v && typeof (v as { base: unknown }).base === "number" ? (v as { base: number }).base : 0;
+  const n = typeof v === "number" ? v : 0;
   if (!Number.isFinite(n) || n <= 0) return 0n;
   return BigInt(Math.round(n * 1_000_000));
 }
 
+/** The library's price keys → our components (keys we do not list are not per-token prices of a chat call). */
+const LIBRARY_KEYS: Array<[string, keyof PriceRates]> = [
+  ["input_mtok", "inputMicroUsdPerM"],
+  ["cache_read_mtok", "cachedInputMicroUsdPerM"],
+  ["output_mtok", "outputMicroUsdPerM"],
+  ["cache_write_mtok", "cacheWriteMicroUsdPerM"],
+  ["cache_write_1h_mtok", "cacheWrite1hMicroUsdPerM"],
+  ["input_audio_mtok", "audioInputMicroUsdPerM"],
+  ["cache_audio_read_mtok", "cachedAudioInputMicroUsdPerM"],
+  ["input_image_mtok", "imageInputMicroUsdPerM"],
+  ["output_reasoning_mtok", "reasoningMicroUsdPerM"],
+  ["output_audio_mtok", "audioOutputMicroUsdPerM"],
+  ["output_image_mtok", "imageOutputMicroUsdPerM"],
+  ["requests_kcount", "requestMicroUsdPerK"],
+  ["web_searches_kcount", "webSearchMicroUsdPerK"],
+];
+
+/** The component's rate for a request whose input exceeds `above` tokens (-1: the base rate). */
+function rateAt(v: LibraryRate, above: number): number | undefined {
+  if (v === undefined || typeof v === "number") return v;
+  let price = v.base;
+  for (const t of v.tiers) if (above >= t.start) price = t.price;
+  return price;
+}
+
+function ratesAt(p: Record<string, unknown>, above: number): PriceRates {
+  const r: PriceRates = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
+  for (const [key, field] of LIBRARY_KEYS) {
+    const v = rateAt(p[key] as LibraryRate, above);
+    if (v !== undefined) r[field] = usdPerMillionToMicro(v);
+  }
+  // Without a cache-read price, cache reads are plain input (as the library prices them).
+  if (p.cache_read_mtok === undefined) r.cachedInputMicroUsdPerM = r.inputMicroUsdPerM;
+  return r;
+}
+
+/** Every component of the library's price, long-context tiers included, in micro-USD. */
+export function fromLibraryPrice(p: Record<string, unknown>): PriceInfo {
+  const price: PriceInfo = ratesAt(p, -1);
+  const starts = new Set<number>();
+  for (const v of Object.values(p)) if (v && typeof v === "object" && Array.isArray((v as { tiers?: unknown }).tiers)) for (const t of (v as { tiers: Array<{ start: number }> }).tiers) starts.add(t.start);
+  // The library applies a tier when the input tokens exceed its start.
+  if (starts.size) price.tiers = [...starts].sort((a, b) => a - b).map((start) => ({ aboveInputTokens: start, rates: ratesAt(p, start) }));
+  return price;
+}
+
 const priceCache = new Map<string, ModelInfo | null>();
 
-/** Price and context window of a built-in provider's model from the price library (cached). */
+/**
+ * A built-in provider's model as the price library knows it (prices and context window),
+ * for any model name the library matches (dated snapshots included), not only the featured
+ * ones; null when the library does not know it. Cached per name.
+ */
 export function libraryModel(providerSlug: string, model: string): ModelInfo | null {
   const key = `${providerSlug}/${model}`;
   const hit = priceCache.get(key);
@@ -59,28 +113,26 @@ export function libraryModel(providerSlug: string, model: string): ModelInfo | n
   if (libId) {
     const r = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId: libId });
     if (r) {
-      const p = r.model_price as Record<string, unknown>;
       info = {
         id: model,
         contextWindow: r.model.context_window,
-        prices: {
-          inputMicroUsdPerM: usdPerMillionToMicro(p.input_mtok),
-          cachedInputMicroUsdPerM: usdPerMillionToMicro(p.cache_read_mtok ?? p.input_mtok),
-          outputMicroUsdPerM: usdPerMillionToMicro(p.output_mtok),
-        },
+        prices: fromLibraryPrice(r.model_price as Record<string, unknown>),
         embeddings: /embed/.test(model),
       };
     }
   }
+  if (priceCache.size > 10_000) priceCache.clear();
   priceCache.set(key, info);
   return info;
 }
 
-/** The mock provider's models: priced like a small model so billing can be tried for real. */
+const FREE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
+
+/** The mock provider's models: free (the operator may price them in TOLLGATE_PRICE_OVERRIDES to try billing). */
 export const MOCK_MODELS: ModelInfo[] = [
-  { id: "echo", contextWindow: 128_000, maxOutputTokens: 4096, prices: { inputMicroUsdPerM: 150_000n, cachedInputMicroUsdPerM: 75_000n, outputMicroUsdPerM: 600_000n } },
-  { id: "lorem", contextWindow: 128_000, maxOutputTokens: 4096, prices: { inputMicroUsdPerM: 150_000n, cachedInputMicroUsdPerM: 75_000n, outputMicroUsdPerM: 600_000n } },
-  { id: "embed", contextWindow: 8192, prices: { inputMicroUsdPerM: 20_000n, cachedInputMicroUsdPerM: 20_000n, outputMicroUsdPerM: 0n }, embeddings: true },
+  { id: "echo", contextWindow: 128_000, maxOutputTokens: 4096, prices: FREE },
+  { id: "lorem", contextWindow: 128_000, maxOutputTokens: 4096, prices: FREE },
+  { id: "embed", contextWindow: 8192, prices: FREE, embeddings: true },
 ];
 
 /** Well-known model names offered in /v1/models per built-in provider (any other name still routes). */

@@ -86,3 +86,25 @@ export const insufficientCredits = (message: string, retryAfterSeconds?: number)
 
 /** 402: the project's monthly spend cap would be passed. */
 export const spendCapReached = (message: string) => new GatewayError(402, "insufficient_quota", "spend_cap_reached", message, "gateway");
+
+export const modelNotPriced = (model: string) =>
+  new GatewayError(
+    400,
+    "invalid_request_error",
+    "model_not_priced",
+    `"${model}" has no price in Tollgate's price list, so it cannot be billed. Use a priced model (GET /v1/models shows each model's price), or ask the operator to price it (TOLLGATE_PRICE_OVERRIDES) or to allow unpriced models.`,
+    "gateway",
+    {},
+    "model",
+  );
+
+export const testKeyModelNotAllowed = (model: string) =>
+  new GatewayError(
+    403,
+    "permission_error",
+    "test_key_model_not_allowed",
+    `Test keys may only call free models (such as mock/echo) and your organization's own providers; "${model}" is billed. Use a live key for it.`,
+    "gateway",
+    {},
+    "model",
+  );

@@ -16,13 +16,14 @@ import type { Exchange, ExchangeLog } from "./exchange.js";
 import type { GatewayHooks, GatewayRequestContext } from "./hooks.js";
 import { openaiInbound } from "./inbound/openai.js";
 import { createGuardedDispatcher } from "./net/ssrf.js";
-import { capJsonForLog, createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
+import { admitTargets, capJsonForLog, createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
 import { createAdapters, type Timeouts, UpstreamError } from "./providers/index.js";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/ratelimit.js";
 import { createGatewayFront, type GatewayFront, type GatewayRouteDeps, type VerifiedKey } from "./routes.js";
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor } from "./routing/executor.js";
 import { isAllowed, resolveTargets, type ResolvedTarget } from "./routing/router.js";
+import { embeddingsInputBound } from "./tokens.js";
 import { contentText, type EmbeddingsRequest } from "./types.js";
 
 /** What the gateway needs to know about a verified key (the keys module's context satisfies it). */
@@ -150,9 +151,9 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       const [target] = resolveTargets(body.model, { ...key.routing, fallbackModels: [] }, await deps.providersFor(k.orgId));
       const adapter = adapters[target!.provider.format];
       if (!adapter.embeddings) throw invalidRequest("embeddings_not_supported", `Provider "${target!.provider.slug}" does not offer embeddings.`, "model");
-      const route = { provider: target!.provider.slug, model: target!.model, custom: target!.provider.custom, prices: target!.info?.prices ?? { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n }, maxOutputTokens: 0 };
-      const inputs = Array.isArray(input) ? input : [input];
-      reservation = await hooks.reserve?.(ctx, { route, estimatedInputTokens: Math.ceil(JSON.stringify(inputs).length / 3), maxOutputTokens: 0 });
+      const { routes } = admitTargets(ctx, [target!], hooks);
+      const route = routes[0]!;
+      reservation = await hooks.reserve?.(ctx, { routes, input: embeddingsInputBound(input), maxOutputTokens: null, choices: 1, noOutput: true });
       reserved = true;
       entry.provider = target!.provider.slug;
       entry.modelServed = target!.name;

@@ -1,6 +1,6 @@
 /**
  * The gateway's extension points, called by the pipeline in this order:
- *   scanInput → (route) → reserve → provider call → output scanner → settle → log
+ *   scanInput → (route) → admitRoute → reserve → provider call → output scanner → settle → log
  * Security policies plug into scanInput / outputScanner, billing into
  * reserve / settle. Each hook is optional; an absent hook is a no-op. A hook
  * refuses a request by throwing a GatewayError (e.g. 403 policy_violation,
@@ -26,25 +26,70 @@ export interface GatewayRequestContext {
   startedAt?: Date;
 }
 
-export interface PriceInfo {
-  /** micro-USD per million tokens */
+/**
+ * A model's prices in micro-USD per million tokens (per thousand for the
+ * per-request and per-search fees). Input, cached input and output are always
+ * known; each other component is optional, and a component without a price is
+ * billed at its parent's rate (reasoning at the output rate, a 1-hour cache
+ * write at the cache-write rate, cache writes and audio at the input rate…).
+ */
+export interface PriceRates {
   inputMicroUsdPerM: bigint;
   cachedInputMicroUsdPerM: bigint;
   outputMicroUsdPerM: bigint;
+  cacheWriteMicroUsdPerM?: bigint;
+  cacheWrite1hMicroUsdPerM?: bigint;
+  audioInputMicroUsdPerM?: bigint;
+  cachedAudioInputMicroUsdPerM?: bigint;
+  imageInputMicroUsdPerM?: bigint;
+  reasoningMicroUsdPerM?: bigint;
+  audioOutputMicroUsdPerM?: bigint;
+  imageOutputMicroUsdPerM?: bigint;
+  requestMicroUsdPerK?: bigint;
+  webSearchMicroUsdPerK?: bigint;
+}
+
+export interface PriceInfo extends PriceRates {
+  /**
+   * Long-context prices (e.g. Gemini above 200k input tokens): when a request's
+   * input tokens exceed `aboveInputTokens`, the whole request is priced at
+   * `rates` (the last tier that applies wins). Ascending.
+   */
+  tiers?: Array<{ aboveInputTokens: number; rates: PriceRates }>;
 }
 
 export interface RouteInfo {
   provider: string;
   model: string;
+  /** The wire format of the provider (image token rules differ per provider). */
+  format: string;
   custom: boolean;
-  prices: PriceInfo;
-  maxOutputTokens: number;
+  /** The catalog's price (the price library's, or the custom provider's); null when nothing prices this model. */
+  prices: PriceInfo | null;
+  /** The model's output limit, when known. */
+  maxOutputTokens?: number;
+  /** The model's context window (input + output), when known. */
+  contextWindow?: number;
+}
+
+/** An upper bound of the input a request sends, whatever provider serves it. */
+export interface InputBound {
+  /** UTF-8 bytes of everything sent as text (messages, tools, schema…) plus per-message overhead: a token is at least one byte. */
+  tokens: number;
+  /** Images attached: each counts at its provider's documented maximum. */
+  images: number;
 }
 
 export interface ReserveInput {
-  route: RouteInfo;
-  estimatedInputTokens: number;
-  maxOutputTokens: number;
+  /** Every route the request may be served by (the primary first, then the fallbacks still allowed). */
+  routes: RouteInfo[];
+  input: InputBound;
+  /** The output limit the request asked for (max_tokens / max_completion_tokens), null when it set none. */
+  maxOutputTokens: number | null;
+  /** Choices asked for (`n`); each may use the whole output limit. */
+  choices: number;
+  /** No output tokens at all (embeddings). */
+  noOutput?: boolean;
 }
 
 export interface Settlement {
@@ -78,6 +123,12 @@ export interface OutputScanner {
 export interface GatewayHooks {
   scanInput?(ctx: GatewayRequestContext, req: ChatRequest): Promise<ChatRequest | void>;
   outputScanner?(ctx: GatewayRequestContext): OutputScanner | undefined;
+  /**
+   * May this request be served by this route at all (it has a price, a test key may use it)? Throws
+   * the GatewayError to answer when not. The pipeline asks for the primary route (the refusal
+   * reaches the client) and for each fallback (one that is refused is skipped).
+   */
+  admitRoute?(ctx: GatewayRequestContext, route: RouteInfo): void;
   reserve?(ctx: GatewayRequestContext, input: ReserveInput): Promise<unknown>;
   settle?(ctx: GatewayRequestContext, reservation: unknown, input: SettleInput): Promise<Settlement | undefined>;
 }

@@ -21,7 +21,7 @@ import { UpstreamError } from "./providers/types.js";
 import type { Executor, Attempt } from "./routing/executor.js";
 import { resolveTargets, type ResolvedTarget, type RoutingSettings } from "./routing/router.js";
 import { createSseWriter, type SseWriter } from "./sse.js";
-import { estimateInputTokens, estimateTextTokens } from "./tokens.js";
+import { estimateInputTokens, estimateTextTokens, inputBound } from "./tokens.js";
 import { type ChatChunk, type ChatRequest, type ChatResponse, type ToolCallDelta, type Usage, contentText, usageToOpenAI } from "./types.js";
 
 export interface GatewayKey {
@@ -92,13 +92,38 @@ export interface PipelineDeps {
 
 const SHUTTING_DOWN = "tollgate-shutdown";
 
-const routeInfo = (t: ResolvedTarget): RouteInfo => ({
+/** What billing needs to know of a target. */
+export const routeInfo = (t: ResolvedTarget): RouteInfo => ({
   provider: t.provider.slug,
   model: t.model,
+  format: t.provider.format,
   custom: t.provider.custom,
-  prices: t.info?.prices ?? { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n },
-  maxOutputTokens: t.info?.maxOutputTokens ?? 4096,
+  prices: t.info?.prices ?? null,
+  maxOutputTokens: t.info?.maxOutputTokens,
+  contextWindow: t.info?.contextWindow,
 });
+
+/**
+ * The targets this request may use, with their route info: the primary must be admitted (its
+ * refusal is the answer); a fallback that is refused (unpriced, not for a test key) is skipped.
+ */
+export function admitTargets(ctx: GatewayRequestContext, targets: ResolvedTarget[], hooks: GatewayHooks): { targets: ResolvedTarget[]; routes: RouteInfo[] } {
+  const routes = [routeInfo(targets[0]!)];
+  hooks.admitRoute?.(ctx, routes[0]!);
+  if (targets.length === 1) return { targets, routes };
+  const kept = [targets[0]!];
+  for (let i = 1; i < targets.length; i++) {
+    const r = routeInfo(targets[i]!);
+    try {
+      hooks.admitRoute?.(ctx, r);
+    } catch {
+      continue;
+    }
+    kept.push(targets[i]!);
+    routes.push(r);
+  }
+  return { targets: kept, routes };
+}
 
 /**
  * A body the gateway already holds as JSON text (the request as received, the
@@ -166,10 +191,15 @@ export function createChatPipeline(deps: PipelineDeps) {
       entry.user = typeof req.user === "string" ? req.user.slice(0, 256) : null;
       entry.stream = req.stream === true;
       req = (await deps.hooks.scanInput?.(ctx, req)) ?? req;
-      const targets = resolveTargets(req.model, key.routing, await deps.providersFor(key.orgId));
-      route = routeInfo(targets[0]!);
-      const maxOutput = req.max_completion_tokens ?? req.max_tokens ?? route.maxOutputTokens;
-      reservation = await deps.hooks.reserve?.(ctx, { route, estimatedInputTokens: estimateInputTokens(req), maxOutputTokens: maxOutput });
+      const admitted = admitTargets(ctx, resolveTargets(req.model, key.routing, await deps.providersFor(key.orgId)), deps.hooks);
+      const targets = admitted.targets;
+      route = admitted.routes[0]!;
+      reservation = await deps.hooks.reserve?.(ctx, {
+        routes: admitted.routes,
+        input: inputBound(req),
+        maxOutputTokens: req.max_completion_tokens ?? req.max_tokens ?? null,
+        choices: req.n ?? 1,
+      });
       reserved = true;
 
       // A slow first token must not look like a dead connection to proxies in between.

@@ -1,26 +1,89 @@
 /**
- * Token estimates, used where the provider has not (yet) reported usage: the
- * worst-case reservation before a call and the bill of an aborted stream.
- * ~4 characters per token for text, a flat cost per image — deliberately a
- * little high, since an estimate that reserves too little can overspend.
+ * Token counts the gateway works out itself:
+ *  - `inputBound`: an upper bound of the input tokens a request sends, for the
+ *    credit hold. Every tokenizer the providers use (byte-level BPE,
+ *    SentencePiece with byte fallback) spends at least one UTF-8 byte per token,
+ *    so the bytes of everything sent as text bound its tokens: CJK text, a large
+ *    JSON schema or tool list all count in full. Images count at their
+ *    provider's documented maximum instead of the bytes of their URL or data.
+ *  - `estimateTextTokens`: a rough estimate (~3.5 characters per token) where a
+ *    provider never reported usage (the bill of an aborted stream).
  */
-import type { ChatRequest } from "./types.js";
+import type { InputBound, RouteInfo } from "./hooks.js";
+import type { ChatRequest, EmbeddingsRequest } from "./types.js";
 
-const IMAGE_TOKENS = 1_000;
-const PER_MESSAGE = 4;
+/** Tokens a provider adds per message (role markers) and per request (priming), above the text. */
+const PER_MESSAGE = 8;
+const PER_REQUEST = 16;
+/** Tool definitions come with a system prompt of the provider's own (Anthropic documents up to ~350 tokens). */
+const TOOLS_OVERHEAD = 600;
 
 export const estimateTextTokens = (text: string): number => Math.ceil(text.length / 3.5);
 
+const bytes = (s: string) => Buffer.byteLength(s, "utf8");
+
+/** Upper bound of the input tokens (images counted apart, see `imageTokenCeiling`). */
+export function inputBound(req: ChatRequest): InputBound {
+  let tokens = PER_REQUEST;
+  let images = 0;
+  for (const m of req.messages) {
+    tokens += PER_MESSAGE;
+    const c = (m as { content?: unknown }).content;
+    if (typeof c === "string") tokens += bytes(c);
+    else if (Array.isArray(c)) {
+      for (const p of c as Array<{ type?: string; text?: unknown }>) {
+        if (p.type === "text" && typeof p.text === "string") tokens += bytes(p.text);
+        else if (p.type === "image_url") images++;
+        // Audio and files: their encoded bytes exceed their tokens.
+        else tokens += bytes(JSON.stringify(p));
+      }
+    }
+    const calls = (m as { tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> }).tool_calls;
+    for (const call of calls ?? []) tokens += PER_MESSAGE + bytes(call.id ?? "") + bytes(call.function?.name ?? "") + bytes(call.function?.arguments ?? "");
+    const name = (m as { name?: unknown }).name;
+    if (typeof name === "string") tokens += bytes(name);
+  }
+  if (req.tools?.length) tokens += TOOLS_OVERHEAD + bytes(JSON.stringify(req.tools));
+  if (req.tool_choice && typeof req.tool_choice === "object") tokens += bytes(JSON.stringify(req.tool_choice));
+  if (req.response_format && req.response_format.type !== "text") tokens += TOOLS_OVERHEAD + bytes(JSON.stringify(req.response_format));
+  if (req.stop) tokens += bytes(JSON.stringify(req.stop));
+  return { tokens, images };
+}
+
+/**
+ * The most tokens one image can cost on a route, from the providers' documented rules:
+ *  - OpenAI: a high-detail image is scaled to fit 2048×2048 then 768 px on its short
+ *    side, at most 8 tiles of 512 px: 85 + 170 × 8 = 1,445 tokens on gpt-4o-class
+ *    models, 2,833 + 5,667 × 8 = 48,169 on gpt-4o-mini; patch-based models cap at
+ *    1,536 patches × up to 2.46 ≈ 3,779. 10,000 bounds every one but gpt-4o-mini.
+ *  - Anthropic: about width × height / 750 after scaling to the long-edge limit;
+ *    5,000 bounds the largest image any current model accepts.
+ *  - Gemini: 258 tokens per 768 px tile, up to 1,120 (or 2,240 at the highest
+ *    media resolution) per image on newer models: 3,000.
+ * An image that costs more anyway is still charged in full (the hold is then short).
+ */
+export function imageTokenCeiling(route: Pick<RouteInfo, "format" | "model">): number {
+  if (route.format === "anthropic") return 5_000;
+  if (route.format === "gemini") return 3_000;
+  return /^gpt-4o-mini/.test(route.model) ? 48_169 : 10_000;
+}
+
+/** The input bound on one route: text bytes plus each image at the route's ceiling. */
+export function inputTokensOn(route: Pick<RouteInfo, "format" | "model">, bound: InputBound): number {
+  return bound.tokens + (bound.images ? bound.images * imageTokenCeiling(route) : 0);
+}
+
+/** A rough count of a request's input tokens, where the provider never reported usage. */
 export function estimateInputTokens(req: ChatRequest): number {
   let tokens = 3;
   for (const m of req.messages) {
-    tokens += PER_MESSAGE;
+    tokens += 4;
     const c = (m as { content?: unknown }).content;
     if (typeof c === "string") tokens += estimateTextTokens(c);
     else if (Array.isArray(c)) {
       for (const p of c as Array<{ type?: string; text?: string }>) {
         if (p.type === "text" && typeof p.text === "string") tokens += estimateTextTokens(p.text);
-        else tokens += IMAGE_TOKENS;
+        else tokens += 1_000;
       }
     }
     const calls = (m as { tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> }).tool_calls;
@@ -28,4 +91,17 @@ export function estimateInputTokens(req: ChatRequest): number {
   }
   if (req.tools?.length) tokens += estimateTextTokens(JSON.stringify(req.tools));
   return tokens;
+}
+
+/** Upper bound of an embeddings input: text by its UTF-8 bytes, token-id arrays by their length. */
+export function embeddingsInputBound(input: EmbeddingsRequest["input"]): InputBound {
+  if (typeof input === "string") return { tokens: PER_MESSAGE + bytes(input), images: 0 };
+  let tokens = 0;
+  for (const x of input as unknown[]) {
+    tokens += PER_MESSAGE;
+    if (typeof x === "string") tokens += bytes(x);
+    else if (Array.isArray(x)) tokens += x.length;
+    else tokens += 1;
+  }
+  return { tokens, images: 0 };
 }

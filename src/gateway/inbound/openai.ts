@@ -8,6 +8,9 @@ import { type GatewayError, invalidRequest, openaiErrorBody } from "../errors.js
 import type { InboundFormat, StreamRenderer } from "../pipeline.js";
 import { type ChatRequest, usageToOpenAI } from "../types.js";
 
+/** The most choices (`n`) one request may ask for. */
+export const MAX_CHOICES = 128;
+
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
 
 export function checkChatRequest(body: unknown): ChatRequest {
@@ -25,6 +28,8 @@ export function checkChatRequest(body: unknown): ChatRequest {
     const v = b[k];
     if (v !== undefined && v !== null && (typeof v !== "number" || !Number.isInteger(v) || v < 1)) throw invalidRequest(`invalid_${k}`, `\`${k}\` must be a positive integer.`, k);
   }
+  // OpenAI's own limit; each choice may use the whole output limit, and the credit hold counts every one.
+  if (typeof b.n === "number" && b.n > MAX_CHOICES) throw invalidRequest("invalid_n", `\`n\` must be at most ${MAX_CHOICES}.`, "n");
   return { ...(b as unknown as ChatRequest), model: (b.model as string | undefined) ?? "" };
 }
 

@@ -5,7 +5,7 @@
  * micro-USD — so a request is never billed below its true cost and a sum of
  * requests never drifts (no per-component rounding, no floats).
  */
-import type { PriceInfo } from "../hooks.js";
+import type { PriceInfo, PriceRates } from "../hooks.js";
 import type { Usage } from "../types.js";
 import { MoneyFormatError, parseUsd } from "../../platform/money.js";
 
@@ -21,21 +21,101 @@ export interface Tokens {
 
 export const ceilDiv = (a: bigint, b: bigint): bigint => (a <= 0n ? 0n : (a + b - 1n) / b);
 
-export function costMicroUsd(usage: Tokens, prices: PriceInfo, markupMicroPercent = 0n): bigint {
-  const input = BigInt(Math.max(0, Math.trunc(usage.inputTokens)));
-  const cached = BigInt(Math.max(0, Math.min(Math.trunc(usage.cachedInputTokens), Math.trunc(usage.inputTokens))));
-  const output = BigInt(Math.max(0, Math.trunc(usage.outputTokens)));
-  // inputTokens includes the cached ones (OpenAI's convention, which the adapters normalise to).
-  const numerator = (input - cached) * prices.inputMicroUsdPerM + cached * prices.cachedInputMicroUsdPerM + output * prices.outputMicroUsdPerM;
-  return ceilDiv(numerator * (HUNDRED_PERCENT + markupMicroPercent), PER_MILLION * HUNDRED_PERCENT);
+const count = (n: number | undefined): bigint => (n === undefined || !(n > 0) ? 0n : BigInt(Math.trunc(n)));
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+/** The rates that apply to a request with this many input tokens (the last tier it exceeds, else the base). */
+export function ratesFor(prices: PriceInfo, inputTokens: number): PriceRates {
+  let rates: PriceRates = prices;
+  if (prices.tiers) for (const t of prices.tiers) if (inputTokens > t.aboveInputTokens) rates = t.rates;
+  return rates;
 }
 
-/** Worst case before the call: every input token uncached, the whole output budget used. */
-export function worstCaseMicroUsd(estimatedInputTokens: number, maxOutputTokens: number, prices: PriceInfo, markupMicroPercent = 0n): bigint {
-  // Whichever input rate is higher (a cache-write rate can exceed the plain one), for every input token.
-  const inputRate = prices.inputMicroUsdPerM > prices.cachedInputMicroUsdPerM ? prices.inputMicroUsdPerM : prices.cachedInputMicroUsdPerM;
-  const p = { ...prices, inputMicroUsdPerM: inputRate };
-  return costMicroUsd({ inputTokens: estimatedInputTokens, cachedInputTokens: 0, outputTokens: maxOutputTokens }, p, markupMicroPercent);
+/**
+ * Exact cost numerator of one request in micro-USD × 1 000 000 (before markup).
+ * Usage parts are split into disjoint buckets, each at its own rate or, when the
+ * price has none, at its parent's: cache reads (audio ones at the cached-audio
+ * rate), cache writes (one-hour ones at their rate), audio, images, the rest of
+ * the input; reasoning, audio, images, the rest of the output. Parts are clamped
+ * to their totals, so an inconsistent report can never bill a token twice.
+ */
+function numerator(u: Usage, r: PriceRates): bigint {
+  const input = count(u.inputTokens);
+  const output = count(u.outputTokens);
+  const cached = min(count(u.cachedInputTokens), input);
+  const cachedAudio = min(count(u.cachedAudioInputTokens), cached);
+  const write = min(count(u.cacheWriteInputTokens), input - cached);
+  const write1h = min(count(u.cacheWrite1hInputTokens), write);
+  const audio = min(count(u.audioInputTokens) - cachedAudio > 0n ? count(u.audioInputTokens) - cachedAudio : 0n, input - cached - write);
+  const image = min(count(u.imageInputTokens), input - cached - write - audio);
+  const plainIn = input - cached - write - audio - image;
+  const reasoning = min(count(u.reasoningTokens), output);
+  const audioOut = min(count(u.audioOutputTokens), output - reasoning);
+  const imageOut = min(count(u.imageOutputTokens), output - reasoning - audioOut);
+  const plainOut = output - reasoning - audioOut - imageOut;
+
+  const inRate = r.inputMicroUsdPerM;
+  const writeRate = r.cacheWriteMicroUsdPerM ?? inRate;
+  const audioRate = r.audioInputMicroUsdPerM ?? inRate;
+  const outRate = r.outputMicroUsdPerM;
+  let n =
+    plainIn * inRate +
+    (cached - cachedAudio) * r.cachedInputMicroUsdPerM +
+    cachedAudio * (r.cachedAudioInputMicroUsdPerM ?? r.cachedInputMicroUsdPerM) +
+    (write - write1h) * writeRate +
+    write1h * (r.cacheWrite1hMicroUsdPerM ?? writeRate) +
+    audio * audioRate +
+    image * (r.imageInputMicroUsdPerM ?? inRate) +
+    plainOut * outRate +
+    reasoning * (r.reasoningMicroUsdPerM ?? outRate) +
+    audioOut * (r.audioOutputMicroUsdPerM ?? outRate) +
+    imageOut * (r.imageOutputMicroUsdPerM ?? outRate);
+  // Per-thousand fees: count × price / 1000 micro-USD = count × price × 1000 / 1e6.
+  if (r.requestMicroUsdPerK) n += r.requestMicroUsdPerK * 1_000n;
+  if (r.webSearchMicroUsdPerK) n += count(u.webSearches) * r.webSearchMicroUsdPerK * 1_000n;
+  return n;
+}
+
+/** What a request costs: its usage × the prices (tier by its input tokens) × (1 + markup), rounded up once. */
+export function costMicroUsd(usage: Usage, prices: PriceInfo, markupMicroPercent = 0n): bigint {
+  const n = numerator(usage, ratesFor(prices, usage.inputTokens));
+  return ceilDiv(n * (HUNDRED_PERCENT + markupMicroPercent), PER_MILLION * HUNDRED_PERCENT);
+}
+
+const max = (a: bigint, b: bigint | undefined) => (b !== undefined && b > a ? b : a);
+
+/** The dearest rate any input token / output token can be billed at, over every tier up to `inputTokens`. */
+function dearest(prices: PriceInfo, inputTokens: number): { input: bigint; output: bigint; request: bigint } {
+  let input = 0n;
+  let output = 0n;
+  let request = 0n;
+  const take = (r: PriceRates) => {
+    input = max(max(max(max(max(max(input, r.inputMicroUsdPerM), r.cachedInputMicroUsdPerM), r.cacheWriteMicroUsdPerM), r.cacheWrite1hMicroUsdPerM), r.audioInputMicroUsdPerM), r.imageInputMicroUsdPerM);
+    input = max(input, r.cachedAudioInputMicroUsdPerM);
+    output = max(max(max(max(output, r.outputMicroUsdPerM), r.reasoningMicroUsdPerM), r.audioOutputMicroUsdPerM), r.imageOutputMicroUsdPerM);
+    request = max(request, r.requestMicroUsdPerK);
+  };
+  take(prices);
+  if (prices.tiers) for (const t of prices.tiers) if (inputTokens > t.aboveInputTokens) take(t.rates);
+  return { input, output, request };
+}
+
+/**
+ * Upper bound before the call: every input token at the dearest input rate (cache
+ * writes can cost more than plain input), every output token at the dearest
+ * output rate, in the dearest tier the input can reach. Web searches are not
+ * bounded (their number is the model's choice); they are charged when reported.
+ */
+export function worstCaseMicroUsd(inputTokens: number, outputTokens: number, prices: PriceInfo, markupMicroPercent = 0n): bigint {
+  const d = dearest(prices, inputTokens);
+  const n = count(inputTokens) * d.input + count(outputTokens) * d.output + d.request * 1_000n;
+  return ceilDiv(n * (HUNDRED_PERCENT + markupMicroPercent), PER_MILLION * HUNDRED_PERCENT);
+}
+
+/** True when nothing in these prices costs money (a free model: no hold, never refused for credits). */
+export function isFree(prices: PriceInfo): boolean {
+  const d = dearest(prices, Number.MAX_SAFE_INTEGER);
+  return d.input === 0n && d.output === 0n && d.request === 0n && !prices.webSearchMicroUsdPerK && !(prices.tiers ?? []).some((t) => t.rates.webSearchMicroUsdPerK);
 }
 
 export function usageTokens(u: Usage | undefined): Tokens {
@@ -49,7 +129,28 @@ export function parseMarkupPercent(text: string): bigint {
 
 export type PriceOverrides = Map<string, PriceInfo>;
 
-/** TOLLGATE_PRICE_OVERRIDES: `{"openai/gpt-4o": {"input": "2.5", "cachedInput": "1.25", "output": "10"}}`, USD per million tokens. */
+/** Override field (USD per million tokens; per thousand for the fees) → PriceRates field. */
+const OVERRIDE_FIELDS: Record<string, keyof PriceRates> = {
+  input: "inputMicroUsdPerM",
+  cachedInput: "cachedInputMicroUsdPerM",
+  output: "outputMicroUsdPerM",
+  cacheWrite: "cacheWriteMicroUsdPerM",
+  cacheWrite1h: "cacheWrite1hMicroUsdPerM",
+  audioInput: "audioInputMicroUsdPerM",
+  cachedAudioInput: "cachedAudioInputMicroUsdPerM",
+  imageInput: "imageInputMicroUsdPerM",
+  reasoning: "reasoningMicroUsdPerM",
+  audioOutput: "audioOutputMicroUsdPerM",
+  imageOutput: "imageOutputMicroUsdPerM",
+  perThousandRequests: "requestMicroUsdPerK",
+  perThousandWebSearches: "webSearchMicroUsdPerK",
+};
+
+/**
+ * TOLLGATE_PRICE_OVERRIDES: `{"openai/gpt-4o": {"input": "2.5", "cachedInput": "1.25", "output": "10"}}`,
+ * USD per million tokens. An override replaces the library's price of that model whole: `cachedInput`
+ * defaults to `input`, a missing `input`/`output` is 0, and other components default to their parent's rate.
+ */
 export function parsePriceOverrides(json: string): PriceOverrides {
   const out: PriceOverrides = new Map();
   if (!json.trim()) return out;
@@ -63,9 +164,12 @@ export function parsePriceOverrides(json: string): PriceOverrides {
   for (const [model, v] of Object.entries(parsed as Record<string, unknown>)) {
     if (!model.includes("/")) throw new MoneyFormatError(`TOLLGATE_PRICE_OVERRIDES: "${model}" must be provider/model.`);
     const p = (v ?? {}) as Record<string, unknown>;
-    const usd = (k: string) => (p[k] === undefined ? 0n : parseUsd(p[k] as string | number));
-    const input = usd("input");
-    out.set(model, { inputMicroUsdPerM: input, cachedInputMicroUsdPerM: p.cachedInput === undefined ? input : usd("cachedInput"), outputMicroUsdPerM: usd("output") });
+    const unknown = Object.keys(p).filter((k) => !(k in OVERRIDE_FIELDS));
+    if (unknown.length) throw new MoneyFormatError(`TOLLGATE_PRICE_OVERRIDES: "${model}" has unknown price ${unknown.map((k) => `"${k}"`).join(", ")}; known: ${Object.keys(OVERRIDE_FIELDS).join(", ")}.`);
+    const price: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
+    for (const [k, field] of Object.entries(OVERRIDE_FIELDS)) if (p[k] !== undefined) price[field] = parseUsd(p[k] as string | number);
+    if (p.cachedInput === undefined) price.cachedInputMicroUsdPerM = price.inputMicroUsdPerM;
+    out.set(model, price);
   }
   return out;
 }

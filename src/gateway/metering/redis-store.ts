@@ -39,7 +39,7 @@ import type { RedisConnection } from "../../platform/redis.js";
 import { GatewayError } from "../errors.js";
 import type { OrgSnapshot, ReservationStore, ReserveResult, SettleDebit, SettleResult } from "./store.js";
 
-/** KEYS: acct, holds, holdsAt, settled, proj. ARGV: amount, requestId, member, nowMs, cap (-1: none). */
+/** KEYS: acct, holds, holdsAt, settled, proj. ARGV: amount, requestId, member, nowMs, cap (-1: none), checkCredits ("1"/"0"). */
 const RESERVE = `
 if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {1} end
 local a = redis.call('HMGET', KEYS[1], 'credits', 'usage', 'reserved')
@@ -54,7 +54,7 @@ if cap >= 0 then
 end
 local reserved = tonumber(a[3]) or 0
 local avail = tonumber(a[1]) - (tonumber(a[2]) or 0) - reserved
-if amount > 0 and avail < amount then return {0, a[1], a[2] or '0', a[3] or '0'} end
+if ARGV[6] == '1' and amount > 0 and avail < amount then return {0, a[1], a[2] or '0', a[3] or '0'} end
 redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[1])
 local pk = ''
 if cap >= 0 then
@@ -84,14 +84,17 @@ end
 local amount = tonumber(amountStr)
 `;
 
-/** KEYS: acct, holds, holdsAt, settled, queue, proj. ARGV: requestId, charge, member, entry, ttlSeconds. Returns "charged|credits|usage". */
+/**
+ * KEYS: acct, holds, holdsAt, settled, queue, proj. ARGV: requestId, charge, member, entry, ttlSeconds. Returns "charged|credits|usage".
+ * The charge is the actual usage, never capped by the hold: an overrun (usage beyond the hold) is charged in full.
+ */
 const SETTLE = `
 local done = redis.call('GET', KEYS[4])
 if done then return done end
 ${END_HOLD}
 local chargedStr = ARGV[2]
 local charge = tonumber(ARGV[2])
-if charge >= amount then chargedStr = amountStr elseif charge <= 0 then chargedStr = '0' end
+if charge <= 0 then chargedStr = '0' end
 redis.call('HINCRBY', KEYS[1], 'usage', chargedStr)
 if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('HINCRBY', KEYS[6], 'spent', chargedStr) end
 redis.call('RPUSH', KEYS[5], chargedStr .. '|' .. ARGV[4])
@@ -146,7 +149,7 @@ return ids[1]
 `;
 
 type Scripted = {
-  tgReserve(acct: string, holds: string, holdsAt: string, settled: string, proj: string, amount: string, req: string, member: string, now: number, cap: string): Promise<Array<number | string>>;
+  tgReserve(acct: string, holds: string, holdsAt: string, settled: string, proj: string, amount: string, req: string, member: string, now: number, cap: string, checkCredits: string): Promise<Array<number | string>>;
   tgSettle(acct: string, holds: string, holdsAt: string, settled: string, queue: string, proj: string, req: string, charge: string, member: string, entry: string, ttl: number): Promise<string>;
   tgRelease(acct: string, holds: string, holdsAt: string, req: string, unused: string, member: string): Promise<number>;
   tgLoad(acct: string, credits: string, seq: string, usage: string): Promise<number>;
@@ -175,6 +178,8 @@ export interface RedisStoreOptions {
   /** Posts one claimed batch; must be idempotent by `batchId` (a retried batch is written once). */
   writeBatch(batchId: string, debits: QueuedDebit[]): Promise<void>;
   failure: "closed" | "open";
+  /** false: prepaid credits are off (TOLLGATE_BILLING=off): holds count only against project caps. */
+  credits?: boolean;
   onError(err: unknown, what: string): void;
   /** Re-read an account from the database at most this often (ms). */
   refreshMs?: number;
@@ -254,6 +259,7 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
       `${r.orgId}|${r.requestId}`,
       now(),
       r.project ? r.project.capMicroUsd.toString() : "-1",
+      opts.credits === false ? "0" : "1",
     );
   }
 
@@ -388,8 +394,8 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
       } catch (err) {
         if (isScriptError(err)) throw err;
         opts.onError(err, "settling a credit hold in redis failed; the charge is written by this replica instead");
-        // Without Redis the hold is unknown here; the caller charges at most what it reserved.
-        return { charged: charge, balanceMicroUsd: 0n, queued: false };
+        // The hold stays in Redis until the reconciler releases it; the charge is written by this replica.
+        return { charged: charge > 0n ? charge : 0n, balanceMicroUsd: 0n, queued: false };
       }
     },
 

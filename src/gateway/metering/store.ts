@@ -5,8 +5,9 @@
  *    organization (so N concurrent requests can never hold more than the
  *    balance); it is idempotent by request id;
  *  - `settle` ends a hold exactly once (a repeated call returns the first
- *    result), turning the charged part into an unflushed debit and releasing
- *    the rest;
+ *    result), turning the actual charge into an unflushed debit and releasing
+ *    the hold. The charge is never capped by the hold: usage beyond it (an
+ *    overrun) is charged in full, and the balance may dip below zero by it;
  *  - `flushed` is called after usage debits committed to the ledger, so the
  *    store moves them from "unflushed" into the committed balance.
  *
@@ -55,7 +56,7 @@ export interface ReservationStore {
   /** True when `reserve` checks `project.capMicroUsd` itself (shared across replicas). */
   readonly enforcesCaps: boolean;
   reserve(r: ReserveRequest): Promise<ReserveResult>;
-  /** Ends the hold; the charge is capped at the held amount. Returns the balance after the charge (committed − unflushed). */
+  /** Ends the hold and charges `charge` in full (never capped by the hold). Returns the balance after the charge (committed − unflushed). */
   settle(orgId: string, requestId: string, charge: bigint, debit?: SettleDebit): Promise<SettleResult>;
   /** Debits for these orgs are now in the ledger (and so in the committed balance). Runs `write` under the store's lock. */
   commitFlush(write: () => Promise<void>, debits: Map<string, bigint>): Promise<void>;
@@ -86,7 +87,14 @@ export function createMutex() {
   };
 }
 
-export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bigint>; refreshMs?: number; now?: () => number }): ReservationStore {
+export function createMemoryStore(deps: {
+  loadBalance(orgId: string): Promise<bigint>;
+  refreshMs?: number;
+  now?: () => number;
+  /** false: prepaid credits are off (TOLLGATE_BILLING=off): every hold is admitted (caps are the caller's). */
+  credits?: boolean;
+}): ReservationStore {
+  const checkCredits = deps.credits !== false;
   const refreshMs = deps.refreshMs ?? 1_000;
   const now = deps.now ?? Date.now;
   const orgs = new Map<string, OrgState>();
@@ -115,7 +123,7 @@ export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bi
 
   function tryHold(s: OrgState, r: ReserveRequest): boolean {
     if (s.holds.has(r.requestId) || s.settled.has(r.requestId)) return true;
-    if (r.amount > 0n && available(s) < r.amount) return false;
+    if (checkCredits && r.amount > 0n && available(s) < r.amount) return false;
     s.holds.set(r.requestId, { amount: r.amount, at: now() });
     s.reserved += r.amount;
     return true;
@@ -140,11 +148,10 @@ export function createMemoryStore(deps: { loadBalance(orgId: string): Promise<bi
       const done = s.settled.get(requestId);
       if (done) return done;
       const hold = s.holds.get(requestId);
-      const amount = hold?.amount ?? 0n;
-      const charged = charge < amount ? (charge > 0n ? charge : 0n) : amount;
+      const charged = charge > 0n ? charge : 0n;
       if (hold) {
         s.holds.delete(requestId);
-        s.reserved -= amount;
+        s.reserved -= hold.amount;
       }
       s.unflushed += charged;
       const result = { balanceMicroUsd: s.committed - s.unflushed, charged, queued: false };

@@ -7,9 +7,11 @@
  *  - the project's allowed-models list (empty = everything the org can reach)
  *    refuses others with 403 model_not_allowed; entries may be `provider/*`;
  *  - the project's fallback chain follows the primary target, each checked the
- *    same way (a fallback that is not allowed is skipped, never used).
+ *    same way (a fallback that is not allowed is skipped, never used);
+ *  - a built-in provider's model carries the price library's price and limits
+ *    (null for a name the library does not know: billing decides).
  */
-import { type ModelInfo, providerForBareModel, type ProviderEntry } from "../catalog.js";
+import { libraryModel, type ModelInfo, providerForBareModel, type ProviderEntry } from "../catalog.js";
 import { GatewayError, invalidRequest } from "../errors.js";
 
 export interface RoutingSettings {
@@ -26,6 +28,11 @@ export interface ResolvedTarget {
   name: string;
 }
 
+/** A provider's own model list first; a built-in's other models as the price library knows them (null: unknown). */
+function modelInfo(provider: ProviderEntry, model: string): ModelInfo | null {
+  return provider.models.get(model) ?? (provider.openModelList ? libraryModel(provider.slug, model) : null);
+}
+
 function resolveOne(requested: string, providers: Map<string, ProviderEntry>): ResolvedTarget {
   const slash = requested.indexOf("/");
   if (slash > 0) {
@@ -33,14 +40,14 @@ function resolveOne(requested: string, providers: Map<string, ProviderEntry>): R
     const model = requested.slice(slash + 1);
     const provider = providers.get(slug);
     if (provider && model) {
-      const info = provider.models.get(model) ?? null;
+      const info = modelInfo(provider, model);
       if (!info && !provider.openModelList) throw modelNotFound(requested, provider);
       return { provider, model, info, name: `${slug}/${model}` };
     }
   }
   const bare = providerForBareModel(requested);
   const builtIn = bare ? providers.get(bare) : undefined;
-  if (builtIn) return { provider: builtIn, model: requested, info: builtIn.models.get(requested) ?? null, name: `${builtIn.slug}/${requested}` };
+  if (builtIn) return { provider: builtIn, model: requested, info: modelInfo(builtIn, requested), name: `${builtIn.slug}/${requested}` };
   for (const provider of providers.values()) {
     const info = provider.custom ? provider.models.get(requested) : undefined;
     if (info) return { provider, model: requested, info, name: `${provider.slug}/${requested}` };

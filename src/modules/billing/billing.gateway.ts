@@ -1,40 +1,46 @@
 /**
- * Metering on the gateway (the reserve/settle hooks). Per request:
- *  - test keys: never charged (no hold, cost 0);
- *  - reserve: worst case = estimated input + max output tokens (the model's
- *    output cap when the request sets none) at the effective price; admitted
- *    only if the org's available credits and the project's monthly cap both
- *    cover it, else 402 `insufficient_credits` / `spend_cap_reached`;
- *  - settle (exactly once, idempotent by request id): actual tokens × price,
- *    CAPPED AT THE HOLD — the balance can never go below zero even when a
- *    provider returns more tokens than were asked for;
+ * Metering on the gateway (the admitRoute/reserve/settle hooks). Per request:
+ *  - admitRoute: a model no price covers is refused (400 `model_not_priced`)
+ *    unless the operator allows unpriced models; a test key may only use routes
+ *    that cost the operator nothing (free models, the org's own providers) —
+ *    403 `test_key_model_not_allowed` otherwise;
+ *  - reserve: a true upper bound of the cost — every input byte as a token,
+ *    images at their provider's maximum, n × the output limit (the request's,
+ *    else the model's), at the dearest rate of the dearest route the request
+ *    may fall back to. Admitted only if the org's available credits and the
+ *    project's monthly cap both cover it, else 402 `insufficient_credits` /
+ *    `spend_cap_reached`. Test keys are held and capped like live keys;
+ *  - settle (exactly once, idempotent by request id): the provider's reported
+ *    usage × the served route's price, every component. NEVER capped by the
+ *    hold: a charge above it (an overrun) is charged in full, counted in
+ *    `tollgate_billing_overruns_total` and logged; the balance then dips below
+ *    zero by that overrun at most, and the next request is refused;
  *  - the charge is queued and written in batches: per flush one usage ledger
  *    row per (org, project, hour) and the report rows per key × model. A
  *    graceful close flushes everything; a hard crash loses at most the
  *    unflushed queue (≤ `flushIntervalMs` of settled charges; see docs/billing.md).
- * Free models (price 0: the mock provider, custom providers without prices)
- * reserve 0 and are never refused for credits.
+ * With prepaid credits off (TOLLGATE_BILLING=off) the balance is never checked;
+ * usage is metered, priced, reported and held against project caps the same way.
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
 import { FastCounter } from "../../platform/metric-series.js";
-import { insufficientCredits, spendCapReached } from "../../gateway/errors.js";
-import type { GatewayHooks, GatewayRequestContext, PriceInfo, RouteInfo } from "../../gateway/hooks.js";
-import { costMicroUsd, parseMarkupPercent, parsePriceOverrides, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
+import { insufficientCredits, modelNotPriced, spendCapReached, testKeyModelNotAllowed } from "../../gateway/errors.js";
+import type { GatewayHooks, GatewayRequestContext, ReserveInput, RouteInfo } from "../../gateway/hooks.js";
+import { costMicroUsd, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
+import type { Pricing } from "../../gateway/metering/pricing.js";
 import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
 import type { ReservationStore, ReserveResult } from "../../gateway/metering/store.js";
 import { createBatchWriter } from "../../platform/batch-writer.js";
 import type { Db } from "../../platform/db/db.js";
 import { formatUsd } from "../../platform/money.js";
+import { inputTokensOn } from "../../gateway/tokens.js";
 import * as repo from "./billing.repo.js";
 
 interface Hold {
-  free: boolean;
   amount: bigint;
-  prices: PriceInfo;
-  markup: bigint;
   projectId: string;
 }
 
@@ -46,18 +52,18 @@ export interface MeteringOptions {
   store: ReservationStore | StoreFactory;
   log: Logger;
   dataDir: string | null;
-  priceOverrides: string;
-  markupPercent: string;
+  pricing: Pricing;
+  /** false: prepaid credits are off (TOLLGATE_BILLING=off): no balance check (the store is built to match). */
+  credits?: boolean;
   flushIntervalMs?: number;
   /** Holds older than this are released by the reconciler (a request that never settled). */
   staleHoldMs?: number;
-  /** On a shared PostgreSQL (replicas possible): say at start-up that credit holds are per process. */
-  warnPerProcessHolds?: boolean;
   /** Prometheus registry for the reservation and debit-queue metrics. */
   registry?: Registry;
 }
 
-const FREE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
+/** Output limit assumed for a priced model that declares none (a custom model without limits), when the request sets none. */
+const UNKNOWN_MODEL_OUTPUT = 32_768;
 const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
 const monthKey = (d = new Date()) => d.toISOString().slice(0, 7);
@@ -83,8 +89,7 @@ function decodeDebit(q: QueuedDebit): repo.UsageDebit {
 }
 
 export function createMetering(opts: MeteringOptions) {
-  const overrides = parsePriceOverrides(opts.priceOverrides);
-  const markup = parseMarkupPercent(opts.markupPercent);
+  const pricing = opts.pricing;
   const store: ReservationStore =
     typeof opts.store === "function"
       ? opts.store(async (batchId, debits) => {
@@ -92,9 +97,6 @@ export function createMetering(opts: MeteringOptions) {
           if (await repo.writeUsage(opts.db, rows, batchId)) notifyFlushed(new Set(rows.map((r) => r.orgId)));
         })
       : opts.store;
-  if (opts.warnPerProcessHolds) {
-    opts.log.warn("credit holds are kept per server process: with several replicas an organization can be over-admitted by up to one hold per extra replica (docs/billing.md, Guarantees and limits)");
-  }
   // Per project: month-to-date charge not yet flushed, and holds in flight (for the spend cap).
   const projectUnflushed = new Map<string, bigint>();
   const projectHeld = new Map<string, bigint>();
@@ -144,6 +146,12 @@ export function createMetering(opts: MeteringOptions) {
     opts.registry,
   );
   const admitted = reservations.series(["admitted"]);
+  const overruns = new FastCounter(
+    "tollgate_billing_overruns_total",
+    "Requests whose actual usage cost more than their credit hold (charged in full; the balance may dip below zero by the difference)",
+    [],
+    opts.registry,
+  ).series([]);
   const freeReservations = reservations.series(["free"]);
   let holdsInFlight = 0;
   new Gauge({
@@ -187,13 +195,19 @@ export function createMetering(opts: MeteringOptions) {
   }, 60_000);
   reconciler.unref();
 
-  function effectivePrices(route: RouteInfo): { prices: PriceInfo; markup: bigint } {
-    if (route.custom) return { prices: route.prices, markup: 0n };
-    const override = overrides.get(`${route.provider}/${route.model}`);
-    if (override) return { prices: override, markup };
-    // The mock provider is free unless the operator prices it: a new org (balance 0) can try Tollgate at once.
-    if (route.provider === "mock") return { prices: FREE, markup: 0n };
-    return { prices: route.prices, markup };
+  /** The most this route can cost for this request (0 on a free route). */
+  function boundOn(route: RouteInfo, input: ReserveInput): bigint {
+    const price = pricing.of(route);
+    if (!price || price.free) return 0n;
+    const inputTokens = inputTokensOn(route, input.input);
+    let output = 0;
+    if (!input.noOutput) {
+      const limit = route.maxOutputTokens ?? route.contextWindow ?? UNKNOWN_MODEL_OUTPUT;
+      const asked = input.maxOutputTokens;
+      // A request may ask for more than the model gives (the provider then stops at its limit or refuses).
+      output = input.choices * (asked !== null && asked < limit ? asked : limit);
+    }
+    return worstCaseMicroUsd(inputTokens, output, price.prices, price.markup);
   }
 
   async function capInfo(orgId: string, projectId: string) {
@@ -232,11 +246,21 @@ export function createMetering(opts: MeteringOptions) {
     );
   }
 
-  const hooks: Required<Pick<GatewayHooks, "reserve" | "settle">> = {
+  const hooks: Required<Pick<GatewayHooks, "admitRoute" | "reserve" | "settle">> = {
+    admitRoute(ctx, route) {
+      const price = pricing.of(route);
+      if (!price) {
+        if (!pricing.allowUnpriced) throw modelNotPriced(`${route.provider}/${route.model}`);
+        return;
+      }
+      // A test key never spends the operator's provider money: free routes and the org's own providers only.
+      if (ctx.environment === "test" && !route.custom && !price.free) throw testKeyModelNotAllowed(`${route.provider}/${route.model}`);
+    },
+
     async reserve(ctx: GatewayRequestContext, input) {
       try {
         const hold = await reserveHold(ctx, input);
-        const held = !hold.free && hold.amount > 0n;
+        const held = hold.amount > 0n;
         (held ? admitted : freeReservations).value++;
         if (held) holdsInFlight++;
         return hold;
@@ -248,23 +272,27 @@ export function createMetering(opts: MeteringOptions) {
 
     async settle(ctx, reservation, input) {
       const hold = reservation as Hold;
-      if (!hold.free && hold.amount > 0n) holdsInFlight--;
+      if (hold.amount > 0n) holdsInFlight--;
       return settleHold(ctx, hold, input);
     },
   };
 
-  async function reserveHold(ctx: GatewayRequestContext, input: Parameters<NonNullable<GatewayHooks["reserve"]>>[1]): Promise<Hold> {
-    if (ctx.environment === "test") return { free: true, amount: 0n, prices: input.route.prices, markup: 0n, projectId: ctx.projectId } satisfies Hold;
-    const { prices, markup: m } = effectivePrices(input.route);
-    const amount = worstCaseMicroUsd(input.estimatedInputTokens, input.maxOutputTokens, prices, m);
+  async function reserveHold(ctx: GatewayRequestContext, input: ReserveInput): Promise<Hold> {
+    // The dearest route the request may be served by (a fallback can cost more than the primary).
+    let amount = 0n;
+    for (const route of input.routes) {
+      const b = boundOn(route, input);
+      if (b > amount) amount = b;
+    }
+    const hold: Hold = { amount, projectId: ctx.projectId };
     if (store.enforcesCaps) {
       // A free request holds nothing and cannot pass a cap: served even while the shared store is unreachable.
-      if (amount === 0n) return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+      if (amount === 0n) return hold;
       // The shared store checks the balance and the project's cap in one atomic step (every replica).
       const cap = await projectCapOf(ctx.orgId, ctx.projectId);
       const res = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount, project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap } });
       if (!res.ok) throw refusal(res, amount, cap);
-      return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+      return hold;
     }
     const cap = await capInfo(ctx.orgId, ctx.projectId);
     // Check and count the hold with no await in between (one event loop: no interleaving).
@@ -284,14 +312,17 @@ export function createMetering(opts: MeteringOptions) {
       add(projectHeld, ctx.projectId, -amount);
       throw refusal(ok, amount, cap.cap);
     }
-    return { free: false, amount, prices, markup: m, projectId: ctx.projectId } satisfies Hold;
+    return hold;
   }
 
   async function settleHold(ctx: GatewayRequestContext, hold: Hold, input: Parameters<NonNullable<GatewayHooks["settle"]>>[2]) {
-    if (hold.free) return { costMicroUsd: 0n };
-    // The served model (after a fallback) is charged at its own price — never above the hold.
-    const priced = input.route ? effectivePrices(input.route) : { prices: hold.prices, markup: hold.markup };
-    const cost = input.usage ? costMicroUsd(usageTokens(input.usage), priced.prices, priced.markup) : 0n;
+    // The served route (after a fallback, the model that answered) at its own price, in full.
+    const price = input.route && input.usage ? pricing.of(input.route) : null;
+    const cost = price && !price.free ? costMicroUsd(input.usage!, price.prices, price.markup) : 0n;
+    if (cost > hold.amount) {
+      overruns.value++;
+      opts.log.warn({ reqId: ctx.requestId, orgId: ctx.orgId, model: `${input.route!.provider}/${input.route!.model}`, holdMicroUsd: hold.amount.toString(), costMicroUsd: cost.toString() }, "usage exceeded the credit hold; charged in full");
+    }
     const t = usageTokens(input.usage);
     // Built whole, with its cost filled in below: spreading an object this size into a new one
     // ({ ...debit, costMicroUsd }) takes V8's slow path, microseconds per request.
@@ -310,8 +341,8 @@ export function createMetering(opts: MeteringOptions) {
     };
     const settled = await store.settle(ctx.orgId, ctx.requestId, cost, store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeDebit(debit) } : undefined);
     if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: settled.balanceMicroUsd };
-    // Written by this process: the memory store's charge, or the shared store could not be reached (charge ≤ the hold).
-    const charged = settled.charged < 0n ? 0n : settled.charged > hold.amount ? hold.amount : settled.charged;
+    // Written by this process: the memory store's charge, or the shared store could not be reached.
+    const charged = settled.charged;
     if (!store.enforcesCaps) {
       add(projectHeld, hold.projectId, -hold.amount);
       add(projectUnflushed, hold.projectId, charged);
