@@ -25,6 +25,7 @@ import { createWebhookHandler } from "./modules/payments/payments.webhooks.js";
 import { createStripeClient } from "./modules/payments/stripe.client.js";
 import { newId } from "./platform/crypto.js";
 import { createRedisReservationStore } from "./gateway/metering/redis-store.js";
+import { createPricing } from "./gateway/metering/pricing.js";
 import { createMemoryStore } from "./gateway/metering/store.js";
 import { createLogMaintenance, type RetentionReport } from "./modules/logs/logs.retention.js";
 import { createAuditService } from "./modules/audit/audit.service.js";
@@ -233,6 +234,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // Billing: credit holds and usage debits. With Redis, holds, caps and the debit queue are shared by every
   // replica (gateway/metering/redis-store.ts); else in this process (store.ts) with debits written in batches.
   const redis = shared.redis;
+  const pricing = createPricing(config.billing);
   const metering = createMetering({
     db,
     store: redis
@@ -243,15 +245,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
             loadProjectSpend: (projectId, since) => projectSpendSince(db, projectId, since),
             writeBatch,
             failure: config.redis.billingFailure,
+            credits: config.billing.credits,
             onError: (err, what) => opts.logger.warn({ err: (err as Error)?.message }, what),
             newId,
           })
-      : createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId) }),
+      : createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId), credits: config.billing.credits }),
     log: opts.logger,
     dataDir: config.dataDir,
-    priceOverrides: config.billing.priceOverrides,
-    markupPercent: config.billing.markupPercent,
-    warnPerProcessHolds: Boolean(config.databaseUrl) && !redis,
+    pricing,
+    credits: config.billing.credits,
     registry: metrics.registry,
   });
   const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey) });
