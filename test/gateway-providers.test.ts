@@ -151,11 +151,11 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
   });
 
   it("OpenAI SDK → gemini embeddings", async () => {
-    const emb = await openai().embeddings.create({ model: "gemini/text-embedding-004", input: ["alpha", "beta gamma"] });
+    const emb = await openai().embeddings.create({ model: "gemini/gemini-embedding-001", input: ["alpha", "beta gamma"] });
     expect(emb.data).toHaveLength(2);
     expect(emb.data[1]!.index).toBe(1);
     expect(emb.data[0]!.embedding.length).toBeGreaterThan(0);
-    expect(emb.model).toBe("gemini/text-embedding-004");
+    expect(emb.model).toBe("gemini/gemini-embedding-001");
     expect(geminiFake.last().path).toContain(":batchEmbedContents");
     expect(geminiFake.last().path).not.toContain("key=");
   });

@@ -99,8 +99,14 @@ export interface OpenAIUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number };
-  completion_tokens_details?: { reasoning_tokens?: number };
+  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; image_tokens?: number };
+  completion_tokens_details?: {
+    reasoning_tokens?: number;
+    audio_tokens?: number;
+    image_tokens?: number;
+    accepted_prediction_tokens?: number;
+    rejected_prediction_tokens?: number;
+  };
 }
 
 export interface ChatResponse {
@@ -155,34 +161,81 @@ export interface EmbeddingsResponse {
   usage: { prompt_tokens: number; total_tokens: number };
 }
 
-/** Provider-neutral metering record (see header: input includes cached). */
+/**
+ * Provider-neutral metering record (see header: input includes cached). Every
+ * optional count is a PART of `inputTokens` or `outputTokens`, never added to
+ * them, so a price that does not know a component bills it at its parent rate.
+ */
 export interface Usage {
+  /** Every input token: plain, cache reads, cache writes, audio, image. */
   inputTokens: number;
+  /** Input tokens read from a prompt cache (any modality); part of inputTokens. */
   cachedInputTokens: number;
+  /** Every output token: text, reasoning, audio, image. */
   outputTokens: number;
   /** Tokens written to a prompt cache (Anthropic bills them above the input rate); part of inputTokens. */
   cacheWriteInputTokens?: number;
+  /** The part of cacheWriteInputTokens written with a one-hour lifetime (billed higher still). */
+  cacheWrite1hInputTokens?: number;
+  /** Audio input tokens, cached ones included; part of inputTokens. */
+  audioInputTokens?: number;
+  /** The part of audioInputTokens read from the cache (also counted in cachedInputTokens). */
+  cachedAudioInputTokens?: number;
+  /** Image input tokens; part of inputTokens. */
+  imageInputTokens?: number;
+  /** Reasoning (thinking) tokens; part of outputTokens. */
+  reasoningTokens?: number;
+  /** Audio output tokens; part of outputTokens. */
+  audioOutputTokens?: number;
+  /** Image output tokens; part of outputTokens. */
+  imageOutputTokens?: number;
+  /** Server-side web searches the provider ran (priced per thousand where the price library knows it). */
+  webSearches?: number;
   /** True when the numbers are our estimate rather than the provider's report. */
   estimated?: boolean;
 }
 
 export function usageToOpenAI(u: Usage): OpenAIUsage {
-  return {
+  const prompt: NonNullable<OpenAIUsage["prompt_tokens_details"]> = { cached_tokens: u.cachedInputTokens };
+  if (u.audioInputTokens) prompt.audio_tokens = u.audioInputTokens;
+  const out: OpenAIUsage = {
     prompt_tokens: u.inputTokens,
     completion_tokens: u.outputTokens,
     total_tokens: u.inputTokens + u.outputTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
+    prompt_tokens_details: prompt,
   };
+  if (u.reasoningTokens || u.audioOutputTokens) {
+    const completion: NonNullable<OpenAIUsage["completion_tokens_details"]> = {};
+    if (u.reasoningTokens) completion.reasoning_tokens = u.reasoningTokens;
+    if (u.audioOutputTokens) completion.audio_tokens = u.audioOutputTokens;
+    out.completion_tokens_details = completion;
+  }
+  return out;
 }
 
 export function usageFromOpenAI(u: OpenAIUsage | null | undefined): Usage | undefined {
   if (!u || typeof u !== "object") return undefined;
-  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
-  return {
-    inputTokens: n(u.prompt_tokens),
-    cachedInputTokens: n(u.prompt_tokens_details?.cached_tokens),
-    outputTokens: n(u.completion_tokens),
-  };
+  const count = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+  const pd = u.prompt_tokens_details;
+  const cd = u.completion_tokens_details;
+  const input = count(u.prompt_tokens);
+  let output = count(u.completion_tokens);
+  const reasoning = count(cd?.reasoning_tokens);
+  // xAI reports reasoning beside completion_tokens, not inside it (its total_tokens is the sum of
+  // all three); OpenAI's total is prompt + completion, so only the former matches this sum.
+  if (reasoning && count(u.total_tokens) === input + output + reasoning) output += reasoning;
+  const usage: Usage = { inputTokens: input, cachedInputTokens: Math.min(count(pd?.cached_tokens), input), outputTokens: output };
+  const audioIn = Math.min(count(pd?.audio_tokens), input);
+  if (audioIn) usage.audioInputTokens = audioIn;
+  const imageIn = Math.min(count(pd?.image_tokens), input - audioIn);
+  if (imageIn) usage.imageInputTokens = imageIn;
+  const reasoningOut = Math.min(reasoning, output);
+  if (reasoningOut) usage.reasoningTokens = reasoningOut;
+  const audioOut = Math.min(count(cd?.audio_tokens), output - reasoningOut);
+  if (audioOut) usage.audioOutputTokens = audioOut;
+  const imageOut = Math.min(count(cd?.image_tokens), output - reasoningOut - audioOut);
+  if (imageOut) usage.imageOutputTokens = imageOut;
+  return usage;
 }
 
 /** Text of a message content (string or parts); non-text parts are skipped. */

@@ -75,7 +75,17 @@ export function viewFromAnthropic(b: any): View {
   };
 }
 
-export function startAnthropicFake(o: { apiKey?: string } = {}): Promise<FakeServer> {
+export interface AnthropicFakeOptions {
+  apiKey?: string;
+  /**
+   * The usage object to report instead of the planned one (read per request). Streams
+   * send it in message_start (output_tokens 1, no server_tool_use) and its output_tokens
+   * and server_tool_use in message_delta, as the API does.
+   */
+  usage?: Record<string, unknown>;
+}
+
+export function startAnthropicFake(o: AnthropicFakeOptions = {}): Promise<FakeServer> {
   return startFake(async (ctx) => {
     const { req, body } = ctx;
     // The API takes the key as x-api-key, or as a Bearer token (what @anthropic-ai/sdk 1.x sends).
@@ -88,7 +98,7 @@ export function startAnthropicFake(o: { apiKey?: string } = {}): Promise<FakeSer
 
     const plan = planReply(viewFromAnthropic(body), "toolu_fake");
     const stopReason = plan.finish === "stop" ? "end_turn" : plan.finish === "length" ? "max_tokens" : plan.finish === "tool_calls" ? "tool_use" : "stop_sequence";
-    const usage = {
+    const usage: Record<string, unknown> = o.usage ?? {
       input_tokens: plan.usage.input - plan.usage.cached,
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: plan.usage.cached,
@@ -102,8 +112,9 @@ export function startAnthropicFake(o: { apiKey?: string } = {}): Promise<FakeSer
       return ctx.json(200, { ...message, content, stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null, usage }, { "request-id": "req_fake" });
     }
     const ev = (type: string, data: object) => sseData({ type, ...data }, type);
+    const { server_tool_use: searches, ...startUsage } = usage;
     const events = [
-      ev("message_start", { message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }),
+      ev("message_start", { message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...startUsage, output_tokens: 1 } } }),
       ev("ping", {}),
     ];
     content.forEach((block, index) => {
@@ -117,7 +128,7 @@ export function startAnthropicFake(o: { apiKey?: string } = {}): Promise<FakeSer
       }
       events.push(ev("content_block_stop", { index }));
     });
-    events.push(ev("message_delta", { delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null }, usage: { output_tokens: plan.usage.output } }));
+    events.push(ev("message_delta", { delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null }, usage: { output_tokens: usage.output_tokens, ...(searches ? { server_tool_use: searches } : {}) } }));
     events.push(ev("message_stop", {}));
     await ctx.sse(events);
   }, anthropicError);

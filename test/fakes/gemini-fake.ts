@@ -80,7 +80,13 @@ export function viewFromGemini(b: any): View {
   };
 }
 
-export function startGeminiFake(o: { apiKey?: string } = {}): Promise<FakeServer> {
+export interface GeminiFakeOptions {
+  apiKey?: string;
+  /** The usageMetadata to report instead of the planned one (read per request; streams send it last). */
+  usage?: Record<string, unknown>;
+}
+
+export function startGeminiFake(o: GeminiFakeOptions = {}): Promise<FakeServer> {
   return startFake(async (ctx) => {
     const { req, body } = ctx;
     const url = new URL(req.url ?? "/", "http://fake");
@@ -105,7 +111,7 @@ export function startGeminiFake(o: { apiKey?: string } = {}): Promise<FakeServer
     const plan = planReply(viewFromGemini(body));
     const n = body.generationConfig?.candidateCount ?? 1;
     const finishReason = plan.finish === "length" ? "MAX_TOKENS" : "STOP";
-    const usageMetadata = {
+    const usageMetadata: Record<string, unknown> = o.usage ?? {
       promptTokenCount: plan.usage.input,
       candidatesTokenCount: plan.usage.output,
       totalTokenCount: plan.usage.input + plan.usage.output,
@@ -122,7 +128,8 @@ export function startGeminiFake(o: { apiKey?: string } = {}): Promise<FakeServer
     if (url.searchParams.get("alt") !== "sse") return ctx.json(400, geminiError(400, "this fake only streams with alt=sse"));
     const ev = (x: object) => `data: ${JSON.stringify(x)}\r\n\r\n`;
     const events: string[] = [];
-    const partial = { promptTokenCount: plan.usage.input, totalTokenCount: plan.usage.input };
+    const prompt = usageMetadata.promptTokenCount;
+    const partial = { promptTokenCount: prompt, totalTokenCount: prompt };
     if (callParts.length) events.push(ev({ candidates: cand(callParts, finishReason), usageMetadata, ...meta }));
     else {
       const ps = pieces(plan.text);

@@ -14,6 +14,8 @@ import { fragments, pieces, planReply, type View } from "./script.js";
 export interface OpenAIFakeOptions {
   apiKey?: string;
   variant?: "openai" | "compatible";
+  /** The usage object to report instead of the planned one (read per request, so a test may change it). */
+  usage?: Record<string, unknown>;
 }
 
 const text = (c: any): string =>
@@ -89,7 +91,7 @@ export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<FakeServer> 
     const plan = planReply(viewFromOpenAI(body), "call_oa");
     const n = body.n ?? 1;
     const finish = plan.finish === "stop_sequence" ? "stop" : plan.finish;
-    const usage = {
+    const usage = o.usage ?? {
       prompt_tokens: plan.usage.input,
       completion_tokens: plan.usage.output,
       total_tokens: plan.usage.input + plan.usage.output,

@@ -7,7 +7,8 @@
  *   whose input is returned as the message text — Anthropic's own recipe for
  *   structured output; the caller never sees that tool.
  * - Usage: inputTokens = input_tokens + cache reads + cache writes (Anthropic
- *   reports them apart; canonical input includes the cached part).
+ *   reports them apart; canonical input includes the cached part); output
+ *   includes thinking; server-side web searches are counted.
  * - A stream must end with message_stop; an `error` event or a close before it
  *   is an UpstreamError from the iterator.
  */
@@ -126,11 +127,43 @@ export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTo
   return { body, jsonTool };
 }
 
-export function usageFromAnthropic(u: Partial<AUsage> | undefined): Usage {
-  const n = (v: unknown) => (typeof v === "number" && v > 0 ? Math.floor(v) : 0);
-  const read = n(u?.cache_read_input_tokens);
-  const write = n(u?.cache_creation_input_tokens);
-  return { inputTokens: n(u?.input_tokens) + read + write, cachedInputTokens: read, outputTokens: n(u?.output_tokens), cacheWriteInputTokens: write };
+/** The usage object as the API sends it, with the nested breakdowns the shared wire type leaves out. */
+export type AnthropicUsage = Partial<AUsage> & {
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
+  server_tool_use?: { web_search_requests?: number | null } | null;
+};
+
+const count = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+
+export function usageFromAnthropic(u: AnthropicUsage | undefined): Usage {
+  const read = count(u?.cache_read_input_tokens);
+  const split = u?.cache_creation;
+  const write1h = count(split?.ephemeral_1h_input_tokens);
+  // The flat total wins; a report with only the breakdown still bills its writes.
+  const write = count(u?.cache_creation_input_tokens) || count(split?.ephemeral_5m_input_tokens) + write1h;
+  const usage: Usage = { inputTokens: count(u?.input_tokens) + read + write, cachedInputTokens: read, outputTokens: count(u?.output_tokens) };
+  if (write) usage.cacheWriteInputTokens = write;
+  if (write1h) usage.cacheWrite1hInputTokens = Math.min(write1h, write);
+  const searches = count(u?.server_tool_use?.web_search_requests);
+  if (searches) usage.webSearches = searches;
+  return usage;
+}
+
+/**
+ * Folds a stream's usage report into the running one. message_delta counts are
+ * cumulative (they replace), and a null or absent field means "not reported"
+ * (it keeps the message_start value); nested breakdowns merge field by field.
+ */
+export function mergeAnthropicUsage(into: AnthropicUsage, next: unknown, depth = 0): AnthropicUsage {
+  if (!next || typeof next !== "object") return into;
+  const target = into as Record<string, unknown>;
+  for (const [k, v] of Object.entries(next)) {
+    if (v == null || k === "__proto__") continue;
+    const prev = target[k];
+    if (depth === 0 && typeof v === "object" && prev && typeof prev === "object") mergeAnthropicUsage(prev as AnthropicUsage, v, 1);
+    else target[k] = typeof v === "object" && depth === 0 ? mergeAnthropicUsage({}, v, 1) : v;
+  }
+  return into;
 }
 
 export function fromAnthropicResponse(r: AnthropicResponse, jsonTool: boolean): ChatResponse {
@@ -190,7 +223,7 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
         const response = fromAnthropicResponse(json, jsonTool);
         return { kind: "response", response, usage: usageFromAnthropic(json.usage) };
       }
-      let raw: Partial<AUsage> | undefined;
+      let raw: AnthropicUsage | undefined;
       let usage: Usage | undefined;
       async function* chunks(): AsyncGenerator<ChatChunk, void, undefined> {
         let id = "";
@@ -208,7 +241,7 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
             case "message_start":
               id = e.message?.id ?? id;
               model = e.message?.model ?? model;
-              raw = { ...e.message?.usage };
+              raw = mergeAnthropicUsage({}, e.message?.usage);
               usage = usageFromAnthropic(raw);
               yield chunk({ role: "assistant", content: "" });
               break;
@@ -237,7 +270,7 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
               break;
             }
             case "message_delta": {
-              raw = { ...raw, ...Object.fromEntries(Object.entries(e.usage ?? {}).filter(([, v]) => v != null)) };
+              raw = mergeAnthropicUsage(raw ?? {}, e.usage);
               usage = usageFromAnthropic(raw);
               let finish = finishFromAnthropic(e.delta?.stop_reason) ?? "stop";
               if (jsonTool && finish === "tool_calls" && tools === 0) finish = "stop";
