@@ -14,6 +14,8 @@
  *     stream — never a cut socket), and are logged and settled as such;
  *  4. request logs and other buffers are flushed (app.close()), then Redis
  *     and the database are closed, and the process exits 0.
+ * On PostgreSQL without Redis, a second server on the same database refuses to
+ * start (see platform/db/server-lock.ts).
  * A second signal does not interrupt this; a hard deadline (timeout + 15 s)
  * exits 1 if something hangs.
  */
@@ -21,6 +23,7 @@ import { buildApp } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { openDatabase } from "./platform/db/db.js";
 import { runMigrations } from "./platform/db/migrate.js";
+import { acquireServerLock, type ServerLock, ServerLockTakenError } from "./platform/db/server-lock.js";
 import { createLogger } from "./platform/logger.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -28,6 +31,18 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function serve(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // Without Redis, credit holds are per process: a second server would spend credits twice.
+  let serverLock: ServerLock | null = null;
+  if (config.databaseUrl && !config.redisUrl) {
+    try {
+      serverLock = await acquireServerLock(config.databaseUrl, logger);
+    } catch (err) {
+      await database.close();
+      if (!(err instanceof ServerLockTakenError)) throw err;
+      logger.fatal(err.message);
+      process.exit(1);
+    }
+  }
   await runMigrations(database);
   const app = await buildApp({ config, database, logger });
   await app.server.listen({ port: config.port, host: config.host });
@@ -63,6 +78,8 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     try {
       // Stops accepting, waits for in-flight requests, then flushes logs and buffers and closes Redis.
       await app.close();
+      // Not before: until app.close() returns, this process's requests still hold credits.
+      await serverLock?.release();
       await database.close();
       logger.info("stopped");
       process.exit(0);

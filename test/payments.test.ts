@@ -36,7 +36,7 @@ describe(`payments with Stripe (${storageKind})`, () => {
         STRIPE_SECRET_KEY: stripe.secretKey,
         STRIPE_WEBHOOK_SECRET: WHSEC,
         STRIPE_API_URL: stripe.url,
-        TOLLGATE_PRICE_OVERRIDES: '{"mock/echo": {"input": "100000", "output": "0"}}',
+        TOLLGATE_PRICE_OVERRIDES: '{"mock/echo": {"input": "20000", "output": "0"}}',
       },
     });
     const x = await team(t, "Payments Co");

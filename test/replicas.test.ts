@@ -6,7 +6,7 @@
  *    all three replicas.
  *  - A key revoked through replica 1 is refused by replicas 2 and 3 within a
  *    second, although both had it cached.
- *  - Parallel priced requests spread over the replicas never overspend a
+ *  - 100 parallel priced requests spread over the replicas never overspend a
  *    balance (credit holds are shared in Redis).
  *  - A replica killed (SIGKILL) mid-load loses no billed usage of the requests
  *    it completed: their charges wait in Redis and the survivors post them.
@@ -68,7 +68,8 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
     fetch(`${base}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "hi" }] }),
+      // Test keys reach free models only, and mock/echo is priced here.
+      body: JSON.stringify({ model: "mock/lorem", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }),
     }).then(async (r) => {
       await r.arrayBuffer();
       return r.status;
@@ -146,30 +147,38 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
     });
     const text = await res.text();
     let cost: bigint | null = null;
+    // A refusal states the request's worst case, its hold: "… may cost up to $0.010240 …".
+    const hold = res.status === 402 ? /may cost up to \$(\d+)\.(\d{6})/.exec(text) : null;
     if (res.status === 200) {
       const header = res.headers.get("x-tollgate-cost-usd");
       const final = opts.stream ? text.split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6))).find((c) => c.tollgate) : null;
       const usd = header ?? final?.tollgate?.cost_usd;
       if (usd) cost = BigInt(usd.replace(".", ""));
     }
-    return { status: res.status, cost, text };
+    return { status: res.status, cost, hold: hold ? BigInt(hold[1]! + hold[2]!) : null, text };
   };
 
-  it("parallel priced requests spread over the replicas never overspend a balance", async () => {
+  it("100 parallel priced requests spread over the replicas never overspend a balance", async () => {
     const { slug, project } = await orgWithKey(owner);
     const { key: liveKey } = await newKey(owner, slug, project, "live");
-    // Worst case per request: ~40 input tokens at $1/M + 1000 output tokens at $10/M ≈ 10 040 µ$; B = 50 000 µ$ → 4 fit.
+    // Worst case per request: the input's bytes at $1/M + 1000 output tokens at $10/M ≈ $0.01; B = $0.05.
+    const B = 50_000n;
     await grant(slug, "0.05");
-    const N = 30;
+    const N = 100;
     // Streams take ~1 s (word by word): every admitted request still holds its credits while the others arrive.
     const results = await Promise.all(Array.from({ length: N }, (_, i) => priced(replicas[i % 3]!.url, liveKey, { stream: true })));
     const ok = results.filter((r) => r.status === 200);
     const refused = results.filter((r) => r.status === 402);
-    console.info(`replicas: balance $0.05, ${N} parallel requests of worst case ≈$0.01 over 3 replicas: ${ok.length} admitted, ${refused.length} refused (402)`);
     expect(ok.length + refused.length).toBe(N);
-    // Per-replica holds would admit up to 4 on each replica (12).
-    expect(ok.length).toBe(4);
-    const charged = ok.reduce((s, r) => s + r.cost!, 0n);
+    const cost = ok[0]!.cost!;
+    const hold = refused[0]!.hold!;
+    for (const r of ok) expect(r.cost).toBe(cost);
+    for (const r of refused) expect(r.hold).toBe(hold);
+    console.info(`replicas: balance $0.05, ${N} parallel streams over 3 replicas, each held ${hold} µ$ and cost ${cost} µ$: ${ok.length} admitted, ${refused.length} refused (402)`);
+    // Holds overlap, so exactly B / hold fit; per-replica holds would admit up to that many on each replica.
+    expect(BigInt(ok.length)).toBe(B / hold);
+    expect(BigInt(ok.length) * cost).toBeLessThanOrEqual(B);
+    const charged = cost * BigInt(ok.length);
     // Every replica flushes its queue within about a second; wait for the ledger to hold every charge.
     let l = await ledger(slug);
     for (let i = 0; i < 50 && l.usage < charged; i++) {
@@ -177,7 +186,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
       l = await ledger(slug);
     }
     expect(l.usage).toBe(charged);
-    expect(l.balance).toBe(50_000n - charged);
+    expect(l.balance).toBe(B - charged);
     expect(l.balance).toBeGreaterThanOrEqual(0n);
     expect(l.sum).toBe(l.balance);
   }, 60_000);
