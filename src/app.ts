@@ -256,7 +256,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     credits: config.billing.credits,
     registry: metrics.registry,
   });
-  const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey) });
+  const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey), creditsEnabled: config.billing.credits });
   // Billing alerts: evaluated after each usage flush; webhooks leave through the SSRF-guarded connector.
   const alertDispatcher = createGuardedDispatcher(config.allowedProviderHosts, { connectTimeoutMs: 5_000 });
   const alerts = createAlertService({
@@ -266,6 +266,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     publicUrl: config.publicUrl,
     allowedHosts: config.allowedProviderHosts,
     log: opts.logger,
+    credits: config.billing.credits,
   });
   metering.onUsageFlushed((orgIds) => alerts.onUsageFlushed(orgIds));
   // Stripe top-ups, payment methods, auto top-up (checked after each usage flush) and the webhook.
@@ -275,12 +276,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }
   const payments = createPaymentsService({ db, stripe, publicUrl: config.publicUrl, log: opts.logger, onCredited: (orgId) => metering.invalidate(orgId) });
   const stripeWebhook = createWebhookHandler({ db, stripe, webhookSecret: config.stripe.webhookSecret, log: opts.logger, payments, onCredited: (orgId) => metering.invalidate(orgId) });
-  metering.onUsageFlushed((orgIds) => void payments.runAutoTopup(orgIds));
+  // Without prepaid credits usage only lowers the balance: an auto top-up set up before would charge the card on every flush.
+  if (config.billing.credits) metering.onUsageFlushed((orgIds) => void payments.runAutoTopup(orgIds));
   const shutdown = new AbortController();
   const gateway = createGateway({
     config,
     verify: (raw) => keyVerifier.verify(raw),
     providersFor: (orgId) => directory.providersFor(orgId),
+    pricing,
     log: (entry) => {
       entry.policy = security.takeVerdict(entry.id);
       logWriter.enqueue(entry);

@@ -126,7 +126,7 @@ describe.each(modes)(`billing on the gateway (${storageKind}, credit holds $hold
     expect(await ledgerSum()).toBe(1_000_000n - expected);
     expect(await accountBalance()).toBe(1_000_000n - expected);
     const b = await billing();
-    expect(b).toMatchObject({ balanceMicroUsd: (1_000_000n - expected).toString(), reservedMicroUsd: "0", monthSpendMicroUsd: expected.toString(), stripeConfigured: false });
+    expect(b).toMatchObject({ balanceMicroUsd: (1_000_000n - expected).toString(), reservedMicroUsd: "0", monthSpendMicroUsd: expected.toString(), creditsEnabled: true, stripeConfigured: false });
   });
 
   it("streams end with cost and balance in the final usage chunk", async () => {

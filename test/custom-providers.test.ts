@@ -126,7 +126,7 @@ describe(`custom providers (${storageKind})`, () => {
     const llama = models.data.find((m) => m.id === "team-vllm/llama-3") as unknown as { pricing: Record<string, string>; owned_by: string; context_window: number };
     expect(llama.owned_by).toBe("team-vllm");
     expect(llama.context_window).toBe(8192);
-    expect(llama.pricing).toEqual({ input_per_million_micro_usd: "2500000", cached_input_per_million_micro_usd: "2500000", output_per_million_micro_usd: "10000000" });
+    expect(llama.pricing).toEqual({ input_per_million_micro_usd: "2500000", cached_input_per_million_micro_usd: "2500000", output_per_million_micro_usd: "10000000", free: false });
 
     const unknown = await openai().chat.completions.create({ model: "team-vllm/not-listed", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);

@@ -5,6 +5,7 @@
  * then what the team sees in the request logs.
  */
 import Anthropic from "@anthropic-ai/sdk";
+import { calcPrice } from "@pydantic/genai-prices";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
@@ -81,6 +82,17 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
     const ids = models.data.map((m) => m.id);
     expect(ids).toContain("mock/echo");
     expect(ids).toContain("openai/gpt-4o-mini");
+    // Every chat/embeddings model the price library knows for a configured provider, not only the featured ones…
+    expect(ids).toEqual(expect.arrayContaining(["openai/gpt-4.1-nano", "openai/o1", "openai/text-embedding-ada-002"]));
+    // …but no speech, image or realtime models, and nothing of a provider that is not configured.
+    for (const id of ["openai/whisper-1", "openai/gpt-image-1", "openai/gpt-realtime", "openai/moderation"]) expect(ids).not.toContain(id);
+    expect(ids.filter((id) => !id.startsWith("openai/") && !id.startsWith("mock/"))).toEqual([]);
+    // The billed price: the library's own for gpt-4o (no markup, no override on this instance).
+    const pricing = (id: string) => (models.data.find((m) => m.id === id) as unknown as { pricing: Record<string, unknown> }).pricing;
+    const lib = calcPrice({ input_tokens: 0, output_tokens: 0 }, "gpt-4o", { providerId: "openai" })!.model_price as Record<string, number>;
+    expect([lib.input_mtok, lib.cache_read_mtok, lib.output_mtok]).toEqual([2.5, 1.25, 10]);
+    expect(pricing("openai/gpt-4o")).toMatchObject({ input_per_million_micro_usd: "2500000", cached_input_per_million_micro_usd: "1250000", output_per_million_micro_usd: "10000000", free: false });
+    expect(pricing("mock/echo")).toEqual({ input_per_million_micro_usd: "0", cached_input_per_million_micro_usd: "0", output_per_million_micro_usd: "0", free: true });
   });
 
   it("routes to an OpenAI-format upstream and reports who failed", async () => {
@@ -127,6 +139,17 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
     const denied = await openai().chat.completions.create({ model: "mock/lorem", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((denied as { code: string }).code).toBe("model_not_allowed");
+
+    // A provider/* entry allows every model of that provider, and nothing else.
+    expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { allowedModels: ["mock/*"] })).status).toBe(200);
+    const echo = await openai().chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "wildcard" }] });
+    expect(echo.choices[0]!.message.content).toBe("wildcard");
+    const other = await openai().chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((other as { code: string }).code).toBe("model_not_allowed");
+    const listed = (await openai().models.list()).data.map((m) => m.id);
+    expect(listed).toContain("mock/echo");
+    expect(listed.filter((id) => !id.startsWith("mock/"))).toEqual([]);
     expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { allowedModels: [] })).status).toBe(200);
   });
 

@@ -90,6 +90,14 @@ describe(`projects (${storageKind})`, () => {
       [{ name: "x", allowedModels: ["a/b", "a/b"] }, "VALIDATION_ERROR"],
       [{ name: "x", defaultModel: "has space" }, "VALIDATION_ERROR"],
       [{ name: "x", defaultModel: "openai/gpt-4o", allowedModels: ["anthropic/claude"] }, "DEFAULT_MODEL_NOT_ALLOWED"],
+      // Wildcards: whole providers only, and only in allowedModels.
+      [{ name: "x", allowedModels: ["openai/gpt-*"] }, "VALIDATION_ERROR"],
+      [{ name: "x", allowedModels: ["*"] }, "VALIDATION_ERROR"],
+      [{ name: "x", allowedModels: ["*/gpt-4o"] }, "VALIDATION_ERROR"],
+      [{ name: "x", allowedModels: ["OpenAI/*"] }, "VALIDATION_ERROR"],
+      [{ name: "x", defaultModel: "openai/*" }, "VALIDATION_ERROR"],
+      [{ name: "x", fallbackModels: ["mock/*"] }, "VALIDATION_ERROR"],
+      [{ name: "x", defaultModel: "anthropic/claude-sonnet-4-0", allowedModels: ["openai/*"] }, "DEFAULT_MODEL_NOT_ALLOWED"],
     ];
     for (const [body, code] of bad) {
       const res = await owner.post(base(slug), body);
@@ -97,6 +105,20 @@ describe(`projects (${storageKind})`, () => {
       expect(res.body.error.code, JSON.stringify(body)).toBe(code);
     }
     expect((await owner.get(base(slug))).body.projects).toEqual([]);
+    const wildcard = await owner.post(base(slug), { name: "x", allowedModels: ["openai/gpt-*"] });
+    expect(wildcard.body.error.message).toContain("provider/*");
+  });
+
+  it("allowedModels accepts provider/* entries; the default model may be any model they cover", async () => {
+    const { owner, slug } = await team(t);
+    const p = await newProject(owner, slug, { name: "Wild", allowedModels: ["openai/*", "my-vllm/*", "mock/echo"], defaultModel: "openai/gpt-4o" });
+    expect(p).toMatchObject({ allowedModels: ["openai/*", "my-vllm/*", "mock/echo"], defaultModel: "openai/gpt-4o" });
+    const patched = await owner.patch(`${base(slug)}/wild`, { allowedModels: ["mock/*"], defaultModel: "mock/lorem" });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({ allowedModels: ["mock/*"], defaultModel: "mock/lorem" });
+    const clash = await owner.patch(`${base(slug)}/wild`, { allowedModels: ["openai/*"] });
+    expect(clash.status).toBe(400);
+    expect(clash.body.error.code).toBe("DEFAULT_MODEL_NOT_ALLOWED");
   });
 
   it("slugs are unique per organization and editable", async () => {

@@ -12,7 +12,7 @@
  *   unless the operator allows unpriced models.
  * - Bare model names are mapped to a provider by well-known prefixes.
  */
-import { calcPrice } from "@pydantic/genai-prices";
+import { calcPrice, findProvider } from "@pydantic/genai-prices";
 import type { Config } from "../config.js";
 import type { PriceInfo, PriceRates } from "./hooks.js";
 import type { ProviderFormat } from "./providers/types.js";
@@ -135,7 +135,44 @@ export const MOCK_MODELS: ModelInfo[] = [
   { id: "embed", contextWindow: 8192, prices: FREE, embeddings: true },
 ];
 
-/** Well-known model names offered in /v1/models per built-in provider (any other name still routes). */
+/**
+ * Library entries a built-in provider's chat or embeddings API does not serve: legacy
+ * completions, speech, transcription, image and video generation, realtime/live sessions,
+ * moderation, OpenAI's Responses-only models (pro, deep research, codex, computer use), open
+ * weights it does not host, fine-tune name patterns, other hosts' variants ("gpt-4o:extended")
+ * and, under Google, the Vertex-only partner and MaaS models.
+ */
+const NOT_CHAT: Record<string, RegExp> = {
+  openai: /^(ada|babbage|curie|davinci|text-davinci-\d+)$|instruct|^ft:|\.ft-|:|computer-use|codex|deep-research|-pro($|-)|^gpt-oss|transcribe|tts|whisper|moderation|realtime|image/,
+  anthropic: /:/,
+  gemini: /^claude-|-maas$|tts|live|image|omni|:/,
+};
+
+const libraryLists = new Map<string, string[]>();
+
+/**
+ * Every model id the price library lists for a built-in provider that its chat or
+ * embeddings API serves: not deprecated, and priced under its own id (an entry whose
+ * id its own match rule does not cover would be priced as another model, or not at all).
+ * Computed once per provider.
+ */
+export function libraryModelIds(providerSlug: string): string[] {
+  const hit = libraryLists.get(providerSlug);
+  if (hit) return hit;
+  const libId = LIBRARY_PROVIDER[providerSlug];
+  const provider = libId ? findProvider({ providerId: libId }) : undefined;
+  const skip = NOT_CHAT[providerSlug];
+  const ids: string[] = [];
+  for (const m of provider?.models ?? []) {
+    if (m.deprecated || skip?.test(m.id)) continue;
+    if (calcPrice({ input_tokens: 0, output_tokens: 0 }, m.id, { providerId: libId })?.model.id !== m.id) continue;
+    ids.push(m.id);
+  }
+  libraryLists.set(providerSlug, ids);
+  return ids;
+}
+
+/** Well-known model names offered in /v1/models per built-in provider, ahead of the rest of the library's (any other name still routes). */
 const FEATURED: Record<string, string[]> = {
   openai: ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3-mini", "text-embedding-3-small", "text-embedding-3-large"],
   anthropic: ["claude-3-5-haiku-latest", "claude-3-7-sonnet-latest", "claude-sonnet-4-0", "claude-opus-4-0"],
@@ -154,7 +191,8 @@ export function builtInProviders(config: Config): Map<string, ProviderEntry> {
     const c = config.providers[slug];
     if (!c.apiKey && !c.baseUrl) return;
     const models = new Map<string, ModelInfo>();
-    for (const id of FEATURED[slug] ?? []) {
+    for (const id of [...(FEATURED[slug] ?? []), ...libraryModelIds(slug)]) {
+      if (models.has(id)) continue;
       const info = libraryModel(slug, id);
       if (info) models.set(id, info);
     }

@@ -15,6 +15,8 @@ import { fromUpstream, GatewayError, invalidRequest } from "./errors.js";
 import type { Exchange, ExchangeLog } from "./exchange.js";
 import type { GatewayHooks, GatewayRequestContext } from "./hooks.js";
 import { openaiInbound } from "./inbound/openai.js";
+import type { Pricing } from "./metering/pricing.js";
+import { createModelList } from "./model-list.js";
 import { createGuardedDispatcher } from "./net/ssrf.js";
 import { admitTargets, capJsonForLog, createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
 import { createAdapters, type Timeouts, UpstreamError } from "./providers/index.js";
@@ -22,7 +24,7 @@ import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/rat
 import { createGatewayFront, type GatewayFront, type GatewayRouteDeps, type VerifiedKey } from "./routes.js";
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor } from "./routing/executor.js";
-import { isAllowed, resolveTargets, type ResolvedTarget } from "./routing/router.js";
+import { resolveTargets, type ResolvedTarget } from "./routing/router.js";
 import { embeddingsInputBound } from "./tokens.js";
 import { contentText, type EmbeddingsRequest } from "./types.js";
 
@@ -39,6 +41,8 @@ export interface GatewayDeps<K extends GatewayKeyContext> {
   verify: GatewayRouteDeps<K>["verify"];
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
   log(entry: RequestLogEntry): void;
+  /** The prices /v1/models shows: the same pricing metering bills with. */
+  pricing: Pricing;
   hooks?: GatewayHooks;
   rateLimits?: RateLimitStore;
   inboundAnthropic?: InboundFormat;
@@ -97,27 +101,9 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
     return g;
   };
 
+  const listModels = createModelList(deps.pricing);
   async function models(k: K) {
-    const providers = await deps.providersFor(k.orgId);
-    const data: unknown[] = [];
-    for (const p of providers.values()) {
-      for (const m of p.models.values()) {
-        const id = `${p.slug}/${m.id}`;
-        if (!isAllowed(id, [...k.allowedModels])) continue;
-        data.push({
-          id,
-          object: "model",
-          created: 0,
-          owned_by: p.slug,
-          provider: p.slug,
-          context_window: m.contextWindow ?? null,
-          pricing: m.prices
-            ? { input_per_million_micro_usd: m.prices.inputMicroUsdPerM.toString(), cached_input_per_million_micro_usd: m.prices.cachedInputMicroUsdPerM.toString(), output_per_million_micro_usd: m.prices.outputMicroUsdPerM.toString() }
-            : null,
-        });
-      }
-    }
-    return { object: "list", data };
+    return listModels(await deps.providersFor(k.orgId), gatewayKey(k).routing.allowedModels);
   }
 
   /** Runs scanInput over text inputs as user messages; returns the input to send (rewritten if the policy redacted it). */

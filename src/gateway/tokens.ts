@@ -10,6 +10,7 @@
  *    provider never reported usage (the bill of an aborted stream).
  */
 import type { InputBound, RouteInfo } from "./hooks.js";
+import { ANTHROPIC_DEFAULT_MAX_TOKENS } from "./providers/anthropic.js";
 import type { ChatRequest, EmbeddingsRequest } from "./types.js";
 
 /** Tokens a provider adds per message (role markers) and per request (priming), above the text. */
@@ -71,6 +72,22 @@ export function imageTokenCeiling(route: Pick<RouteInfo, "format" | "model">): n
 /** The input bound on one route: text bytes plus each image at the route's ceiling. */
 export function inputTokensOn(route: Pick<RouteInfo, "format" | "model">, bound: InputBound): number {
   return bound.tokens + (bound.images ? bound.images * imageTokenCeiling(route) : 0);
+}
+
+/** Output limit assumed for a model that declares none (a custom model without limits), when the request sets none. */
+const UNKNOWN_MODEL_OUTPUT = 32_768;
+
+/**
+ * Upper bound of the output tokens on one route: `choices` × the limit the request
+ * asked for, or, when it set none, what the route will send (Anthropic's adapter
+ * sends its default max_tokens) else the model's maximum output, else its context
+ * window; never more than the model can give.
+ */
+export function outputTokensOn(route: Pick<RouteInfo, "format" | "maxOutputTokens" | "contextWindow">, asked: number | null, choices: number): number {
+  let limit = route.maxOutputTokens ?? route.contextWindow ?? UNKNOWN_MODEL_OUTPUT;
+  if (asked !== null) limit = asked < limit ? asked : limit;
+  else if (route.format === "anthropic" && ANTHROPIC_DEFAULT_MAX_TOKENS < limit) limit = ANTHROPIC_DEFAULT_MAX_TOKENS;
+  return choices * limit;
 }
 
 /** A rough count of a request's input tokens, where the provider never reported usage. */

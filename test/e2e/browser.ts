@@ -62,12 +62,13 @@ export interface E2E {
   close(): Promise<void>;
 }
 
-export async function startE2E(): Promise<E2E> {
+/** `env`: extra server settings for a suite (e.g. TOLLGATE_BILLING=off). */
+export async function startE2E(opts: { env?: Record<string, string> } = {}): Promise<E2E> {
   ensureDashboardBuilt();
   const smtp = await startSmtp();
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const t = await startTestApp({ env: { PUBLIC_URL: origin, SMTP_URL: smtp.url } });
+  const t = await startTestApp({ env: { ...opts.env, PUBLIC_URL: origin, SMTP_URL: smtp.url } });
   await t.app.server.listen({ port, host: "127.0.0.1" });
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,

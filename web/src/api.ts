@@ -314,6 +314,8 @@ export interface BillingSummary {
   monthSpendMicroUsd: string;
   monthSpendUsd: string;
   monthStart: string;
+  /** false: the instance runs without prepaid credits (TOLLGATE_BILLING=off). */
+  creditsEnabled: boolean;
   stripeConfigured: boolean;
   addCredits: string;
 }

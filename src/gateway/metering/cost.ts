@@ -11,7 +11,7 @@ import { MoneyFormatError, parseUsd } from "../../platform/money.js";
 
 const PER_MILLION = 1_000_000n;
 /** Markup is held in micro-percent: 12.5 % → 12_500_000. */
-const HUNDRED_PERCENT = 100_000_000n;
+export const HUNDRED_PERCENT = 100_000_000n;
 
 export interface Tokens {
   inputTokens: number;

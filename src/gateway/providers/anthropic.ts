@@ -31,7 +31,10 @@ export interface AnthropicAdapterOptions {
   defaultMaxTokens?: number;
 }
 
-export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTokens = 4096): { body: AnthropicRequest; jsonTool: boolean } {
+/** max_tokens sent when a request sets none (the Messages API requires one): also the output bound of such a request. */
+export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
+
+export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS): { body: AnthropicRequest; jsonTool: boolean } {
   if (req.n != null && req.n > 1) throw invalidRequest("unsupported_parameter", "n > 1 is not supported by this provider.", "n");
   const system: string[] = [];
   const messages: AMessage[] = [];

@@ -19,7 +19,9 @@ const usdAmount = z
   .regex(/^\d{1,9}(\.\d{1,6})?$/, 'A positive amount in US dollars with at most 6 decimals, e.g. "25" or "12.50".');
 
 export const alertSettingsBody = z.strictObject({
-  lowBalanceUsd: usdAmount.nullable().describe("Alert when the balance falls below this amount (null: off)."),
+  lowBalanceUsd: usdAmount
+    .nullable()
+    .describe("Alert when the balance falls below this amount (null: off). Must be null when prepaid credits are off (TOLLGATE_BILLING=off): 400 LOW_BALANCE_ALERT_UNAVAILABLE."),
   monthlyBudgetUsd: usdAmount.nullable().describe("Alert at 50, 80 and 100 % of this monthly spend (null: off)."),
   webhookUrl: z.string().trim().max(2000).nullable().describe("POST each alert here, signed (null: no webhook)."),
   rotateWebhookSecret: z.boolean().optional().describe("Generate a new signing secret for the same URL."),

@@ -39,6 +39,8 @@ export interface AlertServiceDeps {
   allowedHosts: readonly string[];
   log: Logger;
   now?: () => Date;
+  /** false with TOLLGATE_BILLING=off: there is no prepaid balance, so no low-balance alert (default true). */
+  credits?: boolean;
 }
 
 type Org = { id: string; slug: string; name: string };
@@ -186,7 +188,8 @@ export function createAlertService(deps: AlertServiceDeps) {
   async function evaluateOrg(settings: repo.AlertSettingsRow): Promise<void> {
     const orgId = settings.orgId;
     const fired: Fired[] = [];
-    const threshold = settings.lowBalanceAlertMicroUsd;
+    // Without prepaid credits the balance only ever falls: a threshold kept from before would fire forever.
+    const threshold = deps.credits === false ? null : settings.lowBalanceAlertMicroUsd;
     if (threshold !== null) {
       const acct = await repo.account(db, orgId);
       const period = acct.creditSeq.toString();
@@ -242,6 +245,9 @@ export function createAlertService(deps: AlertServiceDeps) {
 
     async save(ctx: OrgContext, body: AlertSettingsInput) {
       assertCan(ctx, "billing", "manage");
+      if (deps.credits === false && body.lowBalanceUsd !== null) {
+        throw badRequest("LOW_BALANCE_ALERT_UNAVAILABLE", "Prepaid credits are off on this instance (TOLLGATE_BILLING=off), so there is no balance to alert on: send lowBalanceUsd: null. The monthly budget alerts still work.");
+      }
       const low = parseThreshold("lowBalanceUsd", body.lowBalanceUsd);
       const budget = parseThreshold("monthlyBudgetUsd", body.monthlyBudgetUsd);
       const url = body.webhookUrl ? checkWebhookUrl(body.webhookUrl) : null;

@@ -36,7 +36,7 @@ import type { ReservationStore, ReserveResult } from "../../gateway/metering/sto
 import { createBatchWriter } from "../../platform/batch-writer.js";
 import type { Db } from "../../platform/db/db.js";
 import { formatUsd } from "../../platform/money.js";
-import { inputTokensOn } from "../../gateway/tokens.js";
+import { inputTokensOn, outputTokensOn } from "../../gateway/tokens.js";
 import * as repo from "./billing.repo.js";
 
 interface Hold {
@@ -62,8 +62,6 @@ export interface MeteringOptions {
   registry?: Registry;
 }
 
-/** Output limit assumed for a priced model that declares none (a custom model without limits), when the request sets none. */
-const UNKNOWN_MODEL_OUTPUT = 32_768;
 const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
 const monthKey = (d = new Date()) => d.toISOString().slice(0, 7);
@@ -199,15 +197,8 @@ export function createMetering(opts: MeteringOptions) {
   function boundOn(route: RouteInfo, input: ReserveInput): bigint {
     const price = pricing.of(route);
     if (!price || price.free) return 0n;
-    const inputTokens = inputTokensOn(route, input.input);
-    let output = 0;
-    if (!input.noOutput) {
-      const limit = route.maxOutputTokens ?? route.contextWindow ?? UNKNOWN_MODEL_OUTPUT;
-      const asked = input.maxOutputTokens;
-      // A request may ask for more than the model gives (the provider then stops at its limit or refuses).
-      output = input.choices * (asked !== null && asked < limit ? asked : limit);
-    }
-    return worstCaseMicroUsd(inputTokens, output, price.prices, price.markup);
+    const output = input.noOutput ? 0 : outputTokensOn(route, input.maxOutputTokens, input.choices);
+    return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup);
   }
 
   async function capInfo(orgId: string, projectId: string) {

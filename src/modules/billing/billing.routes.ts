@@ -14,7 +14,7 @@ export function registerBillingRoutes(app: FastifyInstance, deps: { billing: Bil
 
   r.get("/api/v1/orgs/:org/billing", {
     config: access,
-    schema: { tags, summary: "Balance, credits held by requests in flight, this month's spend, and how credits are added", params: orgParams, response: { 200: billingOut } },
+    schema: { tags, summary: "Balance, credits held by requests in flight, this month's spend, whether prepaid credits are on, and how credits are added", params: orgParams, response: { 200: billingOut } },
   }, async (req) => svc.summary(orgOf(req)));
 
   r.get("/api/v1/orgs/:org/billing/transactions", {

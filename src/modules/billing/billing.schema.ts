@@ -176,8 +176,11 @@ export const billingOut = z.object({
   ...money("available"),
   ...money("monthSpend"),
   monthStart: z.string(),
+  creditsEnabled: z
+    .boolean()
+    .describe("false when the instance runs without prepaid credits (TOLLGATE_BILLING=off): requests need no balance (the balance fields are then not meaningful); usage is metered and project spend caps apply."),
   stripeConfigured: z.boolean(),
-  addCredits: z.string().describe("How credits are added on this instance."),
+  addCredits: z.string().describe("How credits are added on this instance (or that prepaid credits are off)."),
 });
 
 export const transactionsQuery = z.strictObject({

@@ -54,7 +54,13 @@ export async function grantCredits(db: Db, input: { orgSlug: string; usd: string
   return { orgId: org.id, orgSlug: org.slug, amountMicroUsd: amount, ...res };
 }
 
-export function createBillingService(deps: { db: Db; live: BillingLive; stripeConfigured: boolean }) {
+export function createBillingService(deps: {
+  db: Db;
+  live: BillingLive;
+  stripeConfigured: boolean;
+  /** false with TOLLGATE_BILLING=off: no prepaid balance; usage and spend are still reported. */
+  creditsEnabled: boolean;
+}) {
   const { db } = deps;
   return {
     async summary(ctx: OrgContext) {
@@ -69,13 +75,16 @@ export function createBillingService(deps: { db: Db; live: BillingLive; stripeCo
         ...m("available", available > 0n ? available : 0n),
         ...m("monthSpend", flushedSpend + snap.unflushedMicroUsd),
         monthStart: since.toISOString(),
+        creditsEnabled: deps.creditsEnabled,
         stripeConfigured: deps.stripeConfigured,
-        addCredits: deps.stripeConfigured
-          ? "Add credits with a card on the billing page (Stripe Checkout)."
-          : "Payments are not configured on this instance (no STRIPE_SECRET_KEY). Ask the instance operator to grant credits: tollgate credits grant --org <slug> --usd <amount> --note <text>.",
+        addCredits: !deps.creditsEnabled
+          ? "Prepaid credits are off on this instance (TOLLGATE_BILLING=off): requests need no balance; usage is still metered and project spend caps still apply."
+          : deps.stripeConfigured
+            ? "Add credits with a card on the billing page (Stripe Checkout)."
+            : "Payments are not configured on this instance (no STRIPE_SECRET_KEY). Ask the instance operator to grant credits: tollgate credits grant --org <slug> --usd <amount> --note <text>.",
       } as {
         balanceMicroUsd: string; balanceUsd: string; reservedMicroUsd: string; reservedUsd: string; availableMicroUsd: string; availableUsd: string;
-        monthSpendMicroUsd: string; monthSpendUsd: string; monthStart: string; stripeConfigured: boolean; addCredits: string;
+        monthSpendMicroUsd: string; monthSpendUsd: string; monthStart: string; creditsEnabled: boolean; stripeConfigured: boolean; addCredits: string;
       };
     },
 

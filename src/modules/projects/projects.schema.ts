@@ -78,7 +78,20 @@ const modelId = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$/, "Model ids look like provider/model, e.g. openai/gpt-4o-mini.");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$/, "Model ids look like provider/model, e.g. openai/gpt-4o-mini (a provider/* wildcard is only accepted in allowedModels).");
+/**
+ * An allowed-models entry: a model id, or `provider/*` for every model of one provider
+ * (the router's rule). Only whole providers: a partial wildcard ("openai/gpt-*") would
+ * read as a prefix match the router does not do.
+ */
+const allowedModel = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(
+    /^(?:[A-Za-z0-9][A-Za-z0-9._:@/+-]*|[a-z0-9]+(?:-[a-z0-9]+)*\/\*)$/,
+    "Allowed models look like provider/model or provider/* for all of a provider's models, e.g. openai/gpt-4o-mini or openai/*.",
+  );
 const limit = z.number().int().min(1).max(1_000_000_000).nullable();
 const rateLimit = z
   .strictObject({
@@ -105,11 +118,11 @@ const settingsFields = {
   environment: z.enum(PROJECT_ENVIRONMENTS).optional(),
   defaultModel: modelId.nullable().optional(),
   allowedModels: z
-    .array(modelId)
+    .array(allowedModel)
     .max(200)
     .refine((a) => new Set(a).size === a.length, "allowedModels lists a model twice.")
     .optional()
-    .describe("Models keys of this project may call; empty = every model the organization can reach."),
+    .describe('Models keys of this project may call ("provider/model", or "provider/*" for all of a provider\'s models); empty = every model the organization can reach.'),
   fallbackModels: z
     .array(modelId)
     .max(5)

@@ -9,6 +9,7 @@
  *  - every change writes its audit row in its transaction; the gateway's key
  *    cache is invalidated after commit (settings, slug, deletion).
  */
+import { isAllowed } from "../../gateway/routing/router.js";
 import { recordAudit } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import { newId } from "../../platform/crypto.js";
@@ -85,8 +86,9 @@ function settingsPatch(b: Omit<UpdateProjectInput, "name" | "slug" | "descriptio
 }
 
 function assertDefaultModelAllowed(defaultModel: string | null, allowed: string[]) {
-  if (defaultModel && allowed.length > 0 && !allowed.includes(defaultModel)) {
-    throw badRequest("DEFAULT_MODEL_NOT_ALLOWED", `The default model "${defaultModel}" must be one of allowedModels (or leave allowedModels empty).`);
+  // The router's own rule, so a default model the settings accept is one the gateway serves.
+  if (defaultModel && !isAllowed(defaultModel, allowed)) {
+    throw badRequest("DEFAULT_MODEL_NOT_ALLOWED", `The default model "${defaultModel}" must be one of allowedModels or match one of its provider/* entries (or leave allowedModels empty).`);
   }
 }
 

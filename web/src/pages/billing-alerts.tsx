@@ -2,14 +2,16 @@
  * Billing alerts on the billing page: low-balance threshold, monthly budget
  * (alerts at 50/80/100 %), the signed webhook (its secret shown once, with a
  * copy button), a test button (owner), and "email me" for admins. Admins see
- * the settings read-only; the owner always receives the emails.
+ * the settings read-only; the owner always receives the emails. Without
+ * prepaid credits (TOLLGATE_BILLING=off) there is no balance, so no
+ * low-balance alert: only the budget and the webhook.
  */
 import { Alert, Button, Code, CopyButton, Group, Paper, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { api, formErrors, orgUrl } from "../api";
+import { api, type BillingSummary, formErrors, orgUrl } from "../api";
 import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
 
 interface AlertSettings {
@@ -38,6 +40,9 @@ export function BillingAlerts() {
   const qc = useQueryClient();
   const key = ["org", org.slug, "billing-alerts"];
   const settings = useQuery({ queryKey: key, queryFn: () => api.get<AlertSettings>(orgUrl(org.slug, "/billing/alerts")) });
+  // The billing page's own summary query (same key): shared, not fetched twice.
+  const summary = useQuery({ queryKey: ["org", org.slug, "billing"], queryFn: () => api.get<BillingSummary>(orgUrl(org.slug, "/billing")) });
+  const credits = summary.data?.creditsEnabled !== false;
   const [secret, setSecret] = useState<string | null>(null);
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({ initialValues: { lowBalanceUsd: "", monthlyBudgetUsd: "", webhookUrl: "" } });
@@ -51,7 +56,7 @@ export function BillingAlerts() {
   const save = useMutation({
     mutationFn: (v: typeof form.values & { rotateWebhookSecret?: boolean }) =>
       api.put<AlertSettings & { webhookSecret: string | null }>(orgUrl(org.slug, "/billing/alerts"), {
-        lowBalanceUsd: fromInput(v.lowBalanceUsd),
+        lowBalanceUsd: credits ? fromInput(v.lowBalanceUsd) : null,
         monthlyBudgetUsd: fromInput(v.monthlyBudgetUsd),
         webhookUrl: fromInput(v.webhookUrl),
         ...(v.rotateWebhookSecret ? { rotateWebhookSecret: true } : {}),
@@ -88,10 +93,11 @@ export function BillingAlerts() {
       <Stack>
         <Title order={3}>Alerts</Title>
         <Text size="sm" c="dimmed">
-          Emails go to the owner and to admins who turn on “Email me”. Each alert fires once: the low-balance alert again after credits are added, the budget
-          alerts (50 %, 80 %, 100 % of the month's spend) again next month.
+          {credits
+            ? "Emails go to the owner and to admins who turn on “Email me”. Each alert fires once: the low-balance alert again after credits are added, the budget alerts (50 %, 80 %, 100 % of the month's spend) again next month."
+            : "Emails go to the owner and to admins who turn on “Email me”. Each budget alert (50 %, 80 %, 100 % of the month's spend) fires once a month."}
         </Text>
-        {settings.isPending ? (
+        {settings.isPending || summary.isPending ? (
           <PageLoader />
         ) : settings.error ? (
           <QueryError error={settings.error} retry={() => settings.refetch()} />
@@ -108,7 +114,9 @@ export function BillingAlerts() {
             <form onSubmit={form.onSubmit((v) => save.mutate(v))}>
               <Stack>
                 <Group grow align="flex-start">
-                  <TextInput label="Low balance (USD)" description="Alert when the balance falls below this. Empty: off." placeholder="e.g. 10" disabled={!canManage} {...form.getInputProps("lowBalanceUsd")} />
+                  {credits && (
+                    <TextInput label="Low balance (USD)" description="Alert when the balance falls below this. Empty: off." placeholder="e.g. 10" disabled={!canManage} {...form.getInputProps("lowBalanceUsd")} />
+                  )}
                   <TextInput label="Monthly budget (USD)" description="Alerts at 50, 80 and 100 % of this month's spend. Empty: off." placeholder="e.g. 500" disabled={!canManage} {...form.getInputProps("monthlyBudgetUsd")} />
                 </Group>
                 <TextInput

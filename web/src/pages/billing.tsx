@@ -2,8 +2,9 @@
  * Billing (owners, admins): the balance (with credits held by requests in
  * flight), this month's spend, adding credits (Stripe Checkout, saved cards,
  * auto top-up — or the operator's CLI without Stripe), usage
- * charts by day / project / model, and the ledger. Money stays in micro-USD
- * BigInts until it is drawn.
+ * charts by day / project / model, and the ledger. Without prepaid credits
+ * (TOLLGATE_BILLING=off) there is no balance to show or fill: only spend and
+ * usage. Money stays in micro-USD BigInts until it is drawn.
  */
 import { AreaChart, BarChart } from "@mantine/charts";
 import { Badge, Button, Group, Paper, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
@@ -31,13 +32,22 @@ export function BillingPage() {
         <PageLoader />
       ) : summary.error ? (
         <QueryError error={summary.error} retry={() => summary.refetch()} />
+      ) : !summary.data.creditsEnabled ? (
+        <>
+          <Text size="sm" c="dimmed" data-testid="billing-credits-off">
+            Prepaid credits are off on this instance: requests need no balance. Usage is still metered and priced below, and project spend caps still apply.
+          </Text>
+          <SimpleGrid cols={{ base: 2, md: 4 }}>
+            <Money label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`} micro={summary.data.monthSpendMicroUsd} testId="billing-month-spend" />
+          </SimpleGrid>
+        </>
       ) : (
         <>
           <SimpleGrid cols={{ base: 2, md: 4 }}>
             <Money label="Balance" micro={summary.data.balanceMicroUsd} testId="billing-balance" />
             <Money label="Held by requests in flight" micro={summary.data.reservedMicroUsd} />
             <Money label="Available" micro={summary.data.availableMicroUsd} />
-            <Money label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`} micro={summary.data.monthSpendMicroUsd} />
+            <Money label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`} micro={summary.data.monthSpendMicroUsd} testId="billing-month-spend" />
           </SimpleGrid>
           <AddCredits summary={summary.data} />
           {summary.data.stripeConfigured && (

@@ -98,7 +98,7 @@ function SettingsForm({ project }: { project: Project }) {
           <Textarea label="Description" autosize minRows={2} {...form.getInputProps("description")} />
           <Select label="Environment" data={["production", "staging", "development"]} allowDeselect={false} {...form.getInputProps("environment")} />
           <TextInput label="Default model" placeholder="mock/echo" description="Used when a request names no model." {...form.getInputProps("defaultModel")} />
-          <TagsInput label="Allowed models" placeholder="Type a model id and press Enter" description="Empty: every model the organization can reach." {...form.getInputProps("allowedModels")} />
+          <TagsInput label="Allowed models" placeholder="Type a model id and press Enter" description="provider/model, or provider/* for all of a provider's models (e.g. openai/*). Empty: every model the organization can reach." {...form.getInputProps("allowedModels")} />
           <Group grow align="flex-start">
             <NumberInput label="Requests per minute" placeholder="no limit" min={1} allowDecimal={false} {...form.getInputProps("rpm")} />
             <NumberInput label="Tokens per minute" placeholder="no limit" min={1} allowDecimal={false} {...form.getInputProps("tpm")} />
