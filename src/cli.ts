@@ -20,7 +20,9 @@ Commands:
              Check that every organization's balance equals the sum of its
              ledger, and that usage in the ledger equals the hourly usage report
              and the request logs' costs (complete hours before --through,
-             default now - 10 min); exits 1 on any mismatch
+             default now - 10 min); re-price those requests at today's prices
+             (flags any charged below); flag negative balances (prepaid
+             credits on); exits 1 on any mismatch or flag
   help       Show this help
 
 Configuration is read from environment variables; see the README.`;
@@ -50,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
       let code: number;
       try {
         await runMigrations(database);
-        code = await runBillingCommand(database.db, argv, (line) => console.log(line));
+        code = await runBillingCommand(database.db, argv, (line) => console.log(line), { billing: config.billing });
       } finally {
         await database.close();
       }

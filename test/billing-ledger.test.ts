@@ -20,7 +20,7 @@ describe(`billing ledger and reports (${storageKind})`, () => {
 
   async function cli(...argv: string[]) {
     const out: string[] = [];
-    const code = await runBillingCommand(t.db, argv, (l) => out.push(l));
+    const code = await runBillingCommand(t.db, argv, (l) => out.push(l), { billing: t.config.billing });
     return { code, out: out.join("\n") };
   }
 

@@ -304,7 +304,7 @@ describe(`payments with Stripe (${storageKind})`, () => {
 
   it("billing verify still passes (every balance equals its ledger)", async () => {
     const out: string[] = [];
-    const code = await runBillingCommand(t.db, ["billing", "verify"], (l) => out.push(l));
+    const code = await runBillingCommand(t.db, ["billing", "verify"], (l) => out.push(l), { billing: t.config.billing });
     expect(code, out.join("\n")).toBe(0);
     expect(await count(t, "ledger_entries", sql`org_id = ${orgId} and kind = 'topup'`)).toBe(3);
   });

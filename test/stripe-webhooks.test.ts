@@ -245,11 +245,13 @@ describe(`Stripe webhooks (${storageKind})`, () => {
     expect((await deliver("{}", "t=1,v1=00", owner)).status).toBe(400);
   });
 
-  it("billing verify: every balance still equals its ledger", async () => {
+  it("billing verify: every balance still equals its ledger; the refund spent below zero is flagged NEGATIVE (exit 1)", async () => {
     await grantCredits(t, slug, "1");
     const out: string[] = [];
-    const code = await runBillingCommand(t.db, ["billing", "verify"], (l) => out.push(l));
-    expect(code, out.join("\n")).toBe(0);
+    const code = await runBillingCommand(t.db, ["billing", "verify"], (l) => out.push(l), { billing: t.config.billing });
+    expect(code, out.join("\n")).toBe(1);
     expect(out.join("\n")).toMatch(new RegExp(`ok\\s+${slug}`));
+    expect(out.join("\n")).toMatch(/All \d+ balances equal their ledgers\./);
+    expect(out.join("\n")).toMatch(/NEGATIVE spender-co  balance -\$0\.\d{6}/);
   });
 });

@@ -19,7 +19,8 @@ import type { Exchange } from "./exchange.js";
 import type { GatewayHooks, GatewayRequestContext, OutputScanner, RouteInfo, Settlement } from "./hooks.js";
 import { UpstreamError } from "./providers/types.js";
 import type { Executor, Attempt } from "./routing/executor.js";
-import { resolveTargets, type ResolvedTarget, type RoutingSettings } from "./routing/router.js";
+import { admitTargets, routeInfo } from "./routing/admit.js";
+import { resolveTargets, type RoutingSettings } from "./routing/router.js";
 import { createSseWriter, type SseWriter } from "./sse.js";
 import { estimateInputTokens, estimateTextTokens, inputBound } from "./tokens.js";
 import { type ChatChunk, type ChatRequest, type ChatResponse, type ToolCallDelta, type Usage, contentText, usageToOpenAI } from "./types.js";
@@ -91,39 +92,6 @@ export interface PipelineDeps {
 }
 
 const SHUTTING_DOWN = "tollgate-shutdown";
-
-/** What billing needs to know of a target. */
-export const routeInfo = (t: ResolvedTarget): RouteInfo => ({
-  provider: t.provider.slug,
-  model: t.model,
-  format: t.provider.format,
-  custom: t.provider.custom,
-  prices: t.info?.prices ?? null,
-  maxOutputTokens: t.info?.maxOutputTokens,
-  contextWindow: t.info?.contextWindow,
-});
-
-/**
- * The targets this request may use, with their route info: the primary must be admitted (its
- * refusal is the answer); a fallback that is refused (unpriced, not for a test key) is skipped.
- */
-export function admitTargets(ctx: GatewayRequestContext, targets: ResolvedTarget[], hooks: GatewayHooks): { targets: ResolvedTarget[]; routes: RouteInfo[] } {
-  const routes = [routeInfo(targets[0]!)];
-  hooks.admitRoute?.(ctx, routes[0]!);
-  if (targets.length === 1) return { targets, routes };
-  const kept = [targets[0]!];
-  for (let i = 1; i < targets.length; i++) {
-    const r = routeInfo(targets[i]!);
-    try {
-      hooks.admitRoute?.(ctx, r);
-    } catch {
-      continue;
-    }
-    kept.push(targets[i]!);
-    routes.push(r);
-  }
-  return { targets: kept, routes };
-}
 
 /**
  * A body the gateway already holds as JSON text (the request as received, the

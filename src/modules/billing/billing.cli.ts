@@ -1,16 +1,22 @@
 /**
  * Operator commands: `tollgate credits grant --org <slug> --usd <amount> --note <text>`
- * and `tollgate billing verify`. Returns the exit code (1: mismatch or bad input).
+ * and `tollgate billing verify`. Returns the exit code (1: mismatch, under-billing,
+ * a negative balance or bad input).
  */
 import { parseArgs } from "node:util";
+import type { Config } from "../../config.js";
 import type { Db } from "../../platform/db/db.js";
 import { AppError } from "../../platform/errors.js";
 import { formatUsd } from "../../platform/money.js";
 import { type ProjectReconcile, reconcileUsage } from "./billing.reconcile.js";
+import { negativeBalances, type ProjectRepricing, repriceLogs } from "./billing.reprice.js";
 import { verifyBalances } from "./billing.repo.js";
 import { grantCredits } from "./billing.service.js";
 
-export async function runBillingCommand(db: Db, argv: string[], print: (line: string) => void): Promise<number> {
+/** Without `billing`: the defaults of an unconfigured server (no overrides, no markup, credits on). */
+const DEFAULT_BILLING: Config["billing"] = { priceOverrides: "", markupPercent: "0", allowUnpriced: false, credits: true };
+
+export async function runBillingCommand(db: Db, argv: string[], print: (line: string) => void, opts: { billing: Config["billing"] }): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -59,8 +65,18 @@ export async function runBillingCommand(db: Db, argv: string[], print: (line: st
       print("tollgate: --through must be a date-time, e.g. 2026-11-29T12:00:00Z");
       return 2;
     }
-    const usageBad = printUsageReconciliation(await reconcileUsage(db, { through }), print);
-    return bad === 0 && usageBad === 0 ? 0 : 1;
+    const billing = opts.billing ?? DEFAULT_BILLING;
+    const reconciled = await reconcileUsage(db, { through });
+    const usageBad = printUsageReconciliation(reconciled, print);
+    const names = new Map(reconciled.map((r) => [r.projectId, `${r.orgSlug}/${r.projectSlug}`]));
+    // The hours and projects the logs were just compared for: their rows are complete and still exist.
+    const windows = reconciled.flatMap((r) => (r.skipped === null && r.from ? [{ orgId: r.orgId, projectId: r.projectId, from: r.from, through: r.through }] : []));
+    const underBilled = printRepricing(await repriceLogs(db, windows, billing), names, print);
+    let negative = 0;
+    if (billing.credits) negative = printNegativeBalances(await negativeBalances(db), print);
+    // With credits off usage is still debited and no balance is needed: balances go negative by design.
+    else print("Negative balances not checked: prepaid credits are off (TOLLGATE_BILLING=off).");
+    return bad === 0 && usageBad === 0 && underBilled === 0 && negative === 0 ? 0 : 1;
   }
   print("Usage: tollgate credits grant --org <slug> --usd <amount> --note <text> | tollgate billing verify [--through <date-time>]");
   return 2;
@@ -100,5 +116,41 @@ function printUsageReconciliation(rows: ProjectReconcile[], print: (line: string
   const through = rows[0]?.through;
   const window = through ? ` (request logs compared for complete hours before ${hourText(through)})` : "";
   print(bad === 0 ? `Usage reconciles for all ${byOrg.size} organizations${window}.` : `Usage differs in ${bad} of ${byOrg.size} organizations${window}.`);
+  return bad;
+}
+
+const signedUsd = (m: bigint) => (m < 0n ? `-$${formatUsd(-m)}` : `$${formatUsd(m)}`);
+
+/** Prints the re-pricing of the compared request logs per project; returns the number of projects with under-billed requests. */
+function printRepricing(rows: ProjectRepricing[], names: Map<string, string>, print: (line: string) => void): number {
+  let bad = 0;
+  let repriced = 0;
+  for (const r of rows) {
+    const name = names.get(r.projectId) ?? r.projectId;
+    const span = `${hourText(r.from)} to ${hourText(r.through)}`;
+    repriced += r.repriced;
+    if (r.underBilled > 0) {
+      bad++;
+      print(`  UNDER-BILLED ${name}  ${r.underBilled} of ${r.repriced} requests charged below today's price, short $${formatUsd(r.shortfallMicroUsd)} in total (${span})`);
+      for (const e of r.examples) print(`             request ${e.requestId} (${e.model}, ${e.createdAt}): charged $${formatUsd(e.chargedMicroUsd)}, re-priced $${formatUsd(e.repricedMicroUsd)}`);
+    } else if (r.repriced > 0) print(`  ok       ${name}  ${r.repriced} requests re-priced at today's prices, none under-billed (${span})`);
+    for (const [reason, n] of r.notRepriced) print(`  note     ${name}  ${n} requests not re-priced: ${reason}`);
+  }
+  print(bad === 0 ? `No request charged below today's price (${repriced} re-priced).` : `Under-billed requests in ${bad} of ${rows.length} projects (${repriced} re-priced).`);
+  return bad;
+}
+
+/** Prints organizations with a balance below zero; returns how many of them still exist (a deleted one can no longer top up). */
+function printNegativeBalances(rows: Array<{ orgId: string; slug: string | null; balanceMicroUsd: bigint }>, print: (line: string) => void): number {
+  let bad = 0;
+  for (const r of rows) {
+    if (r.slug === null) {
+      print(`note     (deleted org ${r.orgId})  balance ${signedUsd(r.balanceMicroUsd)} (not counted: the organization is gone)`);
+      continue;
+    }
+    bad++;
+    print(`NEGATIVE ${r.slug}  balance ${signedUsd(r.balanceMicroUsd)}: priced requests are refused until a top-up covers it`);
+  }
+  print(bad === 0 ? "No organization has a negative balance." : `${bad} organization${bad === 1 ? " has a" : "s have"} negative balance${bad === 1 ? "" : "s"}.`);
   return bad;
 }

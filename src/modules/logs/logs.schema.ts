@@ -7,6 +7,27 @@
  */
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 import { z } from "zod";
+import type { Usage } from "../../gateway/types.js";
+
+/** The optional parts of a request's usage, as stored in `request_logs.usage_details`. */
+export type UsageDetails = Partial<Omit<Usage, "inputTokens" | "cachedInputTokens" | "outputTokens" | "estimated">>;
+
+/** Every UsageDetails key: what `billing verify` reads back to re-price a request. */
+export const USAGE_DETAIL_KEYS = [
+  "cacheWriteInputTokens",
+  "cacheWrite1hInputTokens",
+  "audioInputTokens",
+  "cachedAudioInputTokens",
+  "imageInputTokens",
+  "reasoningTokens",
+  "audioOutputTokens",
+  "imageOutputTokens",
+  "webSearches",
+] as const satisfies ReadonlyArray<keyof UsageDetails>;
+// A usage component added to `Usage` but not here fails to
+// compile: it would be billed but never re-priced, and `billing verify` would flag every such request.
+const _everyDetailListed: Record<Exclude<keyof UsageDetails, (typeof USAGE_DETAIL_KEYS)[number]>, never> = {};
+void _everyDetailListed;
 
 /** The security policy's verdict on one request (written by the policies module; masked excerpts only). */
 export const policyVerdictOut = z.object({
@@ -37,6 +58,12 @@ export const requestLogs = pgTable(
     cachedInputTokens: integer("cached_input_tokens").notNull().default(0),
     outputTokens: integer("output_tokens").notNull().default(0),
     usageEstimated: boolean("usage_estimated").notNull().default(false),
+    /**
+     * The usage components beyond input/cached/output that the provider reported (cache writes,
+     * audio, images, reasoning, web searches; `Usage` field names, non-zero counts only), so
+     * `billing verify` can re-price the request. Null when there are none.
+     */
+    usageDetails: jsonb("usage_details").$type<UsageDetails>(),
     costMicroUsd: bigint("cost_micro_usd", { mode: "bigint" }),
     latencyMs: integer("latency_ms").notNull(),
     ttftMs: integer("ttft_ms"),

@@ -28,8 +28,23 @@ import type { Logger } from "pino";
 import { createBatchWriter, type BatchWriter } from "../../platform/batch-writer.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { JsonText, type RequestLogEntry } from "../../gateway/pipeline.js";
+import type { Usage } from "../../gateway/types.js";
 import { projects } from "../projects/projects.schema.js";
-import { requestLogs } from "./logs.schema.js";
+import { requestLogs, USAGE_DETAIL_KEYS, type UsageDetails } from "./logs.schema.js";
+
+/**
+ * `usage_details` (see UsageDetails) as JSON text, or null when the provider reported none of
+ * those parts, as for most requests. Built as text key by key: per request, an object plus
+ * JSON.stringify would cost more, and a zero prices the same as an absent count.
+ */
+function usageDetailsJson(u: Usage): JsonText | null {
+  let json = "";
+  for (const key of USAGE_DETAIL_KEYS) {
+    const v = u[key];
+    if (v !== undefined && v > 0 && Number.isFinite(v)) json += `${json ? "," : "{"}"${key}":${Math.trunc(v)}`;
+  }
+  return json ? new JsonText(json + "}") : null;
+}
 
 function toRow(e: RequestLogEntry): typeof requestLogs.$inferInsert {
   return {
@@ -50,6 +65,8 @@ function toRow(e: RequestLogEntry): typeof requestLogs.$inferInsert {
     cachedInputTokens: e.usage?.cachedInputTokens ?? 0,
     outputTokens: e.usage?.outputTokens ?? 0,
     usageEstimated: e.usage?.estimated ?? false,
+    // JSON text (embedded as is by both insert paths), typed as the column reads back.
+    usageDetails: e.usage ? (usageDetailsJson(e.usage) as unknown as UsageDetails | null) : null,
     costMicroUsd: e.costMicroUsd,
     latencyMs: e.latencyMs,
     ttftMs: e.ttftMs,

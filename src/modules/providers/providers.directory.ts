@@ -8,9 +8,11 @@
  * so the rest of the organization's routing keeps working.
  */
 import type { ModelInfo, ProviderEntry } from "../../gateway/catalog.js";
+import type { PriceInfo } from "../../gateway/hooks.js";
 import type { Db } from "../../platform/db/db.js";
 import type { SecretBox } from "../../platform/secretbox.js";
 import * as repo from "./providers.repo.js";
+import type { StoredModel } from "./providers.schema.js";
 
 export interface ProviderDirectory {
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
@@ -20,6 +22,13 @@ export interface ProviderDirectory {
 
 export const sealContext = (orgId: string, providerId: string) => `custom-provider:${orgId}:${providerId}`;
 
+/** A stored custom model's prices (micro-USD per million tokens, kept as strings). */
+export const storedModelPrices = (m: StoredModel): PriceInfo => ({
+  inputMicroUsdPerM: BigInt(m.inputMicroUsdPerM),
+  cachedInputMicroUsdPerM: BigInt(m.cachedInputMicroUsdPerM),
+  outputMicroUsdPerM: BigInt(m.outputMicroUsdPerM),
+});
+
 export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
   const secret = JSON.parse(box.open(row.secret, sealContext(row.orgId, row.id))) as { apiKey: string; headers: Record<string, string> };
   const models = new Map<string, ModelInfo>();
@@ -28,7 +37,7 @@ export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
       id: m.id,
       contextWindow: m.contextWindow ?? undefined,
       maxOutputTokens: m.maxOutputTokens ?? undefined,
-      prices: { inputMicroUsdPerM: BigInt(m.inputMicroUsdPerM), cachedInputMicroUsdPerM: BigInt(m.cachedInputMicroUsdPerM), outputMicroUsdPerM: BigInt(m.outputMicroUsdPerM) },
+      prices: storedModelPrices(m),
     });
   }
   return { slug: row.slug, name: row.name, format: row.format, baseUrl: row.baseUrl.replace(/\/+$/, ""), apiKey: secret.apiKey || undefined, headers: secret.headers, custom: true, models, openModelList: false };

@@ -131,7 +131,7 @@ function Usage({ org }: { org: string }) {
           <QueryError error={report.error} retry={() => report.refetch()} />
         ) : report.data.rows.length === 0 ? (
           <Text c="dimmed" size="sm">
-            No billed usage in this period. Requests with live keys are billed here; test keys are never charged.
+            No billed usage in this period. Every request is billed here at what its provider reported; free models (such as mock/echo) cost nothing.
           </Text>
         ) : (
           <>

@@ -235,7 +235,7 @@ function CreateKeyModal(props: { org: string; project: string; opened: boolean; 
             label="Environment"
             data={[
               { value: "live", label: "live — billed" },
-              { value: "test", label: "test — never charged, lower limits" },
+              { value: "test", label: "test — free models and your own providers only, lower limits" },
             ]}
             allowDeselect={false}
             {...form.getInputProps("environment")}
