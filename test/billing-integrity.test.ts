@@ -18,7 +18,7 @@ import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
-import { createOrg, grantCredits, rows } from "./helpers/fixtures.js";
+import { createOrg, grantCredits, joinOrg, rows } from "./helpers/fixtures.js";
 
 /** micro-USD of tokens at USD-per-million prices (= micro-USD per token), summed, rounded up once (the product's rule). */
 function micro(...parts: Array<[tokens: number, usdPerMillion: number]>): bigint {
@@ -238,6 +238,34 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     const capped = await call(o.test, { model: "own/gpt-4o", max_tokens: 100 });
     expect(capped.status).toBe(402);
     expect(capped.body.error.code).toBe("spend_cap_reached");
+  });
+
+  it("a member's key never learns the organization's balance; an owner's or admin's key does", async () => {
+    const o = await newOrg();
+    const member = await joinOrg(t, o.owner, o.slug, "member");
+    expect((await o.owner.put(`/api/v1/orgs/${o.slug}/projects/main-app/members`, { userIds: [member.user!.id] })).status).toBe(200);
+    const memberKey = (await member.post(`/api/v1/orgs/${o.slug}/projects/main-app/keys`, { name: "mine", environment: "live" })).body.key as string;
+    await grantCredits(t, o.slug, "0.000100");
+    openaiOpts.usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
+    const mine = await call(memberKey, { model: "openai/gpt-4o-mini", max_tokens: 10 });
+    expect(mine.status).toBe(200);
+    expect(mine.cost).toBe(usd(micro([10, 0.15], [10, 0.6])));
+    expect(mine.headers.get("x-tollgate-balance-usd")).toBeNull();
+    const stream = await fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${memberKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "openai/gpt-4o-mini", max_tokens: 10, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] }),
+    });
+    const last = (await stream.text()).split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6))).find((c) => c.tollgate);
+    expect(last.tollgate.cost_usd).toBe(usd(micro([10, 0.15], [10, 0.6])));
+    expect(last.tollgate.balance_usd).toBeUndefined();
+    const refused = await call(memberKey, { model: "openai/gpt-4o-mini", max_tokens: 1_000 });
+    expect(refused.status).toBe(402);
+    expect(refused.body.error.message).toMatch(/has less available/);
+    expect(refused.body.error.message).not.toMatch(/has \$/);
+    const owners = await call(o.live, { model: "openai/gpt-4o-mini", max_tokens: 1_000 });
+    expect(owners.body.error.message).toMatch(/has \$0\.0000\d\d available/);
+    expect((await call(o.live, { model: "openai/gpt-4o-mini", max_tokens: 10 })).headers.get("x-tollgate-balance-usd")).toMatch(/^0\.0000\d\d$/);
   });
 
   it("usage beyond the hold is charged in full and counted; the balance dips by that overrun only and the next request is refused", async () => {

@@ -35,6 +35,8 @@ export interface GatewayKeyContext extends VerifiedKey {
   allowedModels: readonly string[];
   fallbackModels?: readonly string[];
   logBodies: boolean;
+  /** Answers may carry the organization's balance (the key's creator may view billing). */
+  revealBalance?: boolean;
 }
 
 export interface GatewayDeps<K extends GatewayKeyContext> {
@@ -95,6 +97,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
         projectId: k.projectId,
         environment: k.environment,
         logBodies: k.logBodies,
+        revealBalance: k.revealBalance === true,
         routing: { defaultModel: k.defaultModel, allowedModels: [...k.allowedModels], fallbackModels: [...(k.fallbackModels ?? [])] },
       };
       keys.set(k, g);
@@ -128,7 +131,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: x.ip, user: typeof body.user === "string" ? body.user : null, stream: false,
       requestBody: null, responseBody: null,
     };
-    const ctx = { requestId: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const, startedAt: entry.createdAt };
+    const ctx = { requestId: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const, startedAt: entry.createdAt, revealBalance: k.revealBalance === true };
     let reserved = false;
     let reservation: unknown;
     try {

@@ -24,6 +24,8 @@ export interface GatewayRequestContext {
   endpoint: "chat" | "messages" | "embeddings";
   /** When the request arrived (its log row's created_at): usage is charged to this hour, so ledger hours reconcile with log hours. */
   startedAt?: Date;
+  /** The key may learn the organization's balance (created by someone who may view billing). */
+  revealBalance?: boolean;
 }
 
 /**

@@ -31,6 +31,8 @@ export interface GatewayKey {
   projectId: string;
   environment: "live" | "test";
   logBodies: boolean;
+  /** Answers may carry the organization's balance. */
+  revealBalance: boolean;
   routing: RoutingSettings;
 }
 
@@ -126,7 +128,7 @@ export function createChatPipeline(deps: PipelineDeps) {
   return async function run(x: Exchange, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
     const started = performance.now();
     const startedAt = new Date();
-    const ctx: GatewayRequestContext = { requestId: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt };
+    const ctx: GatewayRequestContext = { requestId: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt, revealBalance: key.revealBalance };
     const entry: RequestLogEntry = {
       id: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: startedAt, endpoint: inbound.endpoint,
       modelRequested: null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,

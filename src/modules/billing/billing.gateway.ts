@@ -222,17 +222,19 @@ export function createMetering(opts: MeteringOptions) {
     return c.cap;
   }
 
-  function refusal(res: Exclude<ReserveResult, { ok: true }>, amount: bigint, cap: bigint | null) {
+  /** The refusal's message names the org's available credits only to keys that may learn the balance. */
+  function refusal(res: Exclude<ReserveResult, { ok: true }>, amount: bigint, cap: bigint | null, reveal: boolean) {
     if (res.reason === "cap") {
       return spendCapReached(
         `This project's monthly spend cap of $${formatUsd(cap ?? 0n)} is reached: $${formatUsd(res.spentMicroUsd)} spent or held this month, and this request may cost up to $${formatUsd(amount)}. Raise the cap in the project settings or lower max_tokens.`,
       );
     }
     const byHolds = res.heldMicroUsd > 0n && res.availableMicroUsd + res.heldMicroUsd >= amount;
+    const available = reveal ? `$${formatUsd(res.availableMicroUsd)}` : "less";
     return insufficientCredits(
       byHolds
-        ? `Requests in flight hold this organization's credits: $${formatUsd(res.availableMicroUsd)} is available now and this request may cost up to $${formatUsd(amount)}. Retry shortly, or lower max_tokens.`
-        : `Insufficient credits: this request may cost up to $${formatUsd(amount)} and the organization has $${formatUsd(res.availableMicroUsd)} available. Add credits on the billing page, or lower max_tokens.`,
+        ? `Requests in flight hold this organization's credits${reveal ? `: ${available} is available now` : ""}, and this request may cost up to $${formatUsd(amount)}. Retry shortly, or lower max_tokens.`
+        : `Insufficient credits: this request may cost up to $${formatUsd(amount)} and the organization has ${available} available. Add credits on the billing page, or lower max_tokens.`,
       byHolds ? 1 : undefined,
     );
   }
@@ -282,14 +284,14 @@ export function createMetering(opts: MeteringOptions) {
       // The shared store checks the balance and the project's cap in one atomic step (every replica).
       const cap = await projectCapOf(ctx.orgId, ctx.projectId);
       const res = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount, project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap } });
-      if (!res.ok) throw refusal(res, amount, cap);
+      if (!res.ok) throw refusal(res, amount, cap, ctx.revealBalance === true);
       return hold;
     }
     const cap = await capInfo(ctx.orgId, ctx.projectId);
     // Check and count the hold with no await in between (one event loop: no interleaving).
     if (cap.cap !== null) {
       const spent = cap.flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
-      if (spent + amount > cap.cap && amount > 0n) throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap);
+      if (spent + amount > cap.cap && amount > 0n) throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap, ctx.revealBalance === true);
     }
     add(projectHeld, ctx.projectId, amount);
     let ok;
@@ -301,7 +303,7 @@ export function createMetering(opts: MeteringOptions) {
     }
     if (!ok.ok) {
       add(projectHeld, ctx.projectId, -amount);
-      throw refusal(ok, amount, cap.cap);
+      throw refusal(ok, amount, cap.cap, ctx.revealBalance === true);
     }
     return hold;
   }
@@ -331,7 +333,9 @@ export function createMetering(opts: MeteringOptions) {
       costMicroUsd: 0n,
     };
     const settled = await store.settle(ctx.orgId, ctx.requestId, cost, store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeDebit(debit) } : undefined);
-    if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: settled.balanceMicroUsd };
+    // The balance goes back to the client only for keys that may learn it (created by an owner or admin).
+    const reveal = ctx.revealBalance === true;
+    if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: reveal ? settled.balanceMicroUsd : undefined };
     // Written by this process: the memory store's charge, or the shared store could not be reached.
     const charged = settled.charged;
     if (!store.enforcesCaps) {
@@ -340,7 +344,7 @@ export function createMetering(opts: MeteringOptions) {
     }
     debit.costMicroUsd = charged;
     writer.enqueue(debit);
-    const balanceMicroUsd = store.enforcesCaps ? undefined : settled.balanceMicroUsd;
+    const balanceMicroUsd = store.enforcesCaps || !reveal ? undefined : settled.balanceMicroUsd;
     return { costMicroUsd: charged, balanceMicroUsd };
   }
 

@@ -54,6 +54,7 @@ function fakeStore() {
       keyName: keyId,
       environment: "live",
       createdBy: "u1",
+      creatorRole: "admin",
       expiresAt: null,
       revokedAt: null,
       orgId: "o1",

@@ -39,6 +39,8 @@ export interface KeyContext {
   keyRateLimit: { rpm: number | null; tpm: number | null };
   monthlySpendCapMicroUsd: bigint | null;
   logBodies: boolean;
+  /** The key was created by an owner or admin (who may view billing): its answers may carry the org's balance. */
+  revealBalance: boolean;
 }
 
 export type VerifyFailure = "malformed" | "unknown" | "revoked" | "expired";
@@ -118,6 +120,7 @@ function toContext(row: repo.KeyLookupRow): KeyContext {
     keyRateLimit: Object.freeze({ rpm: p.keyRateLimitRpm, tpm: p.keyRateLimitTpm }),
     monthlySpendCapMicroUsd: p.monthlySpendCapMicroUsd,
     logBodies: p.logBodies,
+    revealBalance: row.creatorRole === "owner" || row.creatorRole === "admin",
   });
 }
 

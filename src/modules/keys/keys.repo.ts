@@ -5,6 +5,7 @@
 import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
+import { members } from "../members/members.schema.js";
 import { organizations } from "../organizations/organizations.schema.js";
 import { projects } from "../projects/projects.schema.js";
 import { apiKeys, type ApiKeyRow, type RevokeReason } from "./keys.schema.js";
@@ -91,10 +92,13 @@ export function prepareKeyLookup(db: DbOrTx) {
       orgId: organizations.id,
       orgSlug: organizations.slug,
       project: projects,
+      creatorRole: members.role,
     })
     .from(apiKeys)
     .innerJoin(projects, and(eq(projects.id, apiKeys.projectId), eq(projects.orgId, apiKeys.orgId)))
     .innerJoin(organizations, eq(organizations.id, apiKeys.orgId))
+    // The creator's role today (null once they left): whether the key may learn the org's balance.
+    .leftJoin(members, and(eq(members.orgId, apiKeys.orgId), eq(members.userId, apiKeys.createdBy)))
     .where(eq(apiKeys.digest, sql.placeholder("digest")))
     .limit(1)
     .prepare("tollgate_key_by_digest");
