@@ -55,6 +55,7 @@ import { createProjectService } from "./modules/projects/projects.service.js";
 import { builtInProviders } from "./gateway/catalog.js";
 import { createGateway } from "./gateway/gateway.js";
 import type { GatewayHooks } from "./gateway/hooks.js";
+import type { RequestLogEntry } from "./gateway/pipeline.js";
 import type { GatewayFront } from "./gateway/routes.js";
 import { anthropicInbound } from "./gateway/inbound/anthropic.js";
 import { checkJsonInput } from "./gateway/input.js";
@@ -209,11 +210,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // Security policies on the gateway: cached scanners per project (dropped through the bus), incidents written in batches.
   const security = createSecurityGateway({ db, bus: invalidationBus, log: opts.logger, dataDir: config.dataDir });
   const policies = createPolicyService({ db, bus: invalidationBus });
+  /** A log entry's last part, once per request, by whichever writer writes the row (billing with a charge, else the log writer). */
+  const prepareLog = (entry: RequestLogEntry) => {
+    if (entry.policy === undefined) entry.policy = security.takeVerdict(entry.id);
+  };
   const box = createSecretBox(config.secret);
+  const builtIns = builtInProviders(config);
   const directory = createProviderDirectory({
     db,
     box,
-    builtIns: builtInProviders(config),
+    builtIns,
     ttlMs: () => invalidationBus.maxAgeMs(30_000),
     onUnreadable: (err, provider) => opts.logger.error({ err: (err as Error).message, ...provider }, "custom provider secret cannot be read; the provider is left out of routing"),
   });
@@ -230,7 +236,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     invalidationBusUp: shared.busUp,
     rateLimitMode: shared.rateLimitMode,
     draining: () => draining,
-  });
+  }, builtIns);
   // Billing: credit holds and usage debits. With Redis, holds, caps and the debit queue are shared by every
   // replica (gateway/metering/redis-store.ts); else in this process (store.ts) with debits written in batches.
   const redis = shared.redis;
@@ -255,6 +261,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     pricing,
     credits: config.billing.credits,
     registry: metrics.registry,
+    prepareLog,
   });
   const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey), creditsEnabled: config.billing.credits });
   // Billing alerts: evaluated after each usage flush; webhooks leave through the SSRF-guarded connector.
@@ -285,8 +292,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     providersFor: (orgId) => directory.providersFor(orgId),
     pricing,
     log: (entry) => {
-      entry.policy = security.takeVerdict(entry.id);
-      logWriter.enqueue(entry);
+      // A charged request's row was written (or queued) with its charge by billing; the others are logged here.
+      if (!metering.carriesLog(entry)) {
+        prepareLog(entry);
+        logWriter.enqueue(entry);
+      }
       metrics.observeGateway(entry);
     },
     refusedWithoutKey: (endpoint, e) => metrics.observeKeylessRefusal(endpoint, e.status, e.code),

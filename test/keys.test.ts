@@ -117,6 +117,8 @@ describe(`API keys (${storageKind})`, () => {
         keyRateLimit: { rpm: 10, tpm: 5000 },
         monthlySpendCapMicroUsd: 25_750_000n,
         logBodies: true,
+        // Created by the owner, who may view billing.
+        revealBalance: true,
       },
     });
     // Settings changes reach the cached context at once.

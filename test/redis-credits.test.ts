@@ -2,9 +2,10 @@
  * The shared credit store (gateway/metering/redis-store.ts) on a real Redis
  * and a real database, with two store instances standing for two replicas:
  *  - concurrent reserves over both never hold more than the balance;
- *  - settle is exactly once; the charge is capped at the hold;
+ *  - settle is exactly once; the charge is never capped by the hold;
  *  - a batch claimed by a replica that dies before writing it is taken over
  *    by another after the lease, and a batch written twice is posted once;
+ *  - a queue entry carries its request's log row; the queue's byte count;
  *  - account refreshes never double-count a flush; grants are seen;
  *  - Redis unreachable: closed → 503 billing_unavailable, open → admitted.
  * Needs TEST_REDIS_URL; skipped otherwise.
@@ -13,6 +14,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisReservationStore, type QueuedDebit } from "../src/gateway/metering/redis-store.js";
+import { decodeQueued, encodeQueued } from "../src/modules/billing/billing.charges.js";
 import { accountTotals, projectSpendSince, type UsageDebit, writeUsage } from "../src/modules/billing/billing.repo.js";
 import { createRedisConnection, type RedisConnection } from "../src/platform/redis.js";
 import { openTestDatabase, type TestDatabase, TEST_REDIS_URL } from "./helpers/database.js";
@@ -98,28 +100,29 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     expect((await a.snapshot(org)).reservedMicroUsd).toBe(90n);
   });
 
-  it("settle is exactly once, capped at the hold; queued charges reach the ledger once", async () => {
+  it("settle is exactly once and charges in full (an overrun beyond the hold too); queued charges reach the ledger once", async () => {
     const org = randomUUID();
     await credit(org, 1_000n);
     const a = store(connA);
     const b = store(connB);
     expect((await a.reserve({ orgId: org, requestId: "q1", amount: 100n })).ok).toBe(true);
     const s1 = await settle(a, org, "q1", 250n);
-    expect(s1).toEqual({ charged: 100n, balanceMicroUsd: 900n, queued: true });
+    expect(s1).toEqual({ charged: 250n, balanceMicroUsd: 750n, queued: true });
     // Settled again (on another replica): the first result, no second charge.
     expect(await settle(b, org, "q1", 40n)).toEqual(s1);
     expect((await a.reserve({ orgId: org, requestId: "q2", amount: 100n })).ok).toBe(true);
     expect((await settle(b, org, "q2", 30n)).charged).toBe(30n);
-    expect(await a.snapshot(org)).toEqual({ committedMicroUsd: 1_000n, unflushedMicroUsd: 130n, reservedMicroUsd: 0n });
+    expect(await a.snapshot(org)).toEqual({ committedMicroUsd: 1_000n, unflushedMicroUsd: 280n, reservedMicroUsd: 0n });
     await b.drain();
-    expect(await ledgerUsage(org)).toBe(130n);
+    expect(await ledgerUsage(org)).toBe(280n);
     // After the flush the account is re-read: nothing counted twice.
     a.invalidate(org);
     await new Promise((r) => setTimeout(r, 50));
-    expect(await a.snapshot(org)).toEqual({ committedMicroUsd: 870n, unflushedMicroUsd: 0n, reservedMicroUsd: 0n });
-    expect((await a.reserve({ orgId: org, requestId: "q3", amount: 870n })).ok).toBe(true);
+    expect(await a.snapshot(org)).toEqual({ committedMicroUsd: 720n, unflushedMicroUsd: 0n, reservedMicroUsd: 0n });
+    expect((await a.reserve({ orgId: org, requestId: "q3", amount: 720n })).ok).toBe(true);
     expect((await b.reserve({ orgId: org, requestId: "q4", amount: 1n })).ok).toBe(false);
   });
+
 
   it("a batch claimed by a replica that dies before writing it is posted by another after the lease — once", async () => {
     const org = randomUUID();
@@ -149,6 +152,36 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     const last = ((await db().execute(sql`select id from billing_usage_batches order by created_at desc limit 1`)) as unknown as { rows: Array<{ id: string }> }).rows[0]!.id;
     await write(last, [{ charged: 60n, entry: encode(debitFor(org)) }]);
     expect(await ledgerUsage(org)).toBe(300n);
+  });
+
+  it("a charge's queue entry carries its log row; the queue's byte count rises by it and falls back once written", async () => {
+    const org = randomUUID();
+    await credit(org, 10_000n);
+    const posted: Array<{ debit: UsageDebit; log: string | null }> = [];
+    const s = store(connA, {
+      writeBatch: async (batchId, queued) => {
+        const charges = queued.map(decodeQueued);
+        posted.push(...charges.map((c) => ({ debit: c.debit, log: c.log?.json ?? null })));
+        await writeUsage(db(), charges.map((c) => c.debit), batchId);
+      },
+    });
+    await s.drain();
+    const bytes = async () => Number((await connA.client.get(`${prefix}usage-queue-bytes`)) ?? "0");
+    expect(await bytes()).toBe(0);
+    // A row (JSON as a client may send it: line breaks between tokens, a "|" in a string): the entry is split at the
+    // first "|" and the first line break, which the charge and the debit never hold.
+    const row = `{"id": "r1",\n "request_body": {"text": "${"x".repeat(10_000)}|"}}`;
+    expect((await s.reserve({ orgId: org, requestId: "b1", amount: 100n })).ok).toBe(true);
+    const entry = encodeQueued(debitFor(org), row);
+    await s.settle(org, "b1", 60n, { projectId: "p1", month: "2026-11", entry });
+    expect(s.queueBytes()).toBe(Buffer.byteLength(`60|${entry}`));
+    expect(await bytes()).toBe(s.queueBytes());
+    await s.drain();
+    expect(await bytes()).toBe(0);
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.log).toBe(row);
+    expect(posted[0]!.debit).toMatchObject({ orgId: org, costMicroUsd: 60n, requests: 1 });
+    expect(await ledgerUsage(org)).toBe(60n);
   });
 
   it("a project's monthly cap is shared: holds on both replicas count against it", async () => {

@@ -9,7 +9,9 @@
  *  - 100 parallel priced requests spread over the replicas never overspend a
  *    balance (credit holds are shared in Redis).
  *  - A replica killed (SIGKILL) mid-load loses no billed usage of the requests
- *    it completed: their charges wait in Redis and the survivors post them.
+ *    it completed: their charges wait in Redis and the survivors post them;
+ *    and charges and request logs still agree exactly (every charged request
+ *    logged, every logged cost charged: its log row waits in Redis with it).
  * The cluster is set up once in `beforeAll`; `mock/echo` is priced through
  * TOLLGATE_PRICE_OVERRIDES so that requests cost money.
  *
@@ -19,6 +21,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./helpers/database.js";
@@ -31,13 +34,14 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
   let replicas: ServerProcess[] = [];
   let owner: HttpClient;
   let dbUrl: string;
+  const prefix = `tgtest:${randomBytes(4).toString("hex")}:`;
 
   beforeAll(async () => {
     pgdb = await createPgDatabase();
     const env = {
       DATABASE_URL: pgdb.url,
       REDIS_URL: TEST_REDIS_URL!,
-      TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:`,
+      TOLLGATE_REDIS_PREFIX: prefix,
       PUBLIC_URL,
       TOLLGATE_DATA_DIR: `/tmp/tollgate-replicas-${randomBytes(4).toString("hex")}`,
       // $1 per million input tokens, $10 per million output tokens.
@@ -238,5 +242,59 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
     expect(l.usage - billed).toBeLessThanOrEqual(BigInt(failed) * 600n);
     expect(l.sum).toBe(l.balance);
     replicas = replicas.filter((r) => r !== victim);
-  }, 90_000);
+
+    // Once the shared queue is empty (the dead replica's claimed batches are taken over after their 10 s lease),
+    // charges and logs agree hour by hour: nothing charged but unlogged, nothing logged but uncharged.
+    const redis = new Redis(TEST_REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    try {
+      let pending = -1;
+      for (let i = 0; i < 300 && pending !== 0; i++) {
+        if (i > 0) await new Promise((res) => setTimeout(res, 100));
+        pending = (await redis.llen(`${prefix}usage-queue`)) + (await redis.zcard(`${prefix}usage-batches`));
+      }
+      expect(pending).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    let perHour: Array<{ hour: string; ledger: string; hourly: string; requests: number; logs: string; logged: number }>;
+    try {
+      perHour = (
+        await c.query(
+          `with o as (select id from organizations where slug = $1),
+                l as (select period_start as hour, -sum(amount_micro_usd) as s from ledger_entries where org_id = (select id from o) and kind = 'usage' group by 1),
+                h as (select hour, sum(cost_micro_usd) as s, sum(requests)::int as n from billing_usage_hourly where org_id = (select id from o) group by 1),
+                r as (select date_trunc('hour', created_at) as hour, sum(cost_micro_usd) as s, count(*)::int as n from request_logs where org_id = (select id from o) and cost_micro_usd > 0 group by 1)
+           select coalesce(l.hour, h.hour, r.hour)::text as hour, coalesce(l.s, 0)::text as ledger, coalesce(h.s, 0)::text as hourly, coalesce(h.n, 0) as requests,
+                  coalesce(r.s, 0)::text as logs, coalesce(r.n, 0) as logged
+           from l full join h on h.hour = l.hour full join r on r.hour = coalesce(l.hour, h.hour)`,
+          [slug],
+        )
+      ).rows;
+    } finally {
+      await c.end();
+    }
+    const logged = perHour.reduce((n, h) => n + h.logged, 0);
+    console.info(`replicas: after the SIGKILL, ${perHour.reduce((n, h) => n + h.requests, 0)} charged requests in the ledger's hours, ${logged} charged request-log rows; per hour ${perHour.map((h) => `ledger ${h.ledger} µ$ / logs ${h.logs} µ$`).join(", ")}`);
+    expect(perHour.length).toBeGreaterThan(0);
+    for (const h of perHour) {
+      expect(h.logs, `hour ${h.hour}`).toBe(h.ledger);
+      expect(h.hourly, `hour ${h.hour}`).toBe(h.ledger);
+      expect(h.logged, `hour ${h.hour}`).toBe(h.requests);
+    }
+    // Every request a client was billed for is logged (the others logged were settled but cut off by the kill).
+    expect(logged).toBeGreaterThanOrEqual(completed.length);
+    const verify = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", "billing", "verify", "--through", new Date(Date.now() + 2 * 3_600_000).toISOString()],
+      { env: { PATH: process.env.PATH ?? "", DATABASE_URL: dbUrl, TOLLGATE_SECRET: "test-secret-test-secret-test-secret-0123456789", TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "10" } }) } },
+    ).then(
+      (r) => ({ code: 0, out: r.stdout }),
+      (e: { code?: number; stdout?: string }) => ({ code: e.code ?? 1, out: e.stdout ?? "" }),
+    );
+    expect(verify.out).not.toMatch(/MISMATCH|UNDER-BILLED/);
+    expect(verify.code).toBe(0);
+  }, 120_000);
 });

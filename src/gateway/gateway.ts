@@ -18,7 +18,8 @@ import { openaiInbound } from "./inbound/openai.js";
 import type { Pricing } from "./metering/pricing.js";
 import { createModelList } from "./model-list.js";
 import { createGuardedDispatcher } from "./net/ssrf.js";
-import { capJsonForLog, createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
+import { bodyForLog, logMaskerFor } from "./log-body.js";
+import { createChatPipeline, type GatewayKey, type InboundFormat, type RequestLogEntry } from "./pipeline.js";
 import { createAdapters, type Timeouts, UpstreamError } from "./providers/index.js";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/ratelimit.js";
 import { createGatewayFront, type GatewayFront, type GatewayRouteDeps, type VerifiedKey } from "./routes.js";
@@ -131,13 +132,18 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: x.ip, user: typeof body.user === "string" ? body.user : null, stream: false,
       requestBody: null, responseBody: null,
     };
-    const ctx = { requestId: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const, startedAt: entry.createdAt, revealBalance: k.revealBalance === true };
+    const ctx = { requestId: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint: "embeddings" as const, startedAt: entry.createdAt, revealBalance: k.revealBalance === true, logBodies: k.logBodies };
+    // Masked with what the input scan found, and before settle (which may write the log row).
+    const logInput = () => {
+      if (k.logBodies && entry.requestBody === null) entry.requestBody = bodyForLog(logMaskerFor(hooks, ctx).request(x.body), x.body, x.bodyText, LOG_BODY_LIMIT);
+    };
     let reserved = false;
     let reservation: unknown;
     try {
       if (typeof body.input !== "string" && !Array.isArray(body.input)) throw invalidRequest("invalid_input", "`input` must be a string or an array.", "input");
       // The input policy applies to text sent for embedding as much as to chat (it leaves for the provider too).
       const input = await scanEmbeddingsInput(ctx, body);
+      logInput();
       const [target] = resolveTargets(body.model, { ...key.routing, fallbackModels: [] }, await deps.providersFor(k.orgId));
       const adapter = adapters[target!.provider.format];
       if (!adapter.embeddings) throw invalidRequest("embeddings_not_supported", `Provider "${target!.provider.slug}" does not offer embeddings.`, "model");
@@ -155,7 +161,9 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       );
       entry.usage = out.usage;
       reserved = false;
-      const s = await hooks.settle?.(ctx, reservation, { route, usage: out.usage, outcome: "ok" });
+      // Billing writes the log row with the charge (one transaction): as complete as it is now.
+      entry.latencyMs = Math.round(performance.now() - started);
+      const s = await hooks.settle?.(ctx, reservation, { route, usage: out.usage, outcome: "ok", log: entry });
       if (s) entry.costMicroUsd = s.costMicroUsd;
       x.header("x-tollgate-provider", target!.provider.slug);
       return { ...out.response, model: target!.name };
@@ -165,10 +173,11 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       entry.status = e.status;
       entry.errorCode = e.code;
       entry.errorSource = e.source;
-      if (reserved) await hooks.settle?.(ctx, reservation, { route: null, usage: undefined, outcome: e.source === "upstream" ? "upstream_error" : "gateway_error" }).catch(() => undefined);
+      if (reserved) await hooks.settle?.(ctx, reservation, { route: null, usage: undefined, outcome: e.source === "upstream" ? "upstream_error" : "gateway_error", log: entry }).catch(() => undefined);
       throw e;
     } finally {
       entry.latencyMs = Math.round(performance.now() - started);
+      logInput();
       deps.log(entry);
     }
   }
@@ -177,6 +186,7 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
    * A request refused before the pipeline (bad or missing key, rate limit, unreadable body). With a
    * valid key it gets a request-log row in its project (no body unless the body parsed); without one
    * there is no project to show it to: it is only counted (`refusedWithoutKey`), nothing else is kept.
+   * The body is masked like any logged body, by whatever policy is at hand (never loaded here).
    */
   function refused(x: Exchange, k: K | null, e: GatewayError) {
     const endpoint = ENDPOINTS[x.path];
@@ -191,7 +201,8 @@ export function createGateway<K extends GatewayKeyContext>(deps: GatewayDeps<K>)
       status: e.status, outcome: "error", errorCode: e.code, errorSource: e.source, usage: null, costMicroUsd: null,
       latencyMs: elapsed, ttftMs: null, attempts: [], clientIp: x.ip,
       user: typeof user === "string" ? user.slice(0, 256) : null, stream: parsed?.stream === true,
-      requestBody: k.logBodies && parsed ? capJsonForLog(x.bodyText!, LOG_BODY_LIMIT) : null, responseBody: null,
+      requestBody: k.logBodies && parsed ? bodyForLog(logMaskerFor(hooks, { requestId: x.id, orgId: k.orgId, projectId: k.projectId, keyId: k.keyId, environment: k.environment, endpoint }).request(parsed), parsed, x.bodyText, LOG_BODY_LIMIT) : null,
+      responseBody: null,
     });
   }
 

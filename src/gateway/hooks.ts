@@ -1,7 +1,7 @@
 /**
  * The gateway's extension points, called by the pipeline in this order:
  *   scanInput → (route) → admitRoute → reserve → provider call → output scanner → settle → log
- * Security policies plug into scanInput / outputScanner, billing into
+ * Security policies plug into scanInput / outputScanner / logMasker, billing into
  * reserve / settle. Each hook is optional; an absent hook is a no-op. A hook
  * refuses a request by throwing a GatewayError (e.g. 403 policy_violation,
  * 402 insufficient_credits), which the client receives in its API's shape.
@@ -13,6 +13,7 @@
  *  - the output scanner sees every piece of text (and, when it scans them,
  *    every tool-call argument fragment) before the client does.
  */
+import type { RequestLogEntry } from "./pipeline.js";
 import type { ChatRequest, Usage } from "./types.js";
 
 export interface GatewayRequestContext {
@@ -26,6 +27,16 @@ export interface GatewayRequestContext {
   startedAt?: Date;
   /** The key may learn the organization's balance (created by someone who may view billing). */
   revealBalance?: boolean;
+  /** The project keeps bodies in its request log: scanInput may prepare what logMasker will need. */
+  logBodies?: boolean;
+}
+
+/** What the request log keeps of a request's bodies (`logBodies`): never a raw value the security policy protects. */
+export interface LogMasker {
+  /** The parsed request body as the log keeps it: the same value when nothing is masked, else a copy. */
+  request(body: unknown): unknown;
+  /** The answer as the client received it (the rendered response, or a streamed answer's text), as the log keeps it. */
+  response(body: unknown): unknown;
 }
 
 /**
@@ -103,6 +114,11 @@ export interface SettleInput {
   route: RouteInfo | null;
   usage: Usage | undefined;
   outcome: "ok" | "upstream_error" | "client_aborted" | "gateway_error";
+  /**
+   * The request's log entry, complete but for the time its last bytes take to send: billing writes a
+   * charged request's row with its charge (one transaction), so a crash keeps or loses both.
+   */
+  log?: RequestLogEntry;
 }
 
 /** Transforms streamed or whole output text; may throw a GatewayError to stop the answer. */
@@ -125,6 +141,11 @@ export interface OutputScanner {
 export interface GatewayHooks {
   scanInput?(ctx: GatewayRequestContext, req: ChatRequest): Promise<ChatRequest | void>;
   outputScanner?(ctx: GatewayRequestContext): OutputScanner | undefined;
+  /**
+   * Asked only when the project logs bodies, after scanInput (or for a request refused before the
+   * pipeline). Absent, or answering undefined: the log masks recognised secrets only (log-body.ts).
+   */
+  logMasker?(ctx: GatewayRequestContext): LogMasker | undefined;
   /**
    * May this request be served by this route at all (it has a price, a test key may use it)? Throws
    * the GatewayError to answer when not. The pipeline asks for the primary route (the refusal

@@ -16,7 +16,8 @@ import { formatUsd } from "../platform/money.js";
 import type { ProviderEntry } from "./catalog.js";
 import { fromUpstream, GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
-import type { GatewayHooks, GatewayRequestContext, OutputScanner, RouteInfo, Settlement } from "./hooks.js";
+import type { GatewayHooks, GatewayRequestContext, LogMasker, OutputScanner, RouteInfo, Settlement } from "./hooks.js";
+import { bodyForLog, logMaskerFor } from "./log-body.js";
 import { UpstreamError } from "./providers/types.js";
 import type { Executor, Attempt } from "./routing/executor.js";
 import { admitTargets, routeInfo } from "./routing/admit.js";
@@ -95,28 +96,7 @@ export interface PipelineDeps {
 
 const SHUTTING_DOWN = "tollgate-shutdown";
 
-/**
- * A body the gateway already holds as JSON text (the request as received, the
- * answer as sent): the log writer stores the text as it is instead of parsing it
- * back and serialising it again. `toJSON` keeps JSON.stringify of an entry right.
- */
-export class JsonText {
-  constructor(readonly text: string) {}
-  toJSON(): unknown {
-    return JSON.parse(this.text);
-  }
-}
-
-/** JSON text for the log, capped like capForLog. */
-export function capJsonForLog(text: string, limit: number): JsonText | { truncated: true; preview: string } {
-  return text.length <= limit ? new JsonText(text) : { truncated: true, preview: text.slice(0, limit) };
-}
-
-export function capForLog(value: unknown, limit: number): unknown {
-  if (value === undefined || value === null) return null;
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text.length <= limit ? (typeof value === "string" ? value : JSON.parse(text)) : { truncated: true, preview: text.slice(0, limit) };
-}
+export { JsonText } from "./log-body.js";
 
 export function createChatPipeline(deps: PipelineDeps) {
   /** Requests running now: the shutdown deadline aborts them (one listener, not one per request). */
@@ -128,12 +108,12 @@ export function createChatPipeline(deps: PipelineDeps) {
   return async function run(x: Exchange, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
     const started = performance.now();
     const startedAt = new Date();
-    const ctx: GatewayRequestContext = { requestId: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt, revealBalance: key.revealBalance };
+    const ctx: GatewayRequestContext = { requestId: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt, revealBalance: key.revealBalance, logBodies: key.logBodies };
     const entry: RequestLogEntry = {
       id: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: startedAt, endpoint: inbound.endpoint,
       modelRequested: null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
       usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: x.ip, user: null, stream: false,
-      requestBody: key.logBodies ? (typeof x.bodyText === "string" ? capJsonForLog(x.bodyText, deps.logBodyLimit) : capForLog(x.body, deps.logBodyLimit)) : null,
+      requestBody: null,
       responseBody: null,
     };
     let reservation: unknown;
@@ -147,6 +127,15 @@ export function createChatPipeline(deps: PipelineDeps) {
     /** The text sent to the client, after the output scanner: what the log keeps. */
     let sent = "";
     let req: ChatRequest | undefined;
+    let masker: LogMasker | undefined;
+    const logMasker = () => (masker ??= logMaskerFor(deps.hooks, ctx));
+    let requestLogged = !key.logBodies;
+    /** Masked with what scanInput found, and before settle (which may write the log row). */
+    const logRequestBody = () => {
+      if (requestLogged) return;
+      requestLogged = true;
+      entry.requestBody = bodyForLog(logMasker().request(x.body), x.body, x.bodyText, deps.logBodyLimit);
+    };
     const abort = new CallAbort();
     const onClose = () => {
       if (!x.res.writableFinished) abort.abort();
@@ -161,6 +150,7 @@ export function createChatPipeline(deps: PipelineDeps) {
       entry.user = typeof req.user === "string" ? req.user.slice(0, 256) : null;
       entry.stream = req.stream === true;
       req = (await deps.hooks.scanInput?.(ctx, req)) ?? req;
+      logRequestBody();
       const admitted = admitTargets(ctx, resolveTargets(req.model, key.routing, await deps.providersFor(key.orgId)), deps.hooks);
       const targets = admitted.targets;
       route = admitted.routes[0]!;
@@ -203,16 +193,17 @@ export function createChatPipeline(deps: PipelineDeps) {
         usage = exec.result.usage ?? { inputTokens: estimateInputTokens(req), cachedInputTokens: 0, outputTokens: estimateTextTokens(res.choices.map((c) => c.message.content ?? "").join("")), estimated: true };
         entry.ttftMs = Math.round(performance.now() - started);
         settleOutcome = "ok";
+        res.model = exec.target.name;
+        res.usage = usageToOpenAI(usage);
+        // Serialised once: the same text is sent and logged (before settle, which may write the log row with the charge).
+        const rendered = inbound.renderResponse(res, exec.target.name);
+        const text = JSON.stringify(rendered);
+        if (key.logBodies) entry.responseBody = bodyForLog(logMasker().response(rendered), rendered, text, deps.logBodyLimit);
         const settlement = await settleOnce();
         if (settlement) {
           x.header("x-tollgate-cost-usd", formatUsd(settlement.costMicroUsd));
           if (settlement.balanceMicroUsd !== undefined) x.header("x-tollgate-balance-usd", formatUsd(settlement.balanceMicroUsd));
         }
-        res.model = exec.target.name;
-        res.usage = usageToOpenAI(usage);
-        // Serialised once: the same text is sent and logged.
-        const text = JSON.stringify(inbound.renderResponse(res, exec.target.name));
-        if (key.logBodies) entry.responseBody = capJsonForLog(text, deps.logBodyLimit);
         x.sendJson(200, text);
         return usage;
       }
@@ -283,10 +274,10 @@ export function createChatPipeline(deps: PipelineDeps) {
         usage = stream.usage() ?? estimateUsage(req, generated);
         throw err;
       }
+      // The text as the client received it (redacted), never the raw upstream text; set before settle (see settleOnce).
+      if (key.logBodies) entry.responseBody = bodyForLog(logMasker().response(sent), sent, undefined, deps.logBodyLimit);
       const settlement = await settleOnce();
       await writeFrames(sse, renderer.finish(usage, settlementExtra(settlement)));
-      // The text as the client received it (redacted), never the raw upstream text.
-      if (key.logBodies) entry.responseBody = capForLog(sent, deps.logBodyLimit);
       sse.end();
     } catch (err) {
       const stopped = abort.signal.reason === SHUTTING_DOWN;
@@ -321,6 +312,7 @@ export function createChatPipeline(deps: PipelineDeps) {
       inFlight.delete(abort);
       entry.usage = usage ?? null;
       entry.latencyMs = Math.round(performance.now() - started);
+      logRequestBody();
       deps.log(entry);
     }
     return entry.usage;
@@ -328,7 +320,10 @@ export function createChatPipeline(deps: PipelineDeps) {
     async function settleOnce(): Promise<Settlement | undefined> {
       if (!reserved) return undefined;
       reserved = false;
-      const s = await deps.hooks.settle?.(ctx, reservation, { route, usage, outcome: settleOutcome });
+      // Billing writes a charged request's log row with its charge: the entry as complete as it is now.
+      entry.usage = usage ?? null;
+      entry.latencyMs = Math.round(performance.now() - started);
+      const s = await deps.hooks.settle?.(ctx, reservation, { route, usage, outcome: settleOutcome, log: entry });
       if (s) entry.costMicroUsd = s.costMicroUsd;
       return s;
     }

@@ -15,8 +15,12 @@
  *    series are resolved once per label combination (metric-series.ts), so a
  *    request costs a few additions, not prom-client's label hashing;
  *  - queues, caches, pools, Redis: read when scraped (collect callbacks).
- * Label values are bounded: models and providers are the routed ones (catalog
- * or an org's configured providers), never what a client typed.
+ * Label values are bounded and never tenant-defined: /metrics is shared by
+ * every organization (and public unless TOLLGATE_METRICS_TOKEN is set), so a
+ * custom provider's slug or model ids must not show there, nor grow the series
+ * count. Providers are the built-in names or `custom`; models are a built-in
+ * provider's known ids, `<provider>/other` for any other name a client sent
+ * to a built-in, and `custom` for every model of a custom provider.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RequestLogEntry } from "../gateway/pipeline.js";
@@ -32,6 +36,9 @@ export interface MetricSources {
   draining?(): boolean;
 }
 
+/** The built-in providers as the gateway routes them: their slugs and known model ids bound the labels. */
+export type BuiltInProviders = ReadonlyMap<string, { models: ReadonlyMap<string, unknown> }>;
+
 export interface Metrics {
   registry: Registry;
   observeHttp(method: string, route: string, status: number, seconds: number): void;
@@ -46,8 +53,17 @@ export interface Metrics {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-export function createMetrics(sources: MetricSources = {}): Metrics {
+export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProviders = new Map()): Metrics {
   const registry = new Registry();
+  const providerLabel = (slug: string) => (builtIns.has(slug) ? slug : "custom");
+  /** `name` is "provider/model" (the routed target). */
+  const modelLabel = (name: string) => {
+    const slash = name.indexOf("/");
+    const slug = slash > 0 ? name.slice(0, slash) : name;
+    const known = builtIns.get(slug);
+    if (!known) return "custom";
+    return known.models.has(name.slice(slash + 1)) ? name : `${slug}/other`;
+  };
   collectDefaultMetrics({ register: registry });
   const r = [registry];
 
@@ -206,8 +222,8 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       httpDuration.observe({ method, route }, seconds);
     },
     observeGateway(e) {
-      const provider = e.provider ?? "none";
-      const model = e.modelServed ?? "none";
+      const provider = e.provider === null ? "none" : providerLabel(e.provider);
+      const model = e.modelServed === null ? "none" : modelLabel(e.modelServed);
       const stream = e.stream ? "true" : "false";
       const s = gatewaySeries(e.endpoint, String(e.status), e.outcome, provider, model, stream);
       s.requests.value++;
@@ -215,8 +231,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       if (e.ttftMs !== null) s.ttft.observe(e.ttftMs / 1000);
       let upstreamMs = 0;
       for (const a of e.attempts) {
-        const p = a.target.includes("/") ? a.target.slice(0, a.target.indexOf("/")) : a.target;
-        const as = attemptOf(p, a.outcome);
+        const as = attemptOf(providerLabel(a.target.includes("/") ? a.target.slice(0, a.target.indexOf("/")) : a.target), a.outcome);
         as.count.value++;
         if (a.outcome !== "skipped_circuit_open") as.latency.observe(a.ms / 1000);
         upstreamMs += a.ms;

@@ -1,8 +1,9 @@
 /**
  * The frame around every organization page: the organization switcher (top
- * left), the profile menu with Create Organization and Sign out (top right), and
- * the sidebar. Switching organization navigates to its URL; the server
- * remembers the choice (`PATCH /api/v1/me`) so the next sign-in lands there.
+ * left), the profile menu with Create Organization, Change password and Sign
+ * out (top right), and the sidebar. Switching organization navigates to its
+ * URL; the server remembers the choice (`PATCH /api/v1/me`) so the next
+ * sign-in lands there.
  */
 import { AppShell, Avatar, Burger, Button, Group, Menu, Modal, NavLink, ScrollArea, Stack, Text, Textarea, TextInput, UnstyledButton } from "@mantine/core";
 import { useForm } from "@mantine/form";
@@ -13,6 +14,7 @@ import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from "rea
 import { can } from "../../src/platform/permissions";
 import { api, ApiError, formErrors, type Me, type Org } from "./api";
 import { PageErrorBoundary } from "./boundary";
+import { ChangePasswordModal } from "./change-password";
 import { meKey, PageLoader, QueryError, useMe } from "./session";
 
 export function OrgLayout() {
@@ -111,6 +113,7 @@ function OrgSwitcher({ me, current }: { me: Me; current: Org | undefined }) {
 
 function ProfileMenu({ me }: { me: Me }) {
   const [createOpen, create] = useDisclosure(false);
+  const [passwordOpen, password] = useDisclosure(false);
   const qc = useQueryClient();
   const navigate = useNavigate();
   const signOut = useMutation({
@@ -138,6 +141,7 @@ function ProfileMenu({ me }: { me: Me }) {
         <Menu.Dropdown>
           <Menu.Label>{me.user.email}</Menu.Label>
           <Menu.Item onClick={create.open}>Create Organization</Menu.Item>
+          <Menu.Item onClick={password.open}>Change password</Menu.Item>
           <Menu.Divider />
           <Menu.Item color="red" onClick={() => signOut.mutate()}>
             Sign out
@@ -145,6 +149,7 @@ function ProfileMenu({ me }: { me: Me }) {
         </Menu.Dropdown>
       </Menu>
       <CreateOrgModal opened={createOpen} onClose={create.close} />
+      <ChangePasswordModal opened={passwordOpen} onClose={password.close} />
     </>
   );
 }

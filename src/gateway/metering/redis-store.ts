@@ -16,12 +16,15 @@
  * restart) and sets `credits` only from an equal or newer credit_seq.
  *
  * Settled charges go into one shared queue in the same script that ends the
- * hold; any replica claims batches from it (claim = move to `usage-batch:<id>`
- * + a lease in `usage-batches`), writes them to the ledger in one transaction
- * that also records the batch id (a retried batch is posted once), then
- * deletes the batch. A replica killed mid-load therefore loses no settled
- * charge: its queued debits and its claimed-but-unwritten batches are flushed
- * by the others once the lease expires.
+ * hold, each with the log row of its request (an opaque entry, see
+ * modules/billing/billing.charges.ts); any replica claims batches from it
+ * (claim = move to `usage-batch:<id>` + a lease in `usage-batches`), writes
+ * them — ledger and request logs — in one transaction that also records the
+ * batch id (a retried batch is posted once), then deletes the batch. A replica
+ * killed mid-load therefore loses no settled charge and no charged request's
+ * log row: its queued entries and its claimed-but-unwritten batches are
+ * flushed by the others once the lease expires. `usage-queue-bytes` counts the
+ * queue's bytes (settle adds, a written batch subtracts).
  *
  * Project monthly caps live next to the holds (`proj:<project>:<YYYY-MM>`:
  * spent, reserved) and are checked in the same script as the balance.
@@ -37,126 +40,8 @@
  */
 import type { RedisConnection } from "../../platform/redis.js";
 import { GatewayError } from "../errors.js";
+import { defineScripts } from "./redis-scripts.js";
 import type { OrgSnapshot, ReservationStore, ReserveResult, SettleDebit, SettleResult } from "./store.js";
-
-/** KEYS: acct, holds, holdsAt, settled, proj. ARGV: amount, requestId, member, nowMs, cap (-1: none), checkCredits ("1"/"0"). */
-const RESERVE = `
-if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {1} end
-local a = redis.call('HMGET', KEYS[1], 'credits', 'usage', 'reserved')
-if not a[1] then return {-1} end
-local amount = tonumber(ARGV[1])
-local cap = tonumber(ARGV[5])
-if cap >= 0 then
-  local p = redis.call('HMGET', KEYS[5], 'spent', 'reserved')
-  if not p[1] then return {-2} end
-  local spent = tonumber(p[1]) + (tonumber(p[2]) or 0)
-  if amount > 0 and spent + amount > cap then return {2, tostring(p[1]), tostring(p[2] or '0')} end
-end
-local reserved = tonumber(a[3]) or 0
-local avail = tonumber(a[1]) - (tonumber(a[2]) or 0) - reserved
-if ARGV[6] == '1' and amount > 0 and avail < amount then return {0, a[1], a[2] or '0', a[3] or '0'} end
-redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[1])
-local pk = ''
-if cap >= 0 then
-  redis.call('HINCRBY', KEYS[5], 'reserved', ARGV[1])
-  pk = KEYS[5]
-end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[1] .. '|' .. pk)
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
-return {1}
-`;
-
-/** Ends a hold (shared by settle and release). Leaves amountStr/amount set. */
-const END_HOLD = `
-local h = redis.call('HGET', KEYS[2], ARGV[1])
-local amountStr = '0'
-if h then
-  local sep = string.find(h, '|', 1, true)
-  amountStr = string.sub(h, 1, sep - 1)
-  local pk = string.sub(h, sep + 1)
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[3])
-  if amountStr ~= '0' then
-    redis.call('HINCRBY', KEYS[1], 'reserved', '-' .. amountStr)
-    if pk ~= '' then redis.call('HINCRBY', pk, 'reserved', '-' .. amountStr) end
-  end
-end
-local amount = tonumber(amountStr)
-`;
-
-/**
- * KEYS: acct, holds, holdsAt, settled, queue, proj. ARGV: requestId, charge, member, entry, ttlSeconds. Returns "charged|credits|usage".
- * The charge is the actual usage, never capped by the hold: an overrun (usage beyond the hold) is charged in full.
- */
-const SETTLE = `
-local done = redis.call('GET', KEYS[4])
-if done then return done end
-${END_HOLD}
-local chargedStr = ARGV[2]
-local charge = tonumber(ARGV[2])
-if charge <= 0 then chargedStr = '0' end
-redis.call('HINCRBY', KEYS[1], 'usage', chargedStr)
-if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('HINCRBY', KEYS[6], 'spent', chargedStr) end
-redis.call('RPUSH', KEYS[5], chargedStr .. '|' .. ARGV[4])
-local a = redis.call('HMGET', KEYS[1], 'credits', 'usage')
-local res = chargedStr .. '|' .. (a[1] or '0') .. '|' .. (a[2] or '0')
-redis.call('SET', KEYS[4], res, 'EX', ARGV[5])
-return res
-`;
-
-/** KEYS: acct, holds, holdsAt. ARGV: requestId, (unused), member. */
-const RELEASE = `
-${END_HOLD}
-if not h then redis.call('ZREM', KEYS[3], ARGV[3]) return 0 end
-return 1
-`;
-
-/** KEYS: acct. ARGV: credits, seq, usage. Newer-or-equal credit version wins; usage only ever rises. */
-const LOAD = `
-local s = redis.call('HGET', KEYS[1], 'seq')
-if (not s) or tonumber(ARGV[2]) >= tonumber(s) then redis.call('HSET', KEYS[1], 'credits', ARGV[1], 'seq', ARGV[2]) end
-local u = redis.call('HGET', KEYS[1], 'usage')
-if (not u) or tonumber(ARGV[3]) > tonumber(u) then redis.call('HSET', KEYS[1], 'usage', ARGV[3]) end
-redis.call('HSETNX', KEYS[1], 'reserved', '0')
-return 1
-`;
-
-/** KEYS: proj. ARGV: flushedSpent, ttlMs. */
-const LOAD_PROJECT = `
-local u = redis.call('HGET', KEYS[1], 'spent')
-if (not u) or tonumber(ARGV[1]) > tonumber(u) then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end
-redis.call('HSETNX', KEYS[1], 'reserved', '0')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
-/** KEYS: queue, batchKey, batches. ARGV: max, nowMs, batchId. Moves up to max entries into a leased batch. */
-const CLAIM = `
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #items == 0 then return items end
-redis.call('LTRIM', KEYS[1], #items, -1)
-redis.call('RPUSH', KEYS[2], unpack(items))
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
-return items
-`;
-
-/** KEYS: batches. ARGV: cutoffMs, nowMs. Takes over the oldest batch whose lease expired. */
-const RECLAIM = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)
-if #ids == 0 then return false end
-redis.call('ZADD', KEYS[1], ARGV[2], ids[1])
-return ids[1]
-`;
-
-type Scripted = {
-  tgReserve(acct: string, holds: string, holdsAt: string, settled: string, proj: string, amount: string, req: string, member: string, now: number, cap: string, checkCredits: string): Promise<Array<number | string>>;
-  tgSettle(acct: string, holds: string, holdsAt: string, settled: string, queue: string, proj: string, req: string, charge: string, member: string, entry: string, ttl: number): Promise<string>;
-  tgRelease(acct: string, holds: string, holdsAt: string, req: string, unused: string, member: string): Promise<number>;
-  tgLoad(acct: string, credits: string, seq: string, usage: string): Promise<number>;
-  tgLoadProject(proj: string, spent: string, ttlMs: number): Promise<number>;
-  tgClaim(queue: string, batchKey: string, batches: string, max: number, now: number, batchId: string): Promise<string[]>;
-  tgReclaim(batches: string, cutoff: number, now: number): Promise<string | null>;
-};
 
 export interface AccountTotals {
   /** balance + usage: every credit ever posted. */
@@ -204,24 +89,17 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
   drain(): Promise<number>;
   close(): Promise<void>;
   queueDepth(): Promise<number>;
+  /** Bytes of queued entries as of this replica's last settle (log rows leave their bodies out past a budget). */
+  queueBytes(): number;
 } {
   const { redis } = opts;
-  const client = redis.client as unknown as Scripted;
-  const define = (name: string, keys: number, lua: string) => {
-    if (!(redis.client as unknown as Record<string, unknown>)[name]) redis.client.defineCommand(name, { numberOfKeys: keys, lua });
-  };
-  define("tgReserve", 5, RESERVE);
-  define("tgSettle", 6, SETTLE);
-  define("tgRelease", 3, RELEASE);
-  define("tgLoad", 1, LOAD);
-  define("tgLoadProject", 1, LOAD_PROJECT);
-  define("tgClaim", 3, CLAIM);
-  define("tgReclaim", 1, RECLAIM);
+  const client = defineScripts(redis.client);
 
   const now = opts.now ?? Date.now;
   const refreshMs = opts.refreshMs ?? 1_000;
   const leaseMs = opts.batchLeaseMs ?? 10_000;
-  const batchSize = opts.batchSize ?? 1_000;
+  // Entries carry log rows (bodies up to 2 × 64 KB): batches of the request-log writer's size.
+  const batchSize = opts.batchSize ?? 500;
   const k = {
     acct: (org: string) => redis.key(`credit:${org}`),
     holds: (org: string) => redis.key(`holds:${org}`),
@@ -231,7 +109,10 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
     queue: redis.key("usage-queue"),
     batch: (id: string) => redis.key(`usage-batch:${id}`),
     batches: redis.key("usage-batches"),
+    queueBytes: redis.key("usage-queue-bytes"),
   };
+  /** The queue's size in bytes (queued and claimed-but-unwritten entries), as of this replica's last settle. */
+  let queueBytes = 0;
   const loadedAt = new Map<string, number>();
   const projectLoadedAt = new Map<string, number>();
 
@@ -311,12 +192,14 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
   let draining: Promise<number> | null = null;
 
   async function writeClaimed(batchId: string, items: string[]) {
+    let bytes = 0;
     const debits = items.map((raw) => {
+      bytes += Buffer.byteLength(raw);
       const sep = raw.indexOf("|");
       return { charged: BigInt(raw.slice(0, sep)), entry: raw.slice(sep + 1) };
     });
     await opts.writeBatch(batchId, debits);
-    await redis.client.multi().del(k.batch(batchId)).zrem(k.batches, batchId).exec();
+    await client.tgFinish(k.batch(batchId), k.batches, k.queueBytes, batchId, bytes);
   }
 
   async function drainOnce(): Promise<number> {
@@ -382,6 +265,7 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
           k.settled(orgId, requestId),
           k.queue,
           k.proj(debit.projectId, debit.month),
+          k.queueBytes,
           requestId,
           charge.toString(),
           `${orgId}|${requestId}`,
@@ -389,7 +273,8 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
           // A settle is repeated within seconds (never hours): an hour of results keeps Redis small at millions of requests a day.
           3_600,
         );
-        const [charged, credits, usage] = res.split("|");
+        const [charged, credits, usage, bytes] = res.split("|");
+        queueBytes = Number(bytes);
         return { charged: BigInt(charged!), balanceMicroUsd: BigInt(credits!) - BigInt(usage!), queued: true };
       } catch (err) {
         if (isScriptError(err)) throw err;
@@ -433,6 +318,7 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
 
     drain,
     queueDepth: () => redis.client.llen(k.queue),
+    queueBytes: () => queueBytes,
 
     async close() {
       stopped = true;

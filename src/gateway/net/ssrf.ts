@@ -3,17 +3,21 @@
  * (`validateBaseUrl`) and at connect time on every resolved address
  * (`createGuardedDispatcher`), which defeats DNS rebinding and names that
  * point inside the network. Invariants:
- * - Link-local, cloud metadata, unspecified, multicast and reserved addresses
- *   are refused always; no allowlist entry can open them.
- * - Loopback, RFC1918, CGNAT, unique-local (and IPv4 embedded in IPv6 as
- *   mapped/compat/NAT64/6to4) are refused unless the host name or an IP/CIDR
- *   entry of TOLLGATE_ALLOWED_PROVIDER_HOSTS allows them.
+ * - Link-local, cloud metadata, unspecified, multicast, documentation and
+ *   reserved addresses are refused always; no allowlist entry can open them.
+ * - Loopback, RFC1918, CGNAT, unique-local and the other ranges that are not
+ *   globally reachable are refused unless the host name or an IP/CIDR entry of
+ *   TOLLGATE_ALLOWED_PROVIDER_HOSTS allows them.
+ * - IPv6 follows the IANA IPv6 Special-Purpose Address Registry (table below);
+ *   an IPv4 address carried inside IPv6 (mapped, compatible, SIIT, NAT64, 6to4)
+ *   is judged by the IPv4 rules, since that is where the packets end up.
  * - If any resolved address of a name is refused, the connection is refused.
  * - Numeric IPv4 forms (decimal, octal, hex, short) are normalised by the
  *   WHATWG URL parser before we look at them; brackets are stripped for IPv6.
  */
 import { BlockList, isIP } from "node:net";
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import ipaddr from "ipaddr.js";
 import { Agent, buildConnector } from "undici";
 
 export type AddressClass = "public" | "private" | "forbidden";
@@ -23,61 +27,113 @@ for (const [net, prefix] of [
   ["0.0.0.0", 8], ["169.254.0.0", 16], ["100.100.100.200", 32], ["192.0.0.192", 32],
   ["224.0.0.0", 4], ["240.0.0.0", 4],
 ] as const) forbidden.addSubnet(net, prefix, "ipv4");
-for (const [net, prefix] of [
-  ["::", 128], ["fe80::", 10], ["fec0::", 10], ["ff00::", 8], ["fd00:ec2::254", 128], ["100::", 64],
-] as const) forbidden.addSubnet(net, prefix, "ipv6");
 
 const privateNets = new BlockList();
 for (const [net, prefix] of [
   ["127.0.0.0", 8], ["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16], ["100.64.0.0", 10],
   ["192.0.0.0", 24], ["198.18.0.0", 15],
 ] as const) privateNets.addSubnet(net, prefix, "ipv4");
-for (const [net, prefix] of [["::1", 128], ["fc00::", 7], ["2001::", 32]] as const) privateNets.addSubnet(net, prefix, "ipv6");
 
-/** Parses an IPv6 literal into 8 16-bit groups (handles `::` and a dotted IPv4 tail). */
-function ipv6Groups(ip: string): number[] | undefined {
-  let s = ip.toLowerCase();
-  const pct = s.indexOf("%");
-  if (pct >= 0) s = s.slice(0, pct);
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (dotted) {
-    const o = dotted[1]!.split(".").map(Number);
-    s = s.slice(0, -dotted[1]!.length) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
-  }
-  const [head, tail] = s.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const fill = s.includes("::") ? 8 - h.length - t.length : 0;
-  const groups = [...h, ...Array<string>(Math.max(0, fill)).fill("0"), ...t].map((g) => parseInt(g, 16));
-  return groups.length === 8 && groups.every((g) => g >= 0 && g <= 0xffff) ? groups : undefined;
+function classifyIPv4(ip: string): AddressClass {
+  if (forbidden.check(ip, "ipv4")) return "forbidden";
+  return privateNets.check(ip, "ipv4") ? "private" : "public";
 }
 
-/** IPv4 embedded in an IPv6 address (mapped, compatible, NAT64, 6to4), if any. */
+/**
+ * How an IPv6 range is judged. `embedded`: by the IPv4 in the last 32 bits;
+ * `6to4`: by the IPv4 in bits 16–47; `teredo` and `nat64-local`: never public
+ * (not globally reachable), and forbidden when an IPv4 they may carry is.
+ */
+type V6Rule = AddressClass | "embedded" | "6to4" | "teredo" | "nat64-local";
+
+/**
+ * The IANA IPv6 Special-Purpose Address Registry, the address architecture's
+ * other blocks (RFC 4291) and the metadata services; longest prefix wins.
+ * Not globally reachable → private (an operator may allow it) or forbidden
+ * (nothing a provider can sit behind: unspecified, link-local, documentation,
+ * discard, reserved). Outside these, only global unicast (2000::/3) is public.
+ */
+const V6_RULES: ReadonlyArray<readonly [string, number, V6Rule]> = [
+  ["::", 0, "forbidden"], // unassigned, reserved by the IETF
+  ["::", 8, "forbidden"], // reserved by the IETF (RFC 4291)
+  ["::", 128, "forbidden"], // unspecified
+  ["::1", 128, "private"], // loopback
+  ["::", 96, "embedded"], // IPv4-compatible (deprecated, RFC 4291)
+  ["::ffff:0:0", 96, "embedded"], // IPv4-mapped
+  ["::ffff:0:0:0", 96, "embedded"], // IPv4-translated, SIIT (RFC 2765/6145)
+  ["64:ff9b::", 96, "embedded"], // NAT64 well-known prefix (RFC 6052)
+  ["64:ff9b:1::", 48, "nat64-local"], // local-use IPv4/IPv6 translation (RFC 8215)
+  ["100::", 64, "forbidden"], // discard-only (RFC 6666)
+  ["100:0:0:1::", 64, "forbidden"], // dummy IPv6 prefix (RFC 9780)
+  ["2000::", 3, "public"], // global unicast
+  ["2001::", 23, "private"], // IETF protocol assignments (RFC 2928)
+  ["2001::", 32, "teredo"], // RFC 4380
+  ["2001:1::1", 128, "public"], // Port Control Protocol anycast (RFC 7723)
+  ["2001:1::2", 128, "public"], // TURN anycast (RFC 8155)
+  ["2001:1::3", 128, "public"], // DNS-SD service registration anycast (RFC 9665)
+  ["2001:2::", 48, "private"], // benchmarking (RFC 5180)
+  ["2001:3::", 32, "public"], // AMT (RFC 7450)
+  ["2001:4:112::", 48, "public"], // AS112-v6 (RFC 7535)
+  ["2001:10::", 28, "forbidden"], // deprecated ORCHID (RFC 4843)
+  ["2001:20::", 28, "public"], // ORCHIDv2 (RFC 7343)
+  ["2001:30::", 28, "public"], // drone remote ID entity tags (RFC 9374)
+  ["2001:db8::", 32, "forbidden"], // documentation (RFC 3849)
+  ["2002::", 16, "6to4"], // RFC 3056
+  ["2620:4f:8000::", 48, "public"], // AS112 direct delegation (RFC 7534)
+  ["3fff::", 20, "forbidden"], // documentation (RFC 9637)
+  ["5f00::", 16, "private"], // SRv6 SIDs (RFC 9602)
+  ["fc00::", 7, "private"], // unique-local (RFC 4193)
+  ["fd00:ec2::254", 128, "forbidden"], // AWS instance metadata
+  ["fe80::", 10, "forbidden"], // link-local
+  ["fec0::", 10, "forbidden"], // site-local (deprecated, RFC 3879)
+  ["ff00::", 8, "forbidden"], // multicast
+];
+const v6Table = V6_RULES.map(([net, bits, rule]) => ({ net: ipaddr.IPv6.parse(net), bits, rule })).sort((a, b) => b.bits - a.bits);
+
+const v4At = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+const SEVERITY: Record<AddressClass, number> = { public: 0, private: 1, forbidden: 2 };
+const worst = (...c: AddressClass[]) => c.reduce((a, b) => (SEVERITY[b] > SEVERITY[a] ? b : a));
+
+function v6Rule(addr: ipaddr.IPv6): V6Rule {
+  return v6Table.find((r) => addr.match(r.net, r.bits))!.rule;
+}
+
+/** The IPv4 address an IPv6 address stands for (mapped, compatible, SIIT, NAT64, 6to4), if any. */
 function embeddedIPv4(ip: string): string | undefined {
-  const g = ipv6Groups(ip);
-  if (!g) return undefined;
-  const v4 = (a: number, b: number) => `${a >> 8}.${a & 0xff}.${b >> 8}.${b & 0xff}`;
-  const zeros = (n: number) => g.slice(0, n).every((x) => x === 0);
-  if (zeros(5) && g[5] === 0xffff) return v4(g[6]!, g[7]!); // ::ffff:a.b.c.d
-  if (zeros(6) && (g[6]! !== 0 || g[7]! > 1)) return v4(g[6]!, g[7]!); // ::a.b.c.d (deprecated compat)
-  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4(g[6]!, g[7]!); // NAT64
-  if (g[0] === 0x2002) return v4(g[1]!, g[2]!); // 6to4
+  const addr = ipaddr.IPv6.parse(ip);
+  const p = addr.parts as [number, number, number, number, number, number, number, number];
+  const rule = v6Rule(addr);
+  if (rule === "embedded") return v4At(p[6], p[7]);
+  if (rule === "6to4") return v4At(p[1], p[2]);
   return undefined;
+}
+
+function classifyIPv6(ip: string): AddressClass {
+  const addr = ipaddr.IPv6.parse(ip);
+  const p = addr.parts as [number, number, number, number, number, number, number, number];
+  const rule = v6Rule(addr);
+  switch (rule) {
+    case "embedded":
+      return classifyIPv4(v4At(p[6], p[7]));
+    case "6to4":
+      return classifyIPv4(v4At(p[1], p[2]));
+    // Teredo carries the server's IPv4 and the client's (bit-inverted) public IPv4.
+    case "teredo":
+      return worst("private", classifyIPv4(v4At(p[2], p[3])), classifyIPv4(v4At(p[6] ^ 0xffff, p[7] ^ 0xffff)));
+    // The operator picks the prefix length inside the /48, so where the IPv4 sits is unknown;
+    // the /96 layout is the common one, and a forbidden address there is refused outright.
+    case "nat64-local":
+      return worst("private", classifyIPv4(v4At(p[6], p[7])));
+    default:
+      return rule;
+  }
 }
 
 export function classifyAddress(ip: string): AddressClass {
   const raw = ip.replace(/^\[|\]$/g, "");
   const family = isIP(raw);
   if (family === 0) return "forbidden";
-  if (family === 6) {
-    const v4 = embeddedIPv4(raw);
-    if (v4) return classifyAddress(v4);
-    const plain = raw.split("%")[0]!;
-    if (forbidden.check(plain, "ipv6")) return "forbidden";
-    return privateNets.check(plain, "ipv6") ? "private" : "public";
-  }
-  if (forbidden.check(raw, "ipv4")) return "forbidden";
-  return privateNets.check(raw, "ipv4") ? "private" : "public";
+  return family === 6 ? classifyIPv6(raw) : classifyIPv4(raw);
 }
 
 /** The parsed TOLLGATE_ALLOWED_PROVIDER_HOSTS: host names, and IPs/CIDRs. */

@@ -30,6 +30,18 @@ export interface TextChannel {
 /** Opens a channel for one string or token, with `context` (already-seen text) as left context. */
 export type OpenChannel = (context: string) => TextChannel;
 
+/** A channel for whole arguments: holds everything, then `finish` turns the whole string or token into its output. */
+export function bufferedChannel(finish: (text: string) => string): TextChannel {
+  let buf = "";
+  return {
+    push(text) {
+      buf += text;
+      return "";
+    },
+    end: () => finish(buf),
+  };
+}
+
 const CONTEXT = 32;
 /** A bare token longer than this is not JSON anyway: it is scanned and released in pieces of this size. */
 const MAX_TOKEN = 4096;

@@ -14,11 +14,17 @@
  *   same placeholder. restoreMap holds raw values: keep it in memory for the
  *   request only, never log it.
  * - Iterative walk (messages → parts), no recursion.
+ * - With a `logged` map, scanRequest also renders each scanned string for the
+ *   request log (engine.renderLog) from the same matches — the log masker
+ *   then reuses it instead of scanning the text again. The log adds the
+ *   secret detector when the policy has secrets off (the log always masks them).
  */
+import type { LogMasker } from "../hooks.js";
 import type { ChatMessage, ChatRequest, TextPart } from "../types.js";
-import { buildEntries, findMatches, PlaceholderRegistry, render, type Entry, type RenderContext } from "./engine.js";
+import { buildEntries, collectHits, logHits, PlaceholderRegistry, render, renderLog, resolveHits, restoredValuesEntry, SECRET_LOG_ENTRY, type Entry, type Hit, type RenderContext } from "./engine.js";
 import { scoreInjection } from "./injection.js";
-import { scanJsonArgs } from "./json-args.js";
+import { bufferedChannel, scanJsonArgs } from "./json-args.js";
+import { createLogMasker } from "./log-mask.js";
 import type { EffectivePolicy } from "./policy.js";
 import { createOutputScanner, policyViolation, type PolicyOutputScanner } from "./stream.js";
 import type { Finding, RestoreMap } from "./types.js";
@@ -35,19 +41,42 @@ export interface ScanResult {
   restoreMap: RestoreMap;
 }
 
+/** Log renderings recorded by scanRequest: each scanned string (content, text part, tool-call arguments) → what the log keeps of it. */
+export type LoggedStrings = Map<string, string>;
+
 export interface PolicyScanner {
   readonly policy: EffectivePolicy;
-  scanRequest(req: ChatRequest): ScanResult;
+  /** With `logged`, also records what the request log keeps of every string it scans (same scan). */
+  scanRequest(req: ChatRequest, logged?: LoggedStrings): ScanResult;
   /** Scans one piece of text (e.g. an embeddings input) as input. */
   scanText(text: string, location?: "input" | "output"): { text: string; findings: Finding[]; blocked: Finding | null };
   outputScanner(restoreMap?: RestoreMap): PolicyOutputScanner;
+  /** What the request log keeps of a request's bodies; `scanned`: what scanRequest recorded for it, when it ran. */
+  logMasker(scanned?: { logged?: ReadonlyMap<string, string>; restoreMap?: RestoreMap }): LogMasker;
 }
 
 export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
   const entries: Entry[] = buildEntries(policy);
   const injection = policy.promptInjection;
+  const logOnly: Entry[] = policy.pii.secret === "off" ? [SECRET_LOG_ENTRY] : [];
+  const logEntries = [...entries, ...logOnly];
+  // What an answer may still carry raw although the log must not keep it: the output scanner applied the rest.
+  const answerEntries = logEntries.filter((e) => e.action === "log" && e.log !== "keep");
 
-  function scanSegment(text: string, ctx: RenderContext, untrusted: boolean): { text: string; blocked: Finding | null } {
+  /**
+   * text[from..] scanned once (text before `from` is left context): rendered for the provider and,
+   * with `log`, for the request log too.
+   */
+  function scanPiece(text: string, from: number, ctx: RenderContext, log: boolean): { text: string; blocked: Finding | null; logText?: string } {
+    const hits = collectHits(text, entries);
+    const inRange = (resolved: Hit[]) => (from ? resolved.filter((h) => h.match.start >= from) : resolved);
+    const r = render(text, inRange(resolveHits(hits)), from, text.length, ctx);
+    if (!log) return r;
+    const all = logOnly.length ? hits.concat(collectHits(text, logOnly)) : hits;
+    return { ...r, logText: renderLog(text, inRange(logHits(all)), from, text.length, ctx.registry) };
+  }
+
+  function scanSegment(text: string, ctx: RenderContext, untrusted: boolean, logged?: LoggedStrings): { text: string; blocked: Finding | null } {
     let blocked: Finding | null = null;
     if (untrusted && injection.action !== "off" && text.length > 0) {
       const r = scoreInjection(text);
@@ -67,35 +96,34 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
         if (injection.action === "block") blocked = f;
       }
     }
-    if (entries.length === 0 || text.length === 0) return { text, blocked };
-    const out = render(text, findMatches(text, entries), 0, text.length, ctx);
+    if ((entries.length === 0 && !logged) || text.length === 0) return { text, blocked };
+    const out = scanPiece(text, 0, ctx, logged !== undefined);
+    if (logged) logged.set(text, out.logText!);
     return { text: out.text, blocked: blocked ?? out.blocked };
   }
 
   /** Tool-call arguments: JSON-aware (json-args.ts), so a redaction never breaks the JSON the provider parses. */
-  function scanArgs(args: string, ctx: RenderContext): { text: string; blocked: Finding | null } {
-    if (entries.length === 0 || !args) return { text: args, blocked: null };
+  function scanArgs(args: string, ctx: RenderContext, logged?: LoggedStrings): { text: string; blocked: Finding | null } {
+    if ((entries.length === 0 && !logged) || !args) return { text: args, blocked: null };
     let blocked: Finding | null = null;
-    const text = scanJsonArgs(args, (context) => {
-      let buf = "";
-      return {
-        push(t) {
-          buf += t;
-          return "";
-        },
-        end() {
-          const full = context + buf;
-          const hits = findMatches(full, entries).filter((h) => h.match.start >= context.length);
-          const r = render(full, hits, context.length, full.length, ctx);
-          blocked ??= r.blocked;
-          return r.text;
-        },
-      };
-    });
+    const logParts: string[] = [];
+    const text = scanJsonArgs(args, (context) =>
+      bufferedChannel((buf) => {
+        const r = scanPiece(context + buf, context.length, ctx, logged !== undefined);
+        blocked ??= r.blocked;
+        if (logged) logParts.push(r.logText!);
+        return r.text;
+      }),
+    );
+    if (logged) {
+      // The log's copy: the same JSON walk, each string replaced by its log rendering (nothing scanned again).
+      let i = 0;
+      logged.set(args, scanJsonArgs(args, () => bufferedChannel(() => logParts[i++]!)));
+    }
     return { text, blocked };
   }
 
-  function scanRequest(req: ChatRequest): ScanResult {
+  function scanRequest(req: ChatRequest, logged?: LoggedStrings): ScanResult {
     const registry = new PlaceholderRegistry();
     const findings: Finding[] = [];
     let blocked: Finding | null = null;
@@ -110,14 +138,14 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
       let next: ChatMessage = msg;
       const content = msg.content;
       if (typeof content === "string") {
-        const r = scanSegment(content, ctx, untrusted);
+        const r = scanSegment(content, ctx, untrusted, logged);
         note(r.blocked);
         if (r.text !== content) next = { ...msg, content: r.text } as ChatMessage;
       } else if (Array.isArray(content)) {
         let parts: typeof content | null = null;
         content.forEach((part, j) => {
           if (part.type !== "text" || typeof (part as TextPart).text !== "string") return;
-          const r = scanSegment((part as TextPart).text, ctx, untrusted);
+          const r = scanSegment((part as TextPart).text, ctx, untrusted, logged);
           note(r.blocked);
           if (r.text !== (part as TextPart).text) {
             parts ??= [...content];
@@ -131,7 +159,7 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
         msg.tool_calls.forEach((call, j) => {
           const args = call.function?.arguments;
           if (typeof args !== "string") return;
-          const r = scanArgs(args, ctx);
+          const r = scanArgs(args, ctx, logged);
           note(r.blocked);
           if (r.text !== args) {
             calls ??= [...msg.tool_calls!];
@@ -157,5 +185,16 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
       return { text: r.text, findings, blocked: r.blocked };
     },
     outputScanner: (restoreMap) => createOutputScanner(entries, restoreMap, policy.restoreRedactions),
+    logMasker(scanned) {
+      const restoreMap = scanned?.restoreMap;
+      // Restored values reach the client, never the log: it keeps the placeholders the provider saw.
+      const restored = policy.restoreRedactions && restoreMap?.size ? [restoredValuesEntry(restoreMap)] : [];
+      return createLogMasker({
+        entries: logEntries,
+        answerEntries: [...restored, ...answerEntries],
+        logged: scanned?.logged,
+        registry: new PlaceholderRegistry(restoreMap),
+      });
+    },
   };
 }

@@ -4,6 +4,7 @@
  * rest of billing in `billing.schema.ts`; this module owns their alert columns.
  */
 import { z } from "zod";
+import { usdField } from "../../platform/money-input.js";
 
 export const ALERT_EVENTS = ["low_balance", "budget_50", "budget_80", "budget_100"] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
@@ -13,10 +14,7 @@ export const BUDGET_STEPS: ReadonlyArray<{ event: AlertEvent; percent: bigint }>
   { event: "budget_100", percent: 100n },
 ];
 
-const usdAmount = z
-  .string()
-  .trim()
-  .regex(/^\d{1,9}(\.\d{1,6})?$/, 'A positive amount in US dollars with at most 6 decimals, e.g. "25" or "12.50".');
+const usdAmount = usdField({ max: "1000000000" }).describe('USD with at most 6 decimals, e.g. "25" or "12.50".');
 
 export const alertSettingsBody = z.strictObject({
   lowBalanceUsd: usdAmount

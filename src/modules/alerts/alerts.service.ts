@@ -23,7 +23,7 @@ import type { OrgContext } from "../../platform/auth/guard.js";
 import { randomToken } from "../../platform/crypto.js";
 import type { Db } from "../../platform/db/db.js";
 import { badRequest } from "../../platform/errors.js";
-import { formatUsd, parseUsd } from "../../platform/money.js";
+import { formatUsd } from "../../platform/money.js";
 import { assertCan } from "../../platform/permissions.js";
 import type { SecretBox } from "../../platform/secretbox.js";
 import { validateBaseUrl } from "../../gateway/net/ssrf.js";
@@ -54,9 +54,8 @@ const sealContext = (orgId: string) => `billing-alert-webhook:${orgId}`;
 const usd = (micro: bigint) => formatUsd(micro).replace(/(\.\d\d\d*?)0+$/, "$1");
 const money = (name: string, v: bigint | null) => ({ [`${name}MicroUsd`]: v === null ? null : v.toString(), [`${name}Usd`]: v === null ? null : formatUsd(v) });
 
-function parseThreshold(field: string, v: string | null): bigint | null {
-  if (v === null) return null;
-  const micro = parseUsd(v);
+function checkThreshold(field: string, micro: bigint | null): bigint | null {
+  if (micro === null) return null;
   if (micro <= 0n || micro > MAX_USD) throw badRequest("INVALID_AMOUNT", `${field} must be more than 0 (or null to turn the alert off).`);
   return micro;
 }
@@ -248,8 +247,8 @@ export function createAlertService(deps: AlertServiceDeps) {
       if (deps.credits === false && body.lowBalanceUsd !== null) {
         throw badRequest("LOW_BALANCE_ALERT_UNAVAILABLE", "Prepaid credits are off on this instance (TOLLGATE_BILLING=off), so there is no balance to alert on: send lowBalanceUsd: null. The monthly budget alerts still work.");
       }
-      const low = parseThreshold("lowBalanceUsd", body.lowBalanceUsd);
-      const budget = parseThreshold("monthlyBudgetUsd", body.monthlyBudgetUsd);
+      const low = checkThreshold("lowBalanceUsd", body.lowBalanceUsd);
+      const budget = checkThreshold("monthlyBudgetUsd", body.monthlyBudgetUsd);
       const url = body.webhookUrl ? checkWebhookUrl(body.webhookUrl) : null;
       let newSecret: string | null = null;
       const row = await db.transaction(async (tx) => {

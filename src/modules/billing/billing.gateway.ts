@@ -16,14 +16,15 @@
  *    `tollgate_billing_overruns_total` and logged; the balance then dips below
  *    zero by that overrun at most, and the next request is refused;
  *  - the charge is queued and written in batches: per flush one usage ledger
- *    row per (org, project, hour) and the report rows per key × model. A
- *    graceful close flushes everything; a hard crash loses at most the
- *    unflushed queue (≤ `flushIntervalMs` of settled charges; see docs/billing.md).
+ *    row per (org, project, hour) and the report rows per key × model, and
+ *    the log rows of the requests charged, in the same transaction
+ *    (billing.charges.ts): a crash keeps or loses a charge and its log row
+ *    together. With Redis both wait in Redis; without, in this process, where
+ *    a hard crash loses at most `flushIntervalMs` (50 ms) of settled traffic.
+ *    A graceful close flushes everything (see docs/billing.md).
  * With prepaid credits off (TOLLGATE_BILLING=off) the balance is never checked;
  * usage is metered, priced, reported and held against project caps the same way.
  */
-import { appendFile, mkdir } from "node:fs/promises";
-import path from "node:path";
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
 import { FastCounter } from "../../platform/metric-series.js";
@@ -31,12 +32,14 @@ import { insufficientCredits, modelNotPriced, spendCapReached, testKeyModelNotAl
 import type { GatewayHooks, GatewayRequestContext, ReserveInput, RouteInfo } from "../../gateway/hooks.js";
 import { costMicroUsd, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
 import type { Pricing } from "../../gateway/metering/pricing.js";
+import type { RequestLogEntry } from "../../gateway/pipeline.js";
 import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
 import type { ReservationStore, ReserveResult } from "../../gateway/metering/store.js";
-import { createBatchWriter } from "../../platform/batch-writer.js";
 import type { Db } from "../../platform/db/db.js";
 import { formatUsd } from "../../platform/money.js";
 import { inputTokensOn, outputTokensOn } from "../../gateway/tokens.js";
+import { logRowJson } from "../logs/logs.writer.js";
+import { createChargeWriter, decodeQueued, encodeQueued, writeCharges } from "./billing.charges.js";
 import * as repo from "./billing.repo.js";
 
 interface Hold {
@@ -55,7 +58,10 @@ export interface MeteringOptions {
   pricing: Pricing;
   /** false: prepaid credits are off (TOLLGATE_BILLING=off): no balance check (the store is built to match). */
   credits?: boolean;
+  /** How often this process writes its queued charges (and their log rows): what a hard crash may lose. */
   flushIntervalMs?: number;
+  /** Completes a charged request's log entry before billing writes it with the charge (the security verdict). */
+  prepareLog?(entry: RequestLogEntry): void;
   /** Holds older than this are released by the reconciler (a request that never settled). */
   staleHoldMs?: number;
   /** Prometheus registry for the reservation and debit-queue metrics. */
@@ -66,35 +72,28 @@ const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.g
 const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
 const monthKey = (d = new Date()) => d.toISOString().slice(0, 7);
 
-/** A debit as queued in Redis (the charge travels next to it, set by the settle script). */
-type QueuedEntry = Omit<repo.UsageDebit, "costMicroUsd" | "hour" | "inputTokens" | "cachedInputTokens" | "outputTokens"> & { hour: number; inputTokens: string; cachedInputTokens: string; outputTokens: string };
-/** The debit without its charge (the settle script adds it); fields listed, not spread (the hot path). */
-const encodeDebit = (d: Omit<repo.UsageDebit, "costMicroUsd">): string =>
-  JSON.stringify({
-    orgId: d.orgId,
-    projectId: d.projectId,
-    keyId: d.keyId,
-    model: d.model,
-    hour: d.hour.getTime(),
-    requests: d.requests,
-    inputTokens: d.inputTokens.toString(),
-    cachedInputTokens: d.cachedInputTokens.toString(),
-    outputTokens: d.outputTokens.toString(),
-  } satisfies QueuedEntry);
-function decodeDebit(q: QueuedDebit): repo.UsageDebit {
-  const e = JSON.parse(q.entry) as QueuedEntry;
-  return { ...e, hour: new Date(e.hour), inputTokens: BigInt(e.inputTokens), cachedInputTokens: BigInt(e.cachedInputTokens), outputTokens: BigInt(e.outputTokens), costMicroUsd: q.charged };
-}
+/**
+ * Bytes of queued entries in Redis past which a log row travels without its bodies (up to 2 × 64 KB
+ * each): the queue normally holds about a second of charged traffic; when the database falls behind it
+ * grows, and Redis memory (which holds every credit hold) must not go with it. The row itself, ~1–3 KB,
+ * still travels with its charge.
+ */
+const QUEUE_BODY_BUDGET = 256 * 1024 * 1024;
+const BODIES_OMITTED = { omitted: "the billing queue in Redis was over its size budget (the database was behind): bodies were not kept" };
 
 export function createMetering(opts: MeteringOptions) {
   const pricing = opts.pricing;
-  const store: ReservationStore =
+  const store: ReservationStore & { queueBytes?(): number } =
     typeof opts.store === "function"
-      ? opts.store(async (batchId, debits) => {
-          const rows = debits.map(decodeDebit);
-          if (await repo.writeUsage(opts.db, rows, batchId)) notifyFlushed(new Set(rows.map((r) => r.orgId)));
+      ? opts.store(async (batchId, queued) => {
+          const charges = queued.map(decodeQueued);
+          const debits = charges.map((c) => c.debit);
+          if (await writeCharges(opts.db, debits, charges.flatMap((c) => (c.log ? [c.log] : [])), batchId)) notifyFlushed(new Set(debits.map((r) => r.orgId)));
         })
       : opts.store;
+  /** Log entries written with their charge (the request-log writer skips them). */
+  const carried = new WeakSet<RequestLogEntry>();
+  let lastBodiesWarning = 0;
   // Per project: month-to-date charge not yet flushed, and holds in flight (for the spend cap).
   const projectUnflushed = new Map<string, bigint>();
   const projectHeld = new Map<string, bigint>();
@@ -103,20 +102,13 @@ export function createMetering(opts: MeteringOptions) {
   /** Told after usage debits reached the ledger (balances fell): alerts and auto top-up check their thresholds. */
   const flushListeners: Array<(orgIds: string[]) => void> = [];
 
-  const deadLetterFile = opts.dataDir ? path.join(opts.dataDir, "dead-letter", "usage-debits.jsonl") : null;
-  const writer = createBatchWriter<repo.UsageDebit>({
-    name: "usage-debits",
-    intervalMs: opts.flushIntervalMs ?? 1000,
-    batchSize: 1000,
-    maxQueue: 200_000,
-    write: async (rows) => {
-      const perOrg = new Map<string, bigint>();
-      const perProject = new Map<string, bigint>();
-      for (const r of rows) {
-        add(perOrg, r.orgId, r.costMicroUsd);
-        add(perProject, r.projectId, r.costMicroUsd);
-      }
-      await store.commitFlush(async () => void (await repo.writeUsage(opts.db, rows)), perOrg);
+  const writer = createChargeWriter({
+    db: opts.db,
+    dataDir: opts.dataDir,
+    log: opts.log,
+    intervalMs: opts.flushIntervalMs ?? 50,
+    async commit(write, perOrg, perProject) {
+      await store.commitFlush(write, perOrg);
       for (const [p, v] of perProject) {
         add(projectUnflushed, p, -v);
         const c = capCache.get(p);
@@ -124,15 +116,6 @@ export function createMetering(opts: MeteringOptions) {
       }
       notifyFlushed(perOrg.keys());
     },
-    deadLetter: async (rows, reason) => {
-      // The charges stay counted as unflushed (credits are not released): an operator replays the file.
-      opts.log.error({ count: rows.length, reason }, "usage debits could not be written to the ledger; saved to the dead-letter file");
-      if (!deadLetterFile) return;
-      await mkdir(path.dirname(deadLetterFile), { recursive: true });
-      await appendFile(deadLetterFile, rows.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n");
-    },
-    onError: (err, attempt) => opts.log.warn({ err: (err as Error).message, attempt }, "usage debit batch failed; will retry"),
-    onBacklog: (queued) => opts.log.warn({ queued }, "usage debit queue is backing up"),
   });
 
   const registers = opts.registry ? [opts.registry] : [];
@@ -332,7 +315,19 @@ export function createMetering(opts: MeteringOptions) {
       outputTokens: BigInt(t.outputTokens),
       costMicroUsd: 0n,
     };
-    const settled = await store.settle(ctx.orgId, ctx.requestId, cost, store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeDebit(debit) } : undefined);
+    // A charged request's log row travels with its charge (billing.charges.ts): both are written, or neither.
+    const log = cost > 0n ? (input.log ?? null) : null;
+    if (log) {
+      log.costMicroUsd = cost;
+      opts.prepareLog?.(log);
+    }
+    const settled = await store.settle(
+      ctx.orgId,
+      ctx.requestId,
+      cost,
+      store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeQueued(debit, log && queuedRow(log)) } : undefined,
+    );
+    if (log) carried.add(log);
     // The balance goes back to the client only for keys that may learn it (created by an owner or admin).
     const reveal = ctx.revealBalance === true;
     if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: reveal ? settled.balanceMicroUsd : undefined };
@@ -343,13 +338,25 @@ export function createMetering(opts: MeteringOptions) {
       add(projectUnflushed, hold.projectId, charged);
     }
     debit.costMicroUsd = charged;
-    writer.enqueue(debit);
+    writer.enqueue({ debit, log });
     const balanceMicroUsd = store.enforcesCaps || !reveal ? undefined : settled.balanceMicroUsd;
     return { costMicroUsd: charged, balanceMicroUsd };
   }
 
+  /** A log row as queued in Redis with its charge: without its bodies while the queue is over its budget. */
+  function queuedRow(log: RequestLogEntry): string {
+    if ((store.queueBytes?.() ?? 0) <= QUEUE_BODY_BUDGET || (log.requestBody == null && log.responseBody == null)) return logRowJson(log).json;
+    if (Date.now() - lastBodiesWarning > 60_000) {
+      lastBodiesWarning = Date.now();
+      opts.log.warn({ queueBytes: store.queueBytes?.() }, "the billing queue in redis is over its size budget (the database is not keeping up): request-log rows of charged requests are queued without their bodies");
+    }
+    return logRowJson({ ...log, requestBody: log.requestBody == null ? null : BODIES_OMITTED, responseBody: log.responseBody == null ? null : BODIES_OMITTED }).json;
+  }
+
   return {
     hooks,
+    /** True when the entry was written (or queued) with its request's charge: the request-log writer must skip it. */
+    carriesLog: (entry: RequestLogEntry) => carried.has(entry),
     /** Settled charges not yet written, and holds in flight, for the billing page. */
     async snapshot(orgId: string) {
       return store.snapshot(orgId);

@@ -80,9 +80,28 @@ export interface UsageDebit {
   costMicroUsd: bigint;
 }
 
-/** Writes a batch of settled usage: one ledger row per (org, project, hour), report rows upserted per key × model. */
+/** Writes a batch of settled usage in its own transaction; with a batch id, false when that batch was already posted. */
 export async function writeUsage(db: Db, rows: UsageDebit[], batchId?: string): Promise<boolean> {
   if (rows.length === 0) return false;
+  return db.transaction(async (tx) => {
+    if (batchId && !(await claimUsageBatch(tx, batchId, rows.length))) return false;
+    await writeUsageIn(tx, rows);
+    return true;
+  });
+}
+
+/**
+ * A batch from the shared (Redis) queue is posted once, however often it is retried or by how many
+ * replicas: its id is recorded in the posting transaction. False when it was posted already.
+ */
+export async function claimUsageBatch(tx: DbOrTx, batchId: string, rows: number): Promise<boolean> {
+  const won = await tx.insert(billingUsageBatches).values({ id: batchId, rows }).onConflictDoNothing().returning({ id: billingUsageBatches.id });
+  return won.length > 0;
+}
+
+/** Writes settled usage in the caller's transaction: one ledger row per (org, project, hour), report rows upserted per key × model. */
+export async function writeUsageIn(tx: DbOrTx, rows: UsageDebit[]): Promise<void> {
+  if (rows.length === 0) return;
   const report = new Map<string, UsageDebit>();
   const ledger = new Map<string, { orgId: string; projectId: string; hour: Date; amount: bigint; requests: number }>();
   for (const r of rows) {
@@ -101,35 +120,27 @@ export async function writeUsage(db: Db, rows: UsageDebit[], batchId?: string): 
     l.requests += r.requests;
     ledger.set(lk, l);
   }
-  return db.transaction(async (tx) => {
-    // A batch from the shared (Redis) queue is posted once, however often it is retried or by how many replicas.
-    if (batchId) {
-      const won = await tx.insert(billingUsageBatches).values({ id: batchId, rows: rows.length }).onConflictDoNothing().returning({ id: billingUsageBatches.id });
-      if (won.length === 0) return false;
-    }
-    // One lock order (org, project, key, model, hour) for the upserts: concurrent flushes from replicas cannot deadlock.
-    const sorted = [...report.values()].sort((a, b) => (a.orgId + a.projectId + a.keyId + a.model).localeCompare(b.orgId + b.projectId + b.keyId + b.model) || a.hour.getTime() - b.hour.getTime());
-    await tx
-      .insert(billingUsageHourly)
-      .values(sorted)
-      .onConflictDoUpdate({
-        target: [billingUsageHourly.orgId, billingUsageHourly.projectId, billingUsageHourly.keyId, billingUsageHourly.model, billingUsageHourly.hour],
-        set: {
-          requests: sql`${billingUsageHourly.requests} + excluded.requests`,
-          inputTokens: sql`${billingUsageHourly.inputTokens} + excluded.input_tokens`,
-          cachedInputTokens: sql`${billingUsageHourly.cachedInputTokens} + excluded.cached_input_tokens`,
-          outputTokens: sql`${billingUsageHourly.outputTokens} + excluded.output_tokens`,
-          costMicroUsd: sql`${billingUsageHourly.costMicroUsd} + excluded.cost_micro_usd`,
-        },
-      });
-    const charged = [...ledger.values()].filter((l) => l.amount !== 0n).sort((a, b) => a.orgId.localeCompare(b.orgId) || a.projectId.localeCompare(b.projectId));
-    if (charged.length > 0) {
-      await tx.insert(ledgerEntries).values(
-        charged.map((l) => ({ orgId: l.orgId, kind: "usage" as const, amountMicroUsd: -l.amount, projectId: l.projectId, periodStart: l.hour, requests: l.requests, note: "" })),
-      );
-    }
-    return true;
-  });
+  // One lock order (org, project, key, model, hour) for the upserts: concurrent flushes from replicas cannot deadlock.
+  const sorted = [...report.values()].sort((a, b) => (a.orgId + a.projectId + a.keyId + a.model).localeCompare(b.orgId + b.projectId + b.keyId + b.model) || a.hour.getTime() - b.hour.getTime());
+  await tx
+    .insert(billingUsageHourly)
+    .values(sorted)
+    .onConflictDoUpdate({
+      target: [billingUsageHourly.orgId, billingUsageHourly.projectId, billingUsageHourly.keyId, billingUsageHourly.model, billingUsageHourly.hour],
+      set: {
+        requests: sql`${billingUsageHourly.requests} + excluded.requests`,
+        inputTokens: sql`${billingUsageHourly.inputTokens} + excluded.input_tokens`,
+        cachedInputTokens: sql`${billingUsageHourly.cachedInputTokens} + excluded.cached_input_tokens`,
+        outputTokens: sql`${billingUsageHourly.outputTokens} + excluded.output_tokens`,
+        costMicroUsd: sql`${billingUsageHourly.costMicroUsd} + excluded.cost_micro_usd`,
+      },
+    });
+  const charged = [...ledger.values()].filter((l) => l.amount !== 0n).sort((a, b) => a.orgId.localeCompare(b.orgId) || a.projectId.localeCompare(b.projectId));
+  if (charged.length > 0) {
+    await tx.insert(ledgerEntries).values(
+      charged.map((l) => ({ orgId: l.orgId, kind: "usage" as const, amountMicroUsd: -l.amount, projectId: l.projectId, periodStart: l.hour, requests: l.requests, note: "" })),
+    );
+  }
 }
 
 /** The account's totals for the shared (Redis) credit store: every credit ever posted, usage, and the credit version. */

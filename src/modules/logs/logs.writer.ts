@@ -3,6 +3,9 @@
  * inserted in batches (platform/batch-writer). Batches that cannot be written
  * go to `<data dir>/dead-letter/request-logs.jsonl` instead of being dropped.
  * Inserts are idempotent by request id, so a retried batch never duplicates.
+ * The rows of charged requests do not come this way: billing writes each in
+ * the transaction of its charge (billing.charges.ts), with the functions
+ * exported here, so a crash keeps or loses both.
  *
  * Per batch, one short transaction: lock the batch's projects (FOR KEY SHARE,
  * once per project instead of a foreign-key check per row, which cost half the
@@ -127,49 +130,77 @@ function toCopyLine(e: RequestLogEntry): string {
   return out + "\n";
 }
 
-async function insertJson(db: DbOrTx, entries: RequestLogEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  let json = "[";
-  for (let i = 0; i < entries.length; i++) json += (i ? "," : "") + toJsonRow(entries[i]!);
-  json += "]";
+/** A request-log row as JSON text for json_populate_recordset, with its project (rows of a deleted project are skipped). */
+export interface LogRowJson {
+  projectId: string;
+  json: string;
+}
+
+/** One entry as a row for insertLogRows (the billing queue in Redis carries rows in this form). */
+export const logRowJson = (e: RequestLogEntry): LogRowJson => ({ projectId: e.projectId, json: toJsonRow(e) });
+
+/** The transaction of a PGlite client (what `PGlite.transaction` hands its callback). */
+type PgliteTx = Parameters<Parameters<PGlite["transaction"]>[0]>[0];
+
+/** The projects among `ids` that still exist, locked against deletion until the transaction ends (null: all of them). */
+async function liveProjects(tx: DbOrTx, ids: string[]): Promise<Set<string> | null> {
+  const rows = await tx.select({ id: projects.id }).from(projects).where(inArray(projects.id, ids)).for("key share");
+  return rows.length === ids.length ? null : new Set(rows.map((r) => r.id));
+}
+
+/** Inserts rows in the caller's transaction: one INSERT … json_populate_recordset, existing ids skipped (a retried batch). */
+export async function insertLogRows(tx: DbOrTx, rows: LogRowJson[]): Promise<void> {
+  if (rows.length === 0) return;
+  const live = await liveProjects(tx, [...new Set(rows.map((r) => r.projectId))]);
+  let json = "";
+  for (const r of rows) if (!live || live.has(r.projectId)) json += (json ? "," : "[") + r.json;
+  if (!json) return;
   // Every column is listed, so a NULL from JSON means NULL (toRow fills defaults itself).
-  await db.execute(
-    sql`insert into ${requestLogs} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::${requestLogs}, ${json}::json) on conflict (id, created_at) do nothing`,
+  await tx.execute(
+    sql`insert into ${requestLogs} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::${requestLogs}, ${json + "]"}::json) on conflict (id, created_at) do nothing`,
   );
 }
 
-/** The entries whose project still exists; those projects stay locked against deletion until the transaction ends. */
-async function liveEntries(tx: DbOrTx, entries: RequestLogEntry[]): Promise<RequestLogEntry[]> {
+/** Embedded PGlite: inserts entries in the caller's PGlite transaction with one COPY (fails on an existing id). */
+export async function copyLogEntries(t: PgliteTx, entries: RequestLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   const ids = [...new Set(entries.map((e) => e.projectId))];
-  const rows = await tx.select({ id: projects.id }).from(projects).where(inArray(projects.id, ids)).for("key share");
-  if (rows.length === ids.length) return entries;
-  const live = new Set(rows.map((r) => r.id));
-  return entries.filter((e) => live.has(e.projectId));
+  const res = await t.query<{ id: string }>("select id from projects where id = any($1::text[]) for key share", [ids]);
+  const live = res.rows.length === ids.length ? null : new Set(res.rows.map((r) => r.id));
+  let text = "";
+  for (const e of entries) if (!live || live.has(e.projectId)) text += toCopyLine(e);
+  if (text) await t.query(`copy request_logs (${COLUMN_NAMES}) from '/dev/blob'`, [], { blob: new Blob([text]) });
+}
+
+/** The PGlite client behind `db`, or null on PostgreSQL. */
+export function pgliteClient(db: Db): PGlite | null {
+  const client = (db as { $client?: unknown }).$client;
+  return client instanceof PGlite ? client : null;
 }
 
 /** Writes one batch (see the header): returns once it is committed. */
 export async function writeRequestLogs(db: Db, entries: RequestLogEntry[]): Promise<void> {
-  const client = (db as { $client?: unknown }).$client;
-  if (client instanceof PGlite) {
+  const client = pgliteClient(db);
+  if (client) {
     try {
-      await client.transaction(async (t) => {
-        const ids = [...new Set(entries.map((e) => e.projectId))];
-        const res = await t.query<{ id: string }>("select id from projects where id = any($1::text[]) for key share", [ids]);
-        const live = res.rows.length === ids.length ? null : new Set(res.rows.map((r) => r.id));
-        let text = "";
-        for (const e of entries) if (!live || live.has(e.projectId)) text += toCopyLine(e);
-        if (text) await t.query(`copy request_logs (${COLUMN_NAMES}) from '/dev/blob'`, [], { blob: new Blob([text]) });
-      });
+      await client.transaction((t) => copyLogEntries(t, entries));
       return;
     } catch {
       // Fall through: the idempotent INSERT skips rows that exist and reports any other error.
     }
   }
-  await db.transaction(async (tx) => insertJson(tx, await liveEntries(tx, entries)));
+  await db.transaction((tx) => insertLogRows(tx, entries.map(logRowJson)));
+}
+
+/** Appends rows that could not be written to `<data dir>/dead-letter/<name>.jsonl` (bigints as decimal strings), for an operator to replay. */
+export async function appendDeadLetter(dataDir: string | null, name: string, rows: unknown[]): Promise<void> {
+  if (!dataDir || rows.length === 0) return;
+  const file = path.join(dataDir, "dead-letter", `${name}.jsonl`);
+  await mkdir(path.dirname(file), { recursive: true });
+  await appendFile(file, rows.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n");
 }
 
 export function createRequestLogWriter(opts: { db: Db; dataDir: string | null; log: Logger; intervalMs?: number }): BatchWriter<RequestLogEntry> {
-  const deadLetterFile = opts.dataDir ? path.join(opts.dataDir, "dead-letter", "request-logs.jsonl") : null;
   return createBatchWriter<RequestLogEntry>({
     name: "request-logs",
     intervalMs: opts.intervalMs ?? 500,
@@ -178,9 +209,7 @@ export function createRequestLogWriter(opts: { db: Db; dataDir: string | null; l
     write: (entries) => writeRequestLogs(opts.db, entries),
     deadLetter: async (entries, reason) => {
       opts.log.error({ count: entries.length, reason }, "request logs could not be written; saved to the dead-letter file");
-      if (!deadLetterFile) return;
-      await mkdir(path.dirname(deadLetterFile), { recursive: true });
-      await appendFile(deadLetterFile, entries.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n");
+      await appendDeadLetter(opts.dataDir, "request-logs", entries);
     },
     onError: (err, attempt) => opts.log.warn({ err: (err as Error).message, attempt }, "request log batch failed; will retry"),
     onBacklog: (queued) => opts.log.warn({ queued }, "request log queue is backing up: the database is not keeping up with the write rate"),

@@ -5,6 +5,7 @@
  * exactly (platform/money.ts); money out: `<name>MicroUsd` + `<name>Usd`.
  */
 import { z } from "zod";
+import { usdField } from "../../platform/money-input.js";
 import { orgParams } from "../../platform/routes.js";
 
 /** Credit packs offered on the billing page (USD). */
@@ -13,7 +14,7 @@ export const CREDIT_PACKS_USD = ["10", "25", "50", "100"] as const;
 export const MIN_TOPUP_USD = "5";
 export const MAX_TOPUP_USD = "10000";
 
-const usdAmount = z.union([z.string().max(32), z.number()]).describe('USD, e.g. "25" or "12.50" (whole cents).');
+const usdAmount = usdField({ max: "1000000000", decimals: 2 }).describe('USD, e.g. "25" or "12.50" (whole cents).');
 
 export const checkoutBody = z.strictObject({ amountUsd: usdAmount });
 export const checkoutOut = z.object({ id: z.string(), url: z.string() });

@@ -21,7 +21,7 @@ import type { OrgContext } from "../../platform/auth/guard.js";
 import { type AuditActor, recordAudit } from "../../platform/audit.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { AppError, badRequest, conflict, notFound } from "../../platform/errors.js";
-import { formatUsd, MoneyFormatError, parseUsd } from "../../platform/money.js";
+import { formatUsd, parseUsd } from "../../platform/money.js";
 import { assertCan } from "../../platform/permissions.js";
 import { postLedgerEntry } from "../billing/billing.repo.js";
 import * as repo from "./payments.repo.js";
@@ -42,16 +42,8 @@ const actorOf = (ctx: OrgContext): AuditActor => ({ userId: ctx.userId, email: c
 const idOf = (v: string | { id: string } | null | undefined) => (typeof v === "string" ? v : v?.id ?? null);
 const micro = (v: bigint | null) => (v === null ? { microUsd: null, usd: null } : { microUsd: v.toString(), usd: formatUsd(v) });
 
-/** A top-up amount: exact USD, whole cents, within [MIN, MAX]. */
-export function parseTopupAmount(input: string | number, field: string, bounds = { min: MIN, max: MAX }): bigint {
-  let amount: bigint;
-  try {
-    amount = parseUsd(input);
-  } catch (err) {
-    if (err instanceof MoneyFormatError) throw badRequest("INVALID_AMOUNT", `${field}: ${err.message}`);
-    throw err;
-  }
-  if (amount % MICRO_PER_CENT !== 0n) throw badRequest("INVALID_AMOUNT", `${field}: card payments are in whole cents (at most 2 decimals).`);
+/** A top-up amount (already exact USD in whole cents: the body schema checks the form) within [MIN, MAX]. */
+export function checkTopupAmount(amount: bigint, field: string, bounds = { min: MIN, max: MAX }): bigint {
   if (amount < bounds.min || amount > bounds.max) {
     throw badRequest("AMOUNT_OUT_OF_RANGE", `${field} must be between $${formatUsd(bounds.min)} and $${formatUsd(bounds.max)}.`);
   }
@@ -251,10 +243,10 @@ export function createPaymentsService(deps: PaymentsDeps) {
       };
     },
 
-    async checkout(ctx: OrgContext, body: { amountUsd: string | number }) {
+    async checkout(ctx: OrgContext, body: { amountUsd: bigint }) {
       assertCan(ctx, "billing", "manage");
       const stripe = requireStripe();
-      const amount = parseTopupAmount(body.amountUsd, "amountUsd");
+      const amount = checkTopupAmount(body.amountUsd, "amountUsd");
       const customer = await ensureCustomer(ctx);
       const meta = { tollgate_org_id: ctx.orgId, tollgate_kind: "checkout", tollgate_amount_micro_usd: amount.toString() };
       const session = await call("start the checkout", () =>
@@ -350,8 +342,8 @@ export function createPaymentsService(deps: PaymentsDeps) {
     async setAutoTopup(ctx: OrgContext, body: AutoTopupBody) {
       assertCan(ctx, "billing", "manage");
       const prev = await repo.settingsOf(db, ctx.orgId);
-      const threshold = body.thresholdUsd !== undefined ? parseTopupAmount(body.thresholdUsd, "thresholdUsd", { min: 0n, max: MAX }) : (prev?.autoTopupThresholdMicroUsd ?? null);
-      const amount = body.amountUsd !== undefined ? parseTopupAmount(body.amountUsd, "amountUsd") : (prev?.autoTopupAmountMicroUsd ?? null);
+      const threshold = body.thresholdUsd !== undefined ? checkTopupAmount(body.thresholdUsd, "thresholdUsd", { min: 0n, max: MAX }) : (prev?.autoTopupThresholdMicroUsd ?? null);
+      const amount = body.amountUsd !== undefined ? checkTopupAmount(body.amountUsd, "amountUsd") : (prev?.autoTopupAmountMicroUsd ?? null);
       if (body.enabled) {
         if (!deps.stripe) throw stripeNotConfigured();
         if (threshold === null || amount === null) throw badRequest("AUTO_TOPUP_INCOMPLETE", "Auto top-up needs thresholdUsd (charge when the balance falls below it) and amountUsd (how much to add).");

@@ -13,7 +13,11 @@
  *  - the restore map (raw values) lives only in a WeakMap keyed by the
  *    request's context object: never logged, gone with the request;
  *  - incidents are enqueued to a batch writer (never a database write on the
- *    request path) and flushed on close; they carry masked excerpts only.
+ *    request path) and flushed on close; they carry masked excerpts only;
+ *  - logged bodies (logBodies) are masked by the request's own policy, from
+ *    the renderings its input scan recorded; a request refused before its
+ *    policy is at hand (never loaded here, so a refusal costs no query) is
+ *    masked by the project's cached policy, else for every PII type and secret.
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -23,7 +27,7 @@ import { newId } from "../../platform/crypto.js";
 import type { Db } from "../../platform/db/db.js";
 import { GatewayError } from "../../gateway/errors.js";
 import type { GatewayHooks, GatewayRequestContext, OutputScanner } from "../../gateway/hooks.js";
-import { createPolicyScanner, policyViolation, type Finding, type PolicyScanner, type RestoreMap } from "../../gateway/security/index.js";
+import { createPolicyScanner, policyViolation, type EffectivePolicy, type Finding, type PolicyScanner, type RestoreMap } from "../../gateway/security/index.js";
 import type { CacheInvalidationBus } from "../keys/invalidation-bus.js";
 import * as repo from "./policies.repo.js";
 import { loadEffectivePolicy } from "./policies.service.js";
@@ -38,12 +42,28 @@ interface CacheEntry {
   orgId: string;
   expiresAt: number;
   scanner: Promise<PolicyScanner>;
+  /** Set once loaded: what a refusal outside the pipeline can use without waiting. */
+  ready?: PolicyScanner;
 }
 
 interface RequestState {
   scanner: PolicyScanner;
   restoreMap: RestoreMap | undefined;
 }
+
+interface LogState {
+  scanner: PolicyScanner;
+  scanned?: { logged: Map<string, string>; restoreMap: RestoreMap };
+}
+
+/** The log's rule when the project's policy is not at hand: whatever it says, nothing detectable is kept raw. */
+const UNKNOWN_POLICY: EffectivePolicy = {
+  pii: { email: "mask", phone: "mask", card: "mask", ssn: "mask", iban: "mask", ip: "mask", secret: "mask" },
+  promptInjection: { action: "off", threshold: 1 },
+  rules: [],
+  restoreRedactions: false,
+};
+const unknownPolicyScanner = createPolicyScanner(UNKNOWN_POLICY);
 
 const MAX_VERDICT_FINDINGS = 50;
 const MAX_PENDING_VERDICTS = 10_000;
@@ -74,6 +94,7 @@ export function createSecurityGateway(deps: {
 }): SecurityGateway {
   const cache = new Map<string, CacheEntry>();
   const requests = new WeakMap<GatewayRequestContext, RequestState>();
+  const logStates = new WeakMap<GatewayRequestContext, LogState>();
   const verdicts = new Map<string, PolicyVerdict>();
   const ttl = () => (deps.ttlMs ?? deps.bus.maxAgeMs.bind(deps.bus))(60_000);
 
@@ -123,10 +144,15 @@ export function createSecurityGateway(deps: {
       scanner: loadEffectivePolicy(deps.db, orgId, projectId).then(createPolicyScanner),
     };
     cache.set(projectId, entry);
-    // A failed load is not cached: the next request tries again.
-    entry.scanner.catch(() => {
-      if (cache.get(projectId) === entry) cache.delete(projectId);
-    });
+    entry.scanner.then(
+      (scanner) => {
+        entry.ready = scanner;
+      },
+      () => {
+        // A failed load is not cached: the next request tries again.
+        if (cache.get(projectId) === entry) cache.delete(projectId);
+      },
+    );
     return entry.scanner;
   }
 
@@ -179,9 +205,13 @@ export function createSecurityGateway(deps: {
       }
       const p = scanner.policy;
       const outputRules = p.rules.length > 0 || Object.values(p.pii).some((a) => a !== "off");
+      const log: LogState | undefined = ctx.logBodies ? { scanner } : undefined;
+      if (log) logStates.set(ctx, log);
       // Nothing enabled (an org that has not set a policy): no scan, no output hold-back.
       if (!outputRules && p.promptInjection.action === "off") return undefined;
-      const result = scanner.scanRequest(req);
+      const logged = log ? new Map<string, string>() : undefined;
+      const result = scanner.scanRequest(req, logged);
+      if (log) log.scanned = { logged: logged!, restoreMap: result.restoreMap };
       record(ctx, result.findings, result.blocked);
       if (result.blocked) throw policyViolation(result.blocked);
       if (outputRules) requests.set(ctx, { scanner, restoreMap: result.restoreMap.size ? result.restoreMap : undefined });
@@ -213,6 +243,14 @@ export function createSecurityGateway(deps: {
         pushArgs: (fragment, choice, tool) => guarded(() => inner.pushArgs(fragment, choice, tool)),
         endArgs: (choice, tool) => guarded(() => inner.endArgs(choice, tool)),
       };
+    },
+
+    logMasker(ctx) {
+      const state = logStates.get(ctx);
+      if (state) return state.scanner.logMasker(state.scanned);
+      const hit = cache.get(ctx.projectId);
+      const cached = hit && hit.orgId === ctx.orgId && hit.expiresAt > Date.now() ? hit.ready : undefined;
+      return (cached ?? unknownPolicyScanner).logMasker();
     },
   };
 

@@ -11,7 +11,7 @@
 import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
-import { MoneyFormatError, parseUsd } from "../../platform/money.js";
+import { usdField } from "../../platform/money-input.js";
 import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
 import { members } from "../members/members.schema.js";
 import { organizations, slugSchema } from "../organizations/organizations.schema.js";
@@ -100,19 +100,6 @@ const rateLimit = z
   })
   .describe("Per-project limits; omitted fields stay as they are.");
 const keyRateLimit = rateLimit.describe("Limits applied to each key of the project separately.");
-/** Decimal USD as a string or number; parsed exactly into micro-USD. */
-const usd = z
-  .union([z.string().max(40), z.number()])
-  .transform((v, ctx) => {
-    try {
-      const micro = parseUsd(v);
-      if (micro > 1_000_000_000n * 1_000_000n) throw new MoneyFormatError("The cap is at most 1000000000 USD.");
-      return micro;
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
 
 const settingsFields = {
   environment: z.enum(PROJECT_ENVIRONMENTS).optional(),
@@ -131,7 +118,7 @@ const settingsFields = {
     .describe("Ordered fallback chain: tried in turn when the model's provider fails before answering."),
   rateLimit: rateLimit.optional(),
   keyRateLimit: keyRateLimit.optional(),
-  monthlySpendCapUsd: usd
+  monthlySpendCapUsd: usdField({ max: "1000000000" })
     .nullable()
     .optional()
     .describe("Hard monthly spend limit in USD (decimal string, e.g. \"250.00\"); null = no cap."),

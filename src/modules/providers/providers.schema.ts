@@ -10,6 +10,7 @@
  */
 import { jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
+import { usdField } from "../../platform/money-input.js";
 import { users } from "../../platform/auth/auth.schema.js";
 import { organizations } from "../organizations/organizations.schema.js";
 
@@ -48,7 +49,7 @@ export const customProviders = pgTable(
   (t) => [uniqueIndex("custom_providers_org_slug_uq").on(t.orgId, t.slug)],
 );
 
-const price = z.union([z.number().min(0).max(1_000_000), z.string().regex(/^\d+(\.\d{1,6})?$/, "a decimal USD amount")]).optional();
+const price = usdField({ max: "1000000" }).optional().describe("USD per million tokens (at most 6 decimals).");
 const modelIn = z.strictObject({
   id: z.string().trim().min(1).max(200).regex(/^[^\s/][^\s]*$/, "model ids have no spaces and do not start with /"),
   contextWindow: z.number().int().positive().max(100_000_000).optional(),

@@ -10,7 +10,7 @@ import type { OrgContext } from "../../platform/auth/guard.js";
 import { newId } from "../../platform/crypto.js";
 import { type Db, isUniqueViolation } from "../../platform/db/db.js";
 import { badRequest, conflict, notFound } from "../../platform/errors.js";
-import { formatUsd, parseUsd } from "../../platform/money.js";
+import { formatUsd } from "../../platform/money.js";
 import { assertCan } from "../../platform/permissions.js";
 import type { SecretBox } from "../../platform/secretbox.js";
 import type { ProviderEntry } from "../../gateway/catalog.js";
@@ -28,7 +28,7 @@ export interface ProbeResult {
 
 type ModelInput = NonNullable<CreateProviderInput["models"]>[number];
 
-const perMillion = (v: number | string | undefined): string => (v === undefined ? "0" : parseUsd(v).toString());
+const perMillion = (micro: bigint | undefined): string => (micro ?? 0n).toString();
 
 function toStoredModels(models: ModelInput[]): StoredModel[] {
   const seen = new Set<string>();

@@ -4,8 +4,11 @@
  * `__Secure-` prefixed when PUBLIC_URL is https). The library's own CSRF and
  * origin checks stay on; its in-memory rate limiter is off because it would not
  * hold across replicas: sign-in is throttled by `throttle.ts` in the database.
+ * A password change or reset ends every other session of the user: whoever
+ * held the old password (or a stolen cookie) is out once the owner changes it.
  */
 import { betterAuth } from "better-auth";
+import { createAuthMiddleware } from "better-auth/api";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import type { Config } from "../../config.js";
 import type { Db } from "../db/db.js";
@@ -43,6 +46,15 @@ export function createAuth(config: Config, db: Db, hooks: AuthHooks) {
     // The profile changes only through PATCH /api/v1/me, which validates it; the
     // library's own update endpoint would accept any name and image unchecked.
     disabledPaths: ["/update-user"],
+    hooks: {
+      // The library revokes other sessions only when the client asks; the server decides here, so an
+      // old client (or a hand-written request) cannot keep a stolen session alive. The caller's own
+      // session is replaced by a fresh one in the response's cookie.
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== "/change-password") return;
+        return { context: { body: { ...(ctx.body as object | undefined), revokeOtherSessions: true } } };
+      }),
+    },
     advanced: {
       cookiePrefix: "tollgate",
       useSecureCookies: config.publicUrl.startsWith("https://"),

@@ -1,8 +1,8 @@
 /**
  * Storage: embedded PGlite (data in the data dir) by default, PostgreSQL when
  * DATABASE_URL is set. Both speak the same SQL and share one Drizzle schema and
- * one migration history. PGlite is single-process: a lock file in its data dir
- * makes a second process fail fast instead of corrupting it.
+ * one migration history. PGlite is single-process: a lock in its data dir
+ * (data-dir-lock.ts) makes a second process fail fast instead of corrupting it.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -10,8 +10,10 @@ import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePg, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
-import lockfile from "proper-lockfile";
 import * as schema from "../../schema.js";
+import { lockDataDir } from "./data-dir-lock.js";
+
+export { DataDirLockedError } from "./data-dir-lock.js";
 
 export type Schema = typeof schema;
 /** The app's database handle. PGlite's Drizzle driver is used through the same type. */
@@ -28,17 +30,6 @@ export interface Database {
   /** Connection pool counts (PostgreSQL; null on PGlite, which has no pool). */
   poolStats(): { total: number; idle: number; waiting: number; max: number } | null;
   close(): Promise<void>;
-}
-
-export class DataDirLockedError extends Error {
-  constructor(dir: string) {
-    super(
-      `The data directory ${dir} is in use by another Tollgate process. ` +
-        `The embedded database allows one process only: stop the other one, choose another TOLLGATE_DATA_DIR, ` +
-        `or set DATABASE_URL to run several processes on PostgreSQL.`,
-    );
-    this.name = "DataDirLockedError";
-  }
 }
 
 export interface OpenOptions {
@@ -85,12 +76,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   if (dataDir) {
     const dir = path.join(dataDir, "pglite");
     mkdirSync(dir, { recursive: true });
-    try {
-      release = await lockfile.lock(dir, { lockfilePath: path.join(dataDir, "pglite.lock"), stale: 10_000, update: 2_000 });
-    } catch (err) {
-      if ((err as { code?: string }).code === "ELOCKED") throw new DataDirLockedError(dataDir);
-      throw err;
-    }
+    release = await lockDataDir(dataDir);
     client = new PGlite(dir);
   } else {
     client = new PGlite();
