@@ -25,7 +25,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./helpers/database.js";
-import { HttpClient, newKey, orgWithKey, startServerProcess, type ServerProcess } from "./helpers/server-process.js";
+import { HttpClient, ledgerOf, newKey, orgWithKey, startServerProcess, type ServerProcess } from "./helpers/server-process.js";
 
 const PUBLIC_URL = "http://tollgate.test";
 
@@ -126,22 +126,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)("three replicas on one Po
     promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli.ts", "credits", "grant", "--org", slug, "--usd", usd, "--note", "replica test"], {
       env: { PATH: process.env.PATH ?? "", DATABASE_URL: dbUrl, TOLLGATE_SECRET: "test-secret-test-secret-test-secret-0123456789" },
     });
-  const ledger = async (slug: string) => {
-    const c = new pg.Client({ connectionString: dbUrl });
-    await c.connect();
-    try {
-      const r = await c.query(
-        `select a.balance_micro_usd::text as balance,
-                (select coalesce(sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id) as sum,
-                (select coalesce(-sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id and kind = 'usage') as usage
-           from organizations o left join billing_accounts a on a.org_id = o.id where o.slug = $1`,
-        [slug],
-      );
-      return { balance: BigInt(r.rows[0].balance ?? 0), sum: BigInt(r.rows[0].sum), usage: BigInt(r.rows[0].usage) };
-    } finally {
-      await c.end();
-    }
-  };
+  const ledger = (slug: string) => ledgerOf(dbUrl, slug);
   const words = Array.from({ length: 30 }, (_, i) => `word${i}`).join(" ");
   const priced = async (base: string, key: string, opts: { stream?: boolean; maxTokens?: number } = {}) => {
     const res = await fetch(`${base}/v1/chat/completions`, {

@@ -21,7 +21,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_LOCK_KEY, SERVER_LOCK_TAKEN } from "../src/platform/db/server-lock.js";
 import { createPgDatabase, TEST_DATABASE_URL } from "./helpers/database.js";
-import { freePort, HttpClient, newKey, orgWithKey, startServerProcess, TEST_SECRET, type ServerProcess } from "./helpers/server-process.js";
+import { freePort, HttpClient, ledgerOf, newKey, orgWithKey, startServerProcess, TEST_SECRET, type ServerProcess } from "./helpers/server-process.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PUBLIC_URL = "http://tollgate.test";
@@ -96,17 +96,7 @@ describe.skipIf(!TEST_DATABASE_URL)("one server per PostgreSQL database without 
       );
       return r.rows[0]?.pid ?? null;
     });
-  const ledger = (slug: string) =>
-    withDb(async (c) => {
-      const r = await c.query(
-        `select a.balance_micro_usd::text as balance,
-                (select coalesce(sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id) as sum,
-                (select coalesce(-sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id and kind = 'usage') as usage
-           from organizations o left join billing_accounts a on a.org_id = o.id where o.slug = $1`,
-        [slug],
-      );
-      return { balance: BigInt(r.rows[0].balance ?? 0), sum: BigInt(r.rows[0].sum), usage: BigInt(r.rows[0].usage) };
-    });
+  const ledger = (slug: string) => ledgerOf(pgdb.url, slug);
 
   it("a second server exits 1 before listening, naming the fix; the first keeps serving", async () => {
     const second = await serveToExit();

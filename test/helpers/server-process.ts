@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TEST_SECRET = "test-secret-test-secret-test-secret-0123456789";
@@ -224,4 +225,22 @@ export function openStream(base: string, key: string, body: Record<string, unkno
   })();
   result.catch((e) => failStarted(e));
   return { started, result };
+}
+
+/** An organization's cached balance, the sum of its ledger and its usage, read straight from the database. */
+export async function ledgerOf(dbUrl: string, slug: string): Promise<{ balance: bigint; sum: bigint; usage: bigint }> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    const r = await c.query(
+      `select a.balance_micro_usd::text as balance,
+              (select coalesce(sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id) as sum,
+              (select coalesce(-sum(amount_micro_usd), 0)::text from ledger_entries l where l.org_id = o.id and kind = 'usage') as usage
+         from organizations o left join billing_accounts a on a.org_id = o.id where o.slug = $1`,
+      [slug],
+    );
+    return { balance: BigInt(r.rows[0].balance ?? 0), sum: BigInt(r.rows[0].sum), usage: BigInt(r.rows[0].usage) };
+  } finally {
+    await c.end();
+  }
 }
