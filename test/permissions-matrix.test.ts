@@ -3,7 +3,7 @@
  *
  * - Every route must declare its access (public / user / org + capability);
  *   a route without a rule fails this suite.
- * - Every route must appear in EXPECTED, the role table of DESIGN.md §1 written
+ * - Every route must appear in EXPECTED, the role table of docs/organizations.md written
  *   out per endpoint; a new route without an entry fails this suite.
  * - For each org route, every identity is tried: anonymous (401), a member of
  *   another organization (404, never 403), and owner / admin / member (allowed
@@ -25,7 +25,7 @@ const ALL: readonly Role[] = ["owner", "admin", "member"];
 const MANAGERS: readonly Role[] = ["owner", "admin"];
 const OWNER: readonly Role[] = ["owner"];
 
-/** DESIGN.md §1, one line per endpoint. */
+/** The role table (docs/organizations.md), one line per endpoint. */
 export const EXPECTED: Record<string, Expect> = {
   "GET /healthz": "public",
   "GET /readyz": "public",

@@ -1,5 +1,5 @@
 /**
- * The one permission table: resource × action → roles allowed (DESIGN.md §1).
+ * The one permission table: resource × action → roles allowed (the role table of docs/organizations.md).
  * `assertCan` is the only place a role is compared with a capability. Routes
  * declare the capability they need (checked by the org guard before the body is
  * read); services call `assertCan` again for data-dependent rules. A caller who

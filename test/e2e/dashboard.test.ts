@@ -1,6 +1,6 @@
 /**
  * The dashboard in a real browser (Debian Chromium via playwright-core) against
- * a real Tollgate server: the flows of issue 7, clicked the way the
+ * a real Tollgate server: the dashboard flows, clicked the way the
  * organization guide describes them. The steps share one world and run in
  * order: an owner signs up, creates a team organization, invites a member who
  * accepts in a second browser context, creates a project and a key, calls the

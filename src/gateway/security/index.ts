@@ -1,5 +1,5 @@
 /**
- * Public surface of the in-process security scanning library (issue 6).
+ * Public surface of the in-process security scanning library.
  * Invariant: pure code — no I/O, no database, no HTTP; the caller loads the
  * org policy and project override, builds the scanner and records findings.
  */

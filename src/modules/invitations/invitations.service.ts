@@ -1,5 +1,5 @@
 /**
- * Invitations (DESIGN.md §1). Invariants:
+ * Invitations (email + role, single-use link, 7-day expiry). Invariants:
  *  - a token is 32 random bytes, stored only as SHA-256, single use, 7 days;
  *  - emails compare lower-cased; one pending invitation per (org, email);
  *  - nobody invites above their own role, and never as owner; acceptance

@@ -2,7 +2,7 @@
  * Adding credits with Stripe: Checkout top-ups, saved payment methods and
  * auto top-up. Invariants:
  *  - every method starts with its permission check (owner manages, owner and
- *    admin read — DESIGN.md §1);
+ *    admin read — the role table in platform/permissions.ts);
  *  - Stripe calls happen outside database transactions; the row and audit
  *    row that record a change commit together afterwards;
  *  - a payment method id from a client is used only after Stripe says it

@@ -1,5 +1,5 @@
 /**
- * Shared security policies (issue 6): the org's policy, each project's
+ * Shared security policies: the org's policy, each project's
  * override (only what it tightens), and the incident trail.
  * Invariants:
  *  - stored policies are always the output of the library's strict schemas

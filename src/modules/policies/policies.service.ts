@@ -1,5 +1,5 @@
 /**
- * Shared security policies and the incident trail (issue 6).
+ * Shared security policies and the incident trail.
  * Invariants:
  *  - everyone in the org reads the org policy; owners/admins replace it;
  *    project routes go through resolveProject (members: assigned projects
