@@ -61,7 +61,9 @@ const WARMUP = Number(arg("warmup", "3"));
 const MAX_EXTRA_WARMUP = Number(arg("max-extra-warmup", "30"));
 /** Admin URL of a PostgreSQL server: adds the `tollgate-pg` target (a fresh database per start). */
 const PG_URL = arg("pg", "");
-const TARGETS = arg("targets", PG_URL ? "tollgate,tollgate-pg,bare,portkey" : "tollgate,bare,portkey").split(",") as TargetName[];
+const TARGETS = arg("targets", PG_URL ? "tollgate,tollgate-pg,bare,portkey" : "tollgate,bare,portkey").split(
+  ",",
+) as TargetName[];
 const POLICIES = arg("policies", "off") === "on";
 // The server meters every request once billing is wired in (402 without credits), so "on" is the default.
 const METERING = arg("metering", "on") === "on";
@@ -86,7 +88,12 @@ const running = new Set<Proc>();
 /** Starts `cmd` pinned to `core`, as the leader of its own process group. */
 function start(name: string, core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const [file, argv] = hasTaskset ? ["taskset", ["-c", core, cmd, ...args]] : [cmd, args];
-  const child = spawn(file, argv, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(file, argv, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let out = "";
   const keep = (b: Buffer) => {
     out = (out + b.toString("utf8")).slice(-8000);
@@ -140,7 +147,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(proc: Proc, what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited while waiting for ${what}:\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`${proc.name} exited while waiting for ${what}:\n${proc.output()}`);
     try {
       if (await probe()) return;
     } catch {
@@ -204,12 +212,18 @@ const chatBody = (stream: boolean) =>
   });
 
 /** Portkey and the bare proxy pass the model through; the mock echoes whatever it gets. */
-const bodyFor = (t: TargetName, stream: boolean) => (t.startsWith("tollgate") ? chatBody(stream) : chatBody(stream).replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"'));
+const bodyFor = (t: TargetName, stream: boolean) =>
+  t.startsWith("tollgate") ? chatBody(stream) : chatBody(stream).replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"');
 
 async function checkWorks(t: Omit<Target, "proc">, stream: boolean): Promise<boolean> {
-  const res = await fetch(t.url, { method: "POST", headers: { ...t.headers, "content-type": "application/json" }, body: bodyFor(t.name, stream) });
+  const res = await fetch(t.url, {
+    method: "POST",
+    headers: { ...t.headers, "content-type": "application/json" },
+    body: bodyFor(t.name, stream),
+  });
   const text = await res.text();
-  if (res.status === 402) throw new Error(`${t.name}: 402 (this build meters every request: run with --metering on) ${text.slice(0, 200)}`);
+  if (res.status === 402)
+    throw new Error(`${t.name}: 402 (this build meters every request: run with --metering on) ${text.slice(0, 200)}`);
   if (res.status !== 200) throw new Error(`${t.name}: ${res.status} ${text.slice(0, 300)}`);
   return stream ? text.includes("[DONE]") && text.includes("fox") : text.includes('"choices"') && text.includes("fox");
 }
@@ -246,7 +260,9 @@ function tollgateEnv(port: number, dataDir: string, mockUrl: string, databaseUrl
     NODE_ENV: "production",
     ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     // Metering off: the operator prices the model at 0, so no credit is held or charged (the hooks still run).
-    ...(METERING ? {} : { TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "openai/gpt-4o-mini": { input: "0", output: "0" } }) }),
+    ...(METERING
+      ? {}
+      : { TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "openai/gpt-4o-mini": { input: "0", output: "0" } }) }),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "" }),
   };
 }
@@ -269,7 +285,9 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
   let proc = launch();
   const removeData = () => {
     rmSync(dataDir, { recursive: true, force: true });
-    return pgDb?.drop().catch((err: unknown) => console.warn(`could not drop the bench database: ${(err as Error).message}`));
+    return pgDb
+      ?.drop()
+      .catch((err: unknown) => console.warn(`could not drop the bench database: ${(err as Error).message}`));
   };
   const base = `http://127.0.0.1:${port}`;
   await waitFor(proc, "/readyz", async () => (await fetch(`${base}/readyz`)).ok);
@@ -278,8 +296,15 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
   const origin = `http://localhost:${port}`;
   let cookie = "";
   const api = async (p: string, body: unknown): Promise<Record<string, unknown>> => {
-    const res = await fetch(base + p, { method: "POST", headers: { "content-type": "application/json", origin, ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
-    const set = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const res = await fetch(base + p, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin, ...(cookie ? { cookie } : {}) },
+      body: JSON.stringify(body),
+    });
+    const set = res.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     if (set) cookie = set;
     const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (!res.ok) throw new Error(`tollgate setup ${p}: ${res.status} ${JSON.stringify(json)}`);
@@ -293,14 +318,25 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
     environment: "production",
     rateLimit: { rpm: 1_000_000_000, tpm: 1_000_000_000 },
   });
-  const key = await api(`/api/v1/orgs/${String(org.slug)}/projects/${String(project.slug)}/keys`, { name: "bench", environment: "live" });
+  const key = await api(`/api/v1/orgs/${String(org.slug)}/projects/${String(project.slug)}/keys`, {
+    name: "bench",
+    environment: "live",
+  });
   if (POLICIES) {
     // DESIGN.md §5: every PII kind redacted, prompt injection blocked, one keyword rule.
     const res = await fetch(`${base}/api/v1/orgs/${String(org.slug)}/security-policy`, {
       method: "PUT",
       headers: { "content-type": "application/json", origin, cookie },
       body: JSON.stringify({
-        pii: { email: "redact", phone: "redact", card: "redact", ssn: "redact", iban: "redact", ip: "redact", secret: "redact" },
+        pii: {
+          email: "redact",
+          phone: "redact",
+          card: "redact",
+          ssn: "redact",
+          iban: "redact",
+          ip: "redact",
+          secret: "redact",
+        },
         promptInjection: { action: "block" },
         rules: [{ name: "no codenames", type: "keyword", pattern: "project-bluebird", action: "block" }],
       }),
@@ -315,11 +351,15 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
   if (METERING) {
     // Credits come from the operator CLI; PGlite allows one process, so the server stops for it.
     await stop(proc);
-    const grant = spawnSync(process.execPath, ["bin/tollgate.js", "credits", "grant", "--org", String(org.slug), "--usd", "1000000", "--note", "benchmark"], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-    });
+    const grant = spawnSync(
+      process.execPath,
+      ["bin/tollgate.js", "credits", "grant", "--org", String(org.slug), "--usd", "1000000", "--note", "benchmark"],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+      },
+    );
     if (grant.status !== 0) {
       void removeData();
       if (/unknown command/i.test(grant.stderr + grant.stdout)) notAvailable("--metering on (tollgate credits grant)");
@@ -337,7 +377,13 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
 
 async function startBare(mockUrl: string): Promise<Target> {
   const port = await freePort();
-  const proc = start("bare", GATEWAY_CORE, process.execPath, ["--import", "tsx", path.join(ROOT, "bench/bare-proxy.ts"), String(port), mockUrl]);
+  const proc = start("bare", GATEWAY_CORE, process.execPath, [
+    "--import",
+    "tsx",
+    path.join(ROOT, "bench/bare-proxy.ts"),
+    String(port),
+    mockUrl,
+  ]);
   const t = { name: "bare" as const, url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: {} };
   await waitFor(proc, "a chat completion", () => checkWorks(t, false));
   await waitFor(proc, "a streamed chat completion", () => checkWorks(t, true), 10_000);
@@ -348,7 +394,9 @@ async function startPortkey(mockUrl: string): Promise<Target> {
   const port = await freePort();
   // --port=N (with "="), --headless: no UI. Loopback custom hosts are trusted by default
   // (TRUSTED_CUSTOM_HOSTS, default localhost/127.0.0.1/::1).
-  const proc = start("portkey", GATEWAY_CORE, process.execPath, [PORTKEY_ENTRY, `--port=${port}`, "--headless"], { NODE_ENV: "production" });
+  const proc = start("portkey", GATEWAY_CORE, process.execPath, [PORTKEY_ENTRY, `--port=${port}`, "--headless"], {
+    NODE_ENV: "production",
+  });
   const t = {
     name: "portkey" as const,
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
@@ -421,7 +469,13 @@ function load(t: Target, s: Scenario, seconds: number, onTick?: () => void): Pro
         if (err) return reject(err);
         const sorted = Float64Array.from(times).sort();
         const cpuUs = times.length ? ((cpuMs(pid) - cpu0) * 1000) / times.length : NaN;
-        resolve({ rps: times.length / result.duration, p50: percentile(sorted, 50), p99: percentile(sorted, 99), bad: bad + result.errors + result.timeouts, cpuUs });
+        resolve({
+          rps: times.length / result.duration,
+          p50: percentile(sorted, 50),
+          p99: percentile(sorted, 99),
+          bad: bad + result.errors + result.timeouts,
+          cpuUs,
+        });
       },
     );
     instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
@@ -467,12 +521,23 @@ async function main() {
   }
 
   const mockPort = await freePort();
-  const mock = start("mock", DRIVER_CORE, process.execPath, ["--import", "tsx", path.join(ROOT, "bench/mock-upstream.ts"), String(mockPort)]);
+  const mock = start("mock", DRIVER_CORE, process.execPath, [
+    "--import",
+    "tsx",
+    path.join(ROOT, "bench/mock-upstream.ts"),
+    String(mockPort),
+  ]);
   const mockUrl = `http://127.0.0.1:${mockPort}`;
-  await waitFor(mock, "the mock upstream", async () => (await fetch(`${mockUrl}/v1/chat/completions`, { method: "POST", body: "{}" })).ok);
+  await waitFor(
+    mock,
+    "the mock upstream",
+    async () => (await fetch(`${mockUrl}/v1/chat/completions`, { method: "POST", body: "{}" })).ok,
+  );
 
   console.log(`\nmachine: ${machine()}`);
-  console.log(`gateway on core ${GATEWAY_CORE}; mock upstream + driver (autocannon) on core ${DRIVER_CORE}; ${ROUNDS} round(s) × ${DURATION}s per scenario, ${WARMUP}s warm-up per start`);
+  console.log(
+    `gateway on core ${GATEWAY_CORE}; mock upstream + driver (autocannon) on core ${DRIVER_CORE}; ${ROUNDS} round(s) × ${DURATION}s per scenario, ${WARMUP}s warm-up per start`,
+  );
   console.log(`load average (1 min) at start: ${load1()}\n`);
 
   const results = new Map<string, Measurement[]>(); // `${target}:${scenario}`
@@ -496,13 +561,18 @@ async function main() {
             if (busy < 0.15 || Date.now() - warmStart > MAX_EXTRA_WARMUP * 1000) break;
           }
           const extra = Math.round((Date.now() - warmStart) / 1000);
-          if (extra > 1) console.log(`round ${round + 1}  ${name.padEnd(11)}  warm-up: ${WARMUP} s + ${extra} s until its compiler threads were quiet`);
+          if (extra > 1)
+            console.log(
+              `round ${round + 1}  ${name.padEnd(11)}  warm-up: ${WARMUP} s + ${extra} s until its compiler threads were quiet`,
+            );
         }
         for (const s of SCENARIOS) {
           const m = await load(t, s, DURATION);
           const k = `${name}:${s.id}`;
           results.set(k, [...(results.get(k) ?? []), m]);
-          console.log(`round ${round + 1}  ${name.padEnd(11)}  ${s.label.padEnd(20)}  ${fmtInt(m.rps).padStart(7)} req/s  p50 ${fmt(m.p50)} ms  p99 ${fmt(m.p99)} ms  cpu ${fmtInt(m.cpuUs)} µs/req${m.bad ? `  (${m.bad} errors/non-2xx)` : ""}  load ${load1()}`);
+          console.log(
+            `round ${round + 1}  ${name.padEnd(11)}  ${s.label.padEnd(20)}  ${fmtInt(m.rps).padStart(7)} req/s  p50 ${fmt(m.p50)} ms  p99 ${fmt(m.p99)} ms  cpu ${fmtInt(m.cpuUs)} µs/req${m.bad ? `  (${m.bad} errors/non-2xx)` : ""}  load ${load1()}`,
+          );
           loads.push(load1());
         }
       } finally {
@@ -514,15 +584,24 @@ async function main() {
   // Median over rounds, per cell.
   const cell = (t: string, s: string) => {
     const ms = results.get(`${t}:${s}`) ?? [];
-    return { rps: median(ms.map((m) => m.rps)), p50: median(ms.map((m) => m.p50)), p99: median(ms.map((m) => m.p99)), bad: ms.reduce((a, m) => a + m.bad, 0), cpuUs: median(ms.map((m) => m.cpuUs)) };
+    return {
+      rps: median(ms.map((m) => m.rps)),
+      p50: median(ms.map((m) => m.p50)),
+      p99: median(ms.map((m) => m.p99)),
+      bad: ms.reduce((a, m) => a + m.bad, 0),
+      cpuUs: median(ms.map((m) => m.cpuUs)),
+    };
   };
   console.log(`\n## Results (median of ${ROUNDS} round(s), ${DURATION}s each)\n`);
   console.log("| target | scenario | req/s | p50 (ms) | p99 (ms) | CPU µs/req | errors |");
   console.log("|---|---|---:|---:|---:|---:|---:|");
-  for (const t of targets) for (const s of SCENARIOS) {
-    const c = cell(t, s.id);
-    console.log(`| ${t} | ${s.label} | ${fmtInt(c.rps)} | ${fmt(c.p50, 3)} | ${fmt(c.p99, 3)} | ${fmtInt(c.cpuUs)} | ${c.bad} |`);
-  }
+  for (const t of targets)
+    for (const s of SCENARIOS) {
+      const c = cell(t, s.id);
+      console.log(
+        `| ${t} | ${s.label} | ${fmtInt(c.rps)} | ${fmt(c.p50, 3)} | ${fmt(c.p99, 3)} | ${fmtInt(c.cpuUs)} | ${c.bad} |`,
+      );
+    }
   for (const tg of targets.filter((t) => t.startsWith("tollgate"))) {
     console.log(`\n### ${tg}`);
     console.log("\n| scenario | Tollgate / bare (req/s) | Tollgate / Portkey (req/s) | Tollgate p50 − bare p50 (ms) |");
@@ -531,7 +610,9 @@ async function main() {
       const c = cell(tg, s.id);
       const bare = targets.includes("bare") ? cell("bare", s.id) : null;
       const pk = targets.includes("portkey") ? cell("portkey", s.id) : null;
-      console.log(`| ${s.label} | ${bare ? `${fmt((c.rps / bare.rps) * 100, 0)} %` : "–"} | ${pk ? `${fmt(c.rps / pk.rps, 1)}×` : "–"} | ${bare ? fmt(c.p50 - bare.p50, 3) : "–"} |`);
+      console.log(
+        `| ${s.label} | ${bare ? `${fmt((c.rps / bare.rps) * 100, 0)} %` : "–"} | ${pk ? `${fmt(c.rps / pk.rps, 1)}×` : "–"} | ${bare ? fmt(c.p50 - bare.p50, 3) : "–"} |`,
+      );
     }
     if ((targets.includes("bare") || targets.includes("portkey")) && hasScenario("ns1") && hasScenario("ns32")) {
       const tg32 = cell(tg, "ns32");
@@ -540,12 +621,18 @@ async function main() {
       if (targets.includes("bare")) {
         const b32 = cell("bare", "ns32");
         const b1 = cell("bare", "ns1");
-        console.log(`  non-streaming throughput ≥ 50% of bare:   ${fmt((tg32.rps / b32.rps) * 100, 0)} %  ${tg32.rps >= 0.5 * b32.rps ? "PASS" : "MISS"}`);
-        console.log(`  added p50 at c=1 ≤ 1 ms:                  ${fmt(tg1.p50 - b1.p50, 3)} ms  ${tg1.p50 - b1.p50 <= 1 ? "PASS" : "MISS"}`);
+        console.log(
+          `  non-streaming throughput ≥ 50% of bare:   ${fmt((tg32.rps / b32.rps) * 100, 0)} %  ${tg32.rps >= 0.5 * b32.rps ? "PASS" : "MISS"}`,
+        );
+        console.log(
+          `  added p50 at c=1 ≤ 1 ms:                  ${fmt(tg1.p50 - b1.p50, 3)} ms  ${tg1.p50 - b1.p50 <= 1 ? "PASS" : "MISS"}`,
+        );
       }
       if (targets.includes("portkey")) {
         const p32 = cell("portkey", "ns32");
-        console.log(`  non-streaming throughput ≥ 5× Portkey:     ${fmt(tg32.rps / p32.rps, 1)}×  ${tg32.rps >= 5 * p32.rps ? "PASS" : "MISS"}`);
+        console.log(
+          `  non-streaming throughput ≥ 5× Portkey:     ${fmt(tg32.rps / p32.rps, 1)}×  ${tg32.rps >= 5 * p32.rps ? "PASS" : "MISS"}`,
+        );
       }
     }
   }
@@ -580,7 +667,9 @@ async function soak(mockUrl: string) {
     const growth = ((end.kb - base.kb) / base.kb) * 100;
     console.log(`\n| load | RSS at ${base.s}s | RSS at end (${end.s}s) | growth | peak |`);
     console.log("|---|---:|---:|---:|---:|");
-    console.log(`| ${fmtInt(m.rps)} req/s, p99 ${fmt(m.p99)} ms, ${m.bad} errors | ${(base.kb / 1024).toFixed(1)} MiB | ${(end.kb / 1024).toFixed(1)} MiB | ${growth.toFixed(1)} % | ${(peak / 1024).toFixed(1)} MiB |`);
+    console.log(
+      `| ${fmtInt(m.rps)} req/s, p99 ${fmt(m.p99)} ms, ${m.bad} errors | ${(base.kb / 1024).toFixed(1)} MiB | ${(end.kb / 1024).toFixed(1)} MiB | ${growth.toFixed(1)} % | ${(peak / 1024).toFixed(1)} MiB |`,
+    );
     console.log(`\nRSS growth < 10 %: ${growth < 10 ? "PASS" : "MISS"}`);
   } finally {
     clearInterval(timer);

@@ -60,19 +60,35 @@ async function measure(fn: (i: number) => Promise<unknown>, concurrency: number)
 
 async function main() {
   const scratch = PG_URL ? await scratchPg(PG_URL) : null;
-  const database = await openDatabase(scratch ? { databaseUrl: scratch.url, dataDir: null, poolMax: 16 } : { dataDir: null });
+  const database = await openDatabase(
+    scratch ? { databaseUrl: scratch.url, dataDir: null, poolMax: 16 } : { dataDir: null },
+  );
   await runMigrations(database);
   const db = database.db;
 
   const orgId = randomUUID();
   const projectId = randomUUID();
   await db.insert(organizations).values({ id: orgId, slug: "bench-org", name: "Bench" });
-  await db.insert(projects).values({ id: projectId, orgId, slug: "prod", name: "Prod", monthlySpendCapMicroUsd: 100_000_000n });
+  await db
+    .insert(projects)
+    .values({ id: projectId, orgId, slug: "prod", name: "Prod", monthlySpendCapMicroUsd: 100_000_000n });
   const raws: string[] = [];
   for (let i = 0; i < KEYS; i += 500) {
     const batch = Array.from({ length: Math.min(500, KEYS - i) }, () => generateKey("live"));
     raws.push(...batch);
-    await db.insert(apiKeys).values(batch.map((raw, j) => ({ id: randomUUID(), orgId, projectId, name: `k${i + j}`, environment: "live" as const, digest: keyDigest(raw), hint: keyHint(raw) })));
+    await db
+      .insert(apiKeys)
+      .values(
+        batch.map((raw, j) => ({
+          id: randomUUID(),
+          orgId,
+          projectId,
+          name: `k${i + j}`,
+          environment: "live" as const,
+          digest: keyDigest(raw),
+          hint: keyHint(raw),
+        })),
+      );
   }
   const unknown = Array.from({ length: 1000 }, () => generateKey("live"));
   const malformed = raws.slice(0, 1000).map((k) => k.slice(0, -1) + (k.endsWith("a") ? "b" : "a"));
@@ -88,14 +104,30 @@ async function main() {
     // Hit: every key cached once, then verified over and over.
     const hot = createKeyVerifier({ store, flushIntervalMs: 3_600_000 });
     for (const raw of raws) await ok(hot, raw);
-    results.push(["hit (cached context)", concurrency, await measure((i) => ok(hot, raws[i % raws.length]!), concurrency)]);
+    results.push([
+      "hit (cached context)",
+      concurrency,
+      await measure((i) => ok(hot, raws[i % raws.length]!), concurrency),
+    ]);
     await hot.close();
 
     // Miss: a zero TTL makes every call a database lookup.
     const cold = createKeyVerifier({ store, ttlMs: 0, negativeTtlMs: 0, flushIntervalMs: 3_600_000 });
-    results.push(["miss (DB lookup by digest)", concurrency, await measure((i) => ok(cold, raws[i % raws.length]!), concurrency)]);
-    results.push(["unknown well-formed key, uncached", concurrency, await measure((i) => cold.verify(unknown[i % unknown.length]!), concurrency)]);
-    results.push(["malformed / bad checksum", concurrency, await measure((i) => cold.verify(malformed[i % malformed.length]!), concurrency)]);
+    results.push([
+      "miss (DB lookup by digest)",
+      concurrency,
+      await measure((i) => ok(cold, raws[i % raws.length]!), concurrency),
+    ]);
+    results.push([
+      "unknown well-formed key, uncached",
+      concurrency,
+      await measure((i) => cold.verify(unknown[i % unknown.length]!), concurrency),
+    ]);
+    results.push([
+      "malformed / bad checksum",
+      concurrency,
+      await measure((i) => cold.verify(malformed[i % malformed.length]!), concurrency),
+    ]);
     if (cold.stats().lookups === 0) throw new Error("miss path did not look up");
     await cold.close();
   }
@@ -103,7 +135,10 @@ async function main() {
   console.log(`\nkey verification — ${database.kind}, ${KEYS} keys, ${SECONDS}s per row, node ${process.version}\n`);
   console.log("case                                concurrency      verify/s");
   console.log("----------------------------------  -----------  ------------");
-  for (const [name, c, rate] of results) console.log(`${name.padEnd(34)}  ${String(c).padStart(11)}  ${Math.round(rate).toLocaleString("en-US").padStart(12)}`);
+  for (const [name, c, rate] of results)
+    console.log(
+      `${name.padEnd(34)}  ${String(c).padStart(11)}  ${Math.round(rate).toLocaleString("en-US").padStart(12)}`,
+    );
   console.log();
 
   await database.close();

@@ -25,8 +25,16 @@ const PROSE =
   "The error handler never receives validation errors from the schema; clients get a plain 400. We run three replicas " +
   "behind nginx and see 502s during deploys. Could you explain plugin encapsulation, how hooks are inherited, and a " +
   "graceful shutdown sequence that works with upstream keep-alive? The service has about 40 routes and uses zod. ";
-const USER = PROSE.repeat(5).slice(0, 1700) + " You can reach me at dana.lee@example.com or +44 20 7946 0958; test card 4111 1111 1111 1111.";
-const request = (user: string): ChatRequest => ({ model: "openai/gpt-4o-mini", messages: [{ role: "system", content: "You are a helpful assistant for Acme Corp's developer portal." }, { role: "user", content: user }] });
+const USER =
+  PROSE.repeat(5).slice(0, 1700) +
+  " You can reach me at dana.lee@example.com or +44 20 7946 0958; test card 4111 1111 1111 1111.";
+const request = (user: string): ChatRequest => ({
+  model: "openai/gpt-4o-mini",
+  messages: [
+    { role: "system", content: "You are a helpful assistant for Acme Corp's developer portal." },
+    { role: "user", content: user },
+  ],
+});
 const withPii = request(USER);
 const clean = request(PROSE.repeat(5).slice(0, 1800));
 
@@ -42,29 +50,65 @@ async function main() {
     if (withPolicy) {
       await db.insert(orgSecurityPolicies).values({
         orgId,
-        policy: { pii: { email: "redact", phone: "redact", card: "redact", ssn: "redact", iban: "redact", ip: "redact", secret: "redact" }, promptInjection: { action: "block", threshold: 0.5 }, rules: [], restoreRedactions: false },
+        policy: {
+          pii: {
+            email: "redact",
+            phone: "redact",
+            card: "redact",
+            ssn: "redact",
+            iban: "redact",
+            ip: "redact",
+            secret: "redact",
+          },
+          promptInjection: { action: "block", threshold: 0.5 },
+          rules: [],
+          restoreRedactions: false,
+        },
       });
     }
     return { orgId, projectId };
   };
-  const security = createSecurityGateway({ db, bus: createLocalInvalidationBus(), log: pino({ level: "silent" }), dataDir: null });
-  console.log(`security hook bench — Node ${process.version}, ${ITER} iterations per case, prompt ${withPii.messages.reduce((n, m) => n + String(m.content).length, 0)} chars\n`);
-  const cases = [["every detector on, no hits", true, clean], ["every detector on, 3 PII hits", true, withPii], ["org without a policy", false, withPii]] as const;
+  const security = createSecurityGateway({
+    db,
+    bus: createLocalInvalidationBus(),
+    log: pino({ level: "silent" }),
+    dataDir: null,
+  });
+  console.log(
+    `security hook bench — Node ${process.version}, ${ITER} iterations per case, prompt ${withPii.messages.reduce((n, m) => n + String(m.content).length, 0)} chars\n`,
+  );
+  const cases = [
+    ["every detector on, no hits", true, clean],
+    ["every detector on, 3 PII hits", true, withPii],
+    ["org without a policy", false, withPii],
+  ] as const;
   for (const [name, withPolicy, req] of cases) {
     const { orgId, projectId } = await mk(withPolicy);
     const times: number[] = [];
     for (let n = 0; n < ITER + 500; n++) {
-      const ctx: GatewayRequestContext = { requestId: randomUUID(), orgId, projectId, keyId: "k", environment: "live", endpoint: "chat" };
+      const ctx: GatewayRequestContext = {
+        requestId: randomUUID(),
+        orgId,
+        projectId,
+        keyId: "k",
+        environment: "live",
+        endpoint: "chat",
+      };
       const t0 = process.hrtime.bigint();
       await security.hooks.scanInput!(ctx, req);
       const dt = Number(process.hrtime.bigint() - t0) / 1e6;
       const verdict = security.takeVerdict(ctx.requestId);
-      if (n === 0) console.log(`  (${name}: findings per request: ${verdict ? verdict.findings.map((f) => f.type).join(", ") : "none"})`);
+      if (n === 0)
+        console.log(
+          `  (${name}: findings per request: ${verdict ? verdict.findings.map((f) => f.type).join(", ") : "none"})`,
+        );
       if (n >= 500) times.push(dt);
       if (n % 2000 === 0) await security.flush();
     }
     times.sort((a, b) => a - b);
-    console.log(`${name.padEnd(34)} median ${times[Math.floor(times.length / 2)]!.toFixed(4)} ms   p99 ${times[Math.floor(times.length * 0.99)]!.toFixed(4)} ms`);
+    console.log(
+      `${name.padEnd(34)} median ${times[Math.floor(times.length / 2)]!.toFixed(4)} ms   p99 ${times[Math.floor(times.length * 0.99)]!.toFixed(4)} ms`,
+    );
   }
   await security.close();
   await database.close();

@@ -36,19 +36,42 @@ const HITS =
   " PS: for the incident ticket, reach me at jane.doe@acme-corp.example or +44 20 7946 0958; the failing request came " +
   "from 10.12.0.7 and the test card was 4111 1111 1111 1111.";
 
-const req = (user: string): ChatRequest => ({ model: "openai/gpt-4o-mini", messages: [{ role: "system", content: SYSTEM }, { role: "user", content: user }] });
+const req = (user: string): ChatRequest => ({
+  model: "openai/gpt-4o-mini",
+  messages: [
+    { role: "system", content: SYSTEM },
+    { role: "user", content: user },
+  ],
+});
 const clean = req(USER_PROSE);
 const withPii = req(USER_PROSE.slice(0, USER_PROSE.length - HITS.length) + HITS);
 const size = (r: ChatRequest) => r.messages.reduce((n, m) => n + String(m.content).length, 0);
 
 const allOn = {
-  pii: { email: "redact", phone: "redact", card: "redact", ssn: "redact", iban: "redact", ip: "redact", secret: "redact" },
+  pii: {
+    email: "redact",
+    phone: "redact",
+    card: "redact",
+    ssn: "redact",
+    iban: "redact",
+    ip: "redact",
+    secret: "redact",
+  },
   promptInjection: { action: "block" },
 } as const;
 const rules = [
-  ...["Project Falcon", "Bluebird", "confidential", "internal only", "do not distribute", "salary", "acquisition", "layoff", "merger", "NDA"].map(
-    (w, k) => ({ name: `kw${k}`, type: "keyword" as const, pattern: w, action: "log" as const }),
-  ),
+  ...[
+    "Project Falcon",
+    "Bluebird",
+    "confidential",
+    "internal only",
+    "do not distribute",
+    "salary",
+    "acquisition",
+    "layoff",
+    "merger",
+    "NDA",
+  ].map((w, k) => ({ name: `kw${k}`, type: "keyword" as const, pattern: w, action: "log" as const })),
   { name: "ticket", type: "regex" as const, pattern: "TCK-[0-9]{4,8}", action: "redact" as const },
   { name: "employee", type: "regex" as const, pattern: "\\bEMP[0-9]{6}\\b", action: "redact" as const },
   { name: "hostname", type: "regex" as const, pattern: "[a-z0-9-]+\\.corp\\.acme\\.internal", action: "mask" as const },
@@ -86,6 +109,13 @@ console.log(`security scan bench — Node ${process.version}, ${ITER} iterations
 console.log("case                                        chars   median ms   p99 ms");
 for (const [name, chars, fn] of cases) {
   const r = measure(fn);
-  console.log(`${name.padEnd(42)} ${String(chars).padStart(6)}   ${r.median.toFixed(4).padStart(9)}   ${r.p99.toFixed(4).padStart(6)}`);
+  console.log(
+    `${name.padEnd(42)} ${String(chars).padStart(6)}   ${r.median.toFixed(4).padStart(9)}   ${r.p99.toFixed(4).padStart(6)}`,
+  );
 }
-console.log(`\nfindings on the PII prompt: ${scanAll.scanRequest(withPii).findings.map((f) => f.type).join(", ")}`);
+console.log(
+  `\nfindings on the PII prompt: ${scanAll
+    .scanRequest(withPii)
+    .findings.map((f) => f.type)
+    .join(", ")}`,
+);

@@ -151,7 +151,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   server.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   server.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`)),
+    sendError(
+      request,
+      reply,
+      notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`),
+    ),
   );
 
   const routes: RouteInfo[] = [];
@@ -180,10 +184,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   await server.register(swaggerUi, { routePrefix: "/api/docs" });
 
-  const mailer = opts.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log: opts.logger });
+  const mailer =
+    opts.mailer ??
+    createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log: opts.logger });
   // Shared state (platform/shared-state.ts): Redis when REDIS_URL is set — rate limits,
   // cache invalidation on every replica — else in-process.
-  const shared = await createSharedState({ config, database, log: opts.logger, onRateLimitFallback: () => metrics.rateLimitFallback() });
+  const shared = await createSharedState({
+    config,
+    database,
+    log: opts.logger,
+    onRateLimitFallback: () => metrics.rateLimitFallback(),
+  });
   const invalidationBus = shared.bus;
   const keyVerifier = createKeyVerifier({
     store: dbKeyStore(db),
@@ -221,22 +232,29 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     box,
     builtIns,
     ttlMs: () => invalidationBus.maxAgeMs(30_000),
-    onUnreadable: (err, provider) => opts.logger.error({ err: (err as Error).message, ...provider }, "custom provider secret cannot be read; the provider is left out of routing"),
+    onUnreadable: (err, provider) =>
+      opts.logger.error(
+        { err: (err as Error).message, ...provider },
+        "custom provider secret cannot be read; the provider is left out of routing",
+      ),
   });
   // Provider changes reach every replica's directory through the bus (and an org deletion drops it too).
   invalidationBus.subscribe((e) => {
     if (e.scope === "providers" || e.scope === "org") directory.invalidate(e.orgId);
     else if (e.scope === "all") directory.invalidate();
   });
-  const metrics = createMetrics({
-    logQueue: () => logWriter.stats(),
-    keyCache: () => keyVerifier.stats(),
-    dbPool: () => database.poolStats(),
-    redisUp: shared.redisUp,
-    invalidationBusUp: shared.busUp,
-    rateLimitMode: shared.rateLimitMode,
-    draining: () => draining,
-  }, builtIns);
+  const metrics = createMetrics(
+    {
+      logQueue: () => logWriter.stats(),
+      keyCache: () => keyVerifier.stats(),
+      dbPool: () => database.poolStats(),
+      redisUp: shared.redisUp,
+      invalidationBusUp: shared.busUp,
+      rateLimitMode: shared.rateLimitMode,
+      draining: () => draining,
+    },
+    builtIns,
+  );
   // Billing: credit holds and usage debits. With Redis, holds, caps and the debit queue are shared by every
   // replica (gateway/metering/redis-store.ts); else in this process (store.ts) with debits written in batches.
   const redis = shared.redis;
@@ -263,7 +281,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     registry: metrics.registry,
     prepareLog,
   });
-  const billing = createBillingService({ db, live: metering, stripeConfigured: Boolean(config.stripe.secretKey), creditsEnabled: config.billing.credits });
+  const billing = createBillingService({
+    db,
+    live: metering,
+    stripeConfigured: Boolean(config.stripe.secretKey),
+    creditsEnabled: config.billing.credits,
+  });
   // Billing alerts: evaluated after each usage flush; webhooks leave through the SSRF-guarded connector.
   const alertDispatcher = createGuardedDispatcher(config.allowedProviderHosts, { connectTimeoutMs: 5_000 });
   const alerts = createAlertService({
@@ -279,10 +302,25 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // Stripe top-ups, payment methods, auto top-up (checked after each usage flush) and the webhook.
   const stripe = createStripeClient(config.stripe);
   if (config.stripe.secretKey && !config.stripe.webhookSecret) {
-    opts.logger.warn("STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: checkouts can start, but /api/v1/webhooks/stripe answers 503 and no payment is credited until it is set");
+    opts.logger.warn(
+      "STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: checkouts can start, but /api/v1/webhooks/stripe answers 503 and no payment is credited until it is set",
+    );
   }
-  const payments = createPaymentsService({ db, stripe, publicUrl: config.publicUrl, log: opts.logger, onCredited: (orgId) => metering.invalidate(orgId) });
-  const stripeWebhook = createWebhookHandler({ db, stripe, webhookSecret: config.stripe.webhookSecret, log: opts.logger, payments, onCredited: (orgId) => metering.invalidate(orgId) });
+  const payments = createPaymentsService({
+    db,
+    stripe,
+    publicUrl: config.publicUrl,
+    log: opts.logger,
+    onCredited: (orgId) => metering.invalidate(orgId),
+  });
+  const stripeWebhook = createWebhookHandler({
+    db,
+    stripe,
+    webhookSecret: config.stripe.webhookSecret,
+    log: opts.logger,
+    payments,
+    onCredited: (orgId) => metering.invalidate(orgId),
+  });
   // Without prepaid credits usage only lowers the balance: an auto top-up set up before would charge the card on every flush.
   if (config.billing.credits) metering.onUsageFlushed((orgIds) => void payments.runAutoTopup(orgIds));
   const shutdown = new AbortController();
@@ -307,25 +345,40 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     timeouts: opts.gatewayTimeouts,
     checkBody(value) {
       const check = checkJsonInput(value);
-      if (!check.ok) throw invalidRequest(`invalid_body_${check.code}`, `${check.message}${check.path ? ` (at ${check.path})` : ""}`);
+      if (!check.ok)
+        throw invalidRequest(
+          `invalid_body_${check.code}`,
+          `${check.message}${check.path ? ` (at ${check.path})` : ""}`,
+        );
     },
   });
   const providers = createProviderService({
     db,
     box,
     // Changes go through the bus, so every replica's directory drops the org (this one synchronously).
-    directory: { providersFor: (orgId) => directory.providersFor(orgId), invalidate: (orgId) => invalidationBus.publish({ scope: "providers", orgId: orgId! }) },
+    directory: {
+      providersFor: (orgId) => directory.providersFor(orgId),
+      invalidate: (orgId) => invalidationBus.publish({ scope: "providers", orgId: orgId! }),
+    },
     allowedHosts: config.allowedProviderHosts,
     probe: (entry, model) => gateway.probe(entry, model),
   });
-  const auth = createAuth(config, db, { onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined) });
+  const auth = createAuth(config, db, {
+    onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined),
+  });
   const throttle = createLoginThrottle(db, config.loginThrottle);
 
   installCsrfGuard(server, [config.publicUrl], ["/api/v1/webhooks/", "/v1/"]);
   installAuthGuard(server, { auth, findMembership: (slug, userId) => findMembership(db, slug, userId) });
 
   let draining = false;
-  registerOpsRoutes(server, { database, isDraining: () => draining, metrics, metricsToken: config.metricsToken, details: shared.details });
+  registerOpsRoutes(server, {
+    database,
+    isDraining: () => draining,
+    metrics,
+    metricsToken: config.metricsToken,
+    details: shared.details,
+  });
   registerAuthRoutes(server, { auth, throttle, publicUrl: config.publicUrl });
   registerMeRoutes(server, { me });
   registerOrganizationRoutes(server, { organizations });
@@ -348,7 +401,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     done();
   });
 
-  server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => server.swagger());
+  server.get("/api/openapi.json", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () =>
+    server.swagger(),
+  );
   // The dashboard: static build + SPA fallback for browser navigations (after every API route).
   await registerWebRoutes(server);
 
@@ -357,7 +412,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     routes,
     keyVerifier,
     runLogRetention: (now) => logMaintenance.runOnce(now),
-    flushLogs: () => Promise.all([logWriter.flush(), security.flush(), metering.flush()]).then(() => Promise.all([alerts.idle(), payments.idle()])).then(() => undefined),
+    flushLogs: () =>
+      Promise.all([logWriter.flush(), security.flush(), metering.flush()])
+        .then(() => Promise.all([alerts.idle(), payments.idle()]))
+        .then(() => undefined),
     beginShutdown: () => {
       draining = true;
     },
@@ -372,7 +430,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await logMaintenance.close();
       await metering.close();
       // Alerts started by the last flushes get a few seconds to go out.
-      await Promise.race([Promise.all([alerts.idle(), payments.idle()]), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.race([
+        Promise.all([alerts.idle(), payments.idle()]),
+        new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+      ]);
       await alertDispatcher.close();
       await security.close();
       await keyVerifier.close();

@@ -20,10 +20,7 @@ const envSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   PUBLIC_URL: optionalUrl,
   TOLLGATE_DATA_DIR: z.string().default("./data"),
-  TOLLGATE_SECRET: z
-    .string()
-    .min(32, "must be at least 32 characters (e.g. `openssl rand -base64 48`)")
-    .optional(),
+  TOLLGATE_SECRET: z.string().min(32, "must be at least 32 characters (e.g. `openssl rand -base64 48`)").optional(),
   TOLLGATE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TOLLGATE_TRUST_PROXY: z
     .string()
@@ -34,7 +31,10 @@ const envSchema = z.object({
   TOLLGATE_REDIS_PREFIX: z.string().min(1).default("tollgate:"),
   TOLLGATE_RATE_LIMIT_REDIS_FAILURE: z.enum(["local", "closed"]).default("local"),
   TOLLGATE_BILLING_REDIS_FAILURE: z.enum(["closed", "open"]).default("closed"),
-  TOLLGATE_METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "must be at least 16 characters").optional()),
+  TOLLGATE_METRICS_TOKEN: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().min(16, "must be at least 16 characters").optional(),
+  ),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   TOLLGATE_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   TOLLGATE_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
@@ -50,10 +50,24 @@ const envSchema = z.object({
   GEMINI_API_KEY: z.string().optional(),
   GEMINI_BASE_URL: optionalUrl,
   TOLLGATE_ALLOWED_PROVIDER_HOSTS: z.string().default(""),
-  TOLLGATE_PRICE_OVERRIDES: z.string().default("").describe('JSON: {"provider/model": {"input","cachedInput","output"}} in USD per million tokens.'),
-  TOLLGATE_MARKUP_PERCENT: z.string().regex(/^\d{1,4}(\.\d{1,4})?$/, "must be a percentage like 10 or 12.5").default("0"),
-  TOLLGATE_ALLOW_UNPRICED_MODELS: z.enum(["true", "false"]).default("false").describe("true: models no price covers are served at cost 0 (default: refused with model_not_priced)."),
-  TOLLGATE_BILLING: z.enum(["credits", "off"]).default("credits").describe("credits: every request is paid from the organization's prepaid balance; off: metered and capped by project spend caps, no balance needed."),
+  TOLLGATE_PRICE_OVERRIDES: z
+    .string()
+    .default("")
+    .describe('JSON: {"provider/model": {"input","cachedInput","output"}} in USD per million tokens.'),
+  TOLLGATE_MARKUP_PERCENT: z
+    .string()
+    .regex(/^\d{1,4}(\.\d{1,4})?$/, "must be a percentage like 10 or 12.5")
+    .default("0"),
+  TOLLGATE_ALLOW_UNPRICED_MODELS: z
+    .enum(["true", "false"])
+    .default("false")
+    .describe("true: models no price covers are served at cost 0 (default: refused with model_not_priced)."),
+  TOLLGATE_BILLING: z
+    .enum(["credits", "off"])
+    .default("credits")
+    .describe(
+      "credits: every request is paid from the organization's prepaid balance; off: metered and capped by project spend caps, no balance needed.",
+    ),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -142,7 +156,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     trustProxy: parseTrustProxy(e.TOLLGATE_TRUST_PROXY),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    redis: { prefix: e.TOLLGATE_REDIS_PREFIX, rateLimitFailure: e.TOLLGATE_RATE_LIMIT_REDIS_FAILURE, billingFailure: e.TOLLGATE_BILLING_REDIS_FAILURE },
+    redis: {
+      prefix: e.TOLLGATE_REDIS_PREFIX,
+      rateLimitFailure: e.TOLLGATE_RATE_LIMIT_REDIS_FAILURE,
+      billingFailure: e.TOLLGATE_BILLING_REDIS_FAILURE,
+    },
     metricsToken: e.TOLLGATE_METRICS_TOKEN,
     shutdown: { timeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS, delayMs: e.TOLLGATE_SHUTDOWN_DELAY_MS },
     logRetentionDays: e.TOLLGATE_LOG_RETENTION_DAYS,
@@ -160,7 +178,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
       gemini: { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL },
     },
-    allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",").map((h) => h.trim()).filter(Boolean),
+    allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",")
+      .map((h) => h.trim())
+      .filter(Boolean),
     loginThrottle: { maxFailuresPerEmail: 10, maxFailuresPerIp: 50, windowSeconds: 15 * 60 },
     ...overrides,
   };

@@ -48,7 +48,11 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
   await app.server.listen({ port: config.port, host: config.host });
   const storage = database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${config.dataDir}`;
   logger.info(
-    { url: config.publicUrl, storage, redis: config.redisUrl ? "on (shared rate limits and cache invalidation)" : "off (single process)" },
+    {
+      url: config.publicUrl,
+      storage,
+      redis: config.redisUrl ? "on (shared rate limits and cache invalidation)" : "off (single process)",
+    },
     `Tollgate is running — open ${config.publicUrl} (API reference: ${config.publicUrl}/api/docs)`,
   );
 
@@ -59,10 +63,13 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     const { timeoutMs, delayMs } = config.shutdown;
     logger.info({ signal, timeoutMs, delayMs }, "shutting down: /readyz is 503, draining in-flight requests");
     app.beginShutdown();
-    const hard = setTimeout(() => {
-      logger.error("shutdown hard deadline passed; exiting");
-      process.exit(1);
-    }, delayMs + timeoutMs + 15_000);
+    const hard = setTimeout(
+      () => {
+        logger.error("shutdown hard deadline passed; exiting");
+        process.exit(1);
+      },
+      delayMs + timeoutMs + 15_000,
+    );
     hard.unref();
     if (delayMs > 0) await sleep(delayMs);
 

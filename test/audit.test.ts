@@ -94,7 +94,11 @@ describe(`audit log (${storageKind})`, () => {
       expect(e.actor.email, e.action).toEqual(expect.any(String));
       expect(new Date(e.createdAt).getTime()).toBeGreaterThan(Date.now() - 120_000);
     }
-    expect(find("org.created")[0]).toMatchObject({ actor: { userId: owner.user!.id, email: owner.user!.email }, targetType: "org", targetId: orgId });
+    expect(find("org.created")[0]).toMatchObject({
+      actor: { userId: owner.user!.id, email: owner.user!.email },
+      targetType: "org",
+      targetId: orgId,
+    });
     expect(find("org.updated")[0]).toMatchObject({
       actor: { userId: admin.user!.id },
       metadata: { changes: { description: { from: "", to: "audited org" } } },
@@ -117,7 +121,11 @@ describe(`audit log (${storageKind})`, () => {
   });
 
   it("records the socket address, not a client-supplied X-Forwarded-For", async () => {
-    const res = await owner.patch(`/api/v1/orgs/${slug}`, { description: "spoofed ip?" }, { "x-forwarded-for": "203.0.113.7" });
+    const res = await owner.patch(
+      `/api/v1/orgs/${slug}`,
+      { description: "spoofed ip?" },
+      { "x-forwarded-for": "203.0.113.7" },
+    );
     expect(res.status).toBe(200);
     const [latest] = (await owner.get(`/api/v1/orgs/${slug}/audit-log?limit=1`)).body.entries as Entry[];
     expect(latest).toMatchObject({ action: "org.updated", ip: "127.0.0.1" });
@@ -163,7 +171,8 @@ describe(`audit log (${storageKind})`, () => {
   });
 
   it("filters by action, actor, target type and time", async () => {
-    const q = (s: string) => owner.get(`/api/v1/orgs/${slug}/audit-log?limit=200&${s}`).then((r) => r.body.entries as Entry[]);
+    const q = (s: string) =>
+      owner.get(`/api/v1/orgs/${slug}/audit-log?limit=200&${s}`).then((r) => r.body.entries as Entry[]);
     const created = await q("action=invitation.created");
     expect(created).toHaveLength(all.filter((e) => e.action === "invitation.created").length);
     expect(created.every((e) => e.action === "invitation.created")).toBe(true);
@@ -176,7 +185,11 @@ describe(`audit log (${storageKind})`, () => {
     expect(invitationsOnly.map((e) => e.id)).toEqual(all.filter((e) => e.targetType === "invitation").map((e) => e.id));
 
     const both = await q(`targetType=member&actorUserId=${owner.user!.id}`);
-    expect(both.map((e) => e.action).sort()).toEqual(["member.removed", "member.role_changed", "org.ownership_transferred"]);
+    expect(both.map((e) => e.action).sort()).toEqual([
+      "member.removed",
+      "member.role_changed",
+      "org.ownership_transferred",
+    ]);
 
     const future = new Date(Date.now() + 3_600_000).toISOString();
     const past = new Date(Date.now() - 3_600_000).toISOString();
@@ -190,12 +203,20 @@ describe(`audit log (${storageKind})`, () => {
   });
 
   it("is append-only: UPDATE, DELETE and TRUNCATE through SQL fail", async () => {
-    const [first] = await rows<{ id: string }>(t, sql`select id::text as id from audit_log where org_id = ${orgId} order by audit_log.id limit 1`);
-    await expect(t.db.execute(sql`update audit_log set action = 'forged' where id = ${first!.id}::bigint`)).rejects.toThrow();
+    const [first] = await rows<{ id: string }>(
+      t,
+      sql`select id::text as id from audit_log where org_id = ${orgId} order by audit_log.id limit 1`,
+    );
+    await expect(
+      t.db.execute(sql`update audit_log set action = 'forged' where id = ${first!.id}::bigint`),
+    ).rejects.toThrow();
     await expect(t.db.execute(sql`delete from audit_log where id = ${first!.id}::bigint`)).rejects.toThrow();
     await expect(t.db.execute(sql`delete from audit_log where org_id = ${orgId}`)).rejects.toThrow();
     await expect(t.db.execute(sql`truncate audit_log`)).rejects.toThrow();
-    const [still] = await rows<{ action: string }>(t, sql`select action from audit_log where id = ${first!.id}::bigint`);
+    const [still] = await rows<{ action: string }>(
+      t,
+      sql`select action from audit_log where id = ${first!.id}::bigint`,
+    );
     expect(still!.action).toBe("org.created");
   });
 });

@@ -32,33 +32,46 @@ describe(`password change and reset end other sessions (${storageKind})`, () => 
     ["the client does not ask", {}],
     ["the client asks to keep them", { revokeOtherSessions: false }],
     ["the client asks to revoke them", { revokeOtherSessions: true }],
-  ])("changing the password signs every other session out (%s); the changing session stays in", async (_label, extra) => {
-    const { laptop, phone, thief } = await threeSessions();
-    const oldCookie = laptop.cookie;
-    const res = await laptop.post("/api/auth/change-password", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, ...extra });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  ])(
+    "changing the password signs every other session out (%s); the changing session stays in",
+    async (_label, extra) => {
+      const { laptop, phone, thief } = await threeSessions();
+      const oldCookie = laptop.cookie;
+      const res = await laptop.post("/api/auth/change-password", {
+        currentPassword: PASSWORD,
+        newPassword: NEW_PASSWORD,
+        ...extra,
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
 
-    for (const other of [phone, thief]) {
-      const me = await other.get("/api/v1/me");
-      expect(me.status).toBe(401);
-      expect(me.body.error.code).toBe("UNAUTHENTICATED");
-    }
-    // The caller got a fresh session cookie and is still signed in with it.
-    expect(laptop.cookie).not.toBe(oldCookie);
-    expect((await laptop.get("/api/v1/me")).body.user.id).toBe(laptop.user!.id);
-    const stale = new Client(t.app);
-    stale.cookie = oldCookie;
-    expect((await stale.get("/api/v1/me")).status).toBe(401);
-    expect(await count(t, "sessions", sql`user_id = ${laptop.user!.id}`)).toBe(1);
+      for (const other of [phone, thief]) {
+        const me = await other.get("/api/v1/me");
+        expect(me.status).toBe(401);
+        expect(me.body.error.code).toBe("UNAUTHENTICATED");
+      }
+      // The caller got a fresh session cookie and is still signed in with it.
+      expect(laptop.cookie).not.toBe(oldCookie);
+      expect((await laptop.get("/api/v1/me")).body.user.id).toBe(laptop.user!.id);
+      const stale = new Client(t.app);
+      stale.cookie = oldCookie;
+      expect((await stale.get("/api/v1/me")).status).toBe(401);
+      expect(await count(t, "sessions", sql`user_id = ${laptop.user!.id}`)).toBe(1);
 
-    // The new password works, the old one does not.
-    expect((await new Client(t.app).post("/api/auth/sign-in/email", { email: laptop.user!.email, password: PASSWORD })).status).toBe(401);
-    await t.signIn(laptop.user!.email, NEW_PASSWORD);
-  });
+      // The new password works, the old one does not.
+      expect(
+        (await new Client(t.app).post("/api/auth/sign-in/email", { email: laptop.user!.email, password: PASSWORD }))
+          .status,
+      ).toBe(401);
+      await t.signIn(laptop.user!.email, NEW_PASSWORD);
+    },
+  );
 
   it("a wrong current password changes nothing and signs nobody out", async () => {
     const { laptop, phone } = await threeSessions();
-    const res = await laptop.post("/api/auth/change-password", { currentPassword: "not the password at all", newPassword: NEW_PASSWORD });
+    const res = await laptop.post("/api/auth/change-password", {
+      currentPassword: "not the password at all",
+      newPassword: NEW_PASSWORD,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("INVALID_PASSWORD");
     expect((await phone.get("/api/v1/me")).status).toBe(200);
@@ -68,7 +81,9 @@ describe(`password change and reset end other sessions (${storageKind})`, () => 
   it("other users' sessions are untouched", async () => {
     const { laptop } = await threeSessions();
     const bystander = await t.signUp();
-    expect((await laptop.post("/api/auth/change-password", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD })).status).toBe(200);
+    expect(
+      (await laptop.post("/api/auth/change-password", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD })).status,
+    ).toBe(200);
     expect((await bystander.get("/api/v1/me")).status).toBe(200);
   });
 

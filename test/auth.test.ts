@@ -11,13 +11,17 @@ import { Client, PASSWORD, PUBLIC_URL, startTestApp, type TestApp, uniqueEmail }
 import { storageKind } from "./helpers/database.js";
 import { count, rows } from "./helpers/fixtures.js";
 
-const setCookies = (res: { headers: Record<string, unknown> }) => ([] as string[]).concat((res.headers["set-cookie"] as string | string[]) ?? []);
-const sessionCookie = (res: { headers: Record<string, unknown> }) => setCookies(res).find((c) => c.startsWith("tollgate.session_token="));
+const setCookies = (res: { headers: Record<string, unknown> }) =>
+  ([] as string[]).concat((res.headers["set-cookie"] as string | string[]) ?? []);
+const sessionCookie = (res: { headers: Record<string, unknown> }) =>
+  setCookies(res).find((c) => c.startsWith("tollgate.session_token="));
 
 describe(`auth (${storageKind})`, () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ config: { loginThrottle: { maxFailuresPerEmail: 3, maxFailuresPerIp: 1000, windowSeconds: 60 } } });
+    t = await startTestApp({
+      config: { loginThrottle: { maxFailuresPerEmail: 3, maxFailuresPerIp: 1000, windowSeconds: 60 } },
+    });
   });
   afterAll(() => t.close());
 
@@ -46,16 +50,28 @@ describe(`auth (${storageKind})`, () => {
   it("sign-up validates input and refuses a second account for the same email (any case)", async () => {
     const email = uniqueEmail("dup");
     await t.signUp({ email });
-    const again = await new Client(t.app).post("/api/auth/sign-up/email", { name: "Dup", email: email.toUpperCase(), password: PASSWORD });
+    const again = await new Client(t.app).post("/api/auth/sign-up/email", {
+      name: "Dup",
+      email: email.toUpperCase(),
+      password: PASSWORD,
+    });
     expect(again.status).toBeGreaterThanOrEqual(400);
     expect(again.status).toBeLessThan(500);
     expect(sessionCookie(again)).toBeUndefined();
     expect(await count(t, "users", sql`lower(email) = ${email}`)).toBe(1);
 
-    const short = await new Client(t.app).post("/api/auth/sign-up/email", { name: "S", email: uniqueEmail(), password: "short" });
+    const short = await new Client(t.app).post("/api/auth/sign-up/email", {
+      name: "S",
+      email: uniqueEmail(),
+      password: "short",
+    });
     expect(short.status).toBe(400);
     expect(short.body.error.code).toBe("VALIDATION_ERROR");
-    const badEmail = await new Client(t.app).post("/api/auth/sign-up/email", { name: "S", email: "not-an-email", password: PASSWORD });
+    const badEmail = await new Client(t.app).post("/api/auth/sign-up/email", {
+      name: "S",
+      email: "not-an-email",
+      password: PASSWORD,
+    });
     expect(badEmail.status).toBe(400);
   });
 
@@ -110,7 +126,8 @@ describe(`auth (${storageKind})`, () => {
 
   it("throttles repeated failures for one email: 429 TOO_MANY_ATTEMPTS with Retry-After, any case", async () => {
     const u = await t.signUp();
-    for (let i = 0; i < 3; i++) expect((await signIn(i % 2 ? u.user!.email.toUpperCase() : u.user!.email, "wrong-password")).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await signIn(i % 2 ? u.user!.email.toUpperCase() : u.user!.email, "wrong-password")).status).toBe(401);
     const blocked = await signIn(u.user!.email, "wrong-password");
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe("TOO_MANY_ATTEMPTS");
@@ -123,7 +140,9 @@ describe(`auth (${storageKind})`, () => {
     expect((await signIn(other.user!.email, PASSWORD)).status).toBe(200);
 
     // The window passes.
-    await t.db.execute(sql`update auth_throttle set window_start = window_start - interval '61 seconds' where key = ${"email:" + u.user!.email}`);
+    await t.db.execute(
+      sql`update auth_throttle set window_start = window_start - interval '61 seconds' where key = ${"email:" + u.user!.email}`,
+    );
     expect((await signIn(u.user!.email, PASSWORD)).status).toBe(200);
   });
 
@@ -150,18 +169,35 @@ describe(`auth (${storageKind})`, () => {
       new Promise<{ status: number; cookie: string; text: string }>((resolve, reject) => {
         const payload = JSON.stringify(body);
         const req = httpRequest(
-          { host: "127.0.0.1", port, path: rawPath, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), origin: PUBLIC_URL } },
+          {
+            host: "127.0.0.1",
+            port,
+            path: rawPath,
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(payload),
+              origin: PUBLIC_URL,
+            },
+          },
           (res) => {
             let text = "";
             res.on("data", (c) => (text += c));
-            res.on("end", () => resolve({ status: res.statusCode!, cookie: (res.headers["set-cookie"] ?? []).join(";"), text }));
+            res.on("end", () =>
+              resolve({ status: res.statusCode!, cookie: (res.headers["set-cookie"] ?? []).join(";"), text }),
+            );
           },
         );
         req.on("error", reject);
         req.end(payload);
       });
     const u = await t.signUp();
-    const paths = ["/api/auth/./sign-in/email", "/api/auth/%2e/sign-in/email", "/api/auth/sign-up/../sign-in/email", "/api/auth/sign-in/email/"];
+    const paths = [
+      "/api/auth/./sign-in/email",
+      "/api/auth/%2e/sign-in/email",
+      "/api/auth/sign-up/../sign-in/email",
+      "/api/auth/sign-in/email/",
+    ];
     for (const p of paths) {
       for (const password of ["wrong-password", PASSWORD]) {
         const res = await post(p, { email: u.user!.email, password });
@@ -169,7 +205,9 @@ describe(`auth (${storageKind})`, () => {
         expect(res.cookie).not.toContain("session_token=");
       }
     }
-    expect((await post("/api/auth/./sign-up/email", { name: "x", email: uniqueEmail(), password: "short" })).status).toBe(404);
+    expect(
+      (await post("/api/auth/./sign-up/email", { name: "x", email: uniqueEmail(), password: "short" })).status,
+    ).toBe(404);
     // The canonical path over the same socket still works.
     expect((await post("/api/auth/sign-in/email", { email: u.user!.email, password: PASSWORD })).status).toBe(200);
   });
@@ -180,18 +218,30 @@ describe(`auth (${storageKind})`, () => {
       const res = await u.post("/api/auth/update-user", body);
       expect(res.status).toBe(404);
     }
-    const [row] = await rows<{ name: string; image: string | null }>(t, sql`select name, image from users where id = ${u.user!.id}`);
+    const [row] = await rows<{ name: string; image: string | null }>(
+      t,
+      sql`select name, image from users where id = ${u.user!.id}`,
+    );
     expect(row).toEqual({ name: "Kept Name", image: null });
     expect((await u.patch("/api/v1/me", { name: "x".repeat(10_000) })).status).toBe(400);
   });
 
   it("sign-up cannot set emailVerified or other account fields", async () => {
     const email = uniqueEmail("verified");
-    const res = await new Client(t.app).post("/api/auth/sign-up/email", { name: "V", email, password: PASSWORD, emailVerified: true, id: "chosen-id" });
+    const res = await new Client(t.app).post("/api/auth/sign-up/email", {
+      name: "V",
+      email,
+      password: PASSWORD,
+      emailVerified: true,
+      id: "chosen-id",
+    });
     expect(res.status).toBe(200);
     expect(res.body.user.emailVerified).toBe(false);
     expect(res.body.user.id).not.toBe("chosen-id");
-    const [row] = await rows<{ email_verified: boolean }>(t, sql`select email_verified from users where email = ${email}`);
+    const [row] = await rows<{ email_verified: boolean }>(
+      t,
+      sql`select email_verified from users where email = ${email}`,
+    );
     expect(row!.email_verified).toBe(false);
   });
 
@@ -208,7 +258,9 @@ describe(`auth (${storageKind})`, () => {
 describe(`auth throttle per IP (${storageKind})`, () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ config: { loginThrottle: { maxFailuresPerEmail: 100, maxFailuresPerIp: 4, windowSeconds: 60 } } });
+    t = await startTestApp({
+      config: { loginThrottle: { maxFailuresPerEmail: 100, maxFailuresPerIp: 4, windowSeconds: 60 } },
+    });
   });
   afterAll(() => t.close());
 
@@ -232,7 +284,11 @@ describe(`auth behind https (${storageKind})`, () => {
 
   it("the session cookie is __Secure- prefixed and Secure, HttpOnly, SameSite=Lax", async () => {
     const c = new Client(t.app);
-    const res = await c.post("/api/auth/sign-up/email", { name: "Tls", email: uniqueEmail("tls"), password: PASSWORD }, { origin });
+    const res = await c.post(
+      "/api/auth/sign-up/email",
+      { name: "Tls", email: uniqueEmail("tls"), password: PASSWORD },
+      { origin },
+    );
     expect(res.status).toBe(200);
     const cookie = setCookies(res).find((x) => x.startsWith("__Secure-tollgate.session_token="));
     expect(cookie).toBeDefined();

@@ -65,7 +65,11 @@ describe(`billing alerts (${storageKind})`, () => {
     const res = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${k}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "priced/m1", max_tokens: 20, messages: [{ role: "user", content: "hello there" }] }),
+      body: JSON.stringify({
+        model: "priced/m1",
+        max_tokens: 20,
+        messages: [{ role: "user", content: "hello there" }],
+      }),
     });
     expect(res.status, await res.clone().text()).toBe(200);
     return BigInt(res.headers.get("x-tollgate-cost-usd")!.replace(".", ""));
@@ -73,9 +77,23 @@ describe(`billing alerts (${storageKind})`, () => {
 
   /** Mails received so far for `to` whose subject matches. */
   const mailsTo = (to: string, subject: RegExp) =>
-    smtp.messages.filter((m) => JSON.stringify(m.to).toLowerCase().includes(to.toLowerCase()) && subject.test(m.subject ?? ""));
-  const balance = async (id = orgId) => BigInt((await rows<{ b: string }>(t, sql`select coalesce((select balance_micro_usd::text from billing_accounts where org_id = ${id}), '0') as b`))[0]!.b);
-  const fired = (id: string, event: string) => rows<{ period: string }>(t, sql`select period from billing_events_fired where org_id = ${id} and event = ${event} order by fired_at`);
+    smtp.messages.filter(
+      (m) => JSON.stringify(m.to).toLowerCase().includes(to.toLowerCase()) && subject.test(m.subject ?? ""),
+    );
+  const balance = async (id = orgId) =>
+    BigInt(
+      (
+        await rows<{ b: string }>(
+          t,
+          sql`select coalesce((select balance_micro_usd::text from billing_accounts where org_id = ${id}), '0') as b`,
+        )
+      )[0]!.b,
+    );
+  const fired = (id: string, event: string) =>
+    rows<{ period: string }>(
+      t,
+      sql`select period from billing_events_fired where org_id = ${id} and event = ${event} order by fired_at`,
+    );
   /** Flush usage (which evaluates alerts) and wait for the deliveries it started. */
   const flush = () => t.app.flushLogs();
   const verifySignature = (h: Hook, key: string) => {
@@ -93,7 +111,9 @@ describe(`billing alerts (${storageKind})`, () => {
   };
   const nextHour = () => new Date(Math.floor(Date.now() / HOUR) * HOUR + HOUR).toISOString();
 
-  function replica(opts: { now?: () => Date; backoffBaseMs?: number; allowedHosts?: string[]; connectAllowed?: string[] } = {}) {
+  function replica(
+    opts: { now?: () => Date; backoffBaseMs?: number; allowedHosts?: string[]; connectAllowed?: string[] } = {},
+  ) {
     const log = pino({ level: "silent" });
     return createAlertService({
       db: t.db,
@@ -146,7 +166,8 @@ describe(`billing alerts (${storageKind})`, () => {
     });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "App", slug: "main-app" })).status).toBe(201);
-    key = (await owner.post(`/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "live", environment: "live" })).body.key;
+    key = (await owner.post(`/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "live", environment: "live" })).body
+      .key;
   });
   afterAll(async () => {
     await t?.close();
@@ -168,8 +189,12 @@ describe(`billing alerts (${storageKind})`, () => {
     expect((await t.anon.get(`/api/v1/orgs/${slug}/billing/alerts`)).status).toBe(401);
 
     // These routes take no input: a body with fields is refused before anything changes.
-    expect((await adminIn.put(`/api/v1/orgs/${slug}/billing/alerts/subscription`, { userId: adminOut.user!.id })).status).toBe(400);
-    expect((await owner.post(`/api/v1/orgs/${slug}/billing/alerts/test`, { to: "someone@example.com" })).status).toBe(400);
+    expect(
+      (await adminIn.put(`/api/v1/orgs/${slug}/billing/alerts/subscription`, { userId: adminOut.user!.id })).status,
+    ).toBe(400);
+    expect((await owner.post(`/api/v1/orgs/${slug}/billing/alerts/test`, { to: "someone@example.com" })).status).toBe(
+      400,
+    );
     expect((await adminIn.get(`/api/v1/orgs/${slug}/billing/alerts`)).body.emailMe).toBe(false);
     const sub = await adminIn.put(`/api/v1/orgs/${slug}/billing/alerts/subscription`);
     expect(sub.status).toBe(200);
@@ -178,16 +203,24 @@ describe(`billing alerts (${storageKind})`, () => {
     expect((await adminOut.get(`/api/v1/orgs/${slug}/billing/alerts`)).body.emailMe).toBe(false);
     // Opting in and out again leaves adminOut out; the owner cannot opt out.
     expect((await adminOut.put(`/api/v1/orgs/${slug}/billing/alerts/subscription`)).status).toBe(200);
-    expect((await adminOut.delete(`/api/v1/orgs/${slug}/billing/alerts/subscription`)).body).toEqual({ emailMe: false });
+    expect((await adminOut.delete(`/api/v1/orgs/${slug}/billing/alerts/subscription`)).body).toEqual({
+      emailMe: false,
+    });
     const ownerOut = await owner.delete(`/api/v1/orgs/${slug}/billing/alerts/subscription`);
     expect(ownerOut.status).toBe(400);
     expect(ownerOut.body.error.code).toBe("OWNER_ALWAYS_NOTIFIED");
-    const actions = (await rows<{ action: string }>(t, sql`select action from audit_log where org_id = ${orgId} and action like 'billing.alerts%' order by id`)).map((r) => r.action);
+    const actions = (
+      await rows<{ action: string }>(
+        t,
+        sql`select action from audit_log where org_id = ${orgId} and action like 'billing.alerts%' order by id`,
+      )
+    ).map((r) => r.action);
     expect(actions).toEqual(["billing.alerts_subscribed", "billing.alerts_subscribed", "billing.alerts_unsubscribed"]);
   });
 
   it("a webhook URL to a metadata, link-local or unallowed private address is refused when saved", async () => {
-    const put = (webhookUrl: string) => owner.put(`/api/v1/orgs/${slug}/billing/alerts`, { lowBalanceUsd: null, monthlyBudgetUsd: null, webhookUrl });
+    const put = (webhookUrl: string) =>
+      owner.put(`/api/v1/orgs/${slug}/billing/alerts`, { lowBalanceUsd: null, monthlyBudgetUsd: null, webhookUrl });
     for (const [url, code] of [
       ["http://169.254.169.254/latest/meta-data", "WEBHOOK_URL_FORBIDDEN_ADDRESS"],
       ["http://[fe80::1]/hook", "WEBHOOK_URL_FORBIDDEN_ADDRESS"],
@@ -201,30 +234,73 @@ describe(`billing alerts (${storageKind})`, () => {
       expect(r.status, url).toBe(400);
       expect(r.body.error.code, url).toBe(code);
     }
-    expect((await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, { lowBalanceUsd: "0", monthlyBudgetUsd: null, webhookUrl: null })).status).toBe(400);
-    expect((await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, { lowBalanceUsd: "1.0000001", monthlyBudgetUsd: null, webhookUrl: null })).status).toBe(400);
-    expect((await owner.get(`/api/v1/orgs/${slug}/billing/alerts`)).body).toMatchObject({ lowBalanceUsd: null, webhookUrl: null });
+    expect(
+      (
+        await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, {
+          lowBalanceUsd: "0",
+          monthlyBudgetUsd: null,
+          webhookUrl: null,
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, {
+          lowBalanceUsd: "1.0000001",
+          monthlyBudgetUsd: null,
+          webhookUrl: null,
+        })
+      ).status,
+    ).toBe(400);
+    expect((await owner.get(`/api/v1/orgs/${slug}/billing/alerts`)).body).toMatchObject({
+      lowBalanceUsd: null,
+      webhookUrl: null,
+    });
   });
 
   it("the webhook secret is returned once by the save, shown as a hint afterwards, and never stored or audited in clear", async () => {
     await grantCredits(t, slug, "0.50001"); // balance $0.500010, just above the $0.50 threshold
-    const saved = await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, { lowBalanceUsd: "0.5", monthlyBudgetUsd: null, webhookUrl: hookUrl });
+    const saved = await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, {
+      lowBalanceUsd: "0.5",
+      monthlyBudgetUsd: null,
+      webhookUrl: hookUrl,
+    });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     secret = saved.body.webhookSecret;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{40,}$/);
-    expect(saved.body).toMatchObject({ lowBalanceMicroUsd: "500000", lowBalanceUsd: "0.500000", monthlyBudgetUsd: null, webhookUrl: hookUrl, webhookSecretHint: `whsec_…${secret.slice(-4)}` });
+    expect(saved.body).toMatchObject({
+      lowBalanceMicroUsd: "500000",
+      lowBalanceUsd: "0.500000",
+      monthlyBudgetUsd: null,
+      webhookUrl: hookUrl,
+      webhookSecretHint: `whsec_…${secret.slice(-4)}`,
+    });
     const got = await adminIn.get(`/api/v1/orgs/${slug}/billing/alerts`);
     expect(got.body.webhookSecretHint).toBe(`whsec_…${secret.slice(-4)}`);
     expect(JSON.stringify(got.body)).not.toContain(secret);
     expect(got.body).not.toHaveProperty("webhookSecret");
     // Saving again with the same URL keeps the secret (none returned).
-    const again = await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, { lowBalanceUsd: "0.5", monthlyBudgetUsd: null, webhookUrl: hookUrl });
+    const again = await owner.put(`/api/v1/orgs/${slug}/billing/alerts`, {
+      lowBalanceUsd: "0.5",
+      monthlyBudgetUsd: null,
+      webhookUrl: hookUrl,
+    });
     expect(again.body.webhookSecret).toBeNull();
     expect(again.body.webhookSecretHint).toBe(`whsec_…${secret.slice(-4)}`);
-    const audit = await rows<{ action: string; metadata: unknown }>(t, sql`select action, metadata from audit_log where org_id = ${orgId} and action = 'billing.alerts_updated'`);
+    const audit = await rows<{ action: string; metadata: unknown }>(
+      t,
+      sql`select action, metadata from audit_log where org_id = ${orgId} and action = 'billing.alerts_updated'`,
+    );
     expect(audit.length).toBe(2);
-    expect(audit[0]!.metadata).toMatchObject({ lowBalanceUsd: "0.500000", webhookHost: new URL(hookUrl).host, webhookSecretGenerated: true });
-    const [stored] = await rows<{ c: string }>(t, sql`select alert_webhook_secret_ciphertext as c from billing_settings where org_id = ${orgId}`);
+    expect(audit[0]!.metadata).toMatchObject({
+      lowBalanceUsd: "0.500000",
+      webhookHost: new URL(hookUrl).host,
+      webhookSecretGenerated: true,
+    });
+    const [stored] = await rows<{ c: string }>(
+      t,
+      sql`select alert_webhook_secret_ciphertext as c from billing_settings where org_id = ${orgId}`,
+    );
     expect(stored!.c).toMatch(/^v1\./);
     const everything = JSON.stringify(await rows(t, sql`select * from audit_log where org_id = ${orgId}`)) + stored!.c;
     expect(everything).not.toContain(secret);
@@ -282,7 +358,11 @@ describe(`billing alerts (${storageKind})`, () => {
     // A tampered body or another secret does not verify.
     const sig = String(hooks[0]!.headers["tollgate-signature"]);
     const [, ts, mac] = /^t=(\d+),v1=(\w+)$/.exec(sig)!;
-    expect(createHmac("sha256", secret).update(`${ts}.${hooks[0]!.body.replace("low_balance", "budget_50")}`).digest("hex")).not.toBe(mac);
+    expect(
+      createHmac("sha256", secret)
+        .update(`${ts}.${hooks[0]!.body.replace("low_balance", "budget_50")}`)
+        .digest("hex"),
+    ).not.toBe(mac);
 
     // Still below: more traffic fires nothing new.
     await chat(key);
@@ -312,7 +392,11 @@ describe(`billing alerts (${storageKind})`, () => {
   it("a top-up above the threshold re-arms the alert: the next crossing fires again", async () => {
     const mailsBefore = mailsTo(owner.user!.email, /below your/).length;
     const now = await balance();
-    await grantCredits(t, slug, ((500_010n - now) / 1_000_000n).toString() + "." + ((500_010n - now) % 1_000_000n).toString().padStart(6, "0"));
+    await grantCredits(
+      t,
+      slug,
+      ((500_010n - now) / 1_000_000n).toString() + "." + ((500_010n - now) % 1_000_000n).toString().padStart(6, "0"),
+    );
     expect(await balance()).toBe(500_010n);
     hooks.length = 0;
     await chat(key);
@@ -328,19 +412,35 @@ describe(`billing alerts (${storageKind})`, () => {
   it("monthly budget: 50 %, 80 % and 100 % each fire once; a budget lowered below the spend fires at once", async () => {
     const b = await createOrg(owner, { name: "Budget Co" });
     await owner.post(`/api/v1/orgs/${b.slug}/providers`, {
-      name: "Priced", slug: "priced", format: "openai", baseUrl: `${fake.url}/v1`, apiKey: "sk-priced",
+      name: "Priced",
+      slug: "priced",
+      format: "openai",
+      baseUrl: `${fake.url}/v1`,
+      apiKey: "sk-priced",
       models: [{ id: "m1", maxOutputTokens: 1000, inputPricePerMillion: "2", outputPricePerMillion: "10" }],
     });
     expect((await owner.post(`/api/v1/orgs/${b.slug}/projects`, { name: "B", slug: "budget-app" })).status).toBe(201);
-    const k = (await owner.post(`/api/v1/orgs/${b.slug}/projects/budget-app/keys`, { name: "live", environment: "live" })).body.key;
+    const k = (
+      await owner.post(`/api/v1/orgs/${b.slug}/projects/budget-app/keys`, { name: "live", environment: "live" })
+    ).body.key;
     await grantCredits(t, b.slug, "1");
     const c = await chat(k); // the cost of one request (all requests here are identical)
     await flush();
     const budget = c * 10n; // 10 requests = 100 %
     const usd = `${budget / 1_000_000n}.${(budget % 1_000_000n).toString().padStart(6, "0")}`;
-    const saved = await owner.put(`/api/v1/orgs/${b.slug}/billing/alerts`, { lowBalanceUsd: null, monthlyBudgetUsd: usd, webhookUrl: null });
+    const saved = await owner.put(`/api/v1/orgs/${b.slug}/billing/alerts`, {
+      lowBalanceUsd: null,
+      monthlyBudgetUsd: usd,
+      webhookUrl: null,
+    });
     expect(saved.status).toBe(200);
-    const events = async () => (await rows<{ event: string }>(t, sql`select event from billing_events_fired where org_id = ${b.id} order by event`)).map((r) => r.event);
+    const events = async () =>
+      (
+        await rows<{ event: string }>(
+          t,
+          sql`select event from billing_events_fired where org_id = ${b.id} order by event`,
+        )
+      ).map((r) => r.event);
     const budgetMails = (pct: number) => mailsTo(owner.user!.email, new RegExp(`Budget Co has used ${pct}% of its`));
     const month = new Date().toISOString().slice(0, 7);
     let spent = 1n;
@@ -354,13 +454,18 @@ describe(`billing alerts (${storageKind})`, () => {
     expect(await events()).toEqual([]);
     await spendTo(5n);
     expect(await events()).toEqual(["budget_50"]);
-    expect((await smtp.waitFor(owner.user!.email)).subject).toMatch(/Budget Co has used 50% of its \$0\.\d+ monthly budget/);
+    expect((await smtp.waitFor(owner.user!.email)).subject).toMatch(
+      /Budget Co has used 50% of its \$0\.\d+ monthly budget/,
+    );
     await spendTo(8n);
     expect(await events()).toEqual(["budget_50", "budget_80"]);
     await spendTo(10n);
     expect(await events()).toEqual(["budget_100", "budget_50", "budget_80"]);
     await spendTo(12n);
-    const periods = await rows<{ period: string }>(t, sql`select distinct period from billing_events_fired where org_id = ${b.id}`);
+    const periods = await rows<{ period: string }>(
+      t,
+      sql`select distinct period from billing_events_fired where org_id = ${b.id}`,
+    );
     expect(periods).toEqual([{ period: month }]);
     await sleep(200);
     expect([budgetMails(50).length, budgetMails(80).length, budgetMails(100).length]).toEqual([1, 1, 1]);
@@ -369,7 +474,11 @@ describe(`billing alerts (${storageKind})`, () => {
     expect(mailsTo(adminIn.user!.email, /Budget Co/)).toEqual([]);
 
     // Lowering the budget below this month's spend is a new alert: it fires at once (one email, the highest step).
-    const lower = await owner.put(`/api/v1/orgs/${b.slug}/billing/alerts`, { lowBalanceUsd: null, monthlyBudgetUsd: "0.000100", webhookUrl: null });
+    const lower = await owner.put(`/api/v1/orgs/${b.slug}/billing/alerts`, {
+      lowBalanceUsd: null,
+      monthlyBudgetUsd: "0.000100",
+      webhookUrl: null,
+    });
     expect(lower.status).toBe(200);
     await flush();
     await sleep(200);
@@ -381,13 +490,18 @@ describe(`billing alerts (${storageKind})`, () => {
     const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 0, 30));
     const hour = new Date(Date.UTC(next.getUTCFullYear(), next.getUTCMonth(), 1));
     const [proj] = await rows<{ id: string }>(t, sql`select id from projects where org_id = ${b.id}`);
-    await t.db.execute(sql`insert into billing_usage_hourly (org_id, project_id, key_id, model, hour, requests, cost_micro_usd) values (${b.id}, ${proj!.id}, 'k', 'priced/m1', ${hour.toISOString()}, 1, 60)`);
+    await t.db.execute(
+      sql`insert into billing_usage_hourly (org_id, project_id, key_id, model, hour, requests, cost_micro_usd) values (${b.id}, ${proj!.id}, 'k', 'priced/m1', ${hour.toISOString()}, 1, 60)`,
+    );
     try {
       const r = replica({ now: () => next });
       await r.evaluate([b.id]);
       await r.idle();
       const nextMonth = next.toISOString().slice(0, 7);
-      const fresh = await rows<{ event: string }>(t, sql`select event from billing_events_fired where org_id = ${b.id} and period = ${nextMonth} order by event`);
+      const fresh = await rows<{ event: string }>(
+        t,
+        sql`select event from billing_events_fired where org_id = ${b.id} and period = ${nextMonth} order by event`,
+      );
       expect(fresh.map((x) => x.event)).toEqual(["budget_50"]);
       await sleep(200);
       expect(budgetMails(50).length).toBe(2);
@@ -398,7 +512,15 @@ describe(`billing alerts (${storageKind})`, () => {
 
   it("webhook delivery: retries 5xx with backoff, never follows a redirect, and a failure does not disturb the gateway", async () => {
     const r = replica({ backoffBaseMs: 10 });
-    const ctx: OrgContext = { orgId, orgSlug: slug, role: "owner", userId: owner.user!.id, email: owner.user!.email, name: "o", ip: "127.0.0.1" };
+    const ctx: OrgContext = {
+      orgId,
+      orgSlug: slug,
+      role: "owner",
+      userId: owner.user!.id,
+      email: owner.user!.email,
+      name: "o",
+      ip: "127.0.0.1",
+    };
     hooks.length = 0;
     hookPlan.push(500, 503);
     const retried = await r.test(ctx);
@@ -421,9 +543,18 @@ describe(`billing alerts (${storageKind})`, () => {
     // Checked again at send time: on the URL (an operator removed the allowance) and on the connected address.
     hooks.length = 0;
     const urlRefused = await replica({ allowedHosts: [] }).test(ctx);
-    expect(urlRefused.webhook).toMatchObject({ delivered: false, attempts: 0, error: "the webhook URL is not allowed (SSRF checks)" });
+    expect(urlRefused.webhook).toMatchObject({
+      delivered: false,
+      attempts: 0,
+      error: "the webhook URL is not allowed (SSRF checks)",
+    });
     const connectRefused = await replica({ connectAllowed: [] }).test(ctx);
-    expect(connectRefused.webhook).toMatchObject({ delivered: false, status: null, attempts: 1, error: "the address is not allowed (SSRF guard)" });
+    expect(connectRefused.webhook).toMatchObject({
+      delivered: false,
+      status: null,
+      attempts: 1,
+      error: "the address is not allowed (SSRF guard)",
+    });
     expect(hooks.length).toBe(0);
     // The gateway keeps serving while alert deliveries fail.
     await chat(key);
@@ -434,20 +565,34 @@ describe(`billing alerts (${storageKind})`, () => {
     await flush();
     const ok = await cli("billing", "verify", "--through", nextHour());
     expect(ok.code, ok.out).toBe(0);
-    expect(ok.out).toMatch(new RegExp(`ok\\s+${slug}\\s+usage: ledger \\$0\\.\\d+, hourly report \\$0\\.\\d+; compared with request logs`));
-    expect(ok.out).toMatch(new RegExp(`ok\\s+${slug}/main-app\\s+usage \\$0\\.\\d+ = hourly report; ledger \\$0\\.\\d+ = request logs`));
+    expect(ok.out).toMatch(
+      new RegExp(`ok\\s+${slug}\\s+usage: ledger \\$0\\.\\d+, hourly report \\$0\\.\\d+; compared with request logs`),
+    );
+    expect(ok.out).toMatch(
+      new RegExp(`ok\\s+${slug}/main-app\\s+usage \\$0\\.\\d+ = hourly report; ledger \\$0\\.\\d+ = request logs`),
+    );
     expect(ok.out).toMatch(/Usage reconciles for all \d+ organizations/);
     // The ledger's usage equals the sum of the logs' costs for the org (the same number, computed independently here).
-    const [sums] = await rows<{ l: string; r: string }>(t, sql`select (select (-sum(amount_micro_usd))::text from ledger_entries where org_id = ${orgId} and kind = 'usage') as l, (select sum(cost_micro_usd)::text from request_logs where org_id = ${orgId}) as r`);
+    const [sums] = await rows<{ l: string; r: string }>(
+      t,
+      sql`select (select (-sum(amount_micro_usd))::text from ledger_entries where org_id = ${orgId} and kind = 'usage') as l, (select sum(cost_micro_usd)::text from request_logs where org_id = ${orgId}) as r`,
+    );
     expect(sums!.l).toBe(sums!.r);
 
     // Without --through the current (incomplete) hour is not compared.
-    const [log] = await rows<{ id: string }>(t, sql`select id from request_logs where org_id = ${orgId} and cost_micro_usd > 0 order by created_at desc limit 1`);
+    const [log] = await rows<{ id: string }>(
+      t,
+      sql`select id from request_logs where org_id = ${orgId} and cost_micro_usd > 0 order by created_at desc limit 1`,
+    );
     await t.db.execute(sql`update request_logs set cost_micro_usd = cost_micro_usd + 7 where id = ${log!.id}`);
     try {
       const bad = await cli("billing", "verify", "--through", nextHour());
       expect(bad.code).toBe(1);
-      expect(bad.out).toMatch(new RegExp(`MISMATCH ${slug}/main-app\\s+usage \\$0\\.\\d+ = hourly report; ledger \\$(0\\.\\d+) but request logs \\$0\\.\\d+`));
+      expect(bad.out).toMatch(
+        new RegExp(
+          `MISMATCH ${slug}/main-app\\s+usage \\$0\\.\\d+ = hourly report; ledger \\$(0\\.\\d+) but request logs \\$0\\.\\d+`,
+        ),
+      );
       expect(bad.out).toMatch(/hour \d{4}-\d\d-\d\dT\d\d:00Z: ledger \$0\.\d+, request logs \$0\.\d+/);
       expect(bad.out).toMatch(/Usage differs in 1 of \d+ organizations/);
       // The balance check itself still passes: only the usage reconciliation failed.
@@ -460,21 +605,33 @@ describe(`billing alerts (${storageKind})`, () => {
   });
 
   it("billing verify: the hourly report must equal the ledger, and a deleted project's logs are not compared", async () => {
-    const [proj] = await rows<{ id: string }>(t, sql`select id from projects where org_id = ${orgId} and slug = 'main-app'`);
-    const [row] = await rows<{ key_id: string; model: string; hour: string }>(t, sql`select key_id, model, hour::text as hour from billing_usage_hourly where project_id = ${proj!.id} limit 1`);
+    const [proj] = await rows<{ id: string }>(
+      t,
+      sql`select id from projects where org_id = ${orgId} and slug = 'main-app'`,
+    );
+    const [row] = await rows<{ key_id: string; model: string; hour: string }>(
+      t,
+      sql`select key_id, model, hour::text as hour from billing_usage_hourly where project_id = ${proj!.id} limit 1`,
+    );
     const one = sql`project_id = ${proj!.id} and key_id = ${row!.key_id} and model = ${row!.model} and hour = ${row!.hour}::timestamptz`;
     await t.db.execute(sql`update billing_usage_hourly set cost_micro_usd = cost_micro_usd + 1 where ${one}`);
     try {
       const bad = await cli("billing", "verify", "--through", nextHour());
       expect(bad.code).toBe(1);
-      expect(bad.out).toMatch(new RegExp(`MISMATCH ${slug}/main-app\\s+usage in ledger \\$0\\.\\d+ but hourly report \\$0\\.\\d+`));
+      expect(bad.out).toMatch(
+        new RegExp(`MISMATCH ${slug}/main-app\\s+usage in ledger \\$0\\.\\d+ but hourly report \\$0\\.\\d+`),
+      );
     } finally {
       await t.db.execute(sql`update billing_usage_hourly set cost_micro_usd = cost_micro_usd - 1 where ${one}`);
     }
     expect((await owner.delete(`/api/v1/orgs/${slug}/projects/main-app`, { confirm: "main-app" })).status).toBe(204);
     const after = await cli("billing", "verify", "--through", nextHour());
     expect(after.code, after.out).toBe(0);
-    expect(after.out).toMatch(new RegExp(`ok\\s+${slug}/\\(deleted project ${proj!.id}\\)\\s+usage \\$0\\.\\d+ = hourly report; request logs not compared: project deleted`));
+    expect(after.out).toMatch(
+      new RegExp(
+        `ok\\s+${slug}/\\(deleted project ${proj!.id}\\)\\s+usage \\$0\\.\\d+ = hourly report; request logs not compared: project deleted`,
+      ),
+    );
   });
   it("billing verify: logs trimmed by retention are compared from the first complete hour; a lost log is a mismatch", async () => {
     const o = await createOrg(owner, { name: "Retention Co" });
@@ -487,8 +644,12 @@ describe(`billing alerts (${storageKind})`, () => {
     // Four past hours, as the gateway writes them: one usage ledger row and one report row per hour, two logs per hour.
     for (const [i, hour] of h.entries()) {
       const c = BigInt(100 * (i + 1));
-      await t.db.execute(sql`insert into ledger_entries (org_id, kind, amount_micro_usd, project_id, period_start, requests) values (${o.id}, 'usage', ${(-c).toString()}, ${proj!.id}, ${iso(hour)}, 2)`);
-      await t.db.execute(sql`insert into billing_usage_hourly (org_id, project_id, key_id, model, hour, requests, cost_micro_usd) values (${o.id}, ${proj!.id}, 'k', 'priced/m1', ${iso(hour)}, 2, ${c.toString()})`);
+      await t.db.execute(
+        sql`insert into ledger_entries (org_id, kind, amount_micro_usd, project_id, period_start, requests) values (${o.id}, 'usage', ${(-c).toString()}, ${proj!.id}, ${iso(hour)}, 2)`,
+      );
+      await t.db.execute(
+        sql`insert into billing_usage_hourly (org_id, project_id, key_id, model, hour, requests, cost_micro_usd) values (${o.id}, ${proj!.id}, 'k', 'priced/m1', ${iso(hour)}, 2, ${c.toString()})`,
+      );
       for (const [j, part] of [(c * 4n) / 10n, c - (c * 4n) / 10n].entries()) {
         await t.db.execute(sql`insert into request_logs (id, org_id, project_id, key_id, created_at, endpoint, status, outcome, latency_ms, cost_micro_usd)
           values (${`r-${i}-${j}`}, ${o.id}, ${proj!.id}, 'k', ${iso(hour + (10 + 30 * j) * 60_000)}, 'chat', 200, 'ok', 5, ${part.toString()})`);
@@ -498,19 +659,27 @@ describe(`billing alerts (${storageKind})`, () => {
     const hourText = (ms: number) => iso(ms).slice(0, 13) + ":00Z";
     const all = await cli("billing", "verify", "--through", through);
     expect(all.code, all.out).toBe(0);
-    expect(all.out).toContain(`ok       ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.001000 = request logs (${hourText(h[0]!)} to ${hourText(h[3]! + HOUR)}, 4 h)`);
+    expect(all.out).toContain(
+      `ok       ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.001000 = request logs (${hourText(h[0]!)} to ${hourText(h[3]! + HOUR)}, 4 h)`,
+    );
 
     // Retention deleted everything before h1 + 30 min: h1 is partial, comparison starts at h2.
-    await t.db.execute(sql`delete from request_logs where project_id = ${proj!.id} and created_at < ${iso(h[1]! + 30 * 60_000)}`);
+    await t.db.execute(
+      sql`delete from request_logs where project_id = ${proj!.id} and created_at < ${iso(h[1]! + 30 * 60_000)}`,
+    );
     const trimmed = await cli("billing", "verify", "--through", through);
     expect(trimmed.code, trimmed.out).toBe(0);
-    expect(trimmed.out).toContain(`ok       ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.000700 = request logs (${hourText(h[2]!)} to ${hourText(h[3]! + HOUR)}, 2 h)`);
+    expect(trimmed.out).toContain(
+      `ok       ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.000700 = request logs (${hourText(h[2]!)} to ${hourText(h[3]! + HOUR)}, 2 h)`,
+    );
 
     // A log lost in a complete hour is a mismatch naming that hour.
     await t.db.execute(sql`delete from request_logs where id = 'r-3-0'`);
     const lost = await cli("billing", "verify", "--through", through);
     expect(lost.code).toBe(1);
-    expect(lost.out).toContain(`MISMATCH ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.000700 but request logs $0.000540`);
+    expect(lost.out).toContain(
+      `MISMATCH ${o.slug}/old-app  usage $0.001000 = hourly report; ledger $0.000700 but request logs $0.000540`,
+    );
     expect(lost.out).toContain(`hour ${hourText(h[3]!)}: ledger $0.000400, request logs $0.000240`);
 
     // Deleting the project takes its logs: they are no longer compared (the ledger still is, against the report).

@@ -27,11 +27,18 @@ function micro(...parts: Array<[tokens: number, usdPerMillion: number]>): bigint
   for (const [tokens, usd] of parts) n += BigInt(tokens) * BigInt(Math.round(usd * 1000));
   return (n + 999n) / 1000n;
 }
-const usd = (m: bigint) => `${m < 0n ? "-" : ""}${(m < 0n ? -m : m) / 1_000_000n}.${((m < 0n ? -m : m) % 1_000_000n).toString().padStart(6, "0")}`;
+const usd = (m: bigint) =>
+  `${m < 0n ? "-" : ""}${(m < 0n ? -m : m) / 1_000_000n}.${((m < 0n ? -m : m) % 1_000_000n).toString().padStart(6, "0")}`;
 
 const modes: Array<{ holds: string; env: Record<string, string> }> = [{ holds: "in process", env: {} }];
-if (TEST_REDIS_URL) modes.push({ holds: "in Redis", env: { REDIS_URL: TEST_REDIS_URL, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` } });
-else describe.skip("billing integrity with credit holds in Redis (needs TEST_REDIS_URL)", () => it("skipped", () => undefined));
+if (TEST_REDIS_URL)
+  modes.push({
+    holds: "in Redis",
+    env: { REDIS_URL: TEST_REDIS_URL, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` },
+  });
+else
+  describe.skip("billing integrity with credit holds in Redis (needs TEST_REDIS_URL)", () =>
+    it("skipped", () => undefined));
 
 describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, ({ env }) => {
   let t: TestApp;
@@ -43,7 +50,11 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
   const anthropicOpts: { apiKey: string; usage?: Record<string, unknown> } = { apiKey: "sk-ant" };
 
   beforeAll(async () => {
-    [openai, anthropic, down] = await Promise.all([startOpenAIFake(openaiOpts), startAnthropicFake(anthropicOpts), startOpenAIFake({ apiKey: "sk-down" })]);
+    [openai, anthropic, down] = await Promise.all([
+      startOpenAIFake(openaiOpts),
+      startAnthropicFake(anthropicOpts),
+      startOpenAIFake({ apiKey: "sk-down" }),
+    ]);
     t = await startTestApp({
       env: {
         OPENAI_API_KEY: "sk-oa",
@@ -68,22 +79,43 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     const org = await createOrg(owner, {});
     const p = await owner.post(`/api/v1/orgs/${org.slug}/projects`, { name: "App", slug: "main-app", ...project });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
-    const live = (await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: "live", environment: "live" })).body.key as string;
-    const test = (await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: "test", environment: "test" })).body.key as string;
+    const live = (
+      await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: "live", environment: "live" })
+    ).body.key as string;
+    const test = (
+      await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: "test", environment: "test" })
+    ).body.key as string;
     return { owner, slug: org.slug as string, orgId: org.id as string, live, test };
   }
 
   async function call(key: string, body: Record<string, unknown>, path = "/v1/chat/completions") {
     const res = await fetch(`${base}${path}`, {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      headers: {
+        authorization: `Bearer ${key}`,
+        "content-type": "application/json",
+        "anthropic-version": "2023-06-01",
+      },
       body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], ...body }),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null, cost: res.headers.get("x-tollgate-cost-usd") };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text ? JSON.parse(text) : null,
+      cost: res.headers.get("x-tollgate-cost-usd"),
+    };
   }
 
-  const balance = async (orgId: string) => BigInt((await rows<{ b: string }>(t, sql`select coalesce((select balance_micro_usd::text from billing_accounts where org_id = ${orgId}), '0') as b`))[0]!.b);
+  const balance = async (orgId: string) =>
+    BigInt(
+      (
+        await rows<{ b: string }>(
+          t,
+          sql`select coalesce((select balance_micro_usd::text from billing_accounts where org_id = ${orgId}), '0') as b`,
+        )
+      )[0]!.b,
+    );
 
   it("every model the price library knows is priced (not only a featured list); an unknown model is refused with model_not_priced", async () => {
     const o = await newOrg();
@@ -103,7 +135,11 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     for (const model of ["openai/gpt-unknown-zz", "gpt-unknown-zz"]) {
       const u = await call(o.live, { model });
       expect(u.status, model).toBe(400);
-      expect(u.body.error, model).toMatchObject({ type: "invalid_request_error", code: "model_not_priced", param: "model" });
+      expect(u.body.error, model).toMatchObject({
+        type: "invalid_request_error",
+        code: "model_not_priced",
+        param: "model",
+      });
       expect(u.body.error.message).toMatch(/no price/);
     }
     const a = await call(o.live, { model: "openai/gpt-unknown-zz", max_tokens: 10 }, "/v1/messages");
@@ -133,7 +169,12 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
 
   it("a 400 KB json_schema and 20k CJK characters count in full in the hold; the charge is what the provider reported", async () => {
     const o = await newOrg();
-    const schema = { type: "object", properties: Object.fromEntries(Array.from({ length: 8_000 }, (_, i) => [`field_${i}`, { type: "string", description: "x".repeat(20) }])) };
+    const schema = {
+      type: "object",
+      properties: Object.fromEntries(
+        Array.from({ length: 8_000 }, (_, i) => [`field_${i}`, { type: "string", description: "x".repeat(20) }]),
+      ),
+    };
     const response_format = { type: "json_schema", json_schema: { name: "big", schema } };
     expect(JSON.stringify(response_format).length).toBeGreaterThan(400_000);
     // Every schema byte is an input token in the hold: over $0.06 at $0.15 per million.
@@ -152,11 +193,19 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     const cjk = "漢字".repeat(10_000);
     const o2 = await newOrg();
     await grantCredits(t, o2.slug, "0.10");
-    const no = await call(o2.live, { model: "openai/gpt-4o", messages: [{ role: "user", content: cjk }], max_tokens: 100 });
+    const no = await call(o2.live, {
+      model: "openai/gpt-4o",
+      messages: [{ role: "user", content: cjk }],
+      max_tokens: 100,
+    });
     expect(no.status).toBe(402);
     await grantCredits(t, o2.slug, "0.90");
     openaiOpts.usage = { prompt_tokens: 30_000, completion_tokens: 100, total_tokens: 30_100 };
-    const yes = await call(o2.live, { model: "openai/gpt-4o", messages: [{ role: "user", content: cjk }], max_tokens: 100 });
+    const yes = await call(o2.live, {
+      model: "openai/gpt-4o",
+      messages: [{ role: "user", content: cjk }],
+      max_tokens: 100,
+    });
     expect(yes.status).toBe(200);
     expect(yes.cost).toBe(usd(micro([30_000, 2.5], [100, 10])));
     expect(yes.cost).toBe("0.076000");
@@ -170,7 +219,12 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     expect(refused.status).toBe(402);
     expect(refused.body.error.message).toMatch(/may cost up to \$0\.88/);
     await grantCredits(t, o.slug, "0.50");
-    openaiOpts.usage = { prompt_tokens: 12, completion_tokens: 20_000, total_tokens: 20_012, completion_tokens_details: { reasoning_tokens: 18_000 } };
+    openaiOpts.usage = {
+      prompt_tokens: 12,
+      completion_tokens: 20_000,
+      total_tokens: 20_012,
+      completion_tokens_details: { reasoning_tokens: 18_000 },
+    };
     const r = await call(o.live, { model: "openai/o3-mini" });
     expect(r.status).toBe(200);
     expect(r.cost).toBe(usd(micro([12, 1.1], [20_000, 4.4])));
@@ -180,7 +234,11 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
   it("a fallback to a dearer model is held at the dearer price and billed at the model that answered", async () => {
     const o = await newOrg({ fallbackModels: ["openai/gpt-4o"] });
     const prov = await o.owner.post(`/api/v1/orgs/${o.slug}/providers`, {
-      name: "Down", slug: "down", format: "openai", baseUrl: `${down.url}/v1`, apiKey: "sk-down",
+      name: "Down",
+      slug: "down",
+      format: "openai",
+      baseUrl: `${down.url}/v1`,
+      apiKey: "sk-down",
       models: [{ id: "m", inputPricePerMillion: "0.1", outputPricePerMillion: "0.1" }],
     });
     expect(prov.status, JSON.stringify(prov.body)).toBe(201);
@@ -195,7 +253,10 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     expect(r.headers.get("x-tollgate-model")).toBe("openai/gpt-4o");
     expect(r.cost).toBe(usd(micro([10, 2.5], [20, 10])));
     await t.app.flushLogs();
-    const [log] = await rows<{ m: string; c: string }>(t, sql`select model_served as m, cost_micro_usd::text as c from request_logs where id = ${r.headers.get("x-request-id")}`);
+    const [log] = await rows<{ m: string; c: string }>(
+      t,
+      sql`select model_served as m, cost_micro_usd::text as c from request_logs where id = ${r.headers.get("x-request-id")}`,
+    );
     expect(log).toEqual({ m: "openai/gpt-4o", c: micro([10, 2.5], [20, 10]).toString() });
   });
 
@@ -213,10 +274,18 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     const expected = usd(micro([100, 3], [1_500, 3.75], [500, 6], [1_000, 0.3], [50, 15]));
     expect(expected).toBe("0.009975");
     const prompt = "x".repeat(4_000);
-    const viaMessages = await call(o.live, { model: "anthropic/claude-sonnet-4-0", max_tokens: 100, messages: [{ role: "user", content: prompt }] }, "/v1/messages");
+    const viaMessages = await call(
+      o.live,
+      { model: "anthropic/claude-sonnet-4-0", max_tokens: 100, messages: [{ role: "user", content: prompt }] },
+      "/v1/messages",
+    );
     expect(viaMessages.status, JSON.stringify(viaMessages.body)).toBe(200);
     expect(viaMessages.cost).toBe(expected);
-    const viaChat = await call(o.live, { model: "anthropic/claude-sonnet-4-0", max_tokens: 100, messages: [{ role: "user", content: prompt }] });
+    const viaChat = await call(o.live, {
+      model: "anthropic/claude-sonnet-4-0",
+      max_tokens: 100,
+      messages: [{ role: "user", content: prompt }],
+    });
     expect(viaChat.status).toBe(200);
     expect(viaChat.cost).toBe(expected);
   });
@@ -225,12 +294,20 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     const o = await newOrg({ monthlySpendCapUsd: "0.000010" });
     const paid = await call(o.test, { model: "openai/gpt-4o-mini" });
     expect(paid.status).toBe(403);
-    expect(paid.body.error).toMatchObject({ type: "permission_error", code: "test_key_model_not_allowed", param: "model" });
+    expect(paid.body.error).toMatchObject({
+      type: "permission_error",
+      code: "test_key_model_not_allowed",
+      param: "model",
+    });
     const free = await call(o.test, { model: "mock/echo" });
     expect(free.status).toBe(200);
     expect(free.cost).toBe("0.000000");
     const prov = await o.owner.post(`/api/v1/orgs/${o.slug}/providers`, {
-      name: "Own", slug: "own", format: "openai", baseUrl: `${openai.url}/v1`, apiKey: "sk-oa",
+      name: "Own",
+      slug: "own",
+      format: "openai",
+      baseUrl: `${openai.url}/v1`,
+      apiKey: "sk-oa",
       models: [{ id: "gpt-4o", inputPricePerMillion: "2.5", outputPricePerMillion: "10" }],
     });
     expect(prov.status).toBe(201);
@@ -243,8 +320,12 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
   it("a member's key never learns the organization's balance; an owner's or admin's key does", async () => {
     const o = await newOrg();
     const member = await joinOrg(t, o.owner, o.slug, "member");
-    expect((await o.owner.put(`/api/v1/orgs/${o.slug}/projects/main-app/members`, { userIds: [member.user!.id] })).status).toBe(200);
-    const memberKey = (await member.post(`/api/v1/orgs/${o.slug}/projects/main-app/keys`, { name: "mine", environment: "live" })).body.key as string;
+    expect(
+      (await o.owner.put(`/api/v1/orgs/${o.slug}/projects/main-app/members`, { userIds: [member.user!.id] })).status,
+    ).toBe(200);
+    const memberKey = (
+      await member.post(`/api/v1/orgs/${o.slug}/projects/main-app/keys`, { name: "mine", environment: "live" })
+    ).body.key as string;
     await grantCredits(t, o.slug, "0.000100");
     openaiOpts.usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
     const mine = await call(memberKey, { model: "openai/gpt-4o-mini", max_tokens: 10 });
@@ -254,9 +335,19 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     const stream = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${memberKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "openai/gpt-4o-mini", max_tokens: 10, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] }),
+      body: JSON.stringify({
+        model: "openai/gpt-4o-mini",
+        max_tokens: 10,
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: "user", content: "hi" }],
+      }),
     });
-    const last = (await stream.text()).split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6))).find((c) => c.tollgate);
+    const last = (await stream.text())
+      .split("\n")
+      .filter((l) => l.startsWith("data: {"))
+      .map((l) => JSON.parse(l.slice(6)))
+      .find((c) => c.tollgate);
     expect(last.tollgate.cost_usd).toBe(usd(micro([10, 0.15], [10, 0.6])));
     expect(last.tollgate.balance_usd).toBeUndefined();
     const refused = await call(memberKey, { model: "openai/gpt-4o-mini", max_tokens: 1_000 });
@@ -265,7 +356,9 @@ describe.each(modes)(`billing integrity (${storageKind}, credit holds $holds)`, 
     expect(refused.body.error.message).not.toMatch(/has \$/);
     const owners = await call(o.live, { model: "openai/gpt-4o-mini", max_tokens: 1_000 });
     expect(owners.body.error.message).toMatch(/has \$0\.0000\d\d available/);
-    expect((await call(o.live, { model: "openai/gpt-4o-mini", max_tokens: 10 })).headers.get("x-tollgate-balance-usd")).toMatch(/^0\.0000\d\d$/);
+    expect(
+      (await call(o.live, { model: "openai/gpt-4o-mini", max_tokens: 10 })).headers.get("x-tollgate-balance-usd"),
+    ).toMatch(/^0\.0000\d\d$/);
   });
 
   it("usage beyond the hold is charged in full and counted; the balance dips by that overrun only and the next request is refused", async () => {
@@ -294,7 +387,9 @@ describe(`unpriced models allowed by the operator (${storageKind})`, () => {
   let fake: FakeServer;
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: "sk-oa" });
-    t = await startTestApp({ env: { OPENAI_API_KEY: "sk-oa", OPENAI_BASE_URL: `${fake.url}/v1`, TOLLGATE_ALLOW_UNPRICED_MODELS: "true" } });
+    t = await startTestApp({
+      env: { OPENAI_API_KEY: "sk-oa", OPENAI_BASE_URL: `${fake.url}/v1`, TOLLGATE_ALLOW_UNPRICED_MODELS: "true" },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -306,7 +401,9 @@ describe(`unpriced models allowed by the operator (${storageKind})`, () => {
     const org = await createOrg(owner, {});
     expect((await owner.post(`/api/v1/orgs/${org.slug}/projects`, { name: "App", slug: "main-app" })).status).toBe(201);
     for (const environment of ["live", "test"]) {
-      const key = (await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: environment, environment })).body.key as string;
+      const key = (
+        await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: environment, environment })
+      ).body.key as string;
       const res = await t.app.server.inject({
         method: "POST",
         url: "/v1/chat/completions",

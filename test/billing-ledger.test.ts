@@ -26,7 +26,9 @@ describe(`billing ledger and reports (${storageKind})`, () => {
 
   beforeAll(async () => {
     // The operator prices the mock model (free by default) and adds a 10 % markup.
-    t = await startTestApp({ env: { TOLLGATE_PRICE_OVERRIDES: '{"mock/echo": {"input": "1", "output": "2"}}', TOLLGATE_MARKUP_PERCENT: "10" } });
+    t = await startTestApp({
+      env: { TOLLGATE_PRICE_OVERRIDES: '{"mock/echo": {"input": "1", "output": "2"}}', TOLLGATE_MARKUP_PERCENT: "10" },
+    });
     const x = await team(t, "Ledger Co");
     ({ owner, admin, member, slug } = x);
     orgId = x.org.id;
@@ -38,7 +40,14 @@ describe(`billing ledger and reports (${storageKind})`, () => {
   it("without Stripe the billing page says how credits are added; a new org starts at 0", async () => {
     const b = await owner.get(`/api/v1/orgs/${slug}/billing`);
     expect(b.status).toBe(200);
-    expect(b.body).toMatchObject({ balanceMicroUsd: "0", balanceUsd: "0.000000", reservedMicroUsd: "0", availableMicroUsd: "0", monthSpendMicroUsd: "0", stripeConfigured: false });
+    expect(b.body).toMatchObject({
+      balanceMicroUsd: "0",
+      balanceUsd: "0.000000",
+      reservedMicroUsd: "0",
+      availableMicroUsd: "0",
+      monthSpendMicroUsd: "0",
+      stripeConfigured: false,
+    });
     expect(b.body.addCredits).toMatch(/tollgate credits grant --org/);
   });
 
@@ -49,13 +58,18 @@ describe(`billing ledger and reports (${storageKind})`, () => {
     const b = await admin.get(`/api/v1/orgs/${slug}/billing`);
     expect(b.body).toMatchObject({ balanceMicroUsd: "12345678", balanceUsd: "12.345678", availableUsd: "12.345678" });
     expect(await auditActions(t, orgId)).toContain("billing.grant");
-    const [a] = await rows<{ metadata: Record<string, unknown> }>(t, sql`select metadata from audit_log where org_id = ${orgId} and action = 'billing.grant'`);
+    const [a] = await rows<{ metadata: Record<string, unknown> }>(
+      t,
+      sql`select metadata from audit_log where org_id = ${orgId} and action = 'billing.grant'`,
+    );
     expect(a!.metadata).toMatchObject({ amountMicroUsd: "12345678", note: "pilot credit" });
   });
 
   it("credits grant refuses bad input without writing: unknown org, negative/over-precise/non-numeric amounts, empty note", async () => {
     const before = await rows(t, sql`select id from ledger_entries`);
-    expect((await cli("credits", "grant", "--org", "no-such-org", "--usd", "1", "--note", "x")).out).toMatch(/No organization/);
+    expect((await cli("credits", "grant", "--org", "no-such-org", "--usd", "1", "--note", "x")).out).toMatch(
+      /No organization/,
+    );
     for (const usd of ["-5", "0", "1.0000001", "abc", "1e3"]) {
       const r = await cli("credits", "grant", "--org", slug, `--usd=${usd}`, "--note", "x");
       expect(r.code, usd).toBe(1);
@@ -66,19 +80,31 @@ describe(`billing ledger and reports (${storageKind})`, () => {
   });
 
   it("a posting with an idempotency key already used is a no-op (concurrently too)", async () => {
-    const runs = await Promise.all(Array.from({ length: 5 }, () => cli("credits", "grant", "--org", slug, "--usd", "1", "--note", "once", "--idempotency-key", "grant:test-once")));
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        cli("credits", "grant", "--org", slug, "--usd", "1", "--note", "once", "--idempotency-key", "grant:test-once"),
+      ),
+    );
     expect(runs.every((r) => r.code === 0)).toBe(true);
     expect(runs.filter((r) => /Already granted/.test(r.out))).toHaveLength(4);
-    const [n] = await rows<{ n: number }>(t, sql`select count(*)::int as n from ledger_entries where idempotency_key = 'grant:test-once'`);
+    const [n] = await rows<{ n: number }>(
+      t,
+      sql`select count(*)::int as n from ledger_entries where idempotency_key = 'grant:test-once'`,
+    );
     expect(n!.n).toBe(1);
     expect((await owner.get(`/api/v1/orgs/${slug}/billing`)).body.balanceMicroUsd).toBe("13345678");
   });
 
   it("the ledger is append-only: UPDATE, DELETE and TRUNCATE are refused by the database", async () => {
-    await expect(t.db.execute(sql`update ledger_entries set amount_micro_usd = 999999999 where org_id = ${orgId}`)).rejects.toThrow();
+    await expect(
+      t.db.execute(sql`update ledger_entries set amount_micro_usd = 999999999 where org_id = ${orgId}`),
+    ).rejects.toThrow();
     await expect(t.db.execute(sql`delete from ledger_entries where org_id = ${orgId}`)).rejects.toThrow();
     await expect(t.db.execute(sql`truncate ledger_entries`)).rejects.toThrow();
-    const [s] = await rows<{ s: string }>(t, sql`select sum(amount_micro_usd)::text as s from ledger_entries where org_id = ${orgId}`);
+    const [s] = await rows<{ s: string }>(
+      t,
+      sql`select sum(amount_micro_usd)::text as s from ledger_entries where org_id = ${orgId}`,
+    );
     expect(s!.s).toBe("13345678");
   });
 
@@ -87,43 +113,63 @@ describe(`billing ledger and reports (${storageKind})`, () => {
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(new RegExp(`ok\\s+${slug}\\s+balance \\$13\\.345678\\s+ledger \\$13\\.345678`));
     // Simulate drift (a manual write to the cache, bypassing the ledger).
-    await t.db.execute(sql`update billing_accounts set balance_micro_usd = balance_micro_usd + 1 where org_id = ${orgId}`);
+    await t.db.execute(
+      sql`update billing_accounts set balance_micro_usd = balance_micro_usd + 1 where org_id = ${orgId}`,
+    );
     const bad = await cli("billing", "verify");
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(new RegExp(`MISMATCH ${slug}`));
-    await t.db.execute(sql`update billing_accounts set balance_micro_usd = balance_micro_usd - 1 where org_id = ${orgId}`);
+    await t.db.execute(
+      sql`update billing_accounts set balance_micro_usd = balance_micro_usd - 1 where org_id = ${orgId}`,
+    );
     expect((await cli("billing", "verify")).code).toBe(0);
   });
 
   it("transactions: newest first, cursor-paged, filterable by kind, with actor and note", async () => {
-    for (let i = 0; i < 5; i++) await cli("credits", "grant", "--org", slug, "--usd", `0.0${i + 1}`, "--note", `batch ${i}`);
+    for (let i = 0; i < 5; i++)
+      await cli("credits", "grant", "--org", slug, "--usd", `0.0${i + 1}`, "--note", `batch ${i}`);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: any = await owner.get(`/api/v1/orgs/${slug}/billing/transactions?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
+      const res: any = await owner.get(
+        `/api/v1/orgs/${slug}/billing/transactions?limit=3${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       expect(res.status).toBe(200);
       for (const tx of res.body.transactions) seen.push(tx.note);
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual(["batch 4", "batch 3", "batch 2", "batch 1", "batch 0", "once", "pilot credit"]);
     const one = await admin.get(`/api/v1/orgs/${slug}/billing/transactions?limit=1`);
-    expect(one.body.transactions[0]).toMatchObject({ kind: "grant", amountMicroUsd: "50000", amountUsd: "0.050000", actor: { userId: null, email: "system" } });
+    expect(one.body.transactions[0]).toMatchObject({
+      kind: "grant",
+      amountMicroUsd: "50000",
+      amountUsd: "0.050000",
+      actor: { userId: null, email: "system" },
+    });
     expect((await owner.get(`/api/v1/orgs/${slug}/billing/transactions?kind=usage`)).body.transactions).toEqual([]);
     expect((await owner.get(`/api/v1/orgs/${slug}/billing/transactions?cursor=abc`)).status).toBe(400);
   });
 
   it("usage report by day × project × model × key with totals, and as CSV; ledger usage reconciles with the request logs", async () => {
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Web", slug: "web-app" })).status).toBe(201);
-    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/web-app/keys`, { name: "k", environment: "live" })).body.key as string;
+    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/web-app/keys`, { name: "k", environment: "live" }))
+      .body.key as string;
     for (let i = 0; i < 3; i++) {
-      const r = await t.anon.post("/v1/chat/completions", { model: "mock/echo", messages: [{ role: "user", content: `hello ${i}` }] }, { authorization: `Bearer ${key}` });
+      const r = await t.anon.post(
+        "/v1/chat/completions",
+        { model: "mock/echo", messages: [{ role: "user", content: `hello ${i}` }] },
+        { authorization: `Bearer ${key}` },
+      );
       expect(r.status).toBe(200);
     }
     await t.app.flushLogs();
     const u = await owner.get(`/api/v1/orgs/${slug}/billing/usage`);
     expect(u.status).toBe(200);
     expect(u.body.rows).toHaveLength(1);
-    const logs = await rows<{ i: number; o: number; c: string }>(t, sql`select input_tokens as i, output_tokens as o, cost_micro_usd::text as c from request_logs where org_id = ${orgId}`);
+    const logs = await rows<{ i: number; o: number; c: string }>(
+      t,
+      sql`select input_tokens as i, output_tokens as o, cost_micro_usd::text as c from request_logs where org_id = ${orgId}`,
+    );
     expect(logs).toHaveLength(3);
     let total = 0n;
     for (const l of logs) {
@@ -132,7 +178,12 @@ describe(`billing ledger and reports (${storageKind})`, () => {
       expect(BigInt(l.c)).toBe((expected + 100_000_000n - 1n) / 100_000_000n);
       total += BigInt(l.c);
     }
-    expect(u.body.rows[0]).toMatchObject({ projectSlug: "web-app", model: "mock/echo", requests: 3, costMicroUsd: total.toString() });
+    expect(u.body.rows[0]).toMatchObject({
+      projectSlug: "web-app",
+      model: "mock/echo",
+      requests: 3,
+      costMicroUsd: total.toString(),
+    });
     // Usage rows aggregate per project-hour and flush (not per request); together they equal the logs' sum.
     const usage: any[] = (await owner.get(`/api/v1/orgs/${slug}/billing/transactions?kind=usage`)).body.transactions;
     expect(usage.length).toBeGreaterThanOrEqual(1);
@@ -148,10 +199,14 @@ describe(`billing ledger and reports (${storageKind})`, () => {
     expect(csv.headers["content-type"]).toMatch(/text\/csv/);
     expect(csv.headers["content-disposition"]).toMatch(/attachment; filename="usage-/);
     const lines = String(csv.body).trim().split("\n");
-    expect(lines[0]).toBe("day,projectSlug,projectId,model,keyId,requests,inputTokens,cachedInputTokens,outputTokens,costUsd,costMicroUsd");
+    expect(lines[0]).toBe(
+      "day,projectSlug,projectId,model,keyId,requests,inputTokens,cachedInputTokens,outputTokens,costUsd,costMicroUsd",
+    );
     expect(lines[1]).toMatch(/,web-app,.*,mock\/echo,.*,3,/);
     expect(lines[2]).toMatch(/^total,,,,,3,/);
-    expect((await owner.get(`/api/v1/orgs/${slug}/billing/usage?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`)).status).toBe(400);
+    expect(
+      (await owner.get(`/api/v1/orgs/${slug}/billing/usage?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`)).status,
+    ).toBe(400);
   });
 
   it("members get 403 on every billing route; another org's owner gets 404; credits are never shared", async () => {
@@ -161,7 +216,8 @@ describe(`billing ledger and reports (${storageKind})`, () => {
     }
     const stranger = await t.signUp();
     const other = await createOrg(stranger);
-    for (const path of ["billing", "billing/transactions", "billing/usage"]) expect((await stranger.get(`/api/v1/orgs/${slug}/${path}`)).status).toBe(404);
+    for (const path of ["billing", "billing/transactions", "billing/usage"])
+      expect((await stranger.get(`/api/v1/orgs/${slug}/${path}`)).status).toBe(404);
     expect((await stranger.get(`/api/v1/orgs/${other.slug}/billing`)).body.balanceMicroUsd).toBe("0");
   });
 });

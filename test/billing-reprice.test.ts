@@ -26,7 +26,8 @@ const nextHour = () => new Date(Math.floor(Date.now() / HOUR) * HOUR + HOUR).toI
 /** USD per million tokens, as the overrides below: input $1, output $10, cache write $1.25; markup 10 %. */
 const PRICES = { input: "1", output: "10", cacheWrite: "1.25" };
 /** micro-USD of a request at PRICES (tokens × USD/M = micro-USD) × 1.1, rounded up once. */
-const cost = (plainInput: bigint, cacheWrite: bigint, output: bigint) => ((plainInput * 100n + cacheWrite * 125n + output * 1000n) * 110n + 9_999n) / 10_000n;
+const cost = (plainInput: bigint, cacheWrite: bigint, output: bigint) =>
+  ((plainInput * 100n + cacheWrite * 125n + output * 1000n) * 110n + 9_999n) / 10_000n;
 
 describe(`billing verify: re-priced request logs and negative balances (${storageKind})`, () => {
   let t: TestApp;
@@ -36,7 +37,9 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
 
   async function verify(billing = t.config.billing) {
     const out: string[] = [];
-    const code = await runBillingCommand(t.db, ["billing", "verify", "--through", nextHour()], (l) => out.push(l), { billing });
+    const code = await runBillingCommand(t.db, ["billing", "verify", "--through", nextHour()], (l) => out.push(l), {
+      billing,
+    });
     return { code, out: out.join("\n") };
   }
 
@@ -46,16 +49,29 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
     const org = await createOrg(owner, {});
     await grantCredits(t, org.slug, "1");
     expect((await owner.post(`/api/v1/orgs/${org.slug}/projects`, { name: "App", slug: "main-app" })).status).toBe(201);
-    const key = (await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: "live", environment: "live" })).body.key as string;
+    const key = (
+      await owner.post(`/api/v1/orgs/${org.slug}/projects/main-app/keys`, { name: "live", environment: "live" })
+    ).body.key as string;
     return { owner, slug: org.slug as string, orgId: org.id as string, key };
   }
 
   const chat = (key: string, body: Record<string, unknown>) =>
-    t.anon.post("/v1/chat/completions", { messages: [{ role: "user", content: "hello there" }], ...body }, { authorization: `Bearer ${key}` });
+    t.anon.post(
+      "/v1/chat/completions",
+      { messages: [{ role: "user", content: "hello there" }], ...body },
+      { authorization: `Bearer ${key}` },
+    );
 
   /** The org's one charged log row. */
   async function logOf(orgId: string) {
-    const [log] = await rows<{ id: string; project_id: string; model: string; cost: string; details: unknown; hour: string }>(
+    const [log] = await rows<{
+      id: string;
+      project_id: string;
+      model: string;
+      cost: string;
+      details: unknown;
+      hour: string;
+    }>(
       t,
       sql`select id, project_id, model_served as model, cost_micro_usd::text as cost, usage_details as details, date_trunc('hour', created_at)::text as hour from request_logs where org_id = ${orgId}`,
     );
@@ -66,10 +82,20 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
    * Moves one logged charge by `delta` (negative: under-bills it) and keeps the other checks true:
    * the hourly report row moves with it and a usage ledger row (the ledger is append-only) balances it.
    */
-  async function shiftCharge(orgId: string, log: { id: string; project_id: string; model: string; hour: string }, delta: bigint) {
-    await t.db.execute(sql`update request_logs set cost_micro_usd = cost_micro_usd + ${delta.toString()}::bigint where id = ${log.id}`);
-    await t.db.execute(sql`update billing_usage_hourly set cost_micro_usd = cost_micro_usd + ${delta.toString()}::bigint where project_id = ${log.project_id} and model = ${log.model} and hour = ${log.hour}::timestamptz`);
-    await t.db.execute(sql`insert into ledger_entries (org_id, kind, amount_micro_usd, project_id, period_start, requests) values (${orgId}, 'usage', ${(-delta).toString()}, ${log.project_id}, ${log.hour}::timestamptz, 0)`);
+  async function shiftCharge(
+    orgId: string,
+    log: { id: string; project_id: string; model: string; hour: string },
+    delta: bigint,
+  ) {
+    await t.db.execute(
+      sql`update request_logs set cost_micro_usd = cost_micro_usd + ${delta.toString()}::bigint where id = ${log.id}`,
+    );
+    await t.db.execute(
+      sql`update billing_usage_hourly set cost_micro_usd = cost_micro_usd + ${delta.toString()}::bigint where project_id = ${log.project_id} and model = ${log.model} and hour = ${log.hour}::timestamptz`,
+    );
+    await t.db.execute(
+      sql`insert into ledger_entries (org_id, kind, amount_micro_usd, project_id, period_start, requests) values (${orgId}, 'usage', ${(-delta).toString()}, ${log.project_id}, ${log.hour}::timestamptz, 0)`,
+    );
   }
 
   beforeAll(async () => {
@@ -102,7 +128,11 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
     expect(log.details).toBeNull();
     const r = await verify();
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(new RegExp(`ok {7}${a.slug}/main-app  1 requests re-priced at today's prices, none under-billed \\(\\d{4}-\\d\\d-\\d\\dT\\d\\d:00Z to `));
+    expect(r.out).toMatch(
+      new RegExp(
+        `ok {7}${a.slug}/main-app  1 requests re-priced at today's prices, none under-billed \\(\\d{4}-\\d\\d-\\d\\dT\\d\\d:00Z to `,
+      ),
+    );
     expect(r.out).toMatch(/No request charged below today's price \(\d+ re-priced\)\./);
     expect(r.out).toContain("No organization has a negative balance.");
   });
@@ -114,9 +144,15 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
     try {
       const r = await verify();
       expect(r.code).toBe(1);
-      expect(r.out).toContain(`UNDER-BILLED ${a.slug}/main-app  1 of 1 requests charged below today's price, short $0.000007 in total`);
+      expect(r.out).toContain(
+        `UNDER-BILLED ${a.slug}/main-app  1 of 1 requests charged below today's price, short $0.000007 in total`,
+      );
       const dollars = (m: bigint) => `$0.${m.toString().padStart(6, "0")}`;
-      expect(r.out).toMatch(new RegExp(`request ${log.id} \\(mock/echo, [^)]+\\): charged \\${dollars(charged - 7n)}, re-priced \\${dollars(charged)}`));
+      expect(r.out).toMatch(
+        new RegExp(
+          `request ${log.id} \\(mock/echo, [^)]+\\): charged \\${dollars(charged - 7n)}, re-priced \\${dollars(charged)}`,
+        ),
+      );
       expect(r.out).toMatch(/Under-billed requests in 1 of \d+ projects/);
       // Only this check failed: balances, the hourly report and the logs' sums still agree.
       expect(r.out).toMatch(/All \d+ balances equal their ledgers\./);
@@ -138,7 +174,9 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
   it("an organization below zero is flagged NEGATIVE (exit 1), unless prepaid credits are off", async () => {
     const owner = await t.signUp();
     const org = await createOrg(owner, {});
-    await t.db.execute(sql`insert into ledger_entries (org_id, kind, amount_micro_usd, note) values (${org.id}, 'adjustment', -1234, 'test debt')`);
+    await t.db.execute(
+      sql`insert into ledger_entries (org_id, kind, amount_micro_usd, note) values (${org.id}, 'adjustment', -1234, 'test debt')`,
+    );
     try {
       const r = await verify();
       expect(r.code).toBe(1);
@@ -150,7 +188,9 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
       expect(off.out).toContain("Negative balances not checked: prepaid credits are off");
       expect(off.out).not.toContain("NEGATIVE");
     } finally {
-      await t.db.execute(sql`insert into ledger_entries (org_id, kind, amount_micro_usd, note) values (${org.id}, 'adjustment', 1234, 'test debt repaid')`);
+      await t.db.execute(
+        sql`insert into ledger_entries (org_id, kind, amount_micro_usd, note) values (${org.id}, 'adjustment', 1234, 'test debt repaid')`,
+      );
     }
     expect((await verify()).code).toBe(0);
   });
@@ -159,7 +199,13 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
     const c = await newOrg();
     // 100 plain input tokens, 2 000 written to the cache (500 of them for one hour; no 1-hour price set, so
     // the cache-write rate), 50 output: $1.25/M on the writes, not $1/M.
-    anthropicOpts.usage = { input_tokens: 100, cache_creation_input_tokens: 2_000, cache_creation: { ephemeral_5m_input_tokens: 1_500, ephemeral_1h_input_tokens: 500 }, cache_read_input_tokens: 0, output_tokens: 50 };
+    anthropicOpts.usage = {
+      input_tokens: 100,
+      cache_creation_input_tokens: 2_000,
+      cache_creation: { ephemeral_5m_input_tokens: 1_500, ephemeral_1h_input_tokens: 500 },
+      cache_read_input_tokens: 0,
+      output_tokens: 50,
+    };
     try {
       const res = await chat(c.key, { model: "anthropic/claude-sonnet-4-0", max_tokens: 100 });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -181,8 +227,14 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
     try {
       const low = await verify();
       expect(low.code).toBe(1);
-      expect(low.out).toContain(`UNDER-BILLED ${c.slug}/main-app  1 of 1 requests charged below today's price, short $0.000001 in total`);
-      expect(low.out).toMatch(new RegExp(`request ${log.id} \\(anthropic/claude-sonnet-4-0, [^)]+\\): charged \\$0\\.003409, re-priced \\$0\\.003410`));
+      expect(low.out).toContain(
+        `UNDER-BILLED ${c.slug}/main-app  1 of 1 requests charged below today's price, short $0.000001 in total`,
+      );
+      expect(low.out).toMatch(
+        new RegExp(
+          `request ${log.id} \\(anthropic/claude-sonnet-4-0, [^)]+\\): charged \\$0\\.003409, re-priced \\$0\\.003410`,
+        ),
+      );
     } finally {
       await shiftCharge(c.orgId, log, 1n);
     }
@@ -191,7 +243,11 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
   it("a custom provider's request re-prices at its own prices; once the provider is deleted its rows are not re-priced", async () => {
     const d = await newOrg();
     const prov = await d.owner.post(`/api/v1/orgs/${d.slug}/providers`, {
-      name: "Own", slug: "own", format: "openai", baseUrl: `${openai.url}/v1`, apiKey: "sk-oa",
+      name: "Own",
+      slug: "own",
+      format: "openai",
+      baseUrl: `${openai.url}/v1`,
+      apiKey: "sk-oa",
       models: [{ id: "gpt-4o", inputPricePerMillion: "2.5", outputPricePerMillion: "10" }],
     });
     expect(prov.status, JSON.stringify(prov.body)).toBe(201);
@@ -201,10 +257,14 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
     expect(BigInt(log.cost) > 0n).toBe(true);
     const before = await verify();
     expect(before.code, before.out).toBe(0);
-    expect(before.out).toContain(`ok       ${d.slug}/main-app  1 requests re-priced at today's prices, none under-billed`);
+    expect(before.out).toContain(
+      `ok       ${d.slug}/main-app  1 requests re-priced at today's prices, none under-billed`,
+    );
     await shiftCharge(d.orgId, log, -1n);
     try {
-      expect((await verify()).out).toContain(`UNDER-BILLED ${d.slug}/main-app  1 of 1 requests charged below today's price, short $0.000001 in total`);
+      expect((await verify()).out).toContain(
+        `UNDER-BILLED ${d.slug}/main-app  1 of 1 requests charged below today's price, short $0.000001 in total`,
+      );
     } finally {
       await shiftCharge(d.orgId, log, 1n);
     }
@@ -219,19 +279,74 @@ describe(`billing verify: re-priced request logs and negative balances (${storag
     const [p] = await rows<{ id: string }>(t, sql`select id from projects where org_id = ${e.orgId}`);
     const at = new Date(Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR + 60_000);
     const entry = (id: string, usage: RequestLogEntry["usage"], costMicroUsd: bigint): RequestLogEntry => ({
-      id, orgId: e.orgId, projectId: p!.id, keyId: "k", createdAt: at, endpoint: "chat", modelRequested: "mock/echo", modelServed: "mock/echo", provider: "mock",
-      status: 200, outcome: "ok", errorCode: null, errorSource: null, usage, costMicroUsd, latencyMs: 1, ttftMs: null, attempts: [], clientIp: "127.0.0.1",
-      user: null, stream: false, requestBody: null, responseBody: null,
+      id,
+      orgId: e.orgId,
+      projectId: p!.id,
+      keyId: "k",
+      createdAt: at,
+      endpoint: "chat",
+      modelRequested: "mock/echo",
+      modelServed: "mock/echo",
+      provider: "mock",
+      status: 200,
+      outcome: "ok",
+      errorCode: null,
+      errorSource: null,
+      usage,
+      costMicroUsd,
+      latencyMs: 1,
+      ttftMs: null,
+      attempts: [],
+      clientIp: "127.0.0.1",
+      user: null,
+      stream: false,
+      requestBody: null,
+      responseBody: null,
     });
     const fair = cost(100n, 1_000n, 10n);
-    const entries = Array.from({ length: 5 }, (_, i) => entry(`tie-${i}`, { inputTokens: 1_100, cachedInputTokens: 0, outputTokens: 10, cacheWriteInputTokens: 1_000, reasoningTokens: 0 }, i === 3 ? fair - 2n : fair));
+    const entries = Array.from({ length: 5 }, (_, i) =>
+      entry(
+        `tie-${i}`,
+        {
+          inputTokens: 1_100,
+          cachedInputTokens: 0,
+          outputTokens: 10,
+          cacheWriteInputTokens: 1_000,
+          reasoningTokens: 0,
+        },
+        i === 3 ? fair - 2n : fair,
+      ),
+    );
     await writeRequestLogs(t.db, entries.slice(0, 1));
     // The first row exists already: on PGlite the COPY fails and the batch goes through the JSON insert.
     await writeRequestLogs(t.db, entries);
-    const stored = await rows<{ id: string; d: unknown }>(t, sql`select id, usage_details as d from request_logs where org_id = ${e.orgId} order by id`);
+    const stored = await rows<{ id: string; d: unknown }>(
+      t,
+      sql`select id, usage_details as d from request_logs where org_id = ${e.orgId} order by id`,
+    );
     expect(stored).toEqual(entries.map((x) => ({ id: x.id, d: { cacheWriteInputTokens: 1_000 } })));
-    const [r] = await repriceLogs(t.db, [{ orgId: e.orgId, projectId: p!.id, from: new Date(at.getTime() - 60_000), through: new Date(at.getTime() + HOUR) }], t.config.billing, { batchSize: 2 });
+    const [r] = await repriceLogs(
+      t.db,
+      [
+        {
+          orgId: e.orgId,
+          projectId: p!.id,
+          from: new Date(at.getTime() - 60_000),
+          through: new Date(at.getTime() + HOUR),
+        },
+      ],
+      t.config.billing,
+      { batchSize: 2 },
+    );
     expect(r).toMatchObject({ repriced: 5, underBilled: 1, shortfallMicroUsd: 2n });
-    expect(r!.examples).toEqual([{ requestId: "tie-3", createdAt: expect.any(String), model: "mock/echo", chargedMicroUsd: fair - 2n, repricedMicroUsd: fair }]);
+    expect(r!.examples).toEqual([
+      {
+        requestId: "tie-3",
+        createdAt: expect.any(String),
+        model: "mock/echo",
+        chargedMicroUsd: fair - 2n,
+        repricedMicroUsd: fair,
+      },
+    ]);
   });
 });

@@ -20,7 +20,14 @@ import { promisify } from "node:util";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/platform/db/db.js";
-import { HttpClient, newKey, orgWithKey, startServerProcess, TEST_SECRET, type ServerProcess } from "./helpers/server-process.js";
+import {
+  HttpClient,
+  newKey,
+  orgWithKey,
+  startServerProcess,
+  TEST_SECRET,
+  type ServerProcess,
+} from "./helpers/server-process.js";
 
 const PUBLIC_URL = "http://tollgate.test";
 const PRICES = JSON.stringify({ "mock/echo": { input: "1", output: "10" } });
@@ -37,10 +44,18 @@ describe("kill -9 of an embedded (PGlite) server under load", () => {
 
   const cli = (...args: string[]) =>
     promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
-      env: { PATH: process.env.PATH ?? "", TOLLGATE_DATA_DIR: dataDir, TOLLGATE_SECRET: TEST_SECRET, TOLLGATE_PRICE_OVERRIDES: PRICES },
+      env: {
+        PATH: process.env.PATH ?? "",
+        TOLLGATE_DATA_DIR: dataDir,
+        TOLLGATE_SECRET: TEST_SECRET,
+        TOLLGATE_PRICE_OVERRIDES: PRICES,
+      },
     }).then(
       (r) => ({ code: 0, out: r.stdout + r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: e.code ?? 1,
+        out: `${e.stdout ?? ""}${e.stderr ?? ""}`,
+      }),
     );
 
   it("restarts at once, and keeps or loses each charge together with its log row", async () => {
@@ -65,7 +80,11 @@ describe("kill -9 of an embedded (PGlite) server under load", () => {
             const res = await fetch(`${base}/v1/chat/completions`, {
               method: "POST",
               headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-              body: JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "crash test words" }], max_tokens: 20 }),
+              body: JSON.stringify({
+                model: "mock/echo",
+                messages: [{ role: "user", content: "crash test words" }],
+                max_tokens: 20,
+              }),
             });
             await res.arrayBuffer();
             const cost = res.headers.get("x-tollgate-cost-usd");
@@ -103,9 +122,17 @@ describe("kill -9 of an embedded (PGlite) server under load", () => {
 
     const database = await openDatabase({ dataDir });
     try {
-      const rows = <T>(q: ReturnType<typeof sql>) => database.db.execute(q).then((r) => (r as unknown as { rows: T[] }).rows);
+      const rows = <T>(q: ReturnType<typeof sql>) =>
+        database.db.execute(q).then((r) => (r as unknown as { rows: T[] }).rows);
       const [org] = await rows<{ id: string }>(sql`select id from organizations where slug = ${slug}`);
-      const perHour = await rows<{ hour: string; ledger: string; hourly: string; requests: number; logs: string; logged: number }>(sql`
+      const perHour = await rows<{
+        hour: string;
+        ledger: string;
+        hourly: string;
+        requests: number;
+        logs: string;
+        logged: number;
+      }>(sql`
         with l as (select period_start as hour, -sum(amount_micro_usd) as s from ledger_entries where org_id = ${org!.id} and kind = 'usage' group by 1),
              h as (select hour, sum(cost_micro_usd) as s, sum(requests)::int as n from billing_usage_hourly where org_id = ${org!.id} group by 1),
              r as (select date_trunc('hour', created_at) as hour, sum(cost_micro_usd) as s, count(*)::int as n from request_logs where org_id = ${org!.id} and cost_micro_usd > 0 group by 1)
@@ -119,7 +146,9 @@ describe("kill -9 of an embedded (PGlite) server under load", () => {
         expect(h.hourly, `hour ${h.hour}`).toBe(h.logs);
         expect(h.requests, `hour ${h.hour}`).toBe(h.logged);
       }
-      const logged = new Set((await rows<{ id: string }>(sql`select id from request_logs where org_id = ${org!.id}`)).map((r) => r.id));
+      const logged = new Set(
+        (await rows<{ id: string }>(sql`select id from request_logs where org_id = ${org!.id}`)).map((r) => r.id),
+      );
       const lost = [...answered.keys()].filter((id) => !logged.has(id));
       const inLedger = perHour.reduce((s, h) => s + BigInt(h.ledger), 0n);
       const billed = [...answered.values()].reduce((s, c) => s + c, 0n);

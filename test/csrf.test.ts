@@ -78,13 +78,19 @@ describe(`csrf (${storageKind})`, () => {
     const ok = await owner.post("/api/v1/orgs", { name: "Legit" }, { "sec-fetch-site": "same-origin" });
     expect(ok.status).toBe(201);
     // A Referer from the dashboard stands in for a missing Origin.
-    const viaReferer = await owner.patch(`/api/v1/orgs/${ok.body.slug}`, { description: "from the dashboard" }, { origin: OMIT, referer: `${PUBLIC_URL}/settings` });
+    const viaReferer = await owner.patch(
+      `/api/v1/orgs/${ok.body.slug}`,
+      { description: "from the dashboard" },
+      { origin: OMIT, referer: `${PUBLIC_URL}/settings` },
+    );
     expect(viaReferer.status).toBe(200);
   });
 
   it("a text/plain body (what a cross-site form can send) is refused with 415", async () => {
     const before = await count(t, "organizations");
-    const res = await owner.post("/api/v1/orgs", JSON.stringify({ name: "Form post" }), { "content-type": "text/plain" });
+    const res = await owner.post("/api/v1/orgs", JSON.stringify({ name: "Form post" }), {
+      "content-type": "text/plain",
+    });
     expect(res.status).toBe(415);
     expect(res.body.error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
     expect(await count(t, "organizations")).toBe(before);

@@ -40,12 +40,19 @@ describe(`custom providers (${storageKind})`, () => {
     baseUrl: `${fake.url}/v1`,
     apiKey: PROVIDER_KEY,
     headers: { "X-Team": "ml-platform" },
-    models: [{ id: "llama-3", contextWindow: 8192, inputPricePerMillion: "2.5", outputPricePerMillion: 10 }, { id: "qwen", inputPricePerMillion: "0.000001" }],
+    models: [
+      { id: "llama-3", contextWindow: 8192, inputPricePerMillion: "2.5", outputPricePerMillion: 10 },
+      { id: "qwen", inputPricePerMillion: "0.000001" },
+    ],
     ...over,
   });
 
   beforeAll(async () => {
-    [fake, internal, anthropicFake] = await Promise.all([startOpenAIFake({ apiKey: PROVIDER_KEY }), startOpenAIFake(), startAnthropicFake({ apiKey: "sk-ant-custom" })]);
+    [fake, internal, anthropicFake] = await Promise.all([
+      startOpenAIFake({ apiKey: PROVIDER_KEY }),
+      startOpenAIFake(),
+      startAnthropicFake({ apiKey: "sk-ant-custom" }),
+    ]);
     t = await startTestApp({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
     await t.app.server.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
@@ -54,7 +61,8 @@ describe(`custom providers (${storageKind})`, () => {
     await grantCredits(t, slug, "100"); // priced custom models on live keys are billed
     orgId = x.org.id;
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "App", slug: "main-app" })).status).toBe(201);
-    key = (await owner.post(`/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "k", environment: "live" })).body.key;
+    key = (await owner.post(`/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "k", environment: "live" })).body
+      .key;
   });
   afterAll(async () => {
     await t.close();
@@ -66,10 +74,24 @@ describe(`custom providers (${storageKind})`, () => {
   it("CRUD over HTTP; the key is sealed, hinted, and never returned or stored in plaintext", async () => {
     const created = await owner.post(`/api/v1/orgs/${slug}/providers`, body());
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ slug: "team-vllm", format: "openai", baseUrl: `${fake.url}/v1`, headerNames: ["X-Team"] });
+    expect(created.body).toMatchObject({
+      slug: "team-vllm",
+      format: "openai",
+      baseUrl: `${fake.url}/v1`,
+      headerNames: ["X-Team"],
+    });
     expect(created.body.apiKeyHint).toBe("sk-…6789");
-    expect(created.body.models[0]).toMatchObject({ id: "llama-3", inputPricePerMillionUsd: "2.500000", outputPricePerMillionUsd: "10.000000", cachedInputPricePerMillionUsd: "2.500000" });
-    expect(created.body.models[1]).toMatchObject({ id: "qwen", inputPricePerMillionUsd: "0.000001", outputPricePerMillionUsd: "0.000000" });
+    expect(created.body.models[0]).toMatchObject({
+      id: "llama-3",
+      inputPricePerMillionUsd: "2.500000",
+      outputPricePerMillionUsd: "10.000000",
+      cachedInputPricePerMillionUsd: "2.500000",
+    });
+    expect(created.body.models[1]).toMatchObject({
+      id: "qwen",
+      inputPricePerMillionUsd: "0.000001",
+      outputPricePerMillionUsd: "0.000000",
+    });
 
     const list = await admin.get(`/api/v1/orgs/${slug}/providers`);
     expect(list.status).toBe(200);
@@ -86,12 +108,18 @@ describe(`custom providers (${storageKind})`, () => {
       expect(JSON.stringify(r.body)).not.toContain(PROVIDER_KEY);
       expect(JSON.stringify(r.body)).not.toContain("ml-platform");
     }
-    const stored = await rows<{ row: string }>(t, sql`select c::text as row from custom_providers c where org_id = ${orgId}`);
+    const stored = await rows<{ row: string }>(
+      t,
+      sql`select c::text as row from custom_providers c where org_id = ${orgId}`,
+    );
     expect(stored).toHaveLength(1);
     expect(stored[0]!.row).not.toContain(PROVIDER_KEY);
     expect(stored[0]!.row).not.toContain(PROVIDER_KEY.slice(3, 20));
     expect(stored[0]!.row).not.toContain("ml-platform");
-    const audit = await rows<{ row: string }>(t, sql`select a::text as row from audit_log a where org_id = ${orgId} and action like 'provider.%'`);
+    const audit = await rows<{ row: string }>(
+      t,
+      sql`select a::text as row from audit_log a where org_id = ${orgId} and action like 'provider.%'`,
+    );
     expect(audit.length).toBeGreaterThanOrEqual(2);
     expect(audit.map((a) => a.row).join("\n")).not.toContain(PROVIDER_KEY);
 
@@ -106,7 +134,10 @@ describe(`custom providers (${storageKind})`, () => {
 
   it("routes slug/model with the provider's key and headers, never the client's key; prices show in /v1/models", async () => {
     const { data, response } = await openai()
-      .chat.completions.create({ model: "team-vllm/llama-3", messages: [{ role: "user", content: "hello custom" }] }, { headers: { "x-team": "spoofed", cookie: "session=abc" } })
+      .chat.completions.create(
+        { model: "team-vllm/llama-3", messages: [{ role: "user", content: "hello custom" }] },
+        { headers: { "x-team": "spoofed", cookie: "session=abc" } },
+      )
       .withResponse();
     expect(data.choices[0]!.message.content).toBe("echo: hello custom");
     expect(data.model).toBe("team-vllm/llama-3");
@@ -119,23 +150,47 @@ describe(`custom providers (${storageKind})`, () => {
     expect(JSON.stringify(seen.headers)).not.toContain(key);
 
     // A bare model name a custom provider serves resolves to it too.
-    const bare = await openai().chat.completions.create({ model: "llama-3", messages: [{ role: "user", content: "bare" }] });
+    const bare = await openai().chat.completions.create({
+      model: "llama-3",
+      messages: [{ role: "user", content: "bare" }],
+    });
     expect(bare.model).toBe("team-vllm/llama-3");
 
     const models = await openai().models.list();
-    const llama = models.data.find((m) => m.id === "team-vllm/llama-3") as unknown as { pricing: Record<string, string>; owned_by: string; context_window: number };
+    const llama = models.data.find((m) => m.id === "team-vllm/llama-3") as unknown as {
+      pricing: Record<string, string>;
+      owned_by: string;
+      context_window: number;
+    };
     expect(llama.owned_by).toBe("team-vllm");
     expect(llama.context_window).toBe(8192);
-    expect(llama.pricing).toEqual({ input_per_million_micro_usd: "2500000", cached_input_per_million_micro_usd: "2500000", output_per_million_micro_usd: "10000000", free: false });
+    expect(llama.pricing).toEqual({
+      input_per_million_micro_usd: "2500000",
+      cached_input_per_million_micro_usd: "2500000",
+      output_per_million_micro_usd: "10000000",
+      free: false,
+    });
 
-    const unknown = await openai().chat.completions.create({ model: "team-vllm/not-listed", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const unknown = await openai()
+      .chat.completions.create({ model: "team-vllm/not-listed", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it("an Anthropic-format custom provider answers through the OpenAI API", async () => {
-    const res = await owner.post(`/api/v1/orgs/${slug}/providers`, { name: "Claude proxy", slug: "claude-proxy", format: "anthropic", baseUrl: anthropicFake.url, apiKey: "sk-ant-custom", models: [{ id: "claude-x" }] });
+    const res = await owner.post(`/api/v1/orgs/${slug}/providers`, {
+      name: "Claude proxy",
+      slug: "claude-proxy",
+      format: "anthropic",
+      baseUrl: anthropicFake.url,
+      apiKey: "sk-ant-custom",
+      models: [{ id: "claude-x" }],
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    const out = await openai().chat.completions.create({ model: "claude-proxy/claude-x", messages: [{ role: "user", content: "via anthropic" }] });
+    const out = await openai().chat.completions.create({
+      model: "claude-proxy/claude-x",
+      messages: [{ role: "user", content: "via anthropic" }],
+    });
     expect(out.choices[0]!.message.content).toBe("echo: via anthropic");
     expect(anthropicFake.last().headers["x-api-key"]).toBe("sk-ant-custom");
   });
@@ -144,7 +199,10 @@ describe(`custom providers (${storageKind})`, () => {
     const ok = await owner.post(`/api/v1/orgs/${slug}/providers/team-vllm/test`, {});
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ ok: true, model: "llama-3", error: null });
-    expect((await admin.post(`/api/v1/orgs/${slug}/providers/team-vllm/test`, { model: "qwen" })).body).toMatchObject({ ok: true, model: "qwen" });
+    expect((await admin.post(`/api/v1/orgs/${slug}/providers/team-vllm/test`, { model: "qwen" })).body).toMatchObject({
+      ok: true,
+      model: "qwen",
+    });
     expect((await owner.post(`/api/v1/orgs/${slug}/providers/team-vllm/test`, { model: "nope" })).status).toBe(404);
 
     fake.setFault({ type: "status", status: 500, message: "model server crashed" }, 1);
@@ -153,7 +211,10 @@ describe(`custom providers (${storageKind})`, () => {
     expect(failing.body.error.message).toContain("model server crashed");
 
     const wrongKey = "sk-wrong-key-abcdefghijklmnop";
-    expect((await owner.post(`/api/v1/orgs/${slug}/providers`, body({ slug: "wrong-key", name: "Wrong", apiKey: wrongKey }))).status).toBe(201);
+    expect(
+      (await owner.post(`/api/v1/orgs/${slug}/providers`, body({ slug: "wrong-key", name: "Wrong", apiKey: wrongKey })))
+        .status,
+    ).toBe(201);
     const refused = await owner.post(`/api/v1/orgs/${slug}/providers/wrong-key/test`, {});
     expect(refused.body).toMatchObject({ ok: false, error: { kind: "http", status: 401 } });
     // The fake echoes the key it got; Tollgate scrubs it.
@@ -162,7 +223,11 @@ describe(`custom providers (${storageKind})`, () => {
 
   it("does not follow a redirect from the provider to an internal address", async () => {
     fake.setFault({ type: "redirect", location: `${internal.url}/v1/chat/completions` }, 1);
-    const res = await owner.post("/v1/chat/completions", { model: "team-vllm/llama-3", messages: [{ role: "user", content: "redirect me" }] }, { authorization: `Bearer ${key}` });
+    const res = await owner.post(
+      "/v1/chat/completions",
+      { model: "team-vllm/llama-3", messages: [{ role: "user", content: "redirect me" }] },
+      { authorization: `Bearer ${key}` },
+    );
     expect(res.status).toBe(502);
     expect(res.body.error.source).toBe("upstream");
     expect(res.body.error.message).toMatch(/redirect/i);
@@ -187,9 +252,17 @@ describe(`custom providers (${storageKind})`, () => {
     expect((await stranger.delete(`/api/v1/orgs/${other.slug}/providers/team-vllm`)).status).toBe(404);
 
     // Another org's keys cannot route to this org's provider.
-    expect((await stranger.post(`/api/v1/orgs/${other.slug}/projects`, { name: "Theirs", slug: "theirs" })).status).toBe(201);
-    const theirKey = (await stranger.post(`/api/v1/orgs/${other.slug}/projects/theirs/keys`, { name: "k", environment: "live" })).body.key;
-    const res = await stranger.post("/v1/chat/completions", { model: "team-vllm/llama-3", messages: [{ role: "user", content: "x" }] }, { authorization: `Bearer ${theirKey}` });
+    expect(
+      (await stranger.post(`/api/v1/orgs/${other.slug}/projects`, { name: "Theirs", slug: "theirs" })).status,
+    ).toBe(201);
+    const theirKey = (
+      await stranger.post(`/api/v1/orgs/${other.slug}/projects/theirs/keys`, { name: "k", environment: "live" })
+    ).body.key;
+    const res = await stranger.post(
+      "/v1/chat/completions",
+      { model: "team-vllm/llama-3", messages: [{ role: "user", content: "x" }] },
+      { authorization: `Bearer ${theirKey}` },
+    );
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("model_not_found");
   });
@@ -197,38 +270,62 @@ describe(`custom providers (${storageKind})`, () => {
   it("a ciphertext moved into another organization's row does not decrypt, and does not break that org's gateway", async () => {
     const stranger = await t.signUp();
     const other = await createOrg(stranger);
-    const theirs = await stranger.post(`/api/v1/orgs/${other.slug}/providers`, body({ slug: "their-vllm", apiKey: "sk-their-own-key-000000" }));
+    const theirs = await stranger.post(
+      `/api/v1/orgs/${other.slug}/providers`,
+      body({ slug: "their-vllm", apiKey: "sk-their-own-key-000000" }),
+    );
     expect(theirs.status).toBe(201);
-    const [mine] = await rows<{ id: string; secret: string }>(t, sql`select id, secret from custom_providers where org_id = ${orgId} and slug = 'team-vllm'`);
+    const [mine] = await rows<{ id: string; secret: string }>(
+      t,
+      sql`select id, secret from custom_providers where org_id = ${orgId} and slug = 'team-vllm'`,
+    );
     const box = createSecretBox(t.config.secret);
     expect(JSON.parse(box.open(mine!.secret, sealContext(orgId, mine!.id))).apiKey).toBe(PROVIDER_KEY);
     expect(() => box.open(mine!.secret, sealContext(other.id, theirs.body.id))).toThrow(/could not be read/);
 
     await t.db.execute(sql`update custom_providers set secret = ${mine!.secret} where id = ${theirs.body.id}`);
     // Any change drops the org's routing cache; the name is not part of the sealed data.
-    expect((await stranger.patch(`/api/v1/orgs/${other.slug}/providers/their-vllm`, { name: "Renamed" })).status).toBe(200);
+    expect((await stranger.patch(`/api/v1/orgs/${other.slug}/providers/their-vllm`, { name: "Renamed" })).status).toBe(
+      200,
+    );
 
     const probe = await stranger.post(`/api/v1/orgs/${other.slug}/providers/their-vllm/test`, {});
     expect(probe.status).toBe(500);
     expect(probe.body.error.code).toBe("SECRET_UNREADABLE");
     expect(JSON.stringify(probe.body)).not.toContain(PROVIDER_KEY);
 
-    expect((await stranger.post(`/api/v1/orgs/${other.slug}/projects`, { name: "Swap", slug: "swap" })).status).toBe(201);
-    const theirKey = (await stranger.post(`/api/v1/orgs/${other.slug}/projects/swap/keys`, { name: "k", environment: "live" })).body.key;
+    expect((await stranger.post(`/api/v1/orgs/${other.slug}/projects`, { name: "Swap", slug: "swap" })).status).toBe(
+      201,
+    );
+    const theirKey = (
+      await stranger.post(`/api/v1/orgs/${other.slug}/projects/swap/keys`, { name: "k", environment: "live" })
+    ).body.key;
     const before = fake.requests.length;
-    const via = await stranger.post("/v1/chat/completions", { model: "their-vllm/llama-3", messages: [{ role: "user", content: "x" }] }, { authorization: `Bearer ${theirKey}` });
+    const via = await stranger.post(
+      "/v1/chat/completions",
+      { model: "their-vllm/llama-3", messages: [{ role: "user", content: "x" }] },
+      { authorization: `Bearer ${theirKey}` },
+    );
     // Left out of routing (and logged for the operator): the model is not found.
     expect(via.status).toBe(404);
     expect(JSON.stringify(via.body)).not.toContain(PROVIDER_KEY);
     expect(fake.requests.length).toBe(before);
     // The rest of the org's routing keeps working.
-    const mock = await stranger.post("/v1/chat/completions", { model: "mock/echo", messages: [{ role: "user", content: "still fine" }] }, { authorization: `Bearer ${theirKey}` });
+    const mock = await stranger.post(
+      "/v1/chat/completions",
+      { model: "mock/echo", messages: [{ role: "user", content: "still fine" }] },
+      { authorization: `Bearer ${theirKey}` },
+    );
     expect(mock.status).toBe(200);
   });
 
   it("deleting a provider stops routing to it at once", async () => {
     expect((await owner.delete(`/api/v1/orgs/${slug}/providers/wrong-key`)).status).toBe(204);
-    const res = await owner.post("/v1/chat/completions", { model: "wrong-key/llama-3", messages: [{ role: "user", content: "x" }] }, { authorization: `Bearer ${key}` });
+    const res = await owner.post(
+      "/v1/chat/completions",
+      { model: "wrong-key/llama-3", messages: [{ role: "user", content: "x" }] },
+      { authorization: `Bearer ${key}` },
+    );
     expect(res.status).toBe(404);
   });
 });

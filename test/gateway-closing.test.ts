@@ -53,7 +53,9 @@ describe(`gateway requests while the server closes (${storageKind})`, () => {
       socket.on("close", () => resolve(buf.slice("SECOND".length)));
       socket.on("error", reject);
     });
-    socket.write(request({ model: "mock/lorem", max_tokens: 8, stream: true, messages: [{ role: "user", content: "go" }] }));
+    socket.write(
+      request({ model: "mock/lorem", max_tokens: 8, stream: true, messages: [{ role: "user", content: "go" }] }),
+    );
     const res = await second;
     expect(res).toMatch(/^HTTP\/1\.1 503/);
     expect(res.toLowerCase()).toContain("connection: close");

@@ -33,7 +33,12 @@ async function listen(t: TestApp): Promise<string> {
 }
 
 /** A project (with the given settings) and a live key for it. */
-async function projectKey(owner: Client, org: string, slug: string, settings: Record<string, unknown> = {}): Promise<string> {
+async function projectKey(
+  owner: Client,
+  org: string,
+  slug: string,
+  settings: Record<string, unknown> = {},
+): Promise<string> {
   const p = await owner.post(`/api/v1/orgs/${org}/projects`, { name: slug, slug, ...settings });
   expect(p.status, JSON.stringify(p.body)).toBe(201);
   const k = await owner.post(`/api/v1/orgs/${org}/projects/${slug}/keys`, { name: "k", environment: "live" });
@@ -52,7 +57,10 @@ describe(`gateway faults (${storageKind})`, () => {
   let org: string;
 
   beforeAll(async () => {
-    [openaiFake, anthropicFake] = await Promise.all([startOpenAIFake({ apiKey: "sk-oa" }), startAnthropicFake({ apiKey: "sk-ant" })]);
+    [openaiFake, anthropicFake] = await Promise.all([
+      startOpenAIFake({ apiKey: "sk-oa" }),
+      startAnthropicFake({ apiKey: "sk-ant" }),
+    ]);
     t = await startTestApp({
       env: {
         OPENAI_API_KEY: "sk-oa",
@@ -81,7 +89,9 @@ describe(`gateway faults (${storageKind})`, () => {
     const key = await projectKey(owner, org, "fb-503", { fallbackModels: [FALLBACK] });
     const model = "openai/gpt-4.1";
     openaiFake.setFault({ type: "status", status: 503 }, 10);
-    const { data, response } = await openai(key).chat.completions.create({ model, messages: [{ role: "user", content: "fail over please" }] }).withResponse();
+    const { data, response } = await openai(key)
+      .chat.completions.create({ model, messages: [{ role: "user", content: "fail over please" }] })
+      .withResponse();
     openaiFake.setFault(undefined);
     expect(data.choices[0]!.message.content).toBe("echo: fail over please");
     expect(data.model).toBe(FALLBACK);
@@ -94,7 +104,12 @@ describe(`gateway faults (${storageKind})`, () => {
 
   it("fails over when the primary refuses the connection", async () => {
     const key = await projectKey(owner, org, "fb-refused", { fallbackModels: [FALLBACK] });
-    const { data, response } = await openai(key).chat.completions.create({ model: "gemini/gemini-2.0-flash", messages: [{ role: "user", content: "anyone there" }] }).withResponse();
+    const { data, response } = await openai(key)
+      .chat.completions.create({
+        model: "gemini/gemini-2.0-flash",
+        messages: [{ role: "user", content: "anyone there" }],
+      })
+      .withResponse();
     expect(data.choices[0]!.message.content).toBe("echo: anyone there");
     expect(response.headers.get("x-tollgate-model")).toBe(FALLBACK);
   });
@@ -120,14 +135,18 @@ describe(`gateway faults (${storageKind})`, () => {
     expect(countFor(openaiFake, "gpt-4o")).toBe(1);
 
     // Within the window, a project with a fallback goes straight to it: the primary sees nothing.
-    const { data, response } = await openai(fbKey).chat.completions.create({ model, messages: [{ role: "user", content: "second" }] }).withResponse();
+    const { data, response } = await openai(fbKey)
+      .chat.completions.create({ model, messages: [{ role: "user", content: "second" }] })
+      .withResponse();
     expect(data.model).toBe(FALLBACK);
     expect(response.headers.get("x-tollgate-model")).toBe(FALLBACK);
     expect(countFor(openaiFake, "gpt-4o")).toBe(1);
     // The skipped primary is not an attempt: one call was made, to the fallback.
     expect(response.headers.get("x-tollgate-attempts")).toBe("1");
     await t.app.flushLogs();
-    const log = await owner.get(`/api/v1/orgs/${org}/projects/rl-fallback/logs/${response.headers.get("x-request-id")}`);
+    const log = await owner.get(
+      `/api/v1/orgs/${org}/projects/rl-fallback/logs/${response.headers.get("x-request-id")}`,
+    );
     expect(log.body.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["skipped_circuit_open", "ok"]);
 
     // Without a fallback the client is told to come back when the window ends, not hammered through.
@@ -147,7 +166,11 @@ describe(`gateway faults (${storageKind})`, () => {
     const key = await projectKey(owner, org, "reset-messages");
     openaiFake.setFault({ type: "reset_after", chunks: 3, delayMs: 200 }, 1);
     const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
-    const stream = anthropic.messages.stream({ model: "openai/gpt-4o-mini", max_tokens: 200, messages: [{ role: "user", content: "messages stream that will break in the middle" }] });
+    const stream = anthropic.messages.stream({
+      model: "openai/gpt-4o-mini",
+      max_tokens: 200,
+      messages: [{ role: "user", content: "messages stream that will break in the middle" }],
+    });
     let text = "";
     stream.on("text", (d) => (text += d));
     const started = Date.now();
@@ -156,13 +179,23 @@ describe(`gateway faults (${storageKind})`, () => {
     expect(String((err as Error).message)).toMatch(/reset|connection|lost/i);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(text.length).toBeGreaterThan(0);
-    expect(openaiFake.requests.filter((r) => r.body?.messages?.[0]?.content === "messages stream that will break in the middle").length).toBe(1);
+    expect(
+      openaiFake.requests.filter(
+        (r) => r.body?.messages?.[0]?.content === "messages stream that will break in the middle",
+      ).length,
+    ).toBe(1);
 
     // Logged once, as an upstream error, with the partial output it produced.
     await t.app.flushLogs();
     const logs = await owner.get(`/api/v1/orgs/${org}/projects/reset-messages/logs`);
     expect(logs.body.logs).toHaveLength(1);
-    expect(logs.body.logs[0]).toMatchObject({ endpoint: "messages", outcome: "error", errorSource: "upstream", stream: true, provider: "openai" });
+    expect(logs.body.logs[0]).toMatchObject({
+      endpoint: "messages",
+      outcome: "error",
+      errorSource: "upstream",
+      stream: true,
+      provider: "openai",
+    });
     expect(logs.body.logs[0].outputTokens).toBeGreaterThan(0);
   });
 
@@ -173,10 +206,17 @@ describe(`gateway faults (${storageKind})`, () => {
     const pending = fetch(`${base}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "openai/gpt-4o-mini", stream: true, messages: [{ role: "user", content: "never answered" }] }),
+      body: JSON.stringify({
+        model: "openai/gpt-4o-mini",
+        stream: true,
+        messages: [{ role: "user", content: "never answered" }],
+      }),
       signal: ac.signal,
     }).catch((e: unknown) => e);
-    for (const until = Date.now() + 2_000; !openaiFake.requests.some((r) => r.body?.messages?.[0]?.content === "never answered") && Date.now() < until; ) {
+    for (
+      const until = Date.now() + 2_000;
+      !openaiFake.requests.some((r) => r.body?.messages?.[0]?.content === "never answered") && Date.now() < until;
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const upstreamClosed = openaiFake.waitForClientAbort(2_000);
@@ -258,7 +298,11 @@ describe(`gateway deadlines (${storageKind})`, () => {
   });
 
   const post = (body: unknown) =>
-    fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
 
   it("an upstream that never answers ends in 504 timeout_error within the total deadline", async () => {
     fake.setFault({ type: "hang_headers" });
@@ -277,7 +321,11 @@ describe(`gateway deadlines (${storageKind})`, () => {
   it("a stream that goes silent after its first events ends with an error event, not a hang", async () => {
     fake.setFault({ type: "hang_after", chunks: 2 }, 1);
     const started = Date.now();
-    const res = await post({ model: "openai/gpt-4o-mini", stream: true, messages: [{ role: "user", content: "one two three four five six seven" }] });
+    const res = await post({
+      model: "openai/gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: "one two three four five six seven" }],
+    });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(Date.now() - started).toBeLessThan(2_000);

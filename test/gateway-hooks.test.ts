@@ -42,8 +42,11 @@ describe(`gateway hooks (${storageKind})`, () => {
   const events: HookEvent[] = [];
   const mode = { blockInput: false, redactInput: false, refuseReserve: false, redact: false };
 
-  const record = (name: HookEvent["name"], ctx: GatewayRequestContext, extra: { settle?: SettleInput; reserve?: ReserveInput } = {}) =>
-    events.push({ name, requestId: ctx.requestId, upstreamSeen: fake.requests.length, ctx, ...extra });
+  const record = (
+    name: HookEvent["name"],
+    ctx: GatewayRequestContext,
+    extra: { settle?: SettleInput; reserve?: ReserveInput } = {},
+  ) => events.push({ name, requestId: ctx.requestId, upstreamSeen: fake.requests.length, ctx, ...extra });
 
   /** Redacts the word "secret"; holds back a trailing partial word so a word split across chunks is still caught. */
   function redactor() {
@@ -67,15 +70,32 @@ describe(`gateway hooks (${storageKind})`, () => {
   const hooks: GatewayHooks = {
     async scanInput(ctx, req) {
       record("scanInput", ctx);
-      if (mode.blockInput) throw new GatewayError(403, "permission_error", "policy_violation", "The request violates the organization's content policy.");
+      if (mode.blockInput)
+        throw new GatewayError(
+          403,
+          "permission_error",
+          "policy_violation",
+          "The request violates the organization's content policy.",
+        );
       if (mode.redactInput) {
-        return { ...req, messages: req.messages.map((m) => (typeof m.content === "string" ? { ...m, content: m.content.replace(/secret/g, "[REDACTED]") } : m)) as typeof req.messages };
+        return {
+          ...req,
+          messages: req.messages.map((m) =>
+            typeof m.content === "string" ? { ...m, content: m.content.replace(/secret/g, "[REDACTED]") } : m,
+          ) as typeof req.messages,
+        };
       }
       return req;
     },
     async reserve(ctx, input) {
       record("reserve", ctx, { reserve: input });
-      if (mode.refuseReserve) throw new GatewayError(402, "insufficient_quota", "insufficient_credits", "The organization's balance cannot cover this request.");
+      if (mode.refuseReserve)
+        throw new GatewayError(
+          402,
+          "insufficient_quota",
+          "insufficient_credits",
+          "The organization's balance cannot cover this request.",
+        );
       return { hold: ctx.requestId };
     },
     outputScanner(ctx) {
@@ -93,14 +113,29 @@ describe(`gateway hooks (${storageKind})`, () => {
     [fake, gemini] = await Promise.all([startOpenAIFake({ apiKey: "sk-oa" }), startGeminiFake()]);
     // An OpenAI-compatible server that ends streams at [DONE] with no finish_reason (t1), or puts the
     // last text and the finish_reason in one chunk (t2), as some compatible servers do.
-    terse = await startFake(async (ctx) => {
-      const chunk = (content: string, finish: string | null = null) =>
-        sseData({ id: "c1", object: "chat.completion.chunk", created: 1, model: ctx.body.model, choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-      const last = ctx.body.model === "t2" ? chunk("and here", "stop") : chunk("and here");
-      await ctx.sse([chunk("no finish "), chunk("secret "), last, sseData("[DONE]")]);
-    }, (status, message) => ({ error: { message, type: "server_error", code: String(status) } }));
+    terse = await startFake(
+      async (ctx) => {
+        const chunk = (content: string, finish: string | null = null) =>
+          sseData({
+            id: "c1",
+            object: "chat.completion.chunk",
+            created: 1,
+            model: ctx.body.model,
+            choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+          });
+        const last = ctx.body.model === "t2" ? chunk("and here", "stop") : chunk("and here");
+        await ctx.sse([chunk("no finish "), chunk("secret "), last, sseData("[DONE]")]);
+      },
+      (status, message) => ({ error: { message, type: "server_error", code: String(status) } }),
+    );
     t = await startTestApp({
-      env: { OPENAI_API_KEY: "sk-oa", OPENAI_BASE_URL: `${fake.url}/v1`, GEMINI_API_KEY: "gem", GEMINI_BASE_URL: gemini.url, TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" },
+      env: {
+        OPENAI_API_KEY: "sk-oa",
+        OPENAI_BASE_URL: `${fake.url}/v1`,
+        GEMINI_API_KEY: "gem",
+        GEMINI_BASE_URL: gemini.url,
+        TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1",
+      },
       appOptions: { gatewayHooks: hooks },
     });
     await t.app.server.listen({ port: 0, host: "127.0.0.1" });
@@ -131,7 +166,9 @@ describe(`gateway hooks (${storageKind})`, () => {
 
   it("runs scanInput → reserve → upstream → output scanner → settle, and reports the settlement", async () => {
     const before = fake.requests.length;
-    const { data, response } = await openai().chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "in order" }] }).withResponse();
+    const { data, response } = await openai()
+      .chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "in order" }] })
+      .withResponse();
     expect(data.choices[0]!.message.content).toBe("echo: in order");
     const id = response.headers.get("x-request-id");
     expect(names(id)).toEqual(["scanInput", "reserve", "outputScanner", "settle"]);
@@ -139,7 +176,11 @@ describe(`gateway hooks (${storageKind})`, () => {
     expect(scan!.upstreamSeen).toBe(before);
     expect(reserve!.upstreamSeen).toBe(before);
     expect(scanner!.upstreamSeen).toBe(before + 1);
-    expect(settle!.settle).toMatchObject({ outcome: "ok", route: { provider: "openai", model: "gpt-4o-mini" }, usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } });
+    expect(settle!.settle).toMatchObject({
+      outcome: "ok",
+      route: { provider: "openai", model: "gpt-4o-mini" },
+      usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) },
+    });
     expect(scan!.ctx).toMatchObject({ endpoint: "chat", environment: "live" });
     expect(response.headers.get("x-tollgate-cost-usd")).toBe("0.001234");
     expect(response.headers.get("x-tollgate-balance-usd")).toBe("5.000000");
@@ -148,7 +189,9 @@ describe(`gateway hooks (${storageKind})`, () => {
   it("a scanInput refusal answers 403 before reserve and before any upstream call", async () => {
     mode.blockInput = true;
     const before = fake.requests.length;
-    const err = await openai().chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "forbidden" }] }).catch((e: unknown) => e);
+    const err = await openai()
+      .chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "forbidden" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     const e = err as InstanceType<typeof OpenAI.PermissionDeniedError>;
     expect(e.code).toBe("policy_violation");
@@ -157,7 +200,9 @@ describe(`gateway hooks (${storageKind})`, () => {
     expect(fake.requests.length).toBe(before);
 
     const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
-    const aerr = await anthropic.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: "user", content: "forbidden" }] }).catch((x: unknown) => x);
+    const aerr = await anthropic.messages
+      .create({ model: MODEL, max_tokens: 10, messages: [{ role: "user", content: "forbidden" }] })
+      .catch((x: unknown) => x);
     expect(aerr).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect((aerr as { error: { error: { type: string } } }).error.error.type).toBe("permission_error");
     expect(fake.requests.length).toBe(before);
@@ -172,22 +217,37 @@ describe(`gateway hooks (${storageKind})`, () => {
       body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: "user", content: "no money" }] }),
     });
     expect(res.status).toBe(402);
-    expect(((await res.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: "insufficient_credits", type: "insufficient_quota" });
+    expect(((await res.json()) as { error: { code: string; type: string } }).error).toMatchObject({
+      code: "insufficient_credits",
+      type: "insufficient_quota",
+    });
     expect(names(res.headers.get("x-request-id"))).toEqual(["scanInput", "reserve"]);
     expect(fake.requests.length).toBe(before);
   });
 
   it("settles exactly once when the upstream fails, before or during the stream", async () => {
     fake.setFault({ type: "status", status: 400, message: "bad" }, 1);
-    const err = await openai().chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "fails" }] }).catch((e: unknown) => e);
+    const err = await openai()
+      .chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "fails" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     const id = (err as { headers: Headers }).headers.get("x-request-id");
     expect(names(id)).toEqual(["scanInput", "reserve", "settle"]);
     expect(of(id).find((e) => e.name === "settle")!.settle!.outcome).toBe("upstream_error");
 
     fake.setFault({ type: "reset_after", chunks: 3, delayMs: 100 }, 1);
-    const { data: stream, response } = await openai().chat.completions.create({ model: MODEL, stream: true, messages: [{ role: "user", content: "a stream that breaks after a few words" }] }).withResponse();
-    await expect((async () => { for await (const _ of stream) void _; })()).rejects.toThrow();
+    const { data: stream, response } = await openai()
+      .chat.completions.create({
+        model: MODEL,
+        stream: true,
+        messages: [{ role: "user", content: "a stream that breaks after a few words" }],
+      })
+      .withResponse();
+    await expect(
+      (async () => {
+        for await (const _ of stream) void _;
+      })(),
+    ).rejects.toThrow();
     const sid = response.headers.get("x-request-id");
     expect(await waitFor(() => names(sid).includes("settle"))).toBe(true);
     const settles = of(sid).filter((e) => e.name === "settle");
@@ -202,7 +262,11 @@ describe(`gateway hooks (${storageKind})`, () => {
     const res = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: "user", content: Array.from({ length: 40 }, (_, i) => `w${i}`).join(" ") }] }),
+      body: JSON.stringify({
+        model: MODEL,
+        stream: true,
+        messages: [{ role: "user", content: Array.from({ length: 40 }, (_, i) => `w${i}`).join(" ") }],
+      }),
       signal: ac.signal,
     });
     const id = res.headers.get("x-request-id");
@@ -224,61 +288,110 @@ describe(`gateway hooks (${storageKind})`, () => {
 
   it("the output scanner changes what the client receives, whole and streamed, on both APIs", async () => {
     mode.redact = true;
-    const whole = await openai().chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "the secret code is 42" }] });
+    const whole = await openai().chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "the secret code is 42" }],
+    });
     expect(whole.choices[0]!.message.content).toBe("echo: the [REDACTED] code is 42");
 
-    const stream = await openai().chat.completions.create({ model: MODEL, stream: true, messages: [{ role: "user", content: "my secret and your secret stay here" }] });
+    const stream = await openai().chat.completions.create({
+      model: MODEL,
+      stream: true,
+      messages: [{ role: "user", content: "my secret and your secret stay here" }],
+    });
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe("echo: my [REDACTED] and your [REDACTED] stay here");
 
     const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
-    const msg = await anthropic.messages.create({ model: MODEL, max_tokens: 100, messages: [{ role: "user", content: "secret please" }] });
+    const msg = await anthropic.messages.create({
+      model: MODEL,
+      max_tokens: 100,
+      messages: [{ role: "user", content: "secret please" }],
+    });
     expect(msg.content[0]).toMatchObject({ type: "text", text: "echo: [REDACTED] please" });
-    const final = await anthropic.messages.stream({ model: MODEL, max_tokens: 100, messages: [{ role: "user", content: "a secret in a stream" }] }).finalMessage();
+    const final = await anthropic.messages
+      .stream({ model: MODEL, max_tokens: 100, messages: [{ role: "user", content: "a secret in a stream" }] })
+      .finalMessage();
     expect(final.content[0]).toMatchObject({ type: "text", text: "echo: a [REDACTED] in a stream" });
   });
 
   it("held-back output comes out in order when the last chunk carries text and the finish reason (Gemini)", async () => {
     mode.redact = true;
-    const stream = await openai().chat.completions.create({ model: "gemini/gemini-2.0-flash", stream: true, messages: [{ role: "user", content: "my secret and your secret stay here" }] });
+    const stream = await openai().chat.completions.create({
+      model: "gemini/gemini-2.0-flash",
+      stream: true,
+      messages: [{ role: "user", content: "my secret and your secret stay here" }],
+    });
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe("echo: my [REDACTED] and your [REDACTED] stay here");
     const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
-    const final = await anthropic.messages.stream({ model: "gemini/gemini-2.0-flash", max_tokens: 100, messages: [{ role: "user", content: "one secret two three" }] }).finalMessage();
+    const final = await anthropic.messages
+      .stream({
+        model: "gemini/gemini-2.0-flash",
+        max_tokens: 100,
+        messages: [{ role: "user", content: "one secret two three" }],
+      })
+      .finalMessage();
     expect(final.content[0]).toMatchObject({ type: "text", text: "echo: one [REDACTED] two three" });
   });
 
   it("held-back output is not lost, nor reordered, when a stream ends without a finish chunk of its own", async () => {
     mode.redact = true;
     const res = await owner.post(`/api/v1/orgs/${org}/providers`, {
-      name: "Terse", slug: "terse", format: "openai", baseUrl: `${terse.url}/v1`,
-      models: [{ id: "t1", maxOutputTokens: 777, inputPricePerMillion: "1.25", outputPricePerMillion: "5" }, { id: "t2" }],
+      name: "Terse",
+      slug: "terse",
+      format: "openai",
+      baseUrl: `${terse.url}/v1`,
+      models: [
+        { id: "t1", maxOutputTokens: 777, inputPricePerMillion: "1.25", outputPricePerMillion: "5" },
+        { id: "t2" },
+      ],
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     // Billing sees the custom provider's own prices and output cap.
-    const { data: priced, response } = await openai().chat.completions.create({ model: "terse/t1", messages: [{ role: "user", content: "x" }], stream: true }).withResponse();
+    const { data: priced, response } = await openai()
+      .chat.completions.create({ model: "terse/t1", messages: [{ role: "user", content: "x" }], stream: true })
+      .withResponse();
     for await (const _ of priced) void _;
     const reserve = of(response.headers.get("x-request-id")).find((e) => e.name === "reserve")!.reserve!;
-    expect(reserve.routes[0]).toMatchObject({ provider: "terse", model: "t1", format: "openai", custom: true, maxOutputTokens: 777 });
-    expect(reserve.routes[0]!.prices).toEqual({ inputMicroUsdPerM: 1_250_000n, cachedInputMicroUsdPerM: 1_250_000n, outputMicroUsdPerM: 5_000_000n });
+    expect(reserve.routes[0]).toMatchObject({
+      provider: "terse",
+      model: "t1",
+      format: "openai",
+      custom: true,
+      maxOutputTokens: 777,
+    });
+    expect(reserve.routes[0]!.prices).toEqual({
+      inputMicroUsdPerM: 1_250_000n,
+      cachedInputMicroUsdPerM: 1_250_000n,
+      outputMicroUsdPerM: 5_000_000n,
+    });
     // The request set no output limit: billing takes the model's.
     expect(reserve.maxOutputTokens).toBeNull();
     expect(reserve.choices).toBe(1);
     for (const model of ["terse/t1", "terse/t2"]) {
-      const stream = await openai().chat.completions.create({ model, stream: true, messages: [{ role: "user", content: "x" }] });
+      const stream = await openai().chat.completions.create({
+        model,
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      });
       let text = "";
       for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
       expect(text, model).toBe("no finish [REDACTED] and here");
       const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
-      const final = await anthropic.messages.stream({ model, max_tokens: 100, messages: [{ role: "user", content: "x" }] }).finalMessage();
+      const final = await anthropic.messages
+        .stream({ model, max_tokens: 100, messages: [{ role: "user", content: "x" }] })
+        .finalMessage();
       expect(final.content[0], model).toMatchObject({ type: "text", text: "no finish [REDACTED] and here" });
     }
   });
 
   it("embeddings pass the input policy, reserve and settle once too", async () => {
-    const { response } = await openai().embeddings.create({ model: "openai/text-embedding-3-small", input: "embed me" }).withResponse();
+    const { response } = await openai()
+      .embeddings.create({ model: "openai/text-embedding-3-small", input: "embed me" })
+      .withResponse();
     const id = response.headers.get("x-request-id");
     expect(names(id)).toEqual(["scanInput", "reserve", "settle"]);
     expect(of(id)[2]!.settle!.outcome).toBe("ok");
@@ -291,7 +404,9 @@ describe(`gateway hooks (${storageKind})`, () => {
 
     mode.blockInput = true;
     const before = fake.requests.length;
-    const err = await openai().embeddings.create({ model: "openai/text-embedding-3-small", input: "blocked" }).catch((e: unknown) => e);
+    const err = await openai()
+      .embeddings.create({ model: "openai/text-embedding-3-small", input: "blocked" })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(fake.requests.length).toBe(before);
   });

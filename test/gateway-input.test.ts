@@ -45,7 +45,11 @@ describe(`gateway bad input (${storageKind})`, () => {
 
   /** POSTs raw bytes through fetch; returns status, headers and the body text. */
   async function post(path: string, body: string | Uint8Array, contentType = "application/json"): Promise<RawResponse> {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": contentType }, body: typeof body === "string" ? body : new Uint8Array(body) });
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": contentType },
+      body: typeof body === "string" ? body : new Uint8Array(body),
+    });
     return { status: res.status, headers: Object.fromEntries(res.headers), text: await res.text() };
   }
 
@@ -89,7 +93,9 @@ describe(`gateway bad input (${storageKind})`, () => {
   function openaiError(res: RawResponse, status: number, code?: string | RegExp) {
     expect(res.status, res.text).toBe(status);
     const body = JSON.parse(res.text) as { error: { message: string; type: string; code: string; param: unknown } };
-    expect(body.error).toEqual(expect.objectContaining({ message: expect.any(String), type: expect.any(String), code: expect.any(String) }));
+    expect(body.error).toEqual(
+      expect.objectContaining({ message: expect.any(String), type: expect.any(String), code: expect.any(String) }),
+    );
     expect(body.error).toHaveProperty("param");
     if (code) expect(body.error.code).toMatch(code);
     return body.error;
@@ -138,15 +144,37 @@ describe(`gateway bad input (${storageKind})`, () => {
       openaiError(await post("/v1/chat/completions", good().slice(0, -5)), 400, "invalid_json");
       openaiError(await post("/v1/chat/completions", "", "application/json"), 400, "invalid_json");
       openaiError(await post("/v1/chat/completions", good(), "text/plain"), 415, "unsupported_media_type");
-      openaiError(await post("/v1/chat/completions", "model=x", "application/x-www-form-urlencoded"), 415, "unsupported_media_type");
+      openaiError(
+        await post("/v1/chat/completions", "model=x", "application/x-www-form-urlencoded"),
+        415,
+        "unsupported_media_type",
+      );
     });
   });
 
   it("prototype keys are refused, at the top and nested", async () => {
     await noUpstream(async () => {
-      openaiError(await post("/v1/chat/completions", `{"__proto__":{"isAdmin":true},"model":"${MODEL}","messages":[{"role":"user","content":"x"}]}`), 400);
-      openaiError(await post("/v1/chat/completions", `{"model":"${MODEL}","messages":[{"role":"user","content":"x","__proto__":{"x":1}}]}`), 400);
-      openaiError(await post("/v1/chat/completions", `{"model":"${MODEL}","constructor":{"prototype":{"x":1}},"messages":[{"role":"user","content":"x"}]}`), 400);
+      openaiError(
+        await post(
+          "/v1/chat/completions",
+          `{"__proto__":{"isAdmin":true},"model":"${MODEL}","messages":[{"role":"user","content":"x"}]}`,
+        ),
+        400,
+      );
+      openaiError(
+        await post(
+          "/v1/chat/completions",
+          `{"model":"${MODEL}","messages":[{"role":"user","content":"x","__proto__":{"x":1}}]}`,
+        ),
+        400,
+      );
+      openaiError(
+        await post(
+          "/v1/chat/completions",
+          `{"model":"${MODEL}","constructor":{"prototype":{"x":1}},"messages":[{"role":"user","content":"x"}]}`,
+        ),
+        400,
+      );
     });
   });
 
@@ -167,8 +195,19 @@ describe(`gateway bad input (${storageKind})`, () => {
       const prefix = Buffer.from(`{"model":"${MODEL}","messages":[{"role":"user","content":"`);
       const bytes = Buffer.concat([prefix, Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]);
       openaiError(await post("/v1/chat/completions", bytes), 400, "invalid_utf8");
-      openaiError(await post("/v1/chat/completions", `{"model":"${MODEL}","messages":[{"role":"user","content":"a\\ud800b"}]}`), 400, /invalid_string/);
-      openaiError(await post("/v1/chat/completions", `{"model":"${MODEL}","messages":[{"role":"user","content":"x","\\udc00":1}]}`), 400, /invalid_string/);
+      openaiError(
+        await post("/v1/chat/completions", `{"model":"${MODEL}","messages":[{"role":"user","content":"a\\ud800b"}]}`),
+        400,
+        /invalid_string/,
+      );
+      openaiError(
+        await post(
+          "/v1/chat/completions",
+          `{"model":"${MODEL}","messages":[{"role":"user","content":"x","\\udc00":1}]}`,
+        ),
+        400,
+        /invalid_string/,
+      );
     });
   });
 
@@ -180,14 +219,29 @@ describe(`gateway bad input (${storageKind})`, () => {
       expect(body.error).toEqual(expect.objectContaining({ type: expect.any(String), message: expect.any(String) }));
       return body.error;
     };
-    const msg = (content: string) => `{"model":"${MODEL}","max_tokens":10,"messages":[{"role":"user","content":${content}}]}`;
+    const msg = (content: string) =>
+      `{"model":"${MODEL}","max_tokens":10,"messages":[{"role":"user","content":${content}}]}`;
     await noUpstream(async () => {
-      expect(anthropicError(await post("/v1/messages", msg('"x"').slice(0, -3)), 400).type).toBe("invalid_request_error");
+      expect(anthropicError(await post("/v1/messages", msg('"x"').slice(0, -3)), 400).type).toBe(
+        "invalid_request_error",
+      );
       anthropicError(await post("/v1/messages", msg('"x"'), "text/plain"), 415);
       anthropicError(await post("/v1/messages", msg("[".repeat(10_000) + "]".repeat(10_000))), 400);
       anthropicError(await post("/v1/messages", msg('"\\ud800"')), 400);
-      anthropicError(await post("/v1/messages", Buffer.concat([Buffer.from(msg('"')).subarray(0, -3), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')])), 400);
-      anthropicError(await post("/v1/messages", `{"__proto__":{},"model":"${MODEL}","max_tokens":10,"messages":[{"role":"user","content":"x"}]}`), 400);
+      anthropicError(
+        await post(
+          "/v1/messages",
+          Buffer.concat([Buffer.from(msg('"')).subarray(0, -3), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]),
+        ),
+        400,
+      );
+      anthropicError(
+        await post(
+          "/v1/messages",
+          `{"__proto__":{},"model":"${MODEL}","max_tokens":10,"messages":[{"role":"user","content":"x"}]}`,
+        ),
+        400,
+      );
       const head = `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: ${key}\r\ncontent-type: application/json\r\ncontent-length: ${1024 ** 3}\r\n\r\n`;
       const big = await rawRequest(head, msg('"x"'), 3_000);
       expect(big.status).toBe(413);
@@ -197,8 +251,19 @@ describe(`gateway bad input (${storageKind})`, () => {
 
   it("/v1/embeddings applies the same parser", async () => {
     await noUpstream(async () => {
-      openaiError(await post("/v1/embeddings", `{"model":"openai/text-embedding-3-small","input":"\\ud800"}`), 400, /invalid_string/);
-      openaiError(await post("/v1/embeddings", `{"model":"openai/text-embedding-3-small","input":${"[".repeat(5000)}${"]".repeat(5000)}}`), 400, /too_deep/);
+      openaiError(
+        await post("/v1/embeddings", `{"model":"openai/text-embedding-3-small","input":"\\ud800"}`),
+        400,
+        /invalid_string/,
+      );
+      openaiError(
+        await post(
+          "/v1/embeddings",
+          `{"model":"openai/text-embedding-3-small","input":${"[".repeat(5000)}${"]".repeat(5000)}}`,
+        ),
+        400,
+        /too_deep/,
+      );
     });
   });
 });

@@ -18,9 +18,17 @@ import { createOrg, grantCredits } from "./helpers/fixtures.js";
 
 const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
   type: "function",
-  function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+  function: {
+    name: "get_weather",
+    description: "Weather for a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
 };
-const ANTHROPIC_WEATHER: Anthropic.Tool = { name: "get_weather", description: "Weather for a city", input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
+const ANTHROPIC_WEATHER: Anthropic.Tool = {
+  name: "get_weather",
+  description: "Weather for a city",
+  input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+};
 
 describe(`official SDKs × provider fakes (${storageKind})`, () => {
   let t: TestApp;
@@ -97,7 +105,14 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
     it("chat, non-streaming", async () => {
       const before = fake().requests.length;
       const { data, response } = await openai()
-        .chat.completions.create({ model, messages: [{ role: "system", content: "terse" }, { role: "user", content: "hello there" }], max_tokens: 50 })
+        .chat.completions.create({
+          model,
+          messages: [
+            { role: "system", content: "terse" },
+            { role: "user", content: "hello there" },
+          ],
+          max_tokens: 50,
+        })
         .withResponse();
       expect(data.choices[0]!.message.content).toBe("[terse] echo: hello there");
       expect(data.choices[0]!.finish_reason).toBe("stop");
@@ -111,7 +126,12 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
     });
 
     it("chat, streaming with a final usage chunk", async () => {
-      const stream = await openai().chat.completions.create({ model, messages: [{ role: "user", content: "one two three four five six" }], stream: true, stream_options: { include_usage: true } });
+      const stream = await openai().chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "one two three four five six" }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       const out = await collectOpenAIStream(stream);
       expect(out.text).toBe("echo: one two three four five six");
       expect(out.finish).toBe("stop");
@@ -119,7 +139,11 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
     });
 
     it("tools, non-streaming", async () => {
-      const res = await openai().chat.completions.create({ model, messages: [{ role: "user", content: "what is the weather in Paris?" }], tools: [WEATHER_TOOL] });
+      const res = await openai().chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "what is the weather in Paris?" }],
+        tools: [WEATHER_TOOL],
+      });
       const call = res.choices[0]!.message.tool_calls?.[0];
       expect(res.choices[0]!.finish_reason).toBe("tool_calls");
       expect(call?.type).toBe("function");
@@ -132,13 +156,22 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
       const next = await openai().chat.completions.create({
         model,
         tools: [WEATHER_TOOL],
-        messages: [{ role: "user", content: "what is the weather in Paris?" }, res.choices[0]!.message, { role: "tool", tool_call_id: call.id, content: "sunny, 21C" }],
+        messages: [
+          { role: "user", content: "what is the weather in Paris?" },
+          res.choices[0]!.message,
+          { role: "tool", tool_call_id: call.id, content: "sunny, 21C" },
+        ],
       });
       expect(next.choices[0]!.message.content).toBe("Tool said: sunny, 21C");
     });
 
     it("tools, streaming: the arguments arrive in pieces and add up", async () => {
-      const stream = await openai().chat.completions.create({ model, stream: true, messages: [{ role: "user", content: "weather in Paris via the tool" }], tools: [WEATHER_TOOL] });
+      const stream = await openai().chat.completions.create({
+        model,
+        stream: true,
+        messages: [{ role: "user", content: "weather in Paris via the tool" }],
+        tools: [WEATHER_TOOL],
+      });
       const out = await collectOpenAIStream(stream);
       expect(out.finish).toBe("tool_calls");
       expect(out.calls).toHaveLength(1);
@@ -151,7 +184,10 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
   });
 
   it("OpenAI SDK → gemini embeddings", async () => {
-    const emb = await openai().embeddings.create({ model: "gemini/gemini-embedding-001", input: ["alpha", "beta gamma"] });
+    const emb = await openai().embeddings.create({
+      model: "gemini/gemini-embedding-001",
+      input: ["alpha", "beta gamma"],
+    });
     expect(emb.data).toHaveLength(2);
     expect(emb.data[1]!.index).toBe(1);
     expect(emb.data[0]!.embedding.length).toBeGreaterThan(0);
@@ -186,7 +222,11 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
     });
 
     it("messages, streaming", async () => {
-      const stream = anthropic().messages.stream({ model, max_tokens: 100, messages: [{ role: "user", content: "one two three four five" }] });
+      const stream = anthropic().messages.stream({
+        model,
+        max_tokens: 100,
+        messages: [{ role: "user", content: "one two three four five" }],
+      });
       const deltas: string[] = [];
       stream.on("text", (d) => deltas.push(d));
       const final = await stream.finalMessage();
@@ -198,7 +238,12 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
     });
 
     it("tool_use, non-streaming and back with a tool_result", async () => {
-      const msg = await anthropic().messages.create({ model, max_tokens: 200, tools: [ANTHROPIC_WEATHER], messages: [{ role: "user", content: "weather in Paris?" }] });
+      const msg = await anthropic().messages.create({
+        model,
+        max_tokens: 200,
+        tools: [ANTHROPIC_WEATHER],
+        messages: [{ role: "user", content: "weather in Paris?" }],
+      });
       expect(msg.stop_reason).toBe("tool_use");
       const use = msg.content.find((b) => b.type === "tool_use");
       expect(use).toMatchObject({ type: "tool_use", name: "get_weather", input: { city: "Paris" } });
@@ -217,7 +262,12 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
     });
 
     it("tool_use, streaming", async () => {
-      const stream = anthropic().messages.stream({ model, max_tokens: 200, tools: [ANTHROPIC_WEATHER], messages: [{ role: "user", content: "use the weather tool for Paris" }] });
+      const stream = anthropic().messages.stream({
+        model,
+        max_tokens: 200,
+        tools: [ANTHROPIC_WEATHER],
+        messages: [{ role: "user", content: "use the weather tool for Paris" }],
+      });
       const jsonDeltas: string[] = [];
       stream.on("inputJson", (d) => jsonDeltas.push(d));
       const final = await stream.finalMessage();
@@ -229,7 +279,9 @@ describe(`official SDKs × provider fakes (${storageKind})`, () => {
   });
 
   it("Anthropic SDK → mock provider, streaming", async () => {
-    const final = await anthropic().messages.stream({ model: "mock/echo", max_tokens: 50, messages: [{ role: "user", content: "mock me" }] }).finalMessage();
+    const final = await anthropic()
+      .messages.stream({ model: "mock/echo", max_tokens: 50, messages: [{ role: "user", content: "mock me" }] })
+      .finalMessage();
     expect(final.content[0]).toMatchObject({ type: "text", text: "mock me" });
   });
 });

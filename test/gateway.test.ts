@@ -30,7 +30,9 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
     owner = await t.signUp();
     slug = (await createOrg(owner)).slug;
     await grantCredits(t, slug, "100"); // real-priced models on live keys are billed
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod", logBodies: true })).status).toBe(201);
+    expect(
+      (await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod", logBodies: true })).status,
+    ).toBe(201);
     const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "sdk", environment: "live" });
     expect(k.status).toBe(201);
     key = k.body.key;
@@ -43,7 +45,9 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
   const openai = () => new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 });
 
   it("answers a chat completion from the mock provider, with request id and usage", async () => {
-    const { data, response } = await openai().chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "hello gateway" }] }).withResponse();
+    const { data, response } = await openai()
+      .chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "hello gateway" }] })
+      .withResponse();
     expect(data.choices[0]!.message.content).toBe("hello gateway");
     expect(data.model).toBe("mock/echo");
     expect(data.usage!.prompt_tokens).toBeGreaterThan(0);
@@ -52,7 +56,12 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
   });
 
   it("streams, ending with a usage chunk", async () => {
-    const stream = await openai().chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "one two three four" }], stream: true, stream_options: { include_usage: true } });
+    const stream = await openai().chat.completions.create({
+      model: "mock/echo",
+      messages: [{ role: "user", content: "one two three four" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: OpenAI.CompletionUsage | undefined | null;
     for await (const chunk of stream) {
@@ -67,7 +76,15 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
     const res = await openai().chat.completions.create({
       model: "mock/echo",
       messages: [{ role: "user", content: "call the weather tool for Paris" }],
-      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }],
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+          },
+        },
+      ],
       tool_choice: { type: "function", function: { name: "get_weather" } },
     });
     const call = res.choices[0]!.message.tool_calls?.[0];
@@ -85,39 +102,63 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
     // Every chat/embeddings model the price library knows for a configured provider, not only the featured ones…
     expect(ids).toEqual(expect.arrayContaining(["openai/gpt-4.1-nano", "openai/o1", "openai/text-embedding-ada-002"]));
     // …but no speech, image or realtime models, and nothing of a provider that is not configured.
-    for (const id of ["openai/whisper-1", "openai/gpt-image-1", "openai/gpt-realtime", "openai/moderation"]) expect(ids).not.toContain(id);
+    for (const id of ["openai/whisper-1", "openai/gpt-image-1", "openai/gpt-realtime", "openai/moderation"])
+      expect(ids).not.toContain(id);
     expect(ids.filter((id) => !id.startsWith("openai/") && !id.startsWith("mock/"))).toEqual([]);
     // The billed price: the library's own for gpt-4o (no markup, no override on this instance).
-    const pricing = (id: string) => (models.data.find((m) => m.id === id) as unknown as { pricing: Record<string, unknown> }).pricing;
-    const lib = calcPrice({ input_tokens: 0, output_tokens: 0 }, "gpt-4o", { providerId: "openai" })!.model_price as Record<string, number>;
+    const pricing = (id: string) =>
+      (models.data.find((m) => m.id === id) as unknown as { pricing: Record<string, unknown> }).pricing;
+    const lib = calcPrice({ input_tokens: 0, output_tokens: 0 }, "gpt-4o", { providerId: "openai" })!
+      .model_price as Record<string, number>;
     expect([lib.input_mtok, lib.cache_read_mtok, lib.output_mtok]).toEqual([2.5, 1.25, 10]);
-    expect(pricing("openai/gpt-4o")).toMatchObject({ input_per_million_micro_usd: "2500000", cached_input_per_million_micro_usd: "1250000", output_per_million_micro_usd: "10000000", free: false });
-    expect(pricing("mock/echo")).toEqual({ input_per_million_micro_usd: "0", cached_input_per_million_micro_usd: "0", output_per_million_micro_usd: "0", free: true });
+    expect(pricing("openai/gpt-4o")).toMatchObject({
+      input_per_million_micro_usd: "2500000",
+      cached_input_per_million_micro_usd: "1250000",
+      output_per_million_micro_usd: "10000000",
+      free: false,
+    });
+    expect(pricing("mock/echo")).toEqual({
+      input_per_million_micro_usd: "0",
+      cached_input_per_million_micro_usd: "0",
+      output_per_million_micro_usd: "0",
+      free: true,
+    });
   });
 
   it("routes to an OpenAI-format upstream and reports who failed", async () => {
-    const ok = await openai().chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+    const ok = await openai().chat.completions.create({
+      model: "openai/gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(ok.choices[0]!.message.content).toBeTruthy();
     expect(fake.last().headers.authorization).toBe("Bearer sk-fake-upstream");
     // The client's key never travels upstream.
     expect(JSON.stringify(fake.last().headers)).not.toContain(key);
 
     fake.setFault({ type: "status", status: 400, message: "bad param" }, 1);
-    const err = await openai().chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const err = await openai()
+      .chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as { error: { source: string } }).error.source).toBe("upstream");
   });
 
   it("retries a 500 before the first byte and says how many attempts it took", async () => {
     fake.setFault({ type: "status", status: 500 }, 1);
-    const { data, response } = await openai().chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "retry me" }] }).withResponse();
+    const { data, response } = await openai()
+      .chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "retry me" }] })
+      .withResponse();
     expect(data.choices[0]!.message.content).toBeTruthy();
     expect(response.headers.get("x-tollgate-attempts")).toBe("2");
   });
 
   it("ends a stream that breaks mid-way with an error, not a hang", async () => {
     fake.setFault({ type: "reset_after", chunks: 3, delayMs: 200 }, 1);
-    const stream = await openai().chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "a long answer please with many words in it" }], stream: true });
+    const stream = await openai().chat.completions.create({
+      model: "openai/gpt-4o-mini",
+      messages: [{ role: "user", content: "a long answer please with many words in it" }],
+      stream: true,
+    });
     let text = "";
     const consume = async () => {
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
@@ -130,21 +171,35 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
 
   it("refuses bad keys, cookies and disallowed models in OpenAI's error shape", async () => {
     const bad = new OpenAI({ apiKey: "tg_live_notavalidkey", baseURL: `${base}/v1`, maxRetries: 0 });
-    await expect(bad.chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
-    const cookieOnly = await owner.post("/v1/chat/completions", { model: "mock/echo", messages: [{ role: "user", content: "x" }] });
+    await expect(
+      bad.chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    const cookieOnly = await owner.post("/v1/chat/completions", {
+      model: "mock/echo",
+      messages: [{ role: "user", content: "x" }],
+    });
     expect(cookieOnly.status).toBe(401);
     expect(cookieOnly.body.error.code).toBe("missing_api_key");
 
-    expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { allowedModels: ["mock/echo"] })).status).toBe(200);
-    const denied = await openai().chat.completions.create({ model: "mock/lorem", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { allowedModels: ["mock/echo"] })).status).toBe(
+      200,
+    );
+    const denied = await openai()
+      .chat.completions.create({ model: "mock/lorem", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((denied as { code: string }).code).toBe("model_not_allowed");
 
     // A provider/* entry allows every model of that provider, and nothing else.
     expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { allowedModels: ["mock/*"] })).status).toBe(200);
-    const echo = await openai().chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "wildcard" }] });
+    const echo = await openai().chat.completions.create({
+      model: "mock/echo",
+      messages: [{ role: "user", content: "wildcard" }],
+    });
     expect(echo.choices[0]!.message.content).toBe("wildcard");
-    const other = await openai().chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const other = await openai()
+      .chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(other).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((other as { code: string }).code).toBe("model_not_allowed");
     const listed = (await openai().models.list()).data.map((m) => m.id);
@@ -155,16 +210,27 @@ describe(`gateway through the official SDKs (${storageKind})`, () => {
 
   it("speaks the Anthropic Messages API, streaming included, for any provider", async () => {
     const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
-    const msg = await anthropic.messages.create({ model: "mock/echo", max_tokens: 100, system: "be brief", messages: [{ role: "user", content: "bonjour" }] });
+    const msg = await anthropic.messages.create({
+      model: "mock/echo",
+      max_tokens: 100,
+      system: "be brief",
+      messages: [{ role: "user", content: "bonjour" }],
+    });
     expect(msg.content[0]).toMatchObject({ type: "text", text: "bonjour" });
     expect(msg.usage.output_tokens).toBeGreaterThan(0);
 
-    const stream = anthropic.messages.stream({ model: "openai/gpt-4o-mini", max_tokens: 100, messages: [{ role: "user", content: "stream to me" }] });
+    const stream = anthropic.messages.stream({
+      model: "openai/gpt-4o-mini",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "stream to me" }],
+    });
     const final = await stream.finalMessage();
     expect(final.content[0]?.type).toBe("text");
     expect(final.stop_reason).toBe("end_turn");
 
-    const err = await anthropic.messages.create({ model: "nope/nothing", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
+    const err = await anthropic.messages
+      .create({ model: "nope/nothing", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
   });
 

@@ -41,7 +41,8 @@ describe(`invitations (${storageKind})`, () => {
     return { owner, org, slug: org.slug };
   }
 
-  const memberRows = (orgId: string, userId: string) => count(t, "members", sql`org_id = ${orgId} and user_id = ${userId}`);
+  const memberRows = (orgId: string, userId: string) =>
+    count(t, "members", sql`org_id = ${orgId} and user_id = ${userId}`);
 
   it("invite → mail → preview → sign up with the invited email → accept → member with that role", async () => {
     const { owner, org, slug } = await ownerWithOrg("Acme Corp");
@@ -152,11 +153,16 @@ describe(`invitations (${storageKind})`, () => {
     const { owner, org, slug } = await ownerWithOrg();
     const email = uniqueEmail("eve");
     const { id, token } = await invite(owner, slug, email);
-    const [row] = await rows<{ created_at: Date; expires_at: Date }>(t, sql`select created_at, expires_at from invitations where id = ${id}`);
+    const [row] = await rows<{ created_at: Date; expires_at: Date }>(
+      t,
+      sql`select created_at, expires_at from invitations where id = ${id}`,
+    );
     const ttl = new Date(row!.expires_at).getTime() - new Date(row!.created_at).getTime();
     expect(Math.round(ttl / 3_600_000)).toBe(7 * 24);
     // Seven days pass.
-    await t.db.execute(sql`update invitations set created_at = created_at - interval '7 days 1 minute', expires_at = expires_at - interval '7 days 1 minute' where id = ${id}`);
+    await t.db.execute(
+      sql`update invitations set created_at = created_at - interval '7 days 1 minute', expires_at = expires_at - interval '7 days 1 minute' where id = ${id}`,
+    );
 
     const preview = await t.anon.get(`/api/v1/invitations/${token}`);
     expect(preview.body).toMatchObject({ status: "pending", expired: true });
@@ -228,7 +234,9 @@ describe(`invitations (${storageKind})`, () => {
     const asOwner = await admin.post(`/api/v1/orgs/${slug}/invitations`, { email: uniqueEmail(), role: "owner" });
     expect(asOwner.status).toBe(400);
     expect(asOwner.body.error.code).toBe("VALIDATION_ERROR");
-    expect((await admin.post(`/api/v1/orgs/${slug}/invitations`, { email: uniqueEmail(), role: "admin" })).status).toBe(201);
+    expect((await admin.post(`/api/v1/orgs/${slug}/invitations`, { email: uniqueEmail(), role: "admin" })).status).toBe(
+      201,
+    );
 
     const byMember = await member.post(`/api/v1/orgs/${slug}/invitations`, { email: uniqueEmail(), role: "member" });
     expect(byMember.status).toBe(403);
@@ -288,7 +296,9 @@ describe(`invitations (${storageKind})`, () => {
     ]);
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409]);
-    expect(["INVITATION_ALREADY_USED", "ALREADY_MEMBER"]).toContain(results.find((r) => r.status === 409)!.body.error.code);
+    expect(["INVITATION_ALREADY_USED", "ALREADY_MEMBER"]).toContain(
+      results.find((r) => r.status === 409)!.body.error.code,
+    );
     expect(await memberRows(org.id, first.user!.id)).toBe(1);
     expect(await count(t, "audit_log", sql`org_id = ${org.id} and action = 'invitation.accepted'`)).toBe(1);
   });

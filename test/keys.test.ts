@@ -26,7 +26,9 @@ describe(`API keys (${storageKind})`, () => {
     const tm = await team(t);
     const p = await tm.owner.post(`/api/v1/orgs/${tm.slug}/projects`, { name: "Prod", slug: "prod", ...projectBody });
     expect(p.status).toBe(201);
-    expect((await tm.owner.put(`/api/v1/orgs/${tm.slug}/projects/prod/members`, { userIds: [tm.member.user!.id] })).status).toBe(200);
+    expect(
+      (await tm.owner.put(`/api/v1/orgs/${tm.slug}/projects/prod/members`, { userIds: [tm.member.user!.id] })).status,
+    ).toBe(200);
     return { ...tm, project: p.body };
   }
 
@@ -82,7 +84,11 @@ describe(`API keys (${storageKind})`, () => {
     ]) {
       expect((await owner.post(keysUrl(slug, "prod"), body)).status, JSON.stringify(body)).toBe(400);
     }
-    const past = await owner.post(keysUrl(slug, "prod"), { name: "k", environment: "live", expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const past = await owner.post(keysUrl(slug, "prod"), {
+      name: "k",
+      environment: "live",
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
     expect(past.status).toBe(400);
     expect(past.body.error.code).toBe("EXPIRY_IN_PAST");
   });
@@ -122,8 +128,14 @@ describe(`API keys (${storageKind})`, () => {
       },
     });
     // Settings changes reach the cached context at once.
-    expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { slug: "production", keyRateLimit: { rpm: 20 } })).status).toBe(200);
-    expect(await verify(k.key)).toMatchObject({ ok: true, ctx: { projectSlug: "production", keyRateLimit: { rpm: 20, tpm: 5000 } } });
+    expect(
+      (await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { slug: "production", keyRateLimit: { rpm: 20 } }))
+        .status,
+    ).toBe(200);
+    expect(await verify(k.key)).toMatchObject({
+      ok: true,
+      ctx: { projectSlug: "production", keyRateLimit: { rpm: 20, tpm: 5000 } },
+    });
   });
 
   it("refuses malformed keys and bad checksums without a database lookup", async () => {
@@ -144,7 +156,10 @@ describe(`API keys (${storageKind})`, () => {
     await verify(keys[0]!.key);
     await t.app.keyVerifier.flush();
     await owner.delete(`${keysUrl(slug, "prod")}/${keys[1]!.id}`);
-    const tables = await rows<{ table_name: string }>(t, sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`);
+    const tables = await rows<{ table_name: string }>(
+      t,
+      sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
+    );
     expect(tables.map((r) => r.table_name)).toEqual(expect.arrayContaining(["api_keys", "projects", "audit_log"]));
     let dump = "";
     for (const { table_name } of tables) {
@@ -172,9 +187,17 @@ describe(`API keys (${storageKind})`, () => {
     expect(listed).toMatchObject({ status: "revoked", revokedReason: "revoked", revokedAt: expect.any(String) });
     // Revoking again changes nothing.
     expect((await owner.delete(`${keysUrl(slug, "prod")}/${k.id}`)).status).toBe(204);
-    const audit = await rows<{ action: string; metadata: any }>(t, sql`select action, metadata from audit_log where org_id = ${org.id} and target_type = 'key' order by id`);
+    const audit = await rows<{ action: string; metadata: any }>(
+      t,
+      sql`select action, metadata from audit_log where org_id = ${org.id} and target_type = 'key' order by id`,
+    );
     expect(audit.map((a) => a.action)).toEqual(["key.created", "key.revoked"]);
-    expect(audit[1]!.metadata).toMatchObject({ name: "app server", hint: k.hint, environment: "live", reason: "revoked" });
+    expect(audit[1]!.metadata).toMatchObject({
+      name: "app server",
+      hint: k.hint,
+      environment: "live",
+      reason: "revoked",
+    });
     expect(JSON.stringify(audit)).not.toContain(k.key.slice(8, -4));
   });
 
@@ -220,7 +243,10 @@ describe(`API keys (${storageKind})`, () => {
     await a.owner.post(`/api/v1/orgs/${a.slug}/projects`, { name: "Other", slug: "other" });
     expect((await a.owner.get(`${keysUrl(a.slug, "other")}/${k.id}`)).status).toBe(404);
     expect((await a.owner.delete(`${keysUrl(a.slug, "other")}/${k.id}`)).status).toBe(404);
-    for (const res of [await b.owner.get(`${keysUrl(b.slug, "prod")}/${k.id}`), await b.owner.delete(`${keysUrl(b.slug, "prod")}/${k.id}`)]) {
+    for (const res of [
+      await b.owner.get(`${keysUrl(b.slug, "prod")}/${k.id}`),
+      await b.owner.delete(`${keysUrl(b.slug, "prod")}/${k.id}`),
+    ]) {
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe("KEY_NOT_FOUND");
     }
@@ -238,12 +264,18 @@ describe(`API keys (${storageKind})`, () => {
 
     expect((await owner.delete(`/api/v1/orgs/${slug}/members/${member.user!.id}`)).status).toBe(204);
     expect(await verify(k1.key)).toEqual({ ok: false, reason: "revoked" });
-    expect((await owner.get(`${keysUrl(slug, "prod")}/${k1.id}`)).body).toMatchObject({ status: "revoked", revokedReason: "member_removed" });
+    expect((await owner.get(`${keysUrl(slug, "prod")}/${k1.id}`)).body).toMatchObject({
+      status: "revoked",
+      revokedReason: "member_removed",
+    });
 
     expect((await owner.delete(`/api/v1/orgs/${slug}/members/${member2.user!.id}?keepKeys=true`)).status).toBe(204);
     expect((await verify(k2.key)).ok).toBe(true);
     expect((await verify(ownerKey.key)).ok).toBe(true);
-    const revoked = await rows<{ metadata: any }>(t, sql`select metadata from audit_log where org_id = ${org.id} and action = 'key.revoked'`);
+    const revoked = await rows<{ metadata: any }>(
+      t,
+      sql`select metadata from audit_log where org_id = ${org.id} and action = 'key.revoked'`,
+    );
     expect(revoked.map((r) => r.metadata.reason)).toEqual(["member_removed"]);
   });
 
@@ -289,7 +321,9 @@ describe(`API keys (${storageKind})`, () => {
     expect((await verify(adminKey.key)).ok).toBe(true);
     expect((await member.post(keysUrl(slug, "prod"), { name: "again", environment: "live" })).status).toBe(404);
 
-    expect((await owner.put(`/api/v1/orgs/${slug}/projects/dev/members`, { userIds: [], keepKeys: true })).status).toBe(200);
+    expect((await owner.put(`/api/v1/orgs/${slug}/projects/dev/members`, { userIds: [], keepKeys: true })).status).toBe(
+      200,
+    );
     expect((await verify(devKey.key)).ok).toBe(true);
   });
 
@@ -322,7 +356,9 @@ describe(`API keys (${storageKind})`, () => {
   it("a key cannot call the management API", async () => {
     const { owner, slug } = await setup();
     const k = await createKey(owner, slug);
-    for (const headers of [{ authorization: `Bearer ${k.key}` }, { "x-api-key": k.key }] as Array<Record<string, string>>) {
+    for (const headers of [{ authorization: `Bearer ${k.key}` }, { "x-api-key": k.key }] as Array<
+      Record<string, string>
+    >) {
       for (const url of ["/api/v1/me", "/api/v1/orgs", `/api/v1/orgs/${slug}/projects`, `${keysUrl(slug, "prod")}`]) {
         const res = await t.anon.get(url, headers);
         expect(res.status, `${url} ${Object.keys(headers)[0]}`).toBe(401);

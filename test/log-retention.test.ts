@@ -38,9 +38,17 @@ describe(`request-log partitions and retention (${storageKind})`, () => {
   const insertLog = (projectId: string, id: string, at: Date) =>
     t.db.execute(sql`insert into request_logs (id, org_id, project_id, key_id, created_at, endpoint, status, outcome, latency_ms)
       values (${id}, ${orgId}, ${projectId}, 'k', ${at.toISOString()}::timestamptz, 'chat', 200, 'ok', 5)`);
-  const logIds = async () => (await rows<{ id: string }>(t, sql`select id from request_logs where org_id = ${orgId} order by id`)).map((r) => r.id);
+  const logIds = async () =>
+    (await rows<{ id: string }>(t, sql`select id from request_logs where org_id = ${orgId} order by id`)).map(
+      (r) => r.id,
+    );
   const partitions = async () =>
-    (await rows<{ name: string }>(t, sql`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'request_logs'::regclass order by 1`)).map((r) => r.name);
+    (
+      await rows<{ name: string }>(
+        t,
+        sql`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'request_logs'::regclass order by 1`,
+      )
+    ).map((r) => r.name);
 
   it("a project's log retention is a setting: 1–3650 days, or null for the instance default", async () => {
     const ok = await owner.patch(`/api/v1/orgs/${slug}/projects/short`, { logRetentionDays: 7 });
@@ -58,7 +66,8 @@ describe(`request-log partitions and retention (${storageKind})`, () => {
     const now = new Date();
     const month = `request_logs_p${now.getUTCFullYear()}_${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
     expect(await partitions()).toEqual(expect.arrayContaining([month, "request_logs_default"]));
-    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/default/keys`, { name: "k", environment: "test" })).body.key;
+    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/default/keys`, { name: "k", environment: "test" }))
+      .body.key;
     const res = await t.app.server.inject({
       method: "POST",
       url: "/v1/chat/completions",
@@ -67,7 +76,10 @@ describe(`request-log partitions and retention (${storageKind})`, () => {
     });
     expect(res.statusCode).toBe(200);
     await t.app.flushLogs();
-    const [row] = await rows<{ part: string }>(t, sql`select tableoid::regclass::text as part from request_logs where id = ${res.headers["x-request-id"] as string}`);
+    const [row] = await rows<{ part: string }>(
+      t,
+      sql`select tableoid::regclass::text as part from request_logs where id = ${res.headers["x-request-id"] as string}`,
+    );
     expect(row!.part).toBe(month);
     // And the log is listed as before.
     const listed = await owner.get(`/api/v1/orgs/${slug}/projects/default/logs`);
@@ -100,14 +112,24 @@ describe(`request-log partitions and retention (${storageKind})`, () => {
     expect(await partitions()).not.toContain(oldPart);
     // Every partition ahead exists.
     const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 1));
-    expect(await partitions()).toContain(`request_logs_p${next.getUTCFullYear()}_${String(next.getUTCMonth() + 1).padStart(2, "0")}`);
+    expect(await partitions()).toContain(
+      `request_logs_p${next.getUTCFullYear()}_${String(next.getUTCMonth() + 1).padStart(2, "0")}`,
+    );
     // The run is recorded.
-    const [lease] = await rows<{ last: unknown }>(t, sql`select last_result as last from job_leases where name = 'request-log-retention'`);
+    const [lease] = await rows<{ last: unknown }>(
+      t,
+      sql`select last_result as last from job_leases where name = 'request-log-retention'`,
+    );
     expect(lease!.last).toMatchObject({ ran: true });
   });
 
   it("a project that keeps its logs forever (instance default 0) is never trimmed and no month is dropped", async () => {
-    const forever = createLogMaintenance({ db: t.db, log: { info() {}, warn() {}, error() {} }, defaultRetentionDays: 0, intervalMs: 3_600_000 });
+    const forever = createLogMaintenance({
+      db: t.db,
+      log: { info() {}, warn() {}, error() {} },
+      defaultRetentionDays: 0,
+      intervalMs: 3_600_000,
+    });
     try {
       const now = new Date();
       await t.db.execute(sql`update job_leases set lease_until = now() - interval '1 second'`);
@@ -147,7 +169,9 @@ describe(`request-log partitions and retention (${storageKind})`, () => {
       },
     });
     const a = createLogMaintenance({ db: slowDb, log: quiet, defaultRetentionDays: 30, intervalMs: 3_600_000 });
-    const [b, c] = [0, 1].map(() => createLogMaintenance({ db: t.db, log: quiet, defaultRetentionDays: 30, intervalMs: 3_600_000 }));
+    const [b, c] = [0, 1].map(() =>
+      createLogMaintenance({ db: t.db, log: quiet, defaultRetentionDays: 30, intervalMs: 3_600_000 }),
+    );
     try {
       const running = a.runOnce();
       await aHoldsLease;

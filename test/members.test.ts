@@ -16,7 +16,11 @@ describe(`members and ownership (${storageKind})`, () => {
   afterAll(() => t.close());
 
   const rolesOf = async (c: { get: (u: string) => Promise<{ body: any }> }, slug: string) =>
-    Object.fromEntries(((await c.get(`/api/v1/orgs/${slug}/members`)).body.members as Array<{ userId: string; role: string }>).map((m) => [m.userId, m.role]));
+    Object.fromEntries(
+      ((await c.get(`/api/v1/orgs/${slug}/members`)).body.members as Array<{ userId: string; role: string }>).map(
+        (m) => [m.userId, m.role],
+      ),
+    );
 
   it("every role sees the member list with roles", async () => {
     const { owner, admin, member, slug } = await team(t);
@@ -92,7 +96,10 @@ describe(`members and ownership (${storageKind})`, () => {
 
     const res = await owner.post(`/api/v1/orgs/${slug}/transfer`, { userId: member.user!.id });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ previousOwner: { userId: owner.user!.id, role: "admin" }, newOwner: { userId: member.user!.id, role: "owner" } });
+    expect(res.body).toEqual({
+      previousOwner: { userId: owner.user!.id, role: "admin" },
+      newOwner: { userId: member.user!.id, role: "owner" },
+    });
     const roles = await rolesOf(owner, slug);
     expect(roles).toEqual({ [owner.user!.id]: "admin", [admin.user!.id]: "admin", [member.user!.id]: "owner" });
     expect(Object.values(roles).filter((r) => r === "owner")).toHaveLength(1);

@@ -28,16 +28,37 @@ describe(`/metrics labels across tenants (${storageKind})`, () => {
   let metrics: string;
 
   const chat = (model: string) =>
-    t.app.server.inject({ method: "POST", url: "/v1/chat/completions", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: { model, messages: [{ role: "user", content: "hi" }] } });
+    t.app.server.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      payload: { model, messages: [{ role: "user", content: "hi" }] },
+    });
 
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: "sk-upstream" });
-    t = await startTestApp({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1", OPENAI_API_KEY: "sk-upstream", OPENAI_BASE_URL: `${fake.url}/v1` } });
+    t = await startTestApp({
+      env: {
+        TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1",
+        OPENAI_API_KEY: "sk-upstream",
+        OPENAI_BASE_URL: `${fake.url}/v1`,
+      },
+    });
     owner = await t.signUp();
     const { slug } = await createOrg(owner);
     await grantCredits(t, slug, "50");
-    const models = [{ id: SECRET_MODEL, inputPricePerMillion: "1" }, ...Array.from({ length: MANY }, (_, i) => ({ id: `tenant-model-${i}` }))];
-    const created = await owner.post(`/api/v1/orgs/${slug}/providers`, { name: "Acme", slug: SECRET_SLUG, format: "openai", baseUrl: `${fake.url}/v1`, apiKey: "sk-upstream", models });
+    const models = [
+      { id: SECRET_MODEL, inputPricePerMillion: "1" },
+      ...Array.from({ length: MANY }, (_, i) => ({ id: `tenant-model-${i}` })),
+    ];
+    const created = await owner.post(`/api/v1/orgs/${slug}/providers`, {
+      name: "Acme",
+      slug: SECRET_SLUG,
+      format: "openai",
+      baseUrl: `${fake.url}/v1`,
+      apiKey: "sk-upstream",
+      models,
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
     key = (await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "live" })).body.key;
@@ -72,12 +93,18 @@ describe(`/metrics labels across tenants (${storageKind})`, () => {
     expect(custom[0]).toContain('model="custom"');
     expect(Number(custom[0]!.split(" ").pop())).toBe(MANY + 2);
     expect(ok.some((l) => l.includes('provider="openai"') && l.includes('model="openai/gpt-4o-mini"'))).toBe(true);
-    const attempts = seriesOf(metrics, "tollgate_upstream_attempts_total").find((l) => l.includes('provider="custom"') && l.includes('outcome="ok"'));
+    const attempts = seriesOf(metrics, "tollgate_upstream_attempts_total").find(
+      (l) => l.includes('provider="custom"') && l.includes('outcome="ok"'),
+    );
     expect(Number(attempts!.split(" ").pop())).toBe(MANY + 2);
   });
 
   it("the series count stays bounded with 50 different custom models", () => {
-    for (const name of ["tollgate_gateway_tokens_total", "tollgate_gateway_cost_micro_usd_total", "tollgate_gateway_time_to_first_token_seconds_count"]) {
+    for (const name of [
+      "tollgate_gateway_tokens_total",
+      "tollgate_gateway_cost_micro_usd_total",
+      "tollgate_gateway_time_to_first_token_seconds_count",
+    ]) {
       const custom = seriesOf(metrics, name).filter((l) => l.includes('provider="custom"'));
       // As many series as one model would make: tokens one per kind (input, cached_input, output), the others one.
       expect(custom.length, name).toBe(name === "tollgate_gateway_tokens_total" ? 3 : 1);

@@ -17,7 +17,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (.+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const got = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.keys(got).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+    if (
+      Object.keys(got).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([k, v]) => got[k] === v)
+    )
+      return Number(m[3]);
   }
   return undefined;
 }
@@ -33,12 +37,26 @@ describe(`GET /metrics (${storageKind})`, () => {
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
     key = (await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" })).body.key;
     const chat = (body: Record<string, unknown>) =>
-      t.app.server.inject({ method: "POST", url: "/v1/chat/completions", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: body });
-    expect((await chat({ model: "mock/echo", messages: [{ role: "user", content: "one two three" }] })).statusCode).toBe(200);
-    expect((await chat({ model: "mock/echo", messages: [{ role: "user", content: "four five" }] })).statusCode).toBe(200);
-    expect((await chat({ model: "mock/lorem", max_tokens: 5, stream: true, messages: [{ role: "user", content: "x" }] })).statusCode).toBe(200);
+      t.app.server.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        payload: body,
+      });
+    expect(
+      (await chat({ model: "mock/echo", messages: [{ role: "user", content: "one two three" }] })).statusCode,
+    ).toBe(200);
+    expect((await chat({ model: "mock/echo", messages: [{ role: "user", content: "four five" }] })).statusCode).toBe(
+      200,
+    );
+    expect(
+      (await chat({ model: "mock/lorem", max_tokens: 5, stream: true, messages: [{ role: "user", content: "x" }] }))
+        .statusCode,
+    ).toBe(200);
     // A model nobody has: a 400 whose label must not be the typed name.
-    expect((await chat({ model: "made-up/secret-model-name", messages: [{ role: "user", content: "x" }] })).statusCode).toBeGreaterThanOrEqual(400);
+    expect(
+      (await chat({ model: "made-up/secret-model-name", messages: [{ role: "user", content: "x" }] })).statusCode,
+    ).toBeGreaterThanOrEqual(400);
     await t.app.flushLogs();
   });
   afterAll(() => t.close());
@@ -49,14 +67,40 @@ describe(`GET /metrics (${storageKind})`, () => {
     expect(String(res.headers["content-type"])).toContain("text/plain");
     const m = res.body as string;
 
-    expect(sample(m, "tollgate_gateway_requests_total", { endpoint: "chat", status: "200", outcome: "ok", provider: "mock", model: "mock/echo" })).toBe(2);
-    expect(sample(m, "tollgate_gateway_requests_total", { endpoint: "chat", status: "200", outcome: "ok", provider: "mock", model: "mock/lorem" })).toBe(1);
+    expect(
+      sample(m, "tollgate_gateway_requests_total", {
+        endpoint: "chat",
+        status: "200",
+        outcome: "ok",
+        provider: "mock",
+        model: "mock/echo",
+      }),
+    ).toBe(2);
+    expect(
+      sample(m, "tollgate_gateway_requests_total", {
+        endpoint: "chat",
+        status: "200",
+        outcome: "ok",
+        provider: "mock",
+        model: "mock/lorem",
+      }),
+    ).toBe(1);
     expect(m).not.toContain("secret-model-name");
-    expect(sample(m, "tollgate_gateway_tokens_total", { provider: "mock", model: "mock/lorem", kind: "output" })).toBeGreaterThanOrEqual(5);
-    expect(sample(m, "tollgate_gateway_request_duration_seconds_count", { endpoint: "chat", provider: "mock", stream: "true" })).toBe(1);
+    expect(
+      sample(m, "tollgate_gateway_tokens_total", { provider: "mock", model: "mock/lorem", kind: "output" }),
+    ).toBeGreaterThanOrEqual(5);
+    expect(
+      sample(m, "tollgate_gateway_request_duration_seconds_count", {
+        endpoint: "chat",
+        provider: "mock",
+        stream: "true",
+      }),
+    ).toBe(1);
     expect(sample(m, "tollgate_gateway_overhead_seconds_count", { endpoint: "chat", stream: "false" })).toBe(2);
     expect(sample(m, "tollgate_upstream_latency_seconds_count", { provider: "mock", outcome: "ok" })).toBe(3);
-    expect(sample(m, "tollgate_gateway_time_to_first_token_seconds_count", { provider: "mock", model: "mock/lorem" })).toBe(1);
+    expect(
+      sample(m, "tollgate_gateway_time_to_first_token_seconds_count", { provider: "mock", model: "mock/lorem" }),
+    ).toBe(1);
 
     // Four requests, one key: one database lookup, the rest from the cache.
     expect(sample(m, "tollgate_key_cache_lookups", { result: "miss" })).toBe(1);
@@ -70,7 +114,9 @@ describe(`GET /metrics (${storageKind})`, () => {
     expect(sample(m, "tollgate_billing_debit_queue_depth", { queue: "local" })).toBe(0);
 
     // HTTP by route template: the org slug never becomes a label value.
-    expect(sample(m, "tollgate_http_requests_total", { method: "POST", route: "/api/v1/orgs/:org/projects", status: "201" })).toBe(1);
+    expect(
+      sample(m, "tollgate_http_requests_total", { method: "POST", route: "/api/v1/orgs/:org/projects", status: "201" }),
+    ).toBe(1);
     expect(sample(m, "tollgate_draining")).toBe(0);
     expect(sample(m, "tollgate_ratelimit_mode", { mode: "local" })).toBe(1);
     expect(sample(m, "process_resident_memory_bytes")).toBeGreaterThan(0);

@@ -21,7 +21,8 @@ const marked = (usd: number) => {
   const micro = BigInt(Math.round(usd * 1_000_000));
   return ((micro * 110n + 99n) / 100n).toString();
 };
-const libraryPrice = (model: string, providerId: string) => calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId })!.model_price as Record<string, any>;
+const libraryPrice = (model: string, providerId: string) =>
+  calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId })!.model_price as Record<string, any>;
 
 describe(`/v1/models prices as billed (${storageKind})`, () => {
   let t: TestApp;
@@ -29,8 +30,11 @@ describe(`/v1/models prices as billed (${storageKind})`, () => {
   let slug: string;
 
   const keyFor = async (project: string, body: Record<string, unknown> = {}) => {
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: project, slug: project, ...body })).status).toBe(201);
-    return (await owner.post(`/api/v1/orgs/${slug}/projects/${project}/keys`, { name: "k", environment: "live" })).body.key as string;
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: project, slug: project, ...body })).status).toBe(
+      201,
+    );
+    return (await owner.post(`/api/v1/orgs/${slug}/projects/${project}/keys`, { name: "k", environment: "live" })).body
+      .key as string;
   };
   const list = async (key: string): Promise<Listed[]> => {
     const res = await owner.get("/v1/models", { authorization: `Bearer ${key}` });
@@ -59,7 +63,10 @@ describe(`/v1/models prices as billed (${storageKind})`, () => {
       format: "openai",
       baseUrl: `${NOWHERE}/v1`,
       apiKey: "sk-own",
-      models: [{ id: "llama-3", contextWindow: 8192, inputPricePerMillion: "2.5", outputPricePerMillion: "10" }, { id: "free-one" }],
+      models: [
+        { id: "llama-3", contextWindow: 8192, inputPricePerMillion: "2.5", outputPricePerMillion: "10" },
+        { id: "free-one" },
+      ],
     });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
   });
@@ -93,7 +100,10 @@ describe(`/v1/models prices as billed (${storageKind})`, () => {
     // Long-context tiers, each marked up too.
     const pro = libraryPrice("gemini-2.5-pro", "google");
     const proListed = byId.get("gemini/gemini-2.5-pro")!.pricing;
-    expect(proListed).toMatchObject({ input_per_million_micro_usd: marked(pro.input_mtok.base), output_per_million_micro_usd: marked(pro.output_mtok.base) });
+    expect(proListed).toMatchObject({
+      input_per_million_micro_usd: marked(pro.input_mtok.base),
+      output_per_million_micro_usd: marked(pro.output_mtok.base),
+    });
     expect(proListed.tiers).toEqual([
       {
         above_input_tokens: pro.input_mtok.tiers[0].start,
@@ -104,24 +114,59 @@ describe(`/v1/models prices as billed (${storageKind})`, () => {
     ]);
 
     // mock is free (no markup on nothing); the operator's price for mock/lorem is marked up like any override.
-    expect(byId.get("mock/echo")!.pricing).toEqual({ input_per_million_micro_usd: "0", cached_input_per_million_micro_usd: "0", output_per_million_micro_usd: "0", free: true });
-    expect(byId.get("mock/lorem")!.pricing).toEqual({ input_per_million_micro_usd: "1100000", cached_input_per_million_micro_usd: "1100000", output_per_million_micro_usd: "2200000", free: false });
+    expect(byId.get("mock/echo")!.pricing).toEqual({
+      input_per_million_micro_usd: "0",
+      cached_input_per_million_micro_usd: "0",
+      output_per_million_micro_usd: "0",
+      free: true,
+    });
+    expect(byId.get("mock/lorem")!.pricing).toEqual({
+      input_per_million_micro_usd: "1100000",
+      cached_input_per_million_micro_usd: "1100000",
+      output_per_million_micro_usd: "2200000",
+      free: false,
+    });
 
     // A custom provider's models at its own prices: the organization pays that provider itself, no markup.
     expect(byId.get("own-llm/llama-3")).toMatchObject({ owned_by: "own-llm", context_window: 8192 });
-    expect(byId.get("own-llm/llama-3")!.pricing).toEqual({ input_per_million_micro_usd: "2500000", cached_input_per_million_micro_usd: "2500000", output_per_million_micro_usd: "10000000", free: false });
-    expect(byId.get("own-llm/free-one")!.pricing).toMatchObject({ input_per_million_micro_usd: "0", output_per_million_micro_usd: "0", free: true });
+    expect(byId.get("own-llm/llama-3")!.pricing).toEqual({
+      input_per_million_micro_usd: "2500000",
+      cached_input_per_million_micro_usd: "2500000",
+      output_per_million_micro_usd: "10000000",
+      free: false,
+    });
+    expect(byId.get("own-llm/free-one")!.pricing).toMatchObject({
+      input_per_million_micro_usd: "0",
+      output_per_million_micro_usd: "0",
+      free: true,
+    });
   });
 
   it("lists the price library's chat and embeddings models of each configured built-in provider", async () => {
     const ids = (await list(await keyFor("catalog"))).map((m) => m.id);
-    expect(ids).toEqual(expect.arrayContaining(["openai/gpt-4.1-nano", "anthropic/claude-haiku-4-5", "gemini/gemini-embedding-001", "gemini/gemini-2.5-flash-lite"]));
-    for (const id of ["openai/whisper-1", "openai/gpt-4o-mini-tts", "gemini/gemini-2.5-flash-tts", "gemini/claude-3-5-sonnet", "gemini/gemini-2.5-flash-preview"]) expect(ids).not.toContain(id);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        "openai/gpt-4.1-nano",
+        "anthropic/claude-haiku-4-5",
+        "gemini/gemini-embedding-001",
+        "gemini/gemini-2.5-flash-lite",
+      ]),
+    );
+    for (const id of [
+      "openai/whisper-1",
+      "openai/gpt-4o-mini-tts",
+      "gemini/gemini-2.5-flash-tts",
+      "gemini/claude-3-5-sonnet",
+      "gemini/gemini-2.5-flash-preview",
+    ])
+      expect(ids).not.toContain(id);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   it("keeps the project's allowed-models filter, provider/* included", async () => {
-    const ids = (await list(await keyFor("anthropic-only", { allowedModels: ["anthropic/*", "mock/echo"] }))).map((m) => m.id);
+    const ids = (await list(await keyFor("anthropic-only", { allowedModels: ["anthropic/*", "mock/echo"] }))).map(
+      (m) => m.id,
+    );
     expect(ids).toContain("mock/echo");
     expect(ids).toContain("anthropic/claude-sonnet-4-0");
     expect(ids.filter((id) => !id.startsWith("anthropic/") && id !== "mock/echo")).toEqual([]);

@@ -30,7 +30,13 @@ interface MoneyField {
 
 let n = 0;
 const model = (field: string, value: unknown) => ({ id: "m", [field]: value });
-const provider = (field: string) => (value: unknown) => ({ name: "Acme", slug: `acme-${++n}`, format: "openai", baseUrl: "https://api.example.com/v1", models: [model(field, value)] });
+const provider = (field: string) => (value: unknown) => ({
+  name: "Acme",
+  slug: `acme-${++n}`,
+  format: "openai",
+  baseUrl: "https://api.example.com/v1",
+  models: [model(field, value)],
+});
 
 const FIELDS: MoneyField[] = [
   ...["inputPricePerMillion", "cachedInputPricePerMillion", "outputPricePerMillion"].map((f) => ({
@@ -46,18 +52,86 @@ const FIELDS: MoneyField[] = [
     endpoint: "PATCH /providers/{provider}",
     method: "patch",
     url: (org) => `/api/v1/orgs/${org}/providers/existing`,
-    body: (v) => ({ models: [model("inputPricePerMillion", "1"), model("outputPricePerMillion", v)].map((m, i) => ({ ...m, id: `m${i}` })) }),
+    body: (v) => ({
+      models: [model("inputPricePerMillion", "1"), model("outputPricePerMillion", v)].map((m, i) => ({
+        ...m,
+        id: `m${i}`,
+      })),
+    }),
     path: "body.models.1.outputPricePerMillion",
     good: 2.5,
     goodStatus: 200,
   },
-  { endpoint: "POST /projects", method: "post", url: (org) => `/api/v1/orgs/${org}/projects`, body: (v) => ({ name: "Capped", slug: `capped-${++n}`, monthlySpendCapUsd: v }), path: "body.monthlySpendCapUsd", nullable: true, good: "250.5", goodStatus: 201 },
-  { endpoint: "PATCH /projects/{project}", method: "patch", url: (org) => `/api/v1/orgs/${org}/projects/main`, body: (v) => ({ monthlySpendCapUsd: v }), path: "body.monthlySpendCapUsd", nullable: true, good: 99.99, goodStatus: 200 },
-  { endpoint: "POST /billing/checkout", method: "post", url: (org) => `/api/v1/orgs/${org}/billing/checkout`, body: (v) => ({ amountUsd: v }), path: "body.amountUsd", cents: true, good: "25", goodStatus: 409 },
-  { endpoint: "PUT /billing/auto-topup", method: "put", url: (org) => `/api/v1/orgs/${org}/billing/auto-topup`, body: (v) => ({ enabled: false, thresholdUsd: v, amountUsd: "20" }), path: "body.thresholdUsd", cents: true, good: "5", goodStatus: 200 },
-  { endpoint: "PUT /billing/auto-topup", method: "put", url: (org) => `/api/v1/orgs/${org}/billing/auto-topup`, body: (v) => ({ enabled: false, thresholdUsd: "5", amountUsd: v }), path: "body.amountUsd", cents: true, good: 20, goodStatus: 200 },
-  { endpoint: "PUT /billing/alerts", method: "put", url: (org) => `/api/v1/orgs/${org}/billing/alerts`, body: (v) => ({ lowBalanceUsd: v, monthlyBudgetUsd: null, webhookUrl: null }), path: "body.lowBalanceUsd", nullable: true, good: "10", goodStatus: 200 },
-  { endpoint: "PUT /billing/alerts", method: "put", url: (org) => `/api/v1/orgs/${org}/billing/alerts`, body: (v) => ({ lowBalanceUsd: null, monthlyBudgetUsd: v, webhookUrl: null }), path: "body.monthlyBudgetUsd", nullable: true, good: 500, goodStatus: 200 },
+  {
+    endpoint: "POST /projects",
+    method: "post",
+    url: (org) => `/api/v1/orgs/${org}/projects`,
+    body: (v) => ({ name: "Capped", slug: `capped-${++n}`, monthlySpendCapUsd: v }),
+    path: "body.monthlySpendCapUsd",
+    nullable: true,
+    good: "250.5",
+    goodStatus: 201,
+  },
+  {
+    endpoint: "PATCH /projects/{project}",
+    method: "patch",
+    url: (org) => `/api/v1/orgs/${org}/projects/main`,
+    body: (v) => ({ monthlySpendCapUsd: v }),
+    path: "body.monthlySpendCapUsd",
+    nullable: true,
+    good: 99.99,
+    goodStatus: 200,
+  },
+  {
+    endpoint: "POST /billing/checkout",
+    method: "post",
+    url: (org) => `/api/v1/orgs/${org}/billing/checkout`,
+    body: (v) => ({ amountUsd: v }),
+    path: "body.amountUsd",
+    cents: true,
+    good: "25",
+    goodStatus: 409,
+  },
+  {
+    endpoint: "PUT /billing/auto-topup",
+    method: "put",
+    url: (org) => `/api/v1/orgs/${org}/billing/auto-topup`,
+    body: (v) => ({ enabled: false, thresholdUsd: v, amountUsd: "20" }),
+    path: "body.thresholdUsd",
+    cents: true,
+    good: "5",
+    goodStatus: 200,
+  },
+  {
+    endpoint: "PUT /billing/auto-topup",
+    method: "put",
+    url: (org) => `/api/v1/orgs/${org}/billing/auto-topup`,
+    body: (v) => ({ enabled: false, thresholdUsd: "5", amountUsd: v }),
+    path: "body.amountUsd",
+    cents: true,
+    good: 20,
+    goodStatus: 200,
+  },
+  {
+    endpoint: "PUT /billing/alerts",
+    method: "put",
+    url: (org) => `/api/v1/orgs/${org}/billing/alerts`,
+    body: (v) => ({ lowBalanceUsd: v, monthlyBudgetUsd: null, webhookUrl: null }),
+    path: "body.lowBalanceUsd",
+    nullable: true,
+    good: "10",
+    goodStatus: 200,
+  },
+  {
+    endpoint: "PUT /billing/alerts",
+    method: "put",
+    url: (org) => `/api/v1/orgs/${org}/billing/alerts`,
+    body: (v) => ({ lowBalanceUsd: null, monthlyBudgetUsd: v, webhookUrl: null }),
+    path: "body.monthlyBudgetUsd",
+    nullable: true,
+    good: 500,
+    goodStatus: 200,
+  },
 ];
 
 const BAD: Array<[what: string, value: unknown]> = [
@@ -103,9 +177,16 @@ describe(`money input over HTTP (${storageKind})`, () => {
     owner = await t.signUp();
     org = (await createOrg(owner)).slug;
     expect((await owner.post(`/api/v1/orgs/${org}/projects`, { name: "Main", slug: "main" })).status).toBe(201);
-    const p = await owner.post(`/api/v1/orgs/${org}/providers`, { name: "Existing", slug: "existing", format: "openai", baseUrl: "https://api.example.com/v1", models: [{ id: "m" }] });
+    const p = await owner.post(`/api/v1/orgs/${org}/providers`, {
+      name: "Existing",
+      slug: "existing",
+      format: "openai",
+      baseUrl: "https://api.example.com/v1",
+      models: [{ id: "m" }],
+    });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
-    written = async () => Promise.all(["custom_providers", "projects", "audit_log", "billing_settings"].map((table) => count(t, table)));
+    written = async () =>
+      Promise.all(["custom_providers", "projects", "audit_log", "billing_settings"].map((table) => count(t, table)));
   });
   afterAll(() => t.close());
 
@@ -119,16 +200,24 @@ describe(`money input over HTTP (${storageKind})`, () => {
     expect(await written()).toEqual(before);
   });
 
-  it.each(FIELDS)("$endpoint $path: a good amount ($good) is accepted", async ({ method, url, body, good, goodStatus }) => {
-    const res = await owner[method](url(org), body(good));
-    expect(res.status, JSON.stringify(res.body)).toBe(goodStatus);
-    if (goodStatus === 409) expect(res.body.error.code).toBe("STRIPE_NOT_CONFIGURED");
-  });
+  it.each(FIELDS)(
+    "$endpoint $path: a good amount ($good) is accepted",
+    async ({ method, url, body, good, goodStatus }) => {
+      const res = await owner[method](url(org), body(good));
+      expect(res.status, JSON.stringify(res.body)).toBe(goodStatus);
+      if (goodStatus === 409) expect(res.body.error.code).toBe("STRIPE_NOT_CONFIGURED");
+    },
+  );
 
   it("amounts are stored exactly, whether sent as strings or numbers", async () => {
-    const p = await owner.patch(`/api/v1/orgs/${org}/providers/existing`, { models: [{ id: "m", inputPricePerMillion: 0.000001, outputPricePerMillion: "1000000" }] });
+    const p = await owner.patch(`/api/v1/orgs/${org}/providers/existing`, {
+      models: [{ id: "m", inputPricePerMillion: 0.000001, outputPricePerMillion: "1000000" }],
+    });
     expect(p.status).toBe(200);
-    expect(p.body.models[0]).toMatchObject({ inputPricePerMillionUsd: "0.000001", outputPricePerMillionUsd: "1000000.000000" });
+    expect(p.body.models[0]).toMatchObject({
+      inputPricePerMillionUsd: "0.000001",
+      outputPricePerMillionUsd: "1000000.000000",
+    });
     const cap = await owner.patch(`/api/v1/orgs/${org}/projects/main`, { monthlySpendCapUsd: 0.1 });
     expect(cap.body).toMatchObject({ monthlySpendCapMicroUsd: "100000", monthlySpendCapUsd: "0.100000" });
   });

@@ -20,12 +20,21 @@ describe(`organizations (${storageKind})`, () => {
     const u = await t.signUp();
     const res = await u.post("/api/v1/orgs", { name: "Zeta Labs Ünïcode", description: "Our AI apps" });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ name: "Zeta Labs Ünïcode", description: "Our AI apps", slug: "zeta-labs-unicode", personal: false, role: "owner" });
+    expect(res.body).toMatchObject({
+      name: "Zeta Labs Ünïcode",
+      description: "Our AI apps",
+      slug: "zeta-labs-unicode",
+      personal: false,
+      role: "owner",
+    });
     const got = await u.get(`/api/v1/orgs/${res.body.slug}`);
     expect(got.status).toBe(200);
     expect(got.body.id).toBe(res.body.id);
     const mine = await u.get("/api/v1/orgs");
-    expect(mine.body.organizations.map((o: { slug: string }) => o.slug)).toEqual([await personalSlug(u), "zeta-labs-unicode"]);
+    expect(mine.body.organizations.map((o: { slug: string }) => o.slug)).toEqual([
+      await personalSlug(u),
+      "zeta-labs-unicode",
+    ]);
     const members = await u.get(`/api/v1/orgs/${res.body.slug}/members`);
     expect(members.body.members).toEqual([expect.objectContaining({ userId: u.user!.id, role: "owner" })]);
   });
@@ -58,7 +67,18 @@ describe(`organizations (${storageKind})`, () => {
   it("validates explicit slugs", async () => {
     const u = await t.signUp();
     const before = await count(t, "organizations");
-    for (const slug of ["Acme", "ab", "a".repeat(49), "api", "admin", "double--hyphen", "-lead", "trail-", "with space", "ünï"]) {
+    for (const slug of [
+      "Acme",
+      "ab",
+      "a".repeat(49),
+      "api",
+      "admin",
+      "double--hyphen",
+      "-lead",
+      "trail-",
+      "with space",
+      "ünï",
+    ]) {
       const res = await u.post("/api/v1/orgs", { name: "Slug Test", slug });
       expect(res.status, slug).toBe(400);
       expect(res.body.error.code).toBe("VALIDATION_ERROR");
@@ -88,13 +108,20 @@ describe(`organizations (${storageKind})`, () => {
     const a = await t.signUp();
     const b = await t.signUp();
     const slug = `race-${Date.now().toString(36)}`;
-    const [x, y] = await Promise.all([a.post("/api/v1/orgs", { name: "Race", slug }), b.post("/api/v1/orgs", { name: "Race", slug })]);
+    const [x, y] = await Promise.all([
+      a.post("/api/v1/orgs", { name: "Race", slug }),
+      b.post("/api/v1/orgs", { name: "Race", slug }),
+    ]);
     expect([x.status, y.status].sort()).toEqual([201, 409]);
     expect([x, y].find((r) => r.status === 409)!.body.error.code).toBe("SLUG_TAKEN");
     expect(await count(t, "organizations", sql`slug = ${slug}`)).toBe(1);
 
     const name = `Twin ${Date.now().toString(36)}`;
-    const twins = await Promise.all([a.post("/api/v1/orgs", { name }), b.post("/api/v1/orgs", { name }), a.post("/api/v1/orgs", { name })]);
+    const twins = await Promise.all([
+      a.post("/api/v1/orgs", { name }),
+      b.post("/api/v1/orgs", { name }),
+      a.post("/api/v1/orgs", { name }),
+    ]);
     expect(twins.map((r) => r.status)).toEqual([201, 201, 201]);
     expect(new Set(twins.map((r) => r.body.slug)).size).toBe(3);
   });
@@ -182,7 +209,11 @@ describe(`organizations (${storageKind})`, () => {
     const org = (await u.get(`/api/v1/orgs/${slug}`)).body;
     expect(org.name.length).toBeLessThanOrEqual(100);
     expect(org.name).toMatch(/'s organization$/);
-    const resave = await u.patch(`/api/v1/orgs/${slug}`, { name: org.name, description: org.description, slug: org.slug });
+    const resave = await u.patch(`/api/v1/orgs/${slug}`, {
+      name: org.name,
+      description: org.description,
+      slug: org.slug,
+    });
     expect(resave.status).toBe(200);
   });
 

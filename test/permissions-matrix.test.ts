@@ -147,12 +147,16 @@ function paramValue(name: string, w: World): string {
 }
 
 function fillPath(url: string, w: World): string {
-  return url.replace(/:([A-Za-z]+)/g, (_m, name: string) => encodeURIComponent(paramValue(name, w))).replace("*", "get-session");
+  return url
+    .replace(/:([A-Za-z]+)/g, (_m, name: string) => encodeURIComponent(paramValue(name, w)))
+    .replace("*", "get-session");
 }
 
 async function call(client: Client, method: string, url: string, headers: Record<string, string> = {}) {
   // Bodies fail validation on purpose (unknown key on strict schemas): allowed calls stop there.
-  return method === "GET" ? client.get(url, headers) : client.request(method as "POST", url, { __matrix__: true }, headers);
+  return method === "GET"
+    ? client.get(url, headers)
+    : client.request(method as "POST", url, { __matrix__: true }, headers);
 }
 
 describe(`role × endpoint matrix (${storageKind})`, () => {
@@ -175,13 +179,27 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
       { id: randomUUID(), orgId: org.body.id, userId: member.user!.id, role: "member" },
       { id: randomUUID(), orgId: org.body.id, userId: unassigned.user!.id, role: "member" },
     ]);
-    const project = await owner.post(`/api/v1/orgs/${org.body.slug}/projects`, { name: "Matrix Project", slug: "matrix-project" });
+    const project = await owner.post(`/api/v1/orgs/${org.body.slug}/projects`, {
+      name: "Matrix Project",
+      slug: "matrix-project",
+    });
     expect(project.status).toBe(201);
-    const assigned = await owner.put(`/api/v1/orgs/${org.body.slug}/projects/matrix-project/members`, { userIds: [member.user!.id] });
+    const assigned = await owner.put(`/api/v1/orgs/${org.body.slug}/projects/matrix-project/members`, {
+      userIds: [member.user!.id],
+    });
     expect(assigned.status).toBe(200);
-    const key = await owner.post(`/api/v1/orgs/${org.body.slug}/projects/matrix-project/keys`, { name: "matrix", environment: "live" });
+    const key = await owner.post(`/api/v1/orgs/${org.body.slug}/projects/matrix-project/keys`, {
+      name: "matrix",
+      environment: "live",
+    });
     expect(key.status).toBe(201);
-    w = { slug: org.body.slug, project: "matrix-project", users: { owner, admin, member, outsider, unassigned }, anon: t.anon, apiKey: key.body.key };
+    w = {
+      slug: org.body.slug,
+      project: "matrix-project",
+      users: { owner, admin, member, outsider, unassigned },
+      anon: t.anon,
+      apiKey: key.body.key,
+    };
   });
   afterAll(() => t.close());
 
@@ -213,7 +231,10 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
   it("enforces it over HTTP for every identity", async () => {
     const routes = t.app.routes
       .filter((r) => !r.url.startsWith("/api/docs") && EXPECTED[`${r.method} ${r.url}`])
-      .sort((a, b) => Number(SIDE_EFFECT_LAST.has(`${a.method} ${a.url}`)) - Number(SIDE_EFFECT_LAST.has(`${b.method} ${b.url}`)));
+      .sort(
+        (a, b) =>
+          Number(SIDE_EFFECT_LAST.has(`${a.method} ${a.url}`)) - Number(SIDE_EFFECT_LAST.has(`${b.method} ${b.url}`)),
+      );
     const failures: string[] = [];
     const check = (ok: boolean, what: string) => {
       if (!ok) failures.push(what);
@@ -242,7 +263,10 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
         continue;
       }
       const out = await call(w.users.outsider, r.method, fillPath(r.url, w));
-      check(out.status === 404 && out.body?.error?.code === "ORG_NOT_FOUND", `${key} outsider → ${out.status} ${out.body?.error?.code}, expected 404 ORG_NOT_FOUND`);
+      check(
+        out.status === 404 && out.body?.error?.code === "ORG_NOT_FOUND",
+        `${key} outsider → ${out.status} ${out.body?.error?.code}, expected 404 ORG_NOT_FOUND`,
+      );
       for (const role of ALL) {
         const res = await call(w.users[role], r.method, fillPath(r.url, w));
         const code = res.body?.error?.code;
@@ -252,16 +276,25 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
             `${key} ${role} → ${res.status} ${code}, expected allowed`,
           );
         } else {
-          check(res.status === 403 && code === "FORBIDDEN", `${key} ${role} → ${res.status} ${code}, expected 403 FORBIDDEN`);
+          check(
+            res.status === 403 && code === "FORBIDDEN",
+            `${key} ${role} → ${res.status} ${code}, expected 403 FORBIDDEN`,
+          );
         }
       }
       if (r.url.includes(":project")) {
         const res = await call(w.users.unassigned, r.method, fillPath(r.url, w));
         const code = res.body?.error?.code;
         if (exp.includes("member")) {
-          check(res.status === 404 && code === "PROJECT_NOT_FOUND", `${key} unassigned member → ${res.status} ${code}, expected 404 PROJECT_NOT_FOUND`);
+          check(
+            res.status === 404 && code === "PROJECT_NOT_FOUND",
+            `${key} unassigned member → ${res.status} ${code}, expected 404 PROJECT_NOT_FOUND`,
+          );
         } else {
-          check(res.status === 403 && code === "FORBIDDEN", `${key} unassigned member → ${res.status} ${code}, expected 403 FORBIDDEN`);
+          check(
+            res.status === 403 && code === "FORBIDDEN",
+            `${key} unassigned member → ${res.status} ${code}, expected 403 FORBIDDEN`,
+          );
         }
       }
     }

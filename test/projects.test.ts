@@ -50,7 +50,10 @@ describe(`projects (${storageKind})`, () => {
       monthlySpendCapUsd: "12.500000",
       logBodies: true,
     });
-    const [row] = await rows<{ cap: string }>(t, sql`select monthly_spend_cap_micro_usd::text as cap from projects where id = ${res.body.id}`);
+    const [row] = await rows<{ cap: string }>(
+      t,
+      sql`select monthly_spend_cap_micro_usd::text as cap from projects where id = ${res.body.id}`,
+    );
     expect(row!.cap).toBe("12500000");
     expect(await auditActions(t, org.id)).toContain("project.created");
 
@@ -97,7 +100,10 @@ describe(`projects (${storageKind})`, () => {
       [{ name: "x", allowedModels: ["OpenAI/*"] }, "VALIDATION_ERROR"],
       [{ name: "x", defaultModel: "openai/*" }, "VALIDATION_ERROR"],
       [{ name: "x", fallbackModels: ["mock/*"] }, "VALIDATION_ERROR"],
-      [{ name: "x", defaultModel: "anthropic/claude-sonnet-4-0", allowedModels: ["openai/*"] }, "DEFAULT_MODEL_NOT_ALLOWED"],
+      [
+        { name: "x", defaultModel: "anthropic/claude-sonnet-4-0", allowedModels: ["openai/*"] },
+        "DEFAULT_MODEL_NOT_ALLOWED",
+      ],
     ];
     for (const [body, code] of bad) {
       const res = await owner.post(base(slug), body);
@@ -111,7 +117,11 @@ describe(`projects (${storageKind})`, () => {
 
   it("allowedModels accepts provider/* entries; the default model may be any model they cover", async () => {
     const { owner, slug } = await team(t);
-    const p = await newProject(owner, slug, { name: "Wild", allowedModels: ["openai/*", "my-vllm/*", "mock/echo"], defaultModel: "openai/gpt-4o" });
+    const p = await newProject(owner, slug, {
+      name: "Wild",
+      allowedModels: ["openai/*", "my-vllm/*", "mock/echo"],
+      defaultModel: "openai/gpt-4o",
+    });
     expect(p).toMatchObject({ allowedModels: ["openai/*", "my-vllm/*", "mock/echo"], defaultModel: "openai/gpt-4o" });
     const patched = await owner.patch(`${base(slug)}/wild`, { allowedModels: ["mock/*"], defaultModel: "mock/lorem" });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
@@ -147,16 +157,34 @@ describe(`projects (${storageKind})`, () => {
 
   it("updates settings partially; null clears", async () => {
     const { owner, admin, org, slug } = await team(t);
-    await newProject(owner, slug, { name: "P", slug: "proj", rateLimit: { rpm: 10, tpm: 1000 }, monthlySpendCapUsd: "100" });
-    const res = await admin.patch(`${base(slug)}/proj`, { rateLimit: { rpm: 20 }, monthlySpendCapUsd: null, allowedModels: ["openai/gpt-4o"], defaultModel: "openai/gpt-4o" });
+    await newProject(owner, slug, {
+      name: "P",
+      slug: "proj",
+      rateLimit: { rpm: 10, tpm: 1000 },
+      monthlySpendCapUsd: "100",
+    });
+    const res = await admin.patch(`${base(slug)}/proj`, {
+      rateLimit: { rpm: 20 },
+      monthlySpendCapUsd: null,
+      allowedModels: ["openai/gpt-4o"],
+      defaultModel: "openai/gpt-4o",
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ rateLimit: { rpm: 20, tpm: 1000 }, monthlySpendCapMicroUsd: null, monthlySpendCapUsd: null, defaultModel: "openai/gpt-4o" });
+    expect(res.body).toMatchObject({
+      rateLimit: { rpm: 20, tpm: 1000 },
+      monthlySpendCapMicroUsd: null,
+      monthlySpendCapUsd: null,
+      defaultModel: "openai/gpt-4o",
+    });
     // The default model must stay within the allowed list.
     const clash = await admin.patch(`${base(slug)}/proj`, { allowedModels: ["anthropic/claude"] });
     expect(clash.status).toBe(400);
     expect(clash.body.error.code).toBe("DEFAULT_MODEL_NOT_ALLOWED");
     expect((await admin.patch(`${base(slug)}/proj`, {})).status).toBe(400);
-    const [audit] = await rows<{ metadata: any }>(t, sql`select metadata from audit_log where org_id = ${org.id} and action = 'project.updated' order by id limit 1`);
+    const [audit] = await rows<{ metadata: any }>(
+      t,
+      sql`select metadata from audit_log where org_id = ${org.id} and action = 'project.updated' order by id limit 1`,
+    );
     expect(audit!.metadata.changes.monthlySpendCapMicroUsd).toEqual({ from: "100000000", to: null });
     expect(audit!.metadata.changes.rateLimitRpm).toEqual({ from: 10, to: 20 });
   });
@@ -188,7 +216,8 @@ describe(`projects (${storageKind})`, () => {
     expect((await member.get(`${base(slug)}/prod/members`)).status).toBe(403);
     expect((await member.post(base(slug), { name: "New" })).status).toBe(403);
     // Owners and admins reach every project without an assignment.
-    for (const c of [owner, admin]) expect((await c.get(base(slug))).body.projects.map((p: any) => p.slug).sort()).toEqual(["dev", "prod"]);
+    for (const c of [owner, admin])
+      expect((await c.get(base(slug))).body.projects.map((p: any) => p.slug).sort()).toEqual(["dev", "prod"]);
   });
 
   it("manages assignments with GET/PUT (owner, admin)", async () => {
@@ -200,14 +229,25 @@ describe(`projects (${storageKind})`, () => {
     expect(notMember.body.error.code).toBe("NOT_A_MEMBER");
     expect(notMember.body.error.details).toEqual({ userIds: [stranger.user!.id] });
 
-    const put = await admin.put(`${base(slug)}/prod/members`, { userIds: [member.user!.id, admin.user!.id, member.user!.id] });
+    const put = await admin.put(`${base(slug)}/prod/members`, {
+      userIds: [member.user!.id, admin.user!.id, member.user!.id],
+    });
     expect(put.status).toBe(200);
     expect(put.body.members.map((m: any) => [m.email, m.role]).sort()).toEqual(
-      [[admin.user!.email, "admin"], [member.user!.email, "member"]].sort(),
+      [
+        [admin.user!.email, "admin"],
+        [member.user!.email, "member"],
+      ].sort(),
     );
     const get = await owner.get(`${base(slug)}/prod/members`);
     expect(get.body.members).toHaveLength(2);
-    expect(get.body.members[0]).toEqual({ userId: expect.any(String), name: expect.any(String), email: expect.any(String), role: expect.any(String), assignedAt: expect.any(String) });
+    expect(get.body.members[0]).toEqual({
+      userId: expect.any(String),
+      name: expect.any(String),
+      email: expect.any(String),
+      role: expect.any(String),
+      assignedAt: expect.any(String),
+    });
 
     const cleared = await owner.put(`${base(slug)}/prod/members`, { userIds: [] });
     expect(cleared.body.members).toEqual([]);

@@ -15,7 +15,14 @@ import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
 import { count, createOrg } from "./helpers/fixtures.js";
 
-const provider = (baseUrl: string, slug: string) => ({ name: slug, slug, format: "openai", baseUrl, apiKey: "sk-custom-0123456789", models: [{ id: "m1" }] });
+const provider = (baseUrl: string, slug: string) => ({
+  name: slug,
+  slug,
+  format: "openai",
+  baseUrl,
+  apiKey: "sk-custom-0123456789",
+  models: [{ id: "m1" }],
+});
 
 async function keyFor(owner: Client, org: string): Promise<string> {
   expect((await owner.post(`/api/v1/orgs/${org}/projects`, { name: "Gateway", slug: "gateway" })).status).toBe(201);
@@ -25,7 +32,11 @@ async function keyFor(owner: Client, org: string): Promise<string> {
 }
 
 const chat = (owner: Client, key: string, model: string) =>
-  owner.post("/v1/chat/completions", { model, messages: [{ role: "user", content: "hi" }] }, { authorization: `Bearer ${key}` });
+  owner.post(
+    "/v1/chat/completions",
+    { model, messages: [{ role: "user", content: "hi" }] },
+    { authorization: `Bearer ${key}` },
+  );
 
 describe(`provider SSRF, no private hosts allowed (${storageKind})`, () => {
   let t: TestApp;
@@ -75,7 +86,9 @@ describe(`provider SSRF, no private hosts allowed (${storageKind})`, () => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toMatch(/^BASE_URL_/);
     }
-    expect((await owner.get(`/api/v1/orgs/${org}/providers/public-one`)).body.baseUrl).toBe("https://api.example.com/v1");
+    expect((await owner.get(`/api/v1/orgs/${org}/providers/public-one`)).body.baseUrl).toBe(
+      "https://api.example.com/v1",
+    );
   });
 
   it("refuses at connect time a name that resolves to a private address", async () => {
@@ -83,7 +96,8 @@ describe(`provider SSRF, no private hosts allowed (${storageKind})`, () => {
     // to a loopback or private address: the save-time check cannot judge it, the dispatcher must.
     const name = hostname().toLowerCase();
     const resolved = await lookup(name, { all: true }).catch(() => []);
-    if (!resolved.length || resolved.every((a) => classifyAddress(a.address) === "public") || /localhost/.test(name)) return;
+    if (!resolved.length || resolved.every((a) => classifyAddress(a.address) === "public") || /localhost/.test(name))
+      return;
     const port = new URL(fake.url).port;
     const saved = await owner.post(`/api/v1/orgs/${org}/providers`, provider(`http://${name}:${port}/v1`, "rebind"));
     expect(saved.status, JSON.stringify(saved.body)).toBe(201);
@@ -137,7 +151,10 @@ describe(`provider SSRF, only ::1 allowed (${storageKind})`, () => {
   });
 
   it("a literal IP that is not allowed is refused at save time even when another loopback is allowed", async () => {
-    const res = await owner.post(`/api/v1/orgs/${org}/providers`, provider(`http://127.0.0.1:${new URL(fake.url).port}/v1`, "literal"));
+    const res = await owner.post(
+      `/api/v1/orgs/${org}/providers`,
+      provider(`http://127.0.0.1:${new URL(fake.url).port}/v1`, "literal"),
+    );
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("BASE_URL_PRIVATE_ADDRESS");
   });

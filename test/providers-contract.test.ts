@@ -11,7 +11,13 @@ import { createAnthropicAdapter } from "../src/gateway/providers/anthropic.js";
 import { createGeminiAdapter } from "../src/gateway/providers/gemini.js";
 import { createMockAdapter } from "../src/gateway/providers/mock.js";
 import { createOpenAIAdapter } from "../src/gateway/providers/openai.js";
-import { UpstreamError, type CallOptions, type ChatResult, type ProviderAdapter, type Timeouts } from "../src/gateway/providers/types.js";
+import {
+  UpstreamError,
+  type CallOptions,
+  type ChatResult,
+  type ProviderAdapter,
+  type Timeouts,
+} from "../src/gateway/providers/types.js";
 import { createGuardedDispatcher } from "../src/gateway/net/ssrf.js";
 import type { ChatChunk, ChatRequest, ChatResponse, FunctionTool, ToolCall } from "../src/gateway/types.js";
 import { startAnthropicFake, viewFromAnthropic } from "./fakes/anthropic-fake.js";
@@ -35,40 +41,74 @@ interface Subject {
 
 const subjects: Subject[] = [
   {
-    name: "openai", adapter: createOpenAIAdapter(), start: () => startOpenAIFake({ apiKey: "sk-test-openai-0123456789" }),
-    baseUrl: (f) => `${f.url}/v1`, apiKey: "sk-test-openai-0123456789", model: "gpt-4o-mini", view: (r) => viewFromOpenAI(r.body),
-    auth: (r, k) => expect(r.headers.authorization).toBe(`Bearer ${k}`), embeddings: true, n: true,
+    name: "openai",
+    adapter: createOpenAIAdapter(),
+    start: () => startOpenAIFake({ apiKey: "sk-test-openai-0123456789" }),
+    baseUrl: (f) => `${f.url}/v1`,
+    apiKey: "sk-test-openai-0123456789",
+    model: "gpt-4o-mini",
+    view: (r) => viewFromOpenAI(r.body),
+    auth: (r, k) => expect(r.headers.authorization).toBe(`Bearer ${k}`),
+    embeddings: true,
+    n: true,
   },
   {
-    name: "openai-compatible", adapter: createOpenAIAdapter({ label: "openai-compatible" }), start: () => startOpenAIFake({ variant: "compatible" }),
-    baseUrl: (f) => `${f.url}/v1`, model: "llama-3.1-8b", view: (r) => viewFromOpenAI(r.body),
-    auth: (r) => expect(r.headers.authorization).toBeUndefined(), embeddings: true, n: true,
+    name: "openai-compatible",
+    adapter: createOpenAIAdapter({ label: "openai-compatible" }),
+    start: () => startOpenAIFake({ variant: "compatible" }),
+    baseUrl: (f) => `${f.url}/v1`,
+    model: "llama-3.1-8b",
+    view: (r) => viewFromOpenAI(r.body),
+    auth: (r) => expect(r.headers.authorization).toBeUndefined(),
+    embeddings: true,
+    n: true,
   },
   {
-    name: "anthropic", adapter: createAnthropicAdapter(), start: () => startAnthropicFake({ apiKey: "sk-ant-test-abcdef012345" }),
-    baseUrl: (f) => f.url, apiKey: "sk-ant-test-abcdef012345", model: "claude-sonnet-4-5", view: (r) => viewFromAnthropic(r.body),
+    name: "anthropic",
+    adapter: createAnthropicAdapter(),
+    start: () => startAnthropicFake({ apiKey: "sk-ant-test-abcdef012345" }),
+    baseUrl: (f) => f.url,
+    apiKey: "sk-ant-test-abcdef012345",
+    model: "claude-sonnet-4-5",
+    view: (r) => viewFromAnthropic(r.body),
     auth: (r, k) => {
       expect(r.headers["x-api-key"]).toBe(k);
       expect(r.headers["anthropic-version"]).toBe("2023-06-01");
     },
-    embeddings: false, n: false,
+    embeddings: false,
+    n: false,
   },
   {
-    name: "gemini", adapter: createGeminiAdapter(), start: () => startGeminiFake({ apiKey: "AIza-test-gemini-987654" }),
-    baseUrl: (f) => f.url, apiKey: "AIza-test-gemini-987654", model: "gemini-2.5-flash", view: (r) => viewFromGemini(r.body),
+    name: "gemini",
+    adapter: createGeminiAdapter(),
+    start: () => startGeminiFake({ apiKey: "AIza-test-gemini-987654" }),
+    baseUrl: (f) => f.url,
+    apiKey: "AIza-test-gemini-987654",
+    model: "gemini-2.5-flash",
+    view: (r) => viewFromGemini(r.body),
     auth: (r, k) => {
       expect(r.headers["x-goog-api-key"]).toBe(k);
       expect(r.path).not.toContain("key=");
     },
-    embeddings: true, n: true,
+    embeddings: true,
+    n: true,
   },
-  { name: "mock", adapter: createMockAdapter({ chunkDelayMs: 2 }), baseUrl: () => "mock:", model: "echo", embeddings: true, n: true },
+  {
+    name: "mock",
+    adapter: createMockAdapter({ chunkDelayMs: 2 }),
+    baseUrl: () => "mock:",
+    model: "echo",
+    embeddings: true,
+    n: true,
+  },
 ];
 
 const T: Timeouts = { connectMs: 2000, firstByteMs: 2000, idleMs: 2000, totalMs: 10_000 };
 const dispatcher = createGuardedDispatcher(["127.0.0.1"]);
 afterAll(() => dispatcher.close());
-const opts = (over: { signal?: AbortSignal; dispatcher?: CallOptions["dispatcher"]; timeouts?: Partial<Timeouts> } = {}): CallOptions => ({
+const opts = (
+  over: { signal?: AbortSignal; dispatcher?: CallOptions["dispatcher"]; timeouts?: Partial<Timeouts> } = {},
+): CallOptions => ({
   signal: over.signal ?? new AbortController().signal,
   dispatcher: over.dispatcher ?? dispatcher,
   timeouts: { ...T, ...over.timeouts },
@@ -76,14 +116,31 @@ const opts = (over: { signal?: AbortSignal; dispatcher?: CallOptions["dispatcher
 
 const weather: FunctionTool = {
   type: "function",
-  function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false } },
+  function: {
+    name: "get_weather",
+    description: "Weather for a city",
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string" } },
+      required: ["city"],
+      additionalProperties: false,
+    },
+  },
 };
 const time: FunctionTool = {
   type: "function",
-  function: { name: "get_time", description: "Time in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+  function: {
+    name: "get_time",
+    description: "Time in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
 };
-const user = (content: ChatRequest["messages"][0]["content"]) => ({ role: "user" as const, content: content as string });
-const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const user = (content: ChatRequest["messages"][0]["content"]) => ({
+  role: "user" as const,
+  content: content as string,
+});
+const PNG =
+  "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 interface Collected {
   chunks: ChatChunk[];
@@ -133,7 +190,9 @@ describe.each(subjects)("provider contract: $name", (s) => {
   });
   afterAll(async () => fake?.close());
   const target = (over: { apiKey?: string; baseUrl?: string } = {}) => ({
-    baseUrl: over.baseUrl ?? s.baseUrl(fake!), model: s.model, ...(over.apiKey ?? s.apiKey ? { apiKey: over.apiKey ?? s.apiKey } : {}),
+    baseUrl: over.baseUrl ?? s.baseUrl(fake!),
+    model: s.model,
+    ...((over.apiKey ?? s.apiKey) ? { apiKey: over.apiKey ?? s.apiKey } : {}),
   });
   const chat = (req: Partial<ChatRequest>, o?: CallOptions, t = target()) =>
     s.adapter.chat({ model: "x", messages: [user("hello there")], ...req }, t, o ?? opts());
@@ -158,15 +217,18 @@ describe.each(subjects)("provider contract: $name", (s) => {
   });
 
   it("multi-turn conversation", async () => {
-    const res = asResponse(await chat({
-      messages: [user("first question"), { role: "assistant", content: "first answer" }, user("second question")],
-    }));
+    const res = asResponse(
+      await chat({
+        messages: [user("first question"), { role: "assistant", content: "first answer" }, user("second question")],
+      }),
+    );
     expect(res.choices[0]!.message.content).toContain("second question");
     if (fake) expect(seen()!.userTurns).toBe(2);
   });
 
   it("streaming text: chunks concatenate to the full text, one finish, final usage chunk", async () => {
-    const full = asResponse(await chat({ messages: [user("stream these words please now")] })).choices[0]!.message.content;
+    const full = asResponse(await chat({ messages: [user("stream these words please now")] })).choices[0]!.message
+      .content;
     const r = await chat({ messages: [user("stream these words please now")], stream: true });
     const c = await collect(r);
     expect(c.text).toBe(full);
@@ -190,7 +252,9 @@ describe.each(subjects)("provider contract: $name", (s) => {
   });
 
   it("tool call (streaming): arguments assembled", async () => {
-    const c = await collect(await chat({ messages: [user("Use the weather tool for Paris")], tools: [weather], stream: true }));
+    const c = await collect(
+      await chat({ messages: [user("Use the weather tool for Paris")], tools: [weather], stream: true }),
+    );
     expect(c.finish).toEqual(["tool_calls"]);
     expect(c.toolCalls).toHaveLength(1);
     expect(c.toolCalls[0]!.function.name).toBe("get_weather");
@@ -209,14 +273,22 @@ describe.each(subjects)("provider contract: $name", (s) => {
   });
 
   it("tool result round trip", async () => {
-    const res = asResponse(await chat({
-      tools: [weather],
-      messages: [
-        user("Use the weather tool for Paris"),
-        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
-        { role: "tool", tool_call_id: "call_1", content: "18C and sunny" },
-      ],
-    }));
+    const res = asResponse(
+      await chat({
+        tools: [weather],
+        messages: [
+          user("Use the weather tool for Paris"),
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [
+              { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+            ],
+          },
+          { role: "tool", tool_call_id: "call_1", content: "18C and sunny" },
+        ],
+      }),
+    );
     expect(res.choices[0]!.message.content).toContain("18C and sunny");
     expect(res.choices[0]!.finish_reason).toBe("stop");
   });
@@ -225,7 +297,12 @@ describe.each(subjects)("provider contract: $name", (s) => {
     const a = asResponse(await chat({ messages: [user("give json")], response_format: { type: "json_object" } }));
     expect(JSON.parse(a.choices[0]!.message.content!)).toBeTypeOf("object");
     expect(a.choices[0]!.finish_reason).toBe("stop");
-    const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"], additionalProperties: false };
+    const schema = {
+      type: "object",
+      properties: { answer: { type: "string" } },
+      required: ["answer"],
+      additionalProperties: false,
+    };
     const rf = { type: "json_schema" as const, json_schema: { name: "reply", schema, strict: true } };
     const b = asResponse(await chat({ messages: [user("give json")], response_format: rf }));
     expect(JSON.parse(b.choices[0]!.message.content!)).toBeTypeOf("object");
@@ -235,7 +312,16 @@ describe.each(subjects)("provider contract: $name", (s) => {
   });
 
   it("image content part", async () => {
-    const res = asResponse(await chat({ messages: [user([{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: PNG } }])] }));
+    const res = asResponse(
+      await chat({
+        messages: [
+          user([
+            { type: "text", text: "what is this" },
+            { type: "image_url", image_url: { url: PNG } },
+          ]),
+        ],
+      }),
+    );
     expect(res.choices[0]!.message.content).toContain("what is this");
     if (fake) expect(seen()!.image).toBe("image/png");
   });
@@ -246,7 +332,9 @@ describe.each(subjects)("provider contract: $name", (s) => {
     expect(a.choices[0]!.finish_reason).toBe("stop");
     const b = asResponse(await chat({ messages: [user("one two three four five six seven")], max_tokens: 2 }));
     expect(b.choices[0]!.finish_reason).toBe("length");
-    const c = await collect(await chat({ messages: [user("one two three four five six seven")], max_tokens: 2, stream: true }));
+    const c = await collect(
+      await chat({ messages: [user("one two three four five six seven")], max_tokens: 2, stream: true }),
+    );
     expect(c.finish).toEqual(["length"]);
   });
 
@@ -282,14 +370,21 @@ describe.each(subjects)("provider contract: $name", (s) => {
     fake?.setFault({ type: "hang_after", chunks: 2 });
     try {
       const ac = new AbortController();
-      const r = await chat({ messages: [user("a long answer with many many words in it")], stream: true }, opts({ signal: ac.signal }));
+      const r = await chat(
+        { messages: [user("a long answer with many many words in it")], stream: true },
+        opts({ signal: ac.signal }),
+      );
       if (r.kind !== "stream") throw new Error("stream expected");
       const it = r.stream[Symbol.asyncIterator]();
       await it.next();
       const closed = fake?.waitForClientAbort(2000);
       const started = Date.now();
       ac.abort();
-      const err = await expectUpstreamError((async () => { while (!(await it.next()).done); })());
+      const err = await expectUpstreamError(
+        (async () => {
+          while (!(await it.next()).done);
+        })(),
+      );
       expect(err.kind).toBe("aborted");
       expect(Date.now() - started).toBeLessThan(1000);
       if (closed) expect(await closed).toBe(true);
@@ -309,7 +404,9 @@ describe.each(subjects)("provider contract: $name", (s) => {
     };
 
     it("500 → http, retryable, upstream message kept", async () => {
-      const e = await withFault({ type: "status", status: 500, message: "boom inside" }, () => expectUpstreamError(chat({})));
+      const e = await withFault({ type: "status", status: 500, message: "boom inside" }, () =>
+        expectUpstreamError(chat({})),
+      );
       expect(e).toMatchObject({ kind: "http", status: 500, retryable: true });
       expect(e.message).toContain("boom inside");
     });
@@ -320,7 +417,9 @@ describe.each(subjects)("provider contract: $name", (s) => {
     });
 
     it("400 → not retryable", async () => {
-      const e = await withFault({ type: "status", status: 400, message: "bad thing" }, () => expectUpstreamError(chat({})));
+      const e = await withFault({ type: "status", status: 400, message: "bad thing" }, () =>
+        expectUpstreamError(chat({})),
+      );
       expect(e).toMatchObject({ kind: "http", status: 400, retryable: false });
       expect(e.message).toContain("bad thing");
     });
@@ -339,7 +438,9 @@ describe.each(subjects)("provider contract: $name", (s) => {
       await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
       const port = (srv.address() as AddressInfo).port;
       await new Promise<void>((r) => srv.close(() => r()));
-      const e = await expectUpstreamError(chat({}, opts(), target({ baseUrl: s.baseUrl({ url: `http://127.0.0.1:${port}` } as FakeServer) })));
+      const e = await expectUpstreamError(
+        chat({}, opts(), target({ baseUrl: s.baseUrl({ url: `http://127.0.0.1:${port}` } as FakeServer) })),
+      );
       expect(e).toMatchObject({ kind: "connect", retryable: true });
     });
 
@@ -384,7 +485,10 @@ describe.each(subjects)("provider contract: $name", (s) => {
     it("silence mid-stream → timeout_idle from the iterator", async () => {
       const started = Date.now();
       const e = await withFault({ type: "hang_after", chunks: 2 }, async () => {
-        const r = await chat({ messages: [user("a long answer with many many words in it")], stream: true }, opts({ timeouts: { idleMs: 200 } }));
+        const r = await chat(
+          { messages: [user("a long answer with many many words in it")], stream: true },
+          opts({ timeouts: { idleMs: 200 } }),
+        );
         return expectUpstreamError(collect(r));
       });
       expect(e.kind).toBe("timeout_idle");
@@ -393,16 +497,30 @@ describe.each(subjects)("provider contract: $name", (s) => {
 
     it("slow but steady chunks complete; a total deadline still applies", async () => {
       const c = await withFault({ type: "slow", delayMs: 40 }, async () =>
-        collect(await chat({ messages: [user("slow words arrive here")], stream: true }, opts({ timeouts: { idleMs: 400 } }))));
+        collect(
+          await chat({ messages: [user("slow words arrive here")], stream: true }, opts({ timeouts: { idleMs: 400 } })),
+        ),
+      );
       expect(c.text).toContain("slow words");
       const e = await withFault({ type: "slow", delayMs: 80 }, async () =>
-        expectUpstreamError((async () => collect(await chat({ messages: [user("slow words arrive here and here")], stream: true }, opts({ timeouts: { totalMs: 250 } }))))()));
+        expectUpstreamError(
+          (async () =>
+            collect(
+              await chat(
+                { messages: [user("slow words arrive here and here")], stream: true },
+                opts({ timeouts: { totalMs: 250 } }),
+              ),
+            ))(),
+        ),
+      );
       expect(e).toMatchObject({ kind: "timeout_total", retryable: false });
     });
 
     it("302 redirect is not followed → http error, not retryable", async () => {
       const other = await startOpenAIFake();
-      const e = await withFault({ type: "redirect", location: `${other.url}/v1/chat/completions` }, () => expectUpstreamError(chat({})));
+      const e = await withFault({ type: "redirect", location: `${other.url}/v1/chat/completions` }, () =>
+        expectUpstreamError(chat({})),
+      );
       expect(e).toMatchObject({ kind: "http", status: 302, retryable: false });
       expect(other.requests).toHaveLength(0);
       await other.close();
@@ -432,7 +550,13 @@ describe("the fakes speak what the official SDKs expect", () => {
       const client = new OpenAI({ apiKey: "sk-sdk", baseURL: `${f.url}/v1`, maxRetries: 0 });
       const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi sdk" }] });
       expect(r.choices[0]!.message.content).toContain("hi sdk");
-      const s = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "Use the weather tool" }], tools: [weather], stream: true, stream_options: { include_usage: true } });
+      const s = await client.chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "Use the weather tool" }],
+        tools: [weather],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       let args = "";
       let usage = 0;
       for await (const c of s) {
@@ -451,10 +575,19 @@ describe("the fakes speak what the official SDKs expect", () => {
     const f = await startAnthropicFake({ apiKey: "sk-ant-sdk" });
     try {
       const client = new Anthropic({ apiKey: "sk-ant-sdk", baseURL: f.url, maxRetries: 0 });
-      const m = await client.messages.create({ model: "c", max_tokens: 50, messages: [{ role: "user", content: "hi sdk" }] });
+      const m = await client.messages.create({
+        model: "c",
+        max_tokens: 50,
+        messages: [{ role: "user", content: "hi sdk" }],
+      });
       expect(m.content[0]).toMatchObject({ type: "text" });
       const final = await client.messages
-        .stream({ model: "c", max_tokens: 50, tools: [{ name: "get_weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }], messages: [{ role: "user", content: "Use the weather tool" }] })
+        .stream({
+          model: "c",
+          max_tokens: 50,
+          tools: [{ name: "get_weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
+          messages: [{ role: "user", content: "Use the weather tool" }],
+        })
         .finalMessage();
       expect(final.content[0]).toMatchObject({ type: "tool_use", name: "get_weather", input: { city: "Paris" } });
       expect(final.stop_reason).toBe("tool_use");

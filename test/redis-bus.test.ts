@@ -13,7 +13,11 @@ import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp, type App } from "../src/app.js";
-import { createRedisInvalidationBus, type InvalidationEvent, type RedisInvalidationBus } from "../src/modules/keys/invalidation-bus.js";
+import {
+  createRedisInvalidationBus,
+  type InvalidationEvent,
+  type RedisInvalidationBus,
+} from "../src/modules/keys/invalidation-bus.js";
 import { createRedisConnection, type RedisConnection } from "../src/platform/redis.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
@@ -122,63 +126,88 @@ describe.skipIf(!TEST_REDIS_URL)("Redis invalidation bus (needs TEST_REDIS_URL)"
   }, 20_000);
 });
 
-describe.skipIf(!TEST_REDIS_URL)(`two replicas in one process share invalidations through Redis (${storageKind}; needs TEST_REDIS_URL)`, () => {
-  let t: TestApp;
-  let second: App;
+describe.skipIf(!TEST_REDIS_URL)(
+  `two replicas in one process share invalidations through Redis (${storageKind}; needs TEST_REDIS_URL)`,
+  () => {
+    let t: TestApp;
+    let second: App;
 
-  beforeAll(async () => {
-    const env = { REDIS_URL: TEST_REDIS_URL!, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` };
-    t = await startTestApp({ env: { ...env, TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
-    second = await buildApp({ config: t.config, database: t.database, logger: silent });
-    await second.server.ready();
-    await until(async () => {
-      const [r1, r2] = await Promise.all([t.app.server.inject("/readyz"), second.server.inject("/readyz")]);
-      return r1.json().cacheInvalidation === "shared" && r2.json().cacheInvalidation === "shared";
-    }, 5000);
-  });
-  afterAll(async () => {
-    await second?.close();
-    await t?.close();
-  });
+    beforeAll(async () => {
+      const env = { REDIS_URL: TEST_REDIS_URL!, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` };
+      t = await startTestApp({ env: { ...env, TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
+      second = await buildApp({ config: t.config, database: t.database, logger: silent });
+      await second.server.ready();
+      await until(async () => {
+        const [r1, r2] = await Promise.all([t.app.server.inject("/readyz"), second.server.inject("/readyz")]);
+        return r1.json().cacheInvalidation === "shared" && r2.json().cacheInvalidation === "shared";
+      }, 5000);
+    });
+    afterAll(async () => {
+      await second?.close();
+      await t?.close();
+    });
 
-  const call = (app: App, key: string) =>
-    app.server.inject({ method: "POST", url: "/v1/chat/completions", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: { model: "mock/echo", messages: [{ role: "user", content: "hi" }] } });
+    const call = (app: App, key: string) =>
+      app.server.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        payload: { model: "mock/echo", messages: [{ role: "user", content: "hi" }] },
+      });
 
-  it("a key revoked on one replica is refused on the other within a second", async () => {
-    const owner = await t.signUp();
-    const { slug } = await createOrg(owner);
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
-    const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" });
-    expect((await call(second, k.body.key)).statusCode).toBe(200);
-    expect(second.keyVerifier.stats().entries).toBeGreaterThan(0); // cached on the second replica (60 s TTL)
+    it("a key revoked on one replica is refused on the other within a second", async () => {
+      const owner = await t.signUp();
+      const { slug } = await createOrg(owner);
+      expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
+      const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" });
+      expect((await call(second, k.body.key)).statusCode).toBe(200);
+      expect(second.keyVerifier.stats().entries).toBeGreaterThan(0); // cached on the second replica (60 s TTL)
 
-    expect((await owner.delete(`/api/v1/orgs/${slug}/projects/prod/keys/${k.body.id}`)).status).toBeLessThan(300);
-    const ms = await until(async () => (await call(second, k.body.key)).statusCode === 401, 1000, 10);
-    expect(ms).toBeLessThan(1000);
-    expect((await call(second, k.body.key)).json().error.code).toBe("key_revoked");
-  });
+      expect((await owner.delete(`/api/v1/orgs/${slug}/projects/prod/keys/${k.body.id}`)).status).toBeLessThan(300);
+      const ms = await until(async () => (await call(second, k.body.key)).statusCode === 401, 1000, 10);
+      expect(ms).toBeLessThan(1000);
+      expect((await call(second, k.body.key)).json().error.code).toBe("key_revoked");
+    });
 
-  it("project settings changed on one replica apply on the other at once", async () => {
-    const owner = await t.signUp();
-    const { slug } = await createOrg(owner);
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
-    const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" });
-    expect((await call(second, k.body.key)).statusCode).toBe(200);
-    expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { allowedModels: ["mock/lorem"] })).status).toBe(200);
-    await until(async () => (await call(second, k.body.key)).statusCode !== 200, 1000, 10);
-    expect((await call(second, k.body.key)).statusCode).toBe(403);
-  });
+    it("project settings changed on one replica apply on the other at once", async () => {
+      const owner = await t.signUp();
+      const { slug } = await createOrg(owner);
+      expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
+      const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" });
+      expect((await call(second, k.body.key)).statusCode).toBe(200);
+      expect((await owner.patch(`/api/v1/orgs/${slug}/projects/prod`, { allowedModels: ["mock/lorem"] })).status).toBe(
+        200,
+      );
+      await until(async () => (await call(second, k.body.key)).statusCode !== 200, 1000, 10);
+      expect((await call(second, k.body.key)).statusCode).toBe(403);
+    });
 
-  it("a custom provider added on one replica is routable on the other at once", async () => {
-    const owner = await t.signUp();
-    const { slug } = await createOrg(owner);
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
-    const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" });
-    const models = async () =>
-      ((await second.server.inject({ method: "GET", url: "/v1/models", headers: { authorization: `Bearer ${k.body.key}` } })).json().data as Array<{ id: string }>).map((m) => m.id);
-    expect(await models()).not.toContain("team-llm/llama-3"); // the second replica has cached the org's providers now
-    const created = await owner.post(`/api/v1/orgs/${slug}/providers`, { name: "Team LLM", slug: "team-llm", format: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKey: "sk-x", models: [{ id: "llama-3" }] });
-    expect(created.status).toBe(201);
-    await until(async () => (await models()).includes("team-llm/llama-3"), 1000, 10);
-  });
-});
+    it("a custom provider added on one replica is routable on the other at once", async () => {
+      const owner = await t.signUp();
+      const { slug } = await createOrg(owner);
+      expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
+      const k = await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" });
+      const models = async () =>
+        (
+          (
+            await second.server.inject({
+              method: "GET",
+              url: "/v1/models",
+              headers: { authorization: `Bearer ${k.body.key}` },
+            })
+          ).json().data as Array<{ id: string }>
+        ).map((m) => m.id);
+      expect(await models()).not.toContain("team-llm/llama-3"); // the second replica has cached the org's providers now
+      const created = await owner.post(`/api/v1/orgs/${slug}/providers`, {
+        name: "Team LLM",
+        slug: "team-llm",
+        format: "openai",
+        baseUrl: "http://127.0.0.1:9/v1",
+        apiKey: "sk-x",
+        models: [{ id: "llama-3" }],
+      });
+      expect(created.status).toBe(201);
+      await until(async () => (await models()).includes("team-llm/llama-3"), 1000, 10);
+    });
+  },
+);

@@ -44,9 +44,13 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
 
   const db = () => tdb.database.db;
   const credit = (orgId: string, amount: bigint) =>
-    db().execute(sql`insert into ledger_entries (org_id, kind, amount_micro_usd, idempotency_key, note) values (${orgId}, 'grant', ${amount}, ${randomUUID()}, 'test')`);
+    db().execute(
+      sql`insert into ledger_entries (org_id, kind, amount_micro_usd, idempotency_key, note) values (${orgId}, 'grant', ${amount}, ${randomUUID()}, 'test')`,
+    );
   const ledgerUsage = async (orgId: string) => {
-    const res = (await db().execute(sql`select coalesce(-sum(amount_micro_usd), 0)::text as u, count(*)::int as n from ledger_entries where org_id = ${orgId} and kind = 'usage'`)) as unknown as { rows: Array<{ u: string; n: number }> };
+    const res = (await db().execute(
+      sql`select coalesce(-sum(amount_micro_usd), 0)::text as u, count(*)::int as n from ledger_entries where org_id = ${orgId} and kind = 'usage'`,
+    )) as unknown as { rows: Array<{ u: string; n: number }> };
     return BigInt(res.rows[0]!.u);
   };
   const debitFor = (orgId: string): Omit<UsageDebit, "costMicroUsd"> => ({
@@ -60,15 +64,26 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     cachedInputTokens: 0n,
     outputTokens: 1n,
   });
-  const encode = (d: Omit<UsageDebit, "costMicroUsd">) => JSON.stringify({ ...d, hour: d.hour.getTime(), inputTokens: "1", cachedInputTokens: "0", outputTokens: "1" });
+  const encode = (d: Omit<UsageDebit, "costMicroUsd">) =>
+    JSON.stringify({ ...d, hour: d.hour.getTime(), inputTokens: "1", cachedInputTokens: "0", outputTokens: "1" });
   const write = async (batchId: string, debits: QueuedDebit[]) => {
     const rows = debits.map((q) => {
       const e = JSON.parse(q.entry);
-      return { ...e, hour: new Date(e.hour), inputTokens: 1n, cachedInputTokens: 0n, outputTokens: 1n, costMicroUsd: q.charged } as UsageDebit;
+      return {
+        ...e,
+        hour: new Date(e.hour),
+        inputTokens: 1n,
+        cachedInputTokens: 0n,
+        outputTokens: 1n,
+        costMicroUsd: q.charged,
+      } as UsageDebit;
     });
     await writeUsage(db(), rows, batchId);
   };
-  function store(conn: RedisConnection, opts: { writeBatch?: typeof write; failure?: "closed" | "open"; leaseMs?: number } = {}) {
+  function store(
+    conn: RedisConnection,
+    opts: { writeBatch?: typeof write; failure?: "closed" | "open"; leaseMs?: number } = {},
+  ) {
     const s = createRedisReservationStore({
       redis: conn,
       loadAccount: (orgId) => accountTotals(db(), orgId),
@@ -83,14 +98,17 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     stores.push(s);
     return s;
   }
-  const settle = (s: ReturnType<typeof store>, orgId: string, req: string, charge: bigint) => s.settle(orgId, req, charge, { projectId: "p1", month: "2026-11", entry: encode(debitFor(orgId)) });
+  const settle = (s: ReturnType<typeof store>, orgId: string, req: string, charge: bigint) =>
+    s.settle(orgId, req, charge, { projectId: "p1", month: "2026-11", entry: encode(debitFor(orgId)) });
 
   it("concurrent reserves on two replicas never hold more than the balance", async () => {
     const org = randomUUID();
     await credit(org, 95n);
     const a = store(connA);
     const b = store(connB);
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserve({ orgId: org, requestId: `r${i}`, amount: 10n })));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserve({ orgId: org, requestId: `r${i}`, amount: 10n })),
+    );
     expect(results.filter((r) => r.ok).length).toBe(9);
     const refused = results.find((r) => !r.ok)!;
     expect(refused).toMatchObject({ ok: false, reason: "credits", availableMicroUsd: 5n, heldMicroUsd: 90n });
@@ -123,7 +141,6 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     expect((await b.reserve({ orgId: org, requestId: "q4", amount: 1n })).ok).toBe(false);
   });
 
-
   it("a batch claimed by a replica that dies before writing it is posted by another after the lease — once", async () => {
     const org = randomUUID();
     await credit(org, 10_000n);
@@ -149,7 +166,11 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     await survivor.drain();
     expect(await ledgerUsage(org)).toBe(300n);
     // The same batch written again (a slow replica finishing after the takeover) is not posted twice.
-    const last = ((await db().execute(sql`select id from billing_usage_batches order by created_at desc limit 1`)) as unknown as { rows: Array<{ id: string }> }).rows[0]!.id;
+    const last = (
+      (await db().execute(sql`select id from billing_usage_batches order by created_at desc limit 1`)) as unknown as {
+        rows: Array<{ id: string }>;
+      }
+    ).rows[0]!.id;
     await write(last, [{ charged: 60n, entry: encode(debitFor(org)) }]);
     expect(await ledgerUsage(org)).toBe(300n);
   });
@@ -162,7 +183,11 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
       writeBatch: async (batchId, queued) => {
         const charges = queued.map(decodeQueued);
         posted.push(...charges.map((c) => ({ debit: c.debit, log: c.log?.json ?? null })));
-        await writeUsage(db(), charges.map((c) => c.debit), batchId);
+        await writeUsage(
+          db(),
+          charges.map((c) => c.debit),
+          batchId,
+        );
       },
     });
     await s.drain();
@@ -191,7 +216,11 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     const a = store(connA);
     const b = store(connB);
     const cap = { id: project, month: "2026-11", capMicroUsd: 250n };
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).reserve({ orgId: org, requestId: `c${i}`, amount: 100n, project: cap })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? a : b).reserve({ orgId: org, requestId: `c${i}`, amount: 100n, project: cap }),
+      ),
+    );
     expect(results.filter((r) => r.ok).length).toBe(2);
     expect(results.find((r) => !r.ok)).toMatchObject({ ok: false, reason: "cap", spentMicroUsd: 200n });
   });
@@ -200,7 +229,10 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     const down = createRedisConnection({ url: "redis://127.0.0.1:1", prefix, log: silent });
     try {
       const closed = store(down);
-      await expect(closed.reserve({ orgId: randomUUID(), requestId: "x", amount: 10n })).rejects.toMatchObject({ status: 503, code: "billing_unavailable" });
+      await expect(closed.reserve({ orgId: randomUUID(), requestId: "x", amount: 10n })).rejects.toMatchObject({
+        status: 503,
+        code: "billing_unavailable",
+      });
       const open = store(down, { failure: "open" });
       expect((await open.reserve({ orgId: randomUUID(), requestId: "y", amount: 10n })).ok).toBe(true);
       // The charge cannot be queued: the caller is told to write it itself.

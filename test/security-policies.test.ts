@@ -36,8 +36,11 @@ describe(`security policies API (${storageKind})`, () => {
     const x = await team(t, "Policy Co");
     ({ owner, admin, member, slug } = x);
     orgId = x.org.id;
-    for (const p of ["prod", "staging"]) expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: p, slug: p })).status).toBe(201);
-    expect((await owner.put(`/api/v1/orgs/${slug}/projects/prod/members`, { userIds: [member.user!.id] })).status).toBe(200);
+    for (const p of ["prod", "staging"])
+      expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: p, slug: p })).status).toBe(201);
+    expect((await owner.put(`/api/v1/orgs/${slug}/projects/prod/members`, { userIds: [member.user!.id] })).status).toBe(
+      200,
+    );
   });
   afterAll(() => t.close());
 
@@ -64,7 +67,15 @@ describe(`security policies API (${storageKind})`, () => {
 
     const partial = await owner.put(`/api/v1/orgs/${slug}/security-policy`, { pii: { email: "mask" } });
     expect(partial.status).toBe(200);
-    expect(partial.body.pii).toEqual({ email: "mask", phone: "off", card: "off", ssn: "off", iban: "off", ip: "off", secret: "off" });
+    expect(partial.body.pii).toEqual({
+      email: "mask",
+      phone: "off",
+      card: "off",
+      ssn: "off",
+      iban: "off",
+      ip: "off",
+      secret: "off",
+    });
     expect(partial.body).toMatchObject({ promptInjection: { action: "off" }, rules: [], restoreRedactions: false });
 
     const denied = await member.put(`/api/v1/orgs/${slug}/security-policy`, policy());
@@ -75,7 +86,10 @@ describe(`security policies API (${storageKind})`, () => {
     const actions = await auditActions(t, orgId);
     expect(actions.filter((a) => a === "security_policy.updated")).toHaveLength(3);
     // The audit row names the rules but does not copy their patterns.
-    const [row] = await rows<{ metadata: unknown }>(t, sql`select metadata from audit_log where org_id = ${orgId} and action = 'security_policy.updated' order by id desc limit 1`);
+    const [row] = await rows<{ metadata: unknown }>(
+      t,
+      sql`select metadata from audit_log where org_id = ${orgId} and action = 'security_policy.updated' order by id desc limit 1`,
+    );
     expect(JSON.stringify(row!.metadata)).toContain("codename");
     expect(JSON.stringify(row!.metadata)).not.toContain("Project Falcon");
   });
@@ -89,14 +103,25 @@ describe(`security policies API (${storageKind})`, () => {
       [{ promptInjection: { action: "block", threshold: 2 } }, "promptInjection.threshold"],
       [{ rules: [{ name: "bad", type: "regex", pattern: "(a)\\1", action: "block" }] }, "rules.0.pattern"],
       [{ rules: [{ name: "empty", type: "regex", pattern: "x*", action: "block" }] }, "rules.0.pattern"],
-      [{ rules: [{ name: "dup", type: "keyword", pattern: "a", action: "log" }, { name: "DUP", type: "keyword", pattern: "b", action: "log" }] }, "rules.1.name"],
+      [
+        {
+          rules: [
+            { name: "dup", type: "keyword", pattern: "a", action: "log" },
+            { name: "DUP", type: "keyword", pattern: "b", action: "log" },
+          ],
+        },
+        "rules.1.name",
+      ],
       [{ surprise: true }, ""],
     ];
     for (const [body, path] of cases) {
       const res = await owner.put(`/api/v1/orgs/${slug}/security-policy`, body);
       expect(res.status, JSON.stringify(body)).toBe(422);
       expect(res.body.error.code).toBe("INVALID_POLICY");
-      expect(res.body.error.details.map((d: { path: string }) => d.path), JSON.stringify(res.body)).toContain(path);
+      expect(
+        res.body.error.details.map((d: { path: string }) => d.path),
+        JSON.stringify(res.body),
+      ).toContain(path);
     }
     expect((await owner.get(`/api/v1/orgs/${slug}/security-policy`)).body).toEqual(before);
   });
@@ -119,23 +144,39 @@ describe(`security policies API (${storageKind})`, () => {
     expect(empty.status).toBe(200);
     expect(empty.body.override).toEqual({});
     expect(empty.body.effective.pii.email).toBe("redact");
-    expect(empty.body.effective.rules.map((r: { name: string; source: string }) => [r.name, r.source])).toEqual([["codename", "org"], ["ticket", "org"]]);
+    expect(empty.body.effective.rules.map((r: { name: string; source: string }) => [r.name, r.source])).toEqual([
+      ["codename", "org"],
+      ["ticket", "org"],
+    ]);
 
     const override = {
       pii: { email: "block", ip: "mask" },
       promptInjection: { action: "block", threshold: 0.4 },
-      rules: [{ name: "no-prod-db", type: "keyword", pattern: "prod-db-01", action: "block" }, { name: "tickets-strict", type: "regex", pattern: "TICKET-[0-9]{4,8}", action: "redact" }],
+      rules: [
+        { name: "no-prod-db", type: "keyword", pattern: "prod-db-01", action: "block" },
+        { name: "tickets-strict", type: "regex", pattern: "TICKET-[0-9]{4,8}", action: "redact" },
+      ],
       restoreRedactions: false,
     };
     const put = await admin.put(`/api/v1/orgs/${slug}/projects/prod/security-policy`, override);
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect(put.body.override).toEqual(override);
     const eff = put.body.effective;
-    expect(eff.pii).toEqual({ email: "block", phone: "log", card: "block", ssn: "redact", iban: "mask", ip: "mask", secret: "block" });
+    expect(eff.pii).toEqual({
+      email: "block",
+      phone: "log",
+      card: "block",
+      ssn: "redact",
+      iban: "mask",
+      ip: "mask",
+      secret: "block",
+    });
     expect(eff.promptInjection).toEqual({ action: "block", threshold: 0.4 });
     expect(eff.restoreRedactions).toBe(false);
     // The identical regex raises the org rule's action instead of adding a twin.
-    expect(eff.rules.map((r: { name: string; action: string; source: string }) => [r.name, r.action, r.source])).toEqual([
+    expect(
+      eff.rules.map((r: { name: string; action: string; source: string }) => [r.name, r.action, r.source]),
+    ).toEqual([
       ["codename", "redact", "org"],
       ["ticket", "redact", "org"],
       ["no-prod-db", "block", "project"],
@@ -143,7 +184,9 @@ describe(`security policies API (${storageKind})`, () => {
     const got = await member.get(`/api/v1/orgs/${slug}/projects/prod/security-policy`);
     expect(got.body).toEqual(put.body);
     // Other projects are untouched.
-    expect((await owner.get(`/api/v1/orgs/${slug}/projects/staging/security-policy`)).body.effective.pii.email).toBe("redact");
+    expect((await owner.get(`/api/v1/orgs/${slug}/projects/staging/security-policy`)).body.effective.pii.email).toBe(
+      "redact",
+    );
     expect(await auditActions(t, orgId)).toContain("project_security_policy.updated");
   });
 
@@ -156,13 +199,20 @@ describe(`security policies API (${storageKind})`, () => {
     });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("POLICY_LOOSENS_ORG");
-    expect(res.body.error.details.loosenings).toEqual(["pii.email", "pii.card", "promptInjection.action", "promptInjection.threshold"]);
+    expect(res.body.error.details.loosenings).toEqual([
+      "pii.email",
+      "pii.card",
+      "promptInjection.action",
+      "promptInjection.threshold",
+    ]);
     expect(res.body.error.message).toContain("pii.email");
     expect((await owner.get(`/api/v1/orgs/${slug}/projects/prod/security-policy`)).body).toEqual(before);
 
     // restoreRedactions: true is looser only when the org does not allow it.
     await owner.put(`/api/v1/orgs/${slug}/security-policy`, policy({ restoreRedactions: false }));
-    const restore = await owner.put(`/api/v1/orgs/${slug}/projects/staging/security-policy`, { restoreRedactions: true });
+    const restore = await owner.put(`/api/v1/orgs/${slug}/projects/staging/security-policy`, {
+      restoreRedactions: true,
+    });
     expect(restore.status).toBe(422);
     expect(restore.body.error.details.loosenings).toEqual(["restoreRedactions"]);
     await owner.put(`/api/v1/orgs/${slug}/security-policy`, policy());
@@ -185,7 +235,9 @@ describe(`security policies API (${storageKind})`, () => {
   it("another organization's policies and projects answer 404", async () => {
     const other = await t.signUp();
     const otherOrg = await createOrg(other);
-    expect((await other.put(`/api/v1/orgs/${otherOrg.slug}/security-policy`, { pii: { email: "off" } })).status).toBe(200);
+    expect((await other.put(`/api/v1/orgs/${otherOrg.slug}/security-policy`, { pii: { email: "off" } })).status).toBe(
+      200,
+    );
     for (const res of [
       await other.get(`/api/v1/orgs/${slug}/security-policy`),
       await other.put(`/api/v1/orgs/${slug}/security-policy`, { pii: { email: "off" } }),
@@ -196,7 +248,9 @@ describe(`security policies API (${storageKind})`, () => {
       expect(res.body.error.code).toBe("ORG_NOT_FOUND");
     }
     // Their project slug inside our org is just unknown.
-    expect((await other.post(`/api/v1/orgs/${otherOrg.slug}/projects`, { name: "Theirs", slug: "theirs" })).status).toBe(201);
+    expect(
+      (await other.post(`/api/v1/orgs/${otherOrg.slug}/projects`, { name: "Theirs", slug: "theirs" })).status,
+    ).toBe(201);
     expect((await owner.get(`/api/v1/orgs/${slug}/projects/theirs/security-policy`)).status).toBe(404);
     expect((await owner.get(`/api/v1/orgs/${slug}/incidents?project=theirs`)).status).toBe(404);
     // Our policy is unchanged by their writes.
@@ -206,7 +260,13 @@ describe(`security policies API (${storageKind})`, () => {
   it("documents the routes in the OpenAPI document", async () => {
     const doc = await t.anon.get("/api/openapi.json");
     const paths = Object.keys(doc.body.paths);
-    for (const p of ["/api/v1/orgs/{org}/security-policy", "/api/v1/orgs/{org}/projects/{project}/security-policy", "/api/v1/orgs/{org}/incidents", "/api/v1/orgs/{org}/incidents/{id}/review"]) expect(paths).toContain(p);
+    for (const p of [
+      "/api/v1/orgs/{org}/security-policy",
+      "/api/v1/orgs/{org}/projects/{project}/security-policy",
+      "/api/v1/orgs/{org}/incidents",
+      "/api/v1/orgs/{org}/incidents/{id}/review",
+    ])
+      expect(paths).toContain(p);
     expect(doc.body.paths["/api/v1/orgs/{org}/security-policy"].put.requestBody).toBeDefined();
   });
 });

@@ -28,13 +28,19 @@ describe.skipIf(!TEST_REDIS_URL)(`security policies across replicas (${storageKi
   let second: App;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { REDIS_URL: TEST_REDIS_URL!, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` } });
+    t = await startTestApp({
+      env: { REDIS_URL: TEST_REDIS_URL!, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` },
+    });
     second = await buildApp({ config: t.config, database: t.database, logger: silent });
     await second.server.ready();
-    await until(async () => {
-      const [r1, r2] = await Promise.all([t.app.server.inject("/readyz"), second.server.inject("/readyz")]);
-      return r1.json().cacheInvalidation === "shared" && r2.json().cacheInvalidation === "shared";
-    }, 5000, 20);
+    await until(
+      async () => {
+        const [r1, r2] = await Promise.all([t.app.server.inject("/readyz"), second.server.inject("/readyz")]);
+        return r1.json().cacheInvalidation === "shared" && r2.json().cacheInvalidation === "shared";
+      },
+      5000,
+      20,
+    );
   });
   afterAll(async () => {
     await second?.close();
@@ -46,21 +52,40 @@ describe.skipIf(!TEST_REDIS_URL)(`security policies across replicas (${storageKi
     const { slug } = await createOrg(owner);
     expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Prod", slug: "prod" })).status).toBe(201);
     // Test keys are never charged, so this suite needs no credits.
-    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" })).body.key;
+    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/prod/keys`, { name: "k", environment: "test" })).body
+      .key;
     const call = (content: string) =>
-      second.server.inject({ method: "POST", url: "/v1/chat/completions", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: { model: "mock/echo", messages: [{ role: "user", content }] } });
+      second.server.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        payload: { model: "mock/echo", messages: [{ role: "user", content }] },
+      });
 
     // The second replica caches the project's (empty) policy.
     expect((await call("status of Project Falcon?")).statusCode).toBe(200);
-    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, { rules: [{ name: "falcon", type: "keyword", pattern: "Project Falcon", action: "block" }] });
+    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, {
+      rules: [{ name: "falcon", type: "keyword", pattern: "Project Falcon", action: "block" }],
+    });
     expect(put.status).toBe(200);
     const ms = await until(async () => (await call("status of Project Falcon?")).statusCode === 403, 1000);
     expect(ms).toBeLessThan(1000);
     const blocked = await call("status of Project Falcon?");
-    expect(blocked.json().error).toMatchObject({ code: "policy_violation", message: 'Blocked by policy: rule "falcon"' });
+    expect(blocked.json().error).toMatchObject({
+      code: "policy_violation",
+      message: 'Blocked by policy: rule "falcon"',
+    });
 
-    expect((await call("mail me at ops@example.com")).json().choices[0].message.content).toBe("mail me at ops@example.com");
-    expect((await owner.put(`/api/v1/orgs/${slug}/projects/prod/security-policy`, { pii: { email: "redact" } })).status).toBe(200);
-    await until(async () => (await call("mail me at ops@example.com")).json().choices?.[0]?.message?.content === "mail me at [EMAIL_1]", 1000);
+    expect((await call("mail me at ops@example.com")).json().choices[0].message.content).toBe(
+      "mail me at ops@example.com",
+    );
+    expect(
+      (await owner.put(`/api/v1/orgs/${slug}/projects/prod/security-policy`, { pii: { email: "redact" } })).status,
+    ).toBe(200);
+    await until(
+      async () =>
+        (await call("mail me at ops@example.com")).json().choices?.[0]?.message?.content === "mail me at [EMAIL_1]",
+      1000,
+    );
   });
 });

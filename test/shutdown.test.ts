@@ -17,7 +17,14 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/platform/db/db.js";
 import { createPgDatabase, storageKind, TEST_DATABASE_URL } from "./helpers/database.js";
-import { HttpClient, newKey, openStream, orgWithKey, startServerProcess, type ServerProcess } from "./helpers/server-process.js";
+import {
+  HttpClient,
+  newKey,
+  openStream,
+  orgWithKey,
+  startServerProcess,
+  type ServerProcess,
+} from "./helpers/server-process.js";
 
 const STREAMS = 50;
 
@@ -31,7 +38,9 @@ describe(`graceful shutdown with ${STREAMS} live streams (${storageKind})`, () =
   let owner: HttpClient;
   let org: { slug: string; project: string };
 
-  async function logRows(): Promise<Array<{ outcome: string; error_code: string | null; output_tokens: number; status: number }>> {
+  async function logRows(): Promise<
+    Array<{ outcome: string; error_code: string | null; output_tokens: number; status: number }>
+  > {
     const q = "select outcome, error_code, output_tokens, status from request_logs where project_id = $1";
     if (pgdb) {
       const c = new pg.Client({ connectionString: pgdb.url });
@@ -44,7 +53,9 @@ describe(`graceful shutdown with ${STREAMS} live streams (${storageKind})`, () =
     }
     const database = await openDatabase({ dataDir });
     try {
-      const res = (await database.db.execute(sql`select outcome, error_code, output_tokens, status from request_logs where project_id = ${projectId}`)) as unknown as {
+      const res = (await database.db.execute(
+        sql`select outcome, error_code, output_tokens, status from request_logs where project_id = ${projectId}`,
+      )) as unknown as {
         rows: Array<{ outcome: string; error_code: string | null; output_tokens: number; status: number }>;
       };
       return res.rows;
@@ -63,7 +74,15 @@ describe(`graceful shutdown with ${STREAMS} live streams (${storageKind})`, () =
   });
 
   it("drains: readiness 503, new connections refused, every stream finished, every request logged, exit 0", async () => {
-    server = await startServerProcess({ ...storageEnv, PUBLIC_URL: "http://tollgate.test", TOLLGATE_SHUTDOWN_DELAY_MS: "3000", TOLLGATE_SHUTDOWN_TIMEOUT_MS: "25000" }, { readyTimeoutMs: 120_000 });
+    server = await startServerProcess(
+      {
+        ...storageEnv,
+        PUBLIC_URL: "http://tollgate.test",
+        TOLLGATE_SHUTDOWN_DELAY_MS: "3000",
+        TOLLGATE_SHUTDOWN_TIMEOUT_MS: "25000",
+      },
+      { readyTimeoutMs: 120_000 },
+    );
     owner = new HttpClient(server.url, "http://tollgate.test");
     const created = await orgWithKey(owner);
     org = created;
@@ -72,7 +91,13 @@ describe(`graceful shutdown with ${STREAMS} live streams (${storageKind})`, () =
     projectId = p.body.id;
 
     // mock/lorem streams one word per 25 ms: 240 words ≈ 6 s each, longer than the 3 s readiness delay.
-    const streams = Array.from({ length: STREAMS }, (_, i) => openStream(server!.url, key, { model: "mock/lorem", max_tokens: 240, messages: [{ role: "user", content: `stream ${i}` }] }));
+    const streams = Array.from({ length: STREAMS }, (_, i) =>
+      openStream(server!.url, key, {
+        model: "mock/lorem",
+        max_tokens: 240,
+        messages: [{ role: "user", content: `stream ${i}` }],
+      }),
+    );
     await Promise.all(streams.map((s) => s.started));
 
     const signalled = Date.now();
@@ -115,11 +140,20 @@ describe(`graceful shutdown with ${STREAMS} live streams (${storageKind})`, () =
   }, 180_000);
 
   it("past the deadline: running streams end with a terminal event (not a cut), are logged with what they generated, exit 0", async () => {
-    server = await startServerProcess({ ...storageEnv, PUBLIC_URL: "http://tollgate.test", TOLLGATE_SHUTDOWN_TIMEOUT_MS: "1500" }, { readyTimeoutMs: 120_000 });
+    server = await startServerProcess(
+      { ...storageEnv, PUBLIC_URL: "http://tollgate.test", TOLLGATE_SHUTDOWN_TIMEOUT_MS: "1500" },
+      { readyTimeoutMs: 120_000 },
+    );
     // A second (test) key: each key may make 60 requests a minute. The session survived the restart.
     key = (await newKey(owner.at(server.url), org.slug, org.project)).key;
     // 2,000 words ≈ 50 s: far longer than the 1.5 s drain timeout.
-    const streams = Array.from({ length: STREAMS }, (_, i) => openStream(server!.url, key, { model: "mock/lorem", max_tokens: 2000, messages: [{ role: "user", content: `long ${i}` }] }));
+    const streams = Array.from({ length: STREAMS }, (_, i) =>
+      openStream(server!.url, key, {
+        model: "mock/lorem",
+        max_tokens: 2000,
+        messages: [{ role: "user", content: `long ${i}` }],
+      }),
+    );
     await Promise.all(streams.map((s) => s.started));
     const signalled = Date.now();
     server.child.kill("SIGTERM");

@@ -20,7 +20,11 @@ describe(`foundation (${storageKind})`, () => {
     const res = await t.anon.get("/api/v1/nope");
     expect(res.status).toBe(404);
     expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(res.body.error).toEqual({ code: "ROUTE_NOT_FOUND", message: expect.any(String), requestId: res.headers["x-request-id"] });
+    expect(res.body.error).toEqual({
+      code: "ROUTE_NOT_FOUND",
+      message: expect.any(String),
+      requestId: res.headers["x-request-id"],
+    });
   });
 
   it("sign-up creates a personal organization the user owns", async () => {

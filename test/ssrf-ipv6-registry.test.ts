@@ -8,15 +8,35 @@
  */
 import ipaddr from "ipaddr.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressAllowed, classifyAddress, createGuardedDispatcher, type LookupFn, parseAllowList } from "../src/gateway/net/ssrf.js";
+import {
+  addressAllowed,
+  classifyAddress,
+  createGuardedDispatcher,
+  type LookupFn,
+  parseAllowList,
+} from "../src/gateway/net/ssrf.js";
 import { IANA_IPV6_SPECIAL, OTHER_IPV6, type Verdict } from "./fixtures/iana-ipv6-special.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
 import { count, createOrg } from "./helpers/fixtures.js";
 
 const rows = [
-  ...IANA_IPV6_SPECIAL.flatMap((e) => e.samples.map(([address, verdict]) => ({ prefix: e.prefix, name: e.name, address, verdict, reachable: e.globallyReachable }))),
-  ...OTHER_IPV6.map(([prefix, name, address, verdict]) => ({ prefix, name, address, verdict, reachable: null as boolean | null })),
+  ...IANA_IPV6_SPECIAL.flatMap((e) =>
+    e.samples.map(([address, verdict]) => ({
+      prefix: e.prefix,
+      name: e.name,
+      address,
+      verdict,
+      reachable: e.globallyReachable,
+    })),
+  ),
+  ...OTHER_IPV6.map(([prefix, name, address, verdict]) => ({
+    prefix,
+    name,
+    address,
+    verdict,
+    reachable: null as boolean | null,
+  })),
 ];
 
 describe("IPv6 special-purpose registry: the table itself", () => {
@@ -24,12 +44,15 @@ describe("IPv6 special-purpose registry: the table itself", () => {
     expect(ipaddr.IPv6.parse(address).match(ipaddr.IPv6.parseCIDR(prefix))).toBe(true);
   });
 
-  it.each(IANA_IPV6_SPECIAL.filter((e) => !e.carriesIPv4))("$prefix $name: the expected verdicts follow Globally Reachable ($globallyReachable)", (e) => {
-    for (const [, verdict] of e.samples) {
-      if (e.globallyReachable === true) expect(verdict).toBe("public");
-      if (e.globallyReachable === false) expect(verdict).not.toBe("public");
-    }
-  });
+  it.each(IANA_IPV6_SPECIAL.filter((e) => !e.carriesIPv4))(
+    "$prefix $name: the expected verdicts follow Globally Reachable ($globallyReachable)",
+    (e) => {
+      for (const [, verdict] of e.samples) {
+        if (e.globallyReachable === true) expect(verdict).toBe("public");
+        if (e.globallyReachable === false) expect(verdict).not.toBe("public");
+      }
+    },
+  );
 });
 
 describe("classifyAddress on every registry block", () => {
@@ -52,19 +75,25 @@ describe("classifyAddress on every registry block", () => {
 });
 
 describe("connect time: a name resolving into a special block", () => {
-  const lookupTo = (address: string): LookupFn => (_h, _o, cb) => cb(null, [{ address, family: 6 }]);
-  it.each(rows.filter((r) => r.verdict !== "public"))("$address ($name) is refused before connecting", async ({ address }) => {
-    const d = createGuardedDispatcher([], { lookup: lookupTo(address), connectTimeoutMs: 2000 });
-    try {
-      const err = await d.request({ origin: "http://provider.example", path: "/v1/models", method: "GET" }).then(
-        () => null,
-        (e: { code?: string }) => e,
-      );
-      expect(err?.code).toBe("ERR_TOLLGATE_SSRF_BLOCKED");
-    } finally {
-      await d.close();
-    }
-  });
+  const lookupTo =
+    (address: string): LookupFn =>
+    (_h, _o, cb) =>
+      cb(null, [{ address, family: 6 }]);
+  it.each(rows.filter((r) => r.verdict !== "public"))(
+    "$address ($name) is refused before connecting",
+    async ({ address }) => {
+      const d = createGuardedDispatcher([], { lookup: lookupTo(address), connectTimeoutMs: 2000 });
+      try {
+        const err = await d.request({ origin: "http://provider.example", path: "/v1/models", method: "GET" }).then(
+          () => null,
+          (e: { code?: string }) => e,
+        );
+        expect(err?.code).toBe("ERR_TOLLGATE_SSRF_BLOCKED");
+      } finally {
+        await d.close();
+      }
+    },
+  );
 });
 
 describe(`custom provider base URLs in special IPv6 blocks, over HTTP (${storageKind})`, () => {
@@ -72,7 +101,10 @@ describe(`custom provider base URLs in special IPv6 blocks, over HTTP (${storage
   let owner: Client;
   let org: string;
   let n = 0;
-  const codeFor: Record<Exclude<Verdict, "public">, string> = { private: "BASE_URL_PRIVATE_ADDRESS", forbidden: "BASE_URL_FORBIDDEN_ADDRESS" };
+  const codeFor: Record<Exclude<Verdict, "public">, string> = {
+    private: "BASE_URL_PRIVATE_ADDRESS",
+    forbidden: "BASE_URL_FORBIDDEN_ADDRESS",
+  };
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -84,7 +116,13 @@ describe(`custom provider base URLs in special IPv6 blocks, over HTTP (${storage
   it.each(rows)("POST /providers with http://[$address]/v1 ($name) → $verdict", async ({ address, verdict }) => {
     const slug = `ipv6-${++n}`;
     const before = await count(t, "custom_providers");
-    const res = await owner.post(`/api/v1/orgs/${org}/providers`, { name: slug, slug, format: "openai", baseUrl: `http://[${address}]/v1`, models: [{ id: "m" }] });
+    const res = await owner.post(`/api/v1/orgs/${org}/providers`, {
+      name: slug,
+      slug,
+      format: "openai",
+      baseUrl: `http://[${address}]/v1`,
+      models: [{ id: "m" }],
+    });
     if (verdict === "public") {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       return;

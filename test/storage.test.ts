@@ -14,7 +14,9 @@ import { startTestApp, type TestApp, uniqueEmail } from "./helpers/app.js";
 import { createPgDatabase, storageKind, TEST_DATABASE_URL } from "./helpers/database.js";
 import { createOrg } from "./helpers/fixtures.js";
 
-const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as { entries: Array<{ tag: string }> };
+const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
+  entries: Array<{ tag: string }>;
+};
 
 describe("PGlite data dir", () => {
   it("a second open of the same data dir fails fast with DataDirLockedError; after close it opens again", async () => {
@@ -31,7 +33,9 @@ describe("PGlite data dir", () => {
       await first.close();
 
       const reopened = await openDatabase({ dataDir: dir });
-      const res = (await reopened.db.execute(sql`select name from kept where id = 'u1'`)) as unknown as { rows: Array<{ name: string }> };
+      const res = (await reopened.db.execute(sql`select name from kept where id = 'u1'`)) as unknown as {
+        rows: Array<{ name: string }>;
+      };
       expect(res.rows).toEqual([{ name: "Kept" }]);
       await reopened.close();
     } finally {
@@ -43,7 +47,9 @@ describe("PGlite data dir", () => {
 describe.skipIf(!TEST_DATABASE_URL)("concurrent migrations on PostgreSQL", () => {
   it("three migrators at once all succeed and apply each migration once", async () => {
     const pgdb = await createPgDatabase();
-    const handles = await Promise.all([0, 1, 2].map(() => openDatabase({ databaseUrl: pgdb.url, dataDir: null, poolMax: 2 })));
+    const handles = await Promise.all(
+      [0, 1, 2].map(() => openDatabase({ databaseUrl: pgdb.url, dataDir: null, poolMax: 2 })),
+    );
     try {
       await Promise.all(handles.map((h) => runMigrations(h)));
       const res = (await handles[0]!.db.execute(
@@ -53,7 +59,9 @@ describe.skipIf(!TEST_DATABASE_URL)("concurrent migrations on PostgreSQL", () =>
       for (const r of res.rows) expect(r.n).toBe(1);
       // And a later boot finds nothing left to do.
       await runMigrations(handles[1]!);
-      const again = (await handles[0]!.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as unknown as { rows: Array<{ n: number }> };
+      const again = (await handles[0]!.db.execute(
+        sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+      )) as unknown as { rows: Array<{ n: number }> };
       expect(again.rows[0]!.n).toBe(journal.entries.length);
     } finally {
       await Promise.all(handles.map((h) => h.close()));
@@ -61,7 +69,8 @@ describe.skipIf(!TEST_DATABASE_URL)("concurrent migrations on PostgreSQL", () =>
     }
   });
 });
-if (!TEST_DATABASE_URL) console.log("storage.test.ts: concurrent PostgreSQL migrations skipped (TEST_DATABASE_URL is not set)");
+if (!TEST_DATABASE_URL)
+  console.log("storage.test.ts: concurrent PostgreSQL migrations skipped (TEST_DATABASE_URL is not set)");
 
 describe(`mail without SMTP_URL (${storageKind})`, () => {
   let t: TestApp;
@@ -88,18 +97,30 @@ describe(`mail without SMTP_URL (${storageKind})`, () => {
     expect(link).not.toBeNull();
 
     // Exactly four header lines, then the body.
-    expect(text.split("\n\n")[0]!.split("\n").map((l) => l.split(":")[0])).toEqual(["From", "To", "Subject", "Date"]);
+    expect(
+      text
+        .split("\n\n")[0]!
+        .split("\n")
+        .map((l) => l.split(":")[0]),
+    ).toEqual(["From", "To", "Subject", "Date"]);
 
     const preview = await t.anon.get(`/api/v1/invitations/${link![1]}`);
     expect(preview.status).toBe(200);
-    expect(preview.body).toMatchObject({ organization: { slug: org.slug, name: "Outbox Org" }, invitedBy: { name: "Outbox Owner" }, email, role: "member" });
+    expect(preview.body).toMatchObject({
+      organization: { slug: org.slug, name: "Outbox Org" },
+      invitedBy: { name: "Outbox Owner" },
+      email,
+      role: "member",
+    });
   });
 
   it("a line break in a stored name cannot add headers to the outbox file", async () => {
     const owner = await t.signUp();
     const org = await createOrg(owner, { name: "Header Org" });
     // Names are single-line since validation refuses breaks; one stored before that must still be harmless.
-    await t.db.execute(sql`update users set name = ${"Mallory\nBcc: victim@example.com\n"} where id = ${owner.user!.id}`);
+    await t.db.execute(
+      sql`update users set name = ${"Mallory\nBcc: victim@example.com\n"} where id = ${owner.user!.id}`,
+    );
     const email = uniqueEmail("hdr");
     expect((await owner.post(`/api/v1/orgs/${org.slug}/invitations`, { email, role: "member" })).status).toBe(201);
     const outbox = path.join(t.config.dataDir, "outbox");

@@ -22,7 +22,10 @@ describe(`tenancy (${storageKind})`, () => {
     a = await team(t, "Tenant A");
     outsider = await t.signUp();
     orgB = await createOrg(outsider, { name: "Tenant B" });
-    const inv = await a.owner.post(`/api/v1/orgs/${a.slug}/invitations`, { email: uniqueEmail("pending"), role: "member" });
+    const inv = await a.owner.post(`/api/v1/orgs/${a.slug}/invitations`, {
+      email: uniqueEmail("pending"),
+      role: "member",
+    });
     invitationA = inv.body.id;
   });
   afterAll(() => t.close());
@@ -30,7 +33,10 @@ describe(`tenancy (${storageKind})`, () => {
   const snapshot = async () => ({
     org: await rows(t, sql`select slug, name, description, updated_at from organizations where id = ${a.org.id}`),
     members: await rows(t, sql`select user_id, role from members where org_id = ${a.org.id} order by user_id`),
-    invitations: await rows(t, sql`select id, status, token_hash from invitations where org_id = ${a.org.id} order by id`),
+    invitations: await rows(
+      t,
+      sql`select id, status, token_hash from invitations where org_id = ${a.org.id} order by id`,
+    ),
     audit: await count(t, "audit_log", sql`org_id = ${a.org.id}`),
   });
 
@@ -47,7 +53,10 @@ describe(`tenancy (${storageKind})`, () => {
     expect(orgRoutes.length).toBeGreaterThanOrEqual(12);
     const before = await snapshot();
     for (const r of orgRoutes) {
-      const body = r.method === "GET" ? undefined : { confirm: a.slug, userId: outsider.user!.id, role: "admin", email: uniqueEmail(), name: "x" };
+      const body =
+        r.method === "GET"
+          ? undefined
+          : { confirm: a.slug, userId: outsider.user!.id, role: "admin", email: uniqueEmail(), name: "x" };
       const res = await outsider.request(r.method as "GET", fill(r.url, a.slug), body);
       expect(res.status, `${r.method} ${r.url}`).toBe(404);
       expect(res.body.error.code, `${r.method} ${r.url}`).toBe("ORG_NOT_FOUND");
@@ -60,7 +69,9 @@ describe(`tenancy (${storageKind})`, () => {
     const unknown = await outsider.get(`/api/v1/orgs/no-such-org-here/members`);
     expect(existing.status).toBe(unknown.status);
     expect(existing.body.error.code).toBe(unknown.body.error.code);
-    expect(existing.body.error.message.replace(a.slug, "S")).toBe(unknown.body.error.message.replace("no-such-org-here", "S"));
+    expect(existing.body.error.message.replace(a.slug, "S")).toBe(
+      unknown.body.error.message.replace("no-such-org-here", "S"),
+    );
   });
 
   it("lists never show other organizations", async () => {
@@ -89,7 +100,9 @@ describe(`tenancy (${storageKind})`, () => {
     expect((await outsider.patch("/api/v1/me", { activeOrganization: a.slug })).status).toBe(404);
     expect(await snapshot()).toEqual(before);
     // B is untouched too: one owner, still the outsider.
-    expect(await rows(t, sql`select user_id, role from members where org_id = ${orgB.id}`)).toEqual([{ user_id: outsider.user!.id, role: "owner" }]);
+    expect(await rows(t, sql`select user_id, role from members where org_id = ${orgB.id}`)).toEqual([
+      { user_id: outsider.user!.id, role: "owner" },
+    ]);
   });
 
   it("a removed member loses access at once (404, not 403)", async () => {

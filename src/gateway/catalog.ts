@@ -91,9 +91,14 @@ function ratesAt(p: Record<string, unknown>, above: number): PriceRates {
 export function fromLibraryPrice(p: Record<string, unknown>): PriceInfo {
   const price: PriceInfo = ratesAt(p, -1);
   const starts = new Set<number>();
-  for (const v of Object.values(p)) if (v && typeof v === "object" && Array.isArray((v as { tiers?: unknown }).tiers)) for (const t of (v as { tiers: Array<{ start: number }> }).tiers) starts.add(t.start);
+  for (const v of Object.values(p))
+    if (v && typeof v === "object" && Array.isArray((v as { tiers?: unknown }).tiers))
+      for (const t of (v as { tiers: Array<{ start: number }> }).tiers) starts.add(t.start);
   // The library applies a tier when the input tokens exceed its start.
-  if (starts.size) price.tiers = [...starts].sort((a, b) => a - b).map((start) => ({ aboveInputTokens: start, rates: ratesAt(p, start) }));
+  if (starts.size)
+    price.tiers = [...starts]
+      .sort((a, b) => a - b)
+      .map((start) => ({ aboveInputTokens: start, rates: ratesAt(p, start) }));
   return price;
 }
 
@@ -143,7 +148,8 @@ export const MOCK_MODELS: ModelInfo[] = [
  * and, under Google, the Vertex-only partner and MaaS models.
  */
 const NOT_CHAT: Record<string, RegExp> = {
-  openai: /^(ada|babbage|curie|davinci|text-davinci-\d+)$|instruct|^ft:|\.ft-|:|computer-use|codex|deep-research|-pro($|-)|^gpt-oss|transcribe|tts|whisper|moderation|realtime|image/,
+  openai:
+    /^(ada|babbage|curie|davinci|text-davinci-\d+)$|instruct|^ft:|\.ft-|:|computer-use|codex|deep-research|-pro($|-)|^gpt-oss|transcribe|tts|whisper|moderation|realtime|image/,
   anthropic: /:/,
   gemini: /^claude-|-maas$|tts|live|image|omni|:/,
 };
@@ -174,7 +180,15 @@ export function libraryModelIds(providerSlug: string): string[] {
 
 /** Well-known model names offered in /v1/models per built-in provider, ahead of the rest of the library's (any other name still routes). */
 const FEATURED: Record<string, string[]> = {
-  openai: ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3-mini", "text-embedding-3-small", "text-embedding-3-large"],
+  openai: [
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "o3-mini",
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+  ],
   anthropic: ["claude-3-5-haiku-latest", "claude-3-7-sonnet-latest", "claude-sonnet-4-0", "claude-opus-4-0"],
   gemini: ["gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"],
 };
@@ -196,12 +210,29 @@ export function builtInProviders(config: Config): Map<string, ProviderEntry> {
       const info = libraryModel(slug, id);
       if (info) models.set(id, info);
     }
-    out.set(slug, { slug, name, format, baseUrl: (c.baseUrl ?? DEFAULT_BASE[slug]!).replace(/\/+$/, ""), apiKey: c.apiKey, custom: false, models, openModelList: true });
+    out.set(slug, {
+      slug,
+      name,
+      format,
+      baseUrl: (c.baseUrl ?? DEFAULT_BASE[slug]!).replace(/\/+$/, ""),
+      apiKey: c.apiKey,
+      custom: false,
+      models,
+      openModelList: true,
+    });
   };
   add("openai", "OpenAI", "openai");
   add("anthropic", "Anthropic", "anthropic");
   add("gemini", "Google Gemini", "gemini");
-  out.set("mock", { slug: "mock", name: "Mock (no account needed)", format: "mock", baseUrl: "mock://local", custom: false, models: new Map(MOCK_MODELS.map((m) => [m.id, m])), openModelList: false });
+  out.set("mock", {
+    slug: "mock",
+    name: "Mock (no account needed)",
+    format: "mock",
+    baseUrl: "mock://local",
+    custom: false,
+    models: new Map(MOCK_MODELS.map((m) => [m.id, m])),
+    openModelList: false,
+  });
   return out;
 }
 

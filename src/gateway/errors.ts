@@ -53,39 +53,69 @@ const ANTHROPIC_TYPES: Record<GatewayErrorType, string> = {
 };
 
 export function openaiErrorBody(e: GatewayError, requestId: string) {
-  return { error: { message: e.message, type: e.type, param: e.param, code: e.code, source: e.source, request_id: requestId } };
+  return {
+    error: { message: e.message, type: e.type, param: e.param, code: e.code, source: e.source, request_id: requestId },
+  };
 }
 
 export function anthropicErrorBody(e: GatewayError, requestId: string) {
-  return { type: "error", error: { type: ANTHROPIC_TYPES[e.type], message: e.message, code: e.code, source: e.source }, request_id: requestId };
+  return {
+    type: "error",
+    error: { type: ANTHROPIC_TYPES[e.type], message: e.message, code: e.code, source: e.source },
+    request_id: requestId,
+  };
 }
 
 export const invalidRequest = (code: string, message: string, param: string | null = null) =>
   new GatewayError(400, "invalid_request_error", code, message, "gateway", {}, param);
 
 /** How a provider failure reaches the client: always `source: "upstream"`, with the provider named. */
-export function fromUpstream(e: { kind: string; status?: number; retryAfterMs?: number; message: string }, provider: string): GatewayError {
-  const headers: Record<string, string> = e.retryAfterMs ? { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) } : {};
+export function fromUpstream(
+  e: { kind: string; status?: number; retryAfterMs?: number; message: string },
+  provider: string,
+): GatewayError {
+  const headers: Record<string, string> = e.retryAfterMs
+    ? { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) }
+    : {};
   const msg = `Provider "${provider}": ${e.message}`;
   if (e.kind === "http" && e.status !== undefined) {
-    if (e.status === 429) return new GatewayError(429, "rate_limit_error", "upstream_rate_limited", msg, "upstream", headers);
-    if ([400, 404, 413, 422].includes(e.status)) return new GatewayError(e.status, "invalid_request_error", "upstream_rejected_request", msg, "upstream");
-    if (e.status === 401 || e.status === 403) return new GatewayError(502, "upstream_error", "upstream_auth_failed", `${msg} (the provider refused Tollgate's credentials; check the provider configuration)`, "upstream");
+    if (e.status === 429)
+      return new GatewayError(429, "rate_limit_error", "upstream_rate_limited", msg, "upstream", headers);
+    if ([400, 404, 413, 422].includes(e.status))
+      return new GatewayError(e.status, "invalid_request_error", "upstream_rejected_request", msg, "upstream");
+    if (e.status === 401 || e.status === 403)
+      return new GatewayError(
+        502,
+        "upstream_error",
+        "upstream_auth_failed",
+        `${msg} (the provider refused Tollgate's credentials; check the provider configuration)`,
+        "upstream",
+      );
     return new GatewayError(502, "upstream_error", "upstream_error", msg, "upstream", headers);
   }
   if (e.kind.startsWith("timeout")) return new GatewayError(504, "timeout_error", e.kind, msg, "upstream");
   if (e.kind === "blocked") return new GatewayError(502, "upstream_error", "upstream_address_blocked", msg, "gateway");
-  if (e.kind === "circuit_open") return new GatewayError(503, "overloaded_error", "upstream_circuit_open", msg, "upstream", headers);
-  if (e.kind === "aborted") return new GatewayError(499, "api_error", "client_closed_request", "The client closed the request.", "gateway");
+  if (e.kind === "circuit_open")
+    return new GatewayError(503, "overloaded_error", "upstream_circuit_open", msg, "upstream", headers);
+  if (e.kind === "aborted")
+    return new GatewayError(499, "api_error", "client_closed_request", "The client closed the request.", "gateway");
   return new GatewayError(502, "upstream_error", `upstream_${e.kind}`, msg, "upstream", headers);
 }
 
 /** 402: the organization's available credits (balance minus holds of requests in flight) cannot cover the worst case. */
 export const insufficientCredits = (message: string, retryAfterSeconds?: number) =>
-  new GatewayError(402, "insufficient_quota", "insufficient_credits", message, "gateway", retryAfterSeconds ? { "retry-after": String(retryAfterSeconds) } : {});
+  new GatewayError(
+    402,
+    "insufficient_quota",
+    "insufficient_credits",
+    message,
+    "gateway",
+    retryAfterSeconds ? { "retry-after": String(retryAfterSeconds) } : {},
+  );
 
 /** 402: the project's monthly spend cap would be passed. */
-export const spendCapReached = (message: string) => new GatewayError(402, "insufficient_quota", "spend_cap_reached", message, "gateway");
+export const spendCapReached = (message: string) =>
+  new GatewayError(402, "insufficient_quota", "spend_cap_reached", message, "gateway");
 
 export const modelNotPriced = (model: string) =>
   new GatewayError(

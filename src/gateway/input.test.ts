@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { checkJsonInput, checkUtf8, isWellFormed } from "./input.js";
 
-const nested = (depth: number, leaf = '"x"') => JSON.parse(`${'{"content":['.repeat(depth)}${leaf}${"]}".repeat(depth)}`);
+const nested = (depth: number, leaf = '"x"') =>
+  JSON.parse(`${'{"content":['.repeat(depth)}${leaf}${"]}".repeat(depth)}`);
 
 describe("checkJsonInput", () => {
   it("accepts an ordinary chat body", () => {
-    const body = { model: "mock/echo", messages: [{ role: "user", content: [{ type: "text", text: "héllo 👋" }] }], tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }] };
+    const body = {
+      model: "mock/echo",
+      messages: [{ role: "user", content: [{ type: "text", text: "héllo 👋" }] }],
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
+    };
     expect(checkJsonInput(body)).toEqual({ ok: true });
   });
 
@@ -24,7 +29,11 @@ describe("checkJsonInput", () => {
   });
 
   it("refuses lone surrogates in values and keys, accepts proper pairs", () => {
-    expect(checkJsonInput(JSON.parse('{"messages":[{"content":"a\\ud800b"}]}'))).toMatchObject({ ok: false, code: "invalid_string", path: "$.messages[0].content" });
+    expect(checkJsonInput(JSON.parse('{"messages":[{"content":"a\\ud800b"}]}'))).toMatchObject({
+      ok: false,
+      code: "invalid_string",
+      path: "$.messages[0].content",
+    });
     expect(checkJsonInput(JSON.parse('{"x":"\\udc00"}'))).toMatchObject({ ok: false, code: "invalid_string" });
     expect(checkJsonInput(JSON.parse('{"k\\ud83d":1}'))).toMatchObject({ ok: false, code: "invalid_string" });
     expect(checkJsonInput(JSON.parse('{"x":"\\ud83d\\udc4b"}'))).toEqual({ ok: true });
@@ -32,8 +41,17 @@ describe("checkJsonInput", () => {
   });
 
   it("refuses __proto__ keys and too many values", () => {
-    expect(checkJsonInput(JSON.parse('{"a":{"__proto__":{"admin":true}}}'))).toMatchObject({ ok: false, code: "forbidden_key", path: "$.a" });
-    expect(checkJsonInput(Array.from({ length: 100 }, () => 1), { maxNodes: 50 })).toMatchObject({ ok: false, code: "too_many_values" });
+    expect(checkJsonInput(JSON.parse('{"a":{"__proto__":{"admin":true}}}'))).toMatchObject({
+      ok: false,
+      code: "forbidden_key",
+      path: "$.a",
+    });
+    expect(
+      checkJsonInput(
+        Array.from({ length: 100 }, () => 1),
+        { maxNodes: 50 },
+      ),
+    ).toMatchObject({ ok: false, code: "too_many_values" });
   });
 });
 

@@ -35,7 +35,9 @@ export function checkUtf8(bytes: Uint8Array): InputCheck {
   } catch {
     valid = false;
   }
-  return valid ? { ok: true } : { ok: false, code: "invalid_utf8", path: "$", message: "The request body is not valid UTF-8." };
+  return valid
+    ? { ok: true }
+    : { ok: false, code: "invalid_utf8", path: "$", message: "The request body is not valid UTF-8." };
 }
 
 interface Frame {
@@ -49,7 +51,13 @@ function pathOf(f: Frame | undefined): string {
   const parts: string[] = [];
   // Bounded by maxDepth + 1 because frames deeper than that are never created.
   for (let cur = f; cur && cur.key !== undefined; cur = cur.parent) {
-    parts.push(typeof cur.key === "number" ? `[${cur.key}]` : /^[A-Za-z_$][\w$]*$/.test(cur.key) ? `.${cur.key}` : `[${JSON.stringify(cur.key)}]`);
+    parts.push(
+      typeof cur.key === "number"
+        ? `[${cur.key}]`
+        : /^[A-Za-z_$][\w$]*$/.test(cur.key)
+          ? `.${cur.key}`
+          : `[${JSON.stringify(cur.key)}]`,
+    );
   }
   return "$" + parts.reverse().join("");
 }
@@ -61,22 +69,47 @@ export function checkJsonInput(value: unknown, limits: InputLimits = {}): InputC
   let nodes = 0;
   while (stack.length) {
     const f = stack.pop()!;
-    if (++nodes > maxNodes) return { ok: false, code: "too_many_values", path: pathOf(f), message: `The request has more than ${maxNodes} values.` };
+    if (++nodes > maxNodes)
+      return {
+        ok: false,
+        code: "too_many_values",
+        path: pathOf(f),
+        message: `The request has more than ${maxNodes} values.`,
+      };
     const v = f.value;
     if (typeof v === "string") {
-      if (!isWellFormed(v)) return { ok: false, code: "invalid_string", path: pathOf(f), message: "A string contains an unpaired surrogate (invalid Unicode)." };
+      if (!isWellFormed(v))
+        return {
+          ok: false,
+          code: "invalid_string",
+          path: pathOf(f),
+          message: "A string contains an unpaired surrogate (invalid Unicode).",
+        };
       continue;
     }
     if (v === null || typeof v !== "object") continue;
-    if (f.depth >= maxDepth) return { ok: false, code: "too_deep", path: pathOf(f.parent), message: `The request is nested deeper than ${maxDepth} levels.` };
+    if (f.depth >= maxDepth)
+      return {
+        ok: false,
+        code: "too_deep",
+        path: pathOf(f.parent),
+        message: `The request is nested deeper than ${maxDepth} levels.`,
+      };
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], depth: f.depth + 1, parent: f, key: i });
     } else {
       const keys = Object.keys(v);
       for (let i = keys.length - 1; i >= 0; i--) {
         const k = keys[i]!;
-        if (k === "__proto__") return { ok: false, code: "forbidden_key", path: pathOf(f), message: "The key \"__proto__\" is not allowed." };
-        if (!isWellFormed(k)) return { ok: false, code: "invalid_string", path: pathOf(f), message: "A key contains an unpaired surrogate (invalid Unicode)." };
+        if (k === "__proto__")
+          return { ok: false, code: "forbidden_key", path: pathOf(f), message: 'The key "__proto__" is not allowed.' };
+        if (!isWellFormed(k))
+          return {
+            ok: false,
+            code: "invalid_string",
+            path: pathOf(f),
+            message: "A key contains an unpaired surrogate (invalid Unicode).",
+          };
         stack.push({ value: (v as Record<string, unknown>)[k], depth: f.depth + 1, parent: f, key: k });
       }
     }

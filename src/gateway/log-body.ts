@@ -29,7 +29,11 @@ export function capJsonForLog(text: string, limit: number): JsonText | { truncat
 export function capForLog(value: unknown, limit: number): unknown {
   if (value === undefined || value === null) return null;
   const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text.length <= limit ? (typeof value === "string" ? value : JSON.parse(text)) : { truncated: true, preview: text.slice(0, limit) };
+  return text.length <= limit
+    ? typeof value === "string"
+      ? value
+      : JSON.parse(text)
+    : { truncated: true, preview: text.slice(0, limit) };
 }
 
 export function logMaskerFor(hooks: GatewayHooks, ctx: GatewayRequestContext): LogMasker {
@@ -37,6 +41,11 @@ export function logMaskerFor(hooks: GatewayHooks, ctx: GatewayRequestContext): L
 }
 
 /** `masked` (what a LogMasker made of `original`) capped for the log; `text`: the JSON text of `original`, when held. */
-export function bodyForLog(masked: unknown, original: unknown, text: string | null | undefined, limit: number): unknown {
+export function bodyForLog(
+  masked: unknown,
+  original: unknown,
+  text: string | null | undefined,
+  limit: number,
+): unknown {
   return masked === original && typeof text === "string" ? capJsonForLog(text, limit) : capForLog(masked, limit);
 }

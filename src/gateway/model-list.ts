@@ -67,7 +67,12 @@ export function createModelList(pricing: Pricing) {
       pricing: {
         ...rates(price.prices, price.markup),
         ...(price.prices.tiers?.length
-          ? { tiers: price.prices.tiers.map((t) => ({ above_input_tokens: t.aboveInputTokens, ...rates(t.rates, price.markup) })) }
+          ? {
+              tiers: price.prices.tiers.map((t) => ({
+                above_input_tokens: t.aboveInputTokens,
+                ...rates(t.rates, price.markup),
+              })),
+            }
           : {}),
         free: price.free,
       },

@@ -24,7 +24,15 @@ import { admitTargets, routeInfo } from "./routing/admit.js";
 import { resolveTargets, type RoutingSettings } from "./routing/router.js";
 import { createSseWriter, type SseWriter } from "./sse.js";
 import { estimateInputTokens, estimateTextTokens, inputBound } from "./tokens.js";
-import { type ChatChunk, type ChatRequest, type ChatResponse, type ToolCallDelta, type Usage, contentText, usageToOpenAI } from "./types.js";
+import {
+  type ChatChunk,
+  type ChatRequest,
+  type ChatResponse,
+  type ToolCallDelta,
+  type Usage,
+  contentText,
+  usageToOpenAI,
+} from "./types.js";
 
 export interface GatewayKey {
   keyId: string;
@@ -78,7 +86,10 @@ export interface StreamRenderer {
   /** SSE frames for one canonical chunk (event name optional). */
   chunk(c: ChatChunk): Array<{ event?: string; data: unknown }>;
   /** Closing frames, with final usage and the Tollgate cost extension. */
-  finish(usage: Usage | undefined, extra: Record<string, unknown>): Array<{ event?: string; data: unknown } | { raw: string }>;
+  finish(
+    usage: Usage | undefined,
+    extra: Record<string, unknown>,
+  ): Array<{ event?: string; data: unknown } | { raw: string }>;
   error(e: GatewayError, requestId: string): Array<{ event?: string; data: unknown } | { raw: string }>;
 }
 
@@ -101,18 +112,50 @@ export { JsonText } from "./log-body.js";
 export function createChatPipeline(deps: PipelineDeps) {
   /** Requests running now: the shutdown deadline aborts them (one listener, not one per request). */
   const inFlight = new Set<CallAbort>();
-  deps.shutdown?.addEventListener("abort", () => {
-    for (const a of inFlight) a.abort(SHUTTING_DOWN);
-  }, { once: true });
+  deps.shutdown?.addEventListener(
+    "abort",
+    () => {
+      for (const a of inFlight) a.abort(SHUTTING_DOWN);
+    },
+    { once: true },
+  );
   /** Answers one request (errors included); resolves with the usage it consumed, for token-rate limits. */
   return async function run(x: Exchange, key: GatewayKey, inbound: InboundFormat): Promise<Usage | null> {
     const started = performance.now();
     const startedAt = new Date();
-    const ctx: GatewayRequestContext = { requestId: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, environment: key.environment, endpoint: inbound.endpoint, startedAt, revealBalance: key.revealBalance, logBodies: key.logBodies };
+    const ctx: GatewayRequestContext = {
+      requestId: x.id,
+      orgId: key.orgId,
+      projectId: key.projectId,
+      keyId: key.keyId,
+      environment: key.environment,
+      endpoint: inbound.endpoint,
+      startedAt,
+      revealBalance: key.revealBalance,
+      logBodies: key.logBodies,
+    };
     const entry: RequestLogEntry = {
-      id: x.id, orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, createdAt: startedAt, endpoint: inbound.endpoint,
-      modelRequested: null, modelServed: null, provider: null, status: 200, outcome: "ok", errorCode: null, errorSource: null,
-      usage: null, costMicroUsd: null, latencyMs: 0, ttftMs: null, attempts: [], clientIp: x.ip, user: null, stream: false,
+      id: x.id,
+      orgId: key.orgId,
+      projectId: key.projectId,
+      keyId: key.keyId,
+      createdAt: startedAt,
+      endpoint: inbound.endpoint,
+      modelRequested: null,
+      modelServed: null,
+      provider: null,
+      status: 200,
+      outcome: "ok",
+      errorCode: null,
+      errorSource: null,
+      usage: null,
+      costMicroUsd: null,
+      latencyMs: 0,
+      ttftMs: null,
+      attempts: [],
+      clientIp: x.ip,
+      user: null,
+      stream: false,
       requestBody: null,
       responseBody: null,
     };
@@ -151,7 +194,11 @@ export function createChatPipeline(deps: PipelineDeps) {
       entry.stream = req.stream === true;
       req = (await deps.hooks.scanInput?.(ctx, req)) ?? req;
       logRequestBody();
-      const admitted = admitTargets(ctx, resolveTargets(req.model, key.routing, await deps.providersFor(key.orgId)), deps.hooks);
+      const admitted = admitTargets(
+        ctx,
+        resolveTargets(req.model, key.routing, await deps.providersFor(key.orgId)),
+        deps.hooks,
+      );
       const targets = admitted.targets;
       route = admitted.routes[0]!;
       reservation = await deps.hooks.reserve?.(ctx, {
@@ -190,7 +237,12 @@ export function createChatPipeline(deps: PipelineDeps) {
       if (exec.result.kind === "response") {
         const res = exec.result.response;
         if (scanner) scanWhole(res, scanner);
-        usage = exec.result.usage ?? { inputTokens: estimateInputTokens(req), cachedInputTokens: 0, outputTokens: estimateTextTokens(res.choices.map((c) => c.message.content ?? "").join("")), estimated: true };
+        usage = exec.result.usage ?? {
+          inputTokens: estimateInputTokens(req),
+          cachedInputTokens: 0,
+          outputTokens: estimateTextTokens(res.choices.map((c) => c.message.content ?? "").join("")),
+          estimated: true,
+        };
         entry.ttftMs = Math.round(performance.now() - started);
         settleOutcome = "ok";
         res.model = exec.target.name;
@@ -198,11 +250,13 @@ export function createChatPipeline(deps: PipelineDeps) {
         // Serialised once: the same text is sent and logged (before settle, which may write the log row with the charge).
         const rendered = inbound.renderResponse(res, exec.target.name);
         const text = JSON.stringify(rendered);
-        if (key.logBodies) entry.responseBody = bodyForLog(logMasker().response(rendered), rendered, text, deps.logBodyLimit);
+        if (key.logBodies)
+          entry.responseBody = bodyForLog(logMasker().response(rendered), rendered, text, deps.logBodyLimit);
         const settlement = await settleOnce();
         if (settlement) {
           x.header("x-tollgate-cost-usd", formatUsd(settlement.costMicroUsd));
-          if (settlement.balanceMicroUsd !== undefined) x.header("x-tollgate-balance-usd", formatUsd(settlement.balanceMicroUsd));
+          if (settlement.balanceMicroUsd !== undefined)
+            x.header("x-tollgate-balance-usd", formatUsd(settlement.balanceMicroUsd));
         }
         x.sendJson(200, text);
         return usage;
@@ -215,7 +269,8 @@ export function createChatPipeline(deps: PipelineDeps) {
       const stream = exec.result;
       // Choices whose text the scanner may still hold back (no finish_reason seen yet).
       const scanning = new Set<number>();
-      const tools = scanner?.pushArgs && scanner.endArgs ? new StreamToolArgs(scanner as Required<OutputScanner>) : null;
+      const tools =
+        scanner?.pushArgs && scanner.endArgs ? new StreamToolArgs(scanner as Required<OutputScanner>) : null;
       let lastChunk: ChatChunk | undefined;
       try {
         for await (const chunk of stream.stream) {
@@ -229,7 +284,8 @@ export function createChatPipeline(deps: PipelineDeps) {
               generated += text;
               if (scanner) {
                 const held = tools?.endAll(choice.index);
-                if (held?.length) (before ??= []).push({ index: choice.index, delta: { tool_calls: held }, finish_reason: null });
+                if (held?.length)
+                  (before ??= []).push({ index: choice.index, delta: { tool_calls: held }, finish_reason: null });
                 choice.delta.content = scanner.push(text, choice.index);
                 scanning.add(choice.index);
               }
@@ -238,7 +294,8 @@ export function createChatPipeline(deps: PipelineDeps) {
               // Text before a tool call is released before it (Anthropic content blocks cannot interleave).
               if (scanning.delete(choice.index)) {
                 const tail = scanner!.end(choice.index);
-                if (tail) choice.delta.content = (typeof choice.delta.content === "string" ? choice.delta.content : "") + tail;
+                if (tail)
+                  choice.delta.content = (typeof choice.delta.content === "string" ? choice.delta.content : "") + tail;
               }
               for (const d of choice.delta.tool_calls) generated += d.function?.arguments ?? "";
               choice.delta.tool_calls = tools.push(choice.index, choice.delta.tool_calls);
@@ -247,7 +304,8 @@ export function createChatPipeline(deps: PipelineDeps) {
               // What was held back follows this chunk's own text, in the same chunk (before the finish).
               const tail = scanner.end(choice.index);
               scanning.delete(choice.index);
-              if (tail) choice.delta.content = (typeof choice.delta.content === "string" ? choice.delta.content : "") + tail;
+              if (tail)
+                choice.delta.content = (typeof choice.delta.content === "string" ? choice.delta.content : "") + tail;
               const held = tools?.endAll(choice.index);
               if (held?.length) choice.delta.tool_calls = [...(choice.delta.tool_calls ?? []), ...held];
             }
@@ -255,7 +313,9 @@ export function createChatPipeline(deps: PipelineDeps) {
           }
           chunk.model = exec.target.name;
           lastChunk = chunk;
-          const frames = before ? [...renderer.chunk({ ...chunk, choices: before, usage: null }), ...renderer.chunk(chunk)] : renderer.chunk(chunk);
+          const frames = before
+            ? [...renderer.chunk({ ...chunk, choices: before, usage: null }), ...renderer.chunk(chunk)]
+            : renderer.chunk(chunk);
           const wait = writeFrames(sse, frames);
           if (wait) await wait;
         }
@@ -265,7 +325,20 @@ export function createChatPipeline(deps: PipelineDeps) {
           const held = tools?.endAll(index) ?? [];
           sent += tail;
           if (tail || held.length) {
-            await writeFrames(sse, renderer.chunk({ ...lastChunk!, choices: [{ index, delta: { ...(tail ? { content: tail } : {}), ...(held.length ? { tool_calls: held } : {}) }, finish_reason: null }], usage: null }));
+            await writeFrames(
+              sse,
+              renderer.chunk({
+                ...lastChunk!,
+                choices: [
+                  {
+                    index,
+                    delta: { ...(tail ? { content: tail } : {}), ...(held.length ? { tool_calls: held } : {}) },
+                    finish_reason: null,
+                  },
+                ],
+                usage: null,
+              }),
+            );
           }
         }
         usage = stream.usage() ?? estimateUsage(req, generated);
@@ -275,7 +348,8 @@ export function createChatPipeline(deps: PipelineDeps) {
         throw err;
       }
       // The text as the client received it (redacted), never the raw upstream text; set before settle (see settleOnce).
-      if (key.logBodies) entry.responseBody = bodyForLog(logMasker().response(sent), sent, undefined, deps.logBodyLimit);
+      if (key.logBodies)
+        entry.responseBody = bodyForLog(logMasker().response(sent), sent, undefined, deps.logBodyLimit);
       const settlement = await settleOnce();
       await writeFrames(sse, renderer.finish(usage, settlementExtra(settlement)));
       sse.end();
@@ -289,14 +363,22 @@ export function createChatPipeline(deps: PipelineDeps) {
         entry.provider = lastTried.slice(0, lastTried.indexOf("/"));
       }
       const e = stopped
-        ? new GatewayError(503, "api_error", "server_shutting_down", "Tollgate is restarting and cut this request off at its shutdown deadline; retry it.", "gateway", { "retry-after": "1" })
+        ? new GatewayError(
+            503,
+            "api_error",
+            "server_shutting_down",
+            "Tollgate is restarting and cut this request off at its shutdown deadline; retry it.",
+            "gateway",
+            { "retry-after": "1" },
+          )
         : toGatewayError(err, entry.provider ?? route?.provider ?? "unknown", aborted);
       entry.outcome = aborted ? "client_aborted" : "error";
       entry.status = aborted ? 499 : e.status;
       entry.errorCode = e.code;
       entry.errorSource = e.source;
       if (usage === undefined && aborted && req) usage = estimateUsage(req, generated);
-      if (!(err instanceof GatewayError) && !(err instanceof UpstreamError) && !aborted) x.log.error({ err, reqId: x.id }, "gateway request failed");
+      if (!(err instanceof GatewayError) && !(err instanceof UpstreamError) && !aborted)
+        x.log.error({ err, reqId: x.id }, "gateway request failed");
       settleOutcome = aborted ? "client_aborted" : e.source === "upstream" ? "upstream_error" : "gateway_error";
       await settleOnce().catch(() => undefined);
       if (sse?.started) {
@@ -337,7 +419,12 @@ function countTried(attempts: readonly Attempt[]): number {
 }
 
 function estimateUsage(req: ChatRequest, generated: string): Usage {
-  return { inputTokens: estimateInputTokens(req), cachedInputTokens: 0, outputTokens: estimateTextTokens(generated), estimated: true };
+  return {
+    inputTokens: estimateInputTokens(req),
+    cachedInputTokens: 0,
+    outputTokens: estimateTextTokens(generated),
+    estimated: true,
+  };
 }
 
 function scanWhole(res: ChatResponse, scanner: OutputScanner) {
@@ -375,7 +462,11 @@ class StreamToolArgs {
         this.open.set(choice, d.index);
       }
       const args = d.function?.arguments;
-      out.push(typeof args === "string" && args ? { ...d, function: { ...d.function, arguments: this.scanner.pushArgs(args, choice, d.index) } } : d);
+      out.push(
+        typeof args === "string" && args
+          ? { ...d, function: { ...d.function, arguments: this.scanner.pushArgs(args, choice, d.index) } }
+          : d,
+      );
     }
     return out;
   }
@@ -395,18 +486,29 @@ class StreamToolArgs {
 }
 
 /** One socket write per call; awaits only under backpressure. */
-function writeFrames(sse: SseWriter, frames: Array<{ event?: string; data: unknown } | { raw: string }>): Promise<void> | undefined {
+function writeFrames(
+  sse: SseWriter,
+  frames: Array<{ event?: string; data: unknown } | { raw: string }>,
+): Promise<void> | undefined {
   return sse.frames(frames);
 }
 
 function settlementExtra(s: Settlement | undefined): Record<string, unknown> {
   if (!s) return {};
-  return { cost_usd: formatUsd(s.costMicroUsd), ...(s.balanceMicroUsd !== undefined ? { balance_usd: formatUsd(s.balanceMicroUsd) } : {}) };
+  return {
+    cost_usd: formatUsd(s.costMicroUsd),
+    ...(s.balanceMicroUsd !== undefined ? { balance_usd: formatUsd(s.balanceMicroUsd) } : {}),
+  };
 }
 
 function toGatewayError(err: unknown, provider: string, aborted: boolean): GatewayError {
   if (err instanceof GatewayError) return err;
   if (aborted) return new GatewayError(499, "api_error", "client_closed_request", "The client closed the request.");
   if (err instanceof UpstreamError) return fromUpstream(err, provider);
-  return new GatewayError(500, "api_error", "internal_error", "Tollgate failed to handle this request; it was logged with the request id.");
+  return new GatewayError(
+    500,
+    "api_error",
+    "internal_error",
+    "Tollgate failed to handle this request; it was logged with the request id.",
+  );
 }

@@ -41,7 +41,9 @@ export interface VerifiedKey {
 }
 
 export interface GatewayRouteDeps<K extends VerifiedKey> {
-  verify(raw: string): Promise<{ ok: true; ctx: K } | { ok: false; reason: "malformed" | "unknown" | "revoked" | "expired" }>;
+  verify(
+    raw: string,
+  ): Promise<{ ok: true; ctx: K } | { ok: false; reason: "malformed" | "unknown" | "revoked" | "expired" }>;
   rateLimits: RateLimitStore;
   /** Ceiling for test keys' request rate (test keys have lower limits). */
   testKeyRpm: number;
@@ -105,12 +107,26 @@ function setLimitHeaders(headers: Record<string, string>, kind: "requests" | "to
 function rateLimited(kind: "requests" | "tokens", scope: "project" | "key", d: RateLimitDecision): GatewayError {
   const headers: Record<string, string> = { "retry-after": String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) };
   setLimitHeaders(headers, kind, d);
-  return new GatewayError(429, "rate_limit_error", "rate_limit_exceeded", `Rate limit reached: ${d.limit} ${kind} per minute for this ${scope}. Retry after ${Math.ceil(d.retryAfterMs / 1000)} s.`, "gateway", headers);
+  return new GatewayError(
+    429,
+    "rate_limit_error",
+    "rate_limit_exceeded",
+    `Rate limit reached: ${d.limit} ${kind} per minute for this ${scope}. Retry after ${Math.ceil(d.retryAfterMs / 1000)} s.`,
+    "gateway",
+    headers,
+  );
 }
 
 function tooLarge(): GatewayError {
   // The rest of the body is never read: the connection closes after the answer.
-  return new GatewayError(413, "request_too_large", "request_too_large", "The request body is larger than this gateway accepts.", "gateway", { connection: "close" });
+  return new GatewayError(
+    413,
+    "request_too_large",
+    "request_too_large",
+    "The request body is larger than this gateway accepts.",
+    "gateway",
+    { connection: "close" },
+  );
 }
 
 /** The body, refused past `limit` bytes (by Content-Length before reading, else while reading). */
@@ -143,7 +159,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onClose = () => {
       cleanup();
-      reject(new GatewayError(499, "api_error", "client_closed_request", "The client closed the request before sending its body."));
+      reject(
+        new GatewayError(
+          499,
+          "api_error",
+          "client_closed_request",
+          "The client closed the request before sending its body.",
+        ),
+      );
     };
     req.on("data", onData);
     req.on("end", onEnd);
@@ -165,7 +188,9 @@ function clientIp(trust: ProxyTrust): (req: IncomingMessage) => string {
   };
 }
 
-export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps<K>): GatewayFront & { register(app: FastifyInstance): void } {
+export function createGatewayFront<K extends VerifiedKey>(
+  deps: GatewayRouteDeps<K>,
+): GatewayFront & { register(app: FastifyInstance): void } {
   const routes = new Map<string, { method: "GET" | "POST"; kind: RouteKind }>([
     ["/v1/chat/completions", { method: "POST", kind: "chat" }],
     ["/v1/models", { method: "GET", kind: "models" }],
@@ -185,9 +210,15 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
   async function readJson(x: Exchange): Promise<void> {
     const type = x.req.headers["content-type"];
     if (type === undefined || !isJson(type)) {
-      const empty = x.req.headers["transfer-encoding"] === undefined && (x.req.headers["content-length"] ?? "0") === "0";
+      const empty =
+        x.req.headers["transfer-encoding"] === undefined && (x.req.headers["content-length"] ?? "0") === "0";
       if (type === undefined && empty) return; // no body at all: the endpoint says what is missing
-      throw new GatewayError(415, "invalid_request_error", "unsupported_media_type", "Send the body as application/json.");
+      throw new GatewayError(
+        415,
+        "invalid_request_error",
+        "unsupported_media_type",
+        "Send the body as application/json.",
+      );
     }
     const buf = await readBody(x.req, deps.bodyLimit);
     x.bodyBytes = buf.length;
@@ -202,7 +233,10 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
     try {
       value = sjson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
     } catch {
-      throw invalidRequest("invalid_json", "The body is not valid JSON (or uses the reserved keys __proto__/constructor).");
+      throw invalidRequest(
+        "invalid_json",
+        "The body is not valid JSON (or uses the reserved keys __proto__/constructor).",
+      );
     }
     deps.checkBody?.(value);
     x.body = value;
@@ -213,7 +247,10 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
 
   /** Request-rate limits (project, then key): before the body is read. */
   async function checkRequests(x: Exchange, key: K): Promise<void> {
-    const keyRpm = key.environment === "test" ? Math.min(key.keyRateLimit.rpm ?? deps.testKeyRpm, deps.testKeyRpm) : key.keyRateLimit.rpm;
+    const keyRpm =
+      key.environment === "test"
+        ? Math.min(key.keyRateLimit.rpm ?? deps.testKeyRpm, deps.testKeyRpm)
+        : key.keyRateLimit.rpm;
     if (key.rateLimit.rpm) {
       const d = await deps.rateLimits.hit(`rpm:p:${key.projectId}`, 1, { limit: key.rateLimit.rpm, windowMs: MINUTE });
       if (!d.allowed) throw rateLimited("requests", "project", d);
@@ -256,10 +293,21 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
   async function serve(x: Exchange, kind: RouteKind): Promise<void> {
     const raw = rawKey(x.req);
     if (!raw) {
-      throw new GatewayError(401, "authentication_error", "missing_api_key", "Send your project API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.");
+      throw new GatewayError(
+        401,
+        "authentication_error",
+        "missing_api_key",
+        "Send your project API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
+      );
     }
     const v = await deps.verify(raw);
-    if (!v.ok) throw new GatewayError(401, "authentication_error", v.reason === "revoked" || v.reason === "expired" ? `key_${v.reason}` : "invalid_api_key", KEY_FAILURES[v.reason]!);
+    if (!v.ok)
+      throw new GatewayError(
+        401,
+        "authentication_error",
+        v.reason === "revoked" || v.reason === "expired" ? `key_${v.reason}` : "invalid_api_key",
+        KEY_FAILURES[v.reason]!,
+      );
     const key = v.ctx;
     x.key = key;
     if (kind === "models") return x.sendJson(200, await deps.models(key));
@@ -296,7 +344,18 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
     const path = pathOf(req.url ?? "/");
     const route = routes.get(path)!;
     const x = new Exchange(crypto.randomUUID(), path, req, res, ipOf(req), deps.log);
-    if (closing) return fail(x, new GatewayError(503, "api_error", "server_shutting_down", "Tollgate is restarting; retry this request.", "gateway", { "retry-after": "1", connection: "close" }));
+    if (closing)
+      return fail(
+        x,
+        new GatewayError(
+          503,
+          "api_error",
+          "server_shutting_down",
+          "Tollgate is restarting; retry this request.",
+          "gateway",
+          { "retry-after": "1", connection: "close" },
+        ),
+      );
     serve(x, route.kind).catch((err) => fail(x, err));
   }
 
@@ -331,5 +390,10 @@ export function createGatewayFront<K extends VerifiedKey>(deps: GatewayRouteDeps
 
 function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  return new GatewayError(500, "api_error", "internal_error", "Tollgate failed to handle this request; it was logged with the request id.");
+  return new GatewayError(
+    500,
+    "api_error",
+    "internal_error",
+    "Tollgate failed to handle this request; it was logged with the request id.",
+  );
 }

@@ -50,7 +50,13 @@ export function createSseWriter(res: ServerResponse): SseWriter {
       started = true;
       const h: Record<string, string | number | string[]> = {};
       for (const [k, v] of Object.entries(headers)) if (v !== undefined) h[k] = v;
-      res.writeHead(200, { ...h, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" });
+      res.writeHead(200, {
+        ...h,
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
       res.flushHeaders();
     },
     data: (payload) => write(`data: ${JSON.stringify(payload)}\n\n`),

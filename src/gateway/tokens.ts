@@ -39,14 +39,18 @@ export function inputBound(req: ChatRequest): InputBound {
         else tokens += bytes(JSON.stringify(p));
       }
     }
-    const calls = (m as { tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> }).tool_calls;
-    for (const call of calls ?? []) tokens += PER_MESSAGE + bytes(call.id ?? "") + bytes(call.function?.name ?? "") + bytes(call.function?.arguments ?? "");
+    const calls = (m as { tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> })
+      .tool_calls;
+    for (const call of calls ?? [])
+      tokens +=
+        PER_MESSAGE + bytes(call.id ?? "") + bytes(call.function?.name ?? "") + bytes(call.function?.arguments ?? "");
     const name = (m as { name?: unknown }).name;
     if (typeof name === "string") tokens += bytes(name);
   }
   if (req.tools?.length) tokens += TOOLS_OVERHEAD + bytes(JSON.stringify(req.tools));
   if (req.tool_choice && typeof req.tool_choice === "object") tokens += bytes(JSON.stringify(req.tool_choice));
-  if (req.response_format && req.response_format.type !== "text") tokens += TOOLS_OVERHEAD + bytes(JSON.stringify(req.response_format));
+  if (req.response_format && req.response_format.type !== "text")
+    tokens += TOOLS_OVERHEAD + bytes(JSON.stringify(req.response_format));
   if (req.stop) tokens += bytes(JSON.stringify(req.stop));
   return { tokens, images };
 }
@@ -83,7 +87,11 @@ const UNKNOWN_MODEL_OUTPUT = 32_768;
  * sends its default max_tokens) else the model's maximum output, else its context
  * window; never more than the model can give.
  */
-export function outputTokensOn(route: Pick<RouteInfo, "format" | "maxOutputTokens" | "contextWindow">, asked: number | null, choices: number): number {
+export function outputTokensOn(
+  route: Pick<RouteInfo, "format" | "maxOutputTokens" | "contextWindow">,
+  asked: number | null,
+  choices: number,
+): number {
   let limit = route.maxOutputTokens ?? route.contextWindow ?? UNKNOWN_MODEL_OUTPUT;
   if (asked !== null) limit = asked < limit ? asked : limit;
   else if (route.format === "anthropic" && ANTHROPIC_DEFAULT_MAX_TOKENS < limit) limit = ANTHROPIC_DEFAULT_MAX_TOKENS;
@@ -104,7 +112,8 @@ export function estimateInputTokens(req: ChatRequest): number {
       }
     }
     const calls = (m as { tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> }).tool_calls;
-    for (const call of calls ?? []) tokens += estimateTextTokens((call.function?.name ?? "") + (call.function?.arguments ?? ""));
+    for (const call of calls ?? [])
+      tokens += estimateTextTokens((call.function?.name ?? "") + (call.function?.arguments ?? ""));
   }
   if (req.tools?.length) tokens += estimateTextTokens(JSON.stringify(req.tools));
   return tokens;

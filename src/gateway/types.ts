@@ -224,7 +224,11 @@ export function usageFromOpenAI(u: OpenAIUsage | null | undefined): Usage | unde
   // xAI reports reasoning beside completion_tokens, not inside it (its total_tokens is the sum of
   // all three); OpenAI's total is prompt + completion, so only the former matches this sum.
   if (reasoning && count(u.total_tokens) === input + output + reasoning) output += reasoning;
-  const usage: Usage = { inputTokens: input, cachedInputTokens: Math.min(count(pd?.cached_tokens), input), outputTokens: output };
+  const usage: Usage = {
+    inputTokens: input,
+    cachedInputTokens: Math.min(count(pd?.cached_tokens), input),
+    outputTokens: output,
+  };
   const audioIn = Math.min(count(pd?.audio_tokens), input);
   if (audioIn) usage.audioInputTokens = audioIn;
   const imageIn = Math.min(count(pd?.image_tokens), input - audioIn);
@@ -239,7 +243,9 @@ export function usageFromOpenAI(u: OpenAIUsage | null | undefined): Usage | unde
 }
 
 /** Text of a message content (string or parts); non-text parts are skipped. */
-export function contentText(content: string | ReadonlyArray<{ type: string; text?: unknown }> | null | undefined): string {
+export function contentText(
+  content: string | ReadonlyArray<{ type: string; text?: unknown }> | null | undefined,
+): string {
   if (content == null) return "";
   if (typeof content === "string") return content;
   let out = "";

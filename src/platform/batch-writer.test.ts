@@ -4,7 +4,13 @@ import { createBatchWriter } from "./batch-writer.js";
 describe("batch writer", () => {
   it("writes in batches and flushes everything on close", async () => {
     const batches: number[][] = [];
-    const w = createBatchWriter<number>({ name: "t", batchSize: 3, intervalMs: 60_000, write: async (r) => void batches.push(r), deadLetter: async () => {} });
+    const w = createBatchWriter<number>({
+      name: "t",
+      batchSize: 3,
+      intervalMs: 60_000,
+      write: async (r) => void batches.push(r),
+      deadLetter: async () => {},
+    });
     for (let i = 0; i < 7; i++) w.enqueue(i);
     await w.close();
     expect(batches.flat()).toEqual([0, 1, 2, 3, 4, 5, 6]);
@@ -38,7 +44,10 @@ describe("batch writer", () => {
     await new Promise((r) => setTimeout(r, 0));
     release();
     await new Promise((r) => setTimeout(r, 20));
-    expect(batches).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect(batches).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
     const closing = w.close();
     release();
     await closing;

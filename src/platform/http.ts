@@ -28,13 +28,26 @@ export interface ErrorBody {
 }
 
 /** Maps any thrown value to a status and a public error; unknown errors never leak. */
-export function toPublicError(err: unknown): { status: number; code: string; message: string; details?: unknown; headers?: Record<string, string> } {
+export function toPublicError(err: unknown): {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+} {
   if (err instanceof AppError) {
     return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
     const details = err.validation.map((v) => ({
-      path: [err.validationContext, ...String(v.instancePath || "").split("/").filter(Boolean)].filter(Boolean).join("."),
+      path: [
+        err.validationContext,
+        ...String(v.instancePath || "")
+          .split("/")
+          .filter(Boolean),
+      ]
+        .filter(Boolean)
+        .join("."),
       message: v.message,
     }));
     const first = details[0];
@@ -62,7 +75,11 @@ export function toPublicError(err: unknown): { status: number; code: string; mes
   if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, code: "BAD_REQUEST", message: fe.message ?? "Bad request." };
   }
-  return { status: 500, code: "INTERNAL_ERROR", message: "Something went wrong on our side. The error was logged with this request id." };
+  return {
+    status: 500,
+    code: "INTERNAL_ERROR",
+    message: "Something went wrong on our side. The error was logged with this request id.",
+  };
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
@@ -86,18 +103,25 @@ export function installCsrfGuard(app: FastifyInstance, trustedOrigins: string[],
   const trusted = new Set(trustedOrigins);
   // A synchronous hook (no promise per request: it runs on every gateway call too).
   app.addHook("onRequest", (request, _reply, done) => {
-    if (SAFE_METHODS.has(request.method) || !request.headers.cookie || exemptPrefixes.some((p) => request.url.startsWith(p))) return done();
+    if (
+      SAFE_METHODS.has(request.method) ||
+      !request.headers.cookie ||
+      exemptPrefixes.some((p) => request.url.startsWith(p))
+    )
+      return done();
     const site = request.headers["sec-fetch-site"];
     if (site && site !== "same-origin" && site !== "none") {
       return done(new AppError("CSRF_REJECTED", 403, "Cross-site requests are not allowed."));
     }
     const origin = request.headers.origin ?? refererOrigin(request.headers.referer);
     if (!origin || !trusted.has(origin)) {
-      return done(new AppError(
-        "CSRF_REJECTED",
-        403,
-        "Cookie-authenticated changes must come from the Tollgate dashboard: send an Origin header equal to the server's public URL.",
-      ));
+      return done(
+        new AppError(
+          "CSRF_REJECTED",
+          403,
+          "Cookie-authenticated changes must come from the Tollgate dashboard: send an Origin header equal to the server's public URL.",
+        ),
+      );
     }
     done();
   });

@@ -23,7 +23,14 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       redact: {
-        paths: ["req.headers.authorization", "req.headers.cookie", 'req.headers["x-api-key"]', 'res.headers["set-cookie"]', "password", "*.password"],
+        paths: [
+          "req.headers.authorization",
+          "req.headers.cookie",
+          'req.headers["x-api-key"]',
+          'res.headers["set-cookie"]',
+          "password",
+          "*.password",
+        ],
         censor: "[redacted]",
       },
       serializers: {

@@ -48,7 +48,10 @@ export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: st
         const content = `From: ${oneLine(opts.from)}\nTo: ${oneLine(m.to)}\nSubject: ${oneLine(m.subject)}\nDate: ${date.toUTCString()}\n\n${m.text}`;
         await writeFile(file, content, { mode: 0o600 });
       }
-      opts.log.info({ to: m.to, subject: m.subject, outboxFile: file, body: m.text }, "mail not sent (SMTP_URL is not set); saved to the outbox");
+      opts.log.info(
+        { to: m.to, subject: m.subject, outboxFile: file, body: m.text },
+        "mail not sent (SMTP_URL is not set); saved to the outbox",
+      );
     },
     close: () => {},
   };

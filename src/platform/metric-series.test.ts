@@ -7,7 +7,11 @@ const BUCKETS = [0.005, 0.01, 0.1, 1, 10];
 /** The exposition lines of one metric, with its name replaced (to compare two registries). */
 async function lines(registry: Registry, name: string): Promise<string[]> {
   const text = await registry.metrics();
-  return text.split("\n").filter((l) => l.startsWith(name)).map((l) => l.replace(name, "m")).sort();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(name))
+    .map((l) => l.replace(name, "m"))
+    .sort();
 }
 
 describe("fast metric series", () => {
@@ -17,7 +21,13 @@ describe("fast metric series", () => {
     const fc = new FastCounter("fast_total", "h", ["provider", "model"], ours);
     const pc = new Counter({ name: "prom_total", help: "h", labelNames: ["provider", "model"], registers: [theirs] });
     const fh = new FastHistogram("fast_seconds", "h", ["endpoint"], BUCKETS, ours);
-    const ph = new Histogram({ name: "prom_seconds", help: "h", labelNames: ["endpoint"], buckets: BUCKETS, registers: [theirs] });
+    const ph = new Histogram({
+      name: "prom_seconds",
+      help: "h",
+      labelNames: ["endpoint"],
+      buckets: BUCKETS,
+      registers: [theirs],
+    });
     const values = [0, 0.004, 0.005, 0.0051, 0.5, 1, 3, 10, 11, 250];
     for (const [i, v] of values.entries()) {
       const endpoint = i % 3 === 0 ? "chat" : "messages";

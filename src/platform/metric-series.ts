@@ -53,7 +53,13 @@ abstract class FastMetric<S> {
   }
 
   protected abstract create(): S;
-  abstract get(): { name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Labels; value: number; metricName?: string }> };
+  abstract get(): {
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: Array<{ labels: Labels; value: number; metricName?: string }>;
+  };
 }
 
 export class FastCounter extends FastMetric<CounterSeries> {
@@ -62,7 +68,13 @@ export class FastCounter extends FastMetric<CounterSeries> {
     return { value: 0 };
   }
   get() {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.all.values()].map(({ labels, s }) => ({ labels, value: s.value })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: [...this.all.values()].map(({ labels, s }) => ({ labels, value: s.value })),
+    };
   }
 }
 
@@ -89,7 +101,13 @@ class Buckets implements HistogramSeries {
 
 export class FastHistogram extends FastMetric<HistogramSeries> {
   readonly type = "histogram";
-  constructor(name: string, help: string, labelNames: readonly string[], private readonly bounds: readonly number[], registry: Registry | undefined) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly bounds: readonly number[],
+    registry: Registry | undefined,
+  ) {
     super(name, help, labelNames, registry);
   }
   protected create(): HistogramSeries {

@@ -67,18 +67,73 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
   collectDefaultMetrics({ register: registry });
   const r = [registry];
 
-  const httpRequests = new Counter({ name: "tollgate_http_requests_total", help: "HTTP requests by route template, method and status.", labelNames: ["method", "route", "status"], registers: r });
-  const httpDuration = new Histogram({ name: "tollgate_http_request_duration_seconds", help: "HTTP request duration by route template.", labelNames: ["method", "route"], buckets: LATENCY_BUCKETS, registers: r });
+  const httpRequests = new Counter({
+    name: "tollgate_http_requests_total",
+    help: "HTTP requests by route template, method and status.",
+    labelNames: ["method", "route", "status"],
+    registers: r,
+  });
+  const httpDuration = new Histogram({
+    name: "tollgate_http_request_duration_seconds",
+    help: "HTTP request duration by route template.",
+    labelNames: ["method", "route"],
+    buckets: LATENCY_BUCKETS,
+    registers: r,
+  });
 
   // Per gateway request (the hot path): series resolved once per label combination, then plain additions.
-  const gwRequests = new FastCounter("tollgate_gateway_requests_total", "Gateway requests by endpoint, status, outcome, provider and served model.", ["endpoint", "status", "outcome", "provider", "model"], registry);
-  const gwDuration = new FastHistogram("tollgate_gateway_request_duration_seconds", "Gateway request duration (whole request, stream included).", ["endpoint", "provider", "stream"], LATENCY_BUCKETS, registry);
-  const gwTtft = new FastHistogram("tollgate_gateway_time_to_first_token_seconds", "Time to first token (first byte of the answer).", ["provider", "model"], LATENCY_BUCKETS, registry);
-  const gwOverhead = new FastHistogram("tollgate_gateway_overhead_seconds", "Time the gateway itself added: request time (to first byte for streams) minus upstream attempts. Millisecond resolution.", ["endpoint", "stream"], OVERHEAD_BUCKETS, registry);
-  const upstream = new FastHistogram("tollgate_upstream_latency_seconds", "Upstream attempts: time to response (non-streaming) or first chunk (streaming), by provider and result.", ["provider", "outcome"], LATENCY_BUCKETS, registry);
-  const attempts = new FastCounter("tollgate_upstream_attempts_total", "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open).", ["provider", "outcome"], registry);
-  const tokens = new FastCounter("tollgate_gateway_tokens_total", "Tokens by provider, model and kind (input, cached_input, output).", ["provider", "model", "kind"], registry);
-  const cost = new FastCounter("tollgate_gateway_cost_micro_usd_total", "Cost charged, in micro-USD, by provider and model.", ["provider", "model"], registry);
+  const gwRequests = new FastCounter(
+    "tollgate_gateway_requests_total",
+    "Gateway requests by endpoint, status, outcome, provider and served model.",
+    ["endpoint", "status", "outcome", "provider", "model"],
+    registry,
+  );
+  const gwDuration = new FastHistogram(
+    "tollgate_gateway_request_duration_seconds",
+    "Gateway request duration (whole request, stream included).",
+    ["endpoint", "provider", "stream"],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const gwTtft = new FastHistogram(
+    "tollgate_gateway_time_to_first_token_seconds",
+    "Time to first token (first byte of the answer).",
+    ["provider", "model"],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const gwOverhead = new FastHistogram(
+    "tollgate_gateway_overhead_seconds",
+    "Time the gateway itself added: request time (to first byte for streams) minus upstream attempts. Millisecond resolution.",
+    ["endpoint", "stream"],
+    OVERHEAD_BUCKETS,
+    registry,
+  );
+  const upstream = new FastHistogram(
+    "tollgate_upstream_latency_seconds",
+    "Upstream attempts: time to response (non-streaming) or first chunk (streaming), by provider and result.",
+    ["provider", "outcome"],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const attempts = new FastCounter(
+    "tollgate_upstream_attempts_total",
+    "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open).",
+    ["provider", "outcome"],
+    registry,
+  );
+  const tokens = new FastCounter(
+    "tollgate_gateway_tokens_total",
+    "Tokens by provider, model and kind (input, cached_input, output).",
+    ["provider", "model", "kind"],
+    registry,
+  );
+  const cost = new FastCounter(
+    "tollgate_gateway_cost_micro_usd_total",
+    "Cost charged, in micro-USD, by provider and model.",
+    ["provider", "model"],
+    registry,
+  );
 
   /** Every series one kind of request touches, looked up by one key. */
   interface GatewaySeries {
@@ -93,7 +148,14 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
   }
   const gwSeries = new Map<string, GatewaySeries>();
   const attemptSeries = new Map<string, { count: CounterSeries; latency: HistogramSeries }>();
-  function gatewaySeries(endpoint: string, status: string, outcome: string, provider: string, model: string, stream: string): GatewaySeries {
+  function gatewaySeries(
+    endpoint: string,
+    status: string,
+    outcome: string,
+    provider: string,
+    model: string,
+    stream: string,
+  ): GatewaySeries {
     const key = `${endpoint}\u0000${status}\u0000${outcome}\u0000${provider}\u0000${model}\u0000${stream}`;
     let s = gwSeries.get(key);
     if (!s) {
@@ -114,11 +176,24 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
   function attemptOf(provider: string, outcome: string) {
     const key = `${provider}\u0000${outcome}`;
     let s = attemptSeries.get(key);
-    if (!s) attemptSeries.set(key, (s = { count: attempts.series([provider, outcome]), latency: upstream.series([provider, outcome]) }));
+    if (!s)
+      attemptSeries.set(
+        key,
+        (s = { count: attempts.series([provider, outcome]), latency: upstream.series([provider, outcome]) }),
+      );
     return s;
   }
-  const keyless = new Counter({ name: "tollgate_gateway_keyless_refusals_total", help: "Gateway requests refused without a valid API key (missing, unknown, revoked or expired), by endpoint, status and error code. They have no project and no request-log row.", labelNames: ["endpoint", "status", "code"], registers: r });
-  const rlFallback = new Counter({ name: "tollgate_ratelimit_redis_fallback_total", help: "Rate-limit decisions answered without Redis (local counters or refused).", registers: r });
+  const keyless = new Counter({
+    name: "tollgate_gateway_keyless_refusals_total",
+    help: "Gateway requests refused without a valid API key (missing, unknown, revoked or expired), by endpoint, status and error code. They have no project and no request-log row.",
+    labelNames: ["endpoint", "status", "code"],
+    registers: r,
+  });
+  const rlFallback = new Counter({
+    name: "tollgate_ratelimit_redis_fallback_total",
+    help: "Rate-limit decisions answered without Redis (local counters or refused).",
+    registers: r,
+  });
 
   new Gauge({
     name: "tollgate_request_log_queue_depth",
@@ -231,7 +306,10 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
       if (e.ttftMs !== null) s.ttft.observe(e.ttftMs / 1000);
       let upstreamMs = 0;
       for (const a of e.attempts) {
-        const as = attemptOf(providerLabel(a.target.includes("/") ? a.target.slice(0, a.target.indexOf("/")) : a.target), a.outcome);
+        const as = attemptOf(
+          providerLabel(a.target.includes("/") ? a.target.slice(0, a.target.indexOf("/")) : a.target),
+          a.outcome,
+        );
         as.count.value++;
         if (a.outcome !== "skipped_circuit_open") as.latency.observe(a.ms / 1000);
         upstreamMs += a.ms;

@@ -31,12 +31,14 @@ function problem(input: string | number, decimals: number, max: bigint): string 
   }
   if (text.length > MAX_LENGTH) return `Too long for an amount (at most ${MAX_LENGTH} characters).`;
   if (/^[+-]?(nan|inf(inity)?)$/i.test(text)) return "Must be a finite number of US dollars.";
-  if (/^[+-]?[\d.]*e/i.test(text)) return 'Write the amount as a plain decimal such as "0.000001", not in exponent notation.';
+  if (/^[+-]?[\d.]*e/i.test(text))
+    return 'Write the amount as a plain decimal such as "0.000001", not in exponent notation.';
   if (text.startsWith("-")) return "Must not be negative.";
   if (text.startsWith("+")) return 'Write the amount without a sign, e.g. "12.50".';
   if (!PLAIN.test(text)) return 'Must be a decimal number of US dollars, e.g. "12.50".';
   const frac = text.split(".")[1] ?? "";
-  if (frac.length > decimals) return decimals === 2 ? "At most 2 decimal places (whole cents)." : `At most ${decimals} decimal places.`;
+  if (frac.length > decimals)
+    return decimals === 2 ? "At most 2 decimal places (whole cents)." : `At most ${decimals} decimal places.`;
   if (parseUsd(text) > max) return `At most ${formatUsd(max).replace(/\.?0+$/, "")} USD.`;
   return null;
 }

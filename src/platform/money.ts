@@ -27,12 +27,12 @@ export function parseUsd(input: string | number, opts: { allowNegative?: boolean
   if (typeof input === "number") {
     if (!Number.isFinite(input)) throw new MoneyFormatError("Amount must be a finite number.");
     text = String(input);
-    if (/e/i.test(text)) throw new MoneyFormatError("Write the amount as a plain decimal, e.g. \"12.50\".");
+    if (/e/i.test(text)) throw new MoneyFormatError('Write the amount as a plain decimal, e.g. "12.50".');
   } else {
     text = input.trim();
   }
   const m = DECIMAL.exec(text);
-  if (!m) throw new MoneyFormatError("Amount must be a decimal number of US dollars, e.g. \"12.50\".");
+  if (!m) throw new MoneyFormatError('Amount must be a decimal number of US dollars, e.g. "12.50".');
   const negative = Boolean(m[1] ?? m[4]);
   const whole = m[2] ?? "0";
   const frac = m[3] ?? m[5] ?? "";

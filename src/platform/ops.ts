@@ -36,7 +36,9 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps) {
       done();
     });
   }
-  app.get("/healthz", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => ({ status: "ok" }));
+  app.get("/healthz", { config: { access: { kind: "public" } }, schema: { hide: true } }, async () => ({
+    status: "ok",
+  }));
   app.get("/readyz", { config: { access: { kind: "public" } }, schema: { hide: true } }, async (_req, reply) => {
     const details = deps.details?.() ?? {};
     if (deps.isDraining()) return reply.status(503).send({ status: "draining", ...details });
@@ -55,7 +57,15 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps) {
         const given = /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, "").trim() : "";
         if (!given || !safeEqual(given, deps.metricsToken)) {
           reply.header("www-authenticate", 'Bearer realm="metrics"');
-          return reply.status(401).send({ error: { code: "UNAUTHENTICATED", message: "Send the metrics token as `Authorization: Bearer <token>`.", requestId: req.id } });
+          return reply
+            .status(401)
+            .send({
+              error: {
+                code: "UNAUTHENTICATED",
+                message: "Send the metrics token as `Authorization: Bearer <token>`.",
+                requestId: req.id,
+              },
+            });
         }
       }
       const out = await metrics.render();

@@ -78,7 +78,11 @@ export function createRedisConnection(opts: RedisConnectionOptions): RedisConnec
     health.up = up;
     health.downSince = up ? null : new Date();
     if (up) opts.log.info("redis connection is up");
-    else opts.log.warn({ lastError: health.lastError }, "redis connection lost; shared state falls back as configured (see docs/scaling.md)");
+    else
+      opts.log.warn(
+        { lastError: health.lastError },
+        "redis connection lost; shared state falls back as configured (see docs/scaling.md)",
+      );
     for (const l of listeners) l(up);
   };
   client.on("ready", () => setUp(true));
@@ -108,7 +112,13 @@ export function createRedisConnection(opts: RedisConnectionOptions): RedisConnec
     prefix: opts.prefix,
     key: (name) => opts.prefix + name,
     duplicate(purpose) {
-      const c = new Redis(opts.url, { ...base, connectionName: `tollgate-${purpose}`, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+      const c = new Redis(opts.url, {
+        ...base,
+        connectionName: `tollgate-${purpose}`,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+        commandTimeout: undefined,
+      });
       c.on("error", () => {
         // Reported through the command connection's health; a subscriber reconnects on its own.
       });

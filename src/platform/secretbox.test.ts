@@ -20,7 +20,9 @@ describe("secretbox", () => {
   it("refuses tampered ciphertext and another instance secret", () => {
     const sealed = box.seal("sk-secret", "o:p");
     const parts = sealed.split(".");
-    parts[3] = Buffer.from("x" + Buffer.from(parts[3]!, "base64url").toString("latin1").slice(1), "latin1").toString("base64url");
+    parts[3] = Buffer.from("x" + Buffer.from(parts[3]!, "base64url").toString("latin1").slice(1), "latin1").toString(
+      "base64url",
+    );
     expect(() => box.open(parts.join("."), "o:p")).toThrow();
     expect(() => createSecretBox("another-secret-of-at-least-32-characters").open(sealed, "o:p")).toThrow();
   });

@@ -17,14 +17,22 @@ export interface SecretBox {
 }
 
 export function createSecretBox(secret: string): SecretBox {
-  const keys = new Map<string, Buffer>([[KEY_ID, Buffer.from(hkdfSync("sha256", secret, "tollgate", "secretbox v1 " + KEY_ID, 32))]]);
+  const keys = new Map<string, Buffer>([
+    [KEY_ID, Buffer.from(hkdfSync("sha256", secret, "tollgate", "secretbox v1 " + KEY_ID, 32))],
+  ]);
   return {
     seal(plaintext, context) {
       const nonce = randomBytes(12);
       const cipher = createCipheriv("aes-256-gcm", keys.get(KEY_ID)!, nonce);
       cipher.setAAD(Buffer.from(context, "utf8"));
       const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-      return ["v1", KEY_ID, nonce.toString("base64url"), ct.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
+      return [
+        "v1",
+        KEY_ID,
+        nonce.toString("base64url"),
+        ct.toString("base64url"),
+        cipher.getAuthTag().toString("base64url"),
+      ].join(".");
     },
     open(payload, context) {
       const [version, keyId, nonce, ct, tag] = payload.split(".");
@@ -38,7 +46,11 @@ export function createSecretBox(secret: string): SecretBox {
         decipher.setAuthTag(Buffer.from(tag, "base64url"));
         return Buffer.concat([decipher.update(Buffer.from(ct, "base64url")), decipher.final()]).toString("utf8");
       } catch {
-        throw new AppError("SECRET_UNREADABLE", 500, "A stored secret could not be read (wrong key or moved between records).");
+        throw new AppError(
+          "SECRET_UNREADABLE",
+          500,
+          "A stored secret could not be read (wrong key or moved between records).",
+        );
       }
     },
   };

@@ -12,7 +12,12 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { createFailoverRateLimitStore, type FailoverRateLimitStore } from "../gateway/ratelimit/redis-store.js";
-import { type CacheInvalidationBus, createLocalInvalidationBus, createRedisInvalidationBus, type RedisInvalidationBus } from "../modules/keys/invalidation-bus.js";
+import {
+  type CacheInvalidationBus,
+  createLocalInvalidationBus,
+  createRedisInvalidationBus,
+  type RedisInvalidationBus,
+} from "../modules/keys/invalidation-bus.js";
 import type { Database } from "./db/db.js";
 import { createRedisConnection, type RedisConnection } from "./redis.js";
 
@@ -53,7 +58,11 @@ export async function createSharedState(opts: {
 
   const redis = createRedisConnection({ url: config.redisUrl, prefix: config.redis.prefix, log });
   const ready = await redis.waitUntilReady(2_000);
-  if (!ready) log.warn({ status: redis.health().status }, "redis is not reachable at start; running degraded until it is (see docs/scaling.md)");
+  if (!ready)
+    log.warn(
+      { status: redis.health().status },
+      "redis is not reachable at start; running degraded until it is (see docs/scaling.md)",
+    );
   const bus: RedisInvalidationBus = createRedisInvalidationBus({ redis, log });
   let lastWarning = 0;
   const rateLimits = createFailoverRateLimitStore({
@@ -80,10 +89,19 @@ export async function createSharedState(opts: {
     rateLimits,
     details: () => ({
       redis: redis.isUp() ? "up" : "down",
-      rateLimits: redis.isUp() && rateLimits.mode() === "global" ? "global" : config.redis.rateLimitFailure === "closed" ? "closed (redis unreachable)" : "local (redis unreachable)",
+      rateLimits:
+        redis.isUp() && rateLimits.mode() === "global"
+          ? "global"
+          : config.redis.rateLimitFailure === "closed"
+            ? "closed (redis unreachable)"
+            : "local (redis unreachable)",
       cacheInvalidation: bus.healthy() ? "shared" : "fallback-ttl",
       // Credit holds (billing): shared in Redis, or what priced requests get while it is unreachable.
-      creditHolds: redis.isUp() ? "shared" : config.redis.billingFailure === "closed" ? "closed (redis unreachable)" : "open (redis unreachable)",
+      creditHolds: redis.isUp()
+        ? "shared"
+        : config.redis.billingFailure === "closed"
+          ? "closed (redis unreachable)"
+          : "open (redis unreachable)",
     }),
     redisUp: () => redis.isUp(),
     busUp: () => bus.healthy(),

@@ -68,7 +68,8 @@ export async function registerWebRoutes(app: FastifyInstance, opts: { root?: str
   // The reply decorator only: the route below decides what may be served.
   await app.register(fastifyStatic, { root, serve: false, wildcard: false, index: false, dotfiles: "deny" });
 
-  const routeNotFound = (request: FastifyRequest) => notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
+  const routeNotFound = (request: FastifyRequest) =>
+    notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
 
   app.get("/*", { config: { access: { kind: "public" } }, schema: { hide: true } }, async (request, reply) => {
     const pathname = request.url.split("?")[0]!;

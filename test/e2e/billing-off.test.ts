@@ -20,13 +20,22 @@ describe.skipIf(!HAS_CHROMIUM)("billing page with prepaid credits off", { timeou
   const email = uniqueEmail("credits-off");
 
   beforeAll(async () => {
-    e = await startE2E({ env: { TOLLGATE_BILLING: "off", TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "2" } }) } });
+    e = await startE2E({
+      env: {
+        TOLLGATE_BILLING: "off",
+        TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "2" } }),
+      },
+    });
     const owner = await e.t.signUp({ email, password: PASSWORD, name: "Nora Nocredit" });
     slug = await personalSlug(owner);
     // The server's PUBLIC_URL is the browser origin here: the CSRF guard wants it on changes.
     const origin = { origin: e.origin };
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Internal", slug: "internal" }, origin)).status).toBe(201);
-    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/internal/keys`, { name: "k", environment: "live" }, origin)).body.key as string;
+    expect(
+      (await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Internal", slug: "internal" }, origin)).status,
+    ).toBe(201);
+    const key = (
+      await owner.post(`/api/v1/orgs/${slug}/projects/internal/keys`, { name: "k", environment: "live" }, origin)
+    ).body.key as string;
     const res = await fetch(`${e.origin}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },

@@ -34,12 +34,19 @@ function newestMtime(dir: string): number {
 /** Builds the dashboard when dist/web is missing or older than its sources (a few seconds). */
 export function ensureDashboardBuilt(): void {
   const index = path.join(REPO, "dist/web/index.html");
-  const sources = Math.max(newestMtime(path.join(REPO, "web")), statSync(path.join(REPO, "src/platform/permissions.ts")).mtimeMs);
+  const sources = Math.max(
+    newestMtime(path.join(REPO, "web")),
+    statSync(path.join(REPO, "src/platform/permissions.ts")).mtimeMs,
+  );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [path.join(REPO, "node_modules/vite/bin/vite.js"), "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
-    cwd: REPO,
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(REPO, "node_modules/vite/bin/vite.js"), "build", "--config", "web/vite.config.ts", "--logLevel", "warn"],
+    {
+      cwd: REPO,
+      stdio: "inherit",
+    },
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -73,7 +80,16 @@ export async function startE2E(opts: { env?: Record<string, string> } = {}): Pro
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   return {
     t,
@@ -101,14 +117,19 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 // Generous: CI machines with two busy cores render slowly.
 const T = { timeout: 20_000, interval: 100 };
-const textOf = (l: Locator) => l.first().innerText({ timeout: 1000 }).catch(() => "");
+const textOf = (l: Locator) =>
+  l
+    .first()
+    .innerText({ timeout: 1000 })
+    .catch(() => "");
 
 export const visible = (l: Locator) => l.first().waitFor({ state: "visible", timeout: T.timeout });
 export const count = (l: Locator, n: number) => expect.poll(() => l.count(), T).toBe(n);
 export const hasText = (l: Locator, text: string | RegExp) => expect.poll(() => textOf(l), T).toMatch(text);
 export const lacksText = (l: Locator, text: string) => expect.poll(() => textOf(l), T).not.toContain(text);
 export const exactText = (l: Locator, text: string) => expect.poll(async () => (await textOf(l)).trim(), T).toBe(text);
-export const value = (l: Locator, v: string) => expect.poll(() => l.inputValue({ timeout: 1000 }).catch(() => ""), T).toBe(v);
+export const value = (l: Locator, v: string) =>
+  expect.poll(() => l.inputValue({ timeout: 1000 }).catch(() => ""), T).toBe(v);
 export const disabled = (l: Locator) => expect.poll(() => l.isDisabled({ timeout: 1000 }), T).toBe(true);
 /** Whether the element's box lies within the window (a folded sidebar is rendered but translated off-screen). */
 export const inViewport = (l: Locator, yes: boolean) =>

@@ -11,7 +11,21 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grantCredits } from "../../src/modules/billing/billing.service.js";
 import { inviteToken } from "../helpers/smtp.js";
-import { count, disabled, type E2E, exactText, hasText, HAS_CHROMIUM, inViewport, lacksText, screenshot, SKIP_REASON, startE2E, value, visible } from "./browser.js";
+import {
+  count,
+  disabled,
+  type E2E,
+  exactText,
+  hasText,
+  HAS_CHROMIUM,
+  inViewport,
+  lacksText,
+  screenshot,
+  SKIP_REASON,
+  startE2E,
+  value,
+  visible,
+} from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -141,7 +155,9 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard in a browser", { timeout: 120_000 }, (
     await screenshot(owner, "projects");
 
     // Remembered on the server: a fresh visit to / lands in Acme.
-    await expect.poll(async () => (await (await ownerCtx.request.get(url("/api/v1/me"))).json()).activeOrganization).toBe(teamSlug);
+    await expect
+      .poll(async () => (await (await ownerCtx.request.get(url("/api/v1/me"))).json()).activeOrganization)
+      .toBe(teamSlug);
     await owner.goto(url("/"));
     await owner.waitForURL(url(`/${teamSlug}`));
   });
@@ -177,7 +193,8 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard in a browser", { timeout: 120_000 }, (
     // Role-aware: no Billing, Providers, Audit log, Danger Zone in the sidebar; direct URLs say "No access".
     const nav = member.getByRole("navigation");
     await visible(nav.getByRole("link", { name: "Team" }));
-    for (const hidden of ["Billing", "Providers", "Audit log", "Danger Zone"]) await count(nav.getByRole("link", { name: hidden }), 0);
+    for (const hidden of ["Billing", "Providers", "Audit log", "Danger Zone"])
+      await count(nav.getByRole("link", { name: hidden }), 0);
     await member.goto(url(`/${teamSlug}/settings/billing`));
     await hasText(member.getByTestId("no-access"), "Billing is available to owners and admins");
     await hasText(member.getByTestId("no-access"), "Your role here is member");
@@ -249,10 +266,13 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard in a browser", { timeout: 120_000 }, (
     await hasText(owner.getByTestId("log-response-body"), "Hello from the browser test");
     await screenshot(owner, "log-detail");
 
-    const [download] = await Promise.all([owner.waitForEvent("download"), (async () => {
-      await owner.getByRole("link", { name: "All logs" }).click();
-      await owner.getByRole("link", { name: "Export CSV" }).click();
-    })()]);
+    const [download] = await Promise.all([
+      owner.waitForEvent("download"),
+      (async () => {
+        await owner.getByRole("link", { name: "All logs" }).click();
+        await owner.getByRole("link", { name: "Export CSV" }).click();
+      })(),
+    ]);
     expect(download.suggestedFilename()).toMatch(/\.csv$/);
 
     await owner.getByRole("tab", { name: "Overview" }).click();
@@ -300,11 +320,16 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard in a browser", { timeout: 120_000 }, (
     await e.t.app.flushLogs();
 
     await owner.getByRole("tab", { name: "Incidents" }).click();
-    await expect.poll(async () => {
-      await owner.getByRole("tab", { name: "Shared policy" }).click();
-      await owner.getByRole("tab", { name: "Incidents" }).click();
-      return owner.getByTestId("incident-row").count();
-    }, { timeout: 20_000, interval: 500 }).toBe(1);
+    await expect
+      .poll(
+        async () => {
+          await owner.getByRole("tab", { name: "Shared policy" }).click();
+          await owner.getByRole("tab", { name: "Incidents" }).click();
+          return owner.getByTestId("incident-row").count();
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(1);
     await hasText(owner.getByTestId("incident-row"), "project-codename");
     await screenshot(owner, "incidents");
     await owner.getByRole("button", { name: "Review" }).click();

@@ -11,15 +11,26 @@ import { startFake, sseData, type FakeServer } from "./base.js";
 import { fragments, pieces, planReply, type View } from "./script.js";
 
 const ERROR_TYPES: Record<number, string> = {
-  400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-  413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error",
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  529: "overloaded_error",
 };
 export const anthropicError = (status: number, message: string) => ({
-  type: "error", error: { type: ERROR_TYPES[status] ?? "api_error", message },
+  type: "error",
+  error: { type: ERROR_TYPES[status] ?? "api_error", message },
 });
 
 const blocksOf = (c: any): any[] => (typeof c === "string" ? [{ type: "text", text: c }] : c);
-const textOf = (c: any): string => blocksOf(c).filter((b) => b.type === "text").map((b) => b.text).join("");
+const textOf = (c: any): string =>
+  blocksOf(c)
+    .filter((b) => b.type === "text")
+    .map((b) => b.text)
+    .join("");
 
 function validate(b: any): string | undefined {
   if (!b || typeof b.model !== "string") return "model: Field required";
@@ -30,8 +41,8 @@ function validate(b: any): string | undefined {
   let prevToolUses = new Set<string>();
   for (const [i, m] of b.messages.entries()) {
     if (m.role !== "user" && m.role !== "assistant") return `messages.${i}.role: Input should be 'user' or 'assistant'`;
-    if (i === 0 && m.role !== "user") return "messages: first message must use the \"user\" role";
-    if (m.role === prevRole) return "messages: roles must alternate between \"user\" and \"assistant\"";
+    if (i === 0 && m.role !== "user") return 'messages: first message must use the "user" role';
+    if (m.role === prevRole) return 'messages: roles must alternate between "user" and "assistant"';
     const blocks = blocksOf(m.content);
     if (!blocks.length) return `messages.${i}: all messages must have non-empty content`;
     for (const bl of blocks) {
@@ -42,7 +53,8 @@ function validate(b: any): string | undefined {
     prevToolUses = new Set(blocks.filter((bl: any) => bl.type === "tool_use").map((bl: any) => bl.id));
     prevRole = m.role;
   }
-  if (b.tool_choice?.type === "tool" && !(b.tools ?? []).some((t: any) => t.name === b.tool_choice.name)) return "tool_choice: tool not found";
+  if (b.tool_choice?.type === "tool" && !(b.tools ?? []).some((t: any) => t.name === b.tool_choice.name))
+    return "tool_choice: tool not found";
   return undefined;
 }
 
@@ -51,13 +63,17 @@ export function viewFromAnthropic(b: any): View {
   const msgs: any[] = b.messages;
   const users = msgs.filter((m) => m.role === "user" && blocksOf(m.content).some((x) => x.type !== "tool_result"));
   const last = msgs[msgs.length - 1];
-  const toolResults = last.role === "user"
-    ? blocksOf(last.content).filter((x) => x.type === "tool_result").map((x) => (typeof x.content === "string" ? x.content : textOf(x.content ?? [])))
-    : [];
+  const toolResults =
+    last.role === "user"
+      ? blocksOf(last.content)
+          .filter((x) => x.type === "tool_result")
+          .map((x) => (typeof x.content === "string" ? x.content : textOf(x.content ?? [])))
+      : [];
   let image: string | undefined;
-  for (const m of users) for (const x of blocksOf(m.content)) {
-    if (x.type === "image") image ??= x.source.type === "base64" ? x.source.media_type : x.source.url;
-  }
+  for (const m of users)
+    for (const x of blocksOf(m.content)) {
+      if (x.type === "image") image ??= x.source.type === "base64" ? x.source.media_type : x.source.url;
+    }
   const tc = b.tool_choice;
   return {
     system,
@@ -65,7 +81,14 @@ export function viewFromAnthropic(b: any): View {
     lastUserText: users.length ? textOf(users[users.length - 1].content) : "",
     toolResults,
     tools: (b.tools ?? []).map((t: any) => ({ name: t.name, schema: t.input_schema })),
-    toolChoice: !tc || tc.type === "auto" ? "auto" : tc.type === "none" ? "none" : tc.type === "any" ? "required" : { name: tc.name },
+    toolChoice:
+      !tc || tc.type === "auto"
+        ? "auto"
+        : tc.type === "none"
+          ? "none"
+          : tc.type === "any"
+            ? "required"
+            : { name: tc.name },
     parallel: !tc?.disable_parallel_tool_use,
     wantsJson: false,
     image,
@@ -91,13 +114,21 @@ export function startAnthropicFake(o: AnthropicFakeOptions = {}): Promise<FakeSe
     // The API takes the key as x-api-key, or as a Bearer token (what @anthropic-ai/sdk 1.x sends).
     const key = req.headers["x-api-key"] ?? String(req.headers.authorization ?? "").replace(/^Bearer /, "");
     if (o.apiKey !== undefined && key !== o.apiKey) return ctx.json(401, anthropicError(401, "invalid x-api-key"));
-    if (!req.headers["anthropic-version"]) return ctx.json(400, anthropicError(400, "anthropic-version: header is required"));
+    if (!req.headers["anthropic-version"])
+      return ctx.json(400, anthropicError(400, "anthropic-version: header is required"));
     if (ctx.path !== "/v1/messages") return ctx.json(404, anthropicError(404, "Not found"));
     const problem = validate(body);
     if (problem) return ctx.json(400, anthropicError(400, problem));
 
     const plan = planReply(viewFromAnthropic(body), "toolu_fake");
-    const stopReason = plan.finish === "stop" ? "end_turn" : plan.finish === "length" ? "max_tokens" : plan.finish === "tool_calls" ? "tool_use" : "stop_sequence";
+    const stopReason =
+      plan.finish === "stop"
+        ? "end_turn"
+        : plan.finish === "length"
+          ? "max_tokens"
+          : plan.finish === "tool_calls"
+            ? "tool_use"
+            : "stop_sequence";
     const usage: Record<string, unknown> = o.usage ?? {
       input_tokens: plan.usage.input - plan.usage.cached,
       cache_creation_input_tokens: 0,
@@ -109,26 +140,50 @@ export function startAnthropicFake(o: AnthropicFakeOptions = {}): Promise<FakeSe
     for (const t of plan.toolCalls) content.push({ type: "tool_use", id: t.id, name: t.name, input: t.args });
     const message = { id: "msg_fake01", type: "message", role: "assistant", model: body.model };
     if (!body.stream) {
-      return ctx.json(200, { ...message, content, stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null, usage }, { "request-id": "req_fake" });
+      return ctx.json(
+        200,
+        { ...message, content, stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null, usage },
+        { "request-id": "req_fake" },
+      );
     }
     const ev = (type: string, data: object) => sseData({ type, ...data }, type);
     const { server_tool_use: searches, ...startUsage } = usage;
     const events = [
-      ev("message_start", { message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...startUsage, output_tokens: 1 } } }),
+      ev("message_start", {
+        message: {
+          ...message,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...startUsage, output_tokens: 1 },
+        },
+      }),
       ev("ping", {}),
     ];
     content.forEach((block, index) => {
       if (block.type === "text") {
         events.push(ev("content_block_start", { index, content_block: { type: "text", text: "" } }));
-        for (const p of pieces(block.text)) events.push(ev("content_block_delta", { index, delta: { type: "text_delta", text: p } }));
+        for (const p of pieces(block.text))
+          events.push(ev("content_block_delta", { index, delta: { type: "text_delta", text: p } }));
       } else {
-        events.push(ev("content_block_start", { index, content_block: { type: "tool_use", id: block.id, name: block.name, input: {} } }));
+        events.push(
+          ev("content_block_start", {
+            index,
+            content_block: { type: "tool_use", id: block.id, name: block.name, input: {} },
+          }),
+        );
         events.push(ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: "" } }));
-        for (const f of fragments(JSON.stringify(block.input))) events.push(ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: f } }));
+        for (const f of fragments(JSON.stringify(block.input)))
+          events.push(ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: f } }));
       }
       events.push(ev("content_block_stop", { index }));
     });
-    events.push(ev("message_delta", { delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null }, usage: { output_tokens: usage.output_tokens, ...(searches ? { server_tool_use: searches } : {}) } }));
+    events.push(
+      ev("message_delta", {
+        delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null },
+        usage: { output_tokens: usage.output_tokens, ...(searches ? { server_tool_use: searches } : {}) },
+      }),
+    );
     events.push(ev("message_stop", {}));
     await ctx.sse(events);
   }, anthropicError);

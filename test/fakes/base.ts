@@ -88,7 +88,11 @@ export async function startFake(
     };
     if (f?.type === "hang_headers") return; // never answer
     if (f?.type === "status") {
-      return json(f.status, renderError(f.status, f.message ?? `fake failure ${f.status}`), f.retryAfter ? { "retry-after": f.retryAfter } : {});
+      return json(
+        f.status,
+        renderError(f.status, f.message ?? `fake failure ${f.status}`),
+        f.retryAfter ? { "retry-after": f.retryAfter } : {},
+      );
     }
     if (f?.type === "redirect") {
       res.writeHead(302, { location: f.location });
@@ -99,7 +103,11 @@ export async function startFake(
       return void res.end("<html>not json</html>");
     }
     const sse = async (events: string[]) => {
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
       res.flushHeaders();
       for (const [i, ev] of events.entries()) {
         if (f?.type === "hang_after" && i === f.chunks) return; // keep the socket open, send nothing more
@@ -158,4 +166,5 @@ export async function startFake(
 }
 
 /** Writes one SSE event the way each provider does (`event:` line optional). */
-export const sseData = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
+export const sseData = (data: unknown, event?: string) =>
+  `${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;

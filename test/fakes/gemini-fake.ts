@@ -12,10 +12,18 @@ import { startFake, type FakeServer } from "./base.js";
 import { pieces, planReply, type View } from "./script.js";
 
 const STATUS: Record<number, string> = {
-  400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-  429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  429: "RESOURCE_EXHAUSTED",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
 };
-export const geminiError = (code: number, message: string) => ({ error: { code, message, status: STATUS[code] ?? "UNKNOWN" } });
+export const geminiError = (code: number, message: string) => ({
+  error: { code, message, status: STATUS[code] ?? "UNKNOWN" },
+});
 
 const FORBIDDEN_SCHEMA_KEYS = ["additionalProperties", "$schema", "strict", "$ref"];
 function badSchemaKey(s: any, depth = 0): string | undefined {
@@ -29,40 +37,53 @@ function badSchemaKey(s: any, depth = 0): string | undefined {
 }
 
 function validate(b: any): string | undefined {
-  if (!Array.isArray(b?.contents) || !b.contents.length) return "* GenerateContentRequest.contents: contents is not specified";
+  if (!Array.isArray(b?.contents) || !b.contents.length)
+    return "* GenerateContentRequest.contents: contents is not specified";
   const called = new Set<string>();
   for (const [i, c] of b.contents.entries()) {
     if (c.role !== "user" && c.role !== "model") return `Please use a valid role: user, model. (contents[${i}])`;
-    if (!Array.isArray(c.parts) || !c.parts.length) return `* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`;
+    if (!Array.isArray(c.parts) || !c.parts.length)
+      return `* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`;
     for (const p of c.parts) {
       if (p.functionCall) called.add(p.functionCall.name);
-      if (p.functionResponse && !called.has(p.functionResponse.name)) return "function response turn comes without a function call turn";
+      if (p.functionResponse && !called.has(p.functionResponse.name))
+        return "function response turn comes without a function call turn";
     }
   }
-  for (const t of b.tools ?? []) for (const f of t.functionDeclarations ?? []) {
-    const bad = badSchemaKey(f.parameters);
-    if (bad) return `Invalid JSON payload received. Unknown name "${bad}" at 'tools[0].function_declarations[0].parameters'`;
-  }
+  for (const t of b.tools ?? [])
+    for (const f of t.functionDeclarations ?? []) {
+      const bad = badSchemaKey(f.parameters);
+      if (bad)
+        return `Invalid JSON payload received. Unknown name "${bad}" at 'tools[0].function_declarations[0].parameters'`;
+    }
   const bad = badSchemaKey(b.generationConfig?.responseSchema);
   if (bad) return `Invalid JSON payload received. Unknown name "${bad}" at 'generation_config.response_schema'`;
   return undefined;
 }
 
-const textOf = (parts: any[]) => parts.filter((p) => typeof p.text === "string").map((p) => p.text).join("");
+const textOf = (parts: any[]) =>
+  parts
+    .filter((p) => typeof p.text === "string")
+    .map((p) => p.text)
+    .join("");
 
 export function viewFromGemini(b: any): View {
   const contents: any[] = b.contents;
   const system = textOf(b.systemInstruction?.parts ?? []);
   const users = contents.filter((c) => c.role === "user" && c.parts.some((p: any) => !p.functionResponse));
   const last = contents[contents.length - 1];
-  const toolResults = last.parts.filter((p: any) => p.functionResponse).map((p: any) => {
-    const r = p.functionResponse.response;
-    return typeof r?.content === "string" ? r.content : JSON.stringify(r);
-  });
+  const toolResults = last.parts
+    .filter((p: any) => p.functionResponse)
+    .map((p: any) => {
+      const r = p.functionResponse.response;
+      return typeof r?.content === "string" ? r.content : JSON.stringify(r);
+    });
   let image: string | undefined;
   for (const c of users) for (const p of c.parts) image ??= p.inlineData?.mimeType ?? p.fileData?.fileUri;
   const fc = b.toolConfig?.functionCallingConfig;
-  const tools = (b.tools ?? []).flatMap((t: any) => t.functionDeclarations ?? []).map((f: any) => ({ name: f.name, schema: f.parameters }));
+  const tools = (b.tools ?? [])
+    .flatMap((t: any) => t.functionDeclarations ?? [])
+    .map((f: any) => ({ name: f.name, schema: f.parameters }));
   const g = b.generationConfig ?? {};
   return {
     system,
@@ -70,7 +91,14 @@ export function viewFromGemini(b: any): View {
     lastUserText: users.length ? textOf(users[users.length - 1].parts) : "",
     toolResults,
     tools,
-    toolChoice: !fc || fc.mode === "AUTO" ? "auto" : fc.mode === "NONE" ? "none" : fc.allowedFunctionNames?.length === 1 ? { name: fc.allowedFunctionNames[0] } : "required",
+    toolChoice:
+      !fc || fc.mode === "AUTO"
+        ? "auto"
+        : fc.mode === "NONE"
+          ? "none"
+          : fc.allowedFunctionNames?.length === 1
+            ? { name: fc.allowedFunctionNames[0] }
+            : "required",
     parallel: true,
     wantsJson: g.responseMimeType === "application/json",
     image,
@@ -120,12 +148,21 @@ export function startGeminiFake(o: GeminiFakeOptions = {}): Promise<FakeServer> 
     };
     const callParts = plan.toolCalls.map((t) => ({ functionCall: { name: t.name, args: t.args } }));
     const cand = (parts: any[], finish?: string) =>
-      Array.from({ length: n }, (_, index) => ({ content: { role: "model", parts }, ...(finish ? { finishReason: finish } : {}), index }));
+      Array.from({ length: n }, (_, index) => ({
+        content: { role: "model", parts },
+        ...(finish ? { finishReason: finish } : {}),
+        index,
+      }));
     const meta = { modelVersion: model, responseId: "fakeResp01" };
     if (m[2] === "generateContent") {
-      return ctx.json(200, { candidates: cand(callParts.length ? callParts : [{ text: plan.text }], finishReason), usageMetadata, ...meta });
+      return ctx.json(200, {
+        candidates: cand(callParts.length ? callParts : [{ text: plan.text }], finishReason),
+        usageMetadata,
+        ...meta,
+      });
     }
-    if (url.searchParams.get("alt") !== "sse") return ctx.json(400, geminiError(400, "this fake only streams with alt=sse"));
+    if (url.searchParams.get("alt") !== "sse")
+      return ctx.json(400, geminiError(400, "this fake only streams with alt=sse"));
     const ev = (x: object) => `data: ${JSON.stringify(x)}\r\n\r\n`;
     const events: string[] = [];
     const prompt = usageMetadata.promptTokenCount;
@@ -135,7 +172,13 @@ export function startGeminiFake(o: GeminiFakeOptions = {}): Promise<FakeServer> 
       const ps = pieces(plan.text);
       ps.forEach((p, i) => {
         const lastOne = i === ps.length - 1;
-        events.push(ev({ candidates: cand([{ text: p }], lastOne ? finishReason : undefined), usageMetadata: lastOne ? usageMetadata : partial, ...meta }));
+        events.push(
+          ev({
+            candidates: cand([{ text: p }], lastOne ? finishReason : undefined),
+            usageMetadata: lastOne ? usageMetadata : partial,
+            ...meta,
+          }),
+        );
       });
     }
     await ctx.sse(events);

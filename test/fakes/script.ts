@@ -12,7 +12,10 @@
  * - stop sequences cut the text (finish stop_sequence); max tokens cap words (finish length);
  * - usage: input = 10 + chars/4 (cached 8 of it when the system prompt mentions "cache"), output = words.
  */
-export interface ToolDecl { name: string; schema: Record<string, any> | undefined }
+export interface ToolDecl {
+  name: string;
+  schema: Record<string, any> | undefined;
+}
 
 export interface View {
   system: string;
@@ -44,7 +47,12 @@ function argsFor(tool: ToolDecl, i: number, prompt: string): Record<string, unkn
   if (!props || !Object.keys(props).length) return { answer: prompt };
   const out: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(props)) {
-    out[k] = k === "city" ? CITIES[i % CITIES.length] : s?.type === "number" || s?.type === "integer" || s?.type === "NUMBER" ? 42 : prompt;
+    out[k] =
+      k === "city"
+        ? CITIES[i % CITIES.length]
+        : s?.type === "number" || s?.type === "integer" || s?.type === "NUMBER"
+          ? 42
+          : prompt;
   }
   return out;
 }
@@ -57,12 +65,22 @@ export function planReply(v: View, idPrefix = "call_"): Plan {
     const text = `Tool said: ${v.toolResults.join(" | ")}`;
     return { text, toolCalls: [], finish: "stop", usage: usage(text.split(" ").length) };
   }
-  const wantsTool = v.tools.length > 0 && v.toolChoice !== "none" &&
+  const wantsTool =
+    v.tools.length > 0 &&
+    v.toolChoice !== "none" &&
     (v.toolChoice === "required" || typeof v.toolChoice === "object" || /weather|tool/i.test(v.lastUserText));
   if (wantsTool) {
-    let chosen = typeof v.toolChoice === "object" ? v.tools.filter((t) => t.name === (v.toolChoice as { name: string }).name) : [v.tools[0]!];
-    if (typeof v.toolChoice !== "object" && v.parallel && /\bboth\b/i.test(v.lastUserText)) chosen = [v.tools[0]!, v.tools[1] ?? v.tools[0]!];
-    const toolCalls = chosen.map((t, i) => ({ id: `${idPrefix}${i + 1}`, name: t.name, args: argsFor(t, i, v.lastUserText) }));
+    let chosen =
+      typeof v.toolChoice === "object"
+        ? v.tools.filter((t) => t.name === (v.toolChoice as { name: string }).name)
+        : [v.tools[0]!];
+    if (typeof v.toolChoice !== "object" && v.parallel && /\bboth\b/i.test(v.lastUserText))
+      chosen = [v.tools[0]!, v.tools[1] ?? v.tools[0]!];
+    const toolCalls = chosen.map((t, i) => ({
+      id: `${idPrefix}${i + 1}`,
+      name: t.name,
+      args: argsFor(t, i, v.lastUserText),
+    }));
     return { text: "", toolCalls, finish: "tool_calls", usage: usage(5 * toolCalls.length) };
   }
   let text: string;

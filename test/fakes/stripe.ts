@@ -75,8 +75,12 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
   const refunds = new Map<string, Obj>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
 
-  const error = (status: number, type: string, message: string, extra: Obj = {}) => ({ status, body: { error: { type, message, ...extra } } });
-  const missing = (what: string, rid: string) => error(404, "invalid_request_error", `No such ${what}: '${rid}'`, { code: "resource_missing", param: "id" });
+  const error = (status: number, type: string, message: string, extra: Obj = {}) => ({
+    status,
+    body: { error: { type, message, ...extra } },
+  });
+  const missing = (what: string, rid: string) =>
+    error(404, "invalid_request_error", `No such ${what}: '${rid}'`, { code: "resource_missing", param: "id" });
   const list = (data: Obj[], url: string) => ({ object: "list", data, has_more: false, url });
 
   function newPm(customer: string | null, card: { brand?: string; last4?: string; decline?: boolean } = {}) {
@@ -114,7 +118,19 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
       last_payment_error: null,
     };
     if (status === "succeeded") {
-      const ch = { id: id("ch"), object: "charge", amount: pi.amount, amount_refunded: 0, refunded: false, currency: pi.currency, payment_intent: pi.id, customer: pi.customer, metadata: {}, created: now(), status: "succeeded" };
+      const ch = {
+        id: id("ch"),
+        object: "charge",
+        amount: pi.amount,
+        amount_refunded: 0,
+        refunded: false,
+        currency: pi.currency,
+        payment_intent: pi.id,
+        customer: pi.customer,
+        metadata: {},
+        created: now(),
+        status: "succeeded",
+      };
       charges.set(ch.id, ch);
       pi.latest_charge = ch.id;
     }
@@ -125,7 +141,15 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
   function route(method: string, path: string, q: URLSearchParams, body: Obj): { status: number; body: unknown } {
     let m: RegExpExecArray | null;
     if (method === "POST" && path === "/v1/customers") {
-      const c = { id: id("cus"), object: "customer", email: body.email ?? null, name: body.name ?? null, metadata: body.metadata ?? {}, created: now(), invoice_settings: { default_payment_method: null } };
+      const c = {
+        id: id("cus"),
+        object: "customer",
+        email: body.email ?? null,
+        name: body.name ?? null,
+        metadata: body.metadata ?? {},
+        created: now(),
+        invoice_settings: { default_payment_method: null },
+      };
       customers.set(c.id, c);
       return { status: 200, body: c };
     }
@@ -134,14 +158,18 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
       if (!c) return missing("customer", m[1]!);
       if (method === "POST" && body.invoice_settings && "default_payment_method" in body.invoice_settings) {
         const pm = body.invoice_settings.default_payment_method;
-        if (pm && paymentMethods.get(pm)?.customer !== c.id) return error(400, "invalid_request_error", "The payment method is not attached to this customer.");
+        if (pm && paymentMethods.get(pm)?.customer !== c.id)
+          return error(400, "invalid_request_error", "The payment method is not attached to this customer.");
         c.invoice_settings.default_payment_method = pm || null;
       }
       return { status: 200, body: c };
     }
     if (method === "GET" && (m = /^\/v1\/customers\/([^/]+)\/payment_methods$/.exec(path))) {
       if (!customers.has(m[1]!)) return missing("customer", m[1]!);
-      return { status: 200, body: list([...paymentMethods.values()].filter((pm) => pm.customer === m![1]).map(publicPm), path) };
+      return {
+        status: 200,
+        body: list([...paymentMethods.values()].filter((pm) => pm.customer === m![1]).map(publicPm), path),
+      };
     }
     if (method === "POST" && path === "/v1/checkout/sessions") {
       const items: Obj[] = body.line_items ?? [];
@@ -173,7 +201,8 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
       const pm = paymentMethods.get(m[1]!);
       if (!pm) return missing("payment_method", m[1]!);
       if (method === "POST" && m[2]) {
-        for (const c of customers.values()) if (c.invoice_settings.default_payment_method === pm.id) c.invoice_settings.default_payment_method = null;
+        for (const c of customers.values())
+          if (c.invoice_settings.default_payment_method === pm.id) c.invoice_settings.default_payment_method = null;
         pm.customer = null;
       }
       return { status: 200, body: publicPm(pm) };
@@ -184,17 +213,30 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
     }
     if (method === "POST" && path === "/v1/payment_intents") {
       const pm = paymentMethods.get(body.payment_method);
-      if (!pm || pm.customer !== body.customer) return error(400, "invalid_request_error", "No such PaymentMethod for this customer.", { code: "resource_missing" });
+      if (!pm || pm.customer !== body.customer)
+        return error(400, "invalid_request_error", "No such PaymentMethod for this customer.", {
+          code: "resource_missing",
+        });
       if (pm._decline) {
         const pi = newPaymentIntent(body, "requires_payment_method");
         pi.last_payment_error = { code: "card_declined", decline_code: "insufficient_funds" };
-        return error(402, "card_error", "Your card has insufficient funds.", { code: "card_declined", decline_code: "insufficient_funds", payment_intent: pi });
+        return error(402, "card_error", "Your card has insufficient funds.", {
+          code: "card_declined",
+          decline_code: "insufficient_funds",
+          payment_intent: pi,
+        });
       }
       return { status: 200, body: newPaymentIntent(body, "succeeded") };
     }
     if (method === "GET" && path === "/v1/refunds") {
       const charge = q.get("charge");
-      return { status: 200, body: list([...refunds.values()].filter((r) => !charge || r.charge === charge), path) };
+      return {
+        status: 200,
+        body: list(
+          [...refunds.values()].filter((r) => !charge || r.charge === charge),
+          path,
+        ),
+      };
     }
     return error(404, "invalid_request_error", `Unrecognized request URL (${method}: ${path}).`);
   }
@@ -208,8 +250,10 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
     const key = req.headers["idempotency-key"] as string | undefined;
     requests.push({ method: req.method ?? "", path: url.pathname, body, idempotencyKey: key });
     let out: { status: number; body: unknown };
-    if (req.headers.authorization !== `Bearer ${secretKey}`) out = error(401, "invalid_request_error", "Invalid API Key provided.");
-    else if (key && req.method === "POST" && idempotent.has(`${url.pathname} ${key}`)) out = idempotent.get(`${url.pathname} ${key}`)!;
+    if (req.headers.authorization !== `Bearer ${secretKey}`)
+      out = error(401, "invalid_request_error", "Invalid API Key provided.");
+    else if (key && req.method === "POST" && idempotent.has(`${url.pathname} ${key}`))
+      out = idempotent.get(`${url.pathname} ${key}`)!;
     else {
       out = route(req.method ?? "GET", url.pathname, url.searchParams, body);
       if (key && req.method === "POST") idempotent.set(`${url.pathname} ${key}`, out);
@@ -241,7 +285,10 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
     completeSession(sid, opts = {}) {
       const s = session(sid);
       const paid = opts.paid ?? true;
-      const pi = newPaymentIntent({ amount: s.amount_total, currency: s.currency, customer: s.customer, metadata: s._pi_metadata }, paid ? "succeeded" : "processing");
+      const pi = newPaymentIntent(
+        { amount: s.amount_total, currency: s.currency, customer: s.customer, metadata: s._pi_metadata },
+        paid ? "succeeded" : "processing",
+      );
       Object.assign(s, { status: "complete", payment_status: paid ? "paid" : "unpaid", payment_intent: pi.id });
       return strip(s);
     },
@@ -249,7 +296,10 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
       const s = session(sid);
       const pi = paymentIntents.get(s.payment_intent)!;
       if (pi.status !== "succeeded") {
-        const fresh = newPaymentIntent({ amount: pi.amount, currency: pi.currency, customer: pi.customer, metadata: pi.metadata }, "succeeded");
+        const fresh = newPaymentIntent(
+          { amount: pi.amount, currency: pi.currency, customer: pi.customer, metadata: pi.metadata },
+          "succeeded",
+        );
         paymentIntents.delete(fresh.id);
         Object.assign(pi, { status: "succeeded", amount_received: pi.amount, latest_charge: fresh.latest_charge });
         charges.get(fresh.latest_charge)!.payment_intent = pi.id;
@@ -260,7 +310,14 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
     completeSetup(sid, card) {
       const s = session(sid);
       const pm = newPm(s.customer, card);
-      const si = { id: id("seti"), object: "setup_intent", customer: s.customer, payment_method: pm.id, status: "succeeded", metadata: s.metadata };
+      const si = {
+        id: id("seti"),
+        object: "setup_intent",
+        customer: s.customer,
+        payment_method: pm.id,
+        status: "succeeded",
+        metadata: s.metadata,
+      };
       setupIntents.set(si.id, si);
       Object.assign(s, { status: "complete", setup_intent: si.id });
       return strip(s);
@@ -268,7 +325,16 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
     refund(piId, cents) {
       const pi = paymentIntents.get(piId)!;
       const ch = charges.get(pi.latest_charge)!;
-      const r = { id: id("re"), object: "refund", amount: cents, charge: ch.id, payment_intent: pi.id, currency: ch.currency, status: "succeeded", created: now() + refunds.size };
+      const r = {
+        id: id("re"),
+        object: "refund",
+        amount: cents,
+        charge: ch.id,
+        payment_intent: pi.id,
+        currency: ch.currency,
+        status: "succeeded",
+        created: now() + refunds.size,
+      };
       refunds.set(r.id, r);
       ch.amount_refunded += cents;
       ch.refunded = ch.amount_refunded >= ch.amount;
@@ -276,10 +342,30 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
     },
     dispute(piId, cents, status = "needs_response") {
       const pi = paymentIntents.get(piId)!;
-      return { id: id("dp"), object: "dispute", amount: cents, currency: "usd", charge: pi.latest_charge, payment_intent: pi.id, reason: "fraudulent", status, created: now() };
+      return {
+        id: id("dp"),
+        object: "dispute",
+        amount: cents,
+        currency: "usd",
+        charge: pi.latest_charge,
+        payment_intent: pi.id,
+        reason: "fraudulent",
+        status,
+        created: now(),
+      };
     },
     event(type, object) {
-      return JSON.stringify({ id: id("evt"), object: "event", api_version: "2025-01-01", created: now(), livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type, data: { object } });
+      return JSON.stringify({
+        id: id("evt"),
+        object: "event",
+        api_version: "2025-01-01",
+        created: now(),
+        livemode: false,
+        pending_webhooks: 1,
+        request: { id: null, idempotency_key: null },
+        type,
+        data: { object },
+      });
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -45,11 +45,17 @@ export class Client {
   user: { id: string; email: string; name: string } | null = null;
   constructor(private readonly app: App) {}
 
-  async request<T = any>(method: InjectOptions["method"], url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response<T>> {
+  async request<T = any>(
+    method: InjectOptions["method"],
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response<T>> {
     const h: Record<string, string> = { ...headers };
     if (this.cookie) h.cookie = this.cookie;
     if (method !== "GET" && method !== "HEAD" && !("origin" in h)) h.origin = PUBLIC_URL;
-    if (body !== undefined && typeof body !== "string" && !("content-type" in h)) h["content-type"] = "application/json";
+    if (body !== undefined && typeof body !== "string" && !("content-type" in h))
+      h["content-type"] = "application/json";
     for (const [k, v] of Object.entries(h)) if (v === OMIT) delete h[k];
     const res = await this.app.server.inject({
       method,
@@ -71,16 +77,22 @@ export class Client {
   }
 
   get = <T = any>(url: string, headers?: Record<string, string>) => this.request<T>("GET", url, undefined, headers);
-  post = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) => this.request<T>("POST", url, body, headers);
-  patch = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) => this.request<T>("PATCH", url, body, headers);
-  put = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) => this.request<T>("PUT", url, body, headers);
-  delete = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) => this.request<T>("DELETE", url, body, headers);
+  post = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) =>
+    this.request<T>("POST", url, body, headers);
+  patch = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) =>
+    this.request<T>("PATCH", url, body, headers);
+  put = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) =>
+    this.request<T>("PUT", url, body, headers);
+  delete = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) =>
+    this.request<T>("DELETE", url, body, headers);
 }
 
 /** Extra AppOptions for the app under test (gateway hooks, gateway timeouts). */
 export type TestAppOptions = Partial<Pick<AppOptions, "gatewayHooks" | "gatewayTimeouts">>;
 
-export async function startTestApp(opts: { env?: Record<string, string>; config?: Partial<Config>; appOptions?: TestAppOptions } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: { env?: Record<string, string>; config?: Partial<Config>; appOptions?: TestAppOptions } = {},
+): Promise<TestApp> {
   const tdb: TestDatabase = await openTestDatabase();
   const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-test-"));
   const config = loadConfig(
@@ -100,7 +112,11 @@ export async function startTestApp(opts: { env?: Record<string, string>; config?
   async function signUp(input: Partial<{ name: string; email: string; password: string }> = {}): Promise<Client> {
     const client = new Client(app);
     const email = input.email ?? uniqueEmail();
-    const res = await client.post("/api/auth/sign-up/email", { name: input.name ?? email.split("@")[0], email, password: input.password ?? PASSWORD });
+    const res = await client.post("/api/auth/sign-up/email", {
+      name: input.name ?? email.split("@")[0],
+      email,
+      password: input.password ?? PASSWORD,
+    });
     if (res.status !== 200) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`);
     client.user = { id: res.body.user.id, email: res.body.user.email, name: res.body.user.name };
     return client;

@@ -19,7 +19,9 @@ export async function rows<T = Record<string, unknown>>(t: TestApp, query: SQL):
 
 /** `select count(*)` of a table, optionally filtered. */
 export async function count(t: TestApp, table: string, where?: SQL): Promise<number> {
-  const q = where ? sql`select count(*)::int as n from ${sql.identifier(table)} where ${where}` : sql`select count(*)::int as n from ${sql.identifier(table)}`;
+  const q = where
+    ? sql`select count(*)::int as n from ${sql.identifier(table)} where ${where}`
+    : sql`select count(*)::int as n from ${sql.identifier(table)}`;
   const [r] = await rows<{ n: number }>(t, q);
   return Number(r!.n);
 }
@@ -52,7 +54,13 @@ export function outboxToken(t: TestApp, email: string): string {
 }
 
 /** Invites a (new, unless given) user into `slug` as `role` and accepts through HTTP; returns the member's client. */
-export async function joinOrg(t: TestApp, inviter: Client, slug: string, role: "admin" | "member", invitee?: Client): Promise<Client> {
+export async function joinOrg(
+  t: TestApp,
+  inviter: Client,
+  slug: string,
+  role: "admin" | "member",
+  invitee?: Client,
+): Promise<Client> {
   const who = invitee ?? (await t.signUp());
   const inv = await inviter.post(`/api/v1/orgs/${slug}/invitations`, { email: who.user!.email, role });
   expect(inv.status, JSON.stringify(inv.body)).toBe(201);

@@ -34,7 +34,10 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startServerProcess(env: Record<string, string>, opts: { port?: number; readyTimeoutMs?: number } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  opts: { port?: number; readyTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort());
   let out = "";
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve"], {
@@ -53,7 +56,9 @@ export async function startServerProcess(env: Record<string, string>, opts: { po
   });
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   let dead = false;
   void exited.then(() => (dead = true));
   const url = `http://127.0.0.1:${port}`;
@@ -104,12 +109,21 @@ export class HttpClient {
     return new HttpClient(base, this.origin, this.jar);
   }
 
-  async request<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResponse<T>> {
+  async request<T = any>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<HttpResponse<T>> {
     const h: Record<string, string> = { ...headers };
     if (this.jar.size) h.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
     if (method !== "GET") h.origin = this.origin;
     if (body !== undefined) h["content-type"] = "application/json";
-    const res = await fetch(this.base + url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(this.base + url, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(";");
       const i = pair!.indexOf("=");
@@ -125,7 +139,8 @@ export class HttpClient {
   }
 
   get = <T = any>(url: string, headers?: Record<string, string>) => this.request<T>("GET", url, undefined, headers);
-  post = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) => this.request<T>("POST", url, body, headers);
+  post = <T = any>(url: string, body?: unknown, headers?: Record<string, string>) =>
+    this.request<T>("POST", url, body, headers);
   patch = <T = any>(url: string, body?: unknown) => this.request<T>("PATCH", url, body);
   delete = <T = any>(url: string) => this.request<T>("DELETE", url);
 }
@@ -135,7 +150,10 @@ export class HttpClient {
  * A test key by default: test keys are never charged, so no credits are needed
  * (their own rate limit is at most 60 requests per minute).
  */
-export async function orgWithKey(c: HttpClient, project: Record<string, unknown> = {}): Promise<{ slug: string; project: string; key: string; keyId: string }> {
+export async function orgWithKey(
+  c: HttpClient,
+  project: Record<string, unknown> = {},
+): Promise<{ slug: string; project: string; key: string; keyId: string }> {
   const email = `ops-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@example.com`;
   const up = await c.post("/api/auth/sign-up/email", { name: "Ops", email, password: "correct horse battery staple" });
   if (up.status !== 200) throw new Error(`sign-up: ${up.status} ${JSON.stringify(up.body)}`);
@@ -147,7 +165,12 @@ export async function orgWithKey(c: HttpClient, project: Record<string, unknown>
   return { slug, project: p.body.slug as string, ...(await newKey(c, slug, p.body.slug as string)) };
 }
 
-export async function newKey(c: HttpClient, slug: string, project: string, environment: "live" | "test" = "test"): Promise<{ key: string; keyId: string }> {
+export async function newKey(
+  c: HttpClient,
+  slug: string,
+  project: string,
+  environment: "live" | "test" = "test",
+): Promise<{ key: string; keyId: string }> {
   const k = await c.post(`/api/v1/orgs/${slug}/projects/${project}/keys`, { name: `ops-${environment}`, environment });
   if (k.status !== 201) throw new Error(`key: ${k.status} ${JSON.stringify(k.body)}`);
   return { key: k.body.key as string, keyId: k.body.id as string };
@@ -166,7 +189,11 @@ export interface StreamResult {
 }
 
 /** Starts a streamed chat completion; `started` resolves at the first content chunk, `result` when the stream ends. */
-export function openStream(base: string, key: string, body: Record<string, unknown>): { started: Promise<void>; result: Promise<StreamResult> } {
+export function openStream(
+  base: string,
+  key: string,
+  body: Record<string, unknown>,
+): { started: Promise<void>; result: Promise<StreamResult> } {
   let markStarted!: () => void;
   let failStarted!: (e: unknown) => void;
   const started = new Promise<void>((res, rej) => {
@@ -179,7 +206,14 @@ export function openStream(base: string, key: string, body: Record<string, unkno
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: JSON.stringify({ stream: true, ...body }),
     });
-    const out: StreamResult = { status: res.status, done: false, errorCode: null, text: "", cut: false, requestId: res.headers.get("x-request-id") };
+    const out: StreamResult = {
+      status: res.status,
+      done: false,
+      errorCode: null,
+      text: "",
+      cut: false,
+      requestId: res.headers.get("x-request-id"),
+    };
     if (res.status !== 200 || !res.body) {
       failStarted(new Error(`stream refused: ${res.status}`));
       return out;
@@ -204,7 +238,10 @@ export function openStream(base: string, key: string, body: Record<string, unkno
             out.done = true;
             continue;
           }
-          const json = JSON.parse(data) as { error?: { code?: string }; choices?: Array<{ delta?: { content?: string } }> };
+          const json = JSON.parse(data) as {
+            error?: { code?: string };
+            choices?: Array<{ delta?: { content?: string } }>;
+          };
           if (json.error) out.errorCode = json.error.code ?? "error";
           const piece = json.choices?.[0]?.delta?.content;
           if (piece) {

@@ -31,7 +31,9 @@ export async function startSmtp(): Promise<TestSmtp> {
   const port = (server.server.address() as { port: number }).port;
   const seen = new Set<ParsedMail>();
   const recipients = (m: ParsedMail) =>
-    ([] as Array<{ value: Array<{ address?: string }> }>).concat((m.to as never) ?? []).flatMap((a) => a.value.map((v) => v.address?.toLowerCase()));
+    ([] as Array<{ value: Array<{ address?: string }> }>)
+      .concat((m.to as never) ?? [])
+      .flatMap((a) => a.value.map((v) => v.address?.toLowerCase()));
 
   return {
     url: `smtp://127.0.0.1:${port}`,

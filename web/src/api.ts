@@ -57,8 +57,12 @@ const CODE_FIELDS: Record<string, string> = {
  * Splits an API error into inline field errors (for `form.setErrors`) and a
  * message for the whole form when no field matches.
  */
-export function formErrors(err: unknown, fields: readonly string[]): { fields: Record<string, string>; general: string | null } {
-  if (!(err instanceof ApiError)) return { fields: {}, general: err instanceof Error ? err.message : "Something went wrong." };
+export function formErrors(
+  err: unknown,
+  fields: readonly string[],
+): { fields: Record<string, string>; general: string | null } {
+  if (!(err instanceof ApiError))
+    return { fields: {}, general: err instanceof Error ? err.message : "Something went wrong." };
   const known = new Set(fields);
   const out: Record<string, string> = {};
   for (const [path, message] of Object.entries(err.fieldErrors())) {
@@ -76,21 +80,34 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   if (body !== undefined) headers["content-type"] = "application/json";
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(url, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch {
     throw new ApiError(0, "NETWORK_ERROR", "The server cannot be reached. Check your connection and try again.");
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown ;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
     parsed = undefined;
   }
   if (!res.ok) {
-    const e = (parsed as { error?: { code?: string; message?: string; details?: unknown; requestId?: string } } | undefined)?.error;
-    throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `The server answered ${res.status}.`, e?.details, e?.requestId);
+    const e = (
+      parsed as { error?: { code?: string; message?: string; details?: unknown; requestId?: string } } | undefined
+    )?.error;
+    throw new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? `The server answered ${res.status}.`,
+      e?.details,
+      e?.requestId,
+    );
   }
   return parsed as T;
 }
@@ -105,7 +122,8 @@ export const api = {
 
 /** `/api/v1/orgs/<org>` + path, with every segment encoded. */
 export const orgUrl = (org: string, path = "") => `/api/v1/orgs/${encodeURIComponent(org)}${path}`;
-export const projectUrl = (org: string, project: string, path = "") => orgUrl(org, `/projects/${encodeURIComponent(project)}${path}`);
+export const projectUrl = (org: string, project: string, path = "") =>
+  orgUrl(org, `/projects/${encodeURIComponent(project)}${path}`);
 
 export const qs = (params: Record<string, string | number | undefined | null>) => {
   const p = new URLSearchParams();
@@ -239,7 +257,16 @@ export interface LogEntry {
 
 export interface PolicyVerdict {
   blocked: { type: string; ruleName?: string; direction: "input" | "output" } | null;
-  findings: Array<{ direction: "input" | "output"; category: string; type: string; subtype?: string; ruleName?: string; action: string; severity: string; excerpt: string }>;
+  findings: Array<{
+    direction: "input" | "output";
+    category: string;
+    type: string;
+    subtype?: string;
+    ruleName?: string;
+    action: string;
+    severity: string;
+    excerpt: string;
+  }>;
 }
 
 export interface LogDetail extends LogEntry {
@@ -351,7 +378,14 @@ export interface UsageReport {
   from: string;
   to: string;
   rows: UsageReportRow[];
-  totals: { requests: number; inputTokens: string; cachedInputTokens: string; outputTokens: string; costMicroUsd: string; costUsd: string };
+  totals: {
+    requests: number;
+    inputTokens: string;
+    cachedInputTokens: string;
+    outputTokens: string;
+    costMicroUsd: string;
+    costUsd: string;
+  };
 }
 
 export type PolicyAction = "off" | "log" | "mask" | "redact" | "block";
@@ -382,7 +416,10 @@ export interface ProjectPolicy {
     rules?: PolicyRule[];
     restoreRedactions?: boolean;
   };
-  effective: OrgPolicy & { promptInjection: { action: "off" | "log" | "block"; threshold: number }; rules: Array<PolicyRule & { source: "org" | "project" }> };
+  effective: OrgPolicy & {
+    promptInjection: { action: "off" | "log" | "block"; threshold: number };
+    rules: Array<PolicyRule & { source: "org" | "project" }>;
+  };
 }
 
 export interface Incident {

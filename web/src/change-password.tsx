@@ -27,7 +27,8 @@ export function ChangePasswordModal({ opened, onClose }: { opened: boolean; onCl
     },
   });
   const change = useMutation({
-    mutationFn: (v: typeof form.values) => api.post("/api/auth/change-password", { currentPassword: v.currentPassword, newPassword: v.newPassword }),
+    mutationFn: (v: typeof form.values) =>
+      api.post("/api/auth/change-password", { currentPassword: v.currentPassword, newPassword: v.newPassword }),
     onSuccess: () => {
       form.reset();
       setGeneral(null);
@@ -60,13 +61,34 @@ export function ChangePasswordModal({ opened, onClose }: { opened: boolean; onCl
       ) : (
         <form onSubmit={form.onSubmit((v) => change.mutate(v))} noValidate>
           <Stack>
-            <PasswordInput label="Current password" autoComplete="current-password" required data-autofocus {...form.getInputProps("currentPassword")} />
-            <PasswordInput label="New password" autoComplete="new-password" description="At least 8 characters." required {...form.getInputProps("newPassword")} />
-            <PasswordInput label="Confirm new password" autoComplete="new-password" required {...form.getInputProps("confirm")} />
+            <PasswordInput
+              label="Current password"
+              autoComplete="current-password"
+              required
+              data-autofocus
+              {...form.getInputProps("currentPassword")}
+            />
+            <PasswordInput
+              label="New password"
+              autoComplete="new-password"
+              description="At least 8 characters."
+              required
+              {...form.getInputProps("newPassword")}
+            />
+            <PasswordInput
+              label="Confirm new password"
+              autoComplete="new-password"
+              required
+              {...form.getInputProps("confirm")}
+            />
             <Text size="sm" c="dimmed">
               Changing your password signs you out everywhere else; this browser stays signed in.
             </Text>
-            {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+            {general && (
+              <Text c="red" size="sm" role="alert">
+                {general}
+              </Text>
+            )}
             <Group justify="flex-end">
               <Button variant="default" onClick={close}>
                 Cancel

@@ -5,7 +5,22 @@
  * URL; the server remembers the choice (`PATCH /api/v1/me`) so the next
  * sign-in lands there.
  */
-import { AppShell, Avatar, Burger, Button, Group, Menu, Modal, NavLink, ScrollArea, Stack, Text, Textarea, TextInput, UnstyledButton } from "@mantine/core";
+import {
+  AppShell,
+  Avatar,
+  Burger,
+  Button,
+  Group,
+  Menu,
+  Modal,
+  NavLink,
+  ScrollArea,
+  Stack,
+  Text,
+  Textarea,
+  TextInput,
+  UnstyledButton,
+} from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDisclosure } from "@mantine/hooks";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -31,17 +46,23 @@ export function OrgLayout() {
     onSuccess: (data) => qc.setQueryData(meKey, data),
   });
   useEffect(() => {
-    if (current && me.data && me.data.activeOrganization !== current.slug && !remember.isPending) remember.mutate(current.slug);
+    if (current && me.data && me.data.activeOrganization !== current.slug && !remember.isPending)
+      remember.mutate(current.slug);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [current?.slug, me.data?.activeOrganization]);
   useEffect(() => nav.close(), [location.pathname]); // eslint-disable-line react-hooks/exhaustive-deps
 
   if (me.isPending) return <PageLoader />;
-  if (me.error instanceof ApiError && me.error.status === 401) return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname)}`} replace />;
+  if (me.error instanceof ApiError && me.error.status === 401)
+    return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname)}`} replace />;
   if (me.error) return <QueryError error={me.error} retry={() => me.refetch()} />;
 
   return (
-    <AppShell header={{ height: 60 }} navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !navOpen } }} padding="md">
+    <AppShell
+      header={{ height: 60 }}
+      navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !navOpen } }}
+      padding="md"
+    >
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
@@ -102,7 +123,16 @@ function OrgSwitcher({ me, current }: { me: Me; current: Org | undefined }) {
       <Menu.Dropdown>
         <Menu.Label>Your organizations</Menu.Label>
         {me.organizations.map((o) => (
-          <Menu.Item key={o.id} onClick={() => navigate(`/${o.slug}`)} rightSection={<Text size="xs" c="dimmed">{o.role}</Text>} fw={o.slug === current?.slug ? 700 : 400}>
+          <Menu.Item
+            key={o.id}
+            onClick={() => navigate(`/${o.slug}`)}
+            rightSection={
+              <Text size="xs" c="dimmed">
+                {o.role}
+              </Text>
+            }
+            fw={o.slug === current?.slug ? 700 : 400}
+          >
             {o.name}
           </Menu.Item>
         ))}
@@ -163,7 +193,8 @@ function CreateOrgModal({ opened, onClose }: { opened: boolean; onClose: () => v
     validate: { name: (v) => (v.trim() ? null : "Name is required.") },
   });
   const create = useMutation({
-    mutationFn: (v: typeof form.values) => api.post<Org>("/api/v1/orgs", { name: v.name.trim(), description: v.description.trim() || undefined }),
+    mutationFn: (v: typeof form.values) =>
+      api.post<Org>("/api/v1/orgs", { name: v.name.trim(), description: v.description.trim() || undefined }),
     onSuccess: async (org) => {
       await qc.invalidateQueries({ queryKey: meKey });
       form.reset();
@@ -181,8 +212,18 @@ function CreateOrgModal({ opened, onClose }: { opened: boolean; onClose: () => v
       <form onSubmit={form.onSubmit((v) => create.mutate(v))}>
         <Stack>
           <TextInput label="Name" placeholder="Acme Corp" required data-autofocus {...form.getInputProps("name")} />
-          <Textarea label="Description" placeholder="What this organization is for" autosize minRows={2} {...form.getInputProps("description")} />
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <Textarea
+            label="Description"
+            placeholder="What this organization is for"
+            autosize
+            minRows={2}
+            {...form.getInputProps("description")}
+          />
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel
@@ -201,7 +242,9 @@ function Sidebar({ org }: { org: Org }) {
   const location = useLocation();
   const base = `/${org.slug}`;
   const link = (to: string, label: string, exact = false) => {
-    const active = exact ? location.pathname === to : location.pathname === to || location.pathname.startsWith(`${to}/`);
+    const active = exact
+      ? location.pathname === to
+      : location.pathname === to || location.pathname.startsWith(`${to}/`);
     return <NavLink key={to} component={Link} to={to} label={label} active={active} />;
   };
   const isProjects = location.pathname === base || location.pathname.startsWith(`${base}/projects`);

@@ -36,16 +36,58 @@ export function AppRoutes() {
             <Route path="keys" element={<KeysPage />} />
             <Route path="logs" element={<LogsPage />} />
             <Route path="logs/:requestId" element={<LogDetailPage />} />
-            <Route path="settings" element={<RequireCan cap={["project", "update"]} what="Project settings"><ProjectSettingsPage /></RequireCan>} />
+            <Route
+              path="settings"
+              element={
+                <RequireCan cap={["project", "update"]} what="Project settings">
+                  <ProjectSettingsPage />
+                </RequireCan>
+              }
+            />
           </Route>
-          <Route path="providers" element={<RequireCan cap={["provider", "read"]} what="Providers"><ProvidersPage /></RequireCan>} />
-          <Route path="security" element={<RequireCan cap={["incident", "read"]} what="Security"><SecurityPage /></RequireCan>} />
-          <Route path="audit" element={<RequireCan cap={["audit", "read"]} what="The audit log"><AuditPage /></RequireCan>} />
+          <Route
+            path="providers"
+            element={
+              <RequireCan cap={["provider", "read"]} what="Providers">
+                <ProvidersPage />
+              </RequireCan>
+            }
+          />
+          <Route
+            path="security"
+            element={
+              <RequireCan cap={["incident", "read"]} what="Security">
+                <SecurityPage />
+              </RequireCan>
+            }
+          />
+          <Route
+            path="audit"
+            element={
+              <RequireCan cap={["audit", "read"]} what="The audit log">
+                <AuditPage />
+              </RequireCan>
+            }
+          />
           <Route path="settings" element={<Navigate to="general" replace />} />
           <Route path="settings/general" element={<GeneralPage />} />
           <Route path="settings/team" element={<TeamPage />} />
-          <Route path="settings/billing" element={<RequireCan cap={["billing", "read"]} what="Billing"><BillingPage /></RequireCan>} />
-          <Route path="settings/danger" element={<RequireCan cap={["org", "delete"]} what="The danger zone"><DangerZonePage /></RequireCan>} />
+          <Route
+            path="settings/billing"
+            element={
+              <RequireCan cap={["billing", "read"]} what="Billing">
+                <BillingPage />
+              </RequireCan>
+            }
+          />
+          <Route
+            path="settings/danger"
+            element={
+              <RequireCan cap={["org", "delete"]} what="The danger zone">
+                <DangerZonePage />
+              </RequireCan>
+            }
+          />
           <Route path="*" element={<NotFoundPage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />

@@ -38,7 +38,8 @@ export function NoAccess({ what, cap }: { what: string; cap?: Capability }) {
       <Stack align="center" gap="xs" maw={480}>
         <Title order={2}>No access</Title>
         <Text ta="center">
-          {what} is available to {roles.length ? roles.map((r) => `${r}s`).join(" and ") : "other roles"} of this organization.
+          {what} is available to {roles.length ? roles.map((r) => `${r}s`).join(" and ") : "other roles"} of this
+          organization.
           {org ? ` Your role here is ${org.role}.` : ""}
         </Text>
         <Text c="dimmed" ta="center" size="sm">

@@ -15,10 +15,23 @@
 import { invalidRequest } from "../errors.js";
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, ToolChoice, Usage } from "../types.js";
 import { usageFromOpenAI } from "../types.js";
-import { finishToAnthropic, type ABlock, type AnthropicRequest, type AnthropicResponse, type AStopReason, type AText, type AUsage } from "./anthropic-wire.js";
+import {
+  finishToAnthropic,
+  type ABlock,
+  type AnthropicRequest,
+  type AnthropicResponse,
+  type AStopReason,
+  type AText,
+  type AUsage,
+} from "./anthropic-wire.js";
 
 const textOfBlocks = (c: string | Array<{ type: string; text?: string }> | undefined): string =>
-  typeof c === "string" ? c : (c ?? []).filter((b) => b.type === "text").map((b) => b.text ?? "").join("");
+  typeof c === "string"
+    ? c
+    : (c ?? [])
+        .filter((b) => b.type === "text")
+        .map((b) => b.text ?? "")
+        .join("");
 
 export function anthropicToCanonical(req: AnthropicRequest): ChatRequest {
   const messages: ChatMessage[] = [];
@@ -31,26 +44,50 @@ export function anthropicToCanonical(req: AnthropicRequest): ChatRequest {
       const toolCalls = [];
       for (const b of blocks) {
         if (b.type === "text") text += (b as AText).text;
-        else if (b.type === "tool_use") toolCalls.push({ id: b.id, type: "function" as const, function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
+        else if (b.type === "tool_use")
+          toolCalls.push({
+            id: b.id,
+            type: "function" as const,
+            function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
+          });
       }
-      messages.push({ role: "assistant", content: text || null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) });
+      messages.push({
+        role: "assistant",
+        content: text || null,
+        ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      });
       return;
     }
     const parts: ContentPart[] = [];
     for (const b of blocks) {
       if (b.type === "tool_result") {
         const content = typeof b.content === "string" ? b.content : textOfBlocks(b.content as AText[]);
-        messages.push({ role: "tool", tool_call_id: b.tool_use_id, content: b.is_error ? `Error: ${content}` : content });
+        messages.push({
+          role: "tool",
+          tool_call_id: b.tool_use_id,
+          content: b.is_error ? `Error: ${content}` : content,
+        });
       } else if (b.type === "text") parts.push({ type: "text", text: (b as AText).text });
       else if (b.type === "image") {
         const src = b.source;
-        parts.push({ type: "image_url", image_url: { url: src.type === "base64" ? `data:${src.media_type};base64,${src.data}` : src.url } });
+        parts.push({
+          type: "image_url",
+          image_url: { url: src.type === "base64" ? `data:${src.media_type};base64,${src.data}` : src.url },
+        });
       } else if (b.type === "thinking" || b.type === "redacted_thinking") continue;
-      else throw invalidRequest("unsupported_content", `Content block type "${(b as { type: string }).type}" is not supported.`, `messages.${i}.content`);
+      else
+        throw invalidRequest(
+          "unsupported_content",
+          `Content block type "${(b as { type: string }).type}" is not supported.`,
+          `messages.${i}.content`,
+        );
     }
     if (parts.length) {
       const onlyText = parts.every((p) => p.type === "text");
-      messages.push({ role: "user", content: onlyText ? parts.map((p) => (p as { text: string }).text).join("") : parts });
+      messages.push({
+        role: "user",
+        content: onlyText ? parts.map((p) => (p as { text: string }).text).join("") : parts,
+      });
     }
   });
 
@@ -102,7 +139,8 @@ export function canonicalToAnthropicResponse(res: ChatResponse, usage?: Usage, m
   const content: AnthropicResponse["content"] = [];
   const text = choice?.message.content ?? "";
   if (text) content.push({ type: "text", text });
-  for (const tc of choice?.message.tool_calls ?? []) content.push({ type: "tool_use", id: tc.id, name: tc.function.name, input: parseArgs(tc.function.arguments) });
+  for (const tc of choice?.message.tool_calls ?? [])
+    content.push({ type: "tool_use", id: tc.id, name: tc.function.name, input: parseArgs(tc.function.arguments) });
   return {
     id: res.id.startsWith("msg_") ? res.id : `msg_${res.id.replace(/^chatcmpl-?/, "")}`,
     type: "message",
@@ -134,7 +172,10 @@ export class AnthropicStreamTranslator {
   private usage: Usage | undefined;
   private sawTools = false;
 
-  constructor(private readonly id: string, private readonly model: string) {}
+  constructor(
+    private readonly id: string,
+    private readonly model: string,
+  ) {}
 
   private start(out: AnthropicEvent[]) {
     if (this.started) return;
@@ -142,7 +183,13 @@ export class AnthropicStreamTranslator {
     out.push({
       type: "message_start",
       message: {
-        id: this.id, type: "message", role: "assistant", model: this.model, content: [], stop_reason: null, stop_sequence: null,
+        id: this.id,
+        type: "message",
+        role: "assistant",
+        model: this.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
         usage: { input_tokens: 0, output_tokens: 0 },
       },
     });
@@ -177,12 +224,20 @@ export class AnthropicStreamTranslator {
         const index = this.nextIndex++;
         this.toolBlocks.set(d.index, index);
         this.open = { index, kind: "tool", tool: d.index };
-        out.push({ type: "content_block_start", index, content_block: { type: "tool_use", id: d.id ?? `toolu_${index}`, name: d.function?.name ?? "", input: {} } });
+        out.push({
+          type: "content_block_start",
+          index,
+          content_block: { type: "tool_use", id: d.id ?? `toolu_${index}`, name: d.function?.name ?? "", input: {} },
+        });
       }
       const args = d.function?.arguments;
       // Blocks cannot be reopened: fragments for an already-closed call (no real upstream interleaves) are dropped.
       if (args && this.open?.kind === "tool" && this.open.tool === d.index) {
-        out.push({ type: "content_block_delta", index: this.open.index, delta: { type: "input_json_delta", partial_json: args } });
+        out.push({
+          type: "content_block_delta",
+          index: this.open.index,
+          delta: { type: "input_json_delta", partial_json: args },
+        });
       }
     }
     if (ch.finish_reason) this.stop = finishToAnthropic(ch.finish_reason, this.sawTools);
@@ -197,7 +252,11 @@ export class AnthropicStreamTranslator {
     this.close(out);
     this.finished = true;
     const u = usageToAnthropic(usage ?? this.usage);
-    out.push({ type: "message_delta", delta: { stop_reason: this.stop ?? (this.sawTools ? "tool_use" : "end_turn"), stop_sequence: null }, usage: u });
+    out.push({
+      type: "message_delta",
+      delta: { stop_reason: this.stop ?? (this.sawTools ? "tool_use" : "end_turn"), stop_sequence: null },
+      usage: u,
+    });
     out.push({ type: "message_stop" });
     return out;
   }

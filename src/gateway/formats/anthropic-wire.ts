@@ -5,24 +5,44 @@
  */
 import type { FinishReason } from "../types.js";
 
-export interface AText { type: "text"; text: string; cache_control?: unknown }
+export interface AText {
+  type: "text";
+  text: string;
+  cache_control?: unknown;
+}
 export interface AImage {
   type: "image";
   source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
 }
-export interface AToolUse { type: "tool_use"; id: string; name: string; input: unknown }
+export interface AToolUse {
+  type: "tool_use";
+  id: string;
+  name: string;
+  input: unknown;
+}
 export interface AToolResult {
   type: "tool_result";
   tool_use_id: string;
   content?: string | Array<AText | AImage>;
   is_error?: boolean;
 }
-export interface AThinking { type: "thinking" | "redacted_thinking"; [k: string]: unknown }
+export interface AThinking {
+  type: "thinking" | "redacted_thinking";
+  [k: string]: unknown;
+}
 export type ABlock = AText | AImage | AToolUse | AToolResult | AThinking;
 
-export interface AMessage { role: "user" | "assistant"; content: string | ABlock[] }
+export interface AMessage {
+  role: "user" | "assistant";
+  content: string | ABlock[];
+}
 
-export interface ATool { name: string; description?: string; input_schema: Record<string, unknown>; type?: string }
+export interface ATool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+  type?: string;
+}
 export type AToolChoice =
   | { type: "auto" | "any" | "none"; disable_parallel_tool_use?: boolean }
   | { type: "tool"; name: string; disable_parallel_tool_use?: boolean };

@@ -5,21 +5,32 @@
  * extension rides on the final `message_delta` event.
  */
 import { anthropicErrorBody, type GatewayError, invalidRequest } from "../errors.js";
-import { AnthropicStreamTranslator, anthropicToCanonical, canonicalToAnthropicResponse } from "../formats/anthropic-inbound.js";
+import {
+  AnthropicStreamTranslator,
+  anthropicToCanonical,
+  canonicalToAnthropicResponse,
+} from "../formats/anthropic-inbound.js";
 import type { AnthropicRequest } from "../formats/anthropic-wire.js";
 import type { InboundFormat, StreamRenderer } from "../pipeline.js";
 import { usageFromOpenAI } from "../types.js";
 
 function checkMessagesRequest(body: unknown): AnthropicRequest {
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw invalidRequest("invalid_body", "The body must be a JSON object.");
+  if (!body || typeof body !== "object" || Array.isArray(body))
+    throw invalidRequest("invalid_body", "The body must be a JSON object.");
   const b = body as Record<string, unknown>;
-  if (typeof b.model !== "string" && b.model !== undefined) throw invalidRequest("invalid_model", "`model` must be a string.", "model");
-  if (!Array.isArray(b.messages) || b.messages.length === 0) throw invalidRequest("invalid_messages", "`messages` must be a non-empty array.", "messages");
+  if (typeof b.model !== "string" && b.model !== undefined)
+    throw invalidRequest("invalid_model", "`model` must be a string.", "model");
+  if (!Array.isArray(b.messages) || b.messages.length === 0)
+    throw invalidRequest("invalid_messages", "`messages` must be a non-empty array.", "messages");
   for (const [i, m] of b.messages.entries()) {
     const role = (m as { role?: unknown } | null)?.role;
-    if (role !== "user" && role !== "assistant") throw invalidRequest("invalid_messages", `messages[${i}].role must be user or assistant.`, `messages[${i}].role`);
+    if (role !== "user" && role !== "assistant")
+      throw invalidRequest("invalid_messages", `messages[${i}].role must be user or assistant.`, `messages[${i}].role`);
   }
-  if (b.max_tokens !== undefined && (typeof b.max_tokens !== "number" || !Number.isInteger(b.max_tokens) || b.max_tokens < 1)) {
+  if (
+    b.max_tokens !== undefined &&
+    (typeof b.max_tokens !== "number" || !Number.isInteger(b.max_tokens) || b.max_tokens < 1)
+  ) {
     throw invalidRequest("invalid_max_tokens", "`max_tokens` must be a positive integer.", "max_tokens");
   }
   return b as unknown as AnthropicRequest;
@@ -37,7 +48,12 @@ export const anthropicInbound: InboundFormat = {
     return {
       chunk: (c) => t.push(c).map((e) => ({ event: e.type, data: e })),
       finish(usage, extra) {
-        return t.finish(usage).map((e) => ({ event: e.type, data: e.type === "message_delta" && Object.keys(extra).length ? { ...e, tollgate: extra } : e }));
+        return t
+          .finish(usage)
+          .map((e) => ({
+            event: e.type,
+            data: e.type === "message_delta" && Object.keys(extra).length ? { ...e, tollgate: extra } : e,
+          }));
       },
       error(e: GatewayError, id: string) {
         const body = anthropicErrorBody(e, id);

@@ -100,57 +100,128 @@ describe("every price component", () => {
   });
 
   it("never bills a token twice when a report's parts exceed their totals", () => {
-    const rates: PriceRates = { inputMicroUsdPerM: 1_000_000n, cachedInputMicroUsdPerM: 1_000_000n, outputMicroUsdPerM: 1_000_000n, cacheWriteMicroUsdPerM: 1_000_000n, reasoningMicroUsdPerM: 1_000_000n };
+    const rates: PriceRates = {
+      inputMicroUsdPerM: 1_000_000n,
+      cachedInputMicroUsdPerM: 1_000_000n,
+      outputMicroUsdPerM: 1_000_000n,
+      cacheWriteMicroUsdPerM: 1_000_000n,
+      reasoningMicroUsdPerM: 1_000_000n,
+    };
     // At one micro-USD per token for every part, the cost is the number of tokens: parts are clamped.
-    expect(costMicroUsd({ inputTokens: 100, cachedInputTokens: 80, cacheWriteInputTokens: 80, audioInputTokens: 500, outputTokens: 10, reasoningTokens: 50 }, rates)).toBe(110n);
+    expect(
+      costMicroUsd(
+        {
+          inputTokens: 100,
+          cachedInputTokens: 80,
+          cacheWriteInputTokens: 80,
+          audioInputTokens: 500,
+          outputTokens: 10,
+          reasoningTokens: 50,
+        },
+        rates,
+      ),
+    ).toBe(110n);
   });
 
   it("a long-context tier prices the whole request once the input exceeds it (Gemini 2.5 Pro above 200k)", () => {
     const pro = libraryModel("gemini", "gemini-2.5-pro")!.prices!;
-    expect(pro.tiers).toEqual([{ aboveInputTokens: 200_000, rates: { inputMicroUsdPerM: 2_500_000n, cachedInputMicroUsdPerM: 250_000n, outputMicroUsdPerM: 15_000_000n } }]);
-    expect(costMicroUsd({ inputTokens: 200_000, cachedInputTokens: 0, outputTokens: 1_000 }, pro)).toBe(200_000n * 1_250_000n / 1_000_000n + 10_000n);
-    expect(costMicroUsd({ inputTokens: 200_001, cachedInputTokens: 0, outputTokens: 1_000 }, pro)).toBe((200_001n * 2_500_000n + 999_999n) / 1_000_000n + 15_000n);
+    expect(pro.tiers).toEqual([
+      {
+        aboveInputTokens: 200_000,
+        rates: { inputMicroUsdPerM: 2_500_000n, cachedInputMicroUsdPerM: 250_000n, outputMicroUsdPerM: 15_000_000n },
+      },
+    ]);
+    expect(costMicroUsd({ inputTokens: 200_000, cachedInputTokens: 0, outputTokens: 1_000 }, pro)).toBe(
+      (200_000n * 1_250_000n) / 1_000_000n + 10_000n,
+    );
+    expect(costMicroUsd({ inputTokens: 200_001, cachedInputTokens: 0, outputTokens: 1_000 }, pro)).toBe(
+      (200_001n * 2_500_000n + 999_999n) / 1_000_000n + 15_000n,
+    );
   });
 
   it("the hold covers every report within its token bounds, at any tier and component mix", () => {
     const r = rng(42);
     for (let i = 0; i < 3_000; i++) {
       const base = randomRates(r);
-      const prices: PriceInfo = r(2) ? { ...base, requestMicroUsdPerK: base.requestMicroUsdPerK, webSearchMicroUsdPerK: undefined, tiers: [{ aboveInputTokens: r(200_000), rates: { ...randomRates(r), webSearchMicroUsdPerK: undefined } }] } : { ...base, webSearchMicroUsdPerK: undefined };
+      const prices: PriceInfo = r(2)
+        ? {
+            ...base,
+            requestMicroUsdPerK: base.requestMicroUsdPerK,
+            webSearchMicroUsdPerK: undefined,
+            tiers: [{ aboveInputTokens: r(200_000), rates: { ...randomRates(r), webSearchMicroUsdPerK: undefined } }],
+          }
+        : { ...base, webSearchMicroUsdPerK: undefined };
       const usage = randomUsage(r);
       const markup = BigInt(r(30_000_000));
-      expect(costMicroUsd(usage, prices, markup), String(i)).toBeLessThanOrEqual(worstCaseMicroUsd(usage.inputTokens, usage.outputTokens, prices, markup));
+      expect(costMicroUsd(usage, prices, markup), String(i)).toBeLessThanOrEqual(
+        worstCaseMicroUsd(usage.inputTokens, usage.outputTokens, prices, markup),
+      );
     }
   });
 
   it("the library's prices arrive whole: Anthropic 5-minute and 1-hour cache writes, OpenAI audio, free and priced", () => {
     expect(libraryModel("anthropic", "claude-sonnet-4-0")!.prices).toMatchObject({
-      inputMicroUsdPerM: 3_000_000n, cachedInputMicroUsdPerM: 300_000n, cacheWriteMicroUsdPerM: 3_750_000n, cacheWrite1hMicroUsdPerM: 6_000_000n, outputMicroUsdPerM: 15_000_000n,
+      inputMicroUsdPerM: 3_000_000n,
+      cachedInputMicroUsdPerM: 300_000n,
+      cacheWriteMicroUsdPerM: 3_750_000n,
+      cacheWrite1hMicroUsdPerM: 6_000_000n,
+      outputMicroUsdPerM: 15_000_000n,
     });
     // No cache-read price: cache reads are plain input.
-    expect(libraryModel("openai", "o1-pro")!.prices).toMatchObject({ inputMicroUsdPerM: 150_000_000n, cachedInputMicroUsdPerM: 150_000_000n, outputMicroUsdPerM: 600_000_000n });
-    expect(libraryModel("openai", "gpt-4o-mini-2024-07-18")!.prices).toMatchObject({ inputMicroUsdPerM: 150_000n, outputMicroUsdPerM: 600_000n });
+    expect(libraryModel("openai", "o1-pro")!.prices).toMatchObject({
+      inputMicroUsdPerM: 150_000_000n,
+      cachedInputMicroUsdPerM: 150_000_000n,
+      outputMicroUsdPerM: 600_000_000n,
+    });
+    expect(libraryModel("openai", "gpt-4o-mini-2024-07-18")!.prices).toMatchObject({
+      inputMicroUsdPerM: 150_000n,
+      outputMicroUsdPerM: 600_000n,
+    });
     expect(libraryModel("openai", "no-such-model-zz")).toBeNull();
     expect(isFree({ inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n })).toBe(true);
-    expect(isFree({ inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n, requestMicroUsdPerK: 1n })).toBe(false);
+    expect(
+      isFree({ inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n, requestMicroUsdPerK: 1n }),
+    ).toBe(false);
   });
 
   it("pricing order: custom provider, operator override (with markup), library (with markup), mock free, else unpriced", () => {
-    const pricing = createPricing({ priceOverrides: '{"openai/gpt-4o": {"input": "1", "output": "2"}, "mock/echo": {"input": "3"}}', markupPercent: "10" });
+    const pricing = createPricing({
+      priceOverrides: '{"openai/gpt-4o": {"input": "1", "output": "2"}, "mock/echo": {"input": "3"}}',
+      markupPercent: "10",
+    });
     const lib = libraryModel("openai", "gpt-4o-mini")!.prices;
-    expect(pricing.of({ provider: "openai", model: "gpt-4o", custom: false, prices: lib })).toMatchObject({ prices: { inputMicroUsdPerM: 1_000_000n, outputMicroUsdPerM: 2_000_000n }, markup: 10_000_000n, free: false });
-    expect(pricing.of({ provider: "openai", model: "gpt-4o-mini", custom: false, prices: lib })).toMatchObject({ prices: lib, markup: 10_000_000n });
-    expect(pricing.of({ provider: "mock", model: "echo", custom: false, prices: null })!.prices.inputMicroUsdPerM).toBe(3_000_000n);
+    expect(pricing.of({ provider: "openai", model: "gpt-4o", custom: false, prices: lib })).toMatchObject({
+      prices: { inputMicroUsdPerM: 1_000_000n, outputMicroUsdPerM: 2_000_000n },
+      markup: 10_000_000n,
+      free: false,
+    });
+    expect(pricing.of({ provider: "openai", model: "gpt-4o-mini", custom: false, prices: lib })).toMatchObject({
+      prices: lib,
+      markup: 10_000_000n,
+    });
+    expect(pricing.of({ provider: "mock", model: "echo", custom: false, prices: null })!.prices.inputMicroUsdPerM).toBe(
+      3_000_000n,
+    );
     expect(pricing.of({ provider: "mock", model: "lorem", custom: false, prices: null })).toMatchObject({ free: true });
-    expect(pricing.of({ provider: "acme", model: "m", custom: true, prices: null })).toMatchObject({ free: true, markup: 0n });
+    expect(pricing.of({ provider: "acme", model: "m", custom: true, prices: null })).toMatchObject({
+      free: true,
+      markup: 0n,
+    });
     expect(pricing.of({ provider: "openai", model: "unknown", custom: false, prices: null })).toBeNull();
   });
 
   it("operator overrides take every component and refuse unknown ones", () => {
-    const o = parsePriceOverrides('{"anthropic/x": {"input": "3", "cacheWrite": "3.75", "cacheWrite1h": "6", "output": "15", "reasoning": "20", "perThousandRequests": "5"}}').get("anthropic/x");
+    const o = parsePriceOverrides(
+      '{"anthropic/x": {"input": "3", "cacheWrite": "3.75", "cacheWrite1h": "6", "output": "15", "reasoning": "20", "perThousandRequests": "5"}}',
+    ).get("anthropic/x");
     expect(o).toEqual({
-      inputMicroUsdPerM: 3_000_000n, cachedInputMicroUsdPerM: 3_000_000n, outputMicroUsdPerM: 15_000_000n, cacheWriteMicroUsdPerM: 3_750_000n,
-      cacheWrite1hMicroUsdPerM: 6_000_000n, reasoningMicroUsdPerM: 20_000_000n, requestMicroUsdPerK: 5_000_000n,
+      inputMicroUsdPerM: 3_000_000n,
+      cachedInputMicroUsdPerM: 3_000_000n,
+      outputMicroUsdPerM: 15_000_000n,
+      cacheWriteMicroUsdPerM: 3_750_000n,
+      cacheWrite1hMicroUsdPerM: 6_000_000n,
+      reasoningMicroUsdPerM: 20_000_000n,
+      requestMicroUsdPerK: 5_000_000n,
     });
     expect(() => parsePriceOverrides('{"a/b": {"inptu": "1"}}')).toThrow(/unknown price "inptu"/);
   });
@@ -160,10 +231,24 @@ describe("the hold's token bounds", () => {
   it("input: UTF-8 bytes of all text sent (CJK at 3 bytes a character, schemas and tools in full), images at their provider's ceiling", () => {
     const b = inputBound({ model: "m", messages: [{ role: "user", content: "漢字".repeat(10) }] });
     expect(b).toEqual({ tokens: 16 + 8 + 60, images: 0 });
-    const schema = { type: "json_schema" as const, json_schema: { name: "s", schema: { description: "x".repeat(1000) } } };
+    const schema = {
+      type: "json_schema" as const,
+      json_schema: { name: "s", schema: { description: "x".repeat(1000) } },
+    };
     const withSchema = inputBound({ model: "m", messages: [{ role: "user", content: "hi" }], response_format: schema });
     expect(withSchema.tokens).toBe(16 + 8 + 2 + 600 + Buffer.byteLength(JSON.stringify(schema)));
-    const img = inputBound({ model: "m", messages: [{ role: "user", content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url: `data:image/png;base64,${"A".repeat(100_000)}` } }] }] });
+    const img = inputBound({
+      model: "m",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "look" },
+            { type: "image_url", image_url: { url: `data:image/png;base64,${"A".repeat(100_000)}` } },
+          ],
+        },
+      ],
+    });
     expect(img).toEqual({ tokens: 16 + 8 + 4, images: 1 });
     expect(inputTokensOn({ format: "openai", model: "gpt-4o-mini" }, img)).toBe(28 + 48_169);
     expect(imageTokenCeiling({ format: "anthropic", model: "claude-sonnet-4-0" })).toBe(5_000);

@@ -25,7 +25,11 @@ function usdText(r: (n: number) => number): string {
 }
 
 /** Reference: exact rational cost in USD as numerator/denominator bigints, rounded up to 1e-6 USD. */
-function referenceCost(tokens: { input: number; cached: number; output: number }, prices: { input: string; cached: string; output: string }, markupPct: string): bigint {
+function referenceCost(
+  tokens: { input: number; cached: number; output: number },
+  prices: { input: string; cached: string; output: string },
+  markupPct: string,
+): bigint {
   const frac = (t: string): [bigint, bigint] => {
     const [w, f = ""] = t.split(".");
     return [BigInt(w! + f), 10n ** BigInt(f.length)];
@@ -62,17 +66,28 @@ describe("cost in micro-USD", () => {
       const markup = r(2) === 0 ? "0" : `${r(300)}.${r(10_000).toString().padStart(4, "0")}`;
       const got = costMicroUsd(
         { inputTokens: input, cachedInputTokens: cached, outputTokens: output },
-        { inputMicroUsdPerM: parseUsd(prices.input), cachedInputMicroUsdPerM: parseUsd(prices.cached), outputMicroUsdPerM: parseUsd(prices.output) },
+        {
+          inputMicroUsdPerM: parseUsd(prices.input),
+          cachedInputMicroUsdPerM: parseUsd(prices.cached),
+          outputMicroUsdPerM: parseUsd(prices.output),
+        },
         parseMarkupPercent(markup),
       );
-      expect(got, JSON.stringify({ input, cached, output, prices, markup })).toBe(referenceCost({ input, cached, output }, prices, markup));
+      expect(got, JSON.stringify({ input, cached, output, prices, markup })).toBe(
+        referenceCost({ input, cached, output }, prices, markup),
+      );
     }
   });
 
   it("the sum of many small requests is never below the exact total (rounding up per request, never lost)", () => {
-    const prices = { inputMicroUsdPerM: parseUsd("0.15"), cachedInputMicroUsdPerM: parseUsd("0.075"), outputMicroUsdPerM: parseUsd("0.6") };
+    const prices = {
+      inputMicroUsdPerM: parseUsd("0.15"),
+      cachedInputMicroUsdPerM: parseUsd("0.075"),
+      outputMicroUsdPerM: parseUsd("0.6"),
+    };
     let sum = 0n;
-    for (let i = 0; i < 1000; i++) sum += costMicroUsd({ inputTokens: 7, cachedInputTokens: 0, outputTokens: 3 }, prices);
+    for (let i = 0; i < 1000; i++)
+      sum += costMicroUsd({ inputTokens: 7, cachedInputTokens: 0, outputTokens: 3 }, prices);
     expect(sum).toBeGreaterThanOrEqual(ceilDiv(1000n * (7n * 150_000n + 3n * 600_000n), 1_000_000n));
     expect(sum).toBe(1000n * 3n); // each request: 2.85 micro-USD → 3
   });
@@ -80,13 +95,19 @@ describe("cost in micro-USD", () => {
   it("the worst case covers every outcome with at most that many tokens (settlement never exceeds the hold)", () => {
     const r = rng(7);
     for (let i = 0; i < 2_000; i++) {
-      const prices = { inputMicroUsdPerM: BigInt(r(20_000_000)), cachedInputMicroUsdPerM: BigInt(r(30_000_000)), outputMicroUsdPerM: BigInt(r(80_000_000)) };
+      const prices = {
+        inputMicroUsdPerM: BigInt(r(20_000_000)),
+        cachedInputMicroUsdPerM: BigInt(r(30_000_000)),
+        outputMicroUsdPerM: BigInt(r(80_000_000)),
+      };
       const input = r(100_000);
       const maxOut = r(50_000);
       const markup = BigInt(r(50_000_000));
       const worst = worstCaseMicroUsd(input, maxOut, prices, markup);
       const cached = r(input + 1);
-      expect(costMicroUsd({ inputTokens: input, cachedInputTokens: cached, outputTokens: r(maxOut + 1) }, prices, markup)).toBeLessThanOrEqual(worst);
+      expect(
+        costMicroUsd({ inputTokens: input, cachedInputTokens: cached, outputTokens: r(maxOut + 1) }, prices, markup),
+      ).toBeLessThanOrEqual(worst);
     }
   });
 
@@ -100,7 +121,11 @@ describe("cost in micro-USD", () => {
 
   it("operator price overrides are parsed exactly and refuse malformed input", () => {
     const o = parsePriceOverrides('{"openai/gpt-4o": {"input": "2.5", "cachedInput": "1.25", "output": 10}}');
-    expect(o.get("openai/gpt-4o")).toEqual({ inputMicroUsdPerM: 2_500_000n, cachedInputMicroUsdPerM: 1_250_000n, outputMicroUsdPerM: 10_000_000n });
+    expect(o.get("openai/gpt-4o")).toEqual({
+      inputMicroUsdPerM: 2_500_000n,
+      cachedInputMicroUsdPerM: 1_250_000n,
+      outputMicroUsdPerM: 10_000_000n,
+    });
     expect(() => parsePriceOverrides("{nope")).toThrow(/JSON/);
     expect(() => parsePriceOverrides('{"gpt-4o": {}}')).toThrow(/provider\/model/);
     expect(() => parsePriceOverrides('{"a/b": {"input": "0.0000001"}}')).toThrow(/decimal places/);

@@ -46,7 +46,10 @@ function numerator(u: Usage, r: PriceRates): bigint {
   const cachedAudio = min(count(u.cachedAudioInputTokens), cached);
   const write = min(count(u.cacheWriteInputTokens), input - cached);
   const write1h = min(count(u.cacheWrite1hInputTokens), write);
-  const audio = min(count(u.audioInputTokens) - cachedAudio > 0n ? count(u.audioInputTokens) - cachedAudio : 0n, input - cached - write);
+  const audio = min(
+    count(u.audioInputTokens) - cachedAudio > 0n ? count(u.audioInputTokens) - cachedAudio : 0n,
+    input - cached - write,
+  );
   const image = min(count(u.imageInputTokens), input - cached - write - audio);
   const plainIn = input - cached - write - audio - image;
   const reasoning = min(count(u.reasoningTokens), output);
@@ -90,9 +93,21 @@ function dearest(prices: PriceInfo, inputTokens: number): { input: bigint; outpu
   let output = 0n;
   let request = 0n;
   const take = (r: PriceRates) => {
-    input = max(max(max(max(max(max(input, r.inputMicroUsdPerM), r.cachedInputMicroUsdPerM), r.cacheWriteMicroUsdPerM), r.cacheWrite1hMicroUsdPerM), r.audioInputMicroUsdPerM), r.imageInputMicroUsdPerM);
+    input = max(
+      max(
+        max(
+          max(max(max(input, r.inputMicroUsdPerM), r.cachedInputMicroUsdPerM), r.cacheWriteMicroUsdPerM),
+          r.cacheWrite1hMicroUsdPerM,
+        ),
+        r.audioInputMicroUsdPerM,
+      ),
+      r.imageInputMicroUsdPerM,
+    );
     input = max(input, r.cachedAudioInputMicroUsdPerM);
-    output = max(max(max(max(output, r.outputMicroUsdPerM), r.reasoningMicroUsdPerM), r.audioOutputMicroUsdPerM), r.imageOutputMicroUsdPerM);
+    output = max(
+      max(max(max(output, r.outputMicroUsdPerM), r.reasoningMicroUsdPerM), r.audioOutputMicroUsdPerM),
+      r.imageOutputMicroUsdPerM,
+    );
     request = max(request, r.requestMicroUsdPerK);
   };
   take(prices);
@@ -106,7 +121,12 @@ function dearest(prices: PriceInfo, inputTokens: number): { input: bigint; outpu
  * output rate, in the dearest tier the input can reach. Web searches are not
  * bounded (their number is the model's choice); they are charged when reported.
  */
-export function worstCaseMicroUsd(inputTokens: number, outputTokens: number, prices: PriceInfo, markupMicroPercent = 0n): bigint {
+export function worstCaseMicroUsd(
+  inputTokens: number,
+  outputTokens: number,
+  prices: PriceInfo,
+  markupMicroPercent = 0n,
+): bigint {
   const d = dearest(prices, inputTokens);
   const n = count(inputTokens) * d.input + count(outputTokens) * d.output + d.request * 1_000n;
   return ceilDiv(n * (HUNDRED_PERCENT + markupMicroPercent), PER_MILLION * HUNDRED_PERCENT);
@@ -115,11 +135,21 @@ export function worstCaseMicroUsd(inputTokens: number, outputTokens: number, pri
 /** True when nothing in these prices costs money (a free model: no hold, never refused for credits). */
 export function isFree(prices: PriceInfo): boolean {
   const d = dearest(prices, Number.MAX_SAFE_INTEGER);
-  return d.input === 0n && d.output === 0n && d.request === 0n && !prices.webSearchMicroUsdPerK && !(prices.tiers ?? []).some((t) => t.rates.webSearchMicroUsdPerK);
+  return (
+    d.input === 0n &&
+    d.output === 0n &&
+    d.request === 0n &&
+    !prices.webSearchMicroUsdPerK &&
+    !(prices.tiers ?? []).some((t) => t.rates.webSearchMicroUsdPerK)
+  );
 }
 
 export function usageTokens(u: Usage | undefined): Tokens {
-  return { inputTokens: u?.inputTokens ?? 0, cachedInputTokens: u?.cachedInputTokens ?? 0, outputTokens: u?.outputTokens ?? 0 };
+  return {
+    inputTokens: u?.inputTokens ?? 0,
+    cachedInputTokens: u?.cachedInputTokens ?? 0,
+    outputTokens: u?.outputTokens ?? 0,
+  };
 }
 
 /** "12.5" (percent) → 12_500_000 micro-percent. */
@@ -160,14 +190,20 @@ export function parsePriceOverrides(json: string): PriceOverrides {
   } catch {
     throw new MoneyFormatError("TOLLGATE_PRICE_OVERRIDES must be JSON.");
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new MoneyFormatError("TOLLGATE_PRICE_OVERRIDES must be an object keyed by provider/model.");
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new MoneyFormatError("TOLLGATE_PRICE_OVERRIDES must be an object keyed by provider/model.");
   for (const [model, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!model.includes("/")) throw new MoneyFormatError(`TOLLGATE_PRICE_OVERRIDES: "${model}" must be provider/model.`);
+    if (!model.includes("/"))
+      throw new MoneyFormatError(`TOLLGATE_PRICE_OVERRIDES: "${model}" must be provider/model.`);
     const p = (v ?? {}) as Record<string, unknown>;
     const unknown = Object.keys(p).filter((k) => !(k in OVERRIDE_FIELDS));
-    if (unknown.length) throw new MoneyFormatError(`TOLLGATE_PRICE_OVERRIDES: "${model}" has unknown price ${unknown.map((k) => `"${k}"`).join(", ")}; known: ${Object.keys(OVERRIDE_FIELDS).join(", ")}.`);
+    if (unknown.length)
+      throw new MoneyFormatError(
+        `TOLLGATE_PRICE_OVERRIDES: "${model}" has unknown price ${unknown.map((k) => `"${k}"`).join(", ")}; known: ${Object.keys(OVERRIDE_FIELDS).join(", ")}.`,
+      );
     const price: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
-    for (const [k, field] of Object.entries(OVERRIDE_FIELDS)) if (p[k] !== undefined) price[field] = parseUsd(p[k] as string | number);
+    for (const [k, field] of Object.entries(OVERRIDE_FIELDS))
+      if (p[k] !== undefined) price[field] = parseUsd(p[k] as string | number);
     if (p.cachedInput === undefined) price.cachedInputMicroUsdPerM = price.inputMicroUsdPerM;
     out.set(model, price);
   }

@@ -40,7 +40,8 @@ const FREE_PRICE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 
 export function createPricing(opts: PricingOptions): Pricing {
   const overrides = new Map<string, EffectivePrice>();
   const markup = parseMarkupPercent(opts.markupPercent);
-  for (const [model, prices] of parsePriceOverrides(opts.priceOverrides)) overrides.set(model, { prices, markup, free: isFree(prices) });
+  for (const [model, prices] of parsePriceOverrides(opts.priceOverrides))
+    overrides.set(model, { prices, markup, free: isFree(prices) });
   const mock: EffectivePrice = { prices: FREE_PRICE, markup: 0n, free: true };
   // One EffectivePrice per catalog price object (the catalog caches those): no allocation per request.
   const seen = new WeakMap<PriceInfo, EffectivePrice>();

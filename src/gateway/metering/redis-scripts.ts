@@ -125,15 +125,46 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `;
 
-
 /** The scripts as commands on the client (ioredis `defineCommand`: EVALSHA, loaded again after a Redis restart). */
 export type Scripted = {
-  tgReserve(acct: string, holds: string, holdsAt: string, settled: string, proj: string, amount: string, req: string, member: string, now: number, cap: string, checkCredits: string): Promise<Array<number | string>>;
-  tgSettle(acct: string, holds: string, holdsAt: string, settled: string, queue: string, proj: string, queueBytes: string, req: string, charge: string, member: string, entry: string, ttl: number): Promise<string>;
+  tgReserve(
+    acct: string,
+    holds: string,
+    holdsAt: string,
+    settled: string,
+    proj: string,
+    amount: string,
+    req: string,
+    member: string,
+    now: number,
+    cap: string,
+    checkCredits: string,
+  ): Promise<Array<number | string>>;
+  tgSettle(
+    acct: string,
+    holds: string,
+    holdsAt: string,
+    settled: string,
+    queue: string,
+    proj: string,
+    queueBytes: string,
+    req: string,
+    charge: string,
+    member: string,
+    entry: string,
+    ttl: number,
+  ): Promise<string>;
   tgRelease(acct: string, holds: string, holdsAt: string, req: string, unused: string, member: string): Promise<number>;
   tgLoad(acct: string, credits: string, seq: string, usage: string): Promise<number>;
   tgLoadProject(proj: string, spent: string, ttlMs: number): Promise<number>;
-  tgClaim(queue: string, batchKey: string, batches: string, max: number, now: number, batchId: string): Promise<string[]>;
+  tgClaim(
+    queue: string,
+    batchKey: string,
+    batches: string,
+    max: number,
+    now: number,
+    batchId: string,
+  ): Promise<string[]>;
   tgReclaim(batches: string, cutoff: number, now: number): Promise<string | null>;
   tgFinish(batchKey: string, batches: string, queueBytes: string, batchId: string, bytes: number): Promise<number>;
 };

@@ -77,7 +77,14 @@ export interface RedisStoreOptions {
 }
 
 export const billingUnavailable = () =>
-  new GatewayError(503, "api_error", "billing_unavailable", "Credits cannot be checked right now (the shared billing store is unreachable). Retry shortly.", "gateway", { "retry-after": "1" });
+  new GatewayError(
+    503,
+    "api_error",
+    "billing_unavailable",
+    "Credits cannot be checked right now (the shared billing store is unreachable). Retry shortly.",
+    "gateway",
+    { "retry-after": "1" },
+  );
 
 function isScriptError(err: unknown): boolean {
   const m = String((err as Error)?.message ?? "");
@@ -118,7 +125,12 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
 
   async function loadAccount(orgId: string) {
     const t = await opts.loadAccount(orgId);
-    await client.tgLoad(k.acct(orgId), t.creditsMicroUsd.toString(), t.creditSeq.toString(), t.usageMicroUsd.toString());
+    await client.tgLoad(
+      k.acct(orgId),
+      t.creditsMicroUsd.toString(),
+      t.creditSeq.toString(),
+      t.usageMicroUsd.toString(),
+    );
     loadedAt.set(orgId, now());
   }
   async function loadProject(projectId: string, month: string) {
@@ -157,7 +169,9 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
       const pat = projectLoadedAt.get(pk);
       if (pat !== undefined && now() - pat > 5_000) {
         projectLoadedAt.set(pk, now());
-        void loadProject(r.project.id, r.project.month).catch((err) => opts.onError(err, "refreshing a project's spend in redis failed"));
+        void loadProject(r.project.id, r.project.month).catch((err) =>
+          opts.onError(err, "refreshing a project's spend in redis failed"),
+        );
       }
     }
     let freshAccount = false;
@@ -233,7 +247,9 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
 
   const timer = setInterval(() => {
     if (stopped || !redis.isUp()) return;
-    drain().catch((err) => opts.onError(err, "writing queued usage debits failed; they stay queued in redis and will be retried"));
+    drain().catch((err) =>
+      opts.onError(err, "writing queued usage debits failed; they stay queued in redis and will be retried"),
+    );
   }, opts.flushIntervalMs ?? 1_000);
   timer.unref();
 
@@ -301,7 +317,11 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
       const committed = t.creditsMicroUsd - t.usageMicroUsd;
       // Settled in Redis but not yet in the ledger.
       const unflushed = usage ? BigInt(usage) - t.usageMicroUsd : 0n;
-      return { committedMicroUsd: committed, unflushedMicroUsd: unflushed > 0n ? unflushed : 0n, reservedMicroUsd: reserved ? BigInt(reserved) : 0n };
+      return {
+        committedMicroUsd: committed,
+        unflushedMicroUsd: unflushed > 0n ? unflushed : 0n,
+        reservedMicroUsd: reserved ? BigInt(reserved) : 0n,
+      };
     },
 
     async releaseStale(olderThanMs) {
@@ -327,7 +347,10 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
       try {
         await drain();
       } catch (err) {
-        opts.onError(err, "final flush of queued usage debits failed; they stay queued in redis for the other replicas");
+        opts.onError(
+          err,
+          "final flush of queued usage debits failed; they stay queued in redis for the other replicas",
+        );
       }
     },
   };

@@ -103,7 +103,15 @@ export function createMemoryStore(deps: {
   function state(orgId: string): OrgState {
     let s = orgs.get(orgId);
     if (!s) {
-      s = { committed: 0n, unflushed: 0n, reserved: 0n, loadedAt: -Infinity, loading: null, holds: new Map(), settled: new Map() };
+      s = {
+        committed: 0n,
+        unflushed: 0n,
+        reserved: 0n,
+        loadedAt: -Infinity,
+        loading: null,
+        holds: new Map(),
+        settled: new Map(),
+      };
       orgs.set(orgId, s);
     }
     return s;
@@ -140,7 +148,12 @@ export function createMemoryStore(deps: {
       // Refuse only on a fresh balance (a grant may have landed since the last read).
       await load(r.orgId, s);
       if (tryHold(s, r)) return { ok: true };
-      return { ok: false, reason: "credits", availableMicroUsd: available(s) > 0n ? available(s) : 0n, heldMicroUsd: s.reserved };
+      return {
+        ok: false,
+        reason: "credits",
+        availableMicroUsd: available(s) > 0n ? available(s) : 0n,
+        heldMicroUsd: s.reserved,
+      };
     },
 
     async settle(orgId, requestId, charge) {

@@ -2,17 +2,46 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressAllowed, classifyAddress, createGuardedDispatcher, parseAllowList, validateBaseUrl, type LookupFn } from "./ssrf.js";
+import {
+  addressAllowed,
+  classifyAddress,
+  createGuardedDispatcher,
+  parseAllowList,
+  validateBaseUrl,
+  type LookupFn,
+} from "./ssrf.js";
 
 describe("classifyAddress", () => {
   it.each([
-    ["169.254.169.254", "forbidden"], ["169.254.0.1", "forbidden"], ["0.0.0.0", "forbidden"], ["100.100.100.200", "forbidden"],
-    ["fe80::1", "forbidden"], ["fd00:ec2::254", "forbidden"], ["::", "forbidden"], ["ff02::1", "forbidden"], ["224.0.0.1", "forbidden"],
-    ["::ffff:169.254.169.254", "forbidden"], ["::ffff:a9fe:a9fe", "forbidden"],
-    ["127.0.0.1", "private"], ["127.8.9.10", "private"], ["::1", "private"], ["10.1.2.3", "private"], ["172.16.0.1", "private"],
-    ["172.31.255.255", "private"], ["192.168.1.1", "private"], ["100.64.0.1", "private"], ["fc00::1", "private"], ["fd12:3456::1", "private"],
-    ["::ffff:127.0.0.1", "private"], ["::ffff:7f00:1", "private"], ["64:ff9b::7f00:1", "private"], ["2002:7f00:1::", "private"],
-    ["8.8.8.8", "public"], ["172.32.0.1", "public"], ["2606:4700::1111", "public"], ["::ffff:8.8.8.8", "public"],
+    ["169.254.169.254", "forbidden"],
+    ["169.254.0.1", "forbidden"],
+    ["0.0.0.0", "forbidden"],
+    ["100.100.100.200", "forbidden"],
+    ["fe80::1", "forbidden"],
+    ["fd00:ec2::254", "forbidden"],
+    ["::", "forbidden"],
+    ["ff02::1", "forbidden"],
+    ["224.0.0.1", "forbidden"],
+    ["::ffff:169.254.169.254", "forbidden"],
+    ["::ffff:a9fe:a9fe", "forbidden"],
+    ["127.0.0.1", "private"],
+    ["127.8.9.10", "private"],
+    ["::1", "private"],
+    ["10.1.2.3", "private"],
+    ["172.16.0.1", "private"],
+    ["172.31.255.255", "private"],
+    ["192.168.1.1", "private"],
+    ["100.64.0.1", "private"],
+    ["fc00::1", "private"],
+    ["fd12:3456::1", "private"],
+    ["::ffff:127.0.0.1", "private"],
+    ["::ffff:7f00:1", "private"],
+    ["64:ff9b::7f00:1", "private"],
+    ["2002:7f00:1::", "private"],
+    ["8.8.8.8", "public"],
+    ["172.32.0.1", "public"],
+    ["2606:4700::1111", "public"],
+    ["::ffff:8.8.8.8", "public"],
   ])("%s → %s", (ip, cls) => expect(classifyAddress(ip)).toBe(cls));
 });
 
@@ -81,11 +110,16 @@ describe("createGuardedDispatcher (connect time)", () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const stub = (answers: Record<string, string[]>): LookupFn => (host, _o, cb) => {
-    const a = answers[host];
-    if (!a) return cb(Object.assign(new Error("ENOTFOUND"), { code: "ENOTFOUND" }), []);
-    cb(null, a.map((address) => ({ address, family: address.includes(":") ? 6 : 4 })));
-  };
+  const stub =
+    (answers: Record<string, string[]>): LookupFn =>
+    (host, _o, cb) => {
+      const a = answers[host];
+      if (!a) return cb(Object.assign(new Error("ENOTFOUND"), { code: "ENOTFOUND" }), []);
+      cb(
+        null,
+        a.map((address) => ({ address, family: address.includes(":") ? 6 : 4 })),
+      );
+    };
   const get = async (url: string, allow: string[], lookup?: LookupFn) => {
     const d = createGuardedDispatcher(allow, { lookup, connectTimeoutMs: 2000 });
     try {

@@ -24,15 +24,26 @@ export type AddressClass = "public" | "private" | "forbidden";
 
 const forbidden = new BlockList();
 for (const [net, prefix] of [
-  ["0.0.0.0", 8], ["169.254.0.0", 16], ["100.100.100.200", 32], ["192.0.0.192", 32],
-  ["224.0.0.0", 4], ["240.0.0.0", 4],
-] as const) forbidden.addSubnet(net, prefix, "ipv4");
+  ["0.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["100.100.100.200", 32],
+  ["192.0.0.192", 32],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const)
+  forbidden.addSubnet(net, prefix, "ipv4");
 
 const privateNets = new BlockList();
 for (const [net, prefix] of [
-  ["127.0.0.0", 8], ["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16], ["100.64.0.0", 10],
-  ["192.0.0.0", 24], ["198.18.0.0", 15],
-] as const) privateNets.addSubnet(net, prefix, "ipv4");
+  ["127.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["100.64.0.0", 10],
+  ["192.0.0.0", 24],
+  ["198.18.0.0", 15],
+] as const)
+  privateNets.addSubnet(net, prefix, "ipv4");
 
 function classifyIPv4(ip: string): AddressClass {
   if (forbidden.check(ip, "ipv4")) return "forbidden";
@@ -88,7 +99,9 @@ const V6_RULES: ReadonlyArray<readonly [string, number, V6Rule]> = [
   ["fec0::", 10, "forbidden"], // site-local (deprecated, RFC 3879)
   ["ff00::", 8, "forbidden"], // multicast
 ];
-const v6Table = V6_RULES.map(([net, bits, rule]) => ({ net: ipaddr.IPv6.parse(net), bits, rule })).sort((a, b) => b.bits - a.bits);
+const v6Table = V6_RULES.map(([net, bits, rule]) => ({ net: ipaddr.IPv6.parse(net), bits, rule })).sort(
+  (a, b) => b.bits - a.bits,
+);
 
 const v4At = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
 const SEVERITY: Record<AddressClass, number> = { public: 0, private: 1, forbidden: 2 };
@@ -142,7 +155,12 @@ export interface AllowList {
   nets: BlockList;
 }
 
-const normHost = (h: string) => h.trim().toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+const normHost = (h: string) =>
+  h
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
 
 export function parseAllowList(entries: readonly string[]): AllowList {
   const names = new Set<string>();
@@ -152,7 +170,8 @@ export function parseAllowList(entries: readonly string[]): AllowList {
     if (!e) continue;
     const [addr, bits] = e.split("/") as [string, string | undefined];
     const fam = isIP(addr);
-    if (fam && bits !== undefined && /^\d+$/.test(bits)) nets.addSubnet(addr, Number(bits), fam === 4 ? "ipv4" : "ipv6");
+    if (fam && bits !== undefined && /^\d+$/.test(bits))
+      nets.addSubnet(addr, Number(bits), fam === 4 ? "ipv4" : "ipv6");
     else if (fam) nets.addAddress(addr, fam === 4 ? "ipv4" : "ipv6");
     else names.add(e);
   }
@@ -179,7 +198,11 @@ const METADATA_NAMES = /^(metadata|metadata\.google\.internal|instance-data|inst
 
 export type BaseUrlCheck =
   | { ok: true; url: URL }
-  | { ok: false; code: "invalid_url" | "unsupported_scheme" | "credentials_in_url" | "forbidden_address" | "private_address"; message: string };
+  | {
+      ok: false;
+      code: "invalid_url" | "unsupported_scheme" | "credentials_in_url" | "forbidden_address" | "private_address";
+      message: string;
+    };
 
 /** Save-time check of a provider base URL (the connect-time guard re-checks resolved addresses). */
 export function validateBaseUrl(input: string, allowedHosts: readonly string[] | AllowList): BaseUrlCheck {
@@ -201,16 +224,28 @@ export function validateBaseUrl(input: string, allowedHosts: readonly string[] |
   const privateMsg = {
     ok: false as const,
     code: "private_address" as const,
-    message: "The base URL points to a private or loopback address; an operator must allow it in TOLLGATE_ALLOWED_PROVIDER_HOSTS.",
+    message:
+      "The base URL points to a private or loopback address; an operator must allow it in TOLLGATE_ALLOWED_PROVIDER_HOSTS.",
   };
   if (isIP(host)) {
     const cls = classifyAddress(host);
-    if (cls === "forbidden") return { ok: false, code: "forbidden_address", message: "The base URL points to a link-local, metadata or reserved address." };
+    if (cls === "forbidden")
+      return {
+        ok: false,
+        code: "forbidden_address",
+        message: "The base URL points to a link-local, metadata or reserved address.",
+      };
     if (cls === "private" && !addressAllowed(host, host, allow)) return privateMsg;
     return { ok: true, url };
   }
-  if (METADATA_NAMES.test(host)) return { ok: false, code: "forbidden_address", message: "The base URL points to a metadata service." };
-  if (LOCAL_NAMES.test(host) && !allow.names.has(host) && !allowedByNets(allow, "127.0.0.1") && !allowedByNets(allow, "::1")) {
+  if (METADATA_NAMES.test(host))
+    return { ok: false, code: "forbidden_address", message: "The base URL points to a metadata service." };
+  if (
+    LOCAL_NAMES.test(host) &&
+    !allow.names.has(host) &&
+    !allowedByNets(allow, "127.0.0.1") &&
+    !allowedByNets(allow, "::1")
+  ) {
     return privateMsg;
   }
   return { ok: true, url };
@@ -255,7 +290,10 @@ export function createGuardedDispatcher(
       cb(null, addresses[0]!.address, addresses[0]!.family);
     });
   };
-  const base = buildConnector({ timeout: options.connectTimeoutMs ?? 10_000, lookup: guardedLookup } as buildConnector.BuildOptions);
+  const base = buildConnector({
+    timeout: options.connectTimeoutMs ?? 10_000,
+    lookup: guardedLookup,
+  } as buildConnector.BuildOptions);
   const connect: buildConnector.connector = (opts, cb) => {
     const host = normHost(opts.hostname);
     if (isIP(host) && !addressAllowed(host, host, allow)) {

@@ -16,8 +16,14 @@ import { invalidRequest } from "../errors.js";
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from "../types.js";
 import { contentText, usageToOpenAI } from "../types.js";
 import {
-  finishFromAnthropic, parseDataUrl,
-  type ABlock, type AMessage, type AnthropicRequest, type AnthropicResponse, type AToolChoice, type AUsage,
+  finishFromAnthropic,
+  parseDataUrl,
+  type ABlock,
+  type AMessage,
+  type AnthropicRequest,
+  type AnthropicResponse,
+  type AToolChoice,
+  type AUsage,
 } from "../formats/anthropic-wire.js";
 import { joinUrl, parseEventJson, postJson, safeExtraHeaders, scrubSecret, sseEvents } from "./http.js";
 import { UpstreamError, type ChatResult, type ProviderAdapter, type UpstreamTarget } from "./types.js";
@@ -34,8 +40,13 @@ export interface AnthropicAdapterOptions {
 /** max_tokens sent when a request sets none (the Messages API requires one): also the output bound of such a request. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
-export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS): { body: AnthropicRequest; jsonTool: boolean } {
-  if (req.n != null && req.n > 1) throw invalidRequest("unsupported_parameter", "n > 1 is not supported by this provider.", "n");
+export function toAnthropicRequest(
+  req: ChatRequest,
+  model: string,
+  defaultMaxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS,
+): { body: AnthropicRequest; jsonTool: boolean } {
+  if (req.n != null && req.n > 1)
+    throw invalidRequest("unsupported_parameter", "n > 1 is not supported by this provider.", "n");
   const system: string[] = [];
   const messages: AMessage[] = [];
   const push = (role: "user" | "assistant", blocks: ABlock[]) => {
@@ -57,8 +68,17 @@ export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTo
           if (p.type === "text") blocks.push({ type: "text", text: p.text });
           else if (p.type === "image_url") {
             const d = parseDataUrl(p.image_url.url);
-            blocks.push(d ? { type: "image", source: { type: "base64", media_type: d.mediaType, data: d.data } } : { type: "image", source: { type: "url", url: p.image_url.url } });
-          } else throw invalidRequest("unsupported_content", `Content part type "${p.type}" is not supported by this provider.`, `messages[${i}].content`);
+            blocks.push(
+              d
+                ? { type: "image", source: { type: "base64", media_type: d.mediaType, data: d.data } }
+                : { type: "image", source: { type: "url", url: p.image_url.url } },
+            );
+          } else
+            throw invalidRequest(
+              "unsupported_content",
+              `Content part type "${p.type}" is not supported by this provider.`,
+              `messages[${i}].content`,
+            );
         }
         push("user", blocks);
         break;
@@ -72,7 +92,11 @@ export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTo
           try {
             input = tc.function.arguments ? JSON.parse(tc.function.arguments) : {};
           } catch {
-            throw invalidRequest("invalid_tool_arguments", "Tool call arguments must be valid JSON.", `messages[${i}].tool_calls`);
+            throw invalidRequest(
+              "invalid_tool_arguments",
+              "Tool call arguments must be valid JSON.",
+              `messages[${i}].tool_calls`,
+            );
           }
           blocks.push({ type: "tool_use", id: tc.id, name: tc.function.name, input });
         }
@@ -90,7 +114,7 @@ export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTo
     max_tokens: req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens,
     messages,
   };
-  const stop = typeof req.stop === "string" ? [req.stop] : req.stop ?? [];
+  const stop = typeof req.stop === "string" ? [req.stop] : (req.stop ?? []);
   if (stop.length) body.stop_sequences = stop;
   if (req.temperature != null) body.temperature = Math.min(1, Math.max(0, req.temperature));
   if (req.top_p != null) body.top_p = req.top_p;
@@ -119,7 +143,13 @@ export function toAnthropicRequest(req: ChatRequest, model: string, defaultMaxTo
     const schema = rf.type === "json_schema" ? rf.json_schema.schema : undefined;
     if (!req.tools?.length && (!schema || schema.type === "object")) {
       jsonTool = true;
-      body.tools = [{ name: JSON_TOOL, description: "Return the answer as this JSON object.", input_schema: schema ?? { type: "object" } }];
+      body.tools = [
+        {
+          name: JSON_TOOL,
+          description: "Return the answer as this JSON object.",
+          input_schema: schema ?? { type: "object" },
+        },
+      ];
       body.tool_choice = { type: "tool", name: JSON_TOOL };
     } else {
       system.push(`Respond with JSON only${schema ? ` matching this JSON schema: ${JSON.stringify(schema)}` : ""}.`);
@@ -144,7 +174,11 @@ export function usageFromAnthropic(u: AnthropicUsage | undefined): Usage {
   const write1h = count(split?.ephemeral_1h_input_tokens);
   // The flat total wins; a report with only the breakdown still bills its writes.
   const write = count(u?.cache_creation_input_tokens) || count(split?.ephemeral_5m_input_tokens) + write1h;
-  const usage: Usage = { inputTokens: count(u?.input_tokens) + read + write, cachedInputTokens: read, outputTokens: count(u?.output_tokens) };
+  const usage: Usage = {
+    inputTokens: count(u?.input_tokens) + read + write,
+    cachedInputTokens: read,
+    outputTokens: count(u?.output_tokens),
+  };
   if (write) usage.cacheWriteInputTokens = write;
   if (write1h) usage.cacheWrite1hInputTokens = Math.min(write1h, write);
   const searches = count(u?.server_tool_use?.web_search_requests);
@@ -163,7 +197,8 @@ export function mergeAnthropicUsage(into: AnthropicUsage, next: unknown, depth =
   for (const [k, v] of Object.entries(next)) {
     if (v == null || k === "__proto__") continue;
     const prev = target[k];
-    if (depth === 0 && typeof v === "object" && prev && typeof prev === "object") mergeAnthropicUsage(prev as AnthropicUsage, v, 1);
+    if (depth === 0 && typeof v === "object" && prev && typeof prev === "object")
+      mergeAnthropicUsage(prev as AnthropicUsage, v, 1);
     else target[k] = typeof v === "object" && depth === 0 ? mergeAnthropicUsage({}, v, 1) : v;
   }
   return into;
@@ -180,7 +215,12 @@ export function fromAnthropicResponse(r: AnthropicResponse, jsonTool: boolean): 
       if (jsonTool && t.name === JSON_TOOL) {
         text += JSON.stringify(t.input ?? {});
         if (finish === "tool_calls") finish = "stop";
-      } else toolCalls.push({ id: t.id, type: "function", function: { name: t.name, arguments: JSON.stringify(t.input ?? {}) } });
+      } else
+        toolCalls.push({
+          id: t.id,
+          type: "function",
+          function: { name: t.name, arguments: JSON.stringify(t.input ?? {}) },
+        });
     }
   }
   return {
@@ -188,19 +228,33 @@ export function fromAnthropicResponse(r: AnthropicResponse, jsonTool: boolean): 
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model: r.model,
-    choices: [{
-      index: 0,
-      message: { role: "assistant", content: text || (toolCalls.length ? null : ""), ...(toolCalls.length ? { tool_calls: toolCalls } : {}), refusal: null },
-      finish_reason: finish,
-      logprobs: null,
-    }],
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: text || (toolCalls.length ? null : ""),
+          ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+          refusal: null,
+        },
+        finish_reason: finish,
+        logprobs: null,
+      },
+    ],
     usage: usageToOpenAI(usageFromAnthropic(r.usage)),
   };
 }
 
 const ERROR_STATUS: Record<string, number> = {
-  invalid_request_error: 400, authentication_error: 401, permission_error: 403, not_found_error: 404,
-  request_too_large: 413, rate_limit_error: 429, api_error: 500, overloaded_error: 529, timeout_error: 504,
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  overloaded_error: 529,
+  timeout_error: 504,
 };
 
 export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): ProviderAdapter {
@@ -219,10 +273,18 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
     async chat(req, target, opts): Promise<ChatResult> {
       const { body, jsonTool } = toAnthropicRequest(req, target.model, o.defaultMaxTokens);
       const stream = body.stream === true;
-      const call = await postJson({ url: url(target.baseUrl), headers: headers(target, stream), body, opts, apiKey: target.apiKey, label });
+      const call = await postJson({
+        url: url(target.baseUrl),
+        headers: headers(target, stream),
+        body,
+        opts,
+        apiKey: target.apiKey,
+        label,
+      });
       if (!stream) {
         const json = (await call.json()) as AnthropicResponse;
-        if (!json || json.type !== "message" || !Array.isArray(json.content)) throw new UpstreamError("protocol", `${label} response is not a message`);
+        if (!json || json.type !== "message" || !Array.isArray(json.content))
+          throw new UpstreamError("protocol", `${label} response is not a message`);
         const response = fromAnthropicResponse(json, jsonTool);
         return { kind: "response", response, usage: usageFromAnthropic(json.usage) };
       }
@@ -236,7 +298,11 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
         let tools = 0;
         let stopped = false;
         const chunk = (delta: ChatChunk["choices"][0]["delta"], finish: FinishReason | null = null): ChatChunk => ({
-          id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }],
+          id,
+          object: "chat.completion.chunk",
+          created,
+          model,
+          choices: [{ index: 0, delta, finish_reason: finish }],
         });
         for await (const ev of sseEvents(call, label)) {
           const e = parseEventJson(ev.data, label) as Record<string, any>;
@@ -258,7 +324,9 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
               } else if (b.type === "tool_use") {
                 const tool = tools++;
                 blocks.set(e.index, { kind: "tool", tool });
-                yield chunk({ tool_calls: [{ index: tool, id: b.id, type: "function", function: { name: b.name, arguments: "" } }] });
+                yield chunk({
+                  tool_calls: [{ index: tool, id: b.id, type: "function", function: { name: b.name, arguments: "" } }],
+                });
               } else blocks.set(e.index, { kind: "skip" });
               break;
             }
@@ -285,10 +353,14 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
               break;
             case "error": {
               const type = String(e.error?.type ?? "api_error");
-              throw new UpstreamError("http", scrubSecret(`${label} stream error: ${e.error?.message ?? type}`, target.apiKey), {
-                status: ERROR_STATUS[type] ?? 500,
-                upstreamCode: type,
-              });
+              throw new UpstreamError(
+                "http",
+                scrubSecret(`${label} stream error: ${e.error?.message ?? type}`, target.apiKey),
+                {
+                  status: ERROR_STATUS[type] ?? 500,
+                  upstreamCode: type,
+                },
+              );
             }
             default:
               break; // ping and future event types
@@ -296,7 +368,8 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
           if (stopped) break;
         }
         if (!stopped) throw new UpstreamError("protocol", `${label} stream ended before message_stop`);
-        if (usage) yield { id, object: "chat.completion.chunk", created, model, choices: [], usage: usageToOpenAI(usage) };
+        if (usage)
+          yield { id, object: "chat.completion.chunk", created, model, choices: [], usage: usageToOpenAI(usage) };
       }
       return { kind: "stream", stream: chunks(), usage: () => usage };
     },

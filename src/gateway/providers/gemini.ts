@@ -12,16 +12,51 @@
  * - A stream must show a finishReason before it closes, else it was truncated.
  */
 import { invalidRequest } from "../errors.js";
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, FinishReason, ToolCall, ToolCallDelta, Usage } from "../types.js";
+import type {
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  EmbeddingsRequest,
+  FinishReason,
+  ToolCall,
+  ToolCallDelta,
+  Usage,
+} from "../types.js";
 import { contentText, usageToOpenAI } from "../types.js";
 import { parseDataUrl } from "../formats/anthropic-wire.js";
-import { joinUrl, newId, parseEventJson, postJson, safeExtraHeaders, scrubSecret, sseEvents, extractUpstreamError } from "./http.js";
-import { UpstreamError, type CallOptions, type ChatResult, type EmbeddingsResult, type ProviderAdapter, type UpstreamTarget } from "./types.js";
+import {
+  joinUrl,
+  newId,
+  parseEventJson,
+  postJson,
+  safeExtraHeaders,
+  scrubSecret,
+  sseEvents,
+  extractUpstreamError,
+} from "./http.js";
+import {
+  UpstreamError,
+  type CallOptions,
+  type ChatResult,
+  type EmbeddingsResult,
+  type ProviderAdapter,
+  type UpstreamTarget,
+} from "./types.js";
 
 type Part = Record<string, unknown>;
-interface Content { role: "user" | "model"; parts: Part[] }
-interface Candidate { content?: { parts?: Part[] }; finishReason?: string; index?: number }
-interface ModalityCount { modality?: string; tokenCount?: number }
+interface Content {
+  role: "user" | "model";
+  parts: Part[];
+}
+interface Candidate {
+  content?: { parts?: Part[] };
+  finishReason?: string;
+  index?: number;
+}
+interface ModalityCount {
+  modality?: string;
+  tokenCount?: number;
+}
 /** The UsageMetadata fields we meter (Gemini omits zero counts). */
 export interface UsageMetadata {
   promptTokenCount?: number;
@@ -45,9 +80,28 @@ interface GenResponse {
 }
 
 const SCHEMA_KEYS = new Set([
-  "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties", "required",
-  "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf", "propertyOrdering",
-  "default", "items", "minimum", "maximum",
+  "type",
+  "format",
+  "title",
+  "description",
+  "nullable",
+  "enum",
+  "maxItems",
+  "minItems",
+  "properties",
+  "required",
+  "minProperties",
+  "maxProperties",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "example",
+  "anyOf",
+  "propertyOrdering",
+  "default",
+  "items",
+  "minimum",
+  "maximum",
 ]);
 
 /** JSON Schema → Gemini's OpenAPI-subset Schema (depth-bounded; input is depth-checked upstream anyway). */
@@ -91,11 +145,18 @@ export function toGeminiRequest(req: ChatRequest): Record<string, unknown> {
     if (m.role === "system" || m.role === "developer") system.push(contentText(m.content));
     else if (m.role === "user") {
       if (typeof m.content === "string") return push("user", [{ text: m.content }]);
-      push("user", m.content.map((p) => {
-        if (p.type === "text") return { text: p.text };
-        if (p.type === "image_url") return imagePart(p.image_url.url);
-        throw invalidRequest("unsupported_content", `Content part type "${p.type}" is not supported by this provider.`, `messages[${i}].content`);
-      }));
+      push(
+        "user",
+        m.content.map((p) => {
+          if (p.type === "text") return { text: p.text };
+          if (p.type === "image_url") return imagePart(p.image_url.url);
+          throw invalidRequest(
+            "unsupported_content",
+            `Content part type "${p.type}" is not supported by this provider.`,
+            `messages[${i}].content`,
+          );
+        }),
+      );
     } else if (m.role === "assistant") {
       const parts: Part[] = [];
       const text = contentText(m.content);
@@ -106,14 +167,23 @@ export function toGeminiRequest(req: ChatRequest): Record<string, unknown> {
         try {
           args = tc.function.arguments ? JSON.parse(tc.function.arguments) : {};
         } catch {
-          throw invalidRequest("invalid_tool_arguments", "Tool call arguments must be valid JSON.", `messages[${i}].tool_calls`);
+          throw invalidRequest(
+            "invalid_tool_arguments",
+            "Tool call arguments must be valid JSON.",
+            `messages[${i}].tool_calls`,
+          );
         }
         parts.push({ functionCall: { name: tc.function.name, args } });
       }
       push("model", parts);
     } else if (m.role === "tool") {
       const name = names.get(m.tool_call_id);
-      if (!name) throw invalidRequest("unknown_tool_call", "A tool message refers to a tool call id that no assistant message made.", `messages[${i}].tool_call_id`);
+      if (!name)
+        throw invalidRequest(
+          "unknown_tool_call",
+          "A tool message refers to a tool call id that no assistant message made.",
+          `messages[${i}].tool_call_id`,
+        );
       const text = contentText(m.content);
       let response: unknown;
       try {
@@ -130,27 +200,32 @@ export function toGeminiRequest(req: ChatRequest): Record<string, unknown> {
   const sys = system.filter(Boolean).join("\n\n");
   if (sys) body.systemInstruction = { parts: [{ text: sys }] };
   if (req.tools?.length) {
-    body.tools = [{
-      functionDeclarations: req.tools.map((t) => {
-        const params = t.function.parameters;
-        const hasProps = params && typeof params.properties === "object" && Object.keys(params.properties as object).length > 0;
-        return {
-          name: t.function.name,
-          ...(t.function.description ? { description: t.function.description } : {}),
-          ...(hasProps ? { parameters: toGeminiSchema(params) } : {}),
-        };
-      }),
-    }];
+    body.tools = [
+      {
+        functionDeclarations: req.tools.map((t) => {
+          const params = t.function.parameters;
+          const hasProps =
+            params && typeof params.properties === "object" && Object.keys(params.properties as object).length > 0;
+          return {
+            name: t.function.name,
+            ...(t.function.description ? { description: t.function.description } : {}),
+            ...(hasProps ? { parameters: toGeminiSchema(params) } : {}),
+          };
+        }),
+      },
+    ];
     const tc = req.tool_choice;
     const mode = tc === "none" ? "NONE" : tc === "required" || typeof tc === "object" ? "ANY" : "AUTO";
-    body.toolConfig = { functionCallingConfig: { mode, ...(typeof tc === "object" ? { allowedFunctionNames: [tc.function.name] } : {}) } };
+    body.toolConfig = {
+      functionCallingConfig: { mode, ...(typeof tc === "object" ? { allowedFunctionNames: [tc.function.name] } : {}) },
+    };
   }
   const g: Record<string, unknown> = {};
   if (req.temperature != null) g.temperature = req.temperature;
   if (req.top_p != null) g.topP = req.top_p;
   const max = req.max_completion_tokens ?? req.max_tokens;
   if (max != null) g.maxOutputTokens = max;
-  const stop = typeof req.stop === "string" ? [req.stop] : req.stop ?? [];
+  const stop = typeof req.stop === "string" ? [req.stop] : (req.stop ?? []);
   if (stop.length) g.stopSequences = stop;
   if (req.n != null && req.n > 1) g.candidateCount = req.n;
   if (req.seed != null) g.seed = req.seed;
@@ -192,11 +267,17 @@ export function usageFromGemini(m: UsageMetadata | undefined): Usage | undefined
   const candidates = count(m.candidatesTokenCount);
   const usage: Usage = { inputTokens: input, cachedInputTokens: cached, outputTokens: candidates + thoughts };
   // Tool-use prompt tokens are input too, and carry their own modality breakdown.
-  const audioIn = Math.min(modality(m.promptTokensDetails, "AUDIO") + modality(m.toolUsePromptTokensDetails, "AUDIO"), input);
+  const audioIn = Math.min(
+    modality(m.promptTokensDetails, "AUDIO") + modality(m.toolUsePromptTokensDetails, "AUDIO"),
+    input,
+  );
   if (audioIn) usage.audioInputTokens = audioIn;
   const cachedAudio = Math.min(modality(m.cacheTokensDetails, "AUDIO"), audioIn, cached);
   if (cachedAudio) usage.cachedAudioInputTokens = cachedAudio;
-  const imageIn = Math.min(modality(m.promptTokensDetails, "IMAGE") + modality(m.toolUsePromptTokensDetails, "IMAGE"), input - audioIn);
+  const imageIn = Math.min(
+    modality(m.promptTokensDetails, "IMAGE") + modality(m.toolUsePromptTokensDetails, "IMAGE"),
+    input - audioIn,
+  );
   if (imageIn) usage.imageInputTokens = imageIn;
   if (thoughts) usage.reasoningTokens = thoughts;
   // candidatesTokensDetails breaks down candidatesTokenCount, which excludes thoughts.
@@ -213,7 +294,12 @@ function partsOf(c: Candidate): { text: string; calls: ToolCall[] } {
   for (const p of c.content?.parts ?? []) {
     if (typeof p.text === "string" && !p.thought) text += p.text;
     const fc = p.functionCall as { name?: string; args?: unknown; id?: string } | undefined;
-    if (fc?.name) calls.push({ id: fc.id ?? newId("call_"), type: "function", function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) } });
+    if (fc?.name)
+      calls.push({
+        id: fc.id ?? newId("call_"),
+        type: "function",
+        function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
+      });
   }
   return { text, calls };
 }
@@ -222,10 +308,14 @@ function checkError(r: GenResponse, label: string, apiKey?: string) {
   if (r && typeof r === "object" && r.error) {
     const info = extractUpstreamError(JSON.stringify(r));
     const code = (r.error as { code?: unknown }).code;
-    throw new UpstreamError("http", scrubSecret(`${label} reported an error: ${info.message ?? "unknown error"}`, apiKey), {
-      ...(typeof code === "number" ? { status: code } : {}),
-      ...(info.code ? { upstreamCode: info.code } : {}),
-    });
+    throw new UpstreamError(
+      "http",
+      scrubSecret(`${label} reported an error: ${info.message ?? "unknown error"}`, apiKey),
+      {
+        ...(typeof code === "number" ? { status: code } : {}),
+        ...(info.code ? { upstreamCode: info.code } : {}),
+      },
+    );
   }
 }
 
@@ -244,8 +334,18 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
     format: "gemini",
     async chat(req, target, opts): Promise<ChatResult> {
       const stream = req.stream === true;
-      const url = joinUrl(base(target.baseUrl), `${modelPath(target.model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`);
-      const call = await postJson({ url, headers: headers(target, stream), body: toGeminiRequest(req), opts, apiKey: target.apiKey, label });
+      const url = joinUrl(
+        base(target.baseUrl),
+        `${modelPath(target.model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`,
+      );
+      const call = await postJson({
+        url,
+        headers: headers(target, stream),
+        body: toGeminiRequest(req),
+        opts,
+        apiKey: target.apiKey,
+        label,
+      });
       const created = Math.floor(Date.now() / 1000);
       if (!stream) {
         const r = (await call.json()) as GenResponse;
@@ -257,17 +357,32 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
           const { text, calls } = partsOf(c);
           return {
             index: c.index ?? i,
-            message: { role: "assistant", content: text || (calls.length ? null : ""), ...(calls.length ? { tool_calls: calls } : {}), refusal: null },
+            message: {
+              role: "assistant",
+              content: text || (calls.length ? null : ""),
+              ...(calls.length ? { tool_calls: calls } : {}),
+              refusal: null,
+            },
             finish_reason: finishFromGemini(c.finishReason ?? "STOP", calls.length > 0),
             logprobs: null,
           };
         });
         if (!choices.length) {
-          if (!r.promptFeedback?.blockReason) throw new UpstreamError("protocol", `${label} response has no candidates`);
-          choices.push({ index: 0, message: { role: "assistant", content: "", refusal: null }, finish_reason: "content_filter", logprobs: null });
+          if (!r.promptFeedback?.blockReason)
+            throw new UpstreamError("protocol", `${label} response has no candidates`);
+          choices.push({
+            index: 0,
+            message: { role: "assistant", content: "", refusal: null },
+            finish_reason: "content_filter",
+            logprobs: null,
+          });
         }
         const response: ChatResponse = {
-          id: r.responseId ?? newId("chatcmpl-"), object: "chat.completion", created, model: r.modelVersion ?? target.model, choices,
+          id: r.responseId ?? newId("chatcmpl-"),
+          object: "chat.completion",
+          created,
+          model: r.modelVersion ?? target.model,
+          choices,
           ...(usage ? { usage: usageToOpenAI(usage) } : {}),
         };
         return { kind: "response", response, usage };
@@ -279,8 +394,16 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
         const started = new Set<number>();
         const toolCount = new Map<number, number>();
         let finished = false;
-        const chunk = (index: number, delta: ChatChunk["choices"][0]["delta"], finish: FinishReason | null = null): ChatChunk => ({
-          id, object: "chat.completion.chunk", created, model, choices: [{ index, delta, finish_reason: finish }],
+        const chunk = (
+          index: number,
+          delta: ChatChunk["choices"][0]["delta"],
+          finish: FinishReason | null = null,
+        ): ChatChunk => ({
+          id,
+          object: "chat.completion.chunk",
+          created,
+          model,
+          choices: [{ index, delta, finish_reason: finish }],
         });
         for await (const ev of sseEvents(call, label)) {
           const r = parseEventJson(ev.data, label) as GenResponse;
@@ -301,7 +424,12 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
             if (calls.length) {
               const k = toolCount.get(index) ?? 0;
               toolCount.set(index, k + calls.length);
-              const deltas: ToolCallDelta[] = calls.map((tc, j) => ({ index: k + j, id: tc.id, type: "function", function: tc.function }));
+              const deltas: ToolCallDelta[] = calls.map((tc, j) => ({
+                index: k + j,
+                id: tc.id,
+                type: "function",
+                function: tc.function,
+              }));
               yield chunk(index, { tool_calls: deltas });
             }
             if (c.finishReason) {
@@ -311,7 +439,8 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
           }
         }
         if (!finished) throw new UpstreamError("protocol", `${label} stream ended without a finish reason`);
-        if (usage) yield { id, object: "chat.completion.chunk", created, model, choices: [], usage: usageToOpenAI(usage) };
+        if (usage)
+          yield { id, object: "chat.completion.chunk", created, model, choices: [], usage: usageToOpenAI(usage) };
       }
       return { kind: "stream", stream: chunks(), usage: () => usage };
     },
@@ -325,7 +454,9 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
       const url = joinUrl(base(target.baseUrl), `${model}:batchEmbedContents`);
       const body = {
         requests: inputs.map((text) => ({
-          model: decodeURIComponent(model), content: { parts: [{ text }] }, ...(req.dimensions ? { outputDimensionality: req.dimensions } : {}),
+          model: decodeURIComponent(model),
+          content: { parts: [{ text }] },
+          ...(req.dimensions ? { outputDimensionality: req.dimensions } : {}),
         })),
       };
       const call = await postJson({ url, headers: headers(target, false), body, opts, apiKey: target.apiKey, label });
@@ -339,8 +470,12 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
         response: {
           object: "list",
           data: r.embeddings.map((e, index) => ({
-            object: "embedding", index,
-            embedding: req.encoding_format === "base64" ? Buffer.from(new Float32Array(e.values ?? []).buffer).toString("base64") : e.values ?? [],
+            object: "embedding",
+            index,
+            embedding:
+              req.encoding_format === "base64"
+                ? Buffer.from(new Float32Array(e.values ?? []).buffer).toString("base64")
+                : (e.values ?? []),
           })),
           model: target.model,
           usage: { prompt_tokens: tokens, total_tokens: tokens },

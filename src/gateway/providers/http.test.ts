@@ -16,9 +16,16 @@ describe("upstream error helpers", () => {
   });
 
   it("reads the error text of each provider's shape, and Gemini's RetryInfo", () => {
-    expect(extractUpstreamError('{"error":{"message":"m1","type":"server_error"}}')).toMatchObject({ message: "m1", code: "server_error" });
-    expect(extractUpstreamError('{"type":"error","error":{"type":"overloaded_error","message":"m2"}}')).toMatchObject({ message: "m2", code: "overloaded_error" });
-    const g = '[{"error":{"code":429,"message":"m3","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"12s"}]}}]';
+    expect(extractUpstreamError('{"error":{"message":"m1","type":"server_error"}}')).toMatchObject({
+      message: "m1",
+      code: "server_error",
+    });
+    expect(extractUpstreamError('{"type":"error","error":{"type":"overloaded_error","message":"m2"}}')).toMatchObject({
+      message: "m2",
+      code: "overloaded_error",
+    });
+    const g =
+      '[{"error":{"code":429,"message":"m3","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"12s"}]}}]';
     expect(extractUpstreamError(g)).toMatchObject({ message: "m3", code: "RESOURCE_EXHAUSTED", retryDelayMs: 12_000 });
     expect(extractUpstreamError('{"detail":"vllm says no"}')).toMatchObject({ message: "vllm says no" });
     expect(extractUpstreamError("<html>502</html>")).toEqual({});
@@ -28,15 +35,31 @@ describe("upstream error helpers", () => {
   it("scrubs the key and masked fragments of it", () => {
     const key = "sk-proj-ABCDEFGHIJKLMNOP1234";
     expect(scrubSecret(`bad key ${key} given`, key)).toBe("bad key [redacted] given");
-    expect(scrubSecret("Incorrect API key provided: sk-proj-********************MNOP1234.", key)).not.toContain("MNOP1234");
-    const e = httpError("openai", 401, {}, JSON.stringify({ error: { message: `Incorrect API key provided: ${key}` } }), key);
+    expect(scrubSecret("Incorrect API key provided: sk-proj-********************MNOP1234.", key)).not.toContain(
+      "MNOP1234",
+    );
+    const e = httpError(
+      "openai",
+      401,
+      {},
+      JSON.stringify({ error: { message: `Incorrect API key provided: ${key}` } }),
+      key,
+    );
     expect(e.message).not.toContain(key);
     expect(e.retryable).toBe(false);
   });
 
   it("drops extra headers that would override auth, framing or inject lines", () => {
-    expect(safeExtraHeaders({ "X-Org": "a", Authorization: "x", host: "evil", "x-bad": "a\r\nb", "content-length": "1", "HTTP-Referer": "r" }))
-      .toEqual({ "x-org": "a", "http-referer": "r" });
+    expect(
+      safeExtraHeaders({
+        "X-Org": "a",
+        Authorization: "x",
+        host: "evil",
+        "x-bad": "a\r\nb",
+        "content-length": "1",
+        "HTTP-Referer": "r",
+      }),
+    ).toEqual({ "x-org": "a", "http-referer": "r" });
   });
 });
 
@@ -78,7 +101,13 @@ describe("postJson transport", () => {
       },
       async (url) => {
         const agent = new Agent();
-        const call = await postJson({ url, headers: { "content-type": "application/json" }, body: { a: 1 }, opts: { signal: new AbortController().signal, dispatcher: agent, timeouts }, label: "test" });
+        const call = await postJson({
+          url,
+          headers: { "content-type": "application/json" },
+          body: { a: 1 },
+          opts: { signal: new AbortController().signal, dispatcher: agent, timeouts },
+          label: "test",
+        });
         let size = 0;
         const got = createHash("sha256");
         for await (const c of call.chunks()) {
@@ -105,7 +134,13 @@ describe("postJson transport", () => {
       },
       async (url) => {
         const agent = new Agent();
-        const call = await postJson({ url, headers: { "content-type": "application/json" }, body: {}, opts: { signal: new AbortController().signal, dispatcher: agent, timeouts }, label: "test" });
+        const call = await postJson({
+          url,
+          headers: { "content-type": "application/json" },
+          body: {},
+          opts: { signal: new AbortController().signal, dispatcher: agent, timeouts },
+          label: "test",
+        });
         for await (const c of call.chunks()) {
           expect(c.toString()).toContain("data: 1");
           break;
@@ -129,7 +164,13 @@ describe("postJson transport", () => {
       },
       async (url) => {
         const agent = new Agent();
-        const call = await postJson({ url, headers: { "content-type": "application/json" }, body: { a: [1, "b"] }, opts: { signal: new AbortController().signal, dispatcher: agent, timeouts }, label: "test" });
+        const call = await postJson({
+          url,
+          headers: { "content-type": "application/json" },
+          body: { a: [1, "b"] },
+          opts: { signal: new AbortController().signal, dispatcher: agent, timeouts },
+          label: "test",
+        });
         expect(await call.json()).toEqual({ ok: true });
         await agent.close();
       },

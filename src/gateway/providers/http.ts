@@ -147,7 +147,10 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
     throw new UpstreamError("aborted", `${p.label} request aborted by the caller`);
   }
   opts.signal.addEventListener("abort", onCallerAbort, { once: true });
-  armPhase(t.connectMs, () => new UpstreamError("timeout_connect", `${p.label}: no connection within ${t.connectMs} ms`));
+  armPhase(
+    t.connectMs,
+    () => new UpstreamError("timeout_connect", `${p.label}: no connection within ${t.connectMs} ms`),
+  );
 
   const idle = () => new UpstreamError("timeout_idle", `${p.label} went silent for ${t.idleMs} ms mid-response`);
   const handler: Dispatcher.DispatchHandler = {
@@ -157,7 +160,10 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
       if (failure) return c.abort(failure);
       if (phase === "connect") {
         phase = "first_byte";
-        armPhase(t.firstByteMs, () => new UpstreamError("timeout_first_byte", `${p.label} sent no response within ${t.firstByteMs} ms`));
+        armPhase(
+          t.firstByteMs,
+          () => new UpstreamError("timeout_first_byte", `${p.label} sent no response within ${t.firstByteMs} ms`),
+        );
       }
     },
     onResponseStart(_c, statusCode, h) {
@@ -192,7 +198,15 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
   try {
     opts.dispatcher.dispatch(
       // Our own timers classify the phases; undici's would only blur them. Redirects are not followed.
-      { origin, path, method: "POST", headers: p.headers, body: JSON.stringify(p.body), headersTimeout: 0, bodyTimeout: 0 },
+      {
+        origin,
+        path,
+        method: "POST",
+        headers: p.headers,
+        body: JSON.stringify(p.body),
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
       handler,
     );
     await started;
@@ -293,7 +307,14 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
 }
 
 const CONNECT_CODES = new Set([
-  "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "ENETDOWN",
+  "EADDRNOTAVAIL",
 ]);
 
 function errCode(err: unknown): string | undefined {
@@ -314,7 +335,8 @@ export function classifyNetworkError(err: unknown, beforeConnected: boolean, lab
     return new UpstreamError("blocked", `${label}: the provider address is not allowed (private or metadata address)`);
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT") return new UpstreamError("timeout_connect", `${label}: connect timed out`);
-  if (code === "UND_ERR_HEADERS_TIMEOUT") return new UpstreamError("timeout_first_byte", `${label} sent no response in time`);
+  if (code === "UND_ERR_HEADERS_TIMEOUT")
+    return new UpstreamError("timeout_first_byte", `${label} sent no response in time`);
   if (code === "UND_ERR_BODY_TIMEOUT") return new UpstreamError("timeout_idle", `${label} went silent mid-response`);
   if (CONNECT_CODES.has(code) || code.startsWith("ERR_TLS") || code.includes("CERT") || beforeConnected) {
     return new UpstreamError("connect", `${label}: could not connect (${code})`);
@@ -323,7 +345,10 @@ export function classifyNetworkError(err: unknown, beforeConnected: boolean, lab
 }
 
 /** Retry-After from `retry-after-ms`, `retry-after` (seconds or HTTP date), capped at one day. */
-export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  headers: Record<string, string | string[] | undefined>,
+  now = Date.now(),
+): number | undefined {
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.trim();
   const cap = (ms: number) => Math.min(Math.max(0, Math.ceil(ms)), 86_400_000);
   const ms = one(headers["retry-after-ms"]);
@@ -341,7 +366,7 @@ export function scrubSecret(text: string, apiKey?: string): string {
   if (apiKey && apiKey.length >= 4) {
     out = out.split(apiKey).join("[redacted]");
     // Providers echo masked variants like "sk-abc…wxyz"; drop any 8+ char run that is part of the key.
-    out = out.replace(/[A-Za-z0-9_\-]{8,}/g, (w) => (apiKey.includes(w) ? "[redacted]" : w));
+    out = out.replace(/[A-Za-z0-9_-]{8,}/g, (w) => (apiKey.includes(w) ? "[redacted]" : w));
   }
   return out.length > 500 ? `${out.slice(0, 500)}…` : out;
 }
@@ -381,7 +406,7 @@ export function httpError(
 ): UpstreamError {
   const info = extractUpstreamError(bodyText);
   const retryAfterMs = parseRetryAfter(headers) ?? info.retryDelayMs;
-  const what = status >= 300 && status < 400 ? "redirect (not followed)" : info.message ?? "no error message";
+  const what = status >= 300 && status < 400 ? "redirect (not followed)" : (info.message ?? "no error message");
   return new UpstreamError("http", scrubSecret(`${label} returned HTTP ${status}: ${what}`, apiKey), {
     status,
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
@@ -391,7 +416,10 @@ export function httpError(
 }
 
 /** Server-sent events of a response body. Bounded line buffer; a parse failure is a protocol error. */
-export async function* sseEvents(call: UpstreamCall, label: string): AsyncGenerator<EventSourceMessage, void, undefined> {
+export async function* sseEvents(
+  call: UpstreamCall,
+  label: string,
+): AsyncGenerator<EventSourceMessage, void, undefined> {
   const queue: EventSourceMessage[] = [];
   let parseError: string | undefined;
   const parser = createParser({
@@ -426,7 +454,8 @@ export function joinUrl(base: string, path: string): string {
 }
 
 /** Custom-provider headers minus anything that would override auth, framing or hop-by-hop semantics. */
-const RESERVED = /^(host|content-length|content-type|transfer-encoding|connection|keep-alive|upgrade|te|trailer|proxy-.*|authorization|x-api-key|x-goog-api-key|api-key|cookie|expect)$/i;
+const RESERVED =
+  /^(host|content-length|content-type|transfer-encoding|connection|keep-alive|upgrade|te|trailer|proxy-.*|authorization|x-api-key|x-goog-api-key|api-key|cookie|expect)$/i;
 export function safeExtraHeaders(h: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h ?? {})) {

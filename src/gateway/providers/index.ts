@@ -10,7 +10,13 @@ import { createOpenAIAdapter, type OpenAIAdapterOptions } from "./openai.js";
 import type { ProviderAdapter, ProviderFormat } from "./types.js";
 
 export * from "./types.js";
-export { createAnthropicAdapter, createGeminiAdapter, createMockAdapter, createOpenAIAdapter, type OpenAIAdapterOptions };
+export {
+  createAnthropicAdapter,
+  createGeminiAdapter,
+  createMockAdapter,
+  createOpenAIAdapter,
+  type OpenAIAdapterOptions,
+};
 
 export const DEFAULT_BASE_URLS = {
   openai: "https://api.openai.com/v1",

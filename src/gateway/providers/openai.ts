@@ -14,8 +14,23 @@
  */
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
 import { usageFromOpenAI, usageToOpenAI } from "../types.js";
-import { joinUrl, parseEventJson, postJson, safeExtraHeaders, sseEvents, extractUpstreamError, scrubSecret } from "./http.js";
-import { UpstreamError, type CallOptions, type ChatResult, type EmbeddingsResult, type ProviderAdapter, type UpstreamTarget } from "./types.js";
+import {
+  joinUrl,
+  parseEventJson,
+  postJson,
+  safeExtraHeaders,
+  sseEvents,
+  extractUpstreamError,
+  scrubSecret,
+} from "./http.js";
+import {
+  UpstreamError,
+  type CallOptions,
+  type ChatResult,
+  type EmbeddingsResult,
+  type ProviderAdapter,
+  type UpstreamTarget,
+} from "./types.js";
 
 export interface OpenAIAdapterOptions {
   /** Name used in error messages ("openai", "openai-compatible", or the provider slug). */
@@ -126,7 +141,8 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
         label,
       });
       const json = (await call.json()) as EmbeddingsResponse;
-      if (!json || !Array.isArray(json.data)) throw new UpstreamError("protocol", `${label} embeddings response has no data`);
+      if (!json || !Array.isArray(json.data))
+        throw new UpstreamError("protocol", `${label} embeddings response has no data`);
       const prompt = Math.max(0, Math.floor(Number(json.usage?.prompt_tokens) || 0));
       return { response: json, usage: { inputTokens: prompt, cachedInputTokens: 0, outputTokens: 0 } };
     },
@@ -144,9 +160,14 @@ function asChatResponse(json: unknown, label: string, apiKey?: string): ChatResp
 /** An `{"error":{...}}` object delivered with a 200 (mid-stream or in body). */
 function streamError(raw: Record<string, unknown>, label: string, apiKey?: string): UpstreamError {
   const info = extractUpstreamError(JSON.stringify(raw));
-  const status = typeof (raw.error as { code?: unknown })?.code === "number" ? ((raw.error as { code: number }).code) : undefined;
-  return new UpstreamError("http", scrubSecret(`${label} reported an error mid-response: ${info.message ?? "unknown error"}`, apiKey), {
-    ...(status ? { status } : {}),
-    ...(info.code ? { upstreamCode: info.code } : {}),
-  });
+  const status =
+    typeof (raw.error as { code?: unknown })?.code === "number" ? (raw.error as { code: number }).code : undefined;
+  return new UpstreamError(
+    "http",
+    scrubSecret(`${label} reported an error mid-response: ${info.message ?? "unknown error"}`, apiKey),
+    {
+      ...(status ? { status } : {}),
+      ...(info.code ? { upstreamCode: info.code } : {}),
+    },
+  );
 }

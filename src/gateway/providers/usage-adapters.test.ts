@@ -29,7 +29,11 @@ afterEach(async () => {
   fake = undefined;
 });
 
-const req = (stream: boolean): ChatRequest => ({ model: "m", messages: [{ role: "user", content: "hello there" }], ...(stream ? { stream } : {}) });
+const req = (stream: boolean): ChatRequest => ({
+  model: "m",
+  messages: [{ role: "user", content: "hello there" }],
+  ...(stream ? { stream } : {}),
+});
 
 /** Runs one call and returns the adapter's Usage and the usage object it rendered. */
 async function run(adapter: ProviderAdapter, baseUrl: string, model: string, stream: boolean) {
@@ -42,15 +46,29 @@ async function run(adapter: ProviderAdapter, baseUrl: string, model: string, str
 
 describe("OpenAI adapter usage", () => {
   const usage = {
-    prompt_tokens: 1230, completion_tokens: 2340, total_tokens: 3570,
+    prompt_tokens: 1230,
+    completion_tokens: 2340,
+    total_tokens: 3570,
     prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 180 },
-    completion_tokens_details: { reasoning_tokens: 1800, audio_tokens: 412, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 1800,
+      audio_tokens: 412,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
   const expected: Usage = {
-    inputTokens: 1230, cachedInputTokens: 1024, outputTokens: 2340, audioInputTokens: 180, reasoningTokens: 1800, audioOutputTokens: 412,
+    inputTokens: 1230,
+    cachedInputTokens: 1024,
+    outputTokens: 2340,
+    audioInputTokens: 180,
+    reasoningTokens: 1800,
+    audioOutputTokens: 412,
   };
   const rendered = {
-    prompt_tokens: 1230, completion_tokens: 2340, total_tokens: 3570,
+    prompt_tokens: 1230,
+    completion_tokens: 2340,
+    total_tokens: 3570,
     prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 180 },
     completion_tokens_details: { reasoning_tokens: 1800, audio_tokens: 412 },
   };
@@ -64,50 +82,94 @@ describe("OpenAI adapter usage", () => {
   });
 
   it("reads usage on the last choice chunk of compatible servers, xAI's reasoning included", async () => {
-    const xai = { prompt_tokens: 12, completion_tokens: 1, total_tokens: 399, prompt_tokens_details: { cached_tokens: 8 }, completion_tokens_details: { reasoning_tokens: 386 } };
+    const xai = {
+      prompt_tokens: 12,
+      completion_tokens: 1,
+      total_tokens: 399,
+      prompt_tokens_details: { cached_tokens: 8 },
+      completion_tokens_details: { reasoning_tokens: 386 },
+    };
     fake = await startOpenAIFake({ variant: "compatible", usage: xai });
     const out = await run(createOpenAIAdapter({ label: "xai" }), `${fake.url}/v1`, "grok-3-mini", true);
     expect(out.usage).toStrictEqual({ inputTokens: 12, cachedInputTokens: 8, outputTokens: 387, reasoningTokens: 386 });
     expect(out.rendered).toStrictEqual({
-      prompt_tokens: 12, completion_tokens: 387, total_tokens: 399, prompt_tokens_details: { cached_tokens: 8 }, completion_tokens_details: { reasoning_tokens: 386 },
+      prompt_tokens: 12,
+      completion_tokens: 387,
+      total_tokens: 399,
+      prompt_tokens_details: { cached_tokens: 8 },
+      completion_tokens_details: { reasoning_tokens: 386 },
     });
   });
 });
 
 describe("Anthropic adapter usage", () => {
   const usage = {
-    input_tokens: 21, cache_creation_input_tokens: 3000, cache_read_input_tokens: 12000,
+    input_tokens: 21,
+    cache_creation_input_tokens: 3000,
+    cache_read_input_tokens: 12000,
     cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 2000 },
-    output_tokens: 640, service_tier: "standard", server_tool_use: { web_search_requests: 2 },
+    output_tokens: 640,
+    service_tier: "standard",
+    server_tool_use: { web_search_requests: 2 },
   };
   const expected: Usage = {
-    inputTokens: 15021, cachedInputTokens: 12000, outputTokens: 640, cacheWriteInputTokens: 3000, cacheWrite1hInputTokens: 2000, webSearches: 2,
+    inputTokens: 15021,
+    cachedInputTokens: 12000,
+    outputTokens: 640,
+    cacheWriteInputTokens: 3000,
+    cacheWrite1hInputTokens: 2000,
+    webSearches: 2,
   };
 
   it.each([false, true])("bills cache writes split 5m/1h and web searches (stream: %s)", async (stream) => {
     fake = await startAnthropicFake({ usage });
     const out = await run(createAnthropicAdapter(), fake.url, "claude-sonnet-4-5", stream);
     expect(out.usage).toStrictEqual(expected);
-    expect(out.rendered).toStrictEqual({ prompt_tokens: 15021, completion_tokens: 640, total_tokens: 15661, prompt_tokens_details: { cached_tokens: 12000 } });
+    expect(out.rendered).toStrictEqual({
+      prompt_tokens: 15021,
+      completion_tokens: 640,
+      total_tokens: 15661,
+      prompt_tokens_details: { cached_tokens: 12000 },
+    });
   });
 
   it("keeps today's default report", async () => {
     fake = await startAnthropicFake();
     const out = await run(createAnthropicAdapter(), fake.url, "claude-sonnet-4-5", true);
-    expect(out.usage).toStrictEqual({ inputTokens: expect.any(Number), cachedInputTokens: 0, outputTokens: expect.any(Number) });
+    expect(out.usage).toStrictEqual({
+      inputTokens: expect.any(Number),
+      cachedInputTokens: 0,
+      outputTokens: expect.any(Number),
+    });
   });
 });
 
 describe("Gemini adapter usage", () => {
   const usageMetadata = {
-    promptTokenCount: 1650, candidatesTokenCount: 120, totalTokenCount: 2290, cachedContentTokenCount: 1024,
-    promptTokensDetails: [{ modality: "TEXT", tokenCount: 450 }, { modality: "AUDIO", tokenCount: 960 }, { modality: "IMAGE", tokenCount: 240 }],
-    cacheTokensDetails: [{ modality: "TEXT", tokenCount: 300 }, { modality: "AUDIO", tokenCount: 724 }],
+    promptTokenCount: 1650,
+    candidatesTokenCount: 120,
+    totalTokenCount: 2290,
+    cachedContentTokenCount: 1024,
+    promptTokensDetails: [
+      { modality: "TEXT", tokenCount: 450 },
+      { modality: "AUDIO", tokenCount: 960 },
+      { modality: "IMAGE", tokenCount: 240 },
+    ],
+    cacheTokensDetails: [
+      { modality: "TEXT", tokenCount: 300 },
+      { modality: "AUDIO", tokenCount: 724 },
+    ],
     candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 120 }],
     thoughtsTokenCount: 520,
   };
   const expected: Usage = {
-    inputTokens: 1650, cachedInputTokens: 1024, outputTokens: 640, audioInputTokens: 960, cachedAudioInputTokens: 724, imageInputTokens: 240, reasoningTokens: 520,
+    inputTokens: 1650,
+    cachedInputTokens: 1024,
+    outputTokens: 640,
+    audioInputTokens: 960,
+    cachedAudioInputTokens: 724,
+    imageInputTokens: 240,
+    reasoningTokens: 520,
   };
 
   it.each([false, true])("bills thoughts, audio and image input, cached audio (stream: %s)", async (stream) => {
@@ -115,8 +177,11 @@ describe("Gemini adapter usage", () => {
     const out = await run(createGeminiAdapter(), fake.url, "gemini-2.5-flash", stream);
     expect(out.usage).toStrictEqual(expected);
     expect(out.rendered).toStrictEqual({
-      prompt_tokens: 1650, completion_tokens: 640, total_tokens: 2290,
-      prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 960 }, completion_tokens_details: { reasoning_tokens: 520 },
+      prompt_tokens: 1650,
+      completion_tokens: 640,
+      total_tokens: 2290,
+      prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 960 },
+      completion_tokens_details: { reasoning_tokens: 520 },
     });
   });
 });

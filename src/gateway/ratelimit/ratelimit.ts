@@ -45,7 +45,13 @@ export function decide(w: Window, cost: number, rule: RateLimitRule, now: number
   const used = w.previous * weight + w.current;
   const resetMs = Math.max(0, rule.windowMs - elapsed);
   if (used + cost <= rule.limit) {
-    return { allowed: true, limit: rule.limit, remaining: Math.max(0, Math.floor(rule.limit - used - cost)), resetMs, retryAfterMs: 0 };
+    return {
+      allowed: true,
+      limit: rule.limit,
+      remaining: Math.max(0, Math.floor(rule.limit - used - cost)),
+      resetMs,
+      retryAfterMs: 0,
+    };
   }
   // Refused: the previous window's weight decays linearly; find when enough of it has gone,
   // or else the next window.
@@ -54,7 +60,13 @@ export function decide(w: Window, cost: number, rule: RateLimitRule, now: number
     const needWeight = (rule.limit - w.current - cost) / w.previous;
     retryAfterMs = Math.max(1, Math.ceil(rule.windowMs - needWeight * rule.windowMs - elapsed));
   }
-  return { allowed: false, limit: rule.limit, remaining: Math.max(0, Math.floor(rule.limit - used)), resetMs, retryAfterMs: Math.max(1, retryAfterMs) };
+  return {
+    allowed: false,
+    limit: rule.limit,
+    remaining: Math.max(0, Math.floor(rule.limit - used)),
+    resetMs,
+    retryAfterMs: Math.max(1, retryAfterMs),
+  };
 }
 
 function roll(w: Window | undefined, rule: RateLimitRule, now: number): Window {

@@ -15,7 +15,12 @@
  */
 import type { RedisConnection } from "../../platform/redis.js";
 import { GatewayError } from "../errors.js";
-import { createMemoryRateLimitStore, type RateLimitDecision, type RateLimitRule, type RateLimitStore } from "./ratelimit.js";
+import {
+  createMemoryRateLimitStore,
+  type RateLimitDecision,
+  type RateLimitRule,
+  type RateLimitStore,
+} from "./ratelimit.js";
 
 /** Shared prelude: reads the hash, takes the time, rolls the window (mirrors `roll`). */
 const ROLL = `
@@ -81,7 +86,13 @@ return 1
 `;
 
 type Scripted = {
-  tollgateRateHit(key: string, cost: number, windowMs: number, now: number, limit: number): Promise<[number, number, number, number]>;
+  tollgateRateHit(
+    key: string,
+    cost: number,
+    windowMs: number,
+    now: number,
+    limit: number,
+  ): Promise<[number, number, number, number]>;
   tollgateRateAdjust(key: string, delta: number, windowMs: number, now: number): Promise<number>;
 };
 
@@ -95,8 +106,20 @@ export function createRedisRateLimitStore(redis: RedisConnection): RateLimitStor
   const keyOf = (key: string) => redis.key(`rl:${key}`);
   return {
     async hit(key: string, cost: number, rule: RateLimitRule, now?: number): Promise<RateLimitDecision> {
-      const [allowed, remaining, resetMs, retryAfterMs] = await client.tollgateRateHit(keyOf(key), cost, rule.windowMs, now ?? -1, rule.limit);
-      return { allowed: Number(allowed) === 1, limit: rule.limit, remaining: Number(remaining), resetMs: Number(resetMs), retryAfterMs: Number(retryAfterMs) };
+      const [allowed, remaining, resetMs, retryAfterMs] = await client.tollgateRateHit(
+        keyOf(key),
+        cost,
+        rule.windowMs,
+        now ?? -1,
+        rule.limit,
+      );
+      return {
+        allowed: Number(allowed) === 1,
+        limit: rule.limit,
+        remaining: Number(remaining),
+        resetMs: Number(resetMs),
+        retryAfterMs: Number(retryAfterMs),
+      };
     },
     async adjust(key: string, delta: number, rule: RateLimitRule, now?: number): Promise<void> {
       await client.tollgateRateAdjust(keyOf(key), delta, rule.windowMs, now ?? -1);
@@ -115,7 +138,14 @@ export interface FailoverRateLimitStore extends RateLimitStore {
 }
 
 const unavailable = () =>
-  new GatewayError(503, "api_error", "rate_limiter_unavailable", "Rate limits cannot be checked right now (the shared rate-limit store is unreachable). Retry shortly.", "gateway", { "retry-after": "1" });
+  new GatewayError(
+    503,
+    "api_error",
+    "rate_limiter_unavailable",
+    "Rate limits cannot be checked right now (the shared rate-limit store is unreachable). Retry shortly.",
+    "gateway",
+    { "retry-after": "1" },
+  );
 
 /**
  * Redis first; on a Redis error (or while the connection is known to be down,

@@ -19,7 +19,11 @@ export const routeInfo = (t: ResolvedTarget): RouteInfo => ({
 });
 
 /** The targets this request may use, with their route info (primary first). */
-export function admitTargets(ctx: GatewayRequestContext, targets: ResolvedTarget[], hooks: GatewayHooks): { targets: ResolvedTarget[]; routes: RouteInfo[] } {
+export function admitTargets(
+  ctx: GatewayRequestContext,
+  targets: ResolvedTarget[],
+  hooks: GatewayHooks,
+): { targets: ResolvedTarget[]; routes: RouteInfo[] } {
   const routes = [routeInfo(targets[0]!)];
   hooks.admitRoute?.(ctx, routes[0]!);
   if (targets.length === 1) return { targets, routes };

@@ -15,7 +15,14 @@
 import type { Dispatcher } from "undici";
 import type { CallSignal } from "../abort.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
-import { type CallOptions, type ChatResult, type ProviderAdapter, type ProviderFormat, type Timeouts, UpstreamError } from "../providers/types.js";
+import {
+  type CallOptions,
+  type ChatResult,
+  type ProviderAdapter,
+  type ProviderFormat,
+  type Timeouts,
+  UpstreamError,
+} from "../providers/types.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import type { ResolvedTarget } from "./router.js";
 
@@ -69,7 +76,9 @@ async function primeStream(result: ChatResult): Promise<ChatResult> {
     },
     return(value?: unknown) {
       first = null;
-      return it.return ? (it.return(value) as Promise<IteratorResult<ChatChunk>>) : Promise.resolve({ done: true, value: undefined });
+      return it.return
+        ? (it.return(value) as Promise<IteratorResult<ChatChunk>>)
+        : Promise.resolve({ done: true, value: undefined });
     },
     [Symbol.asyncIterator]() {
       return this;
@@ -80,7 +89,12 @@ async function primeStream(result: ChatResult): Promise<ChatResult> {
 
 export function createExecutor(deps: ExecutorDeps) {
   /** `attempts` is filled in as calls are made, so the caller still has them when every target failed. */
-  return async function execute(targets: ResolvedTarget[], req: ChatRequest, signal: CallSignal, attempts: Attempt[] = []): Promise<ExecuteResult> {
+  return async function execute(
+    targets: ResolvedTarget[],
+    req: ChatRequest,
+    signal: CallSignal,
+    attempts: Attempt[] = [],
+  ): Promise<ExecuteResult> {
     const started = Date.now();
     const deadline = started + deps.timeouts.totalMs;
     let lastError: unknown = null;
@@ -105,15 +119,31 @@ export function createExecutor(deps: ExecutorDeps) {
           },
         };
         try {
-          const upstream = { baseUrl: target.provider.baseUrl, apiKey: target.provider.apiKey, headers: target.provider.headers, model: target.model };
-          const result = await primeStream(await deps.adapters[target.provider.format].chat({ ...req, model: target.model }, upstream, opts));
+          const upstream = {
+            baseUrl: target.provider.baseUrl,
+            apiKey: target.provider.apiKey,
+            headers: target.provider.headers,
+            model: target.model,
+          };
+          const result = await primeStream(
+            await deps.adapters[target.provider.format].chat({ ...req, model: target.model }, upstream, opts),
+          );
           deps.breakers.onSuccess(target.name);
           attempts.push({ target: target.name, outcome: "ok", ms: Date.now() - t0 });
           return { result, target, attempts };
         } catch (err) {
           if (signal.aborted) throw err;
-          const e = err instanceof UpstreamError ? err : new UpstreamError("protocol", (err as Error).message ?? "upstream call failed");
-          attempts.push({ target: target.name, outcome: "error", errorKind: e.kind, status: e.status, ms: Date.now() - t0 });
+          const e =
+            err instanceof UpstreamError
+              ? err
+              : new UpstreamError("protocol", (err as Error).message ?? "upstream call failed");
+          attempts.push({
+            target: target.name,
+            outcome: "error",
+            errorKind: e.kind,
+            status: e.status,
+            ms: Date.now() - t0,
+          });
           lastError = e;
           if (e.kind === "http" && e.status !== undefined && CLIENT_ERROR_STATUS.has(e.status)) throw e;
           deps.breakers.onFailure(target.name, e.retryAfterMs);
@@ -128,7 +158,11 @@ export function createExecutor(deps: ExecutorDeps) {
     if (lastError) throw lastError;
     // Every target was skipped: tell the client when the first circuit closes (e.g. an upstream Retry-After).
     const retryAfterMs = Math.max(1_000, Math.min(...targets.map((t) => deps.breakers.retryInMs(t.name) || 1_000)));
-    throw new UpstreamError("circuit_open", "Every provider for this model is unavailable right now (circuit open after recent failures or rate limits).", { retryable: true, retryAfterMs });
+    throw new UpstreamError(
+      "circuit_open",
+      "Every provider for this model is unavailable right now (circuit open after recent failures or rate limits).",
+      { retryable: true, retryAfterMs },
+    );
   };
 }
 

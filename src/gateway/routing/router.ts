@@ -47,7 +47,13 @@ function resolveOne(requested: string, providers: Map<string, ProviderEntry>): R
   }
   const bare = providerForBareModel(requested);
   const builtIn = bare ? providers.get(bare) : undefined;
-  if (builtIn) return { provider: builtIn, model: requested, info: modelInfo(builtIn, requested), name: `${builtIn.slug}/${requested}` };
+  if (builtIn)
+    return {
+      provider: builtIn,
+      model: requested,
+      info: modelInfo(builtIn, requested),
+      name: `${builtIn.slug}/${requested}`,
+    };
   for (const provider of providers.values()) {
     const info = provider.custom ? provider.models.get(requested) : undefined;
     if (info) return { provider, model: requested, info, name: `${provider.slug}/${requested}` };
@@ -67,12 +73,25 @@ export function isAllowed(name: string, allowed: string[]): boolean {
   return allowed.some((a) => a === name || (a.endsWith("/*") && name.startsWith(a.slice(0, -1))));
 }
 
-export function resolveTargets(requested: string | undefined, settings: RoutingSettings, providers: Map<string, ProviderEntry>): ResolvedTarget[] {
+export function resolveTargets(
+  requested: string | undefined,
+  settings: RoutingSettings,
+  providers: Map<string, ProviderEntry>,
+): ResolvedTarget[] {
   const model = requested?.trim() || settings.defaultModel;
-  if (!model) throw invalidRequest("model_required", "Set `model` in the request, or a default model on the project.", "model");
+  if (!model)
+    throw invalidRequest("model_required", "Set `model` in the request, or a default model on the project.", "model");
   const primary = resolveOne(model, providers);
   if (!isAllowed(primary.name, settings.allowedModels)) {
-    throw new GatewayError(403, "permission_error", "model_not_allowed", `This project may not use "${primary.name}". Allowed: ${settings.allowedModels.join(", ")}.`, "gateway", {}, "model");
+    throw new GatewayError(
+      403,
+      "permission_error",
+      "model_not_allowed",
+      `This project may not use "${primary.name}". Allowed: ${settings.allowedModels.join(", ")}.`,
+      "gateway",
+      {},
+      "model",
+    );
   }
   const targets = [primary];
   for (const f of settings.fallbackModels ?? []) {

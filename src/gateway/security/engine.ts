@@ -42,8 +42,18 @@ export interface Hit {
   entry: Entry;
 }
 
-const LABELS: Record<string, string> = { email: "EMAIL", phone: "PHONE", card: "CARD", ssn: "SSN", iban: "IBAN", ip: "IP", secret: "SECRET" };
-const TYPE_OF_LABEL: Record<string, string> = Object.fromEntries(Object.entries(LABELS).map(([type, label]) => [label, type]));
+const LABELS: Record<string, string> = {
+  email: "EMAIL",
+  phone: "PHONE",
+  card: "CARD",
+  ssn: "SSN",
+  iban: "IBAN",
+  ip: "IP",
+  secret: "SECRET",
+};
+const TYPE_OF_LABEL: Record<string, string> = Object.fromEntries(
+  Object.entries(LABELS).map(([type, label]) => [label, type]),
+);
 export const PLACEHOLDER_RE = /\[(?:EMAIL|PHONE|CARD|SSN|IBAN|IP|SECRET|REDACTED)_\d{1,6}\]/g;
 export const PLACEHOLDER_MAX = 16;
 
@@ -79,7 +89,15 @@ export class PlaceholderRegistry {
   }
 }
 
-const PII_SEVERITY: Record<string, Severity> = { secret: "critical", card: "high", ssn: "high", iban: "high", email: "medium", phone: "medium", ip: "low" };
+const PII_SEVERITY: Record<string, Severity> = {
+  secret: "critical",
+  card: "high",
+  ssn: "high",
+  iban: "high",
+  email: "medium",
+  phone: "medium",
+  ip: "low",
+};
 const RULE_SEVERITY: Record<string, Severity> = { block: "high", redact: "medium", mask: "medium", log: "low" };
 
 /**
@@ -96,11 +114,23 @@ export function buildEntries(policy: EffectivePolicy): Entry[] {
   const entries: Entry[] = [];
   DETECTOR_PRIORITY.forEach((type, i) => {
     const action = policy.pii[type];
-    if (action !== "off") entries.push({ detector: PII_DETECTORS[type], category: "pii", action, priority: i, log: logActionOf(type, action) });
+    if (action !== "off")
+      entries.push({
+        detector: PII_DETECTORS[type],
+        category: "pii",
+        action,
+        priority: i,
+        log: logActionOf(type, action),
+      });
   });
   for (const r of policy.rules) {
     entries.push({
-      detector: ruleDetector(r), category: "rule", action: r.action, priority: 100, ruleName: r.name, log: logActionOf(r.type, r.action),
+      detector: ruleDetector(r),
+      category: "rule",
+      action: r.action,
+      priority: 100,
+      ruleName: r.name,
+      log: logActionOf(r.type, r.action),
       ...(r.category ? { ruleCategory: r.category } : {}),
     });
   }
@@ -108,11 +138,20 @@ export function buildEntries(policy: EffectivePolicy): Entry[] {
 }
 
 /** Secrets for the log alone, when the policy lets them through (`off`): never used to render what the provider gets. */
-export const SECRET_LOG_ENTRY: Entry = { detector: PII_DETECTORS.secret, category: "pii", action: "log", priority: DETECTOR_PRIORITY.indexOf("secret"), log: "mask" };
+export const SECRET_LOG_ENTRY: Entry = {
+  detector: PII_DETECTORS.secret,
+  category: "pii",
+  action: "log",
+  priority: DETECTOR_PRIORITY.indexOf("secret"),
+  log: "mask",
+};
 
 /** The raw values behind a request's placeholders, where an answer restored them: the log puts the placeholder back. */
 export function restoredValuesEntry(restore: ReadonlyMap<string, string>): Entry {
-  const values = [...restore].map(([ph, value]) => ({ value, type: TYPE_OF_LABEL[/^\[([A-Z]+)_/.exec(ph)?.[1] ?? ""] ?? "rule" }));
+  const values = [...restore].map(([ph, value]) => ({
+    value,
+    type: TYPE_OF_LABEL[/^\[([A-Z]+)_/.exec(ph)?.[1] ?? ""] ?? "rule",
+  }));
   return {
     category: "restored",
     action: "log",
@@ -124,7 +163,8 @@ export function restoredValuesEntry(restore: ReadonlyMap<string, string>): Entry
       scan(text) {
         const out: Match[] = [];
         for (const { value, type } of values) {
-          for (let at = text.indexOf(value); value && at >= 0; at = text.indexOf(value, at + value.length)) out.push({ type, start: at, end: at + value.length });
+          for (let at = text.indexOf(value); value && at >= 0; at = text.indexOf(value, at + value.length))
+            out.push({ type, start: at, end: at + value.length });
         }
         return out;
       },
@@ -187,7 +227,10 @@ export function findMatches(text: string, entries: readonly Entry[]): Hit[] {
 
 /** The hits the log must rewrite, resolved by what the log keeps (a redaction beats a mask beats a kept value). */
 export function logHits(hits: readonly Hit[]): Hit[] {
-  return resolveHits(hits.filter((h) => h.entry.log && h.entry.log !== "keep"), logRankOf);
+  return resolveHits(
+    hits.filter((h) => h.entry.log && h.entry.log !== "keep"),
+    logRankOf,
+  );
 }
 
 export interface RenderContext {
@@ -198,7 +241,13 @@ export interface RenderContext {
 }
 
 /** Rewrites text[from, to) applying the hits inside it; returns the new text and the first block. */
-export function render(text: string, hits: readonly Hit[], from: number, to: number, ctx: RenderContext): { text: string; blocked: Finding | null } {
+export function render(
+  text: string,
+  hits: readonly Hit[],
+  from: number,
+  to: number,
+  ctx: RenderContext,
+): { text: string; blocked: Finding | null } {
   let out = "";
   let pos = from;
   let blocked: Finding | null = null;
@@ -216,7 +265,12 @@ export function render(text: string, hits: readonly Hit[], from: number, to: num
       category: entry.category === "pii" ? "pii" : "rule",
       type: match.type,
       action: entry.action,
-      severity: entry.category === "pii" ? (entry.action === "block" && match.type !== "secret" ? "high" : PII_SEVERITY[match.type] ?? "medium") : RULE_SEVERITY[entry.action]!,
+      severity:
+        entry.category === "pii"
+          ? entry.action === "block" && match.type !== "secret"
+            ? "high"
+            : (PII_SEVERITY[match.type] ?? "medium")
+          : RULE_SEVERITY[entry.action]!,
       excerpt,
       location: ctx.location,
       ...(match.subtype ? { subtype: match.subtype } : {}),
@@ -235,17 +289,27 @@ export function render(text: string, hits: readonly Hit[], from: number, to: num
 }
 
 /** text[from, to) as the request log keeps it, given hits resolved by logHits. */
-export function renderLog(text: string, hits: readonly Hit[], from: number, to: number, registry: PlaceholderRegistry): string {
+export function renderLog(
+  text: string,
+  hits: readonly Hit[],
+  from: number,
+  to: number,
+  registry: PlaceholderRegistry,
+): string {
   let out = "";
   let pos = from;
   for (const { match, entry } of hits) {
     if (match.start < from || match.end > to) continue;
     const value = text.slice(match.start, match.end);
-    out += text.slice(pos, match.start) + (entry.log === "redact" ? placeholderOf(registry, entry, match, value) : maskOf(entry, match, value));
+    out +=
+      text.slice(pos, match.start) +
+      (entry.log === "redact" ? placeholderOf(registry, entry, match, value) : maskOf(entry, match, value));
     pos = match.end;
   }
   return out + text.slice(pos, to);
 }
 
-const maskOf = (entry: Entry, match: Match, value: string) => (entry.category === "pii" ? maskValue(match.type, value) : maskGeneric(value));
-const placeholderOf = (registry: PlaceholderRegistry, entry: Entry, match: Match, value: string) => registry.placeholder(entry.category === "rule" ? "rule" : match.type, value);
+const maskOf = (entry: Entry, match: Match, value: string) =>
+  entry.category === "pii" ? maskValue(match.type, value) : maskGeneric(value);
+const placeholderOf = (registry: PlaceholderRegistry, entry: Entry, match: Match, value: string) =>
+  registry.placeholder(entry.category === "rule" ? "rule" : match.type, value);

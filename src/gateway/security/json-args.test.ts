@@ -31,9 +31,21 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
   const policy = { pii: { email: "redact", card: "redact", secret: "redact", phone: "mask" } } as const;
 
   it("redacts inside string values and keeps the JSON valid, escapes included", () => {
-    const args = JSON.stringify({ to: "ann@example.com", body: "line one\nmail\tbob@example.org \"quoted\" \\ done", n: 3, ok: true, x: null });
+    const args = JSON.stringify({
+      to: "ann@example.com",
+      body: 'line one\nmail\tbob@example.org "quoted" \\ done',
+      n: 3,
+      ok: true,
+      x: null,
+    });
     const out = stream(scanner(policy).outputScanner(), [args]);
-    expect(JSON.parse(out)).toEqual({ to: "[EMAIL_1]", body: "line one\nmail\t[EMAIL_2] \"quoted\" \\ done", n: 3, ok: true, x: null });
+    expect(JSON.parse(out)).toEqual({
+      to: "[EMAIL_1]",
+      body: 'line one\nmail\t[EMAIL_2] "quoted" \\ done',
+      n: 3,
+      ok: true,
+      x: null,
+    });
   });
 
   it("an escape right before a value never swallows into it (\\n before an email)", () => {
@@ -47,7 +59,9 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
     const s = scanner({ pii: { email: "mask" } }).outputScanner();
     const out = stream(s, [args]);
     expect(JSON.parse(out)).toEqual({ to: "j***@example.com" });
-    expect(s.findings).toMatchObject([{ type: "email", action: "mask", location: "output", excerpt: "j***@example.com" }]);
+    expect(s.findings).toMatchObject([
+      { type: "email", action: "mask", location: "output", excerpt: "j***@example.com" },
+    ]);
   });
 
   it("a number that is a card becomes a string placeholder; untouched numbers stay numbers", () => {
@@ -56,7 +70,9 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
   });
 
   it("a mask that produces quotes or backslashes is escaped", () => {
-    const s = scanner({ rules: [{ name: "q", type: "regex", pattern: '"[a-z]+\\\\', action: "mask" }] }).outputScanner();
+    const s = scanner({
+      rules: [{ name: "q", type: "regex", pattern: '"[a-z]+\\\\', action: "mask" }],
+    }).outputScanner();
     const out = stream(s, [JSON.stringify({ v: 'say "hello\\ there' })]);
     expect(JSON.parse(out)).toEqual({ v: 'say "*****\\ there' });
   });
@@ -71,13 +87,23 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
 
   for (const seed of [1, 2, 3, 4, 5]) {
     it(`streamed in pieces (seed ${seed}): same result as whole, valid JSON, values split across fragments caught`, () => {
-      const args = JSON.stringify({ note: `é "q" \\ ${"filler ".repeat(5)}mail jane.doe@example.com now`, key, nested: [{ phone: "+1 415 555 2671" }, 4111111111111111], emoji: "😀 ok" });
+      const args = JSON.stringify({
+        note: `é "q" \\ ${"filler ".repeat(5)}mail jane.doe@example.com now`,
+        key,
+        nested: [{ phone: "+1 415 555 2671" }, 4111111111111111],
+        emoji: "😀 ok",
+      });
       const whole = stream(scanner(policy).outputScanner(), [args]);
       for (const n of [2, 3, 7, 25]) {
         const s = scanner(policy).outputScanner();
         const out = stream(s, split(args, n, seed));
         expect(out).toBe(whole);
-        expect(JSON.parse(out)).toEqual({ note: `é "q" \\ ${"filler ".repeat(5)}mail [EMAIL_1] now`, key: "[SECRET_1]", nested: [{ phone: "+* *** *** **71" }, "[CARD_1]"], emoji: "😀 ok" });
+        expect(JSON.parse(out)).toEqual({
+          note: `é "q" \\ ${"filler ".repeat(5)}mail [EMAIL_1] now`,
+          key: "[SECRET_1]",
+          nested: [{ phone: "+* *** *** **71" }, "[CARD_1]"],
+          emoji: "😀 ok",
+        });
         expect(s.findings.map((f) => f.type).sort()).toEqual(["card", "email", "phone", "secret"]);
       }
     });
@@ -114,10 +140,20 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
   });
 
   it("reversible redaction restores placeholders in arguments, JSON-escaped", () => {
-    const s = scanner({ pii: { email: "redact" }, rules: [{ name: "n", type: "keyword", pattern: 'O"Brien', action: "redact" }], restoreRedactions: true });
-    const r = s.scanRequest({ model: "m", messages: [{ role: "user", content: 'Email jane@example.com about O"Brien' }] });
+    const s = scanner({
+      pii: { email: "redact" },
+      rules: [{ name: "n", type: "keyword", pattern: 'O"Brien', action: "redact" }],
+      restoreRedactions: true,
+    });
+    const r = s.scanRequest({
+      model: "m",
+      messages: [{ role: "user", content: 'Email jane@example.com about O"Brien' }],
+    });
     expect(r.request.messages[0]!.content).toBe("Email [EMAIL_1] about [REDACTED_1]");
-    const out = stream(s.outputScanner(r.restoreMap), ['{"to":"[EMA', 'IL_1]","subject":"[REDACTED_1]","cc":"[EMAIL_7]"}']);
+    const out = stream(s.outputScanner(r.restoreMap), [
+      '{"to":"[EMA',
+      'IL_1]","subject":"[REDACTED_1]","cc":"[EMAIL_7]"}',
+    ]);
     expect(JSON.parse(out)).toEqual({ to: "jane@example.com", subject: 'O"Brien', cc: "[EMAIL_7]" });
   });
 
@@ -134,7 +170,24 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
       x = (Math.imul(x, 1103515245) + 12345) >>> 1;
       return x % n;
     };
-    const bits = ['"', "\\", "\n", "\t", "\u2028", "é", "😀", " ", "a", "/", "user@example.com", "4111 1111 1111 1111", "[", "}", ":", ","];
+    const bits = [
+      '"',
+      "\\",
+      "\n",
+      "\t",
+      "\u2028",
+      "é",
+      "😀",
+      " ",
+      "a",
+      "/",
+      "user@example.com",
+      "4111 1111 1111 1111",
+      "[",
+      "}",
+      ":",
+      ",",
+    ];
     const str = () => Array.from({ length: 1 + rnd(8) }, () => bits[rnd(bits.length)]).join("");
     const value = (depth: number): unknown => {
       const k = rnd(depth > 2 ? 3 : 5);
@@ -144,7 +197,8 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
       if (k === 3) return Array.from({ length: rnd(4) }, () => value(depth + 1));
       return Object.fromEntries(Array.from({ length: rnd(4) }, () => [str(), value(depth + 1)]));
     };
-    const asciiOnly = (json: string) => json.replace(/[^\x00-\x7e]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+    const asciiOnly = (json: string) =>
+      json.replace(/[^\x00-\x7e]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
     for (let i = 0; i < 150; i++) {
       const doc = { v: value(0) };
       const text = i % 2 ? asciiOnly(JSON.stringify(doc, null, i % 3 ? 0 : 2)) : JSON.stringify(doc);
@@ -152,7 +206,8 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
       const parsed = JSON.parse(out);
       expect(JSON.stringify(parsed)).not.toMatch(/user@example\.com|4111 1111/);
       // Only the matched values changed: with them replaced in the original, the documents are equal.
-      const norm = (t: string) => t.replace(/\[(EMAIL|CARD)_\d+\]/g, "X").replace(/user@example\.com|4111 1111 1111 1111/g, "X");
+      const norm = (t: string) =>
+        t.replace(/\[(EMAIL|CARD)_\d+\]/g, "X").replace(/user@example\.com|4111 1111 1111 1111/g, "X");
       expect(norm(JSON.stringify(parsed))).toBe(norm(JSON.stringify(doc)));
     }
   });
@@ -171,12 +226,28 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
       model: "m",
       messages: [
         { role: "user", content: "mail jane@example.com" },
-        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "send", arguments: args } }] },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "c1", type: "function", function: { name: "send", arguments: args } }],
+        },
       ],
     });
-    const sent = (r.request.messages[1] as { tool_calls: Array<{ function: { arguments: string } }> }).tool_calls[0]!.function.arguments;
+    const sent = (r.request.messages[1] as { tool_calls: Array<{ function: { arguments: string } }> }).tool_calls[0]!
+      .function.arguments;
     expect(JSON.parse(sent)).toEqual({ body: "hi\n[EMAIL_1]", to: "[EMAIL_1]" });
-    const blocked = s.scanRequest({ model: "m", messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "pay", arguments: '{"card":4111111111111111}' } }] }] });
+    const blocked = s.scanRequest({
+      model: "m",
+      messages: [
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [
+            { id: "c1", type: "function", function: { name: "pay", arguments: '{"card":4111111111111111}' } },
+          ],
+        },
+      ],
+    });
     expect(blocked.blocked).toMatchObject({ type: "card", action: "block", location: "input" });
   });
 

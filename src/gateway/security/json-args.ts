@@ -46,7 +46,16 @@ const CONTEXT = 32;
 /** A bare token longer than this is not JSON anyway: it is scanned and released in pieces of this size. */
 const MAX_TOKEN = 4096;
 const STRUCTURE = new Set(["{", "}", "[", "]", ":", ",", " ", "\t", "\n", "\r"]);
-const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 
 /** JSON string content (no surrounding quotes) for text; lone surrogates become \\uXXXX escapes. */

@@ -29,11 +29,25 @@ describe("mapJsonStrings", () => {
 describe("log renderings from the input scan", () => {
   const req = (content: string, args?: string): ChatRequest => ({
     model: "m",
-    messages: [{ role: "user", content }, ...(args ? [{ role: "assistant" as const, content: null, tool_calls: [{ id: "c", type: "function" as const, function: { name: "f", arguments: args } }] }] : [])],
+    messages: [
+      { role: "user", content },
+      ...(args
+        ? [
+            {
+              role: "assistant" as const,
+              content: null,
+              tool_calls: [{ id: "c", type: "function" as const, function: { name: "f", arguments: args } }],
+            },
+          ]
+        : []),
+    ],
   });
 
   it("masks a secret the policy lets through, even where a rule it only logs overlaps it", () => {
-    const s = scanner({ pii: { email: "redact" }, rules: [{ name: "ant", type: "regex", pattern: "sk-ant-[a-z0-9]+", action: "log" }] });
+    const s = scanner({
+      pii: { email: "redact" },
+      rules: [{ name: "ant", type: "regex", pattern: "sk-ant-[a-z0-9]+", action: "log" }],
+    });
     const logged = new Map<string, string>();
     const text = `key ${key} for ann@example.com`;
     const r = s.scanRequest(req(text), logged);
@@ -46,12 +60,20 @@ describe("log renderings from the input scan", () => {
     const logged = new Map<string, string>();
     const args = JSON.stringify({ to: "Hi\nann@example.com", card: 4111111111111111, key });
     s.scanRequest(req("mail ann@example.com", args), logged);
-    expect(JSON.parse(logged.get(args)!)).toEqual({ to: "Hi\n[EMAIL_1]", card: "************1111", key: "sk-ant-…f3a9" });
+    expect(JSON.parse(logged.get(args)!)).toEqual({
+      to: "Hi\n[EMAIL_1]",
+      card: "************1111",
+      key: "sk-ant-…f3a9",
+    });
   });
 
   it("the masker reuses those renderings and scans only the rest of the body", () => {
-    const masker = scanner({ pii: { email: "mask" } }).logMasker({ logged: new Map([["already scanned", "as rendered"]]) });
-    expect(masker.request({ messages: [{ content: "already scanned" }], metadata: { note: `ann@example.com ${key}` } })).toEqual({
+    const masker = scanner({ pii: { email: "mask" } }).logMasker({
+      logged: new Map([["already scanned", "as rendered"]]),
+    });
+    expect(
+      masker.request({ messages: [{ content: "already scanned" }], metadata: { note: `ann@example.com ${key}` } }),
+    ).toEqual({
       messages: [{ content: "as rendered" }],
       metadata: { note: "a***@example.com sk-ant-…f3a9" },
     });
@@ -64,7 +86,11 @@ describe("log renderings from the input scan", () => {
     expect(masker.response(`Sent to ann@example.com with ${key}.`)).toBe("Sent to [EMAIL_1] with sk-ant-…f3a9.");
     // Nothing to rewrite: the answer object itself.
     const answer = { choices: [{ message: { content: "done" } }] };
-    expect(scanner({ pii: { secret: "redact" } }).logMasker().response(answer)).toBe(answer);
+    expect(
+      scanner({ pii: { secret: "redact" } })
+        .logMasker()
+        .response(answer),
+    ).toBe(answer);
     expect(secretsLogMasker.response(answer)).toBe(answer);
   });
 });

@@ -32,9 +32,18 @@ export function createLogMasker(opts: {
   const registry = opts.registry ?? new PlaceholderRegistry();
   const { logged } = opts;
   const renderer = (entries: readonly Entry[]) => {
-    const plain = (text: string, from = 0) => renderLog(text, logHits(collectHits(text, entries)).filter((h) => h.match.start >= from), from, text.length, registry);
+    const plain = (text: string, from = 0) =>
+      renderLog(
+        text,
+        logHits(collectHits(text, entries)).filter((h) => h.match.start >= from),
+        from,
+        text.length,
+        registry,
+      );
     return (text: string, key: string | undefined) =>
-      key === "arguments" ? scanJsonArgs(text, (context) => bufferedChannel((s) => plain(context + s, context.length))) : plain(text);
+      key === "arguments"
+        ? scanJsonArgs(text, (context) => bufferedChannel((s) => plain(context + s, context.length)))
+        : plain(text);
   };
   const request = renderer(opts.entries);
   const answer = opts.answerEntries.length ? renderer(opts.answerEntries) : null;
@@ -45,7 +54,10 @@ export function createLogMasker(opts: {
 }
 
 /** The floor when no policy is at hand: recognised secrets masked, nothing else touched. */
-export const secretsLogMasker: LogMasker = createLogMasker({ entries: [SECRET_LOG_ENTRY], answerEntries: [SECRET_LOG_ENTRY] });
+export const secretsLogMasker: LogMasker = createLogMasker({
+  entries: [SECRET_LOG_ENTRY],
+  answerEntries: [SECRET_LOG_ENTRY],
+});
 
 interface Node {
   src: object;

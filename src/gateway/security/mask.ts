@@ -5,7 +5,8 @@
  * ones); output is bounded to ~64 chars.
  */
 
-const SECRET_PREFIX = /^(?:-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|tg_(?:live|test)_|sk-ant-|sk-proj-|sk-|gh[pousr]_|github_pat_|xox[a-z]-|xapp-|(?:sk|rk)_(?:live|test)_|whsec_|AKIA|ASIA|AIza|eyJ)/;
+const SECRET_PREFIX =
+  /^(?:-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|tg_(?:live|test)_|sk-ant-|sk-proj-|sk-|gh[pousr]_|github_pat_|xox[a-z]-|xapp-|(?:sk|rk)_(?:live|test)_|whsec_|AKIA|ASIA|AIza|eyJ)/;
 
 function starDigits(value: string, keepLast: number): string {
   let seen = 0;

@@ -21,9 +21,43 @@ export interface Normalized {
 
 const ZERO_WIDTH = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
 const CONFUSABLE: Record<string, string> = {
-  а: "a", е: "e", о: "o", р: "p", с: "c", у: "y", х: "x", і: "i", ј: "j", ѕ: "s", ԁ: "d", ӏ: "l", һ: "h", ԛ: "q", ԝ: "w",
-  А: "a", В: "b", Е: "e", К: "k", М: "m", Н: "h", О: "o", Р: "p", С: "c", Т: "t", Х: "x", І: "i",
-  α: "a", ο: "o", ρ: "p", ε: "e", ι: "i", κ: "k", ν: "v", τ: "t", υ: "u", χ: "x",
+  а: "a",
+  е: "e",
+  о: "o",
+  р: "p",
+  с: "c",
+  у: "y",
+  х: "x",
+  і: "i",
+  ј: "j",
+  ѕ: "s",
+  ԁ: "d",
+  ӏ: "l",
+  һ: "h",
+  ԛ: "q",
+  ԝ: "w",
+  А: "a",
+  В: "b",
+  Е: "e",
+  К: "k",
+  М: "m",
+  Н: "h",
+  О: "o",
+  Р: "p",
+  С: "c",
+  Т: "t",
+  Х: "x",
+  І: "i",
+  α: "a",
+  ο: "o",
+  ρ: "p",
+  ε: "e",
+  ι: "i",
+  κ: "k",
+  ν: "v",
+  τ: "t",
+  υ: "u",
+  χ: "x",
 };
 const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLE).join("")}]`, "g");
 const LEET: Record<string, string> = { "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", $: "s" };
@@ -49,7 +83,7 @@ export function normalizeForInjection(input: string): Normalized {
   let leet = false;
   if (HAS_LEET.test(text)) {
     text = text.replace(MIXED_TOKEN, (tok) => {
-      if (!/[013457@$]/.test(tok) || /^\d/.test(tok) && /^\d+[a-z]{1,3}$/.test(tok)) return tok; // 10am, 3rd, 64kb stay
+      if (!/[013457@$]/.test(tok) || (/^\d/.test(tok) && /^\d+[a-z]{1,3}$/.test(tok))) return tok; // 10am, 3rd, 64kb stay
       leet = true;
       return tok.replace(/[013457@$]/g, (c) => LEET[c]!);
     });
@@ -78,7 +112,15 @@ function base64Runs(text: string): Array<[number, number]> {
   let start = -1;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 0;
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 45 || c === 95 || (c === 61 && start >= 0);
+    const ok =
+      (c >= 48 && c <= 57) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 97 && c <= 122) ||
+      c === 43 ||
+      c === 47 ||
+      c === 45 ||
+      c === 95 ||
+      (c === 61 && start >= 0);
     if (ok) {
       if (start < 0) start = i;
     } else if (start >= 0) {

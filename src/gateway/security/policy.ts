@@ -34,7 +34,8 @@ export const ruleSchema = z
   .superRefine((rule, ctx) => {
     const problem = checkRulePattern(rule.type, rule.pattern, rule.caseSensitive);
     if (problem) ctx.addIssue({ code: "custom", path: ["pattern"], message: problem });
-    if (rule.type === "regex" && rule.wholeWord !== undefined) ctx.addIssue({ code: "custom", path: ["wholeWord"], message: "wholeWord applies to keyword rules only" });
+    if (rule.type === "regex" && rule.wholeWord !== undefined)
+      ctx.addIssue({ code: "custom", path: ["wholeWord"], message: "wholeWord applies to keyword rules only" });
   });
 
 const rulesSchema = z
@@ -44,7 +45,8 @@ const rulesSchema = z
     const seen = new Set<string>();
     rules.forEach((r, i) => {
       const key = r.name.toLowerCase();
-      if (seen.has(key)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate rule name "${r.name}"` });
+      if (seen.has(key))
+        ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate rule name "${r.name}"` });
       seen.add(key);
     });
   });
@@ -53,9 +55,22 @@ const piiShape = Object.fromEntries(PII_TYPES.map((t) => [t, actionSchema])) as 
 
 /** The org's shared policy. Omitted PII types default to "off" and so on (see DEFAULT_POLICY for a starting point). */
 export const orgPolicySchema = z.strictObject({
-  pii: z.strictObject(Object.fromEntries(PII_TYPES.map((t) => [t, actionSchema.default("off")])) as Record<PiiType, z.ZodDefault<typeof actionSchema>>).default({
-    email: "off", phone: "off", card: "off", ssn: "off", iban: "off", ip: "off", secret: "off",
-  }),
+  pii: z
+    .strictObject(
+      Object.fromEntries(PII_TYPES.map((t) => [t, actionSchema.default("off")])) as Record<
+        PiiType,
+        z.ZodDefault<typeof actionSchema>
+      >,
+    )
+    .default({
+      email: "off",
+      phone: "off",
+      card: "off",
+      ssn: "off",
+      iban: "off",
+      ip: "off",
+      secret: "off",
+    }),
   promptInjection: z
     .strictObject({ action: injectionActionSchema, threshold: thresholdSchema.optional() })
     .default({ action: "off" }),
@@ -66,7 +81,9 @@ export const orgPolicySchema = z.strictObject({
 /** A project's override: only what it tightens; every field optional. */
 export const projectOverrideSchema = z.strictObject({
   pii: z.strictObject(piiShape).partial().optional(),
-  promptInjection: z.strictObject({ action: injectionActionSchema.optional(), threshold: thresholdSchema.optional() }).optional(),
+  promptInjection: z
+    .strictObject({ action: injectionActionSchema.optional(), threshold: thresholdSchema.optional() })
+    .optional(),
   rules: rulesSchema.optional(),
   restoreRedactions: z.boolean().optional(),
 });
@@ -103,7 +120,10 @@ const stricter = <A extends string>(order: readonly A[], a: A, b: A | undefined)
   b === undefined || order.indexOf(a) >= order.indexOf(b) ? a : b;
 
 const sameRule = (a: ContentRule, b: ContentRule) =>
-  a.type === b.type && a.pattern === b.pattern && Boolean(a.caseSensitive) === Boolean(b.caseSensitive) && (a.wholeWord ?? true) === (b.wholeWord ?? true);
+  a.type === b.type &&
+  a.pattern === b.pattern &&
+  Boolean(a.caseSensitive) === Boolean(b.caseSensitive) &&
+  (a.wholeWord ?? true) === (b.wholeWord ?? true);
 
 export function effectivePolicy(org: OrgPolicy, override?: ProjectOverride | null): EffectivePolicy {
   const o = override ?? {};
@@ -140,9 +160,11 @@ export function loosenings(org: OrgPolicy, override: ProjectOverride): string[] 
   }
   const ia = override.promptInjection?.action;
   const order = ["off", "log", "block"];
-  if (ia !== undefined && order.indexOf(ia) < order.indexOf(org.promptInjection.action)) out.push("promptInjection.action");
+  if (ia !== undefined && order.indexOf(ia) < order.indexOf(org.promptInjection.action))
+    out.push("promptInjection.action");
   const th = override.promptInjection?.threshold;
-  if (th !== undefined && th > (org.promptInjection.threshold ?? DEFAULT_INJECTION_THRESHOLD)) out.push("promptInjection.threshold");
+  if (th !== undefined && th > (org.promptInjection.threshold ?? DEFAULT_INJECTION_THRESHOLD))
+    out.push("promptInjection.threshold");
   if (override.restoreRedactions === true && !org.restoreRedactions) out.push("restoreRedactions");
   return out;
 }

@@ -3,8 +3,17 @@ import { createPolicyScanner } from "./scanner.js";
 import { effectivePolicy, orgPolicySchema } from "./policy.js";
 import { checkRulePattern, ruleDetector, type ContentRule } from "./rules.js";
 
-const rule = (r: Partial<ContentRule>): ContentRule => ({ name: "r", type: "keyword", pattern: "x", action: "log", ...r });
-const hits = (r: ContentRule, text: string) => ruleDetector(r).scan(text).map((m) => text.slice(m.start, m.end));
+const rule = (r: Partial<ContentRule>): ContentRule => ({
+  name: "r",
+  type: "keyword",
+  pattern: "x",
+  action: "log",
+  ...r,
+});
+const hits = (r: ContentRule, text: string) =>
+  ruleDetector(r)
+    .scan(text)
+    .map((m) => text.slice(m.start, m.end));
 
 describe("keyword rules", () => {
   it("ignore case and respect word boundaries by default", () => {
@@ -22,7 +31,9 @@ describe("keyword rules", () => {
     }
     expect(g.__pwned).toBeUndefined();
     // Stored through the schema they stay byte-for-byte the same.
-    const parsed = orgPolicySchema.parse({ rules: payloads.map((p, i) => ({ name: `p${i}`, type: "keyword", pattern: p, action: "block" })) });
+    const parsed = orgPolicySchema.parse({
+      rules: payloads.map((p, i) => ({ name: `p${i}`, type: "keyword", pattern: p, action: "block" })),
+    });
     expect(parsed.rules.map((r) => r.pattern)).toEqual(payloads);
   });
   it("match every printable ASCII punctuation character literally (a hyphenated name must not break the policy)", () => {
@@ -58,9 +69,21 @@ describe("regex rules (RE2, linear time)", () => {
     expect(() => ruleDetector(rule({ type: "regex", pattern }))).toThrow();
   });
   it("a regex rule blocks through the scanner", () => {
-    const s = createPolicyScanner(effectivePolicy(orgPolicySchema.parse({ rules: [{ name: "tickets", type: "regex", pattern: "TCK-[0-9]+", action: "block", category: "internal" }] })));
+    const s = createPolicyScanner(
+      effectivePolicy(
+        orgPolicySchema.parse({
+          rules: [{ name: "tickets", type: "regex", pattern: "TCK-[0-9]+", action: "block", category: "internal" }],
+        }),
+      ),
+    );
     const r = s.scanRequest({ model: "m", messages: [{ role: "user", content: "about TCK-4411" }] });
-    expect(r.blocked).toMatchObject({ category: "rule", type: "regex", ruleName: "tickets", ruleCategory: "internal", action: "block" });
+    expect(r.blocked).toMatchObject({
+      category: "rule",
+      type: "regex",
+      ruleName: "tickets",
+      ruleCategory: "internal",
+      action: "block",
+    });
     expect(r.blocked!.excerpt).not.toContain("TCK-4411");
   });
 });

@@ -38,7 +38,8 @@ function compileRe2(pattern: string, caseSensitive: boolean | undefined): RE2JS 
 
 /** Save-time check of a rule's pattern: null when usable, else a message for the API. */
 export function checkRulePattern(type: ContentRule["type"], pattern: string, caseSensitive?: boolean): string | null {
-  if (pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) return `pattern must be 1-${MAX_PATTERN_LENGTH} characters`;
+  if (pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH)
+    return `pattern must be 1-${MAX_PATTERN_LENGTH} characters`;
   if (type === "keyword") {
     if (pattern.trim().length === 0) return "keyword must not be blank";
     // Compiled here too, so a keyword the gateway could not compile is refused when saved, not on every request.
@@ -84,7 +85,8 @@ export function ruleDetector(rule: ContentRule): Detector {
       scan(text) {
         const out: Match[] = [];
         re.lastIndex = 0;
-        for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push({ type: "keyword", start: m.index, end: m.index + m[0].length });
+        for (let m = re.exec(text); m !== null; m = re.exec(text))
+          out.push({ type: "keyword", start: m.index, end: m.index + m[0].length });
         return out;
       },
     };

@@ -21,7 +21,20 @@
  */
 import type { LogMasker } from "../hooks.js";
 import type { ChatMessage, ChatRequest, TextPart } from "../types.js";
-import { buildEntries, collectHits, logHits, PlaceholderRegistry, render, renderLog, resolveHits, restoredValuesEntry, SECRET_LOG_ENTRY, type Entry, type Hit, type RenderContext } from "./engine.js";
+import {
+  buildEntries,
+  collectHits,
+  logHits,
+  PlaceholderRegistry,
+  render,
+  renderLog,
+  resolveHits,
+  restoredValuesEntry,
+  SECRET_LOG_ENTRY,
+  type Entry,
+  type Hit,
+  type RenderContext,
+} from "./engine.js";
 import { scoreInjection } from "./injection.js";
 import { bufferedChannel, scanJsonArgs } from "./json-args.js";
 import { createLogMasker } from "./log-mask.js";
@@ -67,7 +80,12 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
    * text[from..] scanned once (text before `from` is left context): rendered for the provider and,
    * with `log`, for the request log too.
    */
-  function scanPiece(text: string, from: number, ctx: RenderContext, log: boolean): { text: string; blocked: Finding | null; logText?: string } {
+  function scanPiece(
+    text: string,
+    from: number,
+    ctx: RenderContext,
+    log: boolean,
+  ): { text: string; blocked: Finding | null; logText?: string } {
     const hits = collectHits(text, entries);
     const inRange = (resolved: Hit[]) => (from ? resolved.filter((h) => h.match.start >= from) : resolved);
     const r = render(text, inRange(resolveHits(hits)), from, text.length, ctx);
@@ -76,7 +94,12 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
     return { ...r, logText: renderLog(text, inRange(logHits(all)), from, text.length, ctx.registry) };
   }
 
-  function scanSegment(text: string, ctx: RenderContext, untrusted: boolean, logged?: LoggedStrings): { text: string; blocked: Finding | null } {
+  function scanSegment(
+    text: string,
+    ctx: RenderContext,
+    untrusted: boolean,
+    logged?: LoggedStrings,
+  ): { text: string; blocked: Finding | null } {
     let blocked: Finding | null = null;
     if (untrusted && injection.action !== "off" && text.length > 0) {
       const r = scoreInjection(text);
@@ -103,7 +126,11 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
   }
 
   /** Tool-call arguments: JSON-aware (json-args.ts), so a redaction never breaks the JSON the provider parses. */
-  function scanArgs(args: string, ctx: RenderContext, logged?: LoggedStrings): { text: string; blocked: Finding | null } {
+  function scanArgs(
+    args: string,
+    ctx: RenderContext,
+    logged?: LoggedStrings,
+  ): { text: string; blocked: Finding | null } {
     if ((entries.length === 0 && !logged) || !args) return { text: args, blocked: null };
     let blocked: Finding | null = null;
     const logParts: string[] = [];
@@ -118,7 +145,10 @@ export function createPolicyScanner(policy: EffectivePolicy): PolicyScanner {
     if (logged) {
       // The log's copy: the same JSON walk, each string replaced by its log rendering (nothing scanned again).
       let i = 0;
-      logged.set(args, scanJsonArgs(args, () => bufferedChannel(() => logParts[i++]!)));
+      logged.set(
+        args,
+        scanJsonArgs(args, () => bufferedChannel(() => logParts[i++]!)),
+      );
     }
     return { text, blocked };
   }

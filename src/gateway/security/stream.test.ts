@@ -38,7 +38,9 @@ describe("streaming output", () => {
       it(`redacts values split across ${n} chunks (seed ${seed})`, () => {
         const s = scanner({ pii: { email: "redact", secret: "redact" } }).outputScanner();
         const out = run(s, split(text, n, seed));
-        expect(out).toBe("Contact [EMAIL_1] or use [SECRET_1] and the token [SECRET_2] then this key:\n[SECRET_3]\nThanks.");
+        expect(out).toBe(
+          "Contact [EMAIL_1] or use [SECRET_1] and the token [SECRET_2] then this key:\n[SECRET_3]\nThanks.",
+        );
         expect(s.findings.map((f) => f.subtype ?? f.type)).toEqual(["email", "anthropic_key", "jwt", "private_key"]);
       });
       it(`blocks a secret split across ${n} chunks (seed ${seed})`, () => {
@@ -59,7 +61,10 @@ describe("streaming output", () => {
     expect(run(s, [..."write to someone@example.org today"])).toBe("write to s***@example.org today");
   });
   it("text without matches passes through, holding back at most the window, end() releases it", () => {
-    const s = scanner({ pii: { email: "redact", phone: "redact", secret: "redact" }, rules: [{ name: "k", type: "keyword", pattern: "Falcon", action: "redact" }] }).outputScanner();
+    const s = scanner({
+      pii: { email: "redact", phone: "redact", secret: "redact" },
+      rules: [{ name: "k", type: "keyword", pattern: "Falcon", action: "redact" }],
+    }).outputScanner();
     const prose = "The quick brown fox jumps over the lazy dog. ".repeat(40);
     let sent = "";
     for (const c of split(prose, 30, 9)) {
@@ -89,7 +94,10 @@ describe("reversible redaction", () => {
   const policy = { pii: { email: "redact" as const, phone: "redact" as const }, restoreRedactions: true };
   it("restores placeholders in the answer, also when split across chunks", () => {
     const s = scanner(policy);
-    const r = s.scanRequest({ model: "m", messages: [{ role: "user", content: "Email jane@example.com and call +1 415 555 2671." }] });
+    const r = s.scanRequest({
+      model: "m",
+      messages: [{ role: "user", content: "Email jane@example.com and call +1 415 555 2671." }],
+    });
     expect(r.request.messages[0]!.content).toBe("Email [EMAIL_1] and call [PHONE_1].");
     const out = s.outputScanner(r.restoreMap);
     expect(run(out, ["I wrote to [EMA", "IL_1] and will call [PHO", "NE_1", "]; [EMAIL_9] is unknown."])).toBe(
@@ -99,7 +107,9 @@ describe("reversible redaction", () => {
   it("new PII in the answer gets fresh numbers and is not restored", () => {
     const s = scanner(policy);
     const r = s.scanRequest({ model: "m", messages: [{ role: "user", content: "Email jane@example.com" }] });
-    expect(run(s.outputScanner(r.restoreMap), ["[EMAIL_1] and bob@example.com"])).toBe("jane@example.com and [EMAIL_2]");
+    expect(run(s.outputScanner(r.restoreMap), ["[EMAIL_1] and bob@example.com"])).toBe(
+      "jane@example.com and [EMAIL_2]",
+    );
   });
   it("does not restore when the effective policy forbids it", () => {
     const s = createPolicyScanner(effectivePolicy(orgPolicySchema.parse(policy), { restoreRedactions: false }));

@@ -41,9 +41,14 @@ export function policyViolation(f: Finding): GatewayError {
   return new GatewayError(403, "permission_error", "policy_violation", `Blocked by policy: ${what}`);
 }
 
-export function createOutputScanner(baseEntries: readonly Entry[], restoreMap: RestoreMap | undefined, restore: boolean): PolicyOutputScanner {
+export function createOutputScanner(
+  baseEntries: readonly Entry[],
+  restoreMap: RestoreMap | undefined,
+  restore: boolean,
+): PolicyOutputScanner {
   const registry = new PlaceholderRegistry(restoreMap);
-  const entries = restore && restoreMap && restoreMap.size ? [placeholderEntry(registry.restore), ...baseEntries] : [...baseEntries];
+  const entries =
+    restore && restoreMap && restoreMap.size ? [placeholderEntry(registry.restore), ...baseEntries] : [...baseEntries];
   const findings: Finding[] = [];
   const window = Math.min(WINDOW_MAX, Math.max(0, ...entries.map((e) => e.detector.maxLength)));
   const tails = entries.filter((e) => e.detector.incompleteTail);

@@ -63,7 +63,10 @@ export function createNotifier(opts: NotifierOptions) {
   const retries = opts.retries ?? 2;
   const backoff = opts.backoffBaseMs ?? 1_000;
 
-  async function attempt(target: WebhookTarget, body: string): Promise<{ status: number | null; retryable: boolean; error: string | null }> {
+  async function attempt(
+    target: WebhookTarget,
+    body: string,
+  ): Promise<{ status: number | null; retryable: boolean; error: string | null }> {
     const headers = {
       "content-type": "application/json",
       "user-agent": "Tollgate-Alerts/1",
@@ -71,7 +74,15 @@ export function createNotifier(opts: NotifierOptions) {
     };
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const res = await request(target.url, { method: "POST", headers, body, dispatcher: opts.dispatcher, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const res = await request(target.url, {
+        method: "POST",
+        headers,
+        body,
+        dispatcher: opts.dispatcher,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
       // Drain (bounded by the same timeout) so the connection can be reused; the content does not matter.
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       const s = res.statusCode;
@@ -81,9 +92,13 @@ export function createNotifier(opts: NotifierOptions) {
       return { status: s, retryable, error };
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string } };
-      const ssrf = e.code === "ERR_TOLLGATE_SSRF_BLOCKED" || e.cause?.code === "ERR_TOLLGATE_SSRF_BLOCKED" || /SSRF guard/.test(e.message);
+      const ssrf =
+        e.code === "ERR_TOLLGATE_SSRF_BLOCKED" ||
+        e.cause?.code === "ERR_TOLLGATE_SSRF_BLOCKED" ||
+        /SSRF guard/.test(e.message);
       if (ssrf) return { status: null, retryable: false, error: "the address is not allowed (SSRF guard)" };
-      if (signal.aborted || e.name === "TimeoutError" || e.name === "AbortError") return { status: null, retryable: true, error: `no answer within ${timeoutMs} ms` };
+      if (signal.aborted || e.name === "TimeoutError" || e.name === "AbortError")
+        return { status: null, retryable: true, error: `no answer within ${timeoutMs} ms` };
       return { status: null, retryable: true, error: `connection failed (${e.code ?? e.name})` };
     }
   }
@@ -103,7 +118,11 @@ export function createNotifier(opts: NotifierOptions) {
     },
 
     /** POSTs `payload` to the webhook with retries; never throws. */
-    async postWebhook(target: WebhookTarget, payload: Record<string, unknown>, context: Record<string, unknown>): Promise<WebhookResult> {
+    async postWebhook(
+      target: WebhookTarget,
+      payload: Record<string, unknown>,
+      context: Record<string, unknown>,
+    ): Promise<WebhookResult> {
       const body = JSON.stringify(payload);
       let last = { status: null as number | null, error: null as string | null };
       for (let n = 0; n <= retries; n++) {
@@ -112,12 +131,21 @@ export function createNotifier(opts: NotifierOptions) {
         last = { status: r.status, error: r.error };
         if (r.error === null) return { delivered: true, status: r.status, attempts: n + 1, error: null };
         if (!r.retryable) {
-          opts.log.error({ ...context, host: hostOf(target.url), attempts: n + 1, error: r.error }, "billing alert webhook delivery failed");
+          opts.log.error(
+            { ...context, host: hostOf(target.url), attempts: n + 1, error: r.error },
+            "billing alert webhook delivery failed",
+          );
           return { delivered: false, status: r.status, attempts: n + 1, error: r.error };
         }
-        opts.log.warn({ ...context, host: hostOf(target.url), attempt: n + 1, error: r.error }, "billing alert webhook attempt failed");
+        opts.log.warn(
+          { ...context, host: hostOf(target.url), attempt: n + 1, error: r.error },
+          "billing alert webhook attempt failed",
+        );
       }
-      opts.log.error({ ...context, host: hostOf(target.url), attempts: retries + 1, error: last.error }, "billing alert webhook delivery failed");
+      opts.log.error(
+        { ...context, host: hostOf(target.url), attempts: retries + 1, error: last.error },
+        "billing alert webhook delivery failed",
+      );
       return { delivered: false, status: last.status, attempts: retries + 1, error: last.error };
     },
   };

@@ -6,7 +6,13 @@
 import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
-import { billingAccounts, billingAlertSubscribers, billingEventsFired, billingSettings, billingUsageHourly } from "../billing/billing.schema.js";
+import {
+  billingAccounts,
+  billingAlertSubscribers,
+  billingEventsFired,
+  billingSettings,
+  billingUsageHourly,
+} from "../billing/billing.schema.js";
 import { members } from "../members/members.schema.js";
 import { organizations } from "../organizations/organizations.schema.js";
 import { ALERT_EVENTS, type AlertEvent } from "./alerts.schema.js";
@@ -24,7 +30,15 @@ export async function settingsWithAlerts(db: DbOrTx, orgIds: string[]): Promise<
   return db
     .select()
     .from(billingSettings)
-    .where(and(inArray(billingSettings.orgId, orgIds), or(sql`${billingSettings.lowBalanceAlertMicroUsd} is not null`, sql`${billingSettings.monthlyBudgetMicroUsd} is not null`)));
+    .where(
+      and(
+        inArray(billingSettings.orgId, orgIds),
+        or(
+          sql`${billingSettings.lowBalanceAlertMicroUsd} is not null`,
+          sql`${billingSettings.monthlyBudgetMicroUsd} is not null`,
+        ),
+      ),
+    );
 }
 
 export interface AlertColumns {
@@ -53,16 +67,31 @@ export async function lockSettings(db: DbOrTx, orgId: string): Promise<AlertSett
 /** Re-arms alerts: forgets that they fired in the given periods (a changed threshold is a new alert). */
 export async function rearm(db: DbOrTx, orgId: string, events: readonly AlertEvent[], period: string): Promise<void> {
   if (events.length === 0) return;
-  await db.delete(billingEventsFired).where(and(eq(billingEventsFired.orgId, orgId), inArray(billingEventsFired.event, [...events]), eq(billingEventsFired.period, period)));
+  await db
+    .delete(billingEventsFired)
+    .where(
+      and(
+        eq(billingEventsFired.orgId, orgId),
+        inArray(billingEventsFired.event, [...events]),
+        eq(billingEventsFired.period, period),
+      ),
+    );
 }
 
 /** True when this insert won the (org, event, period) key: the caller fires; everyone else does nothing. */
 export async function claimEvent(db: DbOrTx, orgId: string, event: AlertEvent, period: string): Promise<boolean> {
-  const won = await db.insert(billingEventsFired).values({ orgId, event, period }).onConflictDoNothing().returning({ event: billingEventsFired.event });
+  const won = await db
+    .insert(billingEventsFired)
+    .values({ orgId, event, period })
+    .onConflictDoNothing()
+    .returning({ event: billingEventsFired.event });
   return won.length === 1;
 }
 
-export async function firedEvents(db: DbOrTx, orgId: string): Promise<Array<{ event: string; period: string; firedAt: Date }>> {
+export async function firedEvents(
+  db: DbOrTx,
+  orgId: string,
+): Promise<Array<{ event: string; period: string; firedAt: Date }>> {
   return db
     .select({ event: billingEventsFired.event, period: billingEventsFired.period, firedAt: billingEventsFired.firedAt })
     .from(billingEventsFired)
@@ -87,18 +116,35 @@ export async function spendSince(db: DbOrTx, orgId: string, since: Date): Promis
 }
 
 export async function org(db: DbOrTx, orgId: string): Promise<{ id: string; slug: string; name: string } | null> {
-  const [row] = await db.select({ id: organizations.id, slug: organizations.slug, name: organizations.name }).from(organizations).where(eq(organizations.id, orgId));
+  const [row] = await db
+    .select({ id: organizations.id, slug: organizations.slug, name: organizations.name })
+    .from(organizations)
+    .where(eq(organizations.id, orgId));
   return row ?? null;
 }
 
 /** Who gets alert emails: the owner, and admins who opted in and are still admins of the org. */
-export async function recipients(db: DbOrTx, orgId: string): Promise<Array<{ userId: string; email: string; name: string; role: string }>> {
+export async function recipients(
+  db: DbOrTx,
+  orgId: string,
+): Promise<Array<{ userId: string; email: string; name: string; role: string }>> {
   return db
     .select({ userId: users.id, email: users.email, name: users.name, role: members.role })
     .from(members)
     .innerJoin(users, eq(users.id, members.userId))
-    .leftJoin(billingAlertSubscribers, and(eq(billingAlertSubscribers.orgId, members.orgId), eq(billingAlertSubscribers.userId, members.userId)))
-    .where(and(eq(members.orgId, orgId), or(eq(members.role, "owner"), and(eq(members.role, "admin"), sql`${billingAlertSubscribers.userId} is not null`))))
+    .leftJoin(
+      billingAlertSubscribers,
+      and(eq(billingAlertSubscribers.orgId, members.orgId), eq(billingAlertSubscribers.userId, members.userId)),
+    )
+    .where(
+      and(
+        eq(members.orgId, orgId),
+        or(
+          eq(members.role, "owner"),
+          and(eq(members.role, "admin"), sql`${billingAlertSubscribers.userId} is not null`),
+        ),
+      ),
+    )
     .orderBy(users.email);
 }
 
@@ -112,7 +158,11 @@ export async function isSubscribed(db: DbOrTx, orgId: string, userId: string): P
 
 /** Returns true when the row was added (false: already subscribed). */
 export async function subscribe(db: DbOrTx, orgId: string, userId: string): Promise<boolean> {
-  const r = await db.insert(billingAlertSubscribers).values({ orgId, userId }).onConflictDoNothing().returning({ u: billingAlertSubscribers.userId });
+  const r = await db
+    .insert(billingAlertSubscribers)
+    .values({ orgId, userId })
+    .onConflictDoNothing()
+    .returning({ u: billingAlertSubscribers.userId });
   return r.length === 1;
 }
 

@@ -19,7 +19,9 @@ const usdAmount = usdField({ max: "1000000000" }).describe('USD with at most 6 d
 export const alertSettingsBody = z.strictObject({
   lowBalanceUsd: usdAmount
     .nullable()
-    .describe("Alert when the balance falls below this amount (null: off). Must be null when prepaid credits are off (TOLLGATE_BILLING=off): 400 LOW_BALANCE_ALERT_UNAVAILABLE."),
+    .describe(
+      "Alert when the balance falls below this amount (null: off). Must be null when prepaid credits are off (TOLLGATE_BILLING=off): 400 LOW_BALANCE_ALERT_UNAVAILABLE.",
+    ),
   monthlyBudgetUsd: usdAmount.nullable().describe("Alert at 50, 80 and 100 % of this monthly spend (null: off)."),
   webhookUrl: z.string().trim().max(2000).nullable().describe("POST each alert here, signed (null: no webhook)."),
   rotateWebhookSecret: z.boolean().optional().describe("Generate a new signing secret for the same URL."),
@@ -32,19 +34,30 @@ export const alertSettingsOut = z.object({
   ...money("lowBalance"),
   ...money("monthlyBudget"),
   webhookUrl: z.string().nullable(),
-  webhookSecretHint: z.string().nullable().describe("The end of the signing secret; the secret itself is shown once, when it is generated."),
+  webhookSecretHint: z
+    .string()
+    .nullable()
+    .describe("The end of the signing secret; the secret itself is shown once, when it is generated."),
   emailMe: z.boolean().describe("Whether the caller receives alert emails (always true for the owner)."),
   updatedAt: z.string().nullable(),
 });
 
 export const alertSettingsSaved = alertSettingsOut.extend({
-  webhookSecret: z.string().nullable().describe("The new signing secret — shown only in this response. Null when unchanged."),
+  webhookSecret: z
+    .string()
+    .nullable()
+    .describe("The new signing secret — shown only in this response. Null when unchanged."),
 });
 
 export const testAlertOut = z.object({
   emails: z.array(z.string()).describe("Addresses the test alert was sent to."),
   webhook: z
-    .object({ delivered: z.boolean(), status: z.number().nullable(), attempts: z.number(), error: z.string().nullable() })
+    .object({
+      delivered: z.boolean(),
+      status: z.number().nullable(),
+      attempts: z.number(),
+      error: z.string().nullable(),
+    })
     .nullable(),
 });
 

@@ -44,7 +44,15 @@ export interface AlertServiceDeps {
 }
 
 type Org = { id: string; slug: string; name: string };
-type Fired = { event: AlertEvent | "test"; period: string; balance?: bigint; threshold?: bigint; spend?: bigint; budget?: bigint; percent?: bigint };
+type Fired = {
+  event: AlertEvent | "test";
+  period: string;
+  balance?: bigint;
+  threshold?: bigint;
+  spend?: bigint;
+  budget?: bigint;
+  percent?: bigint;
+};
 
 const MAX_USD = 1_000_000_000n * 1_000_000n;
 const monthStart = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
@@ -52,11 +60,15 @@ const monthKey = (d: Date) => `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 
 const sealContext = (orgId: string) => `billing-alert-webhook:${orgId}`;
 /** "4.200000" → "4.20", "0.000123" stays: amounts read by people. */
 const usd = (micro: bigint) => formatUsd(micro).replace(/(\.\d\d\d*?)0+$/, "$1");
-const money = (name: string, v: bigint | null) => ({ [`${name}MicroUsd`]: v === null ? null : v.toString(), [`${name}Usd`]: v === null ? null : formatUsd(v) });
+const money = (name: string, v: bigint | null) => ({
+  [`${name}MicroUsd`]: v === null ? null : v.toString(),
+  [`${name}Usd`]: v === null ? null : formatUsd(v),
+});
 
 function checkThreshold(field: string, micro: bigint | null): bigint | null {
   if (micro === null) return null;
-  if (micro <= 0n || micro > MAX_USD) throw badRequest("INVALID_AMOUNT", `${field} must be more than 0 (or null to turn the alert off).`);
+  if (micro <= 0n || micro > MAX_USD)
+    throw badRequest("INVALID_AMOUNT", `${field} must be more than 0 (or null to turn the alert off).`);
   return micro;
 }
 
@@ -101,8 +113,14 @@ export function createAlertService(deps: AlertServiceDeps) {
       emailMe: ctx.role === "owner" || (await repo.isSubscribed(db, ctx.orgId, ctx.userId)),
       updatedAt: row?.updatedAt.toISOString() ?? null,
     } as {
-      lowBalanceMicroUsd: string | null; lowBalanceUsd: string | null; monthlyBudgetMicroUsd: string | null; monthlyBudgetUsd: string | null;
-      webhookUrl: string | null; webhookSecretHint: string | null; emailMe: boolean; updatedAt: string | null;
+      lowBalanceMicroUsd: string | null;
+      lowBalanceUsd: string | null;
+      monthlyBudgetMicroUsd: string | null;
+      monthlyBudgetUsd: string | null;
+      webhookUrl: string | null;
+      webhookSecretHint: string | null;
+      emailMe: boolean;
+      updatedAt: string | null;
     };
   }
 
@@ -114,7 +132,8 @@ export function createAlertService(deps: AlertServiceDeps) {
       unsupported_scheme: "The webhook URL must use https (or http).",
       credentials_in_url: "The webhook URL must not contain a user name or password.",
       forbidden_address: "The webhook URL points to a link-local, metadata or reserved address.",
-      private_address: "The webhook URL points to a private or loopback address; an operator must allow it in TOLLGATE_ALLOWED_PROVIDER_HOSTS.",
+      private_address:
+        "The webhook URL points to a private or loopback address; an operator must allow it in TOLLGATE_ALLOWED_PROVIDER_HOSTS.",
     };
     throw badRequest(`WEBHOOK_URL_${check.code.toUpperCase()}`, messages[check.code]);
   }
@@ -122,7 +141,15 @@ export function createAlertService(deps: AlertServiceDeps) {
   function describe(org: Org, f: Fired): { subject: string; text: string; payload: Record<string, unknown> } {
     const link = `${deps.publicUrl}/${org.slug}/settings/billing`;
     const firedAt = now().toISOString();
-    const base = { type: f.event, id: `${org.slug}:${f.event}:${f.period}`, orgSlug: org.slug, orgName: org.name, period: f.period, dashboardUrl: link, firedAt };
+    const base = {
+      type: f.event,
+      id: `${org.slug}:${f.event}:${f.period}`,
+      orgSlug: org.slug,
+      orgName: org.name,
+      period: f.period,
+      dashboardUrl: link,
+      firedAt,
+    };
     const footer = `\nBilling page: ${link}\n\nYou receive this as the owner of "${org.name}", or as an admin who turned on billing alert emails.\n`;
     if (f.event === "low_balance") {
       return {
@@ -130,14 +157,17 @@ export function createAlertService(deps: AlertServiceDeps) {
         text:
           `The credit balance of "${org.name}" fell to $${usd(f.balance!)}, below the low-balance alert of $${usd(f.threshold!)}.\n` +
           `Requests are refused with 402 insufficient_credits once the balance cannot cover them. Add credits to keep traffic flowing.\n` +
-          `This alert fires once; it re-arms when credits are added.\n` + footer,
+          `This alert fires once; it re-arms when credits are added.\n` +
+          footer,
         payload: { ...base, ...money("balance", f.balance!), ...money("threshold", f.threshold!) },
       };
     }
     if (f.event === "test") {
       return {
         subject: `Tollgate: test billing alert for ${org.name}`,
-        text: `This is a test of the billing alerts of "${org.name}". Alerts are set up correctly if you received it.\n` + footer,
+        text:
+          `This is a test of the billing alerts of "${org.name}". Alerts are set up correctly if you received it.\n` +
+          footer,
         payload: { ...base, test: true },
       };
     }
@@ -146,33 +176,60 @@ export function createAlertService(deps: AlertServiceDeps) {
       text:
         `"${org.name}" has spent $${usd(f.spend!)} in ${f.period} (UTC), ${f.percent === 100n ? "reaching" : "over"} ${f.percent}% of its monthly budget of $${usd(f.budget!)}.\n` +
         `The budget only alerts: requests are not refused because of it (projects can have hard monthly spend caps).\n` +
-        `This alert fires once per month.\n` + footer,
-      payload: { ...base, budgetPercent: Number(f.percent), ...money("monthSpend", f.spend!), ...money("monthlyBudget", f.budget!) },
+        `This alert fires once per month.\n` +
+        footer,
+      payload: {
+        ...base,
+        budgetPercent: Number(f.percent),
+        ...money("monthSpend", f.spend!),
+        ...money("monthlyBudget", f.budget!),
+      },
     };
   }
 
   /** Emails the recipients and posts the webhook. Never throws. */
-  async function deliver(org: Org, settings: repo.AlertSettingsRow | null, f: Fired): Promise<{ emails: string[]; webhook: WebhookResult | null }> {
+  async function deliver(
+    org: Org,
+    settings: repo.AlertSettingsRow | null,
+    f: Fired,
+  ): Promise<{ emails: string[]; webhook: WebhookResult | null }> {
     const context = { orgId: org.id, alert: f.event, period: f.period };
     try {
       const msg = describe(org, f);
       const to = await repo.recipients(db, org.id);
-      const emails = await deps.notifier.sendMail(to.map((r) => ({ to: r.email, subject: msg.subject, text: msg.text })), context);
+      const emails = await deps.notifier.sendMail(
+        to.map((r) => ({ to: r.email, subject: msg.subject, text: msg.text })),
+        context,
+      );
       let webhook: WebhookResult | null = null;
       if (settings?.alertWebhookUrl && settings.alertWebhookSecretCiphertext) {
         const check = validateBaseUrl(settings.alertWebhookUrl, deps.allowedHosts);
         if (!check.ok) {
-          log.error({ ...context, code: check.code }, "billing alert webhook skipped: its URL no longer passes the SSRF checks");
-          webhook = { delivered: false, status: null, attempts: 0, error: "the webhook URL is not allowed (SSRF checks)" };
+          log.error(
+            { ...context, code: check.code },
+            "billing alert webhook skipped: its URL no longer passes the SSRF checks",
+          );
+          webhook = {
+            delivered: false,
+            status: null,
+            attempts: 0,
+            error: "the webhook URL is not allowed (SSRF checks)",
+          };
         } else {
           let secret: string | null = null;
           try {
             secret = deps.box.open(settings.alertWebhookSecretCiphertext, sealContext(org.id));
           } catch {
             log.error(context, "billing alert webhook skipped: its signing secret cannot be read (generate a new one)");
-            webhook = { delivered: false, status: null, attempts: 0, error: "the signing secret cannot be read; generate a new one" };
+            webhook = {
+              delivered: false,
+              status: null,
+              attempts: 0,
+              error: "the signing secret cannot be read; generate a new one",
+            };
           }
-          if (secret !== null) webhook = await deps.notifier.postWebhook({ url: settings.alertWebhookUrl, secret }, msg.payload, context);
+          if (secret !== null)
+            webhook = await deps.notifier.postWebhook({ url: settings.alertWebhookUrl, secret }, msg.payload, context);
         }
       }
       log.info({ ...context, emails: emails.length, webhook: webhook?.delivered ?? null }, "billing alert sent");
@@ -204,7 +261,8 @@ export function createAlertService(deps: AlertServiceDeps) {
       let top: Fired | null = null;
       for (const step of BUDGET_STEPS) {
         if (spend * 100n < budget * step.percent) break;
-        if (await claim(settings, step.event, period)) top = { event: step.event, period, spend, budget, percent: step.percent };
+        if (await claim(settings, step.event, period))
+          top = { event: step.event, period, spend, budget, percent: step.percent };
       }
       if (top) fired.push(top);
     }
@@ -218,7 +276,13 @@ export function createAlertService(deps: AlertServiceDeps) {
   async function evaluate(orgIds: string[]): Promise<void> {
     try {
       const all = await repo.settingsWithAlerts(db, [...new Set(orgIds)]);
-      await Promise.all(all.map((s) => evaluateOrg(s).catch((err) => log.error({ orgId: s.orgId, err: (err as Error).message }, "billing alert evaluation failed"))));
+      await Promise.all(
+        all.map((s) =>
+          evaluateOrg(s).catch((err) =>
+            log.error({ orgId: s.orgId, err: (err as Error).message }, "billing alert evaluation failed"),
+          ),
+        ),
+      );
     } catch (err) {
       log.error({ err: (err as Error).message }, "billing alert evaluation failed");
     }
@@ -245,7 +309,10 @@ export function createAlertService(deps: AlertServiceDeps) {
     async save(ctx: OrgContext, body: AlertSettingsInput) {
       assertCan(ctx, "billing", "manage");
       if (deps.credits === false && body.lowBalanceUsd !== null) {
-        throw badRequest("LOW_BALANCE_ALERT_UNAVAILABLE", "Prepaid credits are off on this instance (TOLLGATE_BILLING=off), so there is no balance to alert on: send lowBalanceUsd: null. The monthly budget alerts still work.");
+        throw badRequest(
+          "LOW_BALANCE_ALERT_UNAVAILABLE",
+          "Prepaid credits are off on this instance (TOLLGATE_BILLING=off), so there is no balance to alert on: send lowBalanceUsd: null. The monthly budget alerts still work.",
+        );
       }
       const low = checkThreshold("lowBalanceUsd", body.lowBalanceUsd);
       const budget = checkThreshold("monthlyBudgetUsd", body.monthlyBudgetUsd);
@@ -259,11 +326,23 @@ export function createAlertService(deps: AlertServiceDeps) {
           newSecret = `whsec_${randomToken(32)}`;
           ciphertext = deps.box.seal(newSecret, sealContext(ctx.orgId));
         } else if (url) ciphertext = prev!.alertWebhookSecretCiphertext;
-        const saved = await repo.saveSettings(tx, ctx.orgId, { lowBalanceAlertMicroUsd: low, monthlyBudgetMicroUsd: budget, alertWebhookUrl: url, alertWebhookSecretCiphertext: ciphertext });
+        const saved = await repo.saveSettings(tx, ctx.orgId, {
+          lowBalanceAlertMicroUsd: low,
+          monthlyBudgetMicroUsd: budget,
+          alertWebhookUrl: url,
+          alertWebhookSecretCiphertext: ciphertext,
+        });
         const lowChanged = low !== (prev?.lowBalanceAlertMicroUsd ?? null);
         const budgetChanged = budget !== (prev?.monthlyBudgetMicroUsd ?? null);
-        if (lowChanged) await repo.rearm(tx, ctx.orgId, ["low_balance"], (await repo.account(tx, ctx.orgId)).creditSeq.toString());
-        if (budgetChanged) await repo.rearm(tx, ctx.orgId, BUDGET_STEPS.map((s) => s.event), monthKey(now()));
+        if (lowChanged)
+          await repo.rearm(tx, ctx.orgId, ["low_balance"], (await repo.account(tx, ctx.orgId)).creditSeq.toString());
+        if (budgetChanged)
+          await repo.rearm(
+            tx,
+            ctx.orgId,
+            BUDGET_STEPS.map((s) => s.event),
+            monthKey(now()),
+          );
         await recordAudit(tx, ctx, {
           orgId: ctx.orgId,
           action: "billing.alerts_updated",
@@ -296,7 +375,12 @@ export function createAlertService(deps: AlertServiceDeps) {
       assertCan(ctx, "billing", "read");
       await db.transaction(async (tx) => {
         if (await repo.subscribe(tx, ctx.orgId, ctx.userId)) {
-          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "billing.alerts_subscribed", targetType: "user", targetId: ctx.userId });
+          await recordAudit(tx, ctx, {
+            orgId: ctx.orgId,
+            action: "billing.alerts_subscribed",
+            targetType: "user",
+            targetId: ctx.userId,
+          });
         }
       });
       return { emailMe: true };
@@ -305,11 +389,19 @@ export function createAlertService(deps: AlertServiceDeps) {
     async unsubscribe(ctx: OrgContext) {
       assertCan(ctx, "billing", "read");
       if (ctx.role === "owner") {
-        throw badRequest("OWNER_ALWAYS_NOTIFIED", "The owner always receives billing alert emails; transfer ownership to stop them.");
+        throw badRequest(
+          "OWNER_ALWAYS_NOTIFIED",
+          "The owner always receives billing alert emails; transfer ownership to stop them.",
+        );
       }
       await db.transaction(async (tx) => {
         if (await repo.unsubscribe(tx, ctx.orgId, ctx.userId)) {
-          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "billing.alerts_unsubscribed", targetType: "user", targetId: ctx.userId });
+          await recordAudit(tx, ctx, {
+            orgId: ctx.orgId,
+            action: "billing.alerts_unsubscribed",
+            targetType: "user",
+            targetId: ctx.userId,
+          });
         }
       });
       return { emailMe: false };

@@ -7,8 +7,18 @@ import type { AuditService } from "./audit.service.js";
 
 export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  r.get("/api/v1/orgs/:org/audit-log", {
-    config: { access: { kind: "org", permission: ["audit", "read"] } },
-    schema: { tags: ["audit"], summary: "The organization's audit trail, newest first", params: orgParams, querystring: auditQuery, response: { 200: auditPage } },
-  }, async (req) => deps.audit.list(orgOf(req), req.query));
+  r.get(
+    "/api/v1/orgs/:org/audit-log",
+    {
+      config: { access: { kind: "org", permission: ["audit", "read"] } },
+      schema: {
+        tags: ["audit"],
+        summary: "The organization's audit trail, newest first",
+        params: orgParams,
+        querystring: auditQuery,
+        response: { 200: auditPage },
+      },
+    },
+    async (req) => deps.audit.list(orgOf(req), req.query),
+  );
 }

@@ -22,7 +22,14 @@ import type { RequestLogEntry } from "../../gateway/pipeline.js";
 import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
 import { createBatchWriter, type BatchWriter } from "../../platform/batch-writer.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
-import { appendDeadLetter, copyLogEntries, insertLogRows, logRowJson, pgliteClient, type LogRowJson } from "../logs/logs.writer.js";
+import {
+  appendDeadLetter,
+  copyLogEntries,
+  insertLogRows,
+  logRowJson,
+  pgliteClient,
+  type LogRowJson,
+} from "../logs/logs.writer.js";
 import { claimUsageBatch, writeUsageIn, type UsageDebit } from "./billing.repo.js";
 
 /** A settled charge and the log entry of its request (null: logged by the request-log writer). */
@@ -32,7 +39,12 @@ export interface Charge {
 }
 
 /** A debit as queued in Redis (the charge travels next to it, set by the settle script). */
-type QueuedEntry = Omit<UsageDebit, "costMicroUsd" | "hour" | "inputTokens" | "cachedInputTokens" | "outputTokens"> & { hour: number; inputTokens: string; cachedInputTokens: string; outputTokens: string };
+type QueuedEntry = Omit<UsageDebit, "costMicroUsd" | "hour" | "inputTokens" | "cachedInputTokens" | "outputTokens"> & {
+  hour: number;
+  inputTokens: string;
+  cachedInputTokens: string;
+  outputTokens: string;
+};
 
 /**
  * The queue entry of a debit without its charge (the settle script adds it), followed by its log row's
@@ -58,7 +70,14 @@ export function encodeQueued(d: Omit<UsageDebit, "costMicroUsd">, logRow: string
 export function decodeQueued(q: QueuedDebit): { debit: UsageDebit; log: LogRowJson | null } {
   const nl = q.entry.indexOf("\n");
   const e = JSON.parse(nl < 0 ? q.entry : q.entry.slice(0, nl)) as QueuedEntry;
-  const debit: UsageDebit = { ...e, hour: new Date(e.hour), inputTokens: BigInt(e.inputTokens), cachedInputTokens: BigInt(e.cachedInputTokens), outputTokens: BigInt(e.outputTokens), costMicroUsd: q.charged };
+  const debit: UsageDebit = {
+    ...e,
+    hour: new Date(e.hour),
+    inputTokens: BigInt(e.inputTokens),
+    cachedInputTokens: BigInt(e.cachedInputTokens),
+    outputTokens: BigInt(e.outputTokens),
+    costMicroUsd: q.charged,
+  };
   return { debit, log: nl < 0 ? null : { projectId: e.projectId, json: q.entry.slice(nl + 1) } };
 }
 
@@ -67,7 +86,12 @@ export function decodeQueued(q: QueuedDebit): { debit: UsageDebit; log: LogRowJs
  * shared queue), false when that batch was posted already: nothing is written twice.
  * Lock order: the batch id, the projects (key share, for the log rows), then the usage rows.
  */
-export async function writeCharges(db: Db, debits: UsageDebit[], rows: LogRowJson[], batchId?: string): Promise<boolean> {
+export async function writeCharges(
+  db: Db,
+  debits: UsageDebit[],
+  rows: LogRowJson[],
+  batchId?: string,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     if (batchId && !(await claimUsageBatch(tx, batchId, debits.length))) return false;
     await insertLogRows(tx, rows);
@@ -127,11 +151,23 @@ export function createChargeWriter(opts: ChargeWriterOptions): BatchWriter<Charg
     },
     deadLetter: async (charges, reason) => {
       // The charges stay counted as unflushed (credits are not released): an operator replays the files.
-      opts.log.error({ count: charges.length, reason }, "usage debits could not be written to the ledger; saved to the dead-letter files with their request logs");
-      await appendDeadLetter(opts.dataDir, "usage-debits", charges.map((c) => c.debit));
-      await appendDeadLetter(opts.dataDir, "request-logs", charges.flatMap((c) => (c.log ? [c.log] : [])));
+      opts.log.error(
+        { count: charges.length, reason },
+        "usage debits could not be written to the ledger; saved to the dead-letter files with their request logs",
+      );
+      await appendDeadLetter(
+        opts.dataDir,
+        "usage-debits",
+        charges.map((c) => c.debit),
+      );
+      await appendDeadLetter(
+        opts.dataDir,
+        "request-logs",
+        charges.flatMap((c) => (c.log ? [c.log] : [])),
+      );
     },
-    onError: (err, attempt) => opts.log.warn({ err: (err as Error).message, attempt }, "usage debit batch failed; will retry"),
+    onError: (err, attempt) =>
+      opts.log.warn({ err: (err as Error).message, attempt }, "usage debit batch failed; will retry"),
     onBacklog: (queued) => opts.log.warn({ queued }, "usage debit queue is backing up"),
   });
 }

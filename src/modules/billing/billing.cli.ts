@@ -14,15 +14,31 @@ import { verifyBalances } from "./billing.repo.js";
 import { grantCredits } from "./billing.service.js";
 
 /** Without `billing`: the defaults of an unconfigured server (no overrides, no markup, credits on). */
-const DEFAULT_BILLING: Config["billing"] = { priceOverrides: "", markupPercent: "0", allowUnpriced: false, credits: true };
+const DEFAULT_BILLING: Config["billing"] = {
+  priceOverrides: "",
+  markupPercent: "0",
+  allowUnpriced: false,
+  credits: true,
+};
 
-export async function runBillingCommand(db: Db, argv: string[], print: (line: string) => void, opts: { billing: Config["billing"] }): Promise<number> {
+export async function runBillingCommand(
+  db: Db,
+  argv: string[],
+  print: (line: string) => void,
+  opts: { billing: Config["billing"] },
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { org: { type: "string" }, usd: { type: "string" }, note: { type: "string" }, "idempotency-key": { type: "string" }, through: { type: "string" } },
+      options: {
+        org: { type: "string" },
+        usd: { type: "string" },
+        note: { type: "string" },
+        "idempotency-key": { type: "string" },
+        through: { type: "string" },
+      },
     });
   } catch (err) {
     print(`tollgate: ${(err as Error).message}`);
@@ -36,7 +52,12 @@ export async function runBillingCommand(db: Db, argv: string[], print: (line: st
       return 2;
     }
     try {
-      const res = await grantCredits(db, { orgSlug: values.org, usd: values.usd, note: values.note, idempotencyKey: values["idempotency-key"] });
+      const res = await grantCredits(db, {
+        orgSlug: values.org,
+        usd: values.usd,
+        note: values.note,
+        idempotencyKey: values["idempotency-key"],
+      });
       print(
         res.duplicate
           ? `Already granted (idempotency key used before, entry ${res.entryId}); balance of ${res.orgSlug}: $${formatUsd(res.balanceMicroUsd)}.`
@@ -57,9 +78,15 @@ export async function runBillingCommand(db: Db, argv: string[], print: (line: st
     for (const r of rows) {
       const ok = r.balanceMicroUsd === r.ledgerSumMicroUsd;
       if (!ok) bad++;
-      print(`${ok ? "ok      " : "MISMATCH"} ${r.slug ?? `(deleted ${r.orgId})`}  balance $${formatUsd(r.balanceMicroUsd)}  ledger $${formatUsd(r.ledgerSumMicroUsd)} (${r.entries} entries)`);
+      print(
+        `${ok ? "ok      " : "MISMATCH"} ${r.slug ?? `(deleted ${r.orgId})`}  balance $${formatUsd(r.balanceMicroUsd)}  ledger $${formatUsd(r.ledgerSumMicroUsd)} (${r.entries} entries)`,
+      );
     }
-    print(bad === 0 ? `All ${rows.length} balances equal their ledgers.` : `${bad} of ${rows.length} balances differ from their ledgers.`);
+    print(
+      bad === 0
+        ? `All ${rows.length} balances equal their ledgers.`
+        : `${bad} of ${rows.length} balances differ from their ledgers.`,
+    );
     const through = values.through ? new Date(values.through) : undefined;
     if (through && Number.isNaN(through.getTime())) {
       print("tollgate: --through must be a date-time, e.g. 2026-11-29T12:00:00Z");
@@ -70,7 +97,11 @@ export async function runBillingCommand(db: Db, argv: string[], print: (line: st
     const usageBad = printUsageReconciliation(reconciled, print);
     const names = new Map(reconciled.map((r) => [r.projectId, `${r.orgSlug}/${r.projectSlug}`]));
     // The hours and projects the logs were just compared for: their rows are complete and still exist.
-    const windows = reconciled.flatMap((r) => (r.skipped === null && r.from ? [{ orgId: r.orgId, projectId: r.projectId, from: r.from, through: r.through }] : []));
+    const windows = reconciled.flatMap((r) =>
+      r.skipped === null && r.from
+        ? [{ orgId: r.orgId, projectId: r.projectId, from: r.from, through: r.through }]
+        : [],
+    );
     const underBilled = printRepricing(await repriceLogs(db, windows, billing), names, print);
     let negative = 0;
     if (billing.credits) negative = printNegativeBalances(await negativeBalances(db), print);
@@ -78,10 +109,11 @@ export async function runBillingCommand(db: Db, argv: string[], print: (line: st
     else print("Negative balances not checked: prepaid credits are off (TOLLGATE_BILLING=off).");
     return bad === 0 && usageBad === 0 && underBilled === 0 && negative === 0 ? 0 : 1;
   }
-  print("Usage: tollgate credits grant --org <slug> --usd <amount> --note <text> | tollgate billing verify [--through <date-time>]");
+  print(
+    "Usage: tollgate credits grant --org <slug> --usd <amount> --note <text> | tollgate billing verify [--through <date-time>]",
+  );
   return 2;
 }
-
 
 const hourText = (d: Date) => d.toISOString().slice(0, 13) + ":00Z";
 
@@ -102,20 +134,31 @@ function printUsageReconciliation(rows: ProjectReconcile[], print: (line: string
     );
     for (const r of projects) {
       const name = `${org}/${r.projectSlug ?? `(deleted project ${r.projectId})`}`;
-      const hourly = r.hourlyOk ? `usage $${formatUsd(r.ledgerMicroUsd)} = hourly report` : `usage in ledger $${formatUsd(r.ledgerMicroUsd)} but hourly report $${formatUsd(r.hourlyMicroUsd)}`;
+      const hourly = r.hourlyOk
+        ? `usage $${formatUsd(r.ledgerMicroUsd)} = hourly report`
+        : `usage in ledger $${formatUsd(r.ledgerMicroUsd)} but hourly report $${formatUsd(r.hourlyMicroUsd)}`;
       if (r.skipped) {
         print(`  ${r.hourlyOk ? "ok      " : "MISMATCH"} ${name}  ${hourly}; request logs not compared: ${r.skipped}`);
         continue;
       }
       const span = `${hourText(r.from!)} to ${hourText(r.through)}, ${r.hoursCompared} h`;
-      const logs = r.logsOk ? `ledger $${formatUsd(r.ledgerInWindowMicroUsd)} = request logs` : `ledger $${formatUsd(r.ledgerInWindowMicroUsd)} but request logs $${formatUsd(r.logsInWindowMicroUsd)}`;
+      const logs = r.logsOk
+        ? `ledger $${formatUsd(r.ledgerInWindowMicroUsd)} = request logs`
+        : `ledger $${formatUsd(r.ledgerInWindowMicroUsd)} but request logs $${formatUsd(r.logsInWindowMicroUsd)}`;
       print(`  ${r.hourlyOk && r.logsOk ? "ok      " : "MISMATCH"} ${name}  ${hourly}; ${logs} (${span})`);
-      for (const h of r.differingHours) print(`             hour ${hourText(h.hour)}: ledger $${formatUsd(h.ledgerMicroUsd)}, request logs $${formatUsd(h.logsMicroUsd)}`);
+      for (const h of r.differingHours)
+        print(
+          `             hour ${hourText(h.hour)}: ledger $${formatUsd(h.ledgerMicroUsd)}, request logs $${formatUsd(h.logsMicroUsd)}`,
+        );
     }
   }
   const through = rows[0]?.through;
   const window = through ? ` (request logs compared for complete hours before ${hourText(through)})` : "";
-  print(bad === 0 ? `Usage reconciles for all ${byOrg.size} organizations${window}.` : `Usage differs in ${bad} of ${byOrg.size} organizations${window}.`);
+  print(
+    bad === 0
+      ? `Usage reconciles for all ${byOrg.size} organizations${window}.`
+      : `Usage differs in ${bad} of ${byOrg.size} organizations${window}.`,
+  );
   return bad;
 }
 
@@ -131,26 +174,47 @@ function printRepricing(rows: ProjectRepricing[], names: Map<string, string>, pr
     repriced += r.repriced;
     if (r.underBilled > 0) {
       bad++;
-      print(`  UNDER-BILLED ${name}  ${r.underBilled} of ${r.repriced} requests charged below today's price, short $${formatUsd(r.shortfallMicroUsd)} in total (${span})`);
-      for (const e of r.examples) print(`             request ${e.requestId} (${e.model}, ${e.createdAt}): charged $${formatUsd(e.chargedMicroUsd)}, re-priced $${formatUsd(e.repricedMicroUsd)}`);
-    } else if (r.repriced > 0) print(`  ok       ${name}  ${r.repriced} requests re-priced at today's prices, none under-billed (${span})`);
+      print(
+        `  UNDER-BILLED ${name}  ${r.underBilled} of ${r.repriced} requests charged below today's price, short $${formatUsd(r.shortfallMicroUsd)} in total (${span})`,
+      );
+      for (const e of r.examples)
+        print(
+          `             request ${e.requestId} (${e.model}, ${e.createdAt}): charged $${formatUsd(e.chargedMicroUsd)}, re-priced $${formatUsd(e.repricedMicroUsd)}`,
+        );
+    } else if (r.repriced > 0)
+      print(`  ok       ${name}  ${r.repriced} requests re-priced at today's prices, none under-billed (${span})`);
     for (const [reason, n] of r.notRepriced) print(`  note     ${name}  ${n} requests not re-priced: ${reason}`);
   }
-  print(bad === 0 ? `No request charged below today's price (${repriced} re-priced).` : `Under-billed requests in ${bad} of ${rows.length} projects (${repriced} re-priced).`);
+  print(
+    bad === 0
+      ? `No request charged below today's price (${repriced} re-priced).`
+      : `Under-billed requests in ${bad} of ${rows.length} projects (${repriced} re-priced).`,
+  );
   return bad;
 }
 
 /** Prints organizations with a balance below zero; returns how many of them still exist (a deleted one can no longer top up). */
-function printNegativeBalances(rows: Array<{ orgId: string; slug: string | null; balanceMicroUsd: bigint }>, print: (line: string) => void): number {
+function printNegativeBalances(
+  rows: Array<{ orgId: string; slug: string | null; balanceMicroUsd: bigint }>,
+  print: (line: string) => void,
+): number {
   let bad = 0;
   for (const r of rows) {
     if (r.slug === null) {
-      print(`note     (deleted org ${r.orgId})  balance ${signedUsd(r.balanceMicroUsd)} (not counted: the organization is gone)`);
+      print(
+        `note     (deleted org ${r.orgId})  balance ${signedUsd(r.balanceMicroUsd)} (not counted: the organization is gone)`,
+      );
       continue;
     }
     bad++;
-    print(`NEGATIVE ${r.slug}  balance ${signedUsd(r.balanceMicroUsd)}: priced requests are refused until a top-up covers it`);
+    print(
+      `NEGATIVE ${r.slug}  balance ${signedUsd(r.balanceMicroUsd)}: priced requests are refused until a top-up covers it`,
+    );
   }
-  print(bad === 0 ? "No organization has a negative balance." : `${bad} organization${bad === 1 ? " has a" : "s have"} negative balance${bad === 1 ? "" : "s"}.`);
+  print(
+    bad === 0
+      ? "No organization has a negative balance."
+      : `${bad} organization${bad === 1 ? " has a" : "s have"} negative balance${bad === 1 ? "" : "s"}.`,
+  );
   return bad;
 }

@@ -79,7 +79,9 @@ const monthKey = (d = new Date()) => d.toISOString().slice(0, 7);
  * still travels with its charge.
  */
 const QUEUE_BODY_BUDGET = 256 * 1024 * 1024;
-const BODIES_OMITTED = { omitted: "the billing queue in Redis was over its size budget (the database was behind): bodies were not kept" };
+const BODIES_OMITTED = {
+  omitted: "the billing queue in Redis was over its size budget (the database was behind): bodies were not kept",
+};
 
 export function createMetering(opts: MeteringOptions) {
   const pricing = opts.pricing;
@@ -88,7 +90,15 @@ export function createMetering(opts: MeteringOptions) {
       ? opts.store(async (batchId, queued) => {
           const charges = queued.map(decodeQueued);
           const debits = charges.map((c) => c.debit);
-          if (await writeCharges(opts.db, debits, charges.flatMap((c) => (c.log ? [c.log] : [])), batchId)) notifyFlushed(new Set(debits.map((r) => r.orgId)));
+          if (
+            await writeCharges(
+              opts.db,
+              debits,
+              charges.flatMap((c) => (c.log ? [c.log] : [])),
+              batchId,
+            )
+          )
+            notifyFlushed(new Set(debits.map((r) => r.orgId)));
         })
       : opts.store;
   /** Log entries written with their charge (the request-log writer skips them). */
@@ -199,7 +209,12 @@ export function createMetering(opts: MeteringOptions) {
   async function projectCapOf(orgId: string, projectId: string): Promise<bigint | null> {
     let c = capCache.get(projectId);
     if (!c || Date.now() - c.at > 5_000) {
-      c = { cap: await repo.projectCap(opts.db, orgId, projectId), flushed: 0n, month: monthStart().getTime(), at: Date.now() };
+      c = {
+        cap: await repo.projectCap(opts.db, orgId, projectId),
+        flushed: 0n,
+        month: monthStart().getTime(),
+        at: Date.now(),
+      };
       capCache.set(projectId, c);
     }
     return c.cap;
@@ -230,7 +245,8 @@ export function createMetering(opts: MeteringOptions) {
         return;
       }
       // A test key never spends the operator's provider money: free routes and the org's own providers only.
-      if (ctx.environment === "test" && !route.custom && !price.free) throw testKeyModelNotAllowed(`${route.provider}/${route.model}`);
+      if (ctx.environment === "test" && !route.custom && !price.free)
+        throw testKeyModelNotAllowed(`${route.provider}/${route.model}`);
     },
 
     async reserve(ctx: GatewayRequestContext, input) {
@@ -266,7 +282,12 @@ export function createMetering(opts: MeteringOptions) {
       if (amount === 0n) return hold;
       // The shared store checks the balance and the project's cap in one atomic step (every replica).
       const cap = await projectCapOf(ctx.orgId, ctx.projectId);
-      const res = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount, project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap } });
+      const res = await store.reserve({
+        orgId: ctx.orgId,
+        requestId: ctx.requestId,
+        amount,
+        project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap },
+      });
       if (!res.ok) throw refusal(res, amount, cap, ctx.revealBalance === true);
       return hold;
     }
@@ -274,7 +295,8 @@ export function createMetering(opts: MeteringOptions) {
     // Check and count the hold with no await in between (one event loop: no interleaving).
     if (cap.cap !== null) {
       const spent = cap.flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
-      if (spent + amount > cap.cap && amount > 0n) throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap, ctx.revealBalance === true);
+      if (spent + amount > cap.cap && amount > 0n)
+        throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap, ctx.revealBalance === true);
     }
     add(projectHeld, ctx.projectId, amount);
     let ok;
@@ -291,13 +313,26 @@ export function createMetering(opts: MeteringOptions) {
     return hold;
   }
 
-  async function settleHold(ctx: GatewayRequestContext, hold: Hold, input: Parameters<NonNullable<GatewayHooks["settle"]>>[2]) {
+  async function settleHold(
+    ctx: GatewayRequestContext,
+    hold: Hold,
+    input: Parameters<NonNullable<GatewayHooks["settle"]>>[2],
+  ) {
     // The served route (after a fallback, the model that answered) at its own price, in full.
     const price = input.route && input.usage ? pricing.of(input.route) : null;
     const cost = price && !price.free ? costMicroUsd(input.usage!, price.prices, price.markup) : 0n;
     if (cost > hold.amount) {
       overruns.value++;
-      opts.log.warn({ reqId: ctx.requestId, orgId: ctx.orgId, model: `${input.route!.provider}/${input.route!.model}`, holdMicroUsd: hold.amount.toString(), costMicroUsd: cost.toString() }, "usage exceeded the credit hold; charged in full");
+      opts.log.warn(
+        {
+          reqId: ctx.requestId,
+          orgId: ctx.orgId,
+          model: `${input.route!.provider}/${input.route!.model}`,
+          holdMicroUsd: hold.amount.toString(),
+          costMicroUsd: cost.toString(),
+        },
+        "usage exceeded the credit hold; charged in full",
+      );
     }
     const t = usageTokens(input.usage);
     // Built whole, with its cost filled in below: spreading an object this size into a new one
@@ -325,12 +360,15 @@ export function createMetering(opts: MeteringOptions) {
       ctx.orgId,
       ctx.requestId,
       cost,
-      store.enforcesCaps ? { projectId: ctx.projectId, month: monthKey(), entry: encodeQueued(debit, log && queuedRow(log)) } : undefined,
+      store.enforcesCaps
+        ? { projectId: ctx.projectId, month: monthKey(), entry: encodeQueued(debit, log && queuedRow(log)) }
+        : undefined,
     );
     if (log) carried.add(log);
     // The balance goes back to the client only for keys that may learn it (created by an owner or admin).
     const reveal = ctx.revealBalance === true;
-    if (settled.queued) return { costMicroUsd: settled.charged, balanceMicroUsd: reveal ? settled.balanceMicroUsd : undefined };
+    if (settled.queued)
+      return { costMicroUsd: settled.charged, balanceMicroUsd: reveal ? settled.balanceMicroUsd : undefined };
     // Written by this process: the memory store's charge, or the shared store could not be reached.
     const charged = settled.charged;
     if (!store.enforcesCaps) {
@@ -345,12 +383,20 @@ export function createMetering(opts: MeteringOptions) {
 
   /** A log row as queued in Redis with its charge: without its bodies while the queue is over its budget. */
   function queuedRow(log: RequestLogEntry): string {
-    if ((store.queueBytes?.() ?? 0) <= QUEUE_BODY_BUDGET || (log.requestBody == null && log.responseBody == null)) return logRowJson(log).json;
+    if ((store.queueBytes?.() ?? 0) <= QUEUE_BODY_BUDGET || (log.requestBody == null && log.responseBody == null))
+      return logRowJson(log).json;
     if (Date.now() - lastBodiesWarning > 60_000) {
       lastBodiesWarning = Date.now();
-      opts.log.warn({ queueBytes: store.queueBytes?.() }, "the billing queue in redis is over its size budget (the database is not keeping up): request-log rows of charged requests are queued without their bodies");
+      opts.log.warn(
+        { queueBytes: store.queueBytes?.() },
+        "the billing queue in redis is over its size budget (the database is not keeping up): request-log rows of charged requests are queued without their bodies",
+      );
     }
-    return logRowJson({ ...log, requestBody: log.requestBody == null ? null : BODIES_OMITTED, responseBody: log.responseBody == null ? null : BODIES_OMITTED }).json;
+    return logRowJson({
+      ...log,
+      requestBody: log.requestBody == null ? null : BODIES_OMITTED,
+      responseBody: log.responseBody == null ? null : BODIES_OMITTED,
+    }).json;
   }
 
   return {

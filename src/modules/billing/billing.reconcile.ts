@@ -59,17 +59,43 @@ export async function reconcileUsage(db: DbOrTx, opts: { through?: Date } = {}):
   const through = new Date(Math.floor((opts.through ?? new Date(Date.now() - DEFAULT_LAG_MS)).getTime() / HOUR) * HOUR);
   const ledger = (await db.execute(sql`
     select org_id, project_id, extract(epoch from period_start)::bigint * 1000 as hour, (-sum(amount_micro_usd))::text as amount, coalesce(sum(requests), 0)::int as requests
-    from ledger_entries where kind = 'usage' group by 1, 2, 3`)) as unknown as Rows<{ org_id: string; project_id: string | null; hour: string; amount: string; requests: number }>;
+    from ledger_entries where kind = 'usage' group by 1, 2, 3`)) as unknown as Rows<{
+    org_id: string;
+    project_id: string | null;
+    hour: string;
+    amount: string;
+    requests: number;
+  }>;
   const hourly = (await db.execute(sql`
     select org_id, project_id, extract(epoch from hour)::bigint * 1000 as hour, sum(cost_micro_usd)::text as cost, sum(requests)::int as requests
-    from billing_usage_hourly group by 1, 2, 3`)) as unknown as Rows<{ org_id: string; project_id: string; hour: string; cost: string; requests: number }>;
+    from billing_usage_hourly group by 1, 2, 3`)) as unknown as Rows<{
+    org_id: string;
+    project_id: string;
+    hour: string;
+    cost: string;
+    requests: number;
+  }>;
   const logs = (await db.execute(sql`
     select org_id, project_id, extract(epoch from date_trunc('hour', created_at))::bigint * 1000 as hour, coalesce(sum(cost_micro_usd), 0)::text as cost, count(*)::int as n
-    from request_logs where created_at < ${through.toISOString()} group by 1, 2, 3`)) as unknown as Rows<{ org_id: string; project_id: string; hour: string; cost: string; n: number }>;
+    from request_logs where created_at < ${through.toISOString()} group by 1, 2, 3`)) as unknown as Rows<{
+    org_id: string;
+    project_id: string;
+    hour: string;
+    cost: string;
+    n: number;
+  }>;
   const names = (await db.execute(sql`
     select p.id as project_id, p.slug as project_slug, o.id as org_id, o.slug as org_slug
-    from projects p join organizations o on o.id = p.org_id`)) as unknown as Rows<{ project_id: string; project_slug: string; org_id: string; org_slug: string }>;
-  const orgs = (await db.execute(sql`select id, slug from organizations`)) as unknown as Rows<{ id: string; slug: string }>;
+    from projects p join organizations o on o.id = p.org_id`)) as unknown as Rows<{
+    project_id: string;
+    project_slug: string;
+    org_id: string;
+    org_slug: string;
+  }>;
+  const orgs = (await db.execute(sql`select id, slug from organizations`)) as unknown as Rows<{
+    id: string;
+    slug: string;
+  }>;
 
   const projects = new Map<string, { orgId: string; projectId: string; hours: Map<number, HourRow> }>();
   const at = (orgId: string, projectId: string, hour: string | number): HourRow => {
@@ -78,7 +104,11 @@ export async function reconcileUsage(db: DbOrTx, opts: { through?: Date } = {}):
     if (!p) projects.set(k, (p = { orgId, projectId, hours: new Map() }));
     const h = Number(hour);
     let r = p.hours.get(h);
-    if (!r) p.hours.set(h, (r = { hour: h, ledger: 0n, ledgerRequests: 0, hourly: 0n, hourlyRequests: 0, logs: 0n, logCount: 0 }));
+    if (!r)
+      p.hours.set(
+        h,
+        (r = { hour: h, ledger: 0n, ledgerRequests: 0, hourly: 0n, hourlyRequests: 0, logs: 0n, logCount: 0 }),
+      );
     return r;
   };
   for (const r of ledger.rows) {
@@ -134,7 +164,9 @@ export async function reconcileUsage(db: DbOrTx, opts: { through?: Date } = {}):
           r.from = new Date(charged[0]!.hour);
           r.ledgerInWindowMicroUsd = sum((h) => h.ledger, charged);
           r.hoursCompared = charged.length;
-          r.differingHours = charged.slice(0, 5).map((h) => ({ hour: new Date(h.hour), ledgerMicroUsd: h.ledger, logsMicroUsd: 0n }));
+          r.differingHours = charged
+            .slice(0, 5)
+            .map((h) => ({ hour: new Date(h.hour), ledgerMicroUsd: h.ledger, logsMicroUsd: 0n }));
         } else r.skipped = "no complete hour with request logs yet";
       } else {
         const usageBefore = hours.some((h) => h.hour < withLogs.hour && (h.hourlyRequests > 0 || h.ledger !== 0n));
@@ -147,12 +179,19 @@ export async function reconcileUsage(db: DbOrTx, opts: { through?: Date } = {}):
           r.hoursCompared = window.length;
           r.ledgerInWindowMicroUsd = sum((h) => h.ledger, window);
           r.logsInWindowMicroUsd = sum((h) => h.logs, window);
-          r.differingHours = window.filter((h) => h.ledger !== h.logs).slice(0, 5).map((h) => ({ hour: new Date(h.hour), ledgerMicroUsd: h.ledger, logsMicroUsd: h.logs }));
+          r.differingHours = window
+            .filter((h) => h.ledger !== h.logs)
+            .slice(0, 5)
+            .map((h) => ({ hour: new Date(h.hour), ledgerMicroUsd: h.ledger, logsMicroUsd: h.logs }));
           r.logsOk = r.differingHours.length === 0;
         }
       }
     }
     out.push(r);
   }
-  return out.sort((a, b) => (a.orgSlug ?? `~${a.orgId}`).localeCompare(b.orgSlug ?? `~${b.orgId}`) || (a.projectSlug ?? `~${a.projectId}`).localeCompare(b.projectSlug ?? `~${b.projectId}`));
+  return out.sort(
+    (a, b) =>
+      (a.orgSlug ?? `~${a.orgId}`).localeCompare(b.orgSlug ?? `~${b.orgId}`) ||
+      (a.projectSlug ?? `~${a.projectId}`).localeCompare(b.projectSlug ?? `~${b.projectId}`),
+  );
 }

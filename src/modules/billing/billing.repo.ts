@@ -9,7 +9,13 @@ import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { formatUsd } from "../../platform/money.js";
 import { organizations } from "../organizations/organizations.schema.js";
 import { projects } from "../projects/projects.schema.js";
-import { billingAccounts, billingUsageBatches, billingUsageHourly, type LedgerKind, ledgerEntries } from "./billing.schema.js";
+import {
+  billingAccounts,
+  billingUsageBatches,
+  billingUsageHourly,
+  type LedgerKind,
+  ledgerEntries,
+} from "./billing.schema.js";
 
 export interface LedgerPosting {
   orgId: string;
@@ -32,7 +38,10 @@ export interface PostingResult {
 }
 
 export async function balanceOf(db: DbOrTx, orgId: string): Promise<bigint> {
-  const [row] = await db.select({ b: billingAccounts.balanceMicroUsd }).from(billingAccounts).where(eq(billingAccounts.orgId, orgId));
+  const [row] = await db
+    .select({ b: billingAccounts.balanceMicroUsd })
+    .from(billingAccounts)
+    .where(eq(billingAccounts.orgId, orgId));
   return row?.b ?? 0n;
 }
 
@@ -45,12 +54,24 @@ export async function postLedgerEntry(db: DbOrTx, p: LedgerPosting): Promise<Pos
   const run = async (tx: DbOrTx): Promise<PostingResult> => {
     const inserted = await tx
       .insert(ledgerEntries)
-      .values({ orgId: p.orgId, kind: p.kind, amountMicroUsd: p.amountMicroUsd, note: p.note, idempotencyKey: p.idempotencyKey, actorUserId: p.actor.userId, actorEmail: p.actor.email })
+      .values({
+        orgId: p.orgId,
+        kind: p.kind,
+        amountMicroUsd: p.amountMicroUsd,
+        note: p.note,
+        idempotencyKey: p.idempotencyKey,
+        actorUserId: p.actor.userId,
+        actorEmail: p.actor.email,
+      })
       .onConflictDoNothing({ target: ledgerEntries.idempotencyKey })
       .returning({ id: ledgerEntries.id });
     if (inserted.length === 0) {
-      const [existing] = await tx.select({ id: ledgerEntries.id, orgId: ledgerEntries.orgId }).from(ledgerEntries).where(eq(ledgerEntries.idempotencyKey, p.idempotencyKey));
-      if (existing && existing.orgId !== p.orgId) throw new Error("Idempotency key already used by another organization.");
+      const [existing] = await tx
+        .select({ id: ledgerEntries.id, orgId: ledgerEntries.orgId })
+        .from(ledgerEntries)
+        .where(eq(ledgerEntries.idempotencyKey, p.idempotencyKey));
+      if (existing && existing.orgId !== p.orgId)
+        throw new Error("Idempotency key already used by another organization.");
       return { entryId: existing!.id.toString(), duplicate: true, balanceMicroUsd: await balanceOf(tx, p.orgId) };
     }
     const entryId = inserted[0]!.id.toString();
@@ -59,7 +80,12 @@ export async function postLedgerEntry(db: DbOrTx, p: LedgerPosting): Promise<Pos
       action: `billing.${p.kind}`,
       targetType: "ledger_entry",
       targetId: entryId,
-      metadata: { amountMicroUsd: p.amountMicroUsd.toString(), amountUsd: formatUsd(p.amountMicroUsd), note: p.note, ...p.auditMetadata },
+      metadata: {
+        amountMicroUsd: p.amountMicroUsd.toString(),
+        amountUsd: formatUsd(p.amountMicroUsd),
+        note: p.note,
+        ...p.auditMetadata,
+      },
     });
     return { entryId, duplicate: false, balanceMicroUsd: await balanceOf(tx, p.orgId) };
   };
@@ -95,7 +121,11 @@ export async function writeUsage(db: Db, rows: UsageDebit[], batchId?: string): 
  * replicas: its id is recorded in the posting transaction. False when it was posted already.
  */
 export async function claimUsageBatch(tx: DbOrTx, batchId: string, rows: number): Promise<boolean> {
-  const won = await tx.insert(billingUsageBatches).values({ id: batchId, rows }).onConflictDoNothing().returning({ id: billingUsageBatches.id });
+  const won = await tx
+    .insert(billingUsageBatches)
+    .values({ id: batchId, rows })
+    .onConflictDoNothing()
+    .returning({ id: billingUsageBatches.id });
   return won.length > 0;
 }
 
@@ -121,12 +151,22 @@ export async function writeUsageIn(tx: DbOrTx, rows: UsageDebit[]): Promise<void
     ledger.set(lk, l);
   }
   // One lock order (org, project, key, model, hour) for the upserts: concurrent flushes from replicas cannot deadlock.
-  const sorted = [...report.values()].sort((a, b) => (a.orgId + a.projectId + a.keyId + a.model).localeCompare(b.orgId + b.projectId + b.keyId + b.model) || a.hour.getTime() - b.hour.getTime());
+  const sorted = [...report.values()].sort(
+    (a, b) =>
+      (a.orgId + a.projectId + a.keyId + a.model).localeCompare(b.orgId + b.projectId + b.keyId + b.model) ||
+      a.hour.getTime() - b.hour.getTime(),
+  );
   await tx
     .insert(billingUsageHourly)
     .values(sorted)
     .onConflictDoUpdate({
-      target: [billingUsageHourly.orgId, billingUsageHourly.projectId, billingUsageHourly.keyId, billingUsageHourly.model, billingUsageHourly.hour],
+      target: [
+        billingUsageHourly.orgId,
+        billingUsageHourly.projectId,
+        billingUsageHourly.keyId,
+        billingUsageHourly.model,
+        billingUsageHourly.hour,
+      ],
       set: {
         requests: sql`${billingUsageHourly.requests} + excluded.requests`,
         inputTokens: sql`${billingUsageHourly.inputTokens} + excluded.input_tokens`,
@@ -135,11 +175,23 @@ export async function writeUsageIn(tx: DbOrTx, rows: UsageDebit[]): Promise<void
         costMicroUsd: sql`${billingUsageHourly.costMicroUsd} + excluded.cost_micro_usd`,
       },
     });
-  const charged = [...ledger.values()].filter((l) => l.amount !== 0n).sort((a, b) => a.orgId.localeCompare(b.orgId) || a.projectId.localeCompare(b.projectId));
+  const charged = [...ledger.values()]
+    .filter((l) => l.amount !== 0n)
+    .sort((a, b) => a.orgId.localeCompare(b.orgId) || a.projectId.localeCompare(b.projectId));
   if (charged.length > 0) {
-    await tx.insert(ledgerEntries).values(
-      charged.map((l) => ({ orgId: l.orgId, kind: "usage" as const, amountMicroUsd: -l.amount, projectId: l.projectId, periodStart: l.hour, requests: l.requests, note: "" })),
-    );
+    await tx
+      .insert(ledgerEntries)
+      .values(
+        charged.map((l) => ({
+          orgId: l.orgId,
+          kind: "usage" as const,
+          amountMicroUsd: -l.amount,
+          projectId: l.projectId,
+          periodStart: l.hour,
+          requests: l.requests,
+          note: "",
+        })),
+      );
   }
 }
 
@@ -170,15 +222,27 @@ export async function orgSpendSince(db: DbOrTx, orgId: string, since: Date): Pro
 }
 
 export async function projectCap(db: DbOrTx, orgId: string, projectId: string): Promise<bigint | null> {
-  const [row] = await db.select({ cap: projects.monthlySpendCapMicroUsd }).from(projects).where(and(eq(projects.orgId, orgId), eq(projects.id, projectId)));
+  const [row] = await db
+    .select({ cap: projects.monthlySpendCapMicroUsd })
+    .from(projects)
+    .where(and(eq(projects.orgId, orgId), eq(projects.id, projectId)));
   return row?.cap ?? null;
 }
 
-export async function transactions(db: DbOrTx, orgId: string, q: { limit: number; cursor?: string; kind?: LedgerKind }) {
+export async function transactions(
+  db: DbOrTx,
+  orgId: string,
+  q: { limit: number; cursor?: string; kind?: LedgerKind },
+) {
   const where: SQL[] = [eq(ledgerEntries.orgId, orgId)];
   if (q.cursor) where.push(lt(ledgerEntries.id, BigInt(q.cursor)));
   if (q.kind) where.push(eq(ledgerEntries.kind, q.kind));
-  return db.select().from(ledgerEntries).where(and(...where)).orderBy(desc(ledgerEntries.id)).limit(q.limit + 1);
+  return db
+    .select()
+    .from(ledgerEntries)
+    .where(and(...where))
+    .orderBy(desc(ledgerEntries.id))
+    .limit(q.limit + 1);
 }
 
 export async function usageReport(db: DbOrTx, orgId: string, from: Date, to: Date) {
@@ -198,13 +262,18 @@ export async function usageReport(db: DbOrTx, orgId: string, from: Date, to: Dat
     })
     .from(billingUsageHourly)
     .leftJoin(projects, and(eq(projects.id, billingUsageHourly.projectId), eq(projects.orgId, orgId)))
-    .where(and(eq(billingUsageHourly.orgId, orgId), gte(billingUsageHourly.hour, from), lt(billingUsageHourly.hour, to)))
+    .where(
+      and(eq(billingUsageHourly.orgId, orgId), gte(billingUsageHourly.hour, from), lt(billingUsageHourly.hour, to)),
+    )
     .groupBy(day, billingUsageHourly.projectId, billingUsageHourly.model, billingUsageHourly.keyId)
     .orderBy(asc(day), asc(billingUsageHourly.projectId), asc(billingUsageHourly.model), asc(billingUsageHourly.keyId));
 }
 
 export async function orgBySlug(db: DbOrTx, slug: string) {
-  const [row] = await db.select({ id: organizations.id, slug: organizations.slug }).from(organizations).where(eq(organizations.slug, slug));
+  const [row] = await db
+    .select({ id: organizations.id, slug: organizations.slug })
+    .from(organizations)
+    .where(eq(organizations.slug, slug));
   return row ?? null;
 }
 
@@ -223,6 +292,14 @@ export async function verifyBalances(db: DbOrTx): Promise<VerifyRow[]> {
     select coalesce(a.org_id, s.org_id) as org_id, o.slug, coalesce(a.balance_micro_usd, 0)::text as balance, coalesce(s.s, '0') as sum, coalesce(s.n, 0) as n
     from billing_accounts a full outer join sums s on s.org_id = a.org_id
     left join organizations o on o.id = coalesce(a.org_id, s.org_id)
-    order by 1`)) as unknown as { rows: Array<{ org_id: string; slug: string | null; balance: string; sum: string; n: number }> };
-  return res.rows.map((r) => ({ orgId: r.org_id, slug: r.slug, balanceMicroUsd: BigInt(r.balance), ledgerSumMicroUsd: BigInt(r.sum), entries: Number(r.n) }));
+    order by 1`)) as unknown as {
+    rows: Array<{ org_id: string; slug: string | null; balance: string; sum: string; n: number }>;
+  };
+  return res.rows.map((r) => ({
+    orgId: r.org_id,
+    slug: r.slug,
+    balanceMicroUsd: BigInt(r.balance),
+    ledgerSumMicroUsd: BigInt(r.sum),
+    entries: Number(r.n),
+  }));
 }

@@ -71,7 +71,8 @@ interface LogRow {
 /** An organization's custom providers' prices: slug → model id → price (as the gateway's directory reads them). */
 async function customPrices(db: DbOrTx, orgId: string): Promise<Map<string, Map<string, PriceInfo>>> {
   const out = new Map<string, Map<string, PriceInfo>>();
-  for (const r of await providersRepo.listForOrg(db, orgId)) out.set(r.slug, new Map(r.models.map((m) => [m.id, storedModelPrices(m)])));
+  for (const r of await providersRepo.listForOrg(db, orgId))
+    out.set(r.slug, new Map(r.models.map((m) => [m.id, storedModelPrices(m)])));
   return out;
 }
 
@@ -88,7 +89,12 @@ function usageOf(r: LogRow): Usage {
   return u;
 }
 
-export async function repriceLogs(db: DbOrTx, windows: RepriceWindow[], pricingOptions: PricingOptions, opts: { batchSize?: number } = {}): Promise<ProjectRepricing[]> {
+export async function repriceLogs(
+  db: DbOrTx,
+  windows: RepriceWindow[],
+  pricingOptions: PricingOptions,
+  opts: { batchSize?: number } = {},
+): Promise<ProjectRepricing[]> {
   const pricing = createPricing(pricingOptions);
   const batch = opts.batchSize ?? BATCH_SIZE;
   const out: ProjectRepricing[] = [];
@@ -108,11 +114,22 @@ export async function repriceLogs(db: DbOrTx, windows: RepriceWindow[], pricingO
       if (!prices) return `model "${model}" no longer on custom provider "${slug}"`;
       price = pricing.of({ provider: slug, model, custom: true, prices });
     } else if (BUILT_IN.has(slug)) {
-      price = pricing.of({ provider: slug, model, custom: false, prices: slug === "mock" ? null : (libraryModel(slug, model)?.prices ?? null) });
+      price = pricing.of({
+        provider: slug,
+        model,
+        custom: false,
+        prices: slug === "mock" ? null : (libraryModel(slug, model)?.prices ?? null),
+      });
     } else return `custom provider "${slug}" deleted`;
     if (price) return price;
     // As the gateway settles an unpriced route when the operator lets it through: at 0.
-    return pricing.allowUnpriced ? { prices: { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n }, markup: 0n, free: true } : `"${served}" has no price today`;
+    return pricing.allowUnpriced
+      ? {
+          prices: { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n },
+          markup: 0n,
+          free: true,
+        }
+      : `"${served}" has no price today`;
   };
 
   for (const w of [...windows].sort((a, b) => a.orgId.localeCompare(b.orgId))) {
@@ -121,7 +138,14 @@ export async function repriceLogs(db: DbOrTx, windows: RepriceWindow[], pricingO
       custom = await customPrices(db, w.orgId);
       priceOf.clear();
     }
-    const p: ProjectRepricing = { ...w, repriced: 0, notRepriced: new Map(), underBilled: 0, shortfallMicroUsd: 0n, examples: [] };
+    const p: ProjectRepricing = {
+      ...w,
+      repriced: 0,
+      notRepriced: new Map(),
+      underBilled: 0,
+      shortfallMicroUsd: 0n,
+      examples: [],
+    };
     let after: { at: string; id: string } | null = null;
     for (;;) {
       // created_at travels as text: a JS Date would drop the microseconds the keyset needs.
@@ -147,7 +171,14 @@ export async function repriceLogs(db: DbOrTx, windows: RepriceWindow[], pricingO
         if (charged >= repriced) continue;
         p.underBilled++;
         p.shortfallMicroUsd += repriced - charged;
-        if (p.examples.length < EXAMPLES) p.examples.push({ requestId: r.id, createdAt: r.at, model: r.model, chargedMicroUsd: charged, repricedMicroUsd: repriced });
+        if (p.examples.length < EXAMPLES)
+          p.examples.push({
+            requestId: r.id,
+            createdAt: r.at,
+            model: r.model,
+            chargedMicroUsd: charged,
+            repricedMicroUsd: repriced,
+          });
       }
       if (res.rows.length < batch) break;
       const last = res.rows[res.rows.length - 1]!;
@@ -159,10 +190,16 @@ export async function repriceLogs(db: DbOrTx, windows: RepriceWindow[], pricingO
 }
 
 /** Organizations whose balance is below zero (the cached balance the gateway admits requests against). */
-export async function negativeBalances(db: DbOrTx): Promise<Array<{ orgId: string; slug: string | null; balanceMicroUsd: bigint }>> {
+export async function negativeBalances(
+  db: DbOrTx,
+): Promise<Array<{ orgId: string; slug: string | null; balanceMicroUsd: bigint }>> {
   const res = (await db.execute(sql`
     select a.org_id, o.slug, a.balance_micro_usd::text as balance
     from billing_accounts a left join organizations o on o.id = a.org_id
-    where a.balance_micro_usd < 0 order by a.org_id`)) as unknown as Rows<{ org_id: string; slug: string | null; balance: string }>;
+    where a.balance_micro_usd < 0 order by a.org_id`)) as unknown as Rows<{
+    org_id: string;
+    slug: string | null;
+    balance: string;
+  }>;
   return res.rows.map((r) => ({ orgId: r.org_id, slug: r.slug, balanceMicroUsd: BigInt(r.balance) }));
 }

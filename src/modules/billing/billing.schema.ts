@@ -14,7 +14,18 @@
  * `billing_usage_hourly` keeps the day × project × model × key report.
  */
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 import { z } from "zod";
 
 export const LEDGER_KINDS = ["topup", "grant", "usage", "refund", "adjustment"] as const;
@@ -157,7 +168,10 @@ export const billingPayments = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("billing_payments_org_idx").on(t.orgId, t.createdAt), index("billing_payments_pi_idx").on(t.paymentIntentId)],
+  (t) => [
+    index("billing_payments_org_idx").on(t.orgId, t.createdAt),
+    index("billing_payments_pi_idx").on(t.paymentIntentId),
+  ],
 );
 
 /** Stripe webhook events received (idempotency by event id; the ledger's idempotency keys guard the money). */
@@ -178,14 +192,19 @@ export const billingOut = z.object({
   monthStart: z.string(),
   creditsEnabled: z
     .boolean()
-    .describe("false when the instance runs without prepaid credits (TOLLGATE_BILLING=off): requests need no balance (the balance fields are then not meaningful); usage is metered and project spend caps apply."),
+    .describe(
+      "false when the instance runs without prepaid credits (TOLLGATE_BILLING=off): requests need no balance (the balance fields are then not meaningful); usage is metered and project spend caps apply.",
+    ),
   stripeConfigured: z.boolean(),
   addCredits: z.string().describe("How credits are added on this instance (or that prepaid credits are off)."),
 });
 
 export const transactionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,19}$/).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .optional(),
   kind: z.enum(LEDGER_KINDS).optional(),
 });
 
@@ -224,5 +243,11 @@ export const usageReportOut = z.object({
   from: z.string(),
   to: z.string(),
   rows: z.array(usageReportRow),
-  totals: z.object({ requests: z.number(), inputTokens: z.string(), cachedInputTokens: z.string(), outputTokens: z.string(), ...money("cost") }),
+  totals: z.object({
+    requests: z.number(),
+    inputTokens: z.string(),
+    cachedInputTokens: z.string(),
+    outputTokens: z.string(),
+    ...money("cost"),
+  }),
 });

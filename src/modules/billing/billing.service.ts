@@ -22,7 +22,19 @@ export interface BillingLive {
 const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 const m = (name: string, v: bigint) => ({ [`${name}MicroUsd`]: v.toString(), [`${name}Usd`]: formatUsd(v) });
 
-const CSV_COLUMNS = ["day", "projectSlug", "projectId", "model", "keyId", "requests", "inputTokens", "cachedInputTokens", "outputTokens", "costUsd", "costMicroUsd"] as const;
+const CSV_COLUMNS = [
+  "day",
+  "projectSlug",
+  "projectId",
+  "model",
+  "keyId",
+  "requests",
+  "inputTokens",
+  "cachedInputTokens",
+  "outputTokens",
+  "costUsd",
+  "costMicroUsd",
+] as const;
 const csvCell = (v: unknown) => {
   const s = v === null || v === undefined ? "" : String(v);
   const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
@@ -30,7 +42,10 @@ const csvCell = (v: unknown) => {
 };
 
 /** Operator grant (CLI `tollgate credits grant`): a ledger entry and an audit row in one transaction. */
-export async function grantCredits(db: Db, input: { orgSlug: string; usd: string; note: string; idempotencyKey?: string; actor?: AuditActor }) {
+export async function grantCredits(
+  db: Db,
+  input: { orgSlug: string; usd: string; note: string; idempotencyKey?: string; actor?: AuditActor },
+) {
   const org = await repo.orgBySlug(db, input.orgSlug);
   if (!org) throw notFound("ORG_NOT_FOUND", `No organization with slug "${input.orgSlug}".`);
   let amount: bigint;
@@ -42,7 +57,8 @@ export async function grantCredits(db: Db, input: { orgSlug: string; usd: string
   }
   if (amount <= 0n) throw badRequest("INVALID_AMOUNT", "A grant must be a positive amount.");
   const note = input.note.trim();
-  if (!note) throw badRequest("NOTE_REQUIRED", "A grant needs a note saying why (it is shown in the transaction history).");
+  if (!note)
+    throw badRequest("NOTE_REQUIRED", "A grant needs a note saying why (it is shown in the transaction history).");
   const res = await repo.postLedgerEntry(db, {
     orgId: org.id,
     kind: "grant",
@@ -66,7 +82,10 @@ export function createBillingService(deps: {
     async summary(ctx: OrgContext) {
       assertCan(ctx, "billing", "read");
       const since = monthStart();
-      const [snap, flushedSpend] = await Promise.all([deps.live.snapshot(ctx.orgId), repo.orgSpendSince(db, ctx.orgId, since)]);
+      const [snap, flushedSpend] = await Promise.all([
+        deps.live.snapshot(ctx.orgId),
+        repo.orgSpendSince(db, ctx.orgId, since),
+      ]);
       const balance = snap.committedMicroUsd - snap.unflushedMicroUsd;
       const available = balance - snap.reservedMicroUsd;
       return {
@@ -83,8 +102,18 @@ export function createBillingService(deps: {
             ? "Add credits with a card on the billing page (Stripe Checkout)."
             : "Payments are not configured on this instance (no STRIPE_SECRET_KEY). Ask the instance operator to grant credits: tollgate credits grant --org <slug> --usd <amount> --note <text>.",
       } as {
-        balanceMicroUsd: string; balanceUsd: string; reservedMicroUsd: string; reservedUsd: string; availableMicroUsd: string; availableUsd: string;
-        monthSpendMicroUsd: string; monthSpendUsd: string; monthStart: string; creditsEnabled: boolean; stripeConfigured: boolean; addCredits: string;
+        balanceMicroUsd: string;
+        balanceUsd: string;
+        reservedMicroUsd: string;
+        reservedUsd: string;
+        availableMicroUsd: string;
+        availableUsd: string;
+        monthSpendMicroUsd: string;
+        monthSpendUsd: string;
+        monthStart: string;
+        creditsEnabled: boolean;
+        stripeConfigured: boolean;
+        addCredits: string;
       };
     },
 
@@ -114,7 +143,8 @@ export function createBillingService(deps: {
       const to = q.to ? new Date(q.to) : new Date(Date.now() + 3_600_000);
       const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
       if (from >= to) throw badRequest("INVALID_RANGE", "from must be before to.");
-      if (to.getTime() - from.getTime() > 400 * 86_400_000) throw badRequest("INVALID_RANGE", "A usage report spans at most 400 days.");
+      if (to.getTime() - from.getTime() > 400 * 86_400_000)
+        throw badRequest("INVALID_RANGE", "A usage report spans at most 400 days.");
       const rows = await repo.usageReport(db, ctx.orgId, from, to);
       const totals = { requests: 0, input: 0n, cached: 0n, output: 0n, cost: 0n };
       const out = rows.map((r) => {
@@ -124,21 +154,67 @@ export function createBillingService(deps: {
         totals.cached += BigInt(r.cachedInputTokens);
         totals.output += BigInt(r.outputTokens);
         totals.cost += cost;
-        return { day: r.day, projectId: r.projectId, projectSlug: r.projectSlug, model: r.model, keyId: r.keyId, requests: Number(r.requests), inputTokens: r.inputTokens, cachedInputTokens: r.cachedInputTokens, outputTokens: r.outputTokens, costMicroUsd: cost.toString(), costUsd: formatUsd(cost) };
+        return {
+          day: r.day,
+          projectId: r.projectId,
+          projectSlug: r.projectSlug,
+          model: r.model,
+          keyId: r.keyId,
+          requests: Number(r.requests),
+          inputTokens: r.inputTokens,
+          cachedInputTokens: r.cachedInputTokens,
+          outputTokens: r.outputTokens,
+          costMicroUsd: cost.toString(),
+          costUsd: formatUsd(cost),
+        };
       });
       return {
         from: from.toISOString(),
         to: to.toISOString(),
         rows: out,
-        totals: { requests: totals.requests, inputTokens: totals.input.toString(), cachedInputTokens: totals.cached.toString(), outputTokens: totals.output.toString(), costMicroUsd: totals.cost.toString(), costUsd: formatUsd(totals.cost) },
+        totals: {
+          requests: totals.requests,
+          inputTokens: totals.input.toString(),
+          cachedInputTokens: totals.cached.toString(),
+          outputTokens: totals.output.toString(),
+          costMicroUsd: totals.cost.toString(),
+          costUsd: formatUsd(totals.cost),
+        },
       };
     },
 
-    usageCsv(report: { rows: object[]; totals: { requests: number; inputTokens: string; cachedInputTokens: string; outputTokens: string; costUsd: string; costMicroUsd: string } }): string {
+    usageCsv(report: {
+      rows: object[];
+      totals: {
+        requests: number;
+        inputTokens: string;
+        cachedInputTokens: string;
+        outputTokens: string;
+        costUsd: string;
+        costMicroUsd: string;
+      };
+    }): string {
       const lines = [CSV_COLUMNS.join(",")];
-      for (const r of report.rows) lines.push(CSV_COLUMNS.map((c) => csvCell((r as Record<string, unknown>)[c])).join(","));
+      for (const r of report.rows)
+        lines.push(CSV_COLUMNS.map((c) => csvCell((r as Record<string, unknown>)[c])).join(","));
       const t = report.totals;
-      lines.push(["total", "", "", "", "", t.requests, t.inputTokens, t.cachedInputTokens, t.outputTokens, t.costUsd, t.costMicroUsd].map(csvCell).join(","));
+      lines.push(
+        [
+          "total",
+          "",
+          "",
+          "",
+          "",
+          t.requests,
+          t.inputTokens,
+          t.cachedInputTokens,
+          t.outputTokens,
+          t.costUsd,
+          t.costMicroUsd,
+        ]
+          .map(csvCell)
+          .join(","),
+      );
       return lines.join("\n") + "\n";
     },
   };

@@ -10,7 +10,11 @@ export type InvitationWithInviter = InvitationRow & { inviterName: string | null
 
 const withInviter = { inv: invitations, inviterName: users.name };
 
-export async function listForOrg(db: DbOrTx, orgId: string, status?: InvitationRow["status"]): Promise<InvitationWithInviter[]> {
+export async function listForOrg(
+  db: DbOrTx,
+  orgId: string,
+  status?: InvitationRow["status"],
+): Promise<InvitationWithInviter[]> {
   const rows = await db
     .select(withInviter)
     .from(invitations)
@@ -21,7 +25,11 @@ export async function listForOrg(db: DbOrTx, orgId: string, status?: InvitationR
 }
 
 export async function getForOrg(db: DbOrTx, orgId: string, id: string, lock = false): Promise<InvitationRow | null> {
-  const q = db.select().from(invitations).where(and(eq(invitations.orgId, orgId), eq(invitations.id, id))).limit(1);
+  const q = db
+    .select()
+    .from(invitations)
+    .where(and(eq(invitations.orgId, orgId), eq(invitations.id, id)))
+    .limit(1);
   const [row] = lock ? await q.for("update") : await q;
   return row ?? null;
 }
@@ -43,7 +51,11 @@ export async function insert(db: DbOrTx, row: typeof invitations.$inferInsert): 
   return out!;
 }
 
-export async function update(db: DbOrTx, id: string, patch: Partial<typeof invitations.$inferInsert>): Promise<InvitationRow> {
+export async function update(
+  db: DbOrTx,
+  id: string,
+  patch: Partial<typeof invitations.$inferInsert>,
+): Promise<InvitationRow> {
   const [out] = await db
     .update(invitations)
     .set({ ...patch, updatedAt: sql`now()` })

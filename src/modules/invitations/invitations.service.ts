@@ -42,7 +42,14 @@ const toOut = (inv: repo.InvitationWithInviter) => ({
 export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUrl: string; log: FastifyBaseLogger }) {
   const { db } = deps;
 
-  async function sendInvitationMail(to: string, token: string, orgName: string, inviterName: string, role: string, expiresAt: Date) {
+  async function sendInvitationMail(
+    to: string,
+    token: string,
+    orgName: string,
+    inviterName: string,
+    role: string,
+    expiresAt: Date,
+  ) {
     const link = `${deps.publicUrl}/invite/${token}`;
     try {
       await deps.mailer.send({
@@ -70,13 +77,17 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
     if (!row) throw notFound("INVITATION_NOT_FOUND", "This invitation link is not valid.");
     const inv = row.inv;
     if (normalizeEmail(actor.email) !== inv.email) {
-      throw forbidden("INVITATION_EMAIL_MISMATCH", `This invitation was sent to another email address. Sign in as that address to accept it.`);
+      throw forbidden(
+        "INVITATION_EMAIL_MISMATCH",
+        `This invitation was sent to another email address. Sign in as that address to accept it.`,
+      );
     }
     if (inv.status === "revoked") throw gone("INVITATION_REVOKED", "This invitation was revoked. Ask for a new one.");
     if (inv.status === "accepted" || inv.status === "declined") {
       throw conflict("INVITATION_ALREADY_USED", `This invitation was already ${inv.status}.`);
     }
-    if (inv.status === "expired" || isExpired(inv)) throw gone("INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
+    if (inv.status === "expired" || isExpired(inv))
+      throw gone("INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
     return row;
   }
 
@@ -88,7 +99,8 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
 
     async create(ctx: OrgContext, body: { email: string; role: "admin" | "member" }) {
       assertCan(ctx, "invitation", "create");
-      if (!canGrant(ctx.role, body.role)) throw forbidden("ROLE_ABOVE_YOURS", "You cannot invite someone with a role above your own.");
+      if (!canGrant(ctx.role, body.role))
+        throw forbidden("ROLE_ABOVE_YOURS", "You cannot invite someone with a role above your own.");
       const email = normalizeEmail(body.email);
       const token = randomToken();
       const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
@@ -106,7 +118,14 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
           await tx
             .update(invitations)
             .set({ status: "expired", updatedAt: sql`now()` })
-            .where(and(eq(invitations.orgId, ctx.orgId), eq(invitations.email, email), eq(invitations.status, "pending"), lt(invitations.expiresAt, sql`now()`)));
+            .where(
+              and(
+                eq(invitations.orgId, ctx.orgId),
+                eq(invitations.email, email),
+                eq(invitations.status, "pending"),
+                lt(invitations.expiresAt, sql`now()`),
+              ),
+            );
           const inv = await repo.insert(tx, {
             id: newId(),
             orgId: ctx.orgId,
@@ -116,12 +135,21 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
             invitedBy: ctx.userId,
             expiresAt,
           });
-          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "invitation.created", targetType: "invitation", targetId: inv.id, metadata: { email, role: body.role } });
+          await recordAudit(tx, ctx, {
+            orgId: ctx.orgId,
+            action: "invitation.created",
+            targetType: "invitation",
+            targetId: inv.id,
+            metadata: { email, role: body.role },
+          });
           return inv;
         });
       } catch (err) {
         if (isUniqueViolation(err, "invitations_pending_uq")) {
-          throw conflict("INVITATION_PENDING", `${email} already has a pending invitation. Resend or revoke it instead.`);
+          throw conflict(
+            "INVITATION_PENDING",
+            `${email} already has a pending invitation. Resend or revoke it instead.`,
+          );
         }
         throw err;
       }
@@ -135,9 +163,16 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
       await db.transaction(async (tx) => {
         const inv = await repo.getForOrg(tx, ctx.orgId, id, true);
         if (!inv) throw notFound("INVITATION_NOT_FOUND", "No such invitation in this organization.");
-        if (inv.status !== "pending") throw conflict("INVITATION_NOT_PENDING", `This invitation is already ${inv.status}.`);
+        if (inv.status !== "pending")
+          throw conflict("INVITATION_NOT_PENDING", `This invitation is already ${inv.status}.`);
         await repo.update(tx, inv.id, { status: "revoked" });
-        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "invitation.revoked", targetType: "invitation", targetId: inv.id, metadata: { email: inv.email, role: inv.role } });
+        await recordAudit(tx, ctx, {
+          orgId: ctx.orgId,
+          action: "invitation.revoked",
+          targetType: "invitation",
+          targetId: inv.id,
+          metadata: { email: inv.email, role: inv.role },
+        });
       });
     },
 
@@ -148,11 +183,19 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
       const updated = await db.transaction(async (tx) => {
         const inv = await repo.getForOrg(tx, ctx.orgId, id, true);
         if (!inv) throw notFound("INVITATION_NOT_FOUND", "No such invitation in this organization.");
-        if (inv.status !== "pending") throw conflict("INVITATION_NOT_PENDING", `This invitation is ${inv.status}; create a new one instead.`);
-        if (!canGrant(ctx.role, inv.role)) throw forbidden("ROLE_ABOVE_YOURS", "You cannot resend an invitation for a role above your own.");
+        if (inv.status !== "pending")
+          throw conflict("INVITATION_NOT_PENDING", `This invitation is ${inv.status}; create a new one instead.`);
+        if (!canGrant(ctx.role, inv.role))
+          throw forbidden("ROLE_ABOVE_YOURS", "You cannot resend an invitation for a role above your own.");
         // A new token: the old link stops working at once.
         const out = await repo.update(tx, inv.id, { tokenHash: sha256Hex(token), expiresAt, invitedBy: ctx.userId });
-        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "invitation.resent", targetType: "invitation", targetId: inv.id, metadata: { email: inv.email, role: inv.role } });
+        await recordAudit(tx, ctx, {
+          orgId: ctx.orgId,
+          action: "invitation.resent",
+          targetType: "invitation",
+          targetId: inv.id,
+          metadata: { email: inv.email, role: inv.role },
+        });
         return out;
       });
       const org = await getById(db, ctx.orgId);
@@ -182,7 +225,10 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
         const inv = row.inv;
         const inviter = inv.invitedBy ? await membersRepo.getMember(tx, inv.orgId, inv.invitedBy) : null;
         if (!inviter || !can(inviter.role, "invitation", "create") || !canGrant(inviter.role, inv.role)) {
-          throw conflict("INVITATION_INVALID", "The person who invited you can no longer grant this role. Ask for a new invitation.");
+          throw conflict(
+            "INVITATION_INVALID",
+            "The person who invited you can no longer grant this role. Ask for a new invitation.",
+          );
         }
         if (await membersRepo.getMember(tx, inv.orgId, actor.userId)) {
           throw conflict("ALREADY_MEMBER", "You are already a member of this organization.");
@@ -190,7 +236,8 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
         try {
           await membersRepo.insertMember(tx, inv.orgId, actor.userId, inv.role);
         } catch (err) {
-          if (isUniqueViolation(err, "members_org_user_uq")) throw conflict("ALREADY_MEMBER", "You are already a member of this organization.");
+          if (isUniqueViolation(err, "members_org_user_uq"))
+            throw conflict("ALREADY_MEMBER", "You are already a member of this organization.");
           throw err;
         }
         await repo.update(tx, inv.id, { status: "accepted", respondedAt: new Date(), respondedBy: actor.userId });

@@ -8,8 +8,38 @@ type Row = NonNullable<Awaited<ReturnType<KeyStore["findByDigest"]>>>;
 
 function storeWithOneKey() {
   const raw = generateKey("live");
-  const project = { id: "p1", orgId: "o1", slug: "prod", name: "Prod", description: "", environment: "production", defaultModel: null, allowedModels: [], fallbackModels: [], rateLimitRpm: null, rateLimitTpm: null, keyRateLimitRpm: null, keyRateLimitTpm: null, monthlySpendCapMicroUsd: null, logBodies: false, createdBy: "u1", createdAt: new Date(), updatedAt: new Date() } as unknown as ProjectRow;
-  const row = { keyId: "k1", digest: keyDigest(raw), keyName: "k1", environment: "live", createdBy: "u1", expiresAt: null, revokedAt: null, orgId: "o1", orgSlug: "acme", project } as unknown as Row;
+  const project = {
+    id: "p1",
+    orgId: "o1",
+    slug: "prod",
+    name: "Prod",
+    description: "",
+    environment: "production",
+    defaultModel: null,
+    allowedModels: [],
+    fallbackModels: [],
+    rateLimitRpm: null,
+    rateLimitTpm: null,
+    keyRateLimitRpm: null,
+    keyRateLimitTpm: null,
+    monthlySpendCapMicroUsd: null,
+    logBodies: false,
+    createdBy: "u1",
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  } as unknown as ProjectRow;
+  const row = {
+    keyId: "k1",
+    digest: keyDigest(raw),
+    keyName: "k1",
+    environment: "live",
+    createdBy: "u1",
+    expiresAt: null,
+    revokedAt: null,
+    orgId: "o1",
+    orgSlug: "acme",
+    project,
+  } as unknown as Row;
   let lookups = 0;
   const store: KeyStore = {
     async findByDigest(digest) {

@@ -117,7 +117,11 @@ export function createRedisInvalidationBus(opts: RedisBusOptions): RedisInvalida
       // Redis is away: every replica's heartbeat check notices and caches fall back to the
       // short TTL. Only a replica cut off alone while the others still reach Redis leaves
       // them unaware of this change until their cache entries expire (≤ 60 s): say so.
-      if (env.event) opts.log.warn({ err: err.message, scope: env.event.scope }, "cache invalidation could not be published to other replicas");
+      if (env.event)
+        opts.log.warn(
+          { err: err.message, scope: env.event.scope },
+          "cache invalidation could not be published to other replicas",
+        );
     });
   };
   const setHealthy = (next: boolean) => {
@@ -126,7 +130,11 @@ export function createRedisInvalidationBus(opts: RedisBusOptions): RedisInvalida
     // Either way, events may have been missed in between: start over from the database.
     deliver({ scope: "all" });
     if (next) opts.log.info({ channel }, "cache invalidation bus is up: caches are shared-invalidated again");
-    else opts.log.warn({ channel, fallbackTtlMs }, "cache invalidation bus is down: caches emptied and capped at the fallback TTL");
+    else
+      opts.log.warn(
+        { channel, fallbackTtlMs },
+        "cache invalidation bus is down: caches emptied and capped at the fallback TTL",
+      );
   };
 
   const sub: Redis = opts.redis.duplicate("invalidation");
@@ -145,7 +153,8 @@ export function createRedisInvalidationBus(opts: RedisBusOptions): RedisInvalida
       }
       return; // our own events were delivered locally when published
     }
-    if (env.event && typeof env.event === "object" && typeof env.event.scope === "string" && env.event.scope !== "all") deliver(env.event);
+    if (env.event && typeof env.event === "object" && typeof env.event.scope === "string" && env.event.scope !== "all")
+      deliver(env.event);
   });
   // Subscribe on every (re)connect — also when Redis was down at start, so the first
   // subscribe never succeeded and autoResubscribe would have nothing to restore.

@@ -1,6 +1,16 @@
 import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { base62, BODY_LENGTH, checksum, generateKey, KEY_LENGTH, KEY_PATTERN, keyDigest, keyHint, parseKey } from "./key-format.js";
+import {
+  base62,
+  BODY_LENGTH,
+  checksum,
+  generateKey,
+  KEY_LENGTH,
+  KEY_PATTERN,
+  keyDigest,
+  keyHint,
+  parseKey,
+} from "./key-format.js";
 
 describe("key format", () => {
   it("generates live and test keys of fixed length that scanners can match", () => {

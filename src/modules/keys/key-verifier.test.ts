@@ -93,7 +93,16 @@ describe("key verifier", () => {
     const v = createKeyVerifier({ store: throwing });
     const good = generateKey("live");
     const badChecksum = good.slice(0, -1) + (good.endsWith("A") ? "B" : "A");
-    for (const raw of ["", "Bearer x", "' OR '1'='1", "tg_live_short", badChecksum, good.toUpperCase(), undefined, 12]) {
+    for (const raw of [
+      "",
+      "Bearer x",
+      "' OR '1'='1",
+      "tg_live_short",
+      badChecksum,
+      good.toUpperCase(),
+      undefined,
+      12,
+    ]) {
       expect(await v.verify(raw)).toEqual({ ok: false, reason: "malformed" });
     }
     expect(v.stats()).toMatchObject({ malformed: 8, lookups: 0 });
@@ -107,7 +116,15 @@ describe("key verifier", () => {
     const first = await v.verify(raw);
     expect(first).toMatchObject({
       ok: true,
-      ctx: { keyId: "k1", orgId: "o1", projectId: "p1", projectSlug: "prod", environment: "live", monthlySpendCapMicroUsd: 5_000_000n, keyRateLimit: { rpm: 10, tpm: null } },
+      ctx: {
+        keyId: "k1",
+        orgId: "o1",
+        projectId: "p1",
+        projectSlug: "prod",
+        environment: "live",
+        monthlySpendCapMicroUsd: 5_000_000n,
+        keyRateLimit: { rpm: 10, tpm: null },
+      },
     });
     for (let i = 0; i < 10; i++) expect((await v.verify(raw)).ok).toBe(true);
     expect(f.lookups()).toBe(1);

@@ -173,7 +173,9 @@ export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
     }
     const t = now();
     const ids =
-      target.scope === "keys" ? target.keyIds.map((id) => `k:${id}`) : [target.scope === "project" ? `p:${target.projectId}` : `o:${target.orgId}`];
+      target.scope === "keys"
+        ? target.keyIds.map((id) => `k:${id}`)
+        : [target.scope === "project" ? `p:${target.projectId}` : `o:${target.orgId}`];
     if (o.beforeCommit) {
       for (const [k, until] of quarantine) if (until <= t) quarantine.delete(k);
       for (const id of ids) quarantine.set(id, t + quarantineMs);
@@ -186,7 +188,8 @@ export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
       return;
     }
     for (const [digest, e] of positive) {
-      if (target.scope === "project" ? e.ctx.projectId === target.projectId : e.ctx.orgId === target.orgId) dropPositive(digest);
+      if (target.scope === "project" ? e.ctx.projectId === target.projectId : e.ctx.orgId === target.orgId)
+        dropPositive(digest);
     }
   }
 
@@ -213,7 +216,9 @@ export function createKeyVerifier(opts: KeyVerifierOptions): KeyVerifier {
             remember(positive, maxEntries, digest, { ctx: res.ctx, until: t + ttlMs() }, dropPositive);
             digestByKeyId.set(res.ctx.keyId, digest);
           } else {
-            remember(negative, maxNegative, digest, { reason: res.reason, until: t + negativeTtlMs }, (d) => negative.delete(d));
+            remember(negative, maxNegative, digest, { reason: res.reason, until: t + negativeTtlMs }, (d) =>
+              negative.delete(d),
+            );
           }
         }
         return res;

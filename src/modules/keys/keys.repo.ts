@@ -24,7 +24,13 @@ export async function listKeys(db: DbOrTx, orgId: string, projectId: string): Pr
   return rows.map((r) => ({ ...r.key, creatorEmail: r.creatorEmail }));
 }
 
-export async function getKey(db: DbOrTx, orgId: string, projectId: string, keyId: string, lock = false): Promise<KeyWithCreator | null> {
+export async function getKey(
+  db: DbOrTx,
+  orgId: string,
+  projectId: string,
+  keyId: string,
+  lock = false,
+): Promise<KeyWithCreator | null> {
   const q = db
     .select(withCreator)
     .from(apiKeys)
@@ -48,7 +54,13 @@ export async function insertKey(db: DbOrTx, row: typeof apiKeys.$inferInsert): P
   return out!;
 }
 
-export async function revokeKey(db: DbOrTx, orgId: string, keyId: string, revokedBy: string | null, reason: RevokeReason): Promise<void> {
+export async function revokeKey(
+  db: DbOrTx,
+  orgId: string,
+  keyId: string,
+  revokedBy: string | null,
+  reason: RevokeReason,
+): Promise<void> {
   await db
     .update(apiKeys)
     .set({ revokedAt: sql`now()`, revokedBy, revokedReason: reason })
@@ -71,7 +83,13 @@ export async function revokeKeysOfUser(
     .update(apiKeys)
     .set({ revokedAt: sql`now()`, revokedBy: opts.revokedBy, revokedReason: opts.reason })
     .where(and(...where))
-    .returning({ id: apiKeys.id, projectId: apiKeys.projectId, name: apiKeys.name, hint: apiKeys.hint, environment: apiKeys.environment });
+    .returning({
+      id: apiKeys.id,
+      projectId: apiKeys.projectId,
+      name: apiKeys.name,
+      hint: apiKeys.hint,
+      environment: apiKeys.environment,
+    });
 }
 
 /**
@@ -129,6 +147,11 @@ export async function touchLastUsed(db: DbOrTx, entries: Array<{ keyId: string; 
  * deadlocking with them on the member row.
  */
 export async function shareLockOrg(db: DbOrTx, orgId: string): Promise<boolean> {
-  const [row] = await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, orgId)).for("key share").limit(1);
+  const [row] = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.id, orgId))
+    .for("key share")
+    .limit(1);
   return !!row;
 }

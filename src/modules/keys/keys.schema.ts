@@ -50,9 +50,21 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export const MAX_ACTIVE_KEYS_PER_PROJECT = 500;
 
 export const createKeyBody = z.strictObject({
-  name: z.string().trim().min(1, "Name is required.").max(100, "Name must be at most 100 characters.").regex(SINGLE_LINE, SINGLE_LINE_MESSAGE),
-  environment: z.enum(KEY_ENVIRONMENTS).describe("live: any model the project allows. test: only free models and the organization's own providers (never a billed built-in model), billed and capped like live keys, with lower rate limits."),
-  expiresAt: z.iso.datetime({ offset: true }).optional().describe("When the key stops working (ISO 8601); omitted = never."),
+  name: z
+    .string()
+    .trim()
+    .min(1, "Name is required.")
+    .max(100, "Name must be at most 100 characters.")
+    .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE),
+  environment: z
+    .enum(KEY_ENVIRONMENTS)
+    .describe(
+      "live: any model the project allows. test: only free models and the organization's own providers (never a billed built-in model), billed and capped like live keys, with lower rate limits.",
+    ),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("When the key stops working (ISO 8601); omitted = never."),
 });
 
 export const keyResponse = z.object({

@@ -62,18 +62,27 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
       return keyOut(key, now());
     },
 
-    async create(ctx: OrgContext, projectSlug: string, body: { name: string; environment: KeyEnvironment; expiresAt?: string }) {
+    async create(
+      ctx: OrgContext,
+      projectSlug: string,
+      body: { name: string; environment: KeyEnvironment; expiresAt?: string },
+    ) {
       assertCan(ctx, "key", "create");
       const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
-      if (expiresAt && expiresAt.getTime() <= now()) throw badRequest("EXPIRY_IN_PAST", "expiresAt must be in the future.");
+      if (expiresAt && expiresAt.getTime() <= now())
+        throw badRequest("EXPIRY_IN_PAST", "expiresAt must be in the future.");
       const raw = generateKey(body.environment);
       const row = await db.transaction(async (tx) => {
-        if (!(await repo.shareLockOrg(tx, ctx.orgId))) throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
+        if (!(await repo.shareLockOrg(tx, ctx.orgId)))
+          throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
         // Locked: a concurrent removal or unassignment waits for this key and then revokes it too.
         const { project, ctx: fresh } = await resolveProject(tx, ctx, projectSlug, { lock: true });
         assertCan(fresh, "key", "create");
         if ((await repo.countActiveKeys(tx, fresh.orgId, project.id)) >= MAX_ACTIVE_KEYS_PER_PROJECT) {
-          throw conflict("KEY_LIMIT_REACHED", `A project can have at most ${MAX_ACTIVE_KEYS_PER_PROJECT} active keys. Revoke unused keys first.`);
+          throw conflict(
+            "KEY_LIMIT_REACHED",
+            `A project can have at most ${MAX_ACTIVE_KEYS_PER_PROJECT} active keys. Revoke unused keys first.`,
+          );
         }
         const key = await repo.insertKey(tx, {
           id: newId(),
@@ -91,7 +100,13 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
           action: "key.created",
           targetType: "key",
           targetId: key.id,
-          metadata: { name: key.name, hint: key.hint, environment: key.environment, projectSlug: project.slug, expiresAt: expiresAt?.toISOString() ?? null },
+          metadata: {
+            name: key.name,
+            hint: key.hint,
+            environment: key.environment,
+            projectSlug: project.slug,
+            expiresAt: expiresAt?.toISOString() ?? null,
+          },
         });
         return key;
       });
@@ -113,7 +128,14 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
           action: "key.revoked",
           targetType: "key",
           targetId: key.id,
-          metadata: { name: key.name, hint: key.hint, environment: key.environment, projectSlug: project.slug, reason: "revoked", ownerUserId: key.createdBy },
+          metadata: {
+            name: key.name,
+            hint: key.hint,
+            environment: key.environment,
+            projectSlug: project.slug,
+            reason: "revoked",
+            ownerUserId: key.createdBy,
+          },
         });
         return true;
       });
@@ -134,7 +156,14 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
           action: "key.revoked",
           targetType: "key",
           targetId: k.id,
-          metadata: { name: k.name, hint: k.hint, environment: k.environment, projectId: k.projectId, reason: "member_removed", ownerUserId: e.userId },
+          metadata: {
+            name: k.name,
+            hint: k.hint,
+            environment: k.environment,
+            projectId: k.projectId,
+            reason: "member_removed",
+            ownerUserId: e.userId,
+          },
         });
       }
       // Not committed yet: caches drop the keys now and re-read them uncached until the commit has surely landed.

@@ -15,7 +15,11 @@ function decodeCursor(cursor: string): { at: Date; id: string } | null {
   return date && !Number.isNaN(date.getTime()) && id ? { at: date, id } : null;
 }
 
-export function filters(orgId: string, projectId: string, q: Omit<LogsQuery, "limit" | "cursor"> & { cursor?: string }): SQL[] | null {
+export function filters(
+  orgId: string,
+  projectId: string,
+  q: Omit<LogsQuery, "limit" | "cursor"> & { cursor?: string },
+): SQL[] | null {
   const where: SQL[] = [eq(requestLogs.orgId, orgId), eq(requestLogs.projectId, projectId)];
   if (q.from) where.push(gte(requestLogs.createdAt, new Date(q.from)));
   if (q.to) where.push(lte(requestLogs.createdAt, new Date(q.to)));
@@ -77,7 +81,14 @@ export async function usageByDayModel(db: DbOrTx, orgId: string, projectId: stri
       p95: sql<number | null>`percentile_cont(0.95) within group (order by ${requestLogs.latencyMs})`,
     })
     .from(requestLogs)
-    .where(and(eq(requestLogs.orgId, orgId), eq(requestLogs.projectId, projectId), gte(requestLogs.createdAt, from), lt(requestLogs.createdAt, to)))
+    .where(
+      and(
+        eq(requestLogs.orgId, orgId),
+        eq(requestLogs.projectId, projectId),
+        gte(requestLogs.createdAt, from),
+        lt(requestLogs.createdAt, to),
+      ),
+    )
     .groupBy(day, requestLogs.modelServed)
     .orderBy(day, requestLogs.modelServed);
 }

@@ -63,18 +63,29 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
   }
 
   async function runUnlocked(now: Date): Promise<RetentionReport> {
-    const report: RetentionReport = { ran: true, partitionsCreated: 0, partitionsDropped: [], rowsDeleted: 0, projects: 0 };
+    const report: RetentionReport = {
+      ran: true,
+      partitionsCreated: 0,
+      partitionsDropped: [],
+      rowsDeleted: 0,
+      projects: 0,
+    };
     // Partitions ahead: this month and the next two (rows never have to wait for one).
     for (let i = 0; i <= 2; i++) {
       const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + i, 1));
-      const res = (await opts.db.execute(sql`select tollgate_request_logs_partition(${month.toISOString()}::timestamptz) as created`)) as unknown as Rows<{ created: boolean }>;
+      const res = (await opts.db.execute(
+        sql`select tollgate_request_logs_partition(${month.toISOString()}::timestamptz) as created`,
+      )) as unknown as Rows<{ created: boolean }>;
       if (res.rows[0]?.created) report.partitionsCreated++;
     }
 
     // Per-project retention: the effective days of every project that has a limit.
     const projects = (await opts.db.execute(sql`
       select id, coalesce(log_retention_days, ${opts.defaultRetentionDays})::int as days from projects
-      where coalesce(log_retention_days, ${opts.defaultRetentionDays}) > 0`)) as unknown as Rows<{ id: string; days: number }>;
+      where coalesce(log_retention_days, ${opts.defaultRetentionDays}) > 0`)) as unknown as Rows<{
+      id: string;
+      days: number;
+    }>;
     report.projects = projects.rows.length;
     for (const p of projects.rows) {
       const cutoff = new Date(now.getTime() - p.days * 86_400_000);
@@ -93,13 +104,19 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
 
     // Whole months older than every project's retention (only when no project keeps logs forever).
     const forever = (await opts.db.execute(sql`
-      select count(*)::int as n from projects where coalesce(log_retention_days, ${opts.defaultRetentionDays}) <= 0`)) as unknown as Rows<{ n: number }>;
+      select count(*)::int as n from projects where coalesce(log_retention_days, ${opts.defaultRetentionDays}) <= 0`)) as unknown as Rows<{
+      n: number;
+    }>;
     if ((forever.rows[0]?.n ?? 0) === 0) {
-      const longest = (await opts.db.execute(sql`select coalesce(max(coalesce(log_retention_days, ${opts.defaultRetentionDays})), 0)::int as days from projects`)) as unknown as Rows<{ days: number }>;
+      const longest = (await opts.db.execute(
+        sql`select coalesce(max(coalesce(log_retention_days, ${opts.defaultRetentionDays})), 0)::int as days from projects`,
+      )) as unknown as Rows<{ days: number }>;
       const keepFrom = new Date(now.getTime() - (longest.rows[0]?.days ?? 0) * 86_400_000);
       const parts = (await opts.db.execute(sql`
         select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-        where i.inhparent = 'request_logs'::regclass and c.relname ~ '^request_logs_p[0-9]{4}_[0-9]{2}$'`)) as unknown as Rows<{ name: string }>;
+        where i.inhparent = 'request_logs'::regclass and c.relname ~ '^request_logs_p[0-9]{4}_[0-9]{2}$'`)) as unknown as Rows<{
+        name: string;
+      }>;
       for (const { name } of parts.rows) {
         const [y, m] = name.slice("request_logs_p".length).split("_").map(Number);
         const end = new Date(Date.UTC(y!, m!, 1)); // first instant after the month
@@ -116,10 +133,12 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
   function runOnce(now = new Date()): Promise<RetentionReport> {
     running ??= (async () => {
       try {
-        if (!(await acquire())) return { ran: false, partitionsCreated: 0, partitionsDropped: [], rowsDeleted: 0, projects: 0 };
+        if (!(await acquire()))
+          return { ran: false, partitionsCreated: 0, partitionsDropped: [], rowsDeleted: 0, projects: 0 };
         const report = await runUnlocked(now);
         await release(report);
-        if (report.rowsDeleted > 0 || report.partitionsDropped.length > 0) opts.log.info({ ...report }, "request-log retention");
+        if (report.rowsDeleted > 0 || report.partitionsDropped.length > 0)
+          opts.log.info({ ...report }, "request-log retention");
         return report;
       } finally {
         running = null;
@@ -130,7 +149,9 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
 
   const tick = () => {
     if (closed) return;
-    runOnce().catch((err) => opts.log.warn({ err: (err as Error).message }, "request-log retention run failed; retried at the next interval"));
+    runOnce().catch((err) =>
+      opts.log.warn({ err: (err as Error).message }, "request-log retention run failed; retried at the next interval"),
+    );
   };
   const first = setTimeout(tick, 30_000);
   const timer = setInterval(tick, opts.intervalMs ?? 10 * 60_000);

@@ -31,8 +31,21 @@ void _everyDetailListed;
 
 /** The security policy's verdict on one request (written by the policies module; masked excerpts only). */
 export const policyVerdictOut = z.object({
-  blocked: z.object({ type: z.string(), ruleName: z.string().optional(), direction: z.enum(["input", "output"]) }).nullable(),
-  findings: z.array(z.object({ direction: z.enum(["input", "output"]), category: z.string(), type: z.string(), subtype: z.string().optional(), ruleName: z.string().optional(), action: z.string(), severity: z.string(), excerpt: z.string() })),
+  blocked: z
+    .object({ type: z.string(), ruleName: z.string().optional(), direction: z.enum(["input", "output"]) })
+    .nullable(),
+  findings: z.array(
+    z.object({
+      direction: z.enum(["input", "output"]),
+      category: z.string(),
+      type: z.string(),
+      subtype: z.string().optional(),
+      ruleName: z.string().optional(),
+      action: z.string(),
+      severity: z.string(),
+      excerpt: z.string(),
+    }),
+  ),
 });
 
 export const requestLogs = pgTable(
@@ -111,7 +124,9 @@ export const logsQuery = z.strictObject({
 });
 export type LogsQuery = z.infer<typeof logsQuery>;
 
-export const exportQuery = logsQuery.omit({ limit: true, cursor: true }).extend({ format: z.enum(["csv", "jsonl"]).default("jsonl") });
+export const exportQuery = logsQuery
+  .omit({ limit: true, cursor: true })
+  .extend({ format: z.enum(["csv", "jsonl"]).default("jsonl") });
 
 export const usageQuery = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),

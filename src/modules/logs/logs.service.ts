@@ -40,7 +40,29 @@ export function logOut(r: repo.LogRow) {
   };
 }
 
-const CSV_COLUMNS = ["requestId", "createdAt", "endpoint", "keyId", "modelRequested", "modelServed", "provider", "status", "outcome", "errorCode", "errorSource", "inputTokens", "cachedInputTokens", "outputTokens", "usageEstimated", "costUsd", "latencyMs", "ttftMs", "clientIp", "user", "stream"] as const;
+const CSV_COLUMNS = [
+  "requestId",
+  "createdAt",
+  "endpoint",
+  "keyId",
+  "modelRequested",
+  "modelServed",
+  "provider",
+  "status",
+  "outcome",
+  "errorCode",
+  "errorSource",
+  "inputTokens",
+  "cachedInputTokens",
+  "outputTokens",
+  "usageEstimated",
+  "costUsd",
+  "latencyMs",
+  "ttftMs",
+  "clientIp",
+  "user",
+  "stream",
+] as const;
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
@@ -65,18 +87,34 @@ export function createLogService(deps: { db: Db }) {
       if (!where) throw badRequest("INVALID_CURSOR", "cursor must be a value returned as nextCursor.");
       const rows = await repo.page(db, where, q.limit + 1);
       const pageRows = rows.slice(0, q.limit);
-      return { logs: pageRows.map(logOut), nextCursor: rows.length > q.limit ? repo.encodeCursor(pageRows[pageRows.length - 1]!) : null };
+      return {
+        logs: pageRows.map(logOut),
+        nextCursor: rows.length > q.limit ? repo.encodeCursor(pageRows[pageRows.length - 1]!) : null,
+      };
     },
 
     async get(ctx: OrgContext, projectSlug: string, requestId: string) {
       const p = await project(ctx, projectSlug);
       const row = await repo.getOne(db, ctx.orgId, p.id, requestId);
-      if (!row) throw notFound("LOG_NOT_FOUND", "No request with this id in this project (logs are written within a second or two).");
-      return { ...logOut(row), requestBody: row.requestBody ?? null, responseBody: row.responseBody ?? null, policy: row.policy ?? null };
+      if (!row)
+        throw notFound(
+          "LOG_NOT_FOUND",
+          "No request with this id in this project (logs are written within a second or two).",
+        );
+      return {
+        ...logOut(row),
+        requestBody: row.requestBody ?? null,
+        responseBody: row.responseBody ?? null,
+        policy: row.policy ?? null,
+      };
     },
 
     /** An async iterable of export lines (header first for CSV). */
-    async export(ctx: OrgContext, projectSlug: string, q: Omit<LogsQuery, "limit" | "cursor"> & { format: "csv" | "jsonl" }) {
+    async export(
+      ctx: OrgContext,
+      projectSlug: string,
+      q: Omit<LogsQuery, "limit" | "cursor"> & { format: "csv" | "jsonl" },
+    ) {
       const p = await project(ctx, projectSlug);
       async function* lines(): AsyncGenerator<string> {
         if (q.format === "csv") yield CSV_COLUMNS.join(",") + "\n";
@@ -85,7 +123,9 @@ export function createLogService(deps: { db: Db }) {
           const rows = await repo.page(db, repo.filters(ctx.orgId, p.id, { ...q, cursor })!, 1000);
           for (const r of rows) {
             const o = logOut(r);
-            yield q.format === "csv" ? CSV_COLUMNS.map((c) => csvCell(o[c])).join(",") + "\n" : JSON.stringify(o) + "\n";
+            yield q.format === "csv"
+              ? CSV_COLUMNS.map((c) => csvCell(o[c])).join(",") + "\n"
+              : JSON.stringify(o) + "\n";
           }
           if (rows.length < 1000) return;
           cursor = repo.encodeCursor(rows[rows.length - 1]!);

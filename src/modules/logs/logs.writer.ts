@@ -84,7 +84,11 @@ function toRow(e: RequestLogEntry): typeof requestLogs.$inferInsert {
 }
 
 /** Table columns in a fixed order: drizzle row property, SQL column name, whether it is jsonb. */
-const COLUMNS = Object.entries(getTableColumns(requestLogs)).map(([prop, col]) => ({ prop, name: col.name, json: col.getSQLType() === "jsonb" }));
+const COLUMNS = Object.entries(getTableColumns(requestLogs)).map(([prop, col]) => ({
+  prop,
+  name: col.name,
+  json: col.getSQLType() === "jsonb",
+}));
 const COLUMN_LIST = sql.join(
   COLUMNS.map((c) => sql.identifier(c.name)),
   sql`, `,
@@ -110,7 +114,8 @@ function toJsonRow(e: RequestLogEntry): string {
 
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 /** A field of COPY's text format: backslash, tab, newline and carriage return escaped. */
-const copyEscape = (text: string) => (/[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : text);
+const copyEscape = (text: string) =>
+  /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : text;
 
 /** One row as a line of COPY's text format (tab-separated, \N for NULL). */
 function toCopyLine(e: RequestLogEntry): string {
@@ -197,10 +202,18 @@ export async function appendDeadLetter(dataDir: string | null, name: string, row
   if (!dataDir || rows.length === 0) return;
   const file = path.join(dataDir, "dead-letter", `${name}.jsonl`);
   await mkdir(path.dirname(file), { recursive: true });
-  await appendFile(file, rows.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n");
+  await appendFile(
+    file,
+    rows.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n",
+  );
 }
 
-export function createRequestLogWriter(opts: { db: Db; dataDir: string | null; log: Logger; intervalMs?: number }): BatchWriter<RequestLogEntry> {
+export function createRequestLogWriter(opts: {
+  db: Db;
+  dataDir: string | null;
+  log: Logger;
+  intervalMs?: number;
+}): BatchWriter<RequestLogEntry> {
   return createBatchWriter<RequestLogEntry>({
     name: "request-logs",
     intervalMs: opts.intervalMs ?? 500,
@@ -208,10 +221,15 @@ export function createRequestLogWriter(opts: { db: Db; dataDir: string | null; l
     maxQueue: 50_000,
     write: (entries) => writeRequestLogs(opts.db, entries),
     deadLetter: async (entries, reason) => {
-      opts.log.error({ count: entries.length, reason }, "request logs could not be written; saved to the dead-letter file");
+      opts.log.error(
+        { count: entries.length, reason },
+        "request logs could not be written; saved to the dead-letter file",
+      );
       await appendDeadLetter(opts.dataDir, "request-logs", entries);
     },
-    onError: (err, attempt) => opts.log.warn({ err: (err as Error).message, attempt }, "request log batch failed; will retry"),
-    onBacklog: (queued) => opts.log.warn({ queued }, "request log queue is backing up: the database is not keeping up with the write rate"),
+    onError: (err, attempt) =>
+      opts.log.warn({ err: (err as Error).message, attempt }, "request log batch failed; will retry"),
+    onBacklog: (queued) =>
+      opts.log.warn({ queued }, "request log queue is backing up: the database is not keeping up with the write rate"),
   });
 }

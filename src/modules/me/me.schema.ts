@@ -10,7 +10,13 @@ export const updateMeBody = z
   .refine((b) => Object.keys(b).length > 0, "Send name or activeOrganization.");
 
 export const meResponse = z.object({
-  user: z.object({ id: z.string(), name: z.string(), email: z.string(), emailVerified: z.boolean(), createdAt: z.string() }),
+  user: z.object({
+    id: z.string(),
+    name: z.string(),
+    email: z.string(),
+    emailVerified: z.boolean(),
+    createdAt: z.string(),
+  }),
   organizations: z.array(orgResponse),
   activeOrganization: z.string().nullable().describe("Slug of the last active organization."),
 });

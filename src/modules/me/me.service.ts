@@ -16,7 +16,13 @@ export function createMeService(deps: { db: Db }) {
 
   async function me(actor: Actor) {
     const [user] = await db
-      .select({ id: users.id, name: users.name, email: users.email, emailVerified: users.emailVerified, createdAt: users.createdAt })
+      .select({
+        id: users.id,
+        name: users.name,
+        email: users.email,
+        emailVerified: users.emailVerified,
+        createdAt: users.createdAt,
+      })
       .from(users)
       .where(eq(users.id, actor.userId))
       .limit(1);

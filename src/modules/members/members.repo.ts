@@ -13,7 +13,13 @@ export interface MemberRow {
   joinedAt: Date;
 }
 
-const memberColumns = { userId: members.userId, name: users.name, email: users.email, role: members.role, joinedAt: members.createdAt };
+const memberColumns = {
+  userId: members.userId,
+  name: users.name,
+  email: users.email,
+  role: members.role,
+  joinedAt: members.createdAt,
+};
 
 export async function listMembers(db: DbOrTx, orgId: string): Promise<MemberRow[]> {
   return db

@@ -42,7 +42,13 @@ export async function withOrgLock<T>(
   });
 }
 
-const toOut = (m: repo.MemberRow) => ({ userId: m.userId, name: m.name, email: m.email, role: m.role, joinedAt: m.joinedAt.toISOString() });
+const toOut = (m: repo.MemberRow) => ({
+  userId: m.userId,
+  name: m.name,
+  email: m.email,
+  role: m.role,
+  joinedAt: m.joinedAt.toISOString(),
+});
 
 export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
   const { db } = deps;
@@ -83,7 +89,8 @@ export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
       await withOrgLock(db, ctx, "remove", "member", async (tx, fresh) => {
         const target = await repo.getMember(tx, fresh.orgId, userId);
         if (!target) throw notFound("MEMBER_NOT_FOUND", "No such member in this organization.");
-        if (target.role === "owner") throw conflict("OWNER_CANNOT_BE_REMOVED", "The owner cannot be removed; transfer ownership first.");
+        if (target.role === "owner")
+          throw conflict("OWNER_CANNOT_BE_REMOVED", "The owner cannot be removed; transfer ownership first.");
         if (target.userId === fresh.userId) throw forbidden("USE_LEAVE", "Use leave to remove yourself.");
         await repo.deleteMember(tx, fresh.orgId, userId);
         await runRemovedHooks(tx, fresh.orgId, userId, keepKeys);

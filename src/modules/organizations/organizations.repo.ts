@@ -39,7 +39,11 @@ export async function lockOrg(tx: DbOrTx, orgId: string): Promise<OrgRow | null>
 }
 
 export async function slugExists(db: DbOrTx, slug: string): Promise<boolean> {
-  const [row] = await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.slug, slug)).limit(1);
+  const [row] = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.slug, slug))
+    .limit(1);
   return !!row;
 }
 
@@ -48,7 +52,11 @@ export async function insertOrg(tx: DbOrTx, org: typeof organizations.$inferInse
   return row!;
 }
 
-export async function updateOrg(tx: DbOrTx, orgId: string, patch: { name?: string; description?: string; slug?: string }): Promise<OrgRow> {
+export async function updateOrg(
+  tx: DbOrTx,
+  orgId: string,
+  patch: { name?: string; description?: string; slug?: string },
+): Promise<OrgRow> {
   const [row] = await tx
     .update(organizations)
     .set({ ...patch, updatedAt: sql`now()` })
@@ -62,7 +70,11 @@ export async function deleteOrg(tx: DbOrTx, orgId: string): Promise<void> {
 }
 
 export async function getActiveOrgId(db: DbOrTx, userId: string): Promise<string | null> {
-  const [row] = await db.select({ id: userState.activeOrgId }).from(userState).where(eq(userState.userId, userId)).limit(1);
+  const [row] = await db
+    .select({ id: userState.activeOrgId })
+    .from(userState)
+    .where(eq(userState.userId, userId))
+    .limit(1);
   return row?.id ?? null;
 }
 

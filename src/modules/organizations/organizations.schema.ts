@@ -29,17 +29,52 @@ export const userState = pgTable("user_state", {
 });
 
 export const RESERVED_SLUGS = new Set([
-  "api", "app", "admin", "administrator", "auth", "billing", "dashboard", "docs", "help", "invite",
-  "invitations", "login", "logout", "me", "new", "org", "orgs", "organizations", "settings", "signin",
-  "signup", "sign-in", "sign-up", "static", "assets", "support", "system", "tollgate", "www", "v1",
-  "healthz", "readyz", "metrics", "root", "null", "undefined",
+  "api",
+  "app",
+  "admin",
+  "administrator",
+  "auth",
+  "billing",
+  "dashboard",
+  "docs",
+  "help",
+  "invite",
+  "invitations",
+  "login",
+  "logout",
+  "me",
+  "new",
+  "org",
+  "orgs",
+  "organizations",
+  "settings",
+  "signin",
+  "signup",
+  "sign-in",
+  "sign-up",
+  "static",
+  "assets",
+  "support",
+  "system",
+  "tollgate",
+  "www",
+  "v1",
+  "healthz",
+  "readyz",
+  "metrics",
+  "root",
+  "null",
+  "undefined",
 ]);
 
 export const slugSchema = z
   .string()
   .min(3, "Slug must be at least 3 characters.")
   .max(48, "Slug must be at most 48 characters.")
-  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "Slug may contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit.")
+  .regex(
+    /^[a-z0-9]+(?:-[a-z0-9]+)*$/,
+    "Slug may contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit.",
+  )
   .refine((s) => !RESERVED_SLUGS.has(s), "This slug is reserved.");
 
 const name = z

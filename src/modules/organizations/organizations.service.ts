@@ -94,7 +94,12 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
       return insertWithOwner(
         { userId: user.id, email: user.email, ip: null },
         // Within the 100 characters an org name may have, so the owner can save its settings as they are.
-        { name: `${user.name.trim().slice(0, 100 - "'s organization".length)}'s organization`, slugHint: user.name, personal: true, description: "Personal organization" },
+        {
+          name: `${user.name.trim().slice(0, 100 - "'s organization".length)}'s organization`,
+          slugHint: user.name,
+          personal: true,
+          description: "Personal organization",
+        },
       );
     },
 
@@ -121,13 +126,23 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
           const before = await repo.getById(tx, fresh.orgId);
           const org = await repo.updateOrg(tx, fresh.orgId, patch);
           const changes = Object.fromEntries(
-            Object.keys(patch).map((k) => [k, { from: before?.[k as keyof typeof patch], to: org[k as keyof typeof patch] }]),
+            Object.keys(patch).map((k) => [
+              k,
+              { from: before?.[k as keyof typeof patch], to: org[k as keyof typeof patch] },
+            ]),
           );
-          await recordAudit(tx, fresh, { orgId: fresh.orgId, action: "org.updated", targetType: "org", targetId: fresh.orgId, metadata: { changes } });
+          await recordAudit(tx, fresh, {
+            orgId: fresh.orgId,
+            action: "org.updated",
+            targetType: "org",
+            targetId: fresh.orgId,
+            metadata: { changes },
+          });
           return orgOut(org, fresh.role);
         });
       } catch (err) {
-        if (isUniqueViolation(err, "organizations_slug_unique")) throw conflict("SLUG_TAKEN", `The slug "${patch.slug}" is already taken. Choose another.`);
+        if (isUniqueViolation(err, "organizations_slug_unique"))
+          throw conflict("SLUG_TAKEN", `The slug "${patch.slug}" is already taken. Choose another.`);
         throw err;
       }
     },
@@ -136,10 +151,19 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
       assertCan(ctx, "org", "delete");
       await withOrgLock(db, ctx, "delete", "org", async (tx, fresh) => {
         if (confirm !== fresh.orgSlug) {
-          throw badRequest("CONFIRMATION_MISMATCH", `Type the organization's slug "${fresh.orgSlug}" to confirm deletion.`);
+          throw badRequest(
+            "CONFIRMATION_MISMATCH",
+            `Type the organization's slug "${fresh.orgSlug}" to confirm deletion.`,
+          );
         }
         // The audit row is kept (no foreign key): the operator can still see who deleted what.
-        await recordAudit(tx, fresh, { orgId: fresh.orgId, action: "org.deleted", targetType: "org", targetId: fresh.orgId, metadata: { slug: fresh.orgSlug } });
+        await recordAudit(tx, fresh, {
+          orgId: fresh.orgId,
+          action: "org.deleted",
+          targetType: "org",
+          targetId: fresh.orgId,
+          metadata: { slug: fresh.orgSlug },
+        });
         await repo.deleteOrg(tx, fresh.orgId);
       });
       for (const hook of deps.hooks?.orgDeleted ?? []) hook(ctx.orgId);
@@ -150,7 +174,8 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
       return withOrgLock(db, ctx, "transfer", "org", async (tx, fresh) => {
         if (toUserId === fresh.userId) throw badRequest("ALREADY_OWNER", "You already own this organization.");
         const target = await membersRepo.getMember(tx, fresh.orgId, toUserId);
-        if (!target) throw notFound("MEMBER_NOT_FOUND", "Ownership can only go to an existing member of this organization.");
+        if (!target)
+          throw notFound("MEMBER_NOT_FOUND", "Ownership can only go to an existing member of this organization.");
         // Demote first: the partial unique index allows one owner row at a time.
         await membersRepo.setRole(tx, fresh.orgId, fresh.userId, "admin");
         await membersRepo.setRole(tx, fresh.orgId, toUserId, "owner");
@@ -161,7 +186,10 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
           targetId: toUserId,
           metadata: { from: fresh.userId, to: toUserId, toEmail: target.email },
         });
-        return { previousOwner: { userId: fresh.userId, role: "admin" as const }, newOwner: { userId: toUserId, role: "owner" as const } };
+        return {
+          previousOwner: { userId: fresh.userId, role: "admin" as const },
+          newOwner: { userId: toUserId, role: "owner" as const },
+        };
       });
     },
   };

@@ -5,12 +5,22 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../platform/db/db.js";
-import { billingAccounts, billingCustomers, billingEventsFired, billingPayments, billingSettings, stripeEvents } from "../billing/billing.schema.js";
+import {
+  billingAccounts,
+  billingCustomers,
+  billingEventsFired,
+  billingPayments,
+  billingSettings,
+  stripeEvents,
+} from "../billing/billing.schema.js";
 
 export type PaymentRow = typeof billingPayments.$inferSelect;
 
 export async function customerOf(db: DbOrTx, orgId: string): Promise<string | null> {
-  const [row] = await db.select({ id: billingCustomers.stripeCustomerId }).from(billingCustomers).where(eq(billingCustomers.orgId, orgId));
+  const [row] = await db
+    .select({ id: billingCustomers.stripeCustomerId })
+    .from(billingCustomers)
+    .where(eq(billingCustomers.orgId, orgId));
   return row?.id ?? null;
 }
 
@@ -32,17 +42,32 @@ export async function lockPayment(db: DbOrTx, id: string): Promise<PaymentRow | 
 }
 
 export async function lockPaymentByIntent(db: DbOrTx, paymentIntentId: string): Promise<PaymentRow | null> {
-  const [row] = await db.select().from(billingPayments).where(eq(billingPayments.paymentIntentId, paymentIntentId)).for("update");
+  const [row] = await db
+    .select()
+    .from(billingPayments)
+    .where(eq(billingPayments.paymentIntentId, paymentIntentId))
+    .for("update");
   return row ?? null;
 }
 
-export async function updatePayment(db: DbOrTx, id: string, set: Partial<Pick<PaymentRow, "status" | "paymentIntentId" | "refundedMicroUsd">>): Promise<void> {
-  await db.update(billingPayments).set({ ...set, updatedAt: new Date() }).where(eq(billingPayments.id, id));
+export async function updatePayment(
+  db: DbOrTx,
+  id: string,
+  set: Partial<Pick<PaymentRow, "status" | "paymentIntentId" | "refundedMicroUsd">>,
+): Promise<void> {
+  await db
+    .update(billingPayments)
+    .set({ ...set, updatedAt: new Date() })
+    .where(eq(billingPayments.id, id));
 }
 
 /** Records a webhook event id; false when it was already recorded (a redelivery). Commits with the event's effects. */
 export async function claimEvent(db: DbOrTx, id: string, type: string): Promise<boolean> {
-  const r = await db.insert(stripeEvents).values({ id, type, processedAt: new Date() }).onConflictDoNothing().returning({ id: stripeEvents.id });
+  const r = await db
+    .insert(stripeEvents)
+    .values({ id, type, processedAt: new Date() })
+    .onConflictDoNothing()
+    .returning({ id: stripeEvents.id });
   return r.length > 0;
 }
 
@@ -51,9 +76,21 @@ export async function settingsOf(db: DbOrTx, orgId: string) {
   return row ?? null;
 }
 
-export async function saveAutoTopup(db: DbOrTx, orgId: string, v: { enabled: boolean; threshold: bigint | null; amount: bigint | null }): Promise<void> {
-  const set = { autoTopupEnabled: v.enabled, autoTopupThresholdMicroUsd: v.threshold, autoTopupAmountMicroUsd: v.amount, updatedAt: new Date() };
-  await db.insert(billingSettings).values({ orgId, ...set }).onConflictDoUpdate({ target: billingSettings.orgId, set });
+export async function saveAutoTopup(
+  db: DbOrTx,
+  orgId: string,
+  v: { enabled: boolean; threshold: bigint | null; amount: bigint | null },
+): Promise<void> {
+  const set = {
+    autoTopupEnabled: v.enabled,
+    autoTopupThresholdMicroUsd: v.threshold,
+    autoTopupAmountMicroUsd: v.amount,
+    updatedAt: new Date(),
+  };
+  await db
+    .insert(billingSettings)
+    .values({ orgId, ...set })
+    .onConflictDoUpdate({ target: billingSettings.orgId, set });
 }
 
 /** Auto top-up charges started for an organization in the last 24 hours (the daily safety cap). */
@@ -61,7 +98,13 @@ export async function autoTopupsLastDay(db: DbOrTx, orgId: string): Promise<numb
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(billingPayments)
-    .where(and(eq(billingPayments.orgId, orgId), eq(billingPayments.kind, "auto_topup"), sql`${billingPayments.createdAt} > now() - interval '24 hours'`));
+    .where(
+      and(
+        eq(billingPayments.orgId, orgId),
+        eq(billingPayments.kind, "auto_topup"),
+        sql`${billingPayments.createdAt} > now() - interval '24 hours'`,
+      ),
+    );
   return Number(row?.n ?? 0);
 }
 
@@ -81,7 +124,10 @@ export async function autoTopupCandidates(db: DbOrTx, orgIds: string[]) {
     .where(
       and(
         eq(billingSettings.autoTopupEnabled, true),
-        sql`${billingSettings.orgId} in (${sql.join(orgIds.map((id) => sql`${id}`), sql`, `)})`,
+        sql`${billingSettings.orgId} in (${sql.join(
+          orgIds.map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
         sql`${billingAccounts.balanceMicroUsd} < ${billingSettings.autoTopupThresholdMicroUsd}`,
       ),
     );
@@ -89,6 +135,10 @@ export async function autoTopupCandidates(db: DbOrTx, orgIds: string[]) {
 
 /** Fire-once per (org, event, period): true only for the one caller (on any replica) whose insert wins. */
 export async function claimFire(db: DbOrTx, orgId: string, event: string, period: string): Promise<boolean> {
-  const r = await db.insert(billingEventsFired).values({ orgId, event, period }).onConflictDoNothing().returning({ orgId: billingEventsFired.orgId });
+  const r = await db
+    .insert(billingEventsFired)
+    .values({ orgId, event, period })
+    .onConflictDoNothing()
+    .returning({ orgId: billingEventsFired.orgId });
   return r.length > 0;
 }

@@ -29,7 +29,9 @@ export const checkoutOptionsOut = z.object({
 });
 
 /** Stripe ids we accept in paths: a fixed prefix and a safe alphabet (never a path or query fragment). */
-export const paymentMethodParams = orgParams.extend({ id: z.string().regex(/^pm_[A-Za-z0-9_]{1,200}$/, "Not a payment method id (pm_…).") });
+export const paymentMethodParams = orgParams.extend({
+  id: z.string().regex(/^pm_[A-Za-z0-9_]{1,200}$/, "Not a payment method id (pm_…)."),
+});
 
 export const paymentMethodOut = z.object({
   id: z.string(),
@@ -61,4 +63,3 @@ export const autoTopupOut = z.object({
 export const webhookOut = z.object({ received: z.literal(true), duplicate: z.boolean() });
 
 export type AutoTopupBody = z.infer<typeof autoTopupBody>;
-

@@ -39,13 +39,17 @@ const NOT_CONFIGURED =
 export const stripeNotConfigured = () => new AppError("STRIPE_NOT_CONFIGURED", 409, NOT_CONFIGURED);
 
 const actorOf = (ctx: OrgContext): AuditActor => ({ userId: ctx.userId, email: ctx.email, ip: ctx.ip });
-const idOf = (v: string | { id: string } | null | undefined) => (typeof v === "string" ? v : v?.id ?? null);
-const micro = (v: bigint | null) => (v === null ? { microUsd: null, usd: null } : { microUsd: v.toString(), usd: formatUsd(v) });
+const idOf = (v: string | { id: string } | null | undefined) => (typeof v === "string" ? v : (v?.id ?? null));
+const micro = (v: bigint | null) =>
+  v === null ? { microUsd: null, usd: null } : { microUsd: v.toString(), usd: formatUsd(v) };
 
 /** A top-up amount (already exact USD in whole cents: the body schema checks the form) within [MIN, MAX]. */
 export function checkTopupAmount(amount: bigint, field: string, bounds = { min: MIN, max: MAX }): bigint {
   if (amount < bounds.min || amount > bounds.max) {
-    throw badRequest("AMOUNT_OUT_OF_RANGE", `${field} must be between $${formatUsd(bounds.min)} and $${formatUsd(bounds.max)}.`);
+    throw badRequest(
+      "AMOUNT_OUT_OF_RANGE",
+      `${field} must be between $${formatUsd(bounds.min)} and $${formatUsd(bounds.max)}.`,
+    );
   }
   return amount;
 }
@@ -75,7 +79,12 @@ export function createPaymentsService(deps: PaymentsDeps) {
     try {
       return await fn();
     } catch (err) {
-      log.warn({ stripeError: isStripeError(err) ? { type: err.type, code: err.code, requestId: err.requestId } : String(err) }, `stripe: could not ${what}`);
+      log.warn(
+        {
+          stripeError: isStripeError(err) ? { type: err.type, code: err.code, requestId: err.requestId } : String(err),
+        },
+        `stripe: could not ${what}`,
+      );
       throw stripeFailure(err, what);
     }
   }
@@ -87,7 +96,11 @@ export function createPaymentsService(deps: PaymentsDeps) {
     const stripe = requireStripe();
     const customer = await call("create the customer", () =>
       stripe.customers.create(
-        { email: ctx.email, name: ctx.orgSlug, metadata: { tollgate_org_id: ctx.orgId, tollgate_org_slug: ctx.orgSlug } },
+        {
+          email: ctx.email,
+          name: ctx.orgSlug,
+          metadata: { tollgate_org_id: ctx.orgId, tollgate_org_slug: ctx.orgSlug },
+        },
         { idempotencyKey: `tollgate-customer-${ctx.orgId}-${ctx.userId}` },
       ),
     );
@@ -143,10 +156,23 @@ export function createPaymentsService(deps: PaymentsDeps) {
     return res;
   }
 
-  async function failAutoTopup(orgId: string, period: string, reason: string, paymentIntentId: string | null, amount: bigint) {
+  async function failAutoTopup(
+    orgId: string,
+    period: string,
+    reason: string,
+    paymentIntentId: string | null,
+    amount: bigint,
+  ) {
     await db.transaction(async (tx) => {
       if (paymentIntentId) {
-        await repo.insertPayment(tx, { id: paymentIntentId, orgId, kind: "auto_topup", amountMicroUsd: amount, status: "failed", paymentIntentId });
+        await repo.insertPayment(tx, {
+          id: paymentIntentId,
+          orgId,
+          kind: "auto_topup",
+          amountMicroUsd: amount,
+          status: "failed",
+          paymentIntentId,
+        });
         await repo.updatePayment(tx, paymentIntentId, { status: "failed" });
       }
       await recordAudit(tx, STRIPE_ACTOR, {
@@ -154,7 +180,13 @@ export function createPaymentsService(deps: PaymentsDeps) {
         action: "billing.auto_topup_failed",
         targetType: "payment",
         targetId: paymentIntentId,
-        metadata: { reason, amountMicroUsd: amount.toString(), amountUsd: formatUsd(amount), creditSeq: period, rearmsOn: "the next credit" },
+        metadata: {
+          reason,
+          amountMicroUsd: amount.toString(),
+          amountUsd: formatUsd(amount),
+          creditSeq: period,
+          rearmsOn: "the next credit",
+        },
       });
     });
     log.warn({ orgId, reason }, "auto top-up failed; it stays off until the next credit");
@@ -182,7 +214,12 @@ export function createPaymentsService(deps: PaymentsDeps) {
           off_session: true,
           confirm: true,
           description: "Tollgate credits (auto top-up)",
-          metadata: { tollgate_org_id: orgId, tollgate_kind: "auto_topup", tollgate_amount_micro_usd: amount.toString(), tollgate_credit_seq: period },
+          metadata: {
+            tollgate_org_id: orgId,
+            tollgate_kind: "auto_topup",
+            tollgate_amount_micro_usd: amount.toString(),
+            tollgate_credit_seq: period,
+          },
         },
         // One charge per crossing even if this runs twice (a retry, two replicas past a lost claim).
         { idempotencyKey: `tollgate-auto-topup-${orgId}-${period}` },
@@ -190,20 +227,34 @@ export function createPaymentsService(deps: PaymentsDeps) {
     } catch (err) {
       const declined = isStripeError(err) && err.type === "StripeCardError";
       const piId = isStripeError(err) ? idOf(err.payment_intent ?? null) : null;
-      const reason = declined ? `card declined (${(err as Stripe.errors.StripeError).decline_code ?? (err as Stripe.errors.StripeError).code ?? "declined"})` : "Stripe error";
+      const reason = declined
+        ? `card declined (${(err as Stripe.errors.StripeError).decline_code ?? (err as Stripe.errors.StripeError).code ?? "declined"})`
+        : "Stripe error";
       return failAutoTopup(orgId, period, reason, piId, amount);
     }
     if (pi.status !== "succeeded" && pi.status !== "processing") {
       return failAutoTopup(orgId, period, `payment ${pi.status}`, pi.id, amount);
     }
     const res = await db.transaction(async (tx) => {
-      await repo.insertPayment(tx, { id: pi.id, orgId, kind: "auto_topup", amountMicroUsd: amount, status: "open", paymentIntentId: pi.id });
+      await repo.insertPayment(tx, {
+        id: pi.id,
+        orgId,
+        kind: "auto_topup",
+        amountMicroUsd: amount,
+        status: "open",
+        paymentIntentId: pi.id,
+      });
       await recordAudit(tx, STRIPE_ACTOR, {
         orgId,
         action: "billing.auto_topup_charged",
         targetType: "payment",
         targetId: pi.id,
-        metadata: { amountMicroUsd: amount.toString(), amountUsd: formatUsd(amount), status: pi.status, creditSeq: period },
+        metadata: {
+          amountMicroUsd: amount.toString(),
+          amountUsd: formatUsd(amount),
+          status: pi.status,
+          creditSeq: period,
+        },
       });
       // `processing` (rare for cards) is credited by the payment_intent.succeeded webhook.
       return pi.status === "succeeded" ? creditAutoTopup(tx, { id: pi.id, orgId, amount }) : null;
@@ -239,7 +290,9 @@ export function createPaymentsService(deps: PaymentsDeps) {
         minUsd: formatUsd(MIN),
         maxUsd: formatUsd(MAX),
         currency: "usd" as const,
-        addCredits: deps.stripe ? "Pay by card with Stripe Checkout; credits appear once Stripe confirms the payment." : NOT_CONFIGURED,
+        addCredits: deps.stripe
+          ? "Pay by card with Stripe Checkout; credits appear once Stripe confirms the payment."
+          : NOT_CONFIGURED,
       };
     },
 
@@ -248,13 +301,26 @@ export function createPaymentsService(deps: PaymentsDeps) {
       const stripe = requireStripe();
       const amount = checkTopupAmount(body.amountUsd, "amountUsd");
       const customer = await ensureCustomer(ctx);
-      const meta = { tollgate_org_id: ctx.orgId, tollgate_kind: "checkout", tollgate_amount_micro_usd: amount.toString() };
+      const meta = {
+        tollgate_org_id: ctx.orgId,
+        tollgate_kind: "checkout",
+        tollgate_amount_micro_usd: amount.toString(),
+      };
       const session = await call("start the checkout", () =>
         stripe.checkout.sessions.create({
           mode: "payment",
           customer,
           client_reference_id: ctx.orgId,
-          line_items: [{ quantity: 1, price_data: { currency: "usd", unit_amount: Number(amount / MICRO_PER_CENT), product_data: { name: `Tollgate credits ($${formatUsd(amount).replace(/\.?0+$/, "")})` } } }],
+          line_items: [
+            {
+              quantity: 1,
+              price_data: {
+                currency: "usd",
+                unit_amount: Number(amount / MICRO_PER_CENT),
+                product_data: { name: `Tollgate credits ($${formatUsd(amount).replace(/\.?0+$/, "")})` },
+              },
+            },
+          ],
           metadata: meta,
           payment_intent_data: { metadata: meta },
           success_url: `${billingPage(ctx.orgSlug)}?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
@@ -263,7 +329,14 @@ export function createPaymentsService(deps: PaymentsDeps) {
       );
       if (!session.url) throw stripeFailure(null, "start the checkout");
       await db.transaction(async (tx) => {
-        await repo.insertPayment(tx, { id: session.id, orgId: ctx.orgId, kind: "checkout", amountMicroUsd: amount, status: "open", createdByUserId: ctx.userId });
+        await repo.insertPayment(tx, {
+          id: session.id,
+          orgId: ctx.orgId,
+          kind: "checkout",
+          amountMicroUsd: amount,
+          status: "open",
+          createdByUserId: ctx.userId,
+        });
         await recordAudit(tx, actorOf(ctx), {
           orgId: ctx.orgId,
           action: "billing.checkout_created",
@@ -281,7 +354,10 @@ export function createPaymentsService(deps: PaymentsDeps) {
       const stripe = deps.stripe;
       const customer = await repo.customerOf(db, ctx.orgId);
       if (!customer) return { stripeConfigured: true, paymentMethods: [] };
-      const [list, def] = await Promise.all([call("list payment methods", () => stripe.customers.listPaymentMethods(customer, { limit: 100 })), defaultMethod(customer)]);
+      const [list, def] = await Promise.all([
+        call("list payment methods", () => stripe.customers.listPaymentMethods(customer, { limit: 100 })),
+        defaultMethod(customer),
+      ]);
       return { stripeConfigured: true, paymentMethods: list.data.map((pm) => describe(pm, def)) };
     },
 
@@ -302,7 +378,12 @@ export function createPaymentsService(deps: PaymentsDeps) {
         }),
       );
       if (!session.url) throw stripeFailure(null, "start adding a card");
-      await recordAudit(db, actorOf(ctx), { orgId: ctx.orgId, action: "billing.payment_method_setup_started", targetType: "checkout_session", targetId: session.id });
+      await recordAudit(db, actorOf(ctx), {
+        orgId: ctx.orgId,
+        action: "billing.payment_method_setup_started",
+        targetType: "checkout_session",
+        targetId: session.id,
+      });
       return { id: session.id, url: session.url };
     },
 
@@ -312,7 +393,10 @@ export function createPaymentsService(deps: PaymentsDeps) {
       const { customer, pm } = await ownedMethod(ctx, id);
       const wasDefault = (await defaultMethod(customer)) === pm.id;
       await call("remove the payment method", () => stripe.paymentMethods.detach(pm.id));
-      if (wasDefault) await call("update the customer", () => stripe.customers.update(customer, { invoice_settings: { default_payment_method: "" } }));
+      if (wasDefault)
+        await call("update the customer", () =>
+          stripe.customers.update(customer, { invoice_settings: { default_payment_method: "" } }),
+        );
       await recordAudit(db, actorOf(ctx), {
         orgId: ctx.orgId,
         action: "billing.payment_method_removed",
@@ -326,7 +410,9 @@ export function createPaymentsService(deps: PaymentsDeps) {
       assertCan(ctx, "billing", "manage");
       const stripe = requireStripe();
       const { customer, pm } = await ownedMethod(ctx, id);
-      await call("update the customer", () => stripe.customers.update(customer, { invoice_settings: { default_payment_method: pm.id } }));
+      await call("update the customer", () =>
+        stripe.customers.update(customer, { invoice_settings: { default_payment_method: pm.id } }),
+      );
       await recordAudit(db, actorOf(ctx), {
         orgId: ctx.orgId,
         action: "billing.payment_method_default_set",
@@ -342,16 +428,33 @@ export function createPaymentsService(deps: PaymentsDeps) {
     async setAutoTopup(ctx: OrgContext, body: AutoTopupBody) {
       assertCan(ctx, "billing", "manage");
       const prev = await repo.settingsOf(db, ctx.orgId);
-      const threshold = body.thresholdUsd !== undefined ? checkTopupAmount(body.thresholdUsd, "thresholdUsd", { min: 0n, max: MAX }) : (prev?.autoTopupThresholdMicroUsd ?? null);
-      const amount = body.amountUsd !== undefined ? checkTopupAmount(body.amountUsd, "amountUsd") : (prev?.autoTopupAmountMicroUsd ?? null);
+      const threshold =
+        body.thresholdUsd !== undefined
+          ? checkTopupAmount(body.thresholdUsd, "thresholdUsd", { min: 0n, max: MAX })
+          : (prev?.autoTopupThresholdMicroUsd ?? null);
+      const amount =
+        body.amountUsd !== undefined
+          ? checkTopupAmount(body.amountUsd, "amountUsd")
+          : (prev?.autoTopupAmountMicroUsd ?? null);
       if (body.enabled) {
         if (!deps.stripe) throw stripeNotConfigured();
-        if (threshold === null || amount === null) throw badRequest("AUTO_TOPUP_INCOMPLETE", "Auto top-up needs thresholdUsd (charge when the balance falls below it) and amountUsd (how much to add).");
+        if (threshold === null || amount === null)
+          throw badRequest(
+            "AUTO_TOPUP_INCOMPLETE",
+            "Auto top-up needs thresholdUsd (charge when the balance falls below it) and amountUsd (how much to add).",
+          );
         // One top-up must lift the balance back over the threshold, or every flush would charge again.
-        if (amount <= threshold) throw badRequest("AUTO_TOPUP_AMOUNT_TOO_SMALL", "amountUsd must be larger than thresholdUsd, so that one top-up lifts the balance back above the threshold.");
+        if (amount <= threshold)
+          throw badRequest(
+            "AUTO_TOPUP_AMOUNT_TOO_SMALL",
+            "amountUsd must be larger than thresholdUsd, so that one top-up lifts the balance back above the threshold.",
+          );
         const customer = await repo.customerOf(db, ctx.orgId);
         if (!customer || !(await defaultMethod(customer))) {
-          throw conflict("NO_DEFAULT_PAYMENT_METHOD", "Add a card and make it the default payment method before turning on auto top-up.");
+          throw conflict(
+            "NO_DEFAULT_PAYMENT_METHOD",
+            "Add a card and make it the default payment method before turning on auto top-up.",
+          );
         }
       }
       await db.transaction(async (tx) => {
@@ -361,7 +464,11 @@ export function createPaymentsService(deps: PaymentsDeps) {
           action: "billing.auto_topup_updated",
           targetType: "billing_settings",
           targetId: ctx.orgId,
-          metadata: { enabled: body.enabled, thresholdMicroUsd: threshold?.toString() ?? null, amountMicroUsd: amount?.toString() ?? null },
+          metadata: {
+            enabled: body.enabled,
+            thresholdMicroUsd: threshold?.toString() ?? null,
+            amountMicroUsd: amount?.toString() ?? null,
+          },
         });
       });
       return getAutoTopup(ctx);
@@ -382,7 +489,9 @@ export function createPaymentsService(deps: PaymentsDeps) {
               continue;
             }
             if (!(await repo.claimFire(db, c.orgId, "auto_topup", period))) continue;
-            await chargeAutoTopup(c.orgId, c.amount, period).catch((err) => log.error({ err, orgId: c.orgId }, "auto top-up failed unexpectedly"));
+            await chargeAutoTopup(c.orgId, c.amount, period).catch((err) =>
+              log.error({ err, orgId: c.orgId }, "auto top-up failed unexpectedly"),
+            );
           }
         } catch (err) {
           log.error({ err }, "auto top-up check failed");

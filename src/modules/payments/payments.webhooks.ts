@@ -54,7 +54,7 @@ export interface WebhookDeps {
   onCredited(orgId: string): void;
 }
 
-const idOf = (v: string | { id: string } | null | undefined) => (typeof v === "string" ? v : v?.id ?? null);
+const idOf = (v: string | { id: string } | null | undefined) => (typeof v === "string" ? v : (v?.id ?? null));
 const cents = (n: number) => BigInt(n) * MICRO_PER_CENT;
 
 function signatureTimestamp(header: string): number | null {
@@ -75,14 +75,30 @@ export function createWebhookHandler(deps: WebhookDeps) {
     return out;
   }
 
-  async function credit(tx: DbOrTx, fx: Effects, p: repo.PaymentRow, key: string, note: string, meta: Record<string, unknown>) {
-    const res = await postLedgerEntry(tx, { orgId: p.orgId, kind: "topup", amountMicroUsd: p.amountMicroUsd, idempotencyKey: key, note, actor: STRIPE_ACTOR, auditMetadata: meta });
+  async function credit(
+    tx: DbOrTx,
+    fx: Effects,
+    p: repo.PaymentRow,
+    key: string,
+    note: string,
+    meta: Record<string, unknown>,
+  ) {
+    const res = await postLedgerEntry(tx, {
+      orgId: p.orgId,
+      kind: "topup",
+      amountMicroUsd: p.amountMicroUsd,
+      idempotencyKey: key,
+      note,
+      actor: STRIPE_ACTOR,
+      auditMetadata: meta,
+    });
     if (!res.duplicate) fx.credited.add(p.orgId);
   }
 
   async function checkoutPaid(tx: DbOrTx, fx: Effects, s: Stripe.Checkout.Session) {
     const p = await repo.lockPayment(tx, s.id);
-    if (!p || p.kind !== "checkout") return log.info({ session: s.id }, "stripe webhook: checkout session not started by this instance; ignored");
+    if (!p || p.kind !== "checkout")
+      return log.info({ session: s.id }, "stripe webhook: checkout session not started by this instance; ignored");
     const pi = idOf(s.payment_intent);
     if (pi && p.paymentIntentId !== pi) await repo.updatePayment(tx, p.id, { paymentIntentId: pi });
     if (s.payment_status !== "paid") return; // async payment methods: wait for async_payment_succeeded
@@ -92,19 +108,34 @@ export function createWebhookHandler(deps: WebhookDeps) {
         action: "billing.payment_mismatch",
         targetType: "payment",
         targetId: p.id,
-        metadata: { expectedMicroUsd: p.amountMicroUsd.toString(), paidCents: s.amount_total, currency: s.currency, note: "not credited automatically; an operator should review it" },
+        metadata: {
+          expectedMicroUsd: p.amountMicroUsd.toString(),
+          paidCents: s.amount_total,
+          currency: s.currency,
+          note: "not credited automatically; an operator should review it",
+        },
       });
       return log.error({ session: s.id }, "stripe webhook: paid amount differs from the checkout amount; not credited");
     }
-    await credit(tx, fx, p, `stripe:checkout:${s.id}`, "Stripe top-up", { checkoutSessionId: s.id, paymentIntentId: pi });
-    if (p.status === "open" || p.status === "failed" || p.status === "expired") await repo.updatePayment(tx, p.id, { status: "paid" });
+    await credit(tx, fx, p, `stripe:checkout:${s.id}`, "Stripe top-up", {
+      checkoutSessionId: s.id,
+      paymentIntentId: pi,
+    });
+    if (p.status === "open" || p.status === "failed" || p.status === "expired")
+      await repo.updatePayment(tx, p.id, { status: "paid" });
   }
 
   async function checkoutStatus(tx: DbOrTx, s: Stripe.Checkout.Session, status: "failed" | "expired") {
     const p = await repo.lockPayment(tx, s.id);
     if (!p || p.status !== "open") return;
     await repo.updatePayment(tx, p.id, { status });
-    await recordAudit(tx, STRIPE_ACTOR, { orgId: p.orgId, action: status === "failed" ? "billing.payment_failed" : "billing.checkout_expired", targetType: "payment", targetId: p.id, metadata: { amountMicroUsd: p.amountMicroUsd.toString() } });
+    await recordAudit(tx, STRIPE_ACTOR, {
+      orgId: p.orgId,
+      action: status === "failed" ? "billing.payment_failed" : "billing.checkout_expired",
+      targetType: "payment",
+      targetId: p.id,
+      metadata: { amountMicroUsd: p.amountMicroUsd.toString() },
+    });
   }
 
   async function autoTopupSucceeded(tx: DbOrTx, fx: Effects, pi: Stripe.PaymentIntent) {
@@ -113,12 +144,23 @@ export function createWebhookHandler(deps: WebhookDeps) {
     if (!p) {
       // The webhook overtook the charging replica: trust the signed event's metadata, but only for this org's own customer.
       const orgId = pi.metadata.tollgate_org_id;
-      const amount = /^\d{1,15}$/.test(pi.metadata.tollgate_amount_micro_usd ?? "") ? BigInt(pi.metadata.tollgate_amount_micro_usd!) : null;
-      if (!orgId || amount === null || (await repo.customerOf(tx, orgId)) !== idOf(pi.customer)) return log.warn({ pi: pi.id }, "stripe webhook: auto top-up of an unknown organization; ignored");
-      await repo.insertPayment(tx, { id: pi.id, orgId, kind: "auto_topup", amountMicroUsd: amount, status: "open", paymentIntentId: pi.id });
+      const amount = /^\d{1,15}$/.test(pi.metadata.tollgate_amount_micro_usd ?? "")
+        ? BigInt(pi.metadata.tollgate_amount_micro_usd!)
+        : null;
+      if (!orgId || amount === null || (await repo.customerOf(tx, orgId)) !== idOf(pi.customer))
+        return log.warn({ pi: pi.id }, "stripe webhook: auto top-up of an unknown organization; ignored");
+      await repo.insertPayment(tx, {
+        id: pi.id,
+        orgId,
+        kind: "auto_topup",
+        amountMicroUsd: amount,
+        status: "open",
+        paymentIntentId: pi.id,
+      });
       p = (await repo.lockPayment(tx, pi.id))!;
     }
-    if (pi.currency !== "usd" || cents(pi.amount_received ?? pi.amount) !== p.amountMicroUsd) return log.error({ pi: pi.id }, "stripe webhook: auto top-up amount differs; not credited");
+    if (pi.currency !== "usd" || cents(pi.amount_received ?? pi.amount) !== p.amountMicroUsd)
+      return log.error({ pi: pi.id }, "stripe webhook: auto top-up amount differs; not credited");
     const res = await deps.payments.creditAutoTopup(tx, { id: pi.id, orgId: p.orgId, amount: p.amountMicroUsd });
     if (!res.duplicate) fx.credited.add(p.orgId);
   }
@@ -128,14 +170,21 @@ export function createWebhookHandler(deps: WebhookDeps) {
     const p = await repo.lockPayment(tx, pi.id);
     if (!p || p.status !== "open") return;
     await repo.updatePayment(tx, p.id, { status: "failed" });
-    await recordAudit(tx, STRIPE_ACTOR, { orgId: p.orgId, action: "billing.auto_topup_failed", targetType: "payment", targetId: p.id, metadata: { reason: pi.last_payment_error?.code ?? "payment failed", rearmsOn: "the next credit" } });
+    await recordAudit(tx, STRIPE_ACTOR, {
+      orgId: p.orgId,
+      action: "billing.auto_topup_failed",
+      targetType: "payment",
+      targetId: p.id,
+      metadata: { reason: pi.last_payment_error?.code ?? "payment failed", rearmsOn: "the next credit" },
+    });
   }
 
   /** Reverses each refund of the charge not reversed yet (keyed by refund id: partial refunds add up, replays do nothing). */
   async function chargeRefunded(tx: DbOrTx, fx: Effects, charge: Stripe.Charge, refunds: Stripe.Refund[]) {
     const piId = idOf(charge.payment_intent);
     const p = piId ? await repo.lockPaymentByIntent(tx, piId) : null;
-    if (!p) return log.info({ charge: charge.id }, "stripe webhook: refund of a charge not made by this instance; ignored");
+    if (!p)
+      return log.info({ charge: charge.id }, "stripe webhook: refund of a charge not made by this instance; ignored");
     let reversed = p.refundedMicroUsd;
     for (const r of [...refunds].sort((a, b) => a.created - b.created || a.id.localeCompare(b.id))) {
       if (r.status !== "succeeded" && r.status !== "pending") continue;
@@ -156,7 +205,8 @@ export function createWebhookHandler(deps: WebhookDeps) {
         fx.credited.add(p.orgId);
       }
     }
-    if (reversed !== p.refundedMicroUsd) await repo.updatePayment(tx, p.id, { refundedMicroUsd: reversed, status: "refunded" });
+    if (reversed !== p.refundedMicroUsd)
+      await repo.updatePayment(tx, p.id, { refundedMicroUsd: reversed, status: "refunded" });
   }
 
   async function paymentOfDispute(tx: DbOrTx, d: Stripe.Dispute) {
@@ -166,7 +216,8 @@ export function createWebhookHandler(deps: WebhookDeps) {
 
   async function disputeCreated(tx: DbOrTx, fx: Effects, d: Stripe.Dispute) {
     const p = await paymentOfDispute(tx, d);
-    if (!p) return log.info({ dispute: d.id }, "stripe webhook: dispute of a charge not made by this instance; ignored");
+    if (!p)
+      return log.info({ dispute: d.id }, "stripe webhook: dispute of a charge not made by this instance; ignored");
     const left = p.amountMicroUsd - p.refundedMicroUsd;
     const amount = cents(d.amount) < left ? cents(d.amount) : left;
     if (amount <= 0n) return;
@@ -189,10 +240,19 @@ export function createWebhookHandler(deps: WebhookDeps) {
     const p = await paymentOfDispute(tx, d);
     if (!p) return;
     if (d.status !== "won") {
-      await recordAudit(tx, STRIPE_ACTOR, { orgId: p.orgId, action: "billing.dispute_closed", targetType: "payment", targetId: p.id, metadata: { disputeId: d.id, status: d.status } });
+      await recordAudit(tx, STRIPE_ACTOR, {
+        orgId: p.orgId,
+        action: "billing.dispute_closed",
+        targetType: "payment",
+        targetId: p.id,
+        metadata: { disputeId: d.id, status: d.status },
+      });
       return;
     }
-    const [reversal] = await tx.select({ amount: ledgerEntries.amountMicroUsd }).from(ledgerEntries).where(and(eq(ledgerEntries.orgId, p.orgId), eq(ledgerEntries.idempotencyKey, `stripe:dispute:${d.id}`)));
+    const [reversal] = await tx
+      .select({ amount: ledgerEntries.amountMicroUsd })
+      .from(ledgerEntries)
+      .where(and(eq(ledgerEntries.orgId, p.orgId), eq(ledgerEntries.idempotencyKey, `stripe:dispute:${d.id}`)));
     if (!reversal) return;
     const amount = -reversal.amount;
     const res = await postLedgerEntry(tx, {
@@ -216,7 +276,13 @@ export function createWebhookHandler(deps: WebhookDeps) {
     const orgId = s.metadata?.tollgate_org_id;
     const customer = idOf(s.customer);
     if (!orgId || !customer || (await repo.customerOf(tx, orgId)) !== customer) return null;
-    await recordAudit(tx, STRIPE_ACTOR, { orgId, action: "billing.payment_method_added", targetType: "checkout_session", targetId: s.id, metadata: { setupIntentId: idOf(s.setup_intent) } });
+    await recordAudit(tx, STRIPE_ACTOR, {
+      orgId,
+      action: "billing.payment_method_added",
+      targetType: "checkout_session",
+      targetId: s.id,
+      metadata: { setupIntentId: idOf(s.setup_intent) },
+    });
     const stripe = deps.stripe;
     const setupIntent = idOf(s.setup_intent);
     if (!stripe || !setupIntent) return null;
@@ -233,9 +299,17 @@ export function createWebhookHandler(deps: WebhookDeps) {
 
   return async function handle(raw: Buffer, signature: string | undefined): Promise<{ duplicate: boolean }> {
     if (!deps.webhookSecret) {
-      throw new AppError("STRIPE_NOT_CONFIGURED", 503, "Stripe webhooks are not configured on this instance (no STRIPE_WEBHOOK_SECRET).");
+      throw new AppError(
+        "STRIPE_NOT_CONFIGURED",
+        503,
+        "Stripe webhooks are not configured on this instance (no STRIPE_WEBHOOK_SECRET).",
+      );
     }
-    const invalid = () => badRequest("STRIPE_SIGNATURE_INVALID", "The Stripe-Signature header does not match this payload (or is older than 5 minutes).");
+    const invalid = () =>
+      badRequest(
+        "STRIPE_SIGNATURE_INVALID",
+        "The Stripe-Signature header does not match this payload (or is older than 5 minutes).",
+      );
     if (!signature || !Buffer.isBuffer(raw)) throw invalid();
     let event: Stripe.Event;
     try {
@@ -286,7 +360,12 @@ export function createWebhookHandler(deps: WebhookDeps) {
       return { duplicate: false, after };
     });
     for (const orgId of fx.credited) deps.onCredited(orgId);
-    if (outcome.after) await outcome.after().catch((err) => log.warn({ err: (err as Error).message }, "stripe webhook: could not set the new card as default"));
+    if (outcome.after)
+      await outcome
+        .after()
+        .catch((err) =>
+          log.warn({ err: (err as Error).message }, "stripe webhook: could not set the new card as default"),
+        );
     return { duplicate: outcome.duplicate };
   };
 }

@@ -19,7 +19,11 @@ export interface StripeSettings {
 
 export function createStripeClient(settings: StripeSettings): Stripe | null {
   if (!settings.secretKey) return null;
-  const base: ConstructorParameters<typeof Stripe>[1] = { maxNetworkRetries: 2, timeout: 20_000, appInfo: { name: "Tollgate" } };
+  const base: ConstructorParameters<typeof Stripe>[1] = {
+    maxNetworkRetries: 2,
+    timeout: 20_000,
+    appInfo: { name: "Tollgate" },
+  };
   if (settings.apiUrl) {
     const u = new URL(settings.apiUrl);
     const protocol = u.protocol === "http:" ? "http" : "https";
@@ -42,5 +46,9 @@ export function stripeFailure(err: unknown, what: string): AppError {
   if (isStripeError(err) && err.type === "StripeCardError") {
     return new AppError("PAYMENT_DECLINED", 402, `The payment was declined: ${err.message}`);
   }
-  return new AppError("PAYMENT_PROVIDER_ERROR", 502, `Stripe could not ${what} right now. Try again in a minute; nothing was charged by this attempt.`);
+  return new AppError(
+    "PAYMENT_PROVIDER_ERROR",
+    502,
+    `Stripe could not ${what} right now. Try again in a minute; nothing was charged by this attempt.`,
+  );
 }

@@ -27,7 +27,14 @@ import { newId } from "../../platform/crypto.js";
 import type { Db } from "../../platform/db/db.js";
 import { GatewayError } from "../../gateway/errors.js";
 import type { GatewayHooks, GatewayRequestContext, OutputScanner } from "../../gateway/hooks.js";
-import { createPolicyScanner, policyViolation, type EffectivePolicy, type Finding, type PolicyScanner, type RestoreMap } from "../../gateway/security/index.js";
+import {
+  createPolicyScanner,
+  policyViolation,
+  type EffectivePolicy,
+  type Finding,
+  type PolicyScanner,
+  type RestoreMap,
+} from "../../gateway/security/index.js";
 import type { CacheInvalidationBus } from "../keys/invalidation-bus.js";
 import * as repo from "./policies.repo.js";
 import { loadEffectivePolicy } from "./policies.service.js";
@@ -35,7 +42,16 @@ import { loadEffectivePolicy } from "./policies.service.js";
 /** What a request's log row shows about the policy (masked excerpts only). */
 export interface PolicyVerdict {
   blocked: { type: string; ruleName?: string; direction: "input" | "output" } | null;
-  findings: Array<{ direction: "input" | "output"; category: string; type: string; subtype?: string; ruleName?: string; action: string; severity: string; excerpt: string }>;
+  findings: Array<{
+    direction: "input" | "output";
+    category: string;
+    type: string;
+    subtype?: string;
+    ruleName?: string;
+    action: string;
+    severity: string;
+    excerpt: string;
+  }>;
 }
 
 interface CacheEntry {
@@ -69,7 +85,8 @@ const MAX_VERDICT_FINDINGS = 50;
 const MAX_PENDING_VERDICTS = 10_000;
 
 function isForeignKeyViolation(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e.code === "23503") return true;
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (e.code === "23503") return true;
   return false;
 }
 
@@ -127,12 +144,16 @@ export function createSecurityGateway(deps: {
       }
     },
     async deadLetter(rows, reason) {
-      deps.log.error({ count: rows.length, reason }, "security incidents could not be written; saved to the dead-letter file");
+      deps.log.error(
+        { count: rows.length, reason },
+        "security incidents could not be written; saved to the dead-letter file",
+      );
       if (!deadLetterFile) return;
       await mkdir(path.dirname(deadLetterFile), { recursive: true });
       await appendFile(deadLetterFile, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
     },
-    onError: (err, attempt) => deps.log.warn({ err: (err as Error).message, attempt }, "security incident batch failed; will retry"),
+    onError: (err, attempt) =>
+      deps.log.warn({ err: (err as Error).message, attempt }, "security incident batch failed; will retry"),
   });
 
   function scannerFor(orgId: string, projectId: string): Promise<PolicyScanner> {
@@ -186,12 +207,23 @@ export function createSecurityGateway(deps: {
       });
       if (verdict.findings.length < MAX_VERDICT_FINDINGS) {
         verdict.findings.push({
-          direction: f.location, category: f.category, type: f.type, action: f.action, severity: f.severity, excerpt: f.excerpt.slice(0, 300),
-          ...(f.subtype ? { subtype: f.subtype } : {}), ...(f.ruleName ? { ruleName: f.ruleName } : {}),
+          direction: f.location,
+          category: f.category,
+          type: f.type,
+          action: f.action,
+          severity: f.severity,
+          excerpt: f.excerpt.slice(0, 300),
+          ...(f.subtype ? { subtype: f.subtype } : {}),
+          ...(f.ruleName ? { ruleName: f.ruleName } : {}),
         });
       }
     }
-    if (blocked && !verdict.blocked) verdict.blocked = { type: blocked.type, direction: blocked.location, ...(blocked.ruleName ? { ruleName: blocked.ruleName } : {}) };
+    if (blocked && !verdict.blocked)
+      verdict.blocked = {
+        type: blocked.type,
+        direction: blocked.location,
+        ...(blocked.ruleName ? { ruleName: blocked.ruleName } : {}),
+      };
   }
 
   const hooks: GatewayHooks = {
@@ -201,7 +233,14 @@ export function createSecurityGateway(deps: {
         scanner = await scannerFor(ctx.orgId, ctx.projectId);
       } catch (err) {
         deps.log.error({ err, projectId: ctx.projectId }, "security policy could not be loaded; request refused");
-        throw new GatewayError(503, "api_error", "policy_unavailable", "Tollgate could not load this project's security policy, so the request was not sent; retry shortly.", "gateway", { "retry-after": "1" });
+        throw new GatewayError(
+          503,
+          "api_error",
+          "policy_unavailable",
+          "Tollgate could not load this project's security policy, so the request was not sent; retry shortly.",
+          "gateway",
+          { "retry-after": "1" },
+        );
       }
       const p = scanner.policy;
       const outputRules = p.rules.length > 0 || Object.values(p.pii).some((a) => a !== "off");
@@ -214,7 +253,8 @@ export function createSecurityGateway(deps: {
       if (log) log.scanned = { logged: logged!, restoreMap: result.restoreMap };
       record(ctx, result.findings, result.blocked);
       if (result.blocked) throw policyViolation(result.blocked);
-      if (outputRules) requests.set(ctx, { scanner, restoreMap: result.restoreMap.size ? result.restoreMap : undefined });
+      if (outputRules)
+        requests.set(ctx, { scanner, restoreMap: result.restoreMap.size ? result.restoreMap : undefined });
       return result.request === req ? undefined : result.request;
     },
 

@@ -8,7 +8,11 @@ import { orgSecurityPolicies, projectSecurityPolicies, securityIncidents } from 
 export type IncidentInsert = typeof securityIncidents.$inferInsert;
 
 export async function getOrgPolicy(db: DbOrTx, orgId: string): Promise<unknown | null> {
-  const [row] = await db.select({ policy: orgSecurityPolicies.policy }).from(orgSecurityPolicies).where(eq(orgSecurityPolicies.orgId, orgId)).limit(1);
+  const [row] = await db
+    .select({ policy: orgSecurityPolicies.policy })
+    .from(orgSecurityPolicies)
+    .where(eq(orgSecurityPolicies.orgId, orgId))
+    .limit(1);
   return row ? row.policy : null;
 }
 
@@ -29,16 +33,26 @@ export async function getOverride(db: DbOrTx, orgId: string, projectId: string):
   return row ? row.override : null;
 }
 
-export async function putOverride(db: DbOrTx, orgId: string, projectId: string, override: unknown, userId: string): Promise<void> {
+export async function putOverride(
+  db: DbOrTx,
+  orgId: string,
+  projectId: string,
+  override: unknown,
+  userId: string,
+): Promise<void> {
   const now = new Date();
   await db
     .insert(projectSecurityPolicies)
     .values({ projectId, orgId, override, updatedBy: userId, updatedAt: now })
-    .onConflictDoUpdate({ target: projectSecurityPolicies.projectId, set: { override, updatedBy: userId, updatedAt: now } });
+    .onConflictDoUpdate({
+      target: projectSecurityPolicies.projectId,
+      set: { override, updatedBy: userId, updatedAt: now },
+    });
 }
 
 export async function insertIncidents(db: DbOrTx, rows: IncidentInsert[]): Promise<void> {
-  if (rows.length) await db.insert(securityIncidents).values(rows).onConflictDoNothing({ target: securityIncidents.id });
+  if (rows.length)
+    await db.insert(securityIncidents).values(rows).onConflictDoNothing({ target: securityIncidents.id });
 }
 
 export function encodeCursor(row: { createdAt: Date; id: string }): string {
@@ -118,7 +132,13 @@ export async function getIncident(db: DbOrTx, orgId: string, id: string): Promis
   return row ?? null;
 }
 
-export async function markReviewed(db: DbOrTx, orgId: string, id: string, userId: string, note: string | null): Promise<boolean> {
+export async function markReviewed(
+  db: DbOrTx,
+  orgId: string,
+  id: string,
+  userId: string,
+  note: string | null,
+): Promise<boolean> {
   const out = await db
     .update(securityIncidents)
     .set({ reviewedAt: new Date(), reviewedBy: userId, reviewNote: note })

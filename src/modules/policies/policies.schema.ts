@@ -90,7 +90,9 @@ const ruleOut = z.object({
   caseSensitive: z.boolean().optional(),
   wholeWord: z.boolean().optional(),
 });
-const piiOut = z.object(Object.fromEntries(PII_TYPES.map((t) => [t, actionOut])) as Record<(typeof PII_TYPES)[number], typeof actionOut>);
+const piiOut = z.object(
+  Object.fromEntries(PII_TYPES.map((t) => [t, actionOut])) as Record<(typeof PII_TYPES)[number], typeof actionOut>,
+);
 
 export const orgPolicyOut = z.object({
   pii: piiOut,
@@ -101,7 +103,9 @@ export const orgPolicyOut = z.object({
 
 export const overrideOut = z.object({
   pii: piiOut.partial().optional(),
-  promptInjection: z.object({ action: z.enum(["off", "log", "block"]).optional(), threshold: z.number().optional() }).optional(),
+  promptInjection: z
+    .object({ action: z.enum(["off", "log", "block"]).optional(), threshold: z.number().optional() })
+    .optional(),
   rules: z.array(ruleOut).optional(),
   restoreRedactions: z.boolean().optional(),
 });

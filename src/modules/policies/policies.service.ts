@@ -18,8 +18,13 @@ import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { AppError, badRequest, notFound } from "../../platform/errors.js";
 import { assertCan } from "../../platform/permissions.js";
 import {
-  effectivePolicy, loosenings, orgPolicySchema, projectOverrideSchema,
-  type EffectivePolicy, type OrgPolicy, type ProjectOverride,
+  effectivePolicy,
+  loosenings,
+  orgPolicySchema,
+  projectOverrideSchema,
+  type EffectivePolicy,
+  type OrgPolicy,
+  type ProjectOverride,
 } from "../../gateway/security/index.js";
 import type { CacheInvalidationBus } from "../keys/invalidation-bus.js";
 import { resolveProject } from "../projects/projects.service.js";
@@ -37,14 +42,16 @@ export const UNCONFIGURED_POLICY: OrgPolicy = orgPolicySchema.parse({});
 export function parseOrgPolicy(stored: unknown | null): OrgPolicy {
   if (stored === null) return UNCONFIGURED_POLICY;
   const parsed = orgPolicySchema.safeParse(stored);
-  if (!parsed.success) throw new Error(`stored org security policy does not parse: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  if (!parsed.success)
+    throw new Error(`stored org security policy does not parse: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   return parsed.data;
 }
 
 export function parseOverride(stored: unknown | null): ProjectOverride {
   if (stored === null) return {};
   const parsed = projectOverrideSchema.safeParse(stored);
-  if (!parsed.success) throw new Error(`stored project security override does not parse: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  if (!parsed.success)
+    throw new Error(`stored project security override does not parse: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   return parsed.data;
 }
 
@@ -118,7 +125,13 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
       assertCan(ctx, "policy", "manage");
       await db.transaction(async (tx) => {
         await repo.putOrgPolicy(tx, ctx.orgId, policy, ctx.userId);
-        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "security_policy.updated", targetType: "org", targetId: ctx.orgId, metadata: summary(policy) });
+        await recordAudit(tx, ctx, {
+          orgId: ctx.orgId,
+          action: "security_policy.updated",
+          targetType: "org",
+          targetId: ctx.orgId,
+          metadata: summary(policy),
+        });
       });
       changed(ctx.orgId);
       return policy;
@@ -145,7 +158,13 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
       }
       await db.transaction(async (tx) => {
         await repo.putOverride(tx, ctx.orgId, project.id, override, ctx.userId);
-        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "project_security_policy.updated", targetType: "project", targetId: project.id, metadata: { project: project.slug, ...summary(override) } });
+        await recordAudit(tx, ctx, {
+          orgId: ctx.orgId,
+          action: "project_security_policy.updated",
+          targetType: "project",
+          targetId: project.id,
+          metadata: { project: project.slug, ...summary(override) },
+        });
       });
       changed(ctx.orgId);
       return { override, effective: effectivePolicy(org, override) };
@@ -154,11 +173,18 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
     async listIncidents(ctx: OrgContext, q: IncidentsQuery) {
       assertCan(ctx, "incident", "read");
       const projectId = q.project ? (await resolveProject(db, ctx, q.project)).project.id : undefined;
-      const where = repo.incidentFilters(ctx.orgId, { ...q, projectId, reviewed: q.reviewed === undefined ? undefined : q.reviewed === "true" });
+      const where = repo.incidentFilters(ctx.orgId, {
+        ...q,
+        projectId,
+        reviewed: q.reviewed === undefined ? undefined : q.reviewed === "true",
+      });
       if (!where) throw badRequest("INVALID_CURSOR", "cursor must be a value returned as nextCursor.");
       const rows = await repo.pageIncidents(db, where, q.limit + 1);
       const page = rows.slice(0, q.limit);
-      return { incidents: page.map(incidentOut), nextCursor: rows.length > q.limit ? repo.encodeCursor(page[page.length - 1]!.incident) : null };
+      return {
+        incidents: page.map(incidentOut),
+        nextCursor: rows.length > q.limit ? repo.encodeCursor(page[page.length - 1]!.incident) : null,
+      };
     },
 
     async getIncident(ctx: OrgContext, id: string) {
@@ -170,7 +196,13 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
       assertCan(ctx, "incident", "review");
       const ok = await db.transaction(async (tx) => {
         if (!(await repo.markReviewed(tx, ctx.orgId, id, ctx.userId, note ? note : null))) return false;
-        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "incident.reviewed", targetType: "security_incident", targetId: id, metadata: { hasNote: Boolean(note) } });
+        await recordAudit(tx, ctx, {
+          orgId: ctx.orgId,
+          action: "incident.reviewed",
+          targetType: "security_incident",
+          targetId: id,
+          metadata: { hasNote: Boolean(note) },
+        });
         return true;
       });
       if (!ok) throw notFound("INCIDENT_NOT_FOUND", "No incident with this id in this organization.");

@@ -11,7 +11,11 @@ export type ProjectPatch = Partial<Omit<ProjectInsert, "id" | "orgId" | "created
 /** All projects of the org (managers), or only those `userId` is assigned to. */
 export async function listProjects(db: DbOrTx, orgId: string, assignedTo: string | null): Promise<ProjectRow[]> {
   if (assignedTo === null) {
-    return db.select().from(projects).where(eq(projects.orgId, orgId)).orderBy(asc(projects.createdAt), asc(projects.slug));
+    return db
+      .select()
+      .from(projects)
+      .where(eq(projects.orgId, orgId))
+      .orderBy(asc(projects.createdAt), asc(projects.slug));
   }
   const rows = await db
     .select({ p: projects })
@@ -37,7 +41,11 @@ export async function findAccessibleProject(
   lock = false,
 ): Promise<ProjectRow | null> {
   if (accessAll) {
-    const q = db.select().from(projects).where(and(eq(projects.orgId, orgId), eq(projects.slug, slug))).limit(1);
+    const q = db
+      .select()
+      .from(projects)
+      .where(and(eq(projects.orgId, orgId), eq(projects.slug, slug)))
+      .limit(1);
     const [row] = lock ? await q.for("share") : await q;
     return row ?? null;
   }
@@ -56,7 +64,12 @@ export async function insertProject(db: DbOrTx, row: ProjectInsert): Promise<Pro
   return out!;
 }
 
-export async function updateProject(db: DbOrTx, orgId: string, projectId: string, patch: ProjectPatch): Promise<ProjectRow> {
+export async function updateProject(
+  db: DbOrTx,
+  orgId: string,
+  projectId: string,
+  patch: ProjectPatch,
+): Promise<ProjectRow> {
   const [out] = await db
     .update(projects)
     .set({ ...patch, updatedAt: sql`now()` })
@@ -70,7 +83,11 @@ export async function deleteProject(db: DbOrTx, orgId: string, projectId: string
 }
 
 export async function slugTaken(db: DbOrTx, orgId: string, slug: string): Promise<boolean> {
-  const [row] = await db.select({ id: projects.id }).from(projects).where(and(eq(projects.orgId, orgId), eq(projects.slug, slug))).limit(1);
+  const [row] = await db
+    .select({ id: projects.id })
+    .from(projects)
+    .where(and(eq(projects.orgId, orgId), eq(projects.slug, slug)))
+    .limit(1);
   return !!row;
 }
 
@@ -84,7 +101,13 @@ export interface AssignmentRow {
 
 export async function listAssignments(db: DbOrTx, orgId: string, projectId: string): Promise<AssignmentRow[]> {
   return db
-    .select({ userId: projectMembers.userId, name: users.name, email: users.email, role: members.role, assignedAt: projectMembers.createdAt })
+    .select({
+      userId: projectMembers.userId,
+      name: users.name,
+      email: users.email,
+      role: members.role,
+      assignedAt: projectMembers.createdAt,
+    })
     .from(projectMembers)
     .innerJoin(members, and(eq(members.orgId, projectMembers.orgId), eq(members.userId, projectMembers.userId)))
     .innerJoin(users, eq(users.id, projectMembers.userId))
@@ -92,20 +115,44 @@ export async function listAssignments(db: DbOrTx, orgId: string, projectId: stri
     .orderBy(asc(projectMembers.createdAt), asc(users.email));
 }
 
-export async function addAssignments(db: DbOrTx, orgId: string, projectId: string, userIds: string[], assignedBy: string): Promise<void> {
+export async function addAssignments(
+  db: DbOrTx,
+  orgId: string,
+  projectId: string,
+  userIds: string[],
+  assignedBy: string,
+): Promise<void> {
   if (userIds.length === 0) return;
-  await db.insert(projectMembers).values(userIds.map((userId) => ({ projectId, orgId, userId, assignedBy }))).onConflictDoNothing();
+  await db
+    .insert(projectMembers)
+    .values(userIds.map((userId) => ({ projectId, orgId, userId, assignedBy })))
+    .onConflictDoNothing();
 }
 
-export async function removeAssignments(db: DbOrTx, orgId: string, projectId: string, userIds: string[]): Promise<void> {
+export async function removeAssignments(
+  db: DbOrTx,
+  orgId: string,
+  projectId: string,
+  userIds: string[],
+): Promise<void> {
   if (userIds.length === 0) return;
   await db
     .delete(projectMembers)
-    .where(and(eq(projectMembers.orgId, orgId), eq(projectMembers.projectId, projectId), inArray(projectMembers.userId, userIds)));
+    .where(
+      and(
+        eq(projectMembers.orgId, orgId),
+        eq(projectMembers.projectId, projectId),
+        inArray(projectMembers.userId, userIds),
+      ),
+    );
 }
 
 /** The members of the org among `userIds`, with their role. */
-export async function membersAmong(db: DbOrTx, orgId: string, userIds: string[]): Promise<Array<{ userId: string; role: "owner" | "admin" | "member" }>> {
+export async function membersAmong(
+  db: DbOrTx,
+  orgId: string,
+  userIds: string[],
+): Promise<Array<{ userId: string; role: "owner" | "admin" | "member" }>> {
   if (userIds.length === 0) return [];
   return db
     .select({ userId: members.userId, role: members.role })
@@ -114,7 +161,11 @@ export async function membersAmong(db: DbOrTx, orgId: string, userIds: string[])
 }
 
 /** Share-locks the actor's membership row and returns its current role (null = no longer a member). */
-export async function lockMembership(db: DbOrTx, orgId: string, userId: string): Promise<"owner" | "admin" | "member" | null> {
+export async function lockMembership(
+  db: DbOrTx,
+  orgId: string,
+  userId: string,
+): Promise<"owner" | "admin" | "member" | null> {
   const [row] = await db
     .select({ role: members.role })
     .from(members)

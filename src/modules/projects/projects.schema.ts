@@ -8,7 +8,19 @@
  *    CASCADE, so leaving or being removed from the organization drops every
  *    project assignment in the same statement.
  */
-import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
 import { usdField } from "../../platform/money-input.js";
@@ -62,7 +74,11 @@ export const projectMembers = pgTable(
   },
   (t) => [
     primaryKey({ name: "project_members_pk", columns: [t.projectId, t.userId] }),
-    foreignKey({ name: "project_members_membership_fk", columns: [t.orgId, t.userId], foreignColumns: [members.orgId, members.userId] }).onDelete("cascade"),
+    foreignKey({
+      name: "project_members_membership_fk",
+      columns: [t.orgId, t.userId],
+      foreignColumns: [members.orgId, members.userId],
+    }).onDelete("cascade"),
     index("project_members_org_user_idx").on(t.orgId, t.userId),
   ],
 );
@@ -71,14 +87,22 @@ export type ProjectRow = typeof projects.$inferSelect;
 
 // --- request bodies -----------------------------------------------------------
 
-const name = z.string().trim().min(1, "Name is required.").max(100, "Name must be at most 100 characters.").regex(SINGLE_LINE, SINGLE_LINE_MESSAGE);
+const name = z
+  .string()
+  .trim()
+  .min(1, "Name is required.")
+  .max(100, "Name must be at most 100 characters.")
+  .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE);
 const description = z.string().trim().max(1000, "Description must be at most 1000 characters.");
 /** `provider/model` or a bare catalog name; checked against the catalog by the gateway, not here. */
 const modelId = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$/, "Model ids look like provider/model, e.g. openai/gpt-4o-mini (a provider/* wildcard is only accepted in allowedModels).");
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$/,
+    "Model ids look like provider/model, e.g. openai/gpt-4o-mini (a provider/* wildcard is only accepted in allowedModels).",
+  );
 /**
  * An allowed-models entry: a model id, or `provider/*` for every model of one provider
  * (the router's rule). Only whole providers: a partial wildcard ("openai/gpt-*") would
@@ -109,7 +133,9 @@ const settingsFields = {
     .max(200)
     .refine((a) => new Set(a).size === a.length, "allowedModels lists a model twice.")
     .optional()
-    .describe('Models keys of this project may call ("provider/model", or "provider/*" for all of a provider\'s models); empty = every model the organization can reach.'),
+    .describe(
+      'Models keys of this project may call ("provider/model", or "provider/*" for all of a provider\'s models); empty = every model the organization can reach.',
+    ),
   fallbackModels: z
     .array(modelId)
     .max(5)
@@ -121,7 +147,7 @@ const settingsFields = {
   monthlySpendCapUsd: usdField({ max: "1000000000" })
     .nullable()
     .optional()
-    .describe("Hard monthly spend limit in USD (decimal string, e.g. \"250.00\"); null = no cap."),
+    .describe('Hard monthly spend limit in USD (decimal string, e.g. "250.00"); null = no cap.'),
   logBodies: z.boolean().optional().describe("Store prompt and response bodies in request logs (default false)."),
   logRetentionDays: z
     .number()
@@ -130,16 +156,31 @@ const settingsFields = {
     .max(3650)
     .nullable()
     .optional()
-    .describe("Delete this project's request logs after this many days; null = the instance default (TOLLGATE_LOG_RETENTION_DAYS)."),
+    .describe(
+      "Delete this project's request logs after this many days; null = the instance default (TOLLGATE_LOG_RETENTION_DAYS).",
+    ),
 };
 
-export const createProjectBody = z.strictObject({ name, slug: slugSchema.optional(), description: description.optional(), ...settingsFields });
+export const createProjectBody = z.strictObject({
+  name,
+  slug: slugSchema.optional(),
+  description: description.optional(),
+  ...settingsFields,
+});
 export const updateProjectBody = z
-  .strictObject({ name: name.optional(), slug: slugSchema.optional(), description: description.optional(), ...settingsFields })
+  .strictObject({
+    name: name.optional(),
+    slug: slugSchema.optional(),
+    description: description.optional(),
+    ...settingsFields,
+  })
   .refine((b) => Object.keys(b).length > 0, "Send at least one field to change.");
 export const deleteProjectBody = z.strictObject({ confirm: z.string().describe("The project's slug, typed again.") });
 export const setProjectMembersBody = z.strictObject({
-  userIds: z.array(z.string().min(1).max(200)).max(1000).describe("The complete list of assigned members (replaces the current one)."),
+  userIds: z
+    .array(z.string().min(1).max(200))
+    .max(1000)
+    .describe("The complete list of assigned members (replaces the current one)."),
   keepKeys: z
     .boolean()
     .optional()

@@ -26,7 +26,8 @@ import type { CreateProjectInput, ProjectRow, UpdateProjectInput } from "./proje
 
 const SLUG_CONSTRAINT = "projects_org_slug_uq";
 
-export const projectNotFound = (slug: string) => notFound("PROJECT_NOT_FOUND", `No project "${slug}" in this organization that you can access.`);
+export const projectNotFound = (slug: string) =>
+  notFound("PROJECT_NOT_FOUND", `No project "${slug}" in this organization that you can access.`);
 
 /**
  * The project `slug` of ctx's organization if ctx may reach it, else 404.
@@ -34,14 +35,26 @@ export const projectNotFound = (slug: string) => notFound("PROJECT_NOT_FOUND", `
  * the assignment are share-locked and the role is re-read, so the answer holds
  * until commit.
  */
-export async function resolveProject(db: DbOrTx, ctx: OrgContext, slug: string, opts: { lock?: boolean } = {}): Promise<{ project: ProjectRow; ctx: OrgContext }> {
+export async function resolveProject(
+  db: DbOrTx,
+  ctx: OrgContext,
+  slug: string,
+  opts: { lock?: boolean } = {},
+): Promise<{ project: ProjectRow; ctx: OrgContext }> {
   let fresh = ctx;
   if (opts.lock) {
     const role = await repo.lockMembership(db, ctx.orgId, ctx.userId);
     if (!role) throw notFound("ORG_NOT_FOUND", "You are no longer a member of this organization.");
     fresh = { ...ctx, role };
   }
-  const project = await repo.findAccessibleProject(db, fresh.orgId, slug, fresh.userId, can(fresh.role, "project", "accessAll"), opts.lock);
+  const project = await repo.findAccessibleProject(
+    db,
+    fresh.orgId,
+    slug,
+    fresh.userId,
+    can(fresh.role, "project", "accessAll"),
+    opts.lock,
+  );
   if (!project) throw projectNotFound(slug);
   return { project, ctx: fresh };
 }
@@ -88,7 +101,10 @@ function settingsPatch(b: Omit<UpdateProjectInput, "name" | "slug" | "descriptio
 function assertDefaultModelAllowed(defaultModel: string | null, allowed: string[]) {
   // The router's own rule, so a default model the settings accept is one the gateway serves.
   if (defaultModel && !isAllowed(defaultModel, allowed)) {
-    throw badRequest("DEFAULT_MODEL_NOT_ALLOWED", `The default model "${defaultModel}" must be one of allowedModels or match one of its provider/* entries (or leave allowedModels empty).`);
+    throw badRequest(
+      "DEFAULT_MODEL_NOT_ALLOWED",
+      `The default model "${defaultModel}" must be one of allowedModels or match one of its provider/* entries (or leave allowedModels empty).`,
+    );
   }
 }
 
@@ -146,7 +162,11 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
           return projectOut(project);
         } catch (err) {
           if (!isUniqueViolation(err, SLUG_CONSTRAINT)) throw err;
-          if (body.slug) throw conflict("SLUG_TAKEN", `This organization already has a project "${body.slug}". Choose another slug.`);
+          if (body.slug)
+            throw conflict(
+              "SLUG_TAKEN",
+              `This organization already has a project "${body.slug}". Choose another slug.`,
+            );
         }
       }
       throw conflict("SLUG_TAKEN", "Could not find a free slug for this name. Pass a slug explicitly.");
@@ -169,14 +189,28 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
           const after = await repo.updateProject(tx, ctx.orgId, before.id, patch);
           const changes = Object.fromEntries(
             Object.keys(patch)
-              .filter((k) => JSON.stringify(auditValue(before[k as keyof ProjectRow])) !== JSON.stringify(auditValue(after[k as keyof ProjectRow])))
-              .map((k) => [k, { from: auditValue(before[k as keyof ProjectRow]), to: auditValue(after[k as keyof ProjectRow]) }]),
+              .filter(
+                (k) =>
+                  JSON.stringify(auditValue(before[k as keyof ProjectRow])) !==
+                  JSON.stringify(auditValue(after[k as keyof ProjectRow])),
+              )
+              .map((k) => [
+                k,
+                { from: auditValue(before[k as keyof ProjectRow]), to: auditValue(after[k as keyof ProjectRow]) },
+              ]),
           );
-          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "project.updated", targetType: "project", targetId: before.id, metadata: { slug: after.slug, changes } });
+          await recordAudit(tx, ctx, {
+            orgId: ctx.orgId,
+            action: "project.updated",
+            targetType: "project",
+            targetId: before.id,
+            metadata: { slug: after.slug, changes },
+          });
           return after;
         });
       } catch (err) {
-        if (isUniqueViolation(err, SLUG_CONSTRAINT)) throw conflict("SLUG_TAKEN", `This organization already has a project "${body.slug}". Choose another slug.`);
+        if (isUniqueViolation(err, SLUG_CONSTRAINT))
+          throw conflict("SLUG_TAKEN", `This organization already has a project "${body.slug}". Choose another slug.`);
         throw err;
       }
       // Keys of this project carry its settings in the gateway's cache.
@@ -191,7 +225,13 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
         if (confirm !== project.slug) {
           throw badRequest("CONFIRMATION_MISMATCH", `Type the project's slug "${project.slug}" to confirm deletion.`);
         }
-        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "project.deleted", targetType: "project", targetId: project.id, metadata: { slug: project.slug, name: project.name } });
+        await recordAudit(tx, ctx, {
+          orgId: ctx.orgId,
+          action: "project.deleted",
+          targetType: "project",
+          targetId: project.id,
+          metadata: { slug: project.slug, name: project.name },
+        });
         // Keys, assignments (and later logs) go with it: ON DELETE CASCADE.
         await repo.deleteProject(tx, ctx.orgId, project.id);
         return project.id;
@@ -202,7 +242,10 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
     async listMembers(ctx: OrgContext, slug: string) {
       assertCan(ctx, "project", "assignMembers");
       const { project } = await resolveProject(db, ctx, slug);
-      return (await repo.listAssignments(db, ctx.orgId, project.id)).map((a) => ({ ...a, assignedAt: a.assignedAt.toISOString() }));
+      return (await repo.listAssignments(db, ctx.orgId, project.id)).map((a) => ({
+        ...a,
+        assignedAt: a.assignedAt.toISOString(),
+      }));
     },
 
     /**
@@ -219,19 +262,30 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
         const found = await repo.membersAmong(tx, fresh.orgId, wanted);
         const missing = wanted.filter((id) => !found.some((m) => m.userId === id));
         if (missing.length > 0) {
-          throw badRequest("NOT_A_MEMBER", "Only members of this organization can be assigned to its projects.", { userIds: missing });
+          throw badRequest("NOT_A_MEMBER", "Only members of this organization can be assigned to its projects.", {
+            userIds: missing,
+          });
         }
         const current = await repo.listAssignments(tx, fresh.orgId, project.id);
         const added = wanted.filter((id) => !current.some((a) => a.userId === id));
         const removed = current.filter((a) => !wanted.includes(a.userId));
-        await repo.removeAssignments(tx, fresh.orgId, project.id, removed.map((a) => a.userId));
+        await repo.removeAssignments(
+          tx,
+          fresh.orgId,
+          project.id,
+          removed.map((a) => a.userId),
+        );
         await repo.addAssignments(tx, fresh.orgId, project.id, added, fresh.userId);
         // Owners and admins keep reaching the project without an assignment: only members lose access.
         const lostAccess = removed.filter((a) => !can(a.role, "project", "accessAll"));
         const revoked: string[] = [];
         if (!body.keepKeys) {
           for (const a of lostAccess) {
-            const keys = await keysRepo.revokeKeysOfUser(tx, fresh.orgId, a.userId, { projectIds: [project.id], revokedBy: fresh.userId, reason: "project_access_removed" });
+            const keys = await keysRepo.revokeKeysOfUser(tx, fresh.orgId, a.userId, {
+              projectIds: [project.id],
+              revokedBy: fresh.userId,
+              reason: "project_access_removed",
+            });
             for (const k of keys) {
               revoked.push(k.id);
               await recordAudit(tx, fresh, {
@@ -239,7 +293,14 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
                 action: "key.revoked",
                 targetType: "key",
                 targetId: k.id,
-                metadata: { name: k.name, hint: k.hint, environment: k.environment, projectSlug: project.slug, reason: "project_access_removed", ownerUserId: a.userId },
+                metadata: {
+                  name: k.name,
+                  hint: k.hint,
+                  environment: k.environment,
+                  projectSlug: project.slug,
+                  reason: "project_access_removed",
+                  ownerUserId: a.userId,
+                },
               });
             }
           }
@@ -250,13 +311,22 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
             action: "project.members_updated",
             targetType: "project",
             targetId: project.id,
-            metadata: { slug: project.slug, added, removed: removed.map((a) => a.userId), keepKeys: body.keepKeys ?? false, revokedKeys: revoked.length },
+            metadata: {
+              slug: project.slug,
+              added,
+              removed: removed.map((a) => a.userId),
+              keepKeys: body.keepKeys ?? false,
+              revokedKeys: revoked.length,
+            },
           });
         }
         return { projectId: project.id, revokedKeyIds: revoked };
       });
       if (revokedKeyIds.length > 0) bus.publish({ scope: "keys", keyIds: revokedKeyIds });
-      return (await repo.listAssignments(db, ctx.orgId, projectId)).map((a) => ({ ...a, assignedAt: a.assignedAt.toISOString() }));
+      return (await repo.listAssignments(db, ctx.orgId, projectId)).map((a) => ({
+        ...a,
+        assignedAt: a.assignedAt.toISOString(),
+      }));
     },
   };
 }

@@ -30,7 +30,10 @@ export const storedModelPrices = (m: StoredModel): PriceInfo => ({
 });
 
 export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
-  const secret = JSON.parse(box.open(row.secret, sealContext(row.orgId, row.id))) as { apiKey: string; headers: Record<string, string> };
+  const secret = JSON.parse(box.open(row.secret, sealContext(row.orgId, row.id))) as {
+    apiKey: string;
+    headers: Record<string, string>;
+  };
   const models = new Map<string, ModelInfo>();
   for (const m of row.models) {
     models.set(m.id, {
@@ -40,7 +43,17 @@ export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
       prices: storedModelPrices(m),
     });
   }
-  return { slug: row.slug, name: row.name, format: row.format, baseUrl: row.baseUrl.replace(/\/+$/, ""), apiKey: secret.apiKey || undefined, headers: secret.headers, custom: true, models, openModelList: false };
+  return {
+    slug: row.slug,
+    name: row.name,
+    format: row.format,
+    baseUrl: row.baseUrl.replace(/\/+$/, ""),
+    apiKey: secret.apiKey || undefined,
+    headers: secret.headers,
+    custom: true,
+    models,
+    openModelList: false,
+  };
 }
 
 export function createProviderDirectory(deps: {

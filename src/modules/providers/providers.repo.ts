@@ -9,7 +9,11 @@ export const listForOrg = (db: DbOrTx, orgId: string): Promise<ProviderRow[]> =>
   db.select().from(customProviders).where(eq(customProviders.orgId, orgId)).orderBy(asc(customProviders.createdAt));
 
 export async function getBySlug(db: DbOrTx, orgId: string, slug: string): Promise<ProviderRow | null> {
-  const [row] = await db.select().from(customProviders).where(and(eq(customProviders.orgId, orgId), eq(customProviders.slug, slug))).limit(1);
+  const [row] = await db
+    .select()
+    .from(customProviders)
+    .where(and(eq(customProviders.orgId, orgId), eq(customProviders.slug, slug)))
+    .limit(1);
   return row ?? null;
 }
 
@@ -18,7 +22,12 @@ export async function insert(db: DbOrTx, row: typeof customProviders.$inferInser
   return out!;
 }
 
-export async function update(db: DbOrTx, orgId: string, id: string, patch: Partial<typeof customProviders.$inferInsert>): Promise<ProviderRow> {
+export async function update(
+  db: DbOrTx,
+  orgId: string,
+  id: string,
+  patch: Partial<typeof customProviders.$inferInsert>,
+): Promise<ProviderRow> {
   const [out] = await db
     .update(customProviders)
     .set({ ...patch, updatedAt: sql`now()` })

@@ -14,22 +14,74 @@ export function registerProviderRoutes(app: FastifyInstance, deps: { providers: 
   const read = { access: { kind: "org" as const, permission: ["provider", "read"] as ["provider", "read"] } };
   const manage = { access: { kind: "org" as const, permission: ["provider", "manage"] as ["provider", "manage"] } };
 
-  r.get("/api/v1/orgs/:org/providers", { config: read, schema: { tags, summary: "List custom providers", params: orgParams, response: { 200: z.object({ providers: z.array(providerOut) }) } } }, async (req) => ({
-    providers: await svc.list(orgOf(req)),
-  }));
-  r.post("/api/v1/orgs/:org/providers", { config: manage, schema: { tags, summary: "Add a custom provider (the API key is stored encrypted and never returned)", params: orgParams, body: createProviderBody, response: { 201: providerOut } } }, async (req, reply) =>
-    reply.status(201).send(await svc.create(orgOf(req), req.body)),
+  r.get(
+    "/api/v1/orgs/:org/providers",
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: "List custom providers",
+        params: orgParams,
+        response: { 200: z.object({ providers: z.array(providerOut) }) },
+      },
+    },
+    async (req) => ({
+      providers: await svc.list(orgOf(req)),
+    }),
   );
-  r.get("/api/v1/orgs/:org/providers/:provider", { config: read, schema: { tags, summary: "Get a custom provider", params, response: { 200: providerOut } } }, async (req) => svc.get(orgOf(req), req.params.provider));
-  r.patch("/api/v1/orgs/:org/providers/:provider", { config: manage, schema: { tags, summary: "Update a custom provider", params, body: updateProviderBody, response: { 200: providerOut } } }, async (req) =>
-    svc.update(orgOf(req), req.params.provider, req.body),
+  r.post(
+    "/api/v1/orgs/:org/providers",
+    {
+      config: manage,
+      schema: {
+        tags,
+        summary: "Add a custom provider (the API key is stored encrypted and never returned)",
+        params: orgParams,
+        body: createProviderBody,
+        response: { 201: providerOut },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await svc.create(orgOf(req), req.body)),
   );
-  r.delete("/api/v1/orgs/:org/providers/:provider", { config: manage, schema: { tags, summary: "Delete a custom provider", params } }, async (req, reply) => {
-    await svc.remove(orgOf(req), req.params.provider);
-    return reply.status(204).send();
-  });
-  r.post("/api/v1/orgs/:org/providers/:provider/test", {
-    config: manage,
-    schema: { tags, summary: "Test connection: a one-token request to a model of the provider", params, body: z.strictObject({ model: z.string().max(200).optional() }).optional(), response: { 200: testResultOut } },
-  }, async (req) => svc.test(orgOf(req), req.params.provider, req.body?.model));
+  r.get(
+    "/api/v1/orgs/:org/providers/:provider",
+    { config: read, schema: { tags, summary: "Get a custom provider", params, response: { 200: providerOut } } },
+    async (req) => svc.get(orgOf(req), req.params.provider),
+  );
+  r.patch(
+    "/api/v1/orgs/:org/providers/:provider",
+    {
+      config: manage,
+      schema: {
+        tags,
+        summary: "Update a custom provider",
+        params,
+        body: updateProviderBody,
+        response: { 200: providerOut },
+      },
+    },
+    async (req) => svc.update(orgOf(req), req.params.provider, req.body),
+  );
+  r.delete(
+    "/api/v1/orgs/:org/providers/:provider",
+    { config: manage, schema: { tags, summary: "Delete a custom provider", params } },
+    async (req, reply) => {
+      await svc.remove(orgOf(req), req.params.provider);
+      return reply.status(204).send();
+    },
+  );
+  r.post(
+    "/api/v1/orgs/:org/providers/:provider/test",
+    {
+      config: manage,
+      schema: {
+        tags,
+        summary: "Test connection: a one-token request to a model of the provider",
+        params,
+        body: z.strictObject({ model: z.string().max(200).optional() }).optional(),
+        response: { 200: testResultOut },
+      },
+    },
+    async (req) => svc.test(orgOf(req), req.params.provider, req.body?.model),
+  );
 }

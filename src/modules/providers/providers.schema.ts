@@ -51,7 +51,12 @@ export const customProviders = pgTable(
 
 const price = usdField({ max: "1000000" }).optional().describe("USD per million tokens (at most 6 decimals).");
 const modelIn = z.strictObject({
-  id: z.string().trim().min(1).max(200).regex(/^[^\s/][^\s]*$/, "model ids have no spaces and do not start with /"),
+  id: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^[^\s/][^\s]*$/, "model ids have no spaces and do not start with /"),
   contextWindow: z.number().int().positive().max(100_000_000).optional(),
   maxOutputTokens: z.number().int().positive().max(10_000_000).optional(),
   inputPricePerMillion: price,
@@ -64,10 +69,20 @@ const slug = z
   .max(40)
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "lowercase letters, digits and single hyphens")
   .refine((s) => !RESERVED_PROVIDER_SLUGS.has(s), "this name belongs to a built-in provider");
-const FORBIDDEN_HEADERS = /^(host|content-length|content-type|connection|transfer-encoding|cookie|authorization|x-api-key|x-goog-api-key|anthropic-version)$/i;
+const FORBIDDEN_HEADERS =
+  /^(host|content-length|content-type|connection|transfer-encoding|cookie|authorization|x-api-key|x-goog-api-key|anthropic-version)$/i;
 const headers = z
-  .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "header names are letters, digits and hyphens"), z.string().max(2000).regex(/^[^\r\n]*$/, "no line breaks in header values"))
-  .refine((h) => Object.keys(h).length <= 20 && Object.keys(h).every((k) => !FORBIDDEN_HEADERS.test(k)), "at most 20 headers; auth and transport headers are set by Tollgate");
+  .record(
+    z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "header names are letters, digits and hyphens"),
+    z
+      .string()
+      .max(2000)
+      .regex(/^[^\r\n]*$/, "no line breaks in header values"),
+  )
+  .refine(
+    (h) => Object.keys(h).length <= 20 && Object.keys(h).every((k) => !FORBIDDEN_HEADERS.test(k)),
+    "at most 20 headers; auth and transport headers are set by Tollgate",
+  );
 
 export const createProviderBody = z.strictObject({
   name: z.string().trim().min(1).max(100),

@@ -69,7 +69,12 @@ export function providerOut(r: repo.ProviderRow) {
 }
 
 const hint = (key: string) => (key ? (key.length > 8 ? `${key.slice(0, 3)}…${key.slice(-4)}` : "…") : "(none)");
-const slugFrom = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "provider";
+const slugFrom = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40) || "provider";
 
 export function createProviderService(deps: {
   db: Db;
@@ -92,7 +97,8 @@ export function createProviderService(deps: {
     return row;
   }
 
-  const slugTaken = (slug: string) => conflict("PROVIDER_SLUG_TAKEN", `A provider "${slug}" already exists in this organization.`);
+  const slugTaken = (slug: string) =>
+    conflict("PROVIDER_SLUG_TAKEN", `A provider "${slug}" already exists in this organization.`);
 
   return {
     async list(ctx: OrgContext) {
@@ -120,13 +126,22 @@ export function createProviderService(deps: {
             name: body.name,
             format: body.format,
             baseUrl,
-            secret: deps.box.seal(JSON.stringify({ apiKey: body.apiKey, headers: body.headers ?? {} }), sealContext(ctx.orgId, id)),
+            secret: deps.box.seal(
+              JSON.stringify({ apiKey: body.apiKey, headers: body.headers ?? {} }),
+              sealContext(ctx.orgId, id),
+            ),
             apiKeyHint: hint(body.apiKey),
             headerNames: Object.keys(body.headers ?? {}),
             models,
             createdBy: ctx.userId,
           });
-          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "provider.created", targetType: "provider", targetId: id, metadata: { slug, format: body.format, baseUrl, models: models.map((m) => m.id) } });
+          await recordAudit(tx, ctx, {
+            orgId: ctx.orgId,
+            action: "provider.created",
+            targetType: "provider",
+            targetId: id,
+            metadata: { slug, format: body.format, baseUrl, models: models.map((m) => m.id) },
+          });
           return out;
         });
         deps.directory.invalidate(ctx.orgId);
@@ -147,7 +162,10 @@ export function createProviderService(deps: {
       if (body.baseUrl !== undefined) patch.baseUrl = checkUrl(body.baseUrl);
       if (body.models !== undefined) patch.models = toStoredModels(body.models);
       if (body.apiKey !== undefined || body.headers !== undefined) {
-        const old = JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as { apiKey: string; headers: Record<string, string> };
+        const old = JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as {
+          apiKey: string;
+          headers: Record<string, string>;
+        };
         const next = { apiKey: body.apiKey ?? old.apiKey, headers: body.headers ?? old.headers };
         patch.secret = deps.box.seal(JSON.stringify(next), sealContext(ctx.orgId, current.id));
         patch.apiKeyHint = hint(next.apiKey);
@@ -157,7 +175,13 @@ export function createProviderService(deps: {
         const row = await db.transaction(async (tx) => {
           const out = await repo.update(tx, ctx.orgId, current.id, patch);
           const changed = Object.keys(body).map((k) => (k === "apiKey" ? "apiKey (replaced)" : k));
-          await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "provider.updated", targetType: "provider", targetId: current.id, metadata: { slug: out.slug, changed } });
+          await recordAudit(tx, ctx, {
+            orgId: ctx.orgId,
+            action: "provider.updated",
+            targetType: "provider",
+            targetId: current.id,
+            metadata: { slug: out.slug, changed },
+          });
           return out;
         });
         deps.directory.invalidate(ctx.orgId);
@@ -173,7 +197,13 @@ export function createProviderService(deps: {
       const current = await load(ctx, slug);
       await db.transaction(async (tx) => {
         await repo.remove(tx, ctx.orgId, current.id);
-        await recordAudit(tx, ctx, { orgId: ctx.orgId, action: "provider.deleted", targetType: "provider", targetId: current.id, metadata: { slug } });
+        await recordAudit(tx, ctx, {
+          orgId: ctx.orgId,
+          action: "provider.deleted",
+          targetType: "provider",
+          targetId: current.id,
+          metadata: { slug },
+        });
       });
       deps.directory.invalidate(ctx.orgId);
     },
@@ -184,7 +214,8 @@ export function createProviderService(deps: {
       const row = await load(ctx, slug);
       const entry = toEntry(row, deps.box);
       const target = model ?? row.models[0]?.id ?? null;
-      if (model && !entry.models.has(model)) throw notFound("MODEL_NOT_FOUND", `Provider "${slug}" has no model "${model}".`);
+      if (model && !entry.models.has(model))
+        throw notFound("MODEL_NOT_FOUND", `Provider "${slug}" has no model "${model}".`);
       return deps.probe(entry, target);
     },
   };

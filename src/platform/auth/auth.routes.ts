@@ -14,9 +14,14 @@ import { type Auth, CLIENT_IP_HEADER } from "./auth.js";
 import { toWebHeaders } from "./guard.js";
 import type { LoginThrottle } from "./throttle.js";
 
-const userOut = z.object({ id: z.string(), name: z.string(), email: z.string(), emailVerified: z.boolean() }).passthrough();
+const userOut = z
+  .object({ id: z.string(), name: z.string(), email: z.string(), emailVerified: z.boolean() })
+  .passthrough();
 
-export function registerAuthRoutes(app: FastifyInstance, deps: { auth: Auth; throttle: LoginThrottle; publicUrl: string }) {
+export function registerAuthRoutes(
+  app: FastifyInstance,
+  deps: { auth: Auth; throttle: LoginThrottle; publicUrl: string },
+) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   /** Calls the auth library with the request; the response is not sent yet (the throttle settles first). */
@@ -59,7 +64,11 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { auth: Auth; thr
         /* not JSON: keep the status, generic message */
       }
       return reply.send({
-        error: { code: parsed.code ?? "AUTH_ERROR", message: parsed.message ?? "Authentication failed.", requestId: request.id },
+        error: {
+          code: parsed.code ?? "AUTH_ERROR",
+          message: parsed.message ?? "Authentication failed.",
+          requestId: request.id,
+        },
       });
     }
     if (type) reply.header("content-type", type);
@@ -93,18 +102,27 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { auth: Auth; thr
       schema: {
         tags: ["auth"],
         summary: "Sign in with email and password; sets the session cookie",
-        body: z.object({ email: z.string().max(254), password: z.string().max(128), rememberMe: z.boolean().optional() }),
+        body: z.object({
+          email: z.string().max(254),
+          password: z.string().max(128),
+          rememberMe: z.boolean().optional(),
+        }),
         response: { 200: z.object({ token: z.string().nullable(), user: userOut }).passthrough() },
       },
     },
-    async (request, reply) => send(request, reply, await deps.throttle.attempt(request.body.email, request.ip, () => callAuth(request))),
+    async (request, reply) =>
+      send(request, reply, await deps.throttle.attempt(request.body.email, request.ip, () => callAuth(request))),
   );
 
   r.post(
     "/api/auth/sign-out",
     {
       config: { access: { kind: "public" } },
-      schema: { tags: ["auth"], summary: "End the current session", response: { 200: z.object({ success: z.boolean() }) } },
+      schema: {
+        tags: ["auth"],
+        summary: "End the current session",
+        response: { 200: z.object({ success: z.boolean() }) },
+      },
     },
     forward,
   );

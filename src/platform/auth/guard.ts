@@ -67,7 +67,12 @@ export function installAuthGuard(
   async function checkSession(request: FastifyRequest, access: Exclude<RouteAccess, { kind: "public" | "apiKey" }>) {
     const session = await deps.auth.api.getSession({ headers: toWebHeaders(request) });
     if (!session) throw unauthorized();
-    const actor: Actor = { userId: session.user.id, email: session.user.email, name: session.user.name, ip: request.ip };
+    const actor: Actor = {
+      userId: session.user.id,
+      email: session.user.email,
+      name: session.user.name,
+      ip: request.ip,
+    };
     request.actor = actor;
     if (access.kind === "user") return;
     const slug = (request.params as Record<string, string | undefined>).org;

@@ -84,7 +84,11 @@ export function createLoginThrottle(db: Db, limits: ThrottleLimits) {
       const wait = await count(email, ip);
       if (wait !== null) {
         await refund([k.email, k.ip]);
-        throw tooManyRequests("TOO_MANY_ATTEMPTS", `Too many failed sign-in attempts. Try again in ${wait} seconds.`, wait);
+        throw tooManyRequests(
+          "TOO_MANY_ATTEMPTS",
+          `Too many failed sign-in attempts. Try again in ${wait} seconds.`,
+          wait,
+        );
       }
       let status = 500;
       try {

@@ -101,7 +101,12 @@ async function openPglite(dataDir: string | null): Promise<Database> {
 /** True when `err` (possibly wrapped by Drizzle) is a unique violation, optionally of one constraint. */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   for (let e = err as { code?: string; constraint?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === "23505") return constraint === undefined || e.constraint === constraint || String((e as Error).message ?? "").includes(constraint);
+    if (e.code === "23505")
+      return (
+        constraint === undefined ||
+        e.constraint === constraint ||
+        String((e as Error).message ?? "").includes(constraint)
+      );
   }
   return false;
 }

@@ -54,10 +54,17 @@ export async function acquireServerLock(databaseUrl: string, log: Logger): Promi
     if (released || next === state) return;
     state = next;
     const reason = err instanceof Error ? err.message : undefined;
-    if (next === "held") log.warn("single-server lock taken again: this is the only Tollgate server on this database once more");
+    if (next === "held")
+      log.warn("single-server lock taken again: this is the only Tollgate server on this database once more");
     else if (next === "lost") {
-      log.error({ reason }, "lost the single-server lock (its database connection dropped); re-taking it every second. Until then another server could start and spend credits twice");
-    } else log.error(`${SERVER_LOCK_TAKEN} (This server lost its lock when its connection dropped, and another server took it: stop one of them.)`);
+      log.error(
+        { reason },
+        "lost the single-server lock (its database connection dropped); re-taking it every second. Until then another server could start and spend credits twice",
+      );
+    } else
+      log.error(
+        `${SERVER_LOCK_TAKEN} (This server lost its lock when its connection dropped, and another server took it: stop one of them.)`,
+      );
   };
 
   const drop = (c: pg.Client, err?: unknown) => {
@@ -126,7 +133,9 @@ async function tryLock(databaseUrl: string): Promise<pg.Client | null> {
   c.on("error", () => {});
   try {
     await c.connect();
-    const r = await c.query<{ ok: boolean }>("select pg_try_advisory_lock($1::bigint) as ok", [SERVER_LOCK_KEY.toString()]);
+    const r = await c.query<{ ok: boolean }>("select pg_try_advisory_lock($1::bigint) as ok", [
+      SERVER_LOCK_KEY.toString(),
+    ]);
     if (r.rows[0]?.ok) return c;
   } catch (err) {
     await c.end().catch(() => {});

@@ -21,13 +21,22 @@ export function AuditPage() {
   const cursor = pages.cursor;
   const page = useQuery({
     queryKey: ["org", org.slug, "audit", debounced, cursor],
-    queryFn: () => api.get<{ entries: AuditEntry[]; nextCursor: string | null }>(orgUrl(org.slug, `/audit-log${qs({ action: debounced, cursor, limit: 50 })}`)),
+    queryFn: () =>
+      api.get<{ entries: AuditEntry[]; nextCursor: string | null }>(
+        orgUrl(org.slug, `/audit-log${qs({ action: debounced, cursor, limit: 50 })}`),
+      ),
     placeholderData: keepPreviousData,
   });
   return (
     <Stack>
       <Title order={2}>Audit log</Title>
-      <TextInput label="Action" placeholder="e.g. member.invited" value={action} onChange={(e) => setAction(e.currentTarget.value)} w={260} />
+      <TextInput
+        label="Action"
+        placeholder="e.g. member.invited"
+        value={action}
+        onChange={(e) => setAction(e.currentTarget.value)}
+        w={260}
+      />
       {page.isPending ? (
         <PageLoader />
       ) : page.error ? (

@@ -58,8 +58,17 @@ export function SignInPage() {
       <form onSubmit={form.onSubmit((v) => signIn.mutate(v))} noValidate>
         <Stack>
           <TextInput label="Email" type="email" autoComplete="email" required {...form.getInputProps("email")} />
-          <PasswordInput label="Password" autoComplete="current-password" required {...form.getInputProps("password")} />
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <PasswordInput
+            label="Password"
+            autoComplete="current-password"
+            required
+            {...form.getInputProps("password")}
+          />
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Button type="submit" loading={signIn.isPending}>
             Sign in
           </Button>
@@ -110,8 +119,18 @@ export function SignUpPage() {
         <Stack>
           <TextInput label="Name" autoComplete="name" required {...form.getInputProps("name")} />
           <TextInput label="Email" type="email" autoComplete="email" required {...form.getInputProps("email")} />
-          <PasswordInput label="Password" autoComplete="new-password" description="At least 8 characters." required {...form.getInputProps("password")} />
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <PasswordInput
+            label="Password"
+            autoComplete="new-password"
+            description="At least 8 characters."
+            required
+            {...form.getInputProps("password")}
+          />
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Button type="submit" loading={signUp.isPending}>
             Sign up
           </Button>

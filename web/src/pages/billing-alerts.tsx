@@ -39,16 +39,26 @@ export function BillingAlerts() {
   const canManage = useCan(["billing", "manage"]);
   const qc = useQueryClient();
   const key = ["org", org.slug, "billing-alerts"];
-  const settings = useQuery({ queryKey: key, queryFn: () => api.get<AlertSettings>(orgUrl(org.slug, "/billing/alerts")) });
+  const settings = useQuery({
+    queryKey: key,
+    queryFn: () => api.get<AlertSettings>(orgUrl(org.slug, "/billing/alerts")),
+  });
   // The billing page's own summary query (same key): shared, not fetched twice.
-  const summary = useQuery({ queryKey: ["org", org.slug, "billing"], queryFn: () => api.get<BillingSummary>(orgUrl(org.slug, "/billing")) });
+  const summary = useQuery({
+    queryKey: ["org", org.slug, "billing"],
+    queryFn: () => api.get<BillingSummary>(orgUrl(org.slug, "/billing")),
+  });
   const credits = summary.data?.creditsEnabled !== false;
   const [secret, setSecret] = useState<string | null>(null);
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({ initialValues: { lowBalanceUsd: "", monthlyBudgetUsd: "", webhookUrl: "" } });
   useEffect(() => {
     if (!settings.data) return;
-    form.setValues({ lowBalanceUsd: toInput(settings.data.lowBalanceUsd), monthlyBudgetUsd: toInput(settings.data.monthlyBudgetUsd), webhookUrl: settings.data.webhookUrl ?? "" });
+    form.setValues({
+      lowBalanceUsd: toInput(settings.data.lowBalanceUsd),
+      monthlyBudgetUsd: toInput(settings.data.monthlyBudgetUsd),
+      webhookUrl: settings.data.webhookUrl ?? "",
+    });
     form.resetDirty();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [settings.data?.updatedAt]);
@@ -77,13 +87,21 @@ export function BillingAlerts() {
     mutationFn: () => api.post<TestResult>(orgUrl(org.slug, "/billing/alerts/test")),
     onSuccess: (r) => {
       const mail = r.emails.length ? `Email sent to ${r.emails.join(", ")}.` : "No email could be sent.";
-      const hook = r.webhook === null ? "" : r.webhook.delivered ? ` Webhook answered ${r.webhook.status}.` : ` Webhook failed: ${r.webhook.error}.`;
+      const hook =
+        r.webhook === null
+          ? ""
+          : r.webhook.delivered
+            ? ` Webhook answered ${r.webhook.status}.`
+            : ` Webhook failed: ${r.webhook.error}.`;
       notifications.show({ color: r.webhook && !r.webhook.delivered ? "orange" : "green", message: mail + hook });
     },
     onError: (err) => notifications.show({ color: "red", message: err.message }),
   });
   const emailMe = useMutation({
-    mutationFn: (on: boolean) => (on ? api.put<{ emailMe: boolean }>(orgUrl(org.slug, "/billing/alerts/subscription"), {}) : api.del<{ emailMe: boolean }>(orgUrl(org.slug, "/billing/alerts/subscription"))),
+    mutationFn: (on: boolean) =>
+      on
+        ? api.put<{ emailMe: boolean }>(orgUrl(org.slug, "/billing/alerts/subscription"), {})
+        : api.del<{ emailMe: boolean }>(orgUrl(org.slug, "/billing/alerts/subscription")),
     onSuccess: (r) => qc.setQueryData<AlertSettings>(key, (old) => (old ? { ...old, emailMe: r.emailMe } : old)),
     onError: (err) => notifications.show({ color: "red", message: err.message }),
   });
@@ -115,9 +133,21 @@ export function BillingAlerts() {
               <Stack>
                 <Group grow align="flex-start">
                   {credits && (
-                    <TextInput label="Low balance (USD)" description="Alert when the balance falls below this. Empty: off." placeholder="e.g. 10" disabled={!canManage} {...form.getInputProps("lowBalanceUsd")} />
+                    <TextInput
+                      label="Low balance (USD)"
+                      description="Alert when the balance falls below this. Empty: off."
+                      placeholder="e.g. 10"
+                      disabled={!canManage}
+                      {...form.getInputProps("lowBalanceUsd")}
+                    />
                   )}
-                  <TextInput label="Monthly budget (USD)" description="Alerts at 50, 80 and 100 % of this month's spend. Empty: off." placeholder="e.g. 500" disabled={!canManage} {...form.getInputProps("monthlyBudgetUsd")} />
+                  <TextInput
+                    label="Monthly budget (USD)"
+                    description="Alerts at 50, 80 and 100 % of this month's spend. Empty: off."
+                    placeholder="e.g. 500"
+                    disabled={!canManage}
+                    {...form.getInputProps("monthlyBudgetUsd")}
+                  />
                 </Group>
                 <TextInput
                   label="Webhook URL"
@@ -142,7 +172,12 @@ export function BillingAlerts() {
                         Send test alert
                       </Button>
                       {settings.data.webhookUrl && (
-                        <Button variant="subtle" size="xs" loading={save.isPending} onClick={() => save.mutate({ ...form.values, rotateWebhookSecret: true })}>
+                        <Button
+                          variant="subtle"
+                          size="xs"
+                          loading={save.isPending}
+                          onClick={() => save.mutate({ ...form.values, rotateWebhookSecret: true })}
+                        >
                           New signing secret
                         </Button>
                       )}
@@ -157,7 +192,9 @@ export function BillingAlerts() {
             {secret && (
               <Alert color="green" title="Webhook signing secret — copy it now" data-testid="alert-webhook-secret">
                 <Stack gap="sm">
-                  <Text size="sm">This is the only time the secret is shown. Verify each webhook with it (see the billing docs).</Text>
+                  <Text size="sm">
+                    This is the only time the secret is shown. Verify each webhook with it (see the billing docs).
+                  </Text>
                   <Group wrap="nowrap" align="center">
                     <Code block style={{ flex: 1, wordBreak: "break-all" }}>
                       {secret}

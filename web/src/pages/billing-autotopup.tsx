@@ -30,12 +30,19 @@ export function AutoTopupSettings() {
   const canManage = useCan(["billing", "manage"]);
   const qc = useQueryClient();
   const key = ["org", org.slug, "auto-topup"];
-  const settings = useQuery({ queryKey: key, queryFn: () => api.get<AutoTopup>(orgUrl(org.slug, "/billing/auto-topup")) });
+  const settings = useQuery({
+    queryKey: key,
+    queryFn: () => api.get<AutoTopup>(orgUrl(org.slug, "/billing/auto-topup")),
+  });
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({ initialValues: { enabled: false, thresholdUsd: "", amountUsd: "" } });
   useEffect(() => {
     if (!settings.data) return;
-    form.setValues({ enabled: settings.data.enabled, thresholdUsd: toInput(settings.data.thresholdUsd), amountUsd: toInput(settings.data.amountUsd) });
+    form.setValues({
+      enabled: settings.data.enabled,
+      thresholdUsd: toInput(settings.data.thresholdUsd),
+      amountUsd: toInput(settings.data.amountUsd),
+    });
     form.resetDirty();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [settings.data]);
@@ -64,8 +71,8 @@ export function AutoTopupSettings() {
       <Stack>
         <Title order={3}>Auto top-up</Title>
         <Text size="sm" c="dimmed">
-          When the balance falls below the threshold, the default card is charged the amount — once each time the balance crosses it. If a charge fails, auto
-          top-up pauses until credits are added.
+          When the balance falls below the threshold, the default card is charged the amount — once each time the
+          balance crosses it. If a charge fails, auto top-up pauses until credits are added.
         </Text>
         {settings.isPending ? (
           <PageLoader />
@@ -74,9 +81,18 @@ export function AutoTopupSettings() {
         ) : (
           <form onSubmit={form.onSubmit((v) => save.mutate(v))}>
             <Stack>
-              <Switch label="Top up automatically" disabled={!canManage} {...form.getInputProps("enabled", { type: "checkbox" })} />
+              <Switch
+                label="Top up automatically"
+                disabled={!canManage}
+                {...form.getInputProps("enabled", { type: "checkbox" })}
+              />
               <Group grow align="flex-start">
-                <TextInput label="When the balance is below (USD)" placeholder="e.g. 10" disabled={!canManage} {...form.getInputProps("thresholdUsd")} />
+                <TextInput
+                  label="When the balance is below (USD)"
+                  placeholder="e.g. 10"
+                  disabled={!canManage}
+                  {...form.getInputProps("thresholdUsd")}
+                />
                 <TextInput
                   label="Add (USD)"
                   description={`Between $${toInput(settings.data.minUsd)} and $${toInput(settings.data.maxUsd)}.`}

@@ -5,7 +5,19 @@
  * Without Stripe: how the instance operator grants credits (the CLI command).
  * Admins see the page read-only.
  */
-import { Alert, Button, Code, Group, Modal, Paper, SegmentedControl, Stack, Text, TextInput, Title } from "@mantine/core";
+import {
+  Alert,
+  Button,
+  Code,
+  Group,
+  Modal,
+  Paper,
+  SegmentedControl,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useSearchParams } from "react-router";
@@ -32,14 +44,20 @@ export function StripeReturnNotice() {
   const setup = params.get("setup");
   useEffect(() => {
     if (checkout !== "success" && setup !== "success") return;
-    const timers = [2_000, 6_000, 15_000].map((ms) => setTimeout(() => qc.invalidateQueries({ queryKey: ["org", org.slug] }), ms));
+    const timers = [2_000, 6_000, 15_000].map((ms) =>
+      setTimeout(() => qc.invalidateQueries({ queryKey: ["org", org.slug] }), ms),
+    );
     return () => timers.forEach(clearTimeout);
   }, [checkout, setup, org.slug, qc]);
   if (!checkout && !setup) return null;
   const dismiss = () => setParams({}, { replace: true });
   const [color, title, text] =
     checkout === "success"
-      ? ["green", "Payment received", "Your credits appear as soon as Stripe confirms the payment, usually within seconds. Bank payments can take a few days."]
+      ? [
+          "green",
+          "Payment received",
+          "Your credits appear as soon as Stripe confirms the payment, usually within seconds. Bank payments can take a few days.",
+        ]
       : checkout === "cancelled"
         ? ["gray", "Checkout cancelled", "Nothing was charged."]
         : setup === "success"
@@ -60,7 +78,9 @@ export function AddCredits({ summary }: { summary: BillingSummary }) {
     return (
       <Alert color="gray" title="Add credits" data-testid="add-credits-offline">
         <Stack gap="xs">
-          <Text size="sm">Card payments are not configured on this server. The instance operator adds credits from the command line:</Text>
+          <Text size="sm">
+            Card payments are not configured on this server. The instance operator adds credits from the command line:
+          </Text>
           <Code block>{`npx tollgate credits grant --org ${org.slug} --usd 25 --note "why"`}</Code>
           <Text size="xs" c="dimmed">
             Credits belong to {org.name} only; they are never shared with your other organizations.
@@ -75,7 +95,9 @@ export function AddCredits({ summary }: { summary: BillingSummary }) {
         <Stack gap={2}>
           <Title order={3}>Add credits</Title>
           <Text size="sm" c="dimmed">
-            {canManage ? "Pay by card with Stripe. Credits belong to this organization only." : "Only the owner of this organization can add credits."}
+            {canManage
+              ? "Pay by card with Stripe. Credits belong to this organization only."
+              : "Only the owner of this organization can add credits."}
           </Text>
         </Stack>
         {canManage && <Button onClick={() => setOpen(true)}>Add credits</Button>}
@@ -86,7 +108,11 @@ export function AddCredits({ summary }: { summary: BillingSummary }) {
 }
 
 function AddCreditsModal({ org, opened, onClose }: { org: string; opened: boolean; onClose: () => void }) {
-  const options = useQuery({ queryKey: ["org", org, "checkout-options"], queryFn: () => api.get<CheckoutOptions>(orgUrl(org, "/billing/checkout")), enabled: opened });
+  const options = useQuery({
+    queryKey: ["org", org, "checkout-options"],
+    queryFn: () => api.get<CheckoutOptions>(orgUrl(org, "/billing/checkout")),
+    enabled: opened,
+  });
   const [choice, setChoice] = useState<string>("25");
   const [custom, setCustom] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -116,7 +142,11 @@ function AddCreditsModal({ org, opened, onClose }: { org: string; opened: boolea
           {choice === "custom" && (
             <TextInput
               label="Amount (USD)"
-              description={options.data ? `Between $${short(options.data.minUsd)} and $${short(options.data.maxUsd)}, whole cents.` : undefined}
+              description={
+                options.data
+                  ? `Between $${short(options.data.minUsd)} and $${short(options.data.maxUsd)}, whole cents.`
+                  : undefined
+              }
               placeholder="e.g. 40"
               value={custom}
               onChange={(e) => setCustom(e.currentTarget.value)}

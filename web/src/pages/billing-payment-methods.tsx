@@ -20,14 +20,21 @@ export interface PaymentMethod {
   isDefault: boolean;
 }
 
-const label = (pm: PaymentMethod) => `${pm.brand ? pm.brand[0]!.toUpperCase() + pm.brand.slice(1) : pm.type} •••• ${pm.last4 ?? "????"}`;
+const label = (pm: PaymentMethod) =>
+  `${pm.brand ? pm.brand[0]!.toUpperCase() + pm.brand.slice(1) : pm.type} •••• ${pm.last4 ?? "????"}`;
 
 export function PaymentMethods() {
   const org = useCurrentOrg()!;
   const canManage = useCan(["billing", "manage"]);
   const qc = useQueryClient();
   const key = ["org", org.slug, "payment-methods"];
-  const list = useQuery({ queryKey: key, queryFn: () => api.get<{ stripeConfigured: boolean; paymentMethods: PaymentMethod[] }>(orgUrl(org.slug, "/billing/payment-methods")) });
+  const list = useQuery({
+    queryKey: key,
+    queryFn: () =>
+      api.get<{ stripeConfigured: boolean; paymentMethods: PaymentMethod[] }>(
+        orgUrl(org.slug, "/billing/payment-methods"),
+      ),
+  });
   const [removing, setRemoving] = useState<PaymentMethod | null>(null);
   const refresh = () => qc.invalidateQueries({ queryKey: key });
   const add = useMutation({
@@ -36,7 +43,8 @@ export function PaymentMethods() {
     onError: (err) => notifications.show({ color: "red", message: err.message }),
   });
   const makeDefault = useMutation({
-    mutationFn: (id: string) => api.post(orgUrl(org.slug, `/billing/payment-methods/${encodeURIComponent(id)}/default`)),
+    mutationFn: (id: string) =>
+      api.post(orgUrl(org.slug, `/billing/payment-methods/${encodeURIComponent(id)}/default`)),
     onSuccess: () => {
       notifications.show({ color: "green", message: "Default payment method changed." });
       void refresh();
@@ -97,7 +105,12 @@ export function PaymentMethods() {
                     {canManage && (
                       <Group gap="xs" justify="flex-end">
                         {!pm.isDefault && (
-                          <Button size="xs" variant="subtle" loading={makeDefault.isPending && makeDefault.variables === pm.id} onClick={() => makeDefault.mutate(pm.id)}>
+                          <Button
+                            size="xs"
+                            variant="subtle"
+                            loading={makeDefault.isPending && makeDefault.variables === pm.id}
+                            onClick={() => makeDefault.mutate(pm.id)}
+                          >
                             Make default
                           </Button>
                         )}
@@ -116,7 +129,10 @@ export function PaymentMethods() {
       <Modal opened={!!removing} onClose={() => setRemoving(null)} title="Remove payment method">
         <Stack>
           <Text size="sm">
-            Remove {removing ? label(removing) : ""}?{removing?.isDefault ? " It is the default card: auto top-up cannot charge until another card is the default." : ""}
+            Remove {removing ? label(removing) : ""}?
+            {removing?.isDefault
+              ? " It is the default card: auto top-up cannot charge until another card is the default."
+              : ""}
           </Text>
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setRemoving(null)}>

@@ -7,7 +7,19 @@
  * usage. Money stays in micro-USD BigInts until it is drawn.
  */
 import { AreaChart, BarChart } from "@mantine/charts";
-import { Badge, Button, Group, Paper, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import {
+  Badge,
+  Button,
+  Group,
+  Paper,
+  SegmentedControl,
+  Select,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from "@mantine/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { api, type BillingSummary, orgUrl, qs, type Transaction, type UsageReport } from "../api";
@@ -23,7 +35,10 @@ const RANGES: Record<string, number> = { "7d": 7, "30d": 30, "90d": 90 };
 
 export function BillingPage() {
   const org = useCurrentOrg()!;
-  const summary = useQuery({ queryKey: ["org", org.slug, "billing"], queryFn: () => api.get<BillingSummary>(orgUrl(org.slug, "/billing")) });
+  const summary = useQuery({
+    queryKey: ["org", org.slug, "billing"],
+    queryFn: () => api.get<BillingSummary>(orgUrl(org.slug, "/billing")),
+  });
   return (
     <Stack>
       <Title order={2}>Billing</Title>
@@ -35,10 +50,15 @@ export function BillingPage() {
       ) : !summary.data.creditsEnabled ? (
         <>
           <Text size="sm" c="dimmed" data-testid="billing-credits-off">
-            Prepaid credits are off on this instance: requests need no balance. Usage is still metered and priced below, and project spend caps still apply.
+            Prepaid credits are off on this instance: requests need no balance. Usage is still metered and priced below,
+            and project spend caps still apply.
           </Text>
           <SimpleGrid cols={{ base: 2, md: 4 }}>
-            <Money label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`} micro={summary.data.monthSpendMicroUsd} testId="billing-month-spend" />
+            <Money
+              label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`}
+              micro={summary.data.monthSpendMicroUsd}
+              testId="billing-month-spend"
+            />
           </SimpleGrid>
         </>
       ) : (
@@ -47,7 +67,11 @@ export function BillingPage() {
             <Money label="Balance" micro={summary.data.balanceMicroUsd} testId="billing-balance" />
             <Money label="Held by requests in flight" micro={summary.data.reservedMicroUsd} />
             <Money label="Available" micro={summary.data.availableMicroUsd} />
-            <Money label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`} micro={summary.data.monthSpendMicroUsd} testId="billing-month-spend" />
+            <Money
+              label={`Spent since ${new Date(summary.data.monthStart).toLocaleDateString()}`}
+              micro={summary.data.monthSpendMicroUsd}
+              testId="billing-month-spend"
+            />
           </SimpleGrid>
           <AddCredits summary={summary.data} />
           {summary.data.stripeConfigured && (
@@ -81,7 +105,10 @@ function Money({ label, micro, testId }: { label: string; micro: string; testId?
 function Usage({ org }: { org: string }) {
   const [range, setRange] = useState("30d");
   const days = RANGES[range] ?? 30;
-  const from = useMemo(() => new Date(new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10)), [days]);
+  const from = useMemo(
+    () => new Date(new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10)),
+    [days],
+  );
   const report = useQuery({
     queryKey: ["org", org, "billing-usage", range],
     queryFn: () => api.get<UsageReport>(orgUrl(org, `/billing/usage${qs({ from: from.toISOString() })}`)),
@@ -106,9 +133,15 @@ function Usage({ org }: { org: string }) {
     }
     const toNum = (micro: bigint) => Number(micro) / 1e6;
     return {
-      days: [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, cost]) => ({ day: day.slice(5), cost: toNum(cost) })),
-      projects: [...byProject].map(([name, v]) => ({ name, cost: toNum(v.cost), requests: v.requests })).sort((a, b) => b.cost - a.cost),
-      models: [...byModel].map(([name, v]) => ({ name, cost: toNum(v.cost), requests: v.requests })).sort((a, b) => b.cost - a.cost),
+      days: [...byDay]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([day, cost]) => ({ day: day.slice(5), cost: toNum(cost) })),
+      projects: [...byProject]
+        .map(([name, v]) => ({ name, cost: toNum(v.cost), requests: v.requests }))
+        .sort((a, b) => b.cost - a.cost),
+      models: [...byModel]
+        .map(([name, v]) => ({ name, cost: toNum(v.cost), requests: v.requests }))
+        .sort((a, b) => b.cost - a.cost),
     };
   }, [report.data, days, from]);
   const money = (v: number) => `$${v.toFixed(4)}`;
@@ -119,8 +152,20 @@ function Usage({ org }: { org: string }) {
         <Group justify="space-between">
           <Title order={3}>Usage</Title>
           <Group gap="xs">
-            <SegmentedControl size="xs" value={range} onChange={setRange} data={Object.keys(RANGES)} aria-label="Usage range" />
-            <Button component="a" size="xs" variant="default" href={orgUrl(org, `/billing/usage${qs({ from: from.toISOString(), format: "csv" })}`)} download>
+            <SegmentedControl
+              size="xs"
+              value={range}
+              onChange={setRange}
+              data={Object.keys(RANGES)}
+              aria-label="Usage range"
+            />
+            <Button
+              component="a"
+              size="xs"
+              variant="default"
+              href={orgUrl(org, `/billing/usage${qs({ from: from.toISOString(), format: "csv" })}`)}
+              download
+            >
               Export CSV
             </Button>
           </Group>
@@ -131,31 +176,51 @@ function Usage({ org }: { org: string }) {
           <QueryError error={report.error} retry={() => report.refetch()} />
         ) : report.data.rows.length === 0 ? (
           <Text c="dimmed" size="sm">
-            No billed usage in this period. Every request is billed here at what its provider reported; free models (such as mock/echo) cost nothing.
+            No billed usage in this period. Every request is billed here at what its provider reported; free models
+            (such as mock/echo) cost nothing.
           </Text>
         ) : (
           <>
             <Text size="sm" data-testid="billing-usage-totals">
-              {num(report.data.totals.requests)} requests · {usd(report.data.totals.costMicroUsd)} in the last {days} days
+              {num(report.data.totals.requests)} requests · {usd(report.data.totals.costMicroUsd)} in the last {days}{" "}
+              days
             </Text>
             <SimpleGrid cols={{ base: 1, lg: 3 }}>
               <div>
                 <Text fw={600} size="sm" mb="xs">
                   Cost by day
                 </Text>
-                <AreaChart h={200} data={charts!.days} dataKey="day" series={[{ name: "cost", color: "grape.6" }]} valueFormatter={money} />
+                <AreaChart
+                  h={200}
+                  data={charts!.days}
+                  dataKey="day"
+                  series={[{ name: "cost", color: "grape.6" }]}
+                  valueFormatter={money}
+                />
               </div>
               <div>
                 <Text fw={600} size="sm" mb="xs">
                   Cost by project
                 </Text>
-                <BarChart h={200} data={charts!.projects} dataKey="name" series={[{ name: "cost", color: "indigo.6" }]} valueFormatter={money} />
+                <BarChart
+                  h={200}
+                  data={charts!.projects}
+                  dataKey="name"
+                  series={[{ name: "cost", color: "indigo.6" }]}
+                  valueFormatter={money}
+                />
               </div>
               <div>
                 <Text fw={600} size="sm" mb="xs">
                   Cost by model
                 </Text>
-                <BarChart h={200} data={charts!.models} dataKey="name" series={[{ name: "cost", color: "teal.6" }]} valueFormatter={money} />
+                <BarChart
+                  h={200}
+                  data={charts!.models}
+                  dataKey="name"
+                  series={[{ name: "cost", color: "teal.6" }]}
+                  valueFormatter={money}
+                />
               </div>
             </SimpleGrid>
           </>
@@ -171,7 +236,10 @@ function Transactions({ org }: { org: string }) {
   const cursor = pages.cursor;
   const page = useQuery({
     queryKey: ["org", org, "transactions", kind, cursor],
-    queryFn: () => api.get<{ transactions: Transaction[]; nextCursor: string | null }>(orgUrl(org, `/billing/transactions${qs({ kind, cursor, limit: 25 })}`)),
+    queryFn: () =>
+      api.get<{ transactions: Transaction[]; nextCursor: string | null }>(
+        orgUrl(org, `/billing/transactions${qs({ kind, cursor, limit: 25 })}`),
+      ),
     placeholderData: keepPreviousData,
   });
   return (

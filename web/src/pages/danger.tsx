@@ -12,7 +12,10 @@ export function DangerZonePage() {
   const org = useCurrentOrg()!;
   const qc = useQueryClient();
   const navigate = useNavigate();
-  const members = useQuery({ queryKey: ["org", org.slug, "members"], queryFn: () => api.get<{ members: Member[] }>(orgUrl(org.slug, "/members")) });
+  const members = useQuery({
+    queryKey: ["org", org.slug, "members"],
+    queryFn: () => api.get<{ members: Member[] }>(orgUrl(org.slug, "/members")),
+  });
   const [newOwner, setNewOwner] = useState<string | null>(null);
   const [transferError, setTransferError] = useState<string | null>(null);
   const transfer = useMutation({
@@ -34,7 +37,10 @@ export function DangerZonePage() {
       await qc.invalidateQueries({ queryKey: meKey });
       navigate("/", { replace: true });
     },
-    onError: (err) => form.setErrors(formErrors(err, ["confirm"]).fields.confirm ? formErrors(err, ["confirm"]).fields : { confirm: err.message }),
+    onError: (err) =>
+      form.setErrors(
+        formErrors(err, ["confirm"]).fields.confirm ? formErrors(err, ["confirm"]).fields : { confirm: err.message },
+      ),
   });
   const candidates = (members.data?.members ?? []).filter((m) => m.role !== "owner");
 
@@ -63,7 +69,12 @@ export function DangerZonePage() {
                 error={transferError}
                 w={360}
               />
-              <Button color="orange" disabled={!newOwner} loading={transfer.isPending} onClick={() => newOwner && transfer.mutate(newOwner)}>
+              <Button
+                color="orange"
+                disabled={!newOwner}
+                loading={transfer.isPending}
+                onClick={() => newOwner && transfer.mutate(newOwner)}
+              >
                 Transfer ownership
               </Button>
             </Group>
@@ -75,9 +86,14 @@ export function DangerZonePage() {
           <Stack>
             <Title order={3}>Delete organization</Title>
             <Text size="sm">
-              This deletes {org.name} with all its projects, API keys (they stop working at once), request logs and providers. It cannot be undone.
+              This deletes {org.name} with all its projects, API keys (they stop working at once), request logs and
+              providers. It cannot be undone.
             </Text>
-            <TextInput label={`Type the slug “${org.slug}” to confirm`} autoComplete="off" {...form.getInputProps("confirm")} />
+            <TextInput
+              label={`Type the slug “${org.slug}” to confirm`}
+              autoComplete="off"
+              {...form.getInputProps("confirm")}
+            />
             <Group justify="flex-end">
               <Button type="submit" color="red" disabled={form.values.confirm !== org.slug} loading={remove.isPending}>
                 Delete organization

@@ -46,14 +46,24 @@ export function GeneralPage() {
         <form onSubmit={form.onSubmit((v) => save.mutate(v))}>
           <Stack>
             <TextInput label="Name" required disabled={!canEdit} {...form.getInputProps("name")} />
-            <Textarea label="Description" autosize minRows={2} disabled={!canEdit} {...form.getInputProps("description")} />
+            <Textarea
+              label="Description"
+              autosize
+              minRows={2}
+              disabled={!canEdit}
+              {...form.getInputProps("description")}
+            />
             <TextInput
               label="Slug"
               description={`The organization's address: ${window.location.origin}/${form.values.slug}. Changing it breaks old links.`}
               disabled={!canEdit}
               {...form.getInputProps("slug")}
             />
-            {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+            {general && (
+              <Text c="red" size="sm" role="alert">
+                {general}
+              </Text>
+            )}
             {canEdit ? (
               <Group justify="flex-end">
                 <Button type="submit" loading={save.isPending} disabled={!form.isDirty()}>

@@ -15,9 +15,13 @@ export function InvitePage() {
   const qc = useQueryClient();
   const me = useMe();
   const [declined, setDeclined] = useState(false);
-  const preview = useQuery({ queryKey: ["invitation", token], queryFn: () => api.get<InvitationPreview>(`/api/v1/invitations/${encodeURIComponent(token)}`) });
+  const preview = useQuery({
+    queryKey: ["invitation", token],
+    queryFn: () => api.get<InvitationPreview>(`/api/v1/invitations/${encodeURIComponent(token)}`),
+  });
   const accept = useMutation({
-    mutationFn: () => api.post<{ organization: { slug: string } }>(`/api/v1/invitations/${encodeURIComponent(token)}/accept`),
+    mutationFn: () =>
+      api.post<{ organization: { slug: string } }>(`/api/v1/invitations/${encodeURIComponent(token)}/accept`),
     onSuccess: async (res) => {
       await qc.invalidateQueries({ queryKey: meKey });
       navigate(`/${res.organization.slug}`);
@@ -38,13 +42,15 @@ export function InvitePage() {
 
   let body: React.ReactNode;
   if (preview.error) {
-    body = preview.error instanceof ApiError && preview.error.status === 404 ? (
-      <Alert color="red" title="Invitation not found">
-        This link is not valid. Invitations can be revoked, and a resent invitation replaces the old link: ask for a new one.
-      </Alert>
-    ) : (
-      <QueryError error={preview.error} retry={() => preview.refetch()} />
-    );
+    body =
+      preview.error instanceof ApiError && preview.error.status === 404 ? (
+        <Alert color="red" title="Invitation not found">
+          This link is not valid. Invitations can be revoked, and a resent invitation replaces the old link: ask for a
+          new one.
+        </Alert>
+      ) : (
+        <QueryError error={preview.error} retry={() => preview.refetch()} />
+      );
   } else {
     const inv = preview.data;
     const usable = inv.status === "pending" && !inv.expired;
@@ -52,23 +58,31 @@ export function InvitePage() {
     body = (
       <Stack>
         <Text>
-          <b>{inv.invitedBy?.name ?? "Someone"}</b> invited <b>{inv.email}</b> to join <b data-testid="invite-org">{inv.organization.name}</b> as{" "}
-          <Badge variant="light">{inv.role}</Badge>
+          <b>{inv.invitedBy?.name ?? "Someone"}</b> invited <b>{inv.email}</b> to join{" "}
+          <b data-testid="invite-org">{inv.organization.name}</b> as <Badge variant="light">{inv.role}</Badge>
         </Text>
         {declined ? (
           <Alert color="gray">You declined this invitation.</Alert>
         ) : !usable ? (
           <Alert color="yellow" title="This invitation can no longer be used">
-            {inv.expired ? "It has expired." : `It was ${inv.status}.`} Ask {inv.invitedBy?.name ?? "the organization"} to send a new one.
+            {inv.expired ? "It has expired." : `It was ${inv.status}.`} Ask {inv.invitedBy?.name ?? "the organization"}{" "}
+            to send a new one.
           </Alert>
         ) : !signedIn ? (
           <Stack gap="xs">
             <Text size="sm">Sign in or create an account with {inv.email} to accept.</Text>
             <Group>
-              <Button component={Link} to={`/sign-in?next=${encodeURIComponent(here)}&email=${encodeURIComponent(inv.email)}`}>
+              <Button
+                component={Link}
+                to={`/sign-in?next=${encodeURIComponent(here)}&email=${encodeURIComponent(inv.email)}`}
+              >
                 Sign in
               </Button>
-              <Button variant="light" component={Link} to={`/sign-up?next=${encodeURIComponent(here)}&email=${encodeURIComponent(inv.email)}`}>
+              <Button
+                variant="light"
+                component={Link}
+                to={`/sign-up?next=${encodeURIComponent(here)}&email=${encodeURIComponent(inv.email)}`}
+              >
                 Sign up
               </Button>
             </Group>

@@ -2,7 +2,23 @@
  * API keys of a project. A new key is shown exactly once (the server keeps only
  * its hash) with a copy button and ready-to-run snippets against this server.
  */
-import { Alert, Badge, Button, Card, Code, CopyButton, Group, Modal, Select, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
@@ -25,7 +41,10 @@ export function KeysPage() {
   const [createOpen, create] = useDisclosure(false);
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
-  const keys = useQuery({ queryKey: ["org", org, "project", project, "keys"], queryFn: () => api.get<{ keys: ApiKey[] }>(projectUrl(org, project, "/keys")) });
+  const keys = useQuery({
+    queryKey: ["org", org, "project", project, "keys"],
+    queryFn: () => api.get<{ keys: ApiKey[] }>(projectUrl(org, project, "/keys")),
+  });
   const revoke = useMutation({
     mutationFn: (id: string) => api.del(projectUrl(org, project, `/keys/${id}`)),
     onSuccess: async () => {
@@ -52,7 +71,9 @@ export function KeysPage() {
         <Card withBorder p="xl" data-testid="keys-empty">
           <Stack>
             <Title order={4}>No keys yet</Title>
-            <Text size="sm">Create a key, then call this server like OpenAI — only the base URL and the key change:</Text>
+            <Text size="sm">
+              Create a key, then call this server like OpenAI — only the base URL and the key change:
+            </Text>
             <Snippets apiKey="tg_live_…" model={model} />
             <Button onClick={create.open} w="fit-content">
               Create your first key
@@ -76,13 +97,19 @@ export function KeysPage() {
               {keys.data.keys.map((k) => (
                 <Table.Tr key={k.id} data-testid={`key-${k.name}`}>
                   <Table.Td>
-                    {k.name} <Badge size="xs" variant="outline" color={k.environment === "live" ? "indigo" : "gray"}>{k.environment}</Badge>
+                    {k.name}{" "}
+                    <Badge size="xs" variant="outline" color={k.environment === "live" ? "indigo" : "gray"}>
+                      {k.environment}
+                    </Badge>
                   </Table.Td>
                   <Table.Td>
                     <Code>{k.hint}</Code>
                   </Table.Td>
                   <Table.Td>
-                    <Badge color={k.status === "active" ? "green" : k.status === "expired" ? "yellow" : "red"} variant="light">
+                    <Badge
+                      color={k.status === "active" ? "green" : k.status === "expired" ? "yellow" : "red"}
+                      variant="light"
+                    >
                       {k.status}
                     </Badge>
                   </Table.Td>
@@ -176,7 +203,9 @@ res = client.chat.completions.create(model="${model}", messages=[{"role": "user"
 print(res.choices[0].message.content)`;
   const block = (code: string) => (
     <Stack gap={4}>
-      <Code block data-testid="snippet">{code}</Code>
+      <Code block data-testid="snippet">
+        {code}
+      </Code>
       <CopyButton value={code}>
         {({ copied, copy }) => (
           <Button size="compact-xs" variant="subtle" w="fit-content" onClick={copy}>
@@ -193,14 +222,26 @@ print(res.choices[0].message.content)`;
         <Tabs.Tab value="node">OpenAI SDK (Node)</Tabs.Tab>
         <Tabs.Tab value="python">OpenAI SDK (Python)</Tabs.Tab>
       </Tabs.List>
-      <Tabs.Panel value="curl" pt="xs">{block(curl)}</Tabs.Panel>
-      <Tabs.Panel value="node" pt="xs">{block(sdk)}</Tabs.Panel>
-      <Tabs.Panel value="python" pt="xs">{block(py)}</Tabs.Panel>
+      <Tabs.Panel value="curl" pt="xs">
+        {block(curl)}
+      </Tabs.Panel>
+      <Tabs.Panel value="node" pt="xs">
+        {block(sdk)}
+      </Tabs.Panel>
+      <Tabs.Panel value="python" pt="xs">
+        {block(py)}
+      </Tabs.Panel>
     </Tabs>
   );
 }
 
-function CreateKeyModal(props: { org: string; project: string; opened: boolean; onClose: () => void; onCreated: (k: CreatedKey) => void }) {
+function CreateKeyModal(props: {
+  org: string;
+  project: string;
+  opened: boolean;
+  onClose: () => void;
+  onCreated: (k: CreatedKey) => void;
+}) {
   const qc = useQueryClient();
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({
@@ -240,8 +281,17 @@ function CreateKeyModal(props: { org: string; project: string; opened: boolean; 
             allowDeselect={false}
             {...form.getInputProps("environment")}
           />
-          <TextInput label="Expires on" type="date" description="Optional. The key stops working at the end of that day." {...form.getInputProps("expiresAt")} />
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <TextInput
+            label="Expires on"
+            type="date"
+            description="Optional. The key stops working at the end of that day."
+            {...form.getInputProps("expiresAt")}
+          />
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Group justify="flex-end">
             <Button variant="default" onClick={props.onClose}>
               Cancel

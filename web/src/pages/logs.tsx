@@ -1,5 +1,20 @@
 /** Request logs: filterable, cursor-paged table; a detail view per request; CSV / JSONL export. */
-import { Alert, Anchor, Badge, Button, Code, Grid, Group, Paper, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Code,
+  Grid,
+  Group,
+  Paper,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
@@ -18,7 +33,10 @@ export function LogsPage() {
   const [model, setModel] = useState("");
   const [q, setQ] = useState("");
   const [status, setStatus] = useState("");
-  const [filters] = useDebouncedValue({ outcome, model: model.trim(), q: q.trim(), status: /^\d{3}$/.test(status) ? status : "" }, 300);
+  const [filters] = useDebouncedValue(
+    { outcome, model: model.trim(), q: q.trim(), status: /^\d{3}$/.test(status) ? status : "" },
+    300,
+  );
   const pages = useCursorPages();
   const cursor = pages.cursor;
   const filterKey = JSON.stringify(filters);
@@ -30,7 +48,10 @@ export function LogsPage() {
   const params = { outcome: filters.outcome, model: filters.model, q: filters.q, status: filters.status };
   const logs = useQuery({
     queryKey: ["org", org, "project", project, "logs", filterKey, cursor],
-    queryFn: () => api.get<{ logs: LogEntry[]; nextCursor: string | null }>(projectUrl(org, project, `/logs${qs({ ...params, limit: PAGE, cursor })}`)),
+    queryFn: () =>
+      api.get<{ logs: LogEntry[]; nextCursor: string | null }>(
+        projectUrl(org, project, `/logs${qs({ ...params, limit: PAGE, cursor })}`),
+      ),
     placeholderData: keepPreviousData,
   });
   const exportUrl = (format: string) => projectUrl(org, project, `/logs/export${qs({ ...params, format })}`);
@@ -49,10 +70,37 @@ export function LogsPage() {
         </Group>
       </Group>
       <Group align="flex-end" gap="sm" wrap="wrap">
-        <Select label="Outcome" placeholder="Any" data={["ok", "error", "client_aborted"]} value={outcome} onChange={setOutcome} clearable w={160} />
-        <TextInput label="Model" placeholder="mock/echo" value={model} onChange={(e) => setModel(e.currentTarget.value)} w={180} />
-        <TextInput label="Status" placeholder="429" value={status} onChange={(e) => setStatus(e.currentTarget.value)} w={90} error={status && !/^\d{3}$/.test(status) ? "3 digits" : undefined} />
-        <TextInput label="Search" placeholder="text in prompts, responses, errors" value={q} onChange={(e) => setQ(e.currentTarget.value)} w={260} />
+        <Select
+          label="Outcome"
+          placeholder="Any"
+          data={["ok", "error", "client_aborted"]}
+          value={outcome}
+          onChange={setOutcome}
+          clearable
+          w={160}
+        />
+        <TextInput
+          label="Model"
+          placeholder="mock/echo"
+          value={model}
+          onChange={(e) => setModel(e.currentTarget.value)}
+          w={180}
+        />
+        <TextInput
+          label="Status"
+          placeholder="429"
+          value={status}
+          onChange={(e) => setStatus(e.currentTarget.value)}
+          w={90}
+          error={status && !/^\d{3}$/.test(status) ? "3 digits" : undefined}
+        />
+        <TextInput
+          label="Search"
+          placeholder="text in prompts, responses, errors"
+          value={q}
+          onChange={(e) => setQ(e.currentTarget.value)}
+          w={260}
+        />
       </Group>
       {logs.isPending ? (
         <PageLoader />
@@ -60,7 +108,11 @@ export function LogsPage() {
         <QueryError error={logs.error} retry={() => logs.refetch()} />
       ) : logs.data.logs.length === 0 ? (
         <Paper withBorder p="xl" data-testid="logs-empty">
-          <Text>{pages.number > 1 || filterKey !== JSON.stringify({ outcome: null, model: "", q: "", status: "" }) ? "No request matches these filters." : "No requests yet. Call the gateway with a key of this project and the request appears here."}</Text>
+          <Text>
+            {pages.number > 1 || filterKey !== JSON.stringify({ outcome: null, model: "", q: "", status: "" })
+              ? "No request matches these filters."
+              : "No requests yet. Call the gateway with a key of this project and the request appears here."}
+          </Text>
         </Paper>
       ) : (
         <>
@@ -79,7 +131,12 @@ export function LogsPage() {
               </Table.Thead>
               <Table.Tbody>
                 {logs.data.logs.map((l) => (
-                  <Table.Tr key={l.requestId} style={{ cursor: "pointer" }} onClick={() => navigate(l.requestId)} data-testid="log-row">
+                  <Table.Tr
+                    key={l.requestId}
+                    style={{ cursor: "pointer" }}
+                    onClick={() => navigate(l.requestId)}
+                    data-testid="log-row"
+                  >
                     <Table.Td>
                       <Anchor component={Link} to={l.requestId} size="sm" onClick={(e) => e.stopPropagation()}>
                         {dateTime(l.createdAt)}
@@ -113,7 +170,10 @@ export function LogsPage() {
 
 export function LogDetailPage() {
   const { org = "", project = "", requestId = "" } = useParams();
-  const log = useQuery({ queryKey: ["org", org, "project", project, "log", requestId], queryFn: () => api.get<LogDetail>(projectUrl(org, project, `/logs/${encodeURIComponent(requestId)}`)) });
+  const log = useQuery({
+    queryKey: ["org", org, "project", project, "log", requestId],
+    queryFn: () => api.get<LogDetail>(projectUrl(org, project, `/logs/${encodeURIComponent(requestId)}`)),
+  });
   if (log.isPending) return <PageLoader />;
   if (log.error) return <QueryError error={log.error} retry={() => log.refetch()} />;
   const l = log.data;
@@ -141,7 +201,10 @@ export function LogDetailPage() {
           {field("Provider", l.provider ?? "—")}
           {field("Model requested", l.modelRequested ?? "—")}
           {field("Model served", l.modelServed ?? "—")}
-          {field("Input tokens", `${num(l.inputTokens)}${l.cachedInputTokens ? ` (${num(l.cachedInputTokens)} cached)` : ""}`)}
+          {field(
+            "Input tokens",
+            `${num(l.inputTokens)}${l.cachedInputTokens ? ` (${num(l.cachedInputTokens)} cached)` : ""}`,
+          )}
           {field("Output tokens", num(l.outputTokens) + (l.usageEstimated ? " (estimated)" : ""))}
           {field("Cost", usd(l.costMicroUsd))}
           {field("Latency", `${num(l.latencyMs)} ms`)}
@@ -169,7 +232,8 @@ export function LogDetailPage() {
           <>
             {l.policy.blocked && (
               <Alert color="red" p="xs">
-                Blocked on {l.policy.blocked.direction}: {l.policy.blocked.ruleName ? `rule “${l.policy.blocked.ruleName}”` : l.policy.blocked.type}
+                Blocked on {l.policy.blocked.direction}:{" "}
+                {l.policy.blocked.ruleName ? `rule “${l.policy.blocked.ruleName}”` : l.policy.blocked.type}
               </Alert>
             )}
             <Table.ScrollContainer minWidth={600}>
@@ -187,7 +251,9 @@ export function LogDetailPage() {
                   {l.policy.findings.map((f, i) => (
                     <Table.Tr key={i}>
                       <Table.Td>{f.direction}</Table.Td>
-                      <Table.Td>{f.ruleName ? `rule “${f.ruleName}”` : `${f.type}${f.subtype ? ` (${f.subtype})` : ""}`}</Table.Td>
+                      <Table.Td>
+                        {f.ruleName ? `rule “${f.ruleName}”` : `${f.type}${f.subtype ? ` (${f.subtype})` : ""}`}
+                      </Table.Td>
                       <Table.Td>
                         <Badge variant="light" color={f.action === "block" ? "red" : "yellow"}>
                           {f.action}
@@ -212,7 +278,9 @@ export function LogDetailPage() {
             Not stored: this project does not keep request bodies (Settings → Log bodies).
           </Text>
         ) : (
-          <Code block data-testid="log-request-body">{JSON.stringify(l.requestBody, null, 2)}</Code>
+          <Code block data-testid="log-request-body">
+            {JSON.stringify(l.requestBody, null, 2)}
+          </Code>
         )}
       </Stack>
       <Stack gap={4}>
@@ -222,7 +290,9 @@ export function LogDetailPage() {
             Not stored.
           </Text>
         ) : (
-          <Code block data-testid="log-response-body">{JSON.stringify(l.responseBody, null, 2)}</Code>
+          <Code block data-testid="log-response-body">
+            {JSON.stringify(l.responseBody, null, 2)}
+          </Code>
         )}
       </Stack>
     </Stack>

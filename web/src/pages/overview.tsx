@@ -28,11 +28,34 @@ function byDay(rows: UsageRow[], from: Date, days: number): Day[] {
   const map = new Map<string, Day>();
   for (let i = days - 1; i >= 0; i--) {
     const d = new Date(Date.now() - i * 86_400_000).toISOString().slice(0, 10);
-    if (new Date(d) >= new Date(from.toISOString().slice(0, 10))) map.set(d, { day: d, requests: 0, errors: 0, tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, costMicro: 0n, p50: null, p95: null });
+    if (new Date(d) >= new Date(from.toISOString().slice(0, 10)))
+      map.set(d, {
+        day: d,
+        requests: 0,
+        errors: 0,
+        tokens: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cost: 0,
+        costMicro: 0n,
+        p50: null,
+        p95: null,
+      });
   }
   for (const r of rows) {
     const key = r.day.slice(0, 10);
-    const d = map.get(key) ?? { day: key, requests: 0, errors: 0, tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, costMicro: 0n, p50: null, p95: null };
+    const d = map.get(key) ?? {
+      day: key,
+      requests: 0,
+      errors: 0,
+      tokens: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      cost: 0,
+      costMicro: 0n,
+      p50: null,
+      p95: null,
+    };
     d.requests += r.requests;
     d.errors += r.errors;
     d.inputTokens += r.inputTokens;
@@ -54,7 +77,10 @@ export function ProjectOverviewPage() {
   const from = useMemo(() => new Date(Date.now() - (days - 1) * 86_400_000), [days]);
   const usage = useQuery({
     queryKey: ["org", org, "project", project, "usage", range],
-    queryFn: () => api.get<{ usage: UsageRow[] }>(projectUrl(org, project, `/usage${qs({ from: new Date(from.toISOString().slice(0, 10)).toISOString() })}`)),
+    queryFn: () =>
+      api.get<{ usage: UsageRow[] }>(
+        projectUrl(org, project, `/usage${qs({ from: new Date(from.toISOString().slice(0, 10)).toISOString() })}`),
+      ),
   });
   if (usage.isPending) return <PageLoader />;
   if (usage.error) return <QueryError error={usage.error} retry={() => usage.refetch()} />;
@@ -73,7 +99,9 @@ export function ProjectOverviewPage() {
     m.costMicro += BigInt(r.costMicroUsd);
     models.set(k, m);
   }
-  const modelRows = [...models.values()].sort((a, b) => b.requests - a.requests).map((m) => ({ ...m, cost: Number(m.costMicro) / 1e6 }));
+  const modelRows = [...models.values()]
+    .sort((a, b) => b.requests - a.requests)
+    .map((m) => ({ ...m, cost: Number(m.costMicro) / 1e6 }));
 
   return (
     <Stack>
@@ -81,13 +109,23 @@ export function ProjectOverviewPage() {
         <Text c="dimmed" size="sm">
           Usage of the last {days} days (UTC days).
         </Text>
-        <SegmentedControl size="xs" value={range} onChange={setRange} data={Object.keys(RANGES)} aria-label="Time range" />
+        <SegmentedControl
+          size="xs"
+          value={range}
+          onChange={setRange}
+          data={Object.keys(RANGES)}
+          aria-label="Time range"
+        />
       </Group>
       <SimpleGrid cols={{ base: 2, md: 4 }}>
         <Stat label="Requests" value={num(totalRequests)} testId="stat-requests" />
         <Stat label="Tokens" value={num(totalTokens)} testId="stat-tokens" />
         <Stat label="Cost" value={usd(totalCost)} testId="stat-cost" />
-        <Stat label="Error rate" value={totalRequests ? `${((totalErrors / totalRequests) * 100).toFixed(1)}%` : "—"} testId="stat-errors" />
+        <Stat
+          label="Error rate"
+          value={totalRequests ? `${((totalErrors / totalRequests) * 100).toFixed(1)}%` : "—"}
+          testId="stat-errors"
+        />
       </SimpleGrid>
       {totalRequests === 0 ? (
         <Card withBorder p="xl" data-testid="usage-empty">
@@ -105,19 +143,62 @@ export function ProjectOverviewPage() {
       ) : (
         <SimpleGrid cols={{ base: 1, lg: 2 }} data-testid="usage-charts">
           <ChartCard title="Requests and errors">
-            <AreaChart h={220} data={daily} dataKey="day" series={[{ name: "requests", color: "indigo.6" }, { name: "errors", color: "red.6" }]} curveType="monotone" withLegend />
+            <AreaChart
+              h={220}
+              data={daily}
+              dataKey="day"
+              series={[
+                { name: "requests", color: "indigo.6" },
+                { name: "errors", color: "red.6" },
+              ]}
+              curveType="monotone"
+              withLegend
+            />
           </ChartCard>
           <ChartCard title="Tokens">
-            <BarChart h={220} data={daily} dataKey="day" type="stacked" series={[{ name: "inputTokens", label: "input", color: "teal.6" }, { name: "outputTokens", label: "output", color: "cyan.4" }]} withLegend />
+            <BarChart
+              h={220}
+              data={daily}
+              dataKey="day"
+              type="stacked"
+              series={[
+                { name: "inputTokens", label: "input", color: "teal.6" },
+                { name: "outputTokens", label: "output", color: "cyan.4" },
+              ]}
+              withLegend
+            />
           </ChartCard>
           <ChartCard title="Cost (USD)">
-            <AreaChart h={220} data={daily} dataKey="day" series={[{ name: "cost", color: "grape.6" }]} valueFormatter={(v) => `$${v.toFixed(4)}`} />
+            <AreaChart
+              h={220}
+              data={daily}
+              dataKey="day"
+              series={[{ name: "cost", color: "grape.6" }]}
+              valueFormatter={(v) => `$${v.toFixed(4)}`}
+            />
           </ChartCard>
           <ChartCard title="Latency (ms, slowest model of the day)">
-            <LineChart h={220} data={daily} dataKey="day" series={[{ name: "p50", color: "blue.6" }, { name: "p95", color: "orange.6" }]} connectNulls withLegend />
+            <LineChart
+              h={220}
+              data={daily}
+              dataKey="day"
+              series={[
+                { name: "p50", color: "blue.6" },
+                { name: "p95", color: "orange.6" },
+              ]}
+              connectNulls
+              withLegend
+            />
           </ChartCard>
           <ChartCard title="By model">
-            <BarChart h={Math.max(160, modelRows.length * 48)} data={modelRows} dataKey="model" orientation="vertical" yAxisProps={{ width: 140 }} series={[{ name: "requests", color: "indigo.6" }]} />
+            <BarChart
+              h={Math.max(160, modelRows.length * 48)}
+              data={modelRows}
+              dataKey="model"
+              orientation="vertical"
+              yAxisProps={{ width: 140 }}
+              series={[{ name: "requests", color: "indigo.6" }]}
+            />
           </ChartCard>
           <ChartCard title="Cost by model">
             <Stack gap={4}>

@@ -1,16 +1,53 @@
 /** Project settings (owners, admins): models, limits, spend cap, log bodies, member assignment, deletion. */
-import { Alert, Button, Group, MultiSelect, NumberInput, Paper, Select, Stack, Switch, TagsInput, Text, Textarea, TextInput, Title } from "@mantine/core";
+import {
+  Alert,
+  Button,
+  Group,
+  MultiSelect,
+  NumberInput,
+  Paper,
+  Select,
+  Stack,
+  Switch,
+  TagsInput,
+  Text,
+  Textarea,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useNavigate, useParams } from "react-router";
-import { api, formErrors, type Member, orgUrl, PII_TYPES, type Project, type ProjectMember, type ProjectPolicy, projectUrl } from "../api";
+import {
+  api,
+  formErrors,
+  type Member,
+  orgUrl,
+  PII_TYPES,
+  type Project,
+  type ProjectMember,
+  type ProjectPolicy,
+  projectUrl,
+} from "../api";
 import { PII_ACTIONS, PII_LABELS } from "./security";
 import { PageLoader, QueryError } from "../session";
 import { useProject } from "./project";
 
-const FIELDS = ["name", "description", "environment", "defaultModel", "allowedModels", "rateLimit", "keyRateLimit", "monthlySpendCapUsd", "logBodies", "logRetentionDays", "slug"];
+const FIELDS = [
+  "name",
+  "description",
+  "environment",
+  "defaultModel",
+  "allowedModels",
+  "rateLimit",
+  "keyRateLimit",
+  "monthlySpendCapUsd",
+  "logBodies",
+  "logRetentionDays",
+  "slug",
+];
 
 function valuesOf(p: Project) {
   return {
@@ -96,21 +133,80 @@ function SettingsForm({ project }: { project: Project }) {
             <TextInput label="Slug" {...form.getInputProps("slug")} />
           </Group>
           <Textarea label="Description" autosize minRows={2} {...form.getInputProps("description")} />
-          <Select label="Environment" data={["production", "staging", "development"]} allowDeselect={false} {...form.getInputProps("environment")} />
-          <TextInput label="Default model" placeholder="mock/echo" description="Used when a request names no model." {...form.getInputProps("defaultModel")} />
-          <TagsInput label="Allowed models" placeholder="Type a model id and press Enter" description="provider/model, or provider/* for all of a provider's models (e.g. openai/*). Empty: every model the organization can reach." {...form.getInputProps("allowedModels")} />
+          <Select
+            label="Environment"
+            data={["production", "staging", "development"]}
+            allowDeselect={false}
+            {...form.getInputProps("environment")}
+          />
+          <TextInput
+            label="Default model"
+            placeholder="mock/echo"
+            description="Used when a request names no model."
+            {...form.getInputProps("defaultModel")}
+          />
+          <TagsInput
+            label="Allowed models"
+            placeholder="Type a model id and press Enter"
+            description="provider/model, or provider/* for all of a provider's models (e.g. openai/*). Empty: every model the organization can reach."
+            {...form.getInputProps("allowedModels")}
+          />
           <Group grow align="flex-start">
-            <NumberInput label="Requests per minute" placeholder="no limit" min={1} allowDecimal={false} {...form.getInputProps("rpm")} />
-            <NumberInput label="Tokens per minute" placeholder="no limit" min={1} allowDecimal={false} {...form.getInputProps("tpm")} />
+            <NumberInput
+              label="Requests per minute"
+              placeholder="no limit"
+              min={1}
+              allowDecimal={false}
+              {...form.getInputProps("rpm")}
+            />
+            <NumberInput
+              label="Tokens per minute"
+              placeholder="no limit"
+              min={1}
+              allowDecimal={false}
+              {...form.getInputProps("tpm")}
+            />
           </Group>
           <Group grow align="flex-start">
-            <NumberInput label="Per-key requests per minute" placeholder="no limit" min={1} allowDecimal={false} {...form.getInputProps("keyRpm")} />
-            <NumberInput label="Per-key tokens per minute" placeholder="no limit" min={1} allowDecimal={false} {...form.getInputProps("keyTpm")} />
+            <NumberInput
+              label="Per-key requests per minute"
+              placeholder="no limit"
+              min={1}
+              allowDecimal={false}
+              {...form.getInputProps("keyRpm")}
+            />
+            <NumberInput
+              label="Per-key tokens per minute"
+              placeholder="no limit"
+              min={1}
+              allowDecimal={false}
+              {...form.getInputProps("keyTpm")}
+            />
           </Group>
-          <TextInput label="Monthly spend cap (USD)" placeholder="no cap" description="Requests are refused once the project has spent this much in the calendar month." {...form.getInputProps("monthlySpendCapUsd")} />
-          <Switch label="Store prompt and response bodies in request logs" {...form.getInputProps("logBodies", { type: "checkbox" })} />
-          <NumberInput label="Keep request logs for (days)" placeholder="server default" description="Older logs of this project are deleted by the retention job. Empty: the server's default." min={1} max={3650} allowDecimal={false} {...form.getInputProps("logRetentionDays")} />
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <TextInput
+            label="Monthly spend cap (USD)"
+            placeholder="no cap"
+            description="Requests are refused once the project has spent this much in the calendar month."
+            {...form.getInputProps("monthlySpendCapUsd")}
+          />
+          <Switch
+            label="Store prompt and response bodies in request logs"
+            {...form.getInputProps("logBodies", { type: "checkbox" })}
+          />
+          <NumberInput
+            label="Keep request logs for (days)"
+            placeholder="server default"
+            description="Older logs of this project are deleted by the retention job. Empty: the server's default."
+            min={1}
+            max={3650}
+            allowDecimal={false}
+            {...form.getInputProps("logRetentionDays")}
+          />
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Group justify="flex-end">
             <Button type="submit" loading={save.isPending} disabled={!form.isDirty()}>
               Save settings
@@ -125,8 +221,14 @@ function SettingsForm({ project }: { project: Project }) {
 function Assignment() {
   const { org = "", project = "" } = useParams();
   const qc = useQueryClient();
-  const members = useQuery({ queryKey: ["org", org, "members"], queryFn: () => api.get<{ members: Member[] }>(orgUrl(org, "/members")) });
-  const assigned = useQuery({ queryKey: ["org", org, "project", project, "members"], queryFn: () => api.get<{ members: ProjectMember[] }>(projectUrl(org, project, "/members")) });
+  const members = useQuery({
+    queryKey: ["org", org, "members"],
+    queryFn: () => api.get<{ members: Member[] }>(orgUrl(org, "/members")),
+  });
+  const assigned = useQuery({
+    queryKey: ["org", org, "project", project, "members"],
+    queryFn: () => api.get<{ members: ProjectMember[] }>(projectUrl(org, project, "/members")),
+  });
   const [selected, setSelected] = useState<string[] | null>(null);
   const current = selected ?? assigned.data?.members.map((m) => m.userId) ?? [];
   const save = useMutation({
@@ -146,11 +248,13 @@ function Assignment() {
       <Stack>
         <Title order={4}>Members</Title>
         <Text size="sm" c="dimmed">
-          Owners and admins reach every project. Members reach only the projects they are assigned to; those who lose access lose their keys for this
-          project.
+          Owners and admins reach every project. Members reach only the projects they are assigned to; those who lose
+          access lose their keys for this project.
         </Text>
         {candidates.length === 0 ? (
-          <Alert color="gray">This organization has no members with the Member role. Invite people under Team first.</Alert>
+          <Alert color="gray">
+            This organization has no members with the Member role. Invite people under Team first.
+          </Alert>
         ) : (
           <>
             <MultiSelect
@@ -192,9 +296,18 @@ function DeleteProject({ project }: { project: Project }) {
         <Stack>
           <Title order={4}>Delete project</Title>
           <Text size="sm">Deletes the project with its keys (dead at once), settings and request logs.</Text>
-          <TextInput label={`Type “${project.slug}” to confirm`} autoComplete="off" {...form.getInputProps("confirm")} />
+          <TextInput
+            label={`Type “${project.slug}” to confirm`}
+            autoComplete="off"
+            {...form.getInputProps("confirm")}
+          />
           <Group justify="flex-end">
-            <Button type="submit" color="red" disabled={form.values.confirm !== project.slug} loading={remove.isPending}>
+            <Button
+              type="submit"
+              color="red"
+              disabled={form.values.confirm !== project.slug}
+              loading={remove.isPending}
+            >
               Delete project
             </Button>
           </Group>
@@ -211,7 +324,10 @@ function PolicyOverride() {
   const { org = "", project = "" } = useParams();
   const qc = useQueryClient();
   const key = ["org", org, "project", project, "security-policy"];
-  const policy = useQuery({ queryKey: key, queryFn: () => api.get<ProjectPolicy>(projectUrl(org, project, "/security-policy")) });
+  const policy = useQuery({
+    queryKey: key,
+    queryFn: () => api.get<ProjectPolicy>(projectUrl(org, project, "/security-policy")),
+  });
   const [draft, setDraft] = useState<Record<string, string> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const save = useMutation({
@@ -245,7 +361,8 @@ function PolicyOverride() {
       <Stack>
         <Title order={4}>Security policy override</Title>
         <Text size="sm" c="dimmed">
-          This project follows the organization's shared policy (Security page); here it can only be made stricter. “Effective” is what the gateway applies.
+          This project follows the organization's shared policy (Security page); here it can only be made stricter.
+          “Effective” is what the gateway applies.
         </Text>
         {PII_TYPES.map((t) => (
           <Group key={t} justify="space-between" wrap="nowrap">
@@ -254,7 +371,15 @@ function PolicyOverride() {
               <Text size="xs" c="dimmed">
                 effective: {eff.pii[t]}
               </Text>
-              <Select aria-label={`Override for ${PII_LABELS[t]}`} size="xs" w={130} data={[INHERIT, ...PII_ACTIONS]} value={values[t]!} onChange={(v) => set(t, v)} allowDeselect={false} />
+              <Select
+                aria-label={`Override for ${PII_LABELS[t]}`}
+                size="xs"
+                w={130}
+                data={[INHERIT, ...PII_ACTIONS]}
+                value={values[t]!}
+                onChange={(v) => set(t, v)}
+                allowDeselect={false}
+              />
             </Group>
           </Group>
         ))}
@@ -264,10 +389,22 @@ function PolicyOverride() {
             <Text size="xs" c="dimmed">
               effective: {eff.promptInjection.action}
             </Text>
-            <Select aria-label="Override for prompt injection" size="xs" w={130} data={[INHERIT, "off", "log", "block"]} value={values.injection!} onChange={(v) => set("injection", v)} allowDeselect={false} />
+            <Select
+              aria-label="Override for prompt injection"
+              size="xs"
+              w={130}
+              data={[INHERIT, "off", "log", "block"]}
+              value={values.injection!}
+              onChange={(v) => set("injection", v)}
+              allowDeselect={false}
+            />
           </Group>
         </Group>
-        {error && <Text c="red" size="sm" role="alert">{error}</Text>}
+        {error && (
+          <Text c="red" size="sm" role="alert">
+            {error}
+          </Text>
+        )}
         <Group justify="flex-end">
           <Button onClick={() => save.mutate(values)} loading={save.isPending} disabled={!draft}>
             Save override

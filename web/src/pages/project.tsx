@@ -7,7 +7,10 @@ import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
 
 export function useProject() {
   const { org = "", project = "" } = useParams();
-  return useQuery({ queryKey: ["org", org, "project", project], queryFn: () => api.get<Project>(projectUrl(org, project)) });
+  return useQuery({
+    queryKey: ["org", org, "project", project],
+    queryFn: () => api.get<Project>(projectUrl(org, project)),
+  });
 }
 
 export function ProjectLayout() {
@@ -49,4 +52,3 @@ export function ProjectLayout() {
     </Stack>
   );
 }
-

@@ -1,5 +1,18 @@
 /** Projects of the organization: list, create, and the empty state that teaches the first step. */
-import { Badge, Button, Card, Group, Modal, Select, SimpleGrid, Stack, Text, Textarea, TextInput, Title } from "@mantine/core";
+import {
+  Badge,
+  Button,
+  Card,
+  Group,
+  Modal,
+  Select,
+  SimpleGrid,
+  Stack,
+  Text,
+  Textarea,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDisclosure } from "@mantine/hooks";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -12,7 +25,10 @@ export function ProjectsPage() {
   const org = useCurrentOrg()!;
   const canCreate = useCan(["project", "create"]);
   const [open, modal] = useDisclosure(false);
-  const projects = useQuery({ queryKey: ["org", org.slug, "projects"], queryFn: () => api.get<{ projects: Project[] }>(orgUrl(org.slug, "/projects")) });
+  const projects = useQuery({
+    queryKey: ["org", org.slug, "projects"],
+    queryFn: () => api.get<{ projects: Project[] }>(orgUrl(org.slug, "/projects")),
+  });
 
   return (
     <Stack>
@@ -31,20 +47,28 @@ export function ProjectsPage() {
             {canCreate ? (
               <>
                 <Text>
-                  A project is one of your AI applications, usually one per environment (Production API, Staging…). It gets its own API keys, limits,
-                  spend cap and request logs.
+                  A project is one of your AI applications, usually one per environment (Production API, Staging…). It
+                  gets its own API keys, limits, spend cap and request logs.
                 </Text>
                 <Button onClick={modal.open}>Create your first project</Button>
               </>
             ) : (
-              <Text>You are not assigned to any project of {org.name} yet. Ask an owner or admin to add you to one.</Text>
+              <Text>
+                You are not assigned to any project of {org.name} yet. Ask an owner or admin to add you to one.
+              </Text>
             )}
           </Stack>
         </Card>
       ) : (
         <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
           {projects.data.projects.map((p) => (
-            <Card key={p.id} withBorder component={Link} to={`/${org.slug}/projects/${p.slug}`} data-testid={`project-${p.slug}`}>
+            <Card
+              key={p.id}
+              withBorder
+              component={Link}
+              to={`/${org.slug}/projects/${p.slug}`}
+              data-testid={`project-${p.slug}`}
+            >
               <Group justify="space-between" mb="xs">
                 <Text fw={600}>{p.name}</Text>
                 <Badge variant="light">{p.environment}</Badge>
@@ -93,11 +117,31 @@ function CreateProjectModal({ org, opened, onClose }: { org: string; opened: boo
     <Modal opened={opened} onClose={onClose} title="New project">
       <form onSubmit={form.onSubmit((v) => create.mutate(v))} noValidate>
         <Stack>
-          <TextInput label="Name" placeholder="Production API" required data-autofocus {...form.getInputProps("name")} />
+          <TextInput
+            label="Name"
+            placeholder="Production API"
+            required
+            data-autofocus
+            {...form.getInputProps("name")}
+          />
           <Textarea label="Description" autosize minRows={2} {...form.getInputProps("description")} />
-          <Select label="Environment" data={["production", "staging", "development"]} allowDeselect={false} {...form.getInputProps("environment")} />
-          <TextInput label="Default model" placeholder="mock/echo or openai/gpt-4o-mini" description="Used when a request names no model. Optional." {...form.getInputProps("defaultModel")} />
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          <Select
+            label="Environment"
+            data={["production", "staging", "development"]}
+            allowDeselect={false}
+            {...form.getInputProps("environment")}
+          />
+          <TextInput
+            label="Default model"
+            placeholder="mock/echo or openai/gpt-4o-mini"
+            description="Used when a request names no model. Optional."
+            {...form.getInputProps("defaultModel")}
+          />
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel

@@ -2,7 +2,23 @@
  * Organization providers: custom endpoints (OpenAI / Anthropic / Gemini format)
  * with an encrypted key and their models and prices. Add, test, edit, delete.
  */
-import { ActionIcon, Alert, Badge, Button, Card, Code, Group, Modal, PasswordInput, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Code,
+  Group,
+  Modal,
+  PasswordInput,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -18,7 +34,13 @@ interface ModelRow {
   contextWindow: number | "";
 }
 
-const emptyModel = (): ModelRow => ({ id: "", inputPricePerMillion: "", cachedInputPricePerMillion: "", outputPricePerMillion: "", contextWindow: "" });
+const emptyModel = (): ModelRow => ({
+  id: "",
+  inputPricePerMillion: "",
+  cachedInputPricePerMillion: "",
+  outputPricePerMillion: "",
+  contextWindow: "",
+});
 
 export function ProvidersPage() {
   const org = useCurrentOrg()!;
@@ -26,7 +48,10 @@ export function ProvidersPage() {
   const [editing, setEditing] = useState<Provider | "new" | null>(null);
   const [deleting, setDeleting] = useState<Provider | null>(null);
   const [results, setResults] = useState<Record<string, ProviderTest>>({});
-  const providers = useQuery({ queryKey: ["org", org.slug, "providers"], queryFn: () => api.get<{ providers: Provider[] }>(orgUrl(org.slug, "/providers")) });
+  const providers = useQuery({
+    queryKey: ["org", org.slug, "providers"],
+    queryFn: () => api.get<{ providers: Provider[] }>(orgUrl(org.slug, "/providers")),
+  });
   const test = useMutation({
     mutationFn: (slug: string) => api.post<ProviderTest>(orgUrl(org.slug, `/providers/${slug}/test`), {}),
     onSuccess: (r, slug) => setResults((x) => ({ ...x, [slug]: r })),
@@ -48,8 +73,9 @@ export function ProvidersPage() {
         <Button onClick={() => setEditing("new")}>Add provider</Button>
       </Group>
       <Text size="sm" c="dimmed">
-        Built-in providers (OpenAI, Anthropic, Gemini when configured on the server, and <Code>mock</Code>) are always available. Add your own endpoints —
-        vLLM, Ollama, Azure, any OpenAI-compatible API — and call their models as <Code>provider-slug/model</Code>.
+        Built-in providers (OpenAI, Anthropic, Gemini when configured on the server, and <Code>mock</Code>) are always
+        available. Add your own endpoints — vLLM, Ollama, Azure, any OpenAI-compatible API — and call their models as{" "}
+        <Code>provider-slug/model</Code>.
       </Text>
       {providers.isPending ? (
         <PageLoader />
@@ -59,7 +85,9 @@ export function ProvidersPage() {
         <Card withBorder p="xl" data-testid="providers-empty">
           <Stack align="flex-start">
             <Title order={4}>No custom providers</Title>
-            <Text size="sm">Add a base URL, an API format and a key; list the models with their prices so usage is costed.</Text>
+            <Text size="sm">
+              Add a base URL, an API format and a key; list the models with their prices so usage is costed.
+            </Text>
             <Button onClick={() => setEditing("new")}>Add your first provider</Button>
           </Stack>
         </Card>
@@ -75,7 +103,12 @@ export function ProvidersPage() {
                   <Badge variant="light">{p.format}</Badge>
                 </Group>
                 <Group gap="xs">
-                  <Button size="xs" variant="light" onClick={() => test.mutate(p.slug)} loading={test.isPending && test.variables === p.slug}>
+                  <Button
+                    size="xs"
+                    variant="light"
+                    onClick={() => test.mutate(p.slug)}
+                    loading={test.isPending && test.variables === p.slug}
+                  >
                     Test connection
                   </Button>
                   <Button size="xs" variant="default" onClick={() => setEditing(p)}>
@@ -92,7 +125,9 @@ export function ProvidersPage() {
               </Text>
               {r && (
                 <Alert mt="xs" color={r.ok ? "green" : "red"} data-testid="provider-test-result">
-                  {r.ok ? `Connected: ${r.model ?? "model"} answered in ${r.latencyMs} ms.` : `Failed (${r.error?.kind}${r.error?.status ? ` ${r.error.status}` : ""}): ${r.error?.message}`}
+                  {r.ok
+                    ? `Connected: ${r.model ?? "model"} answered in ${r.latencyMs} ms.`
+                    : `Failed (${r.error?.kind}${r.error?.status ? ` ${r.error.status}` : ""}): ${r.error?.message}`}
                 </Alert>
               )}
               {p.models.length > 0 && (
@@ -127,7 +162,9 @@ export function ProvidersPage() {
           );
         })
       )}
-      {editing && <ProviderModal org={org.slug} provider={editing === "new" ? null : editing} onClose={() => setEditing(null)} />}
+      {editing && (
+        <ProviderModal org={org.slug} provider={editing === "new" ? null : editing} onClose={() => setEditing(null)} />
+      )}
       <Modal opened={!!deleting} onClose={() => setDeleting(null)} title="Delete provider">
         <Stack>
           <Text>Delete {deleting?.name}? Requests to its models fail from now on.</Text>
@@ -181,10 +218,17 @@ function ProviderModal({ org, provider, onClose }: { org: string; provider: Prov
           ...(m.outputPricePerMillion ? { outputPricePerMillion: m.outputPricePerMillion } : {}),
           ...(m.contextWindow !== "" ? { contextWindow: Number(m.contextWindow) } : {}),
         }));
-      const body: Record<string, unknown> = { name: v.name.trim(), format: v.format, baseUrl: v.baseUrl.trim(), models };
+      const body: Record<string, unknown> = {
+        name: v.name.trim(),
+        format: v.format,
+        baseUrl: v.baseUrl.trim(),
+        models,
+      };
       if (v.slug.trim() && v.slug !== provider?.slug) body.slug = v.slug.trim();
       if (!provider || v.apiKey) body.apiKey = v.apiKey;
-      return provider ? api.patch<Provider>(orgUrl(org, `/providers/${provider.slug}`), body) : api.post<Provider>(orgUrl(org, "/providers"), body);
+      return provider
+        ? api.patch<Provider>(orgUrl(org, `/providers/${provider.slug}`), body)
+        : api.post<Provider>(orgUrl(org, "/providers"), body);
     },
     onSuccess: async () => {
       notifications.show({ color: "green", message: provider ? "Provider saved." : "Provider added." });
@@ -203,7 +247,12 @@ function ProviderModal({ org, provider, onClose }: { org: string; provider: Prov
         <Stack>
           <Group grow align="flex-start">
             <TextInput label="Name" placeholder="Our vLLM" required {...form.getInputProps("name")} />
-            <TextInput label="Slug" placeholder="derived from the name" description="Models are called as slug/model." {...form.getInputProps("slug")} />
+            <TextInput
+              label="Slug"
+              placeholder="derived from the name"
+              description="Models are called as slug/model."
+              {...form.getInputProps("slug")}
+            />
           </Group>
           <Group grow align="flex-start">
             <Select
@@ -216,11 +265,20 @@ function ProviderModal({ org, provider, onClose }: { org: string; provider: Prov
               allowDeselect={false}
               {...form.getInputProps("format")}
             />
-            <TextInput label="Base URL" placeholder="https://api.example.com/v1" required {...form.getInputProps("baseUrl")} />
+            <TextInput
+              label="Base URL"
+              placeholder="https://api.example.com/v1"
+              required
+              {...form.getInputProps("baseUrl")}
+            />
           </Group>
           <PasswordInput
             label="API key"
-            description={provider ? `Stored encrypted (${provider.apiKeyHint || "none"}). Leave empty to keep it.` : "Stored encrypted; never shown again."}
+            description={
+              provider
+                ? `Stored encrypted (${provider.apiKeyHint || "none"}). Leave empty to keep it.`
+                : "Stored encrypted; never shown again."
+            }
             {...form.getInputProps("apiKey")}
           />
           <Text fw={600} size="sm">
@@ -228,19 +286,58 @@ function ProviderModal({ org, provider, onClose }: { org: string; provider: Prov
           </Text>
           {form.values.models.map((_m: ModelRow, i: number) => (
             <Group key={i} align="flex-end" gap="xs" wrap="wrap">
-              <TextInput label={i === 0 ? "Model id" : undefined} aria-label="Model id" placeholder="llama-3-70b" w={200} {...form.getInputProps(`models.${i}.id`)} />
-              <TextInput label={i === 0 ? "Input" : undefined} aria-label="Input price" placeholder="0" w={90} {...form.getInputProps(`models.${i}.inputPricePerMillion`)} />
-              <TextInput label={i === 0 ? "Cached" : undefined} aria-label="Cached input price" placeholder="0" w={90} {...form.getInputProps(`models.${i}.cachedInputPricePerMillion`)} />
-              <TextInput label={i === 0 ? "Output" : undefined} aria-label="Output price" placeholder="0" w={90} {...form.getInputProps(`models.${i}.outputPricePerMillion`)} />
-              <ActionIcon variant="subtle" color="red" aria-label="Remove model" onClick={() => form.removeListItem("models", i)} mb={4}>
+              <TextInput
+                label={i === 0 ? "Model id" : undefined}
+                aria-label="Model id"
+                placeholder="llama-3-70b"
+                w={200}
+                {...form.getInputProps(`models.${i}.id`)}
+              />
+              <TextInput
+                label={i === 0 ? "Input" : undefined}
+                aria-label="Input price"
+                placeholder="0"
+                w={90}
+                {...form.getInputProps(`models.${i}.inputPricePerMillion`)}
+              />
+              <TextInput
+                label={i === 0 ? "Cached" : undefined}
+                aria-label="Cached input price"
+                placeholder="0"
+                w={90}
+                {...form.getInputProps(`models.${i}.cachedInputPricePerMillion`)}
+              />
+              <TextInput
+                label={i === 0 ? "Output" : undefined}
+                aria-label="Output price"
+                placeholder="0"
+                w={90}
+                {...form.getInputProps(`models.${i}.outputPricePerMillion`)}
+              />
+              <ActionIcon
+                variant="subtle"
+                color="red"
+                aria-label="Remove model"
+                onClick={() => form.removeListItem("models", i)}
+                mb={4}
+              >
                 ×
               </ActionIcon>
             </Group>
           ))}
-          <Button variant="subtle" size="xs" w="fit-content" onClick={() => form.insertListItem("models", emptyModel())}>
+          <Button
+            variant="subtle"
+            size="xs"
+            w="fit-content"
+            onClick={() => form.insertListItem("models", emptyModel())}
+          >
             Add model
           </Button>
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel

@@ -4,12 +4,41 @@
  * inherits (a project may only tighten it), and the incidents the gateway
  * recorded, with review.
  */
-import { ActionIcon, Badge, Button, Code, Group, Modal, NumberInput, Paper, Select, SimpleGrid, Stack, Switch, Table, Tabs, Text, Textarea, TextInput, Title } from "@mantine/core";
+import {
+  ActionIcon,
+  Badge,
+  Button,
+  Code,
+  Group,
+  Modal,
+  NumberInput,
+  Paper,
+  Select,
+  SimpleGrid,
+  Stack,
+  Switch,
+  Table,
+  Tabs,
+  Text,
+  Textarea,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { api, ApiError, formErrors, type Incident, type OrgPolicy, orgUrl, PII_TYPES, type PolicyRule, qs } from "../api";
+import {
+  api,
+  ApiError,
+  formErrors,
+  type Incident,
+  type OrgPolicy,
+  orgUrl,
+  PII_TYPES,
+  type PolicyRule,
+  qs,
+} from "../api";
 import { dateTime } from "../format";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
 import { Pager, useCursorPages } from "../paging";
@@ -52,9 +81,17 @@ function PolicyEditor() {
   const org = useCurrentOrg()!;
   const qc = useQueryClient();
   const [general, setGeneral] = useState<string | null>(null);
-  const policy = useQuery({ queryKey: ["org", org.slug, "security-policy"], queryFn: () => api.get<OrgPolicy>(orgUrl(org.slug, "/security-policy")) });
+  const policy = useQuery({
+    queryKey: ["org", org.slug, "security-policy"],
+    queryFn: () => api.get<OrgPolicy>(orgUrl(org.slug, "/security-policy")),
+  });
   const form = useForm<OrgPolicy>({
-    initialValues: { pii: Object.fromEntries(PII_TYPES.map((t) => [t, "off"])) as OrgPolicy["pii"], promptInjection: { action: "off" }, rules: [], restoreRedactions: false },
+    initialValues: {
+      pii: Object.fromEntries(PII_TYPES.map((t) => [t, "off"])) as OrgPolicy["pii"],
+      promptInjection: { action: "off" },
+      rules: [],
+      restoreRedactions: false,
+    },
   });
   useEffect(() => {
     if (policy.data) {
@@ -67,7 +104,10 @@ function PolicyEditor() {
     mutationFn: (v: OrgPolicy) =>
       api.put<OrgPolicy>(orgUrl(org.slug, "/security-policy"), {
         ...v,
-        promptInjection: { action: v.promptInjection.action, ...(typeof v.promptInjection.threshold === "number" ? { threshold: v.promptInjection.threshold } : {}) },
+        promptInjection: {
+          action: v.promptInjection.action,
+          ...(typeof v.promptInjection.threshold === "number" ? { threshold: v.promptInjection.threshold } : {}),
+        },
       }),
     onSuccess: async (p) => {
       setGeneral(null);
@@ -94,16 +134,41 @@ function PolicyEditor() {
           </Text>
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             {PII_TYPES.map((t) => (
-              <Select key={t} label={PII_LABELS[t]} data={PII_ACTIONS} allowDeselect={false} {...form.getInputProps(`pii.${t}`)} />
+              <Select
+                key={t}
+                label={PII_LABELS[t]}
+                data={PII_ACTIONS}
+                allowDeselect={false}
+                {...form.getInputProps(`pii.${t}`)}
+              />
             ))}
           </SimpleGrid>
-          <Switch mt="md" label="Restore redacted values in the response (the provider never sees them)" {...form.getInputProps("restoreRedactions", { type: "checkbox" })} />
+          <Switch
+            mt="md"
+            label="Restore redacted values in the response (the provider never sees them)"
+            {...form.getInputProps("restoreRedactions", { type: "checkbox" })}
+          />
         </Paper>
         <Paper withBorder p="lg">
           <Title order={4}>Prompt injection</Title>
           <Group mt="sm" align="flex-start">
-            <Select label="Action" data={["off", "log", "block"]} allowDeselect={false} w={160} {...form.getInputProps("promptInjection.action")} />
-            <NumberInput label="Threshold" description="Score from 0 to 1; lower catches more" min={0} max={1} step={0.05} decimalScale={2} w={220} {...form.getInputProps("promptInjection.threshold")} />
+            <Select
+              label="Action"
+              data={["off", "log", "block"]}
+              allowDeselect={false}
+              w={160}
+              {...form.getInputProps("promptInjection.action")}
+            />
+            <NumberInput
+              label="Threshold"
+              description="Score from 0 to 1; lower catches more"
+              min={0}
+              max={1}
+              step={0.05}
+              decimalScale={2}
+              w={220}
+              {...form.getInputProps("promptInjection.threshold")}
+            />
           </Group>
         </Paper>
         <Paper withBorder p="lg">
@@ -116,21 +181,58 @@ function PolicyEditor() {
             )}
             {form.values.rules.map((_r, i) => (
               <Group key={i} align="flex-start" gap="xs" wrap="wrap">
-                <TextInput aria-label="Rule name" placeholder="name" w={160} {...form.getInputProps(`rules.${i}.name`)} />
-                <Select aria-label="Rule type" data={["keyword", "regex"]} allowDeselect={false} w={110} {...form.getInputProps(`rules.${i}.type`)} />
-                <TextInput aria-label="Pattern" placeholder="pattern" w={240} {...form.getInputProps(`rules.${i}.pattern`)} />
-                <Select aria-label="Rule action" data={RULE_ACTIONS} allowDeselect={false} w={110} {...form.getInputProps(`rules.${i}.action`)} />
-                <ActionIcon variant="subtle" color="red" aria-label="Remove rule" onClick={() => form.removeListItem("rules", i)} mt={6}>
+                <TextInput
+                  aria-label="Rule name"
+                  placeholder="name"
+                  w={160}
+                  {...form.getInputProps(`rules.${i}.name`)}
+                />
+                <Select
+                  aria-label="Rule type"
+                  data={["keyword", "regex"]}
+                  allowDeselect={false}
+                  w={110}
+                  {...form.getInputProps(`rules.${i}.type`)}
+                />
+                <TextInput
+                  aria-label="Pattern"
+                  placeholder="pattern"
+                  w={240}
+                  {...form.getInputProps(`rules.${i}.pattern`)}
+                />
+                <Select
+                  aria-label="Rule action"
+                  data={RULE_ACTIONS}
+                  allowDeselect={false}
+                  w={110}
+                  {...form.getInputProps(`rules.${i}.action`)}
+                />
+                <ActionIcon
+                  variant="subtle"
+                  color="red"
+                  aria-label="Remove rule"
+                  onClick={() => form.removeListItem("rules", i)}
+                  mt={6}
+                >
                   ×
                 </ActionIcon>
               </Group>
             ))}
-            <Button size="xs" variant="subtle" w="fit-content" onClick={() => form.insertListItem("rules", emptyRule())}>
+            <Button
+              size="xs"
+              variant="subtle"
+              w="fit-content"
+              onClick={() => form.insertListItem("rules", emptyRule())}
+            >
               Add rule
             </Button>
           </Stack>
         </Paper>
-        {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+        {general && (
+          <Text c="red" size="sm" role="alert">
+            {general}
+          </Text>
+        )}
         <Group justify="flex-end">
           <Button type="submit" loading={save.isPending} disabled={!form.isDirty()}>
             Save policy
@@ -152,11 +254,15 @@ function Incidents() {
   const cursor = pages.cursor;
   const page = useQuery({
     queryKey: ["org", org.slug, "incidents", reviewed, severity, cursor],
-    queryFn: () => api.get<{ incidents: Incident[]; nextCursor: string | null }>(orgUrl(org.slug, `/incidents${qs({ reviewed, severity, cursor, limit: 25 })}`)),
+    queryFn: () =>
+      api.get<{ incidents: Incident[]; nextCursor: string | null }>(
+        orgUrl(org.slug, `/incidents${qs({ reviewed, severity, cursor, limit: 25 })}`),
+      ),
     placeholderData: keepPreviousData,
   });
   const review = useMutation({
-    mutationFn: (v: { id: string; note: string }) => api.post<Incident>(orgUrl(org.slug, `/incidents/${v.id}/review`), v.note.trim() ? { note: v.note.trim() } : {}),
+    mutationFn: (v: { id: string; note: string }) =>
+      api.post<Incident>(orgUrl(org.slug, `/incidents/${v.id}/review`), v.note.trim() ? { note: v.note.trim() } : {}),
     onSuccess: async () => {
       setReviewing(null);
       setNote("");
@@ -183,7 +289,15 @@ function Incidents() {
           onChange={filter(setReviewed)}
           w={160}
         />
-        <Select label="Severity" data={["low", "medium", "high", "critical"]} placeholder="Any" clearable value={severity} onChange={filter(setSeverity)} w={160} />
+        <Select
+          label="Severity"
+          data={["low", "medium", "high", "critical"]}
+          placeholder="Any"
+          clearable
+          value={severity}
+          onChange={filter(setSeverity)}
+          w={160}
+        />
       </Group>
       {page.isPending ? (
         <PageLoader />
@@ -191,7 +305,8 @@ function Incidents() {
         <QueryError error={page.error} retry={() => page.refetch()} />
       ) : page.data.incidents.length === 0 ? (
         <Text c="dimmed" size="sm" data-testid="incidents-empty">
-          No incidents{reviewed === "false" ? " to review" : ""}. The gateway records one whenever the policy logs, masks, redacts or blocks something.
+          No incidents{reviewed === "false" ? " to review" : ""}. The gateway records one whenever the policy logs,
+          masks, redacts or blocks something.
         </Text>
       ) : (
         <>
@@ -214,7 +329,10 @@ function Incidents() {
                     <Table.Td>{dateTime(i.createdAt)}</Table.Td>
                     <Table.Td>{i.project.name}</Table.Td>
                     <Table.Td>
-                      {i.ruleName ? `rule “${i.ruleName}”` : i.type} <Text span size="xs" c="dimmed">({i.direction})</Text>
+                      {i.ruleName ? `rule “${i.ruleName}”` : i.type}{" "}
+                      <Text span size="xs" c="dimmed">
+                        ({i.direction})
+                      </Text>
                     </Table.Td>
                     <Table.Td>
                       <Badge variant="light" color={i.action === "block" ? "red" : "yellow"}>
@@ -250,7 +368,14 @@ function Incidents() {
           <Text size="sm">
             {reviewing?.type} in request <Code>{reviewing?.requestId}</Code> of {reviewing?.project.name}.
           </Text>
-          <Textarea label="Note" placeholder="Optional: what you found, what you did" value={note} onChange={(e) => setNote(e.currentTarget.value)} autosize minRows={2} />
+          <Textarea
+            label="Note"
+            placeholder="Optional: what you found, what you did"
+            value={note}
+            onChange={(e) => setNote(e.currentTarget.value)}
+            autosize
+            minRows={2}
+          />
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setReviewing(null)}>
               Cancel

@@ -3,7 +3,21 @@
  * pending invitations and the Invite Member dialog. Role changes and removal are
  * the owner's (the server's permission table says so; the controls follow it).
  */
-import { ActionIcon, Alert, Badge, Button, Group, Menu, Modal, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Menu,
+  Modal,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
@@ -25,7 +39,10 @@ export function TeamPage() {
   const canRemove = useCan(["member", "remove"]);
   const [inviteOpen, invite] = useDisclosure(false);
   const [removing, setRemoving] = useState<Member | null>(null);
-  const members = useQuery({ queryKey: ["org", org.slug, "members"], queryFn: () => api.get<{ members: Member[] }>(orgUrl(org.slug, "/members")) });
+  const members = useQuery({
+    queryKey: ["org", org.slug, "members"],
+    queryFn: () => api.get<{ members: Member[] }>(orgUrl(org.slug, "/members")),
+  });
   const invitations = useQuery({
     queryKey: ["org", org.slug, "invitations"],
     queryFn: () => api.get<{ invitations: Invitation[] }>(orgUrl(org.slug, "/invitations")),
@@ -35,7 +52,8 @@ export function TeamPage() {
   const onError = (err: Error) => notifications.show({ color: "red", title: "Not done", message: err.message });
 
   const changeRole = useMutation({
-    mutationFn: (v: { userId: string; role: string }) => api.patch(orgUrl(org.slug, `/members/${encodeURIComponent(v.userId)}`), { role: v.role }),
+    mutationFn: (v: { userId: string; role: string }) =>
+      api.patch(orgUrl(org.slug, `/members/${encodeURIComponent(v.userId)}`), { role: v.role }),
     onSuccess: () => {
       notifications.show({ color: "green", message: "Role changed." });
       return refresh();
@@ -51,7 +69,11 @@ export function TeamPage() {
     },
     onError,
   });
-  const revoke = useMutation({ mutationFn: (id: string) => api.del(orgUrl(org.slug, `/invitations/${id}`)), onSuccess: refresh, onError });
+  const revoke = useMutation({
+    mutationFn: (id: string) => api.del(orgUrl(org.slug, `/invitations/${id}`)),
+    onSuccess: refresh,
+    onError,
+  });
   const resend = useMutation({
     mutationFn: (id: string) => api.post(orgUrl(org.slug, `/invitations/${id}/resend`)),
     onSuccess: () => {
@@ -108,7 +130,10 @@ export function TeamPage() {
                         onChange={(role) => role && role !== m.role && changeRole.mutate({ userId: m.userId, role })}
                       />
                     ) : (
-                      <Badge variant="light" color={m.role === "owner" ? "indigo" : m.role === "admin" ? "teal" : "gray"}>
+                      <Badge
+                        variant="light"
+                        color={m.role === "owner" ? "indigo" : m.role === "admin" ? "teal" : "gray"}
+                      >
                         {m.role}
                       </Badge>
                     )}
@@ -121,7 +146,13 @@ export function TeamPage() {
                       </Button>
                     )}
                     {m.userId === me.data?.user.id && m.role !== "owner" && (
-                      <Button size="xs" variant="subtle" color="red" onClick={() => leave.mutate()} loading={leave.isPending}>
+                      <Button
+                        size="xs"
+                        variant="subtle"
+                        color="red"
+                        onClick={() => leave.mutate()}
+                        loading={leave.isPending}
+                      >
                         Leave
                       </Button>
                     )}
@@ -206,7 +237,17 @@ export function TeamPage() {
   );
 }
 
-function InviteDialog({ org, role, opened, onClose }: { org: string; role: string; opened: boolean; onClose: () => void }) {
+function InviteDialog({
+  org,
+  role,
+  opened,
+  onClose,
+}: {
+  org: string;
+  role: string;
+  opened: boolean;
+  onClose: () => void;
+}) {
   const qc = useQueryClient();
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({
@@ -233,11 +274,20 @@ function InviteDialog({ org, role, opened, onClose }: { org: string; role: strin
       <form onSubmit={form.onSubmit((v) => send.mutate(v))} noValidate>
         <Stack>
           <TextInput label="Email" type="email" required data-autofocus {...form.getInputProps("email")} />
-          <Select label="Role" data={role === "owner" || role === "admin" ? ["member", "admin"] : ["member"]} allowDeselect={false} {...form.getInputProps("role")} />
+          <Select
+            label="Role"
+            data={role === "owner" || role === "admin" ? ["member", "admin"] : ["member"]}
+            allowDeselect={false}
+            {...form.getInputProps("role")}
+          />
           <Alert color="gray" variant="light">
             They get an email with a link valid for 7 days and must sign in with this address to accept.
           </Alert>
-          {general && <Text c="red" size="sm" role="alert">{general}</Text>}
+          {general && (
+            <Text c="red" size="sm" role="alert">
+              {general}
+            </Text>
+          )}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel

@@ -16,7 +16,11 @@ export const ipDetector: Detector = {
   id: "ip",
   maxLength: 45,
   scan(text) {
-    const out = text.includes(".") ? collect(text, V4, "ip", (m) => (isIP(m[0]) === 4 ? { start: m.index, end: m.index + m[0].length, subtype: "ipv4" } : null)) : [];
+    const out = text.includes(".")
+      ? collect(text, V4, "ip", (m) =>
+          isIP(m[0]) === 4 ? { start: m.index, end: m.index + m[0].length, subtype: "ipv4" } : null,
+        )
+      : [];
     if (text.includes(":")) {
       const v6 = collect(text, V6, "ip", (m) => {
         const s = m[0];

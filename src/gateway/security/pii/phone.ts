@@ -30,7 +30,8 @@ function judge(raw: string, text: string, index: number): boolean {
     if (seps.length === 0 && !contextHas(text, index, 24, PHONE_WORDS)) return false;
   }
   if (groups.length === 4 && /^\d{1,3}(?:\.\d{1,3}){3}$/.test(raw)) return false; // IPv4
-  if (groups.length > 1 && groups.slice(1).every((g) => g.length === 3) && /^[\d.,' ]+$/.test(raw) && !international) return false; // 1.000.000
+  if (groups.length > 1 && groups.slice(1).every((g) => g.length === 3) && /^[\d.,' ]+$/.test(raw) && !international)
+    return false; // 1.000.000
   if (groups.length > 1 && groups.every((g) => /^(?:19|20)\d\d$/.test(g))) return false; // 2021 2022 2023
   if (/^(?:19|20)\d\d[-./](?:0?[1-9]|1[0-2])[-./]\d{1,2}\b/.test(raw)) return false; // dates
   return true;

@@ -11,7 +11,8 @@ import { ssnDetector } from "./ssn.js";
 const found = (d: Detector, text: string) => d.scan(text).map((m) => text.slice(m.start, m.end));
 // Secret fixtures are assembled at run time so no literal token sits in the repo.
 const j = (...p: string[]) => p.join("");
-const b62 = (n: number, seed = 7) => Array.from({ length: n }, (_, i) => "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xYz"[(i * seed) % 33]).join("");
+const b62 = (n: number, seed = 7) =>
+  Array.from({ length: n }, (_, i) => "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xYz"[(i * seed) % 33]).join("");
 
 describe("email", () => {
   it.each([
@@ -76,10 +77,16 @@ describe("ssn", () => {
     ["id 078 05 1121 x", "078 05 1121"],
     ["my social security number is 219099999", "219099999"],
   ])("finds %s", (text, want) => expect(found(ssnDetector, text)).toEqual([want]));
-  it.each(["000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567", "123-45-0000", "plain 219099999 without context", "123-45 6789", "2024-01-1234"])(
-    "ignores %s",
-    (text) => expect(found(ssnDetector, text)).toEqual([]),
-  );
+  it.each([
+    "000-12-3456",
+    "666-12-3456",
+    "912-34-5678",
+    "123-00-4567",
+    "123-45-0000",
+    "plain 219099999 without context",
+    "123-45 6789",
+    "2024-01-1234",
+  ])("ignores %s", (text) => expect(found(ssnDetector, text)).toEqual([]));
 });
 
 describe("iban", () => {
@@ -88,8 +95,9 @@ describe("iban", () => {
     ["GB82WEST12345698765432", "GB82WEST12345698765432"],
     ["FR14 2004 1010 0505 0001 3M02 606.", "FR14 2004 1010 0505 0001 3M02 606"],
   ])("finds %s", (text, want) => expect(found(ibanDetector, text)).toEqual([want]));
-  it.each(["DE89 3704 0044 0532 0130 01", "XX89370400440532013000", "DE89 3704 0044 0532 0130", "ID12 3456 7890 1234"])("ignores %s", (text) =>
-    expect(found(ibanDetector, text)).toEqual([]),
+  it.each(["DE89 3704 0044 0532 0130 01", "XX89370400440532013000", "DE89 3704 0044 0532 0130", "ID12 3456 7890 1234"])(
+    "ignores %s",
+    (text) => expect(found(ibanDetector, text)).toEqual([]),
   );
   it("checks mod-97", () => expect(ibanChecksumValid("GB82WEST12345698765432")).toBe(true));
 });
@@ -101,9 +109,15 @@ describe("ip", () => {
     ["mapped ::ffff:192.168.1.1 here", "::ffff:192.168.1.1"],
     ["full 2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:0db8:0000:0000:0000:ff00:0042:8329"],
   ])("finds %s", (text, want) => expect(found(ipDetector, text)).toEqual([want]));
-  it.each(["999.1.1.1", "version 1.2.3.4.5", "std::vector<int>", "at 12:30:45", "mac 00:1A:2B:3C:4D:5E", "v1.2.3.4", "a::b"])("ignores %s", (text) =>
-    expect(found(ipDetector, text)).toEqual([]),
-  );
+  it.each([
+    "999.1.1.1",
+    "version 1.2.3.4.5",
+    "std::vector<int>",
+    "at 12:30:45",
+    "mac 00:1A:2B:3C:4D:5E",
+    "v1.2.3.4",
+    "a::b",
+  ])("ignores %s", (text) => expect(found(ipDetector, text)).toEqual([]));
 });
 
 describe("secrets", () => {

@@ -47,15 +47,28 @@ const PATTERNS: readonly SecretPattern[] = [
     re: /(?<![\w-])eyJ[A-Za-z0-9_-]{2,2000}\.[A-Za-z0-9_-]{2,8000}\.[A-Za-z0-9_-]{0,2000}(?![\w-])/g,
     check: jwtHeaderOk,
   },
-  { subtype: "tollgate_key", hints: ["tg_live_", "tg_test_"], re: /(?<![\w])tg_(?:live|test)_[0-9A-Za-z]{49}(?![0-9A-Za-z])/g },
-  { subtype: "anthropic_key", hints: ["sk-ant-"], re: /(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,200}(?![\w-])/g, check: hasDigitAndLetter },
+  {
+    subtype: "tollgate_key",
+    hints: ["tg_live_", "tg_test_"],
+    re: /(?<![\w])tg_(?:live|test)_[0-9A-Za-z]{49}(?![0-9A-Za-z])/g,
+  },
+  {
+    subtype: "anthropic_key",
+    hints: ["sk-ant-"],
+    re: /(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,200}(?![\w-])/g,
+    check: hasDigitAndLetter,
+  },
   {
     subtype: "openai_key",
     hints: ["sk-"],
     re: /(?<![\w-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])/g,
     check: (v) => hasDigitAndLetter(v.slice(3)),
   },
-  { subtype: "aws_access_key_id", hints: ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"], re: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])/g },
+  {
+    subtype: "aws_access_key_id",
+    hints: ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
+    re: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+  },
   {
     subtype: "aws_secret_access_key",
     hints: ["ecret"],
@@ -63,11 +76,28 @@ const PATTERNS: readonly SecretPattern[] = [
     group: 1,
   },
   { subtype: "google_api_key", hints: ["AIza"], re: /(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])/g },
-  { subtype: "github_token", hints: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], re: /(?<![\w])gh[pousr]_[A-Za-z0-9]{36,80}(?![A-Za-z0-9])/g },
+  {
+    subtype: "github_token",
+    hints: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+    re: /(?<![\w])gh[pousr]_[A-Za-z0-9]{36,80}(?![A-Za-z0-9])/g,
+  },
   { subtype: "github_token", hints: ["github_pat_"], re: /(?<![\w])github_pat_[A-Za-z0-9_]{60,120}(?![A-Za-z0-9_])/g },
-  { subtype: "slack_token", hints: ["xox", "xapp-"], re: /(?<![\w-])(?:xox[abposre]-|xapp-\d-)[A-Za-z0-9-]{10,200}(?![\w-])/g, check: hasDigitAndLetter },
-  { subtype: "stripe_key", hints: ["_live_", "_test_"], re: /(?<![\w])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,200}(?![A-Za-z0-9])/g },
-  { subtype: "stripe_webhook_secret", hints: ["whsec_"], re: /(?<![\w])whsec_[A-Za-z0-9+/=]{24,100}(?![A-Za-z0-9+/=])/g },
+  {
+    subtype: "slack_token",
+    hints: ["xox", "xapp-"],
+    re: /(?<![\w-])(?:xox[abposre]-|xapp-\d-)[A-Za-z0-9-]{10,200}(?![\w-])/g,
+    check: hasDigitAndLetter,
+  },
+  {
+    subtype: "stripe_key",
+    hints: ["_live_", "_test_"],
+    re: /(?<![\w])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,200}(?![A-Za-z0-9])/g,
+  },
+  {
+    subtype: "stripe_webhook_secret",
+    hints: ["whsec_"],
+    re: /(?<![\w])whsec_[A-Za-z0-9+/=]{24,100}(?![A-Za-z0-9+/=])/g,
+  },
 ];
 
 function scanSecrets(text: string): Match[] {

@@ -20,7 +20,8 @@ export const ssnDetector: Detector = {
   maxLength: 11,
   scan(text) {
     if (!/\d{4}/.test(text)) return [];
-    const ok = (m: RegExpExecArray) => (validParts(m[1]!, m[3]!, m[4]!) ? { start: m.index, end: m.index + m[0].length } : null);
+    const ok = (m: RegExpExecArray) =>
+      validParts(m[1]!, m[3]!, m[4]!) ? { start: m.index, end: m.index + m[0].length } : null;
     const out = collect(text, SEPARATED, "ssn", ok);
     if (SSN_WORDS.test(text)) {
       out.push(...collect(text, PLAIN, "ssn", (m) => (contextHas(text, m.index, 40, SSN_WORDS) ? ok(m) : null)));

@@ -20,7 +20,12 @@ export function collect(
       continue;
     }
     const hit = accept(m);
-    if (hit) out.push(hit.subtype ? { type, subtype: hit.subtype, start: hit.start, end: hit.end } : { type, start: hit.start, end: hit.end });
+    if (hit)
+      out.push(
+        hit.subtype
+          ? { type, subtype: hit.subtype, start: hit.start, end: hit.end }
+          : { type, start: hit.start, end: hit.end },
+      );
   }
   return out;
 }
