@@ -12,7 +12,6 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
 import { createMetering } from "./modules/billing/billing.gateway.js";
-import { accountTotals, balanceOf, projectSpendSince } from "./modules/billing/billing.repo.js";
 import { registerBillingRoutes } from "./modules/billing/billing.routes.js";
 import { createNotifier } from "./modules/alerts/alerts.notifier.js";
 import { registerAlertRoutes } from "./modules/alerts/alerts.routes.js";
@@ -23,10 +22,7 @@ import { registerPaymentRoutes } from "./modules/payments/payments.routes.js";
 import { createPaymentsService } from "./modules/payments/payments.service.js";
 import { createWebhookHandler } from "./modules/payments/payments.webhooks.js";
 import { createStripeClient } from "./modules/payments/stripe.client.js";
-import { newId } from "./platform/crypto.js";
-import { createRedisReservationStore } from "./gateway/metering/redis-store.js";
 import { createPricing } from "./gateway/metering/pricing.js";
-import { createMemoryStore } from "./gateway/metering/store.js";
 import { createLogMaintenance, type RetentionReport } from "./modules/logs/logs.retention.js";
 import { createAuditService } from "./modules/audit/audit.service.js";
 import { createKeyVerifier, dbKeyStore, type KeyVerifier } from "./modules/keys/key-verifier.js";
@@ -55,8 +51,8 @@ import { createProjectService } from "./modules/projects/projects.service.js";
 import { builtInProviders } from "./gateway/catalog.js";
 import { createGateway } from "./gateway/gateway.js";
 import type { GatewayHooks } from "./gateway/hooks.js";
-import type { RequestLogEntry } from "./gateway/pipeline.js";
-import type { GatewayFront } from "./gateway/routes.js";
+import type { RequestLogEntry } from "./gateway/request-log.js";
+import type { GatewayFront } from "./gateway/front.js";
 import { anthropicInbound } from "./gateway/inbound/anthropic.js";
 import { checkJsonInput } from "./gateway/input.js";
 import { invalidRequest } from "./gateway/errors.js";
@@ -75,6 +71,7 @@ import { registerOpsRoutes } from "./platform/ops.js";
 import { registerWebRoutes } from "./platform/web.js";
 import type { RedisConnection } from "./platform/redis.js";
 import { createSharedState } from "./platform/shared-state.js";
+import { createGatewayStores } from "./gateway-stores.js";
 
 export interface AppOptions {
   config: Config;
@@ -187,11 +184,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const mailer =
     opts.mailer ??
     createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log: opts.logger });
-  // Shared state (platform/shared-state.ts): Redis when REDIS_URL is set — rate limits,
-  // cache invalidation on every replica — else in-process.
-  const shared = await createSharedState({
+  // Shared state (platform/shared-state.ts): Redis when REDIS_URL is set — cache invalidation on every
+  // replica, and the gateway's rate limits and credit holds (gateway-stores.ts) — else in-process.
+  const shared = await createSharedState({ config, database, log: opts.logger });
+  const stores = createGatewayStores({
     config,
-    database,
+    db,
+    shared,
     log: opts.logger,
     onRateLimitFallback: () => metrics.rateLimitFallback(),
   });
@@ -205,7 +204,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     onError: (err, what) => opts.logger.error({ err }, what),
   });
   const keys = createKeyService({ db, bus: invalidationBus });
-  const projects = createProjectService({ db, bus: invalidationBus });
+  const projects = createProjectService({
+    db,
+    bus: invalidationBus,
+    hooks: { accessRemoved: [keys.projectAccessRemovedHook] },
+  });
   const organizations = createOrganizationService({
     db,
     hooks: { orgDeleted: [(orgId) => invalidationBus.publish({ scope: "org", orgId })] },
@@ -250,30 +253,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       dbPool: () => database.poolStats(),
       redisUp: shared.redisUp,
       invalidationBusUp: shared.busUp,
-      rateLimitMode: shared.rateLimitMode,
+      rateLimitMode: stores.rateLimitMode,
       draining: () => draining,
     },
     builtIns,
   );
   // Billing: credit holds and usage debits. With Redis, holds, caps and the debit queue are shared by every
   // replica (gateway/metering/redis-store.ts); else in this process (store.ts) with debits written in batches.
-  const redis = shared.redis;
   const pricing = createPricing(config.billing);
   const metering = createMetering({
     db,
-    store: redis
-      ? (writeBatch) =>
-          createRedisReservationStore({
-            redis,
-            loadAccount: (orgId) => accountTotals(db, orgId),
-            loadProjectSpend: (projectId, since) => projectSpendSince(db, projectId, since),
-            writeBatch,
-            failure: config.redis.billingFailure,
-            credits: config.billing.credits,
-            onError: (err, what) => opts.logger.warn({ err: (err as Error)?.message }, what),
-            newId,
-          })
-      : createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId), credits: config.billing.credits }),
+    store: stores.credits,
     log: opts.logger,
     dataDir: config.dataDir,
     pricing,
@@ -338,11 +328,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       metrics.observeGateway(entry);
     },
     refusedWithoutKey: (endpoint, e) => metrics.observeKeylessRefusal(endpoint, e.status, e.code),
-    rateLimits: shared.rateLimits,
+    rateLimits: stores.rateLimits,
     shutdown: shutdown.signal,
     hooks: { ...security.hooks, ...metering.hooks, ...opts.gatewayHooks },
     inboundAnthropic: anthropicInbound,
     timeouts: opts.gatewayTimeouts,
+    logger: opts.logger,
     checkBody(value) {
       const check = checkJsonInput(value);
       if (!check.ok)
@@ -377,7 +368,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     isDraining: () => draining,
     metrics,
     metricsToken: config.metricsToken,
-    details: shared.details,
+    details: stores.details,
   });
   registerAuthRoutes(server, { auth, throttle, publicUrl: config.publicUrl });
   registerMeRoutes(server, { me });
@@ -393,7 +384,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerBillingRoutes(server, { billing });
   registerAlertRoutes(server, { alerts });
   registerPaymentRoutes(server, { payments, webhook: stripeWebhook });
-  gatewayFront = gateway.register(server);
+  gatewayFront = gateway.front;
+  gatewayFront.register(server);
   // Once the server closes, a new gateway request on a still-open keep-alive connection gets 503 and
   // `Connection: close`, as Fastify answers its own routes then (main.ts, shutdown step 2).
   server.addHook("preClose", (done) => {

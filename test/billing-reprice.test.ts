@@ -10,7 +10,7 @@
  */
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RequestLogEntry } from "../src/gateway/pipeline.js";
+import type { RequestLogEntry } from "../src/gateway/request-log.js";
 import { runBillingCommand } from "../src/modules/billing/billing.cli.js";
 import { repriceLogs } from "../src/modules/billing/billing.reprice.js";
 import { writeRequestLogs } from "../src/modules/logs/logs.writer.js";

@@ -71,12 +71,7 @@ describe(`gateway hooks (${storageKind})`, () => {
     async scanInput(ctx, req) {
       record("scanInput", ctx);
       if (mode.blockInput)
-        throw new GatewayError(
-          403,
-          "permission_error",
-          "policy_violation",
-          "The request violates the organization's content policy.",
-        );
+        throw new GatewayError("policy_violation", "The request violates the organization's content policy.");
       if (mode.redactInput) {
         return {
           ...req,
@@ -90,12 +85,7 @@ describe(`gateway hooks (${storageKind})`, () => {
     async reserve(ctx, input) {
       record("reserve", ctx, { reserve: input });
       if (mode.refuseReserve)
-        throw new GatewayError(
-          402,
-          "insufficient_quota",
-          "insufficient_credits",
-          "The organization's balance cannot cover this request.",
-        );
+        throw new GatewayError("insufficient_credits", "The organization's balance cannot cover this request.");
       return { hold: ctx.requestId };
     },
     outputScanner(ctx) {

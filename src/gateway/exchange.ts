@@ -1,6 +1,6 @@
 /**
  * One gateway request and its response, on the bare Node.js objects: what the
- * pipeline reads (id, client IP, parsed body, the body's JSON text) and how it
+ * gateway reads (id, client IP, parsed body, the body's JSON text) and how it
  * answers (headers collected until the answer is sent in one write, JSON or a
  * hijack-free SSE stream on `res`).
  */
@@ -20,10 +20,6 @@ export class Exchange {
   bodyText: string | null = null;
   /** Size of the raw body in bytes (the token-limit estimate; Content-Length is absent when chunked). */
   bodyBytes = 0;
-  /** The verified key, once authenticated. */
-  key: unknown = null;
-  /** Set once the pipeline owns the request: it writes the request's log row, failures included. */
-  handled = false;
   /** Response headers set so far; sent with the answer. Names are lower-case. */
   readonly headers: Record<string, string> = {};
 

@@ -13,7 +13,7 @@
  *  - the output scanner sees every piece of text (and, when it scans them,
  *    every tool-call argument fragment) before the client does.
  */
-import type { RequestLogEntry } from "./pipeline.js";
+import type { Endpoint, RequestLogEntry } from "./request-log.js";
 import type { ChatRequest, Usage } from "./types.js";
 
 export interface GatewayRequestContext {
@@ -22,13 +22,15 @@ export interface GatewayRequestContext {
   projectId: string;
   keyId: string;
   environment: "live" | "test";
-  endpoint: "chat" | "messages" | "embeddings";
+  endpoint: Endpoint;
   /** When the request arrived (its log row's created_at): usage is charged to this hour, so ledger hours reconcile with log hours. */
   startedAt?: Date;
   /** The key may learn the organization's balance (created by someone who may view billing). */
   revealBalance?: boolean;
   /** The project keeps bodies in its request log: scanInput may prepare what logMasker will need. */
   logBodies?: boolean;
+  /** The project's monthly spend cap (null: none), as the verified key carried it. */
+  spendCapMicroUsd?: bigint | null;
 }
 
 /** What the request log keeps of a request's bodies (`logBodies`): never a raw value the security policy protects. */

@@ -23,7 +23,6 @@
  * to a built-in, and `custom` for every model of a custom provider.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { RequestLogEntry } from "../gateway/pipeline.js";
 import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from "./metric-series.js";
 
 export interface MetricSources {
@@ -36,13 +35,28 @@ export interface MetricSources {
   draining?(): boolean;
 }
 
+/** What the metrics read of one finished gateway call (the gateway's request-log record has these fields). */
+export interface GatewayObservation {
+  endpoint: string;
+  provider: string | null;
+  modelServed: string | null;
+  status: number;
+  outcome: string;
+  stream: boolean;
+  latencyMs: number;
+  ttftMs: number | null;
+  attempts: ReadonlyArray<{ target: string; outcome: string; ms: number }>;
+  usage: { inputTokens: number; cachedInputTokens: number; outputTokens: number } | null;
+  costMicroUsd: bigint | null;
+}
+
 /** The built-in providers as the gateway routes them: their slugs and known model ids bound the labels. */
 export type BuiltInProviders = ReadonlyMap<string, { models: ReadonlyMap<string, unknown> }>;
 
 export interface Metrics {
   registry: Registry;
   observeHttp(method: string, route: string, status: number, seconds: number): void;
-  observeGateway(entry: RequestLogEntry): void;
+  observeGateway(entry: GatewayObservation): void;
   /** A rate-limit decision answered without Redis. */
   rateLimitFallback(): void;
   /** A gateway request refused without a valid API key (it has no project, so no request-log row). */

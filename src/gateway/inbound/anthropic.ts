@@ -11,7 +11,7 @@ import {
   canonicalToAnthropicResponse,
 } from "../formats/anthropic-inbound.js";
 import type { AnthropicRequest } from "../formats/anthropic-wire.js";
-import type { InboundFormat, StreamRenderer } from "../pipeline.js";
+import type { InboundFormat, StreamRenderer } from "./format.js";
 import { usageFromOpenAI } from "../types.js";
 
 function checkMessagesRequest(body: unknown): AnthropicRequest {

@@ -5,7 +5,7 @@
  * shape) carrying Tollgate's cost extension, then `[DONE]`.
  */
 import { type GatewayError, invalidRequest, openaiErrorBody } from "../errors.js";
-import type { InboundFormat, StreamRenderer } from "../pipeline.js";
+import type { InboundFormat, StreamRenderer } from "./format.js";
 import { type ChatRequest, usageToOpenAI } from "../types.js";
 
 /** The most choices (`n`) one request may ask for. */

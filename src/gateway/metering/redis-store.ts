@@ -39,7 +39,7 @@
  * `queued: false` and the caller writes the debit itself.
  */
 import type { RedisConnection } from "../../platform/redis.js";
-import { GatewayError } from "../errors.js";
+import { unavailable } from "../errors.js";
 import { defineScripts } from "./redis-scripts.js";
 import type { OrgSnapshot, ReservationStore, ReserveResult, SettleDebit, SettleResult } from "./store.js";
 
@@ -76,15 +76,7 @@ export interface RedisStoreOptions {
   newId(): string;
 }
 
-export const billingUnavailable = () =>
-  new GatewayError(
-    503,
-    "api_error",
-    "billing_unavailable",
-    "Credits cannot be checked right now (the shared billing store is unreachable). Retry shortly.",
-    "gateway",
-    { "retry-after": "1" },
-  );
+export const billingUnavailable = () => unavailable("billing_unavailable");
 
 function isScriptError(err: unknown): boolean {
   const m = String((err as Error)?.message ?? "");

@@ -14,7 +14,7 @@
  * /readyz; the next call after Redis is back uses Redis again.
  */
 import type { RedisConnection } from "../../platform/redis.js";
-import { GatewayError } from "../errors.js";
+import { unavailable } from "../errors.js";
 import {
   createMemoryRateLimitStore,
   type RateLimitDecision,
@@ -137,15 +137,7 @@ export interface FailoverRateLimitStore extends RateLimitStore {
   mode(): "global" | "local" | "closed";
 }
 
-const unavailable = () =>
-  new GatewayError(
-    503,
-    "api_error",
-    "rate_limiter_unavailable",
-    "Rate limits cannot be checked right now (the shared rate-limit store is unreachable). Retry shortly.",
-    "gateway",
-    { "retry-after": "1" },
-  );
+const rateLimiterUnavailable = () => unavailable("rate_limiter_unavailable");
 
 /**
  * Redis first; on a Redis error (or while the connection is known to be down,
@@ -180,7 +172,7 @@ export function createFailoverRateLimitStore(opts: {
       degraded = true;
       opts.events.onFallback(new Error(`redis is ${opts.redis.health().status}`));
     }
-    if (refuse && opts.onFailure === "closed") throw unavailable();
+    if (refuse && opts.onFailure === "closed") throw rateLimiterUnavailable();
     return viaLocal();
   }
 

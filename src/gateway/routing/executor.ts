@@ -1,6 +1,6 @@
 /**
  * Calls the resolved targets in order with retries, fallbacks and circuit
- * breakers, inside one total deadline.
+ * breakers, inside one total deadline: chat and embeddings alike.
  *
  * Invariants:
  *  - Retries and fallbacks happen only before the first byte reaches the
@@ -14,7 +14,7 @@
  */
 import type { Dispatcher } from "undici";
 import type { CallSignal } from "../abort.js";
-import type { ChatChunk, ChatRequest } from "../types.js";
+import type { ChatChunk, ChatRequest, EmbeddingsRequest } from "../types.js";
 import {
   type CallOptions,
   type ChatResult,
@@ -23,22 +23,9 @@ import {
   type Timeouts,
   UpstreamError,
 } from "../providers/types.js";
+import type { Attempt } from "../request-log.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import type { ResolvedTarget } from "./router.js";
-
-export interface Attempt {
-  target: string;
-  outcome: "ok" | "error" | "skipped_circuit_open";
-  errorKind?: string;
-  status?: number;
-  ms: number;
-}
-
-export interface ExecuteResult {
-  result: ChatResult;
-  target: ResolvedTarget;
-  attempts: Attempt[];
-}
 
 export interface ExecutorDeps {
   adapters: Record<ProviderFormat, ProviderAdapter>;
@@ -53,7 +40,14 @@ const CLIENT_ERROR_STATUS = new Set([400, 404, 413, 422]);
 const sleep = (ms: number, signal: CallSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /**
@@ -88,13 +82,23 @@ async function primeStream(result: ChatResult): Promise<ChatResult> {
 }
 
 export function createExecutor(deps: ExecutorDeps) {
-  /** `attempts` is filled in as calls are made, so the caller still has them when every target failed. */
-  return async function execute(
+  const upstreamOf = (target: ResolvedTarget) => ({
+    baseUrl: target.provider.baseUrl,
+    apiKey: target.provider.apiKey,
+    headers: target.provider.headers,
+    model: target.model,
+  });
+
+  /**
+   * Calls `op` on each target in order (with retries) until one answers. `attempts` is filled in as
+   * calls are made, so the caller still has them when every target failed.
+   */
+  async function run<T>(
     targets: ResolvedTarget[],
-    req: ChatRequest,
     signal: CallSignal,
-    attempts: Attempt[] = [],
-  ): Promise<ExecuteResult> {
+    attempts: Attempt[],
+    op: (target: ResolvedTarget, opts: CallOptions) => Promise<T>,
+  ): Promise<{ result: T; target: ResolvedTarget; attempts: Attempt[] }> {
     const started = Date.now();
     const deadline = started + deps.timeouts.totalMs;
     let lastError: unknown = null;
@@ -119,15 +123,7 @@ export function createExecutor(deps: ExecutorDeps) {
           },
         };
         try {
-          const upstream = {
-            baseUrl: target.provider.baseUrl,
-            apiKey: target.provider.apiKey,
-            headers: target.provider.headers,
-            model: target.model,
-          };
-          const result = await primeStream(
-            await deps.adapters[target.provider.format].chat({ ...req, model: target.model }, upstream, opts),
-          );
+          const result = await op(target, opts);
           deps.breakers.onSuccess(target.name);
           attempts.push({ target: target.name, outcome: "ok", ms: Date.now() - t0 });
           return { result, target, attempts };
@@ -163,6 +159,24 @@ export function createExecutor(deps: ExecutorDeps) {
       "Every provider for this model is unavailable right now (circuit open after recent failures or rate limits).",
       { retryable: true, retryAfterMs },
     );
+  }
+
+  return {
+    /** A chat call; a stream is handed over once its first chunk arrived (until then it can be retried). */
+    chat(targets: ResolvedTarget[], req: ChatRequest, signal: CallSignal, attempts: Attempt[] = []) {
+      return run(targets, signal, attempts, async (target, opts) =>
+        primeStream(
+          await deps.adapters[target.provider.format].chat({ ...req, model: target.model }, upstreamOf(target), opts),
+        ),
+      );
+    },
+
+    /** An embeddings call (every target's adapter must offer embeddings). */
+    embeddings(targets: ResolvedTarget[], req: EmbeddingsRequest, signal: CallSignal, attempts: Attempt[] = []) {
+      return run(targets, signal, attempts, (target, opts) =>
+        deps.adapters[target.provider.format].embeddings!({ ...req, model: target.model }, upstreamOf(target), opts),
+      );
+    },
   };
 }
 

@@ -16,8 +16,8 @@ import { GatewayError, invalidRequest } from "../errors.js";
 
 export interface RoutingSettings {
   defaultModel: string | null;
-  allowedModels: string[];
-  fallbackModels?: string[];
+  allowedModels: readonly string[];
+  fallbackModels?: readonly string[];
 }
 
 export interface ResolvedTarget {
@@ -65,10 +65,10 @@ function modelNotFound(requested: string, provider?: ProviderEntry): GatewayErro
   const hint = provider
     ? `Provider "${provider.slug}" has no model "${requested.slice(provider.slug.length + 1)}". GET /v1/models lists what you can use.`
     : `No provider serves "${requested}". Use "provider/model" (e.g. "mock/echo"); GET /v1/models lists what you can use.`;
-  return new GatewayError(404, "not_found_error", "model_not_found", hint, "gateway", {}, "model");
+  return new GatewayError("model_not_found", hint, { param: "model" });
 }
 
-export function isAllowed(name: string, allowed: string[]): boolean {
+export function isAllowed(name: string, allowed: readonly string[]): boolean {
   if (allowed.length === 0) return true;
   return allowed.some((a) => a === name || (a.endsWith("/*") && name.startsWith(a.slice(0, -1))));
 }
@@ -84,13 +84,9 @@ export function resolveTargets(
   const primary = resolveOne(model, providers);
   if (!isAllowed(primary.name, settings.allowedModels)) {
     throw new GatewayError(
-      403,
-      "permission_error",
       "model_not_allowed",
       `This project may not use "${primary.name}". Allowed: ${settings.allowedModels.join(", ")}.`,
-      "gateway",
-      {},
-      "model",
+      { param: "model" },
     );
   }
   const targets = [primary];

@@ -38,7 +38,7 @@ export interface PolicyOutputScanner extends OutputScanner {
 
 export function policyViolation(f: Finding): GatewayError {
   const what = f.category === "rule" ? `rule "${f.ruleName}"` : f.type;
-  return new GatewayError(403, "permission_error", "policy_violation", `Blocked by policy: ${what}`);
+  return new GatewayError("policy_violation", `Blocked by policy: ${what}`);
 }
 
 export function createOutputScanner(

@@ -18,7 +18,7 @@
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Logger } from "pino";
-import type { RequestLogEntry } from "../../gateway/pipeline.js";
+import type { RequestLogEntry } from "../../gateway/request-log.js";
 import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
 import { createBatchWriter, type BatchWriter } from "../../platform/batch-writer.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";

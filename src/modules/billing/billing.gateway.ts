@@ -32,9 +32,10 @@ import { insufficientCredits, modelNotPriced, spendCapReached, testKeyModelNotAl
 import type { GatewayHooks, GatewayRequestContext, ReserveInput, RouteInfo } from "../../gateway/hooks.js";
 import { costMicroUsd, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
 import type { Pricing } from "../../gateway/metering/pricing.js";
-import type { RequestLogEntry } from "../../gateway/pipeline.js";
+import type { RequestLogEntry } from "../../gateway/request-log.js";
 import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
 import type { ReservationStore, ReserveResult } from "../../gateway/metering/store.js";
+import { monthKey, monthStart } from "../../platform/calendar.js";
 import type { Db } from "../../platform/db/db.js";
 import { formatUsd } from "../../platform/money.js";
 import { inputTokensOn, outputTokensOn } from "../../gateway/tokens.js";
@@ -68,9 +69,7 @@ export interface MeteringOptions {
   registry?: Registry;
 }
 
-const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
-const monthKey = (d = new Date()) => d.toISOString().slice(0, 7);
 
 /**
  * Bytes of queued entries in Redis past which a log row travels without its bodies (up to 2 × 64 KB
@@ -107,7 +106,8 @@ export function createMetering(opts: MeteringOptions) {
   // Per project: month-to-date charge not yet flushed, and holds in flight (for the spend cap).
   const projectUnflushed = new Map<string, bigint>();
   const projectHeld = new Map<string, bigint>();
-  const capCache = new Map<string, { cap: bigint | null; flushed: bigint; month: number; at: number }>();
+  /** Per project: this month's charges already in the ledger (re-read every 5 s; flushes add to it meanwhile). */
+  const flushedCache = new Map<string, { flushed: bigint; month: number; at: number }>();
   const add = (m: Map<string, bigint>, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
   /** Told after usage debits reached the ledger (balances fell): alerts and auto top-up check their thresholds. */
   const flushListeners: Array<(orgIds: string[]) => void> = [];
@@ -121,7 +121,7 @@ export function createMetering(opts: MeteringOptions) {
       await store.commitFlush(write, perOrg);
       for (const [p, v] of perProject) {
         add(projectUnflushed, p, -v);
-        const c = capCache.get(p);
+        const c = flushedCache.get(p);
         if (c && c.month === monthStart().getTime()) c.flushed += v;
       }
       notifyFlushed(perOrg.keys());
@@ -194,30 +194,15 @@ export function createMetering(opts: MeteringOptions) {
     return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup);
   }
 
-  async function capInfo(orgId: string, projectId: string) {
+  /** This month's charges of a capped project already in the ledger (the process's own unflushed ones are apart). */
+  async function flushedThisMonth(projectId: string): Promise<bigint> {
     const month = monthStart().getTime();
-    let c = capCache.get(projectId);
+    let c = flushedCache.get(projectId);
     if (!c || c.month !== month || Date.now() - c.at > 5_000) {
-      const cap = await repo.projectCap(opts.db, orgId, projectId);
-      const flushed = cap === null ? 0n : await repo.projectSpendSince(opts.db, projectId, new Date(month));
-      c = { cap, flushed, month, at: Date.now() };
-      capCache.set(projectId, c);
+      c = { flushed: await repo.projectSpendSince(opts.db, projectId, new Date(month)), month, at: Date.now() };
+      flushedCache.set(projectId, c);
     }
-    return c;
-  }
-
-  async function projectCapOf(orgId: string, projectId: string): Promise<bigint | null> {
-    let c = capCache.get(projectId);
-    if (!c || Date.now() - c.at > 5_000) {
-      c = {
-        cap: await repo.projectCap(opts.db, orgId, projectId),
-        flushed: 0n,
-        month: monthStart().getTime(),
-        at: Date.now(),
-      };
-      capCache.set(projectId, c);
-    }
-    return c.cap;
+    return c.flushed;
   }
 
   /** The refusal's message names the org's available credits only to keys that may learn the balance. */
@@ -281,7 +266,8 @@ export function createMetering(opts: MeteringOptions) {
       // A free request holds nothing and cannot pass a cap: served even while the shared store is unreachable.
       if (amount === 0n) return hold;
       // The shared store checks the balance and the project's cap in one atomic step (every replica).
-      const cap = await projectCapOf(ctx.orgId, ctx.projectId);
+      // The cap as the verified key carries it (a settings change reaches it through the key cache's invalidation).
+      const cap = ctx.spendCapMicroUsd ?? null;
       const res = await store.reserve({
         orgId: ctx.orgId,
         requestId: ctx.requestId,
@@ -291,15 +277,16 @@ export function createMetering(opts: MeteringOptions) {
       if (!res.ok) throw refusal(res, amount, cap, ctx.revealBalance === true);
       return hold;
     }
-    const cap = await capInfo(ctx.orgId, ctx.projectId);
+    const cap = ctx.spendCapMicroUsd ?? null;
+    const flushed = cap === null ? 0n : await flushedThisMonth(ctx.projectId);
     // Check and count the hold with no await in between (one event loop: no interleaving).
-    if (cap.cap !== null) {
-      const spent = cap.flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
-      if (spent + amount > cap.cap && amount > 0n)
-        throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap.cap, ctx.revealBalance === true);
+    if (cap !== null) {
+      const spent = flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
+      if (spent + amount > cap && amount > 0n)
+        throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap, ctx.revealBalance === true);
     }
     add(projectHeld, ctx.projectId, amount);
-    let ok;
+    let ok: ReserveResult;
     try {
       ok = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount });
     } catch (err) {
@@ -308,7 +295,7 @@ export function createMetering(opts: MeteringOptions) {
     }
     if (!ok.ok) {
       add(projectHeld, ctx.projectId, -amount);
-      throw refusal(ok, amount, cap.cap, ctx.revealBalance === true);
+      throw refusal(ok, amount, cap, ctx.revealBalance === true);
     }
     return hold;
   }

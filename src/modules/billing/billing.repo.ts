@@ -6,7 +6,7 @@
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { recordAudit, type AuditActor } from "../../platform/audit.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
-import { formatUsd } from "../../platform/money.js";
+import { moneyValues } from "../../platform/money-fields.js";
 import { organizations } from "../organizations/organizations.schema.js";
 import { projects } from "../projects/projects.schema.js";
 import {
@@ -81,8 +81,7 @@ export async function postLedgerEntry(db: DbOrTx, p: LedgerPosting): Promise<Pos
       targetType: "ledger_entry",
       targetId: entryId,
       metadata: {
-        amountMicroUsd: p.amountMicroUsd.toString(),
-        amountUsd: formatUsd(p.amountMicroUsd),
+        ...moneyValues("amount", p.amountMicroUsd),
         note: p.note,
         ...p.auditMetadata,
       },
@@ -179,19 +178,17 @@ export async function writeUsageIn(tx: DbOrTx, rows: UsageDebit[]): Promise<void
     .filter((l) => l.amount !== 0n)
     .sort((a, b) => a.orgId.localeCompare(b.orgId) || a.projectId.localeCompare(b.projectId));
   if (charged.length > 0) {
-    await tx
-      .insert(ledgerEntries)
-      .values(
-        charged.map((l) => ({
-          orgId: l.orgId,
-          kind: "usage" as const,
-          amountMicroUsd: -l.amount,
-          projectId: l.projectId,
-          periodStart: l.hour,
-          requests: l.requests,
-          note: "",
-        })),
-      );
+    await tx.insert(ledgerEntries).values(
+      charged.map((l) => ({
+        orgId: l.orgId,
+        kind: "usage" as const,
+        amountMicroUsd: -l.amount,
+        projectId: l.projectId,
+        periodStart: l.hour,
+        requests: l.requests,
+        note: "",
+      })),
+    );
   }
 }
 
@@ -219,14 +216,6 @@ export async function orgSpendSince(db: DbOrTx, orgId: string, since: Date): Pro
     .from(billingUsageHourly)
     .where(and(eq(billingUsageHourly.orgId, orgId), gte(billingUsageHourly.hour, since)));
   return BigInt(row?.s ?? "0");
-}
-
-export async function projectCap(db: DbOrTx, orgId: string, projectId: string): Promise<bigint | null> {
-  const [row] = await db
-    .select({ cap: projects.monthlySpendCapMicroUsd })
-    .from(projects)
-    .where(and(eq(projects.orgId, orgId), eq(projects.id, projectId)));
-  return row?.cap ?? null;
 }
 
 export async function transactions(

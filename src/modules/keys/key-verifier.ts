@@ -15,32 +15,22 @@
  *  - last-used times are kept in memory and written in one statement per flush
  *    interval (and on flush()/close()), never on the request path.
  */
+import type { Caller } from "../../gateway/call.js";
 import { safeEqual } from "../../platform/crypto.js";
 import type { Db } from "../../platform/db/db.js";
 import type { ProjectRow } from "../projects/projects.schema.js";
 import { KEY_PATTERN, type KeyEnvironment, keyDigest, parseKey } from "./key-format.js";
 import * as repo from "./keys.repo.js";
-import type { CacheInvalidationBus, InvalidationEvent, InvalidationTarget } from "./invalidation-bus.js";
+import type { CacheInvalidationBus, InvalidationEvent, InvalidationTarget } from "../../platform/invalidation-bus.js";
 
-export interface KeyContext {
-  keyId: string;
+/** A verified key: the gateway's caller (its project's settings included) plus what the key itself records. */
+export interface KeyContext extends Caller {
   keyName: string;
   environment: KeyEnvironment;
   createdBy: string | null;
   expiresAt: Date | null;
-  orgId: string;
   orgSlug: string;
-  projectId: string;
   projectSlug: string;
-  defaultModel: string | null;
-  allowedModels: readonly string[];
-  fallbackModels: readonly string[];
-  rateLimit: { rpm: number | null; tpm: number | null };
-  keyRateLimit: { rpm: number | null; tpm: number | null };
-  monthlySpendCapMicroUsd: bigint | null;
-  logBodies: boolean;
-  /** The key was created by an owner or admin (who may view billing): its answers may carry the org's balance. */
-  revealBalance: boolean;
 }
 
 export type VerifyFailure = "malformed" | "unknown" | "revoked" | "expired";

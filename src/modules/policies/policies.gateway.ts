@@ -25,7 +25,7 @@ import type { Logger } from "pino";
 import { createBatchWriter, type BatchWriter } from "../../platform/batch-writer.js";
 import { newId } from "../../platform/crypto.js";
 import type { Db } from "../../platform/db/db.js";
-import { GatewayError } from "../../gateway/errors.js";
+import { unavailable } from "../../gateway/errors.js";
 import type { GatewayHooks, GatewayRequestContext, OutputScanner } from "../../gateway/hooks.js";
 import {
   createPolicyScanner,
@@ -35,7 +35,7 @@ import {
   type PolicyScanner,
   type RestoreMap,
 } from "../../gateway/security/index.js";
-import type { CacheInvalidationBus } from "../keys/invalidation-bus.js";
+import type { CacheInvalidationBus } from "../../platform/invalidation-bus.js";
 import * as repo from "./policies.repo.js";
 import { loadEffectivePolicy } from "./policies.service.js";
 
@@ -233,14 +233,7 @@ export function createSecurityGateway(deps: {
         scanner = await scannerFor(ctx.orgId, ctx.projectId);
       } catch (err) {
         deps.log.error({ err, projectId: ctx.projectId }, "security policy could not be loaded; request refused");
-        throw new GatewayError(
-          503,
-          "api_error",
-          "policy_unavailable",
-          "Tollgate could not load this project's security policy, so the request was not sent; retry shortly.",
-          "gateway",
-          { "retry-after": "1" },
-        );
+        throw unavailable("policy_unavailable");
       }
       const p = scanner.policy;
       const outputRules = p.rules.length > 0 || Object.values(p.pii).some((a) => a !== "off");
