@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import pino from "pino";
 import type { GatewayRequestContext } from "../src/gateway/hooks.js";
 import type { ChatRequest } from "../src/gateway/types.js";
-import { createLocalInvalidationBus } from "../src/modules/keys/invalidation-bus.js";
+import { createLocalInvalidationBus } from "../src/platform/invalidation-bus.js";
 import { createSecurityGateway } from "../src/modules/policies/policies.gateway.js";
 import { openDatabase } from "../src/platform/db/db.js";
 import { runMigrations } from "../src/platform/db/migrate.js";

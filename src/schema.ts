@@ -1,7 +1,6 @@
 /** Every table of the product, for Drizzle and drizzle-kit (one schema, one migration history). */
 export * from "./platform/auth/auth.schema.js";
-export { organizations, userState } from "./modules/organizations/organizations.schema.js";
-export { members } from "./modules/members/members.schema.js";
+export { organizations, userState, members } from "./modules/organizations/organizations.schema.js";
 export { invitations } from "./modules/invitations/invitations.schema.js";
 export { auditLog } from "./platform/audit.schema.js";
 export { projects, projectMembers } from "./modules/projects/projects.schema.js";

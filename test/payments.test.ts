@@ -512,7 +512,7 @@ describe(`payments without Stripe (${storageKind})`, () => {
       "stripe-signature": "t=1,v1=00",
     });
     expect(wh.status).toBe(503);
-    expect(wh.body.error.code).toBe("STRIPE_NOT_CONFIGURED");
+    expect(wh.body.error.code).toBe("STRIPE_WEBHOOK_NOT_CONFIGURED");
     expect(await count(t, "stripe_events")).toBe(0);
   });
 });

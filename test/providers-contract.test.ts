@@ -7,10 +7,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAnthropicAdapter } from "../src/gateway/providers/anthropic.js";
-import { createGeminiAdapter } from "../src/gateway/providers/gemini.js";
-import { createMockAdapter } from "../src/gateway/providers/mock.js";
-import { createOpenAIAdapter } from "../src/gateway/providers/openai.js";
+import { createAnthropicAdapter } from "../src/gateway/providers/anthropic/index.js";
+import { createGeminiAdapter } from "../src/gateway/providers/gemini/index.js";
+import { createMockAdapter } from "../src/gateway/providers/mock/index.js";
+import { createOpenAIAdapter } from "../src/gateway/providers/openai/index.js";
 import {
   UpstreamError,
   type CallOptions,

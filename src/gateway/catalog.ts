@@ -1,8 +1,9 @@
 /**
  * The built-in providers and the model price catalog.
- * - Built-in providers come from the instance config (OPENAI_*, ANTHROPIC_*,
- *   GEMINI_*); a provider is available when its key or base URL is set. The
- *   `mock` provider is always available so Tollgate can be tried without any
+ * - Built-in providers are the registry's descriptors (providers/registry.ts):
+ *   each names its instance config section (OPENAI_*, ANTHROPIC_*, GEMINI_*),
+ *   and is available when its key or base URL is set; one without a config
+ *   section (`mock`) is always available, so Tollgate can be tried without any
  *   provider account.
  * - Prices come from the maintained @pydantic/genai-prices data for every model
  *   it knows, converted once per model to integer micro-USD per million tokens
@@ -10,12 +11,16 @@
  *   which is exact for every published price), every component and long-context
  *   tier included. Unknown models have `prices: null`: billing refuses them
  *   unless the operator allows unpriced models.
- * - Bare model names are mapped to a provider by well-known prefixes.
+ * - Bare model names are mapped to a provider by its descriptor's well-known prefixes.
  */
 import { calcPrice, findProvider } from "@pydantic/genai-prices";
 import type { Config } from "../config.js";
 import type { PriceInfo, PriceRates } from "./hooks.js";
+import type { ProviderDescriptor } from "./providers/descriptor.js";
+import { providerDescriptor, PROVIDERS } from "./providers/registry.js";
 import type { ProviderFormat } from "./providers/types.js";
+
+export { MOCK_MODELS } from "./providers/mock/index.js";
 
 export interface ProviderEntry {
   slug: string;
@@ -40,7 +45,11 @@ export interface ModelInfo {
   embeddings?: boolean;
 }
 
-const LIBRARY_PROVIDER: Record<string, string> = { openai: "openai", anthropic: "anthropic", gemini: "google" };
+/** The price library's models of a built-in provider, when its models are the library's. */
+function libraryModels(providerSlug: string) {
+  const models = providerDescriptor(providerSlug)?.models;
+  return models?.kind === "library" ? models : undefined;
+}
 
 type LibraryRate = number | { base: number; tiers: Array<{ start: number; price: number }> } | undefined;
 
@@ -113,7 +122,7 @@ export function libraryModel(providerSlug: string, model: string): ModelInfo | n
   const key = `${providerSlug}/${model}`;
   const hit = priceCache.get(key);
   if (hit !== undefined) return hit;
-  const libId = LIBRARY_PROVIDER[providerSlug];
+  const libId = libraryModels(providerSlug)?.libraryProviderId;
   let info: ModelInfo | null = null;
   if (libId) {
     const r = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId: libId });
@@ -131,29 +140,6 @@ export function libraryModel(providerSlug: string, model: string): ModelInfo | n
   return info;
 }
 
-const FREE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
-
-/** The mock provider's models: free (the operator may price them in TOLLGATE_PRICE_OVERRIDES to try billing). */
-export const MOCK_MODELS: ModelInfo[] = [
-  { id: "echo", contextWindow: 128_000, maxOutputTokens: 4096, prices: FREE },
-  { id: "lorem", contextWindow: 128_000, maxOutputTokens: 4096, prices: FREE },
-  { id: "embed", contextWindow: 8192, prices: FREE, embeddings: true },
-];
-
-/**
- * Library entries a built-in provider's chat or embeddings API does not serve: legacy
- * completions, speech, transcription, image and video generation, realtime/live sessions,
- * moderation, OpenAI's Responses-only models (pro, deep research, codex, computer use), open
- * weights it does not host, fine-tune name patterns, other hosts' variants ("gpt-4o:extended")
- * and, under Google, the Vertex-only partner and MaaS models.
- */
-const NOT_CHAT: Record<string, RegExp> = {
-  openai:
-    /^(ada|babbage|curie|davinci|text-davinci-\d+)$|instruct|^ft:|\.ft-|:|computer-use|codex|deep-research|-pro($|-)|^gpt-oss|transcribe|tts|whisper|moderation|realtime|image/,
-  anthropic: /:/,
-  gemini: /^claude-|-maas$|tts|live|image|omni|:/,
-};
-
 const libraryLists = new Map<string, string[]>();
 
 /**
@@ -165,9 +151,10 @@ const libraryLists = new Map<string, string[]>();
 export function libraryModelIds(providerSlug: string): string[] {
   const hit = libraryLists.get(providerSlug);
   if (hit) return hit;
-  const libId = LIBRARY_PROVIDER[providerSlug];
+  const lib = libraryModels(providerSlug);
+  const libId = lib?.libraryProviderId;
   const provider = libId ? findProvider({ providerId: libId }) : undefined;
-  const skip = NOT_CHAT[providerSlug];
+  const skip = lib?.notServed;
   const ids: string[] = [];
   for (const m of provider?.models ?? []) {
     if (m.deprecated || skip?.test(m.id)) continue;
@@ -178,68 +165,39 @@ export function libraryModelIds(providerSlug: string): string[] {
   return ids;
 }
 
-/** Well-known model names offered in /v1/models per built-in provider, ahead of the rest of the library's (any other name still routes). */
-const FEATURED: Record<string, string[]> = {
-  openai: [
-    "gpt-4o",
-    "gpt-4o-mini",
-    "gpt-4.1",
-    "gpt-4.1-mini",
-    "o3-mini",
-    "text-embedding-3-small",
-    "text-embedding-3-large",
-  ],
-  anthropic: ["claude-3-5-haiku-latest", "claude-3-7-sonnet-latest", "claude-sonnet-4-0", "claude-opus-4-0"],
-  gemini: ["gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"],
-};
-
-const DEFAULT_BASE: Record<string, string> = {
-  openai: "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com",
-  gemini: "https://generativelanguage.googleapis.com",
-};
+/** A built-in provider's known models: its fixed list, or the library's (featured ones first). */
+function knownModels(d: ProviderDescriptor): Map<string, ModelInfo> {
+  if (d.models.kind === "fixed") return new Map(d.models.models.map((m) => [m.id, m]));
+  const models = new Map<string, ModelInfo>();
+  for (const id of [...d.models.featured, ...libraryModelIds(d.id)]) {
+    if (models.has(id)) continue;
+    const info = libraryModel(d.id, id);
+    if (info) models.set(id, info);
+  }
+  return models;
+}
 
 export function builtInProviders(config: Config): Map<string, ProviderEntry> {
   const out = new Map<string, ProviderEntry>();
-  const add = (slug: "openai" | "anthropic" | "gemini", name: string, format: ProviderFormat) => {
-    const c = config.providers[slug];
-    if (!c.apiKey && !c.baseUrl) return;
-    const models = new Map<string, ModelInfo>();
-    for (const id of [...(FEATURED[slug] ?? []), ...libraryModelIds(slug)]) {
-      if (models.has(id)) continue;
-      const info = libraryModel(slug, id);
-      if (info) models.set(id, info);
-    }
-    out.set(slug, {
-      slug,
-      name,
-      format,
-      baseUrl: (c.baseUrl ?? DEFAULT_BASE[slug]!).replace(/\/+$/, ""),
-      apiKey: c.apiKey,
+  for (const d of PROVIDERS) {
+    const c = d.configKey ? config.providers[d.configKey] : undefined;
+    if (d.configKey && !c?.apiKey && !c?.baseUrl) continue;
+    out.set(d.id, {
+      slug: d.id,
+      name: d.name,
+      format: d.id,
+      baseUrl: (c?.baseUrl ?? d.defaultBaseUrl).replace(/\/+$/, ""),
+      ...(c ? { apiKey: c.apiKey } : {}),
       custom: false,
-      models,
-      openModelList: true,
+      models: knownModels(d),
+      openModelList: d.models.kind === "library",
     });
-  };
-  add("openai", "OpenAI", "openai");
-  add("anthropic", "Anthropic", "anthropic");
-  add("gemini", "Google Gemini", "gemini");
-  out.set("mock", {
-    slug: "mock",
-    name: "Mock (no account needed)",
-    format: "mock",
-    baseUrl: "mock://local",
-    custom: false,
-    models: new Map(MOCK_MODELS.map((m) => [m.id, m])),
-    openModelList: false,
-  });
+  }
   return out;
 }
 
-/** The built-in provider a bare model name belongs to, by well-known prefixes. */
+/** The built-in provider a bare model name belongs to, by its descriptor's well-known prefixes. */
 export function providerForBareModel(model: string): string | null {
-  if (/^(gpt-|o[1-9](-|$)|chatgpt-|text-embedding-3|text-embedding-ada|davinci|babbage)/.test(model)) return "openai";
-  if (/^claude-/.test(model)) return "anthropic";
-  if (/^(gemini-|text-embedding-004|gemma-)/.test(model)) return "gemini";
+  for (const d of PROVIDERS) if (d.bareModels?.test(model)) return d.id;
   return null;
 }

@@ -10,7 +10,7 @@
  *    provider never reported usage (the bill of an aborted stream).
  */
 import type { InputBound, RouteInfo } from "./hooks.js";
-import { ANTHROPIC_DEFAULT_MAX_TOKENS } from "./providers/anthropic.js";
+import { formatDescriptor } from "./providers/registry.js";
 import type { ChatRequest, EmbeddingsRequest } from "./types.js";
 
 /** Tokens a provider adds per message (role markers) and per request (priming), above the text. */
@@ -56,21 +56,12 @@ export function inputBound(req: ChatRequest): InputBound {
 }
 
 /**
- * The most tokens one image can cost on a route, from the providers' documented rules:
- *  - OpenAI: a high-detail image is scaled to fit 2048×2048 then 768 px on its short
- *    side, at most 8 tiles of 512 px: 85 + 170 × 8 = 1,445 tokens on gpt-4o-class
- *    models, 2,833 + 5,667 × 8 = 48,169 on gpt-4o-mini; patch-based models cap at
- *    1,536 patches × up to 2.46 ≈ 3,779. 10,000 bounds every one but gpt-4o-mini.
- *  - Anthropic: about width × height / 750 after scaling to the long-edge limit;
- *    5,000 bounds the largest image any current model accepts.
- *  - Gemini: 258 tokens per 768 px tile, up to 1,120 (or 2,240 at the highest
- *    media resolution) per image on newer models: 3,000.
- * An image that costs more anyway is still charged in full (the hold is then short).
+ * The most tokens one image can cost on a route: its format's documented maximum (each
+ * provider's descriptor holds its rule and the reasoning behind it). An image that costs
+ * more anyway is still charged in full (the hold is then short).
  */
 export function imageTokenCeiling(route: Pick<RouteInfo, "format" | "model">): number {
-  if (route.format === "anthropic") return 5_000;
-  if (route.format === "gemini") return 3_000;
-  return /^gpt-4o-mini/.test(route.model) ? 48_169 : 10_000;
+  return formatDescriptor(route.format).imageTokenCeiling(route.model);
 }
 
 /** The input bound on one route: text bytes plus each image at the route's ceiling. */
@@ -83,9 +74,9 @@ const UNKNOWN_MODEL_OUTPUT = 32_768;
 
 /**
  * Upper bound of the output tokens on one route: `choices` × the limit the request
- * asked for, or, when it set none, what the route will send (Anthropic's adapter
- * sends its default max_tokens) else the model's maximum output, else its context
- * window; never more than the model can give.
+ * asked for, or, when it set none, what the route will send (an adapter with a
+ * default max_tokens, such as Anthropic's, sends it) else the model's maximum output,
+ * else its context window; never more than the model can give.
  */
 export function outputTokensOn(
   route: Pick<RouteInfo, "format" | "maxOutputTokens" | "contextWindow">,
@@ -94,7 +85,10 @@ export function outputTokensOn(
 ): number {
   let limit = route.maxOutputTokens ?? route.contextWindow ?? UNKNOWN_MODEL_OUTPUT;
   if (asked !== null) limit = asked < limit ? asked : limit;
-  else if (route.format === "anthropic" && ANTHROPIC_DEFAULT_MAX_TOKENS < limit) limit = ANTHROPIC_DEFAULT_MAX_TOKENS;
+  else {
+    const sent = formatDescriptor(route.format).defaultMaxOutputTokens;
+    if (sent !== undefined && sent < limit) limit = sent;
+  }
   return choices * limit;
 }
 

@@ -6,7 +6,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import proxyAddr from "@fastify/proxy-addr";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
-import { AppError } from "./errors.js";
+import {
+  type ApiErrorCode,
+  type AuthErrorCode,
+  type CodeWithDefaultMessage,
+  ERROR_CATALOGUE,
+} from "./error-catalogue.js";
+import { AppError, appError } from "./errors.js";
 import type { Capability } from "./permissions.js";
 
 /** What every route declares in `config.access`; a route without it fails the test suite. */
@@ -24,17 +30,25 @@ declare module "fastify" {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; requestId: string; details?: unknown };
+  error: { code: ApiErrorCode | AuthErrorCode; message: string; requestId: string; details?: unknown };
 }
 
-/** Maps any thrown value to a status and a public error; unknown errors never leak. */
-export function toPublicError(err: unknown): {
+export interface PublicError {
   status: number;
-  code: string;
+  code: ApiErrorCode;
   message: string;
   details?: unknown;
   headers?: Record<string, string>;
-} {
+}
+
+/** A catalogue code with its status and (unless given) its default message. */
+function catalogued(code: CodeWithDefaultMessage, message?: string): PublicError {
+  const spec = ERROR_CATALOGUE[code];
+  return { status: spec.status, code, message: message ?? spec.message };
+}
+
+/** Maps any thrown value to a status and a public error; unknown errors never leak. */
+export function toPublicError(err: unknown): PublicError {
   if (err instanceof AppError) {
     return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
   }
@@ -52,34 +66,32 @@ export function toPublicError(err: unknown): {
     }));
     const first = details[0];
     return {
-      status: 400,
-      code: "VALIDATION_ERROR",
-      message: first ? `Invalid request: ${first.path ? first.path + ": " : ""}${first.message}` : "Invalid request.",
+      ...catalogued(
+        "VALIDATION_ERROR",
+        first ? `Invalid request: ${first.path ? first.path + ": " : ""}${first.message}` : undefined,
+      ),
       details,
     };
   }
   const fe = err as Partial<FastifyError> & { type?: string };
   switch (fe.code) {
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return { status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: "Send the body as application/json." };
+      return catalogued("UNSUPPORTED_MEDIA_TYPE");
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return { status: 413, code: "PAYLOAD_TOO_LARGE", message: "The request body is too large." };
+      return catalogued("PAYLOAD_TOO_LARGE");
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return { status: 400, code: "INVALID_JSON", message: "The body is empty but Content-Type says JSON." };
+      return catalogued("INVALID_JSON", "The body is empty but Content-Type says JSON.");
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-      return { status: 400, code: "INVALID_CONTENT_LENGTH", message: "Content-Length does not match the body." };
+      return catalogued("INVALID_CONTENT_LENGTH");
   }
   if (fe.statusCode === 400 && (fe.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError)) {
-    return { status: 400, code: "INVALID_JSON", message: "The body is not valid JSON." };
+    return catalogued("INVALID_JSON");
   }
   if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { status: fe.statusCode, code: "BAD_REQUEST", message: fe.message ?? "Bad request." };
+    // A relayed code: the framework's own 4xx status is kept.
+    return { ...catalogued("BAD_REQUEST", fe.message), status: fe.statusCode };
   }
-  return {
-    status: 500,
-    code: "INTERNAL_ERROR",
-    message: "Something went wrong on our side. The error was logged with this request id.",
-  };
+  return catalogued("INTERNAL_ERROR");
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
@@ -111,14 +123,13 @@ export function installCsrfGuard(app: FastifyInstance, trustedOrigins: string[],
       return done();
     const site = request.headers["sec-fetch-site"];
     if (site && site !== "same-origin" && site !== "none") {
-      return done(new AppError("CSRF_REJECTED", 403, "Cross-site requests are not allowed."));
+      return done(appError("CSRF_REJECTED"));
     }
     const origin = request.headers.origin ?? refererOrigin(request.headers.referer);
     if (!origin || !trusted.has(origin)) {
       return done(
-        new AppError(
+        appError(
           "CSRF_REJECTED",
-          403,
           "Cookie-authenticated changes must come from the Tollgate dashboard: send an Origin header equal to the server's public URL.",
         ),
       );

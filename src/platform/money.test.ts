@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatUsd, MoneyFormatError, moneyOut, parseUsd } from "./money.js";
+import { formatUsd, MoneyFormatError, parseUsd } from "./money.js";
+import { moneyValues } from "./money-fields.js";
 
 describe("parseUsd", () => {
   it.each([
@@ -59,7 +60,8 @@ describe("formatUsd", () => {
   });
 
   it("shapes API amounts", () => {
-    expect(moneyOut(12_500_000n)).toEqual({ microUsd: "12500000", usd: "12.500000" });
-    expect(moneyOut(null)).toEqual({ microUsd: null, usd: null });
+    expect(JSON.stringify(moneyValues("cap", 12_500_000n))).toBe('{"capMicroUsd":"12500000","capUsd":"12.500000"}');
+    expect(moneyValues("cost", 1)).toEqual({ costMicroUsd: "1", costUsd: "0.000001" });
+    expect(moneyValues("cap", null)).toEqual({ capMicroUsd: null, capUsd: null });
   });
 });

@@ -50,8 +50,3 @@ export function formatUsd(micro: bigint): string {
   const frac = (abs % MICRO_PER_USD).toString().padStart(USD_DECIMALS, "0");
   return `${sign}${whole}.${frac}`;
 }
-
-/** The API shape of an amount: `<name>MicroUsd` (integer string) and `<name>Usd` (decimal string). */
-export function moneyOut(micro: bigint | null): { microUsd: string | null; usd: string | null } {
-  return micro === null ? { microUsd: null, usd: null } : { microUsd: micro.toString(), usd: formatUsd(micro) };
-}

@@ -13,6 +13,7 @@
 import type { FastifyInstance } from "fastify";
 import { safeEqual } from "./crypto.js";
 import type { Database } from "./db/db.js";
+import { appError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 
 export interface OpsDeps {
@@ -56,16 +57,9 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps) {
         const auth = req.headers.authorization ?? "";
         const given = /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, "").trim() : "";
         if (!given || !safeEqual(given, deps.metricsToken)) {
-          reply.header("www-authenticate", 'Bearer realm="metrics"');
-          return reply
-            .status(401)
-            .send({
-              error: {
-                code: "UNAUTHENTICATED",
-                message: "Send the metrics token as `Authorization: Bearer <token>`.",
-                requestId: req.id,
-              },
-            });
+          throw appError("UNAUTHENTICATED", "Send the metrics token as `Authorization: Bearer <token>`.", undefined, {
+            "www-authenticate": 'Bearer realm="metrics"',
+          });
         }
       }
       const out = await metrics.render();

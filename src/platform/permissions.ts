@@ -6,11 +6,16 @@
  * is not a member of the organization never reaches this check: the guard
  * answers 404 first, so other tenants learn nothing.
  */
-import { AppError } from "./errors.js";
+import { appError } from "./errors.js";
 
-export type Role = "owner" | "admin" | "member";
+/** The organization roles, highest first: the one definition (the members table's column enum uses it too). */
+export const ROLES = ["owner", "admin", "member"] as const;
+export type Role = (typeof ROLES)[number];
+/** The roles an invitation or a role change can give; ownership moves only by transfer. */
+export const ASSIGNABLE_ROLES = ["admin", "member"] as const satisfies readonly Role[];
+export type AssignableRole = (typeof ASSIGNABLE_ROLES)[number];
 
-const ALL: readonly Role[] = ["owner", "admin", "member"];
+const ALL: readonly Role[] = ROLES;
 const MANAGERS: readonly Role[] = ["owner", "admin"];
 const OWNER: readonly Role[] = ["owner"];
 
@@ -46,9 +51,8 @@ export function can<R extends Resource>(role: Role, resource: R, action: Action<
 
 export function assertCan<R extends Resource>(actor: { role: Role }, resource: R, action: Action<R>): void {
   if (!can(actor.role, resource, action)) {
-    throw new AppError(
+    throw appError(
       "FORBIDDEN",
-      403,
       `Your role (${actor.role}) does not allow this: ${resource}.${action} needs ${rolesFor(resource, action).join(" or ")}.`,
     );
   }

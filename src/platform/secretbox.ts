@@ -7,7 +7,7 @@
  * be rotated later: `v1.<keyId>.<nonce>.<ciphertext>.<tag>` (base64url parts).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { AppError } from "./errors.js";
+import { appError } from "./errors.js";
 
 const KEY_ID = "k1";
 
@@ -38,7 +38,7 @@ export function createSecretBox(secret: string): SecretBox {
       const [version, keyId, nonce, ct, tag] = payload.split(".");
       const key = keyId ? keys.get(keyId) : undefined;
       if (version !== "v1" || !key || nonce === undefined || ct === undefined || tag === undefined) {
-        throw new AppError("SECRET_UNREADABLE", 500, "A stored secret could not be read.");
+        throw appError("SECRET_UNREADABLE");
       }
       try {
         const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(nonce, "base64url"));
@@ -46,11 +46,7 @@ export function createSecretBox(secret: string): SecretBox {
         decipher.setAuthTag(Buffer.from(tag, "base64url"));
         return Buffer.concat([decipher.update(Buffer.from(ct, "base64url")), decipher.final()]).toString("utf8");
       } catch {
-        throw new AppError(
-          "SECRET_UNREADABLE",
-          500,
-          "A stored secret could not be read (wrong key or moved between records).",
-        );
+        throw appError("SECRET_UNREADABLE", "A stored secret could not be read (wrong key or moved between records).");
       }
     },
   };

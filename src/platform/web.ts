@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { notFound } from "./errors.js";
+import { appError } from "./errors.js";
 
 /** `<repo>/dist/web`, from both `src/platform` (tsx, tests) and `dist/platform` (built server). */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../dist/web/", import.meta.url));
@@ -69,7 +69,7 @@ export async function registerWebRoutes(app: FastifyInstance, opts: { root?: str
   await app.register(fastifyStatic, { root, serve: false, wildcard: false, index: false, dotfiles: "deny" });
 
   const routeNotFound = (request: FastifyRequest) =>
-    notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
+    appError("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
 
   app.get("/*", { config: { access: { kind: "public" } }, schema: { hide: true } }, async (request, reply) => {
     const pathname = request.url.split("?")[0]!;

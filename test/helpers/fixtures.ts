@@ -9,7 +9,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import type { Client, TestApp } from "./app.js";
 
-export type Role = "owner" | "admin" | "member";
+export type { Role } from "../../src/platform/permissions.js";
 
 /** Rows of a raw query (same shape on PGlite and PostgreSQL). */
 export async function rows<T = Record<string, unknown>>(t: TestApp, query: SQL): Promise<T[]> {

@@ -2,8 +2,19 @@
  * The dashboard's only door to the server: same-origin fetches with the session
  * cookie. Browsers add `Origin` to every state-changing fetch, which is what the
  * server's CSRF guard checks. Errors arrive as `{"error":{code,message,details}}`
- * and surface as ApiError, whose field errors forms show inline.
+ * and surface as ApiError, whose field errors forms show inline. Error codes
+ * and roles are the server's own types (its error catalogue and permission
+ * table), so a misspelt code or role is a type error here.
  */
+import type { ApiErrorCode, AuthErrorCode } from "../../src/platform/error-catalogue";
+import type { AssignableRole, Role } from "../../src/platform/permissions";
+
+export type { AssignableRole, Role };
+
+/** Codes made up here: the server could not be reached, or answered without the error envelope. */
+export type ClientErrorCode = "NETWORK_ERROR" | `HTTP_${number}`;
+/** Every code an ApiError can carry: the control plane's, the auth library's (relayed), and the client's. */
+export type ErrorCode = ApiErrorCode | AuthErrorCode | ClientErrorCode;
 
 export interface FieldIssue {
   path: string;
@@ -13,7 +24,7 @@ export interface FieldIssue {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
     readonly requestId?: string,
@@ -36,7 +47,7 @@ export class ApiError extends Error {
 }
 
 /** Error codes that belong to one form field (everything else is shown above the form). */
-const CODE_FIELDS: Record<string, string> = {
+const CODE_FIELDS: Partial<Record<ErrorCode, string>> = {
   SLUG_TAKEN: "slug",
   PROVIDER_SLUG_TAKEN: "slug",
   CONFIRMATION_MISMATCH: "confirm",
@@ -91,7 +102,7 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  let parsed: unknown ;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
@@ -99,7 +110,7 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   }
   if (!res.ok) {
     const e = (
-      parsed as { error?: { code?: string; message?: string; details?: unknown; requestId?: string } } | undefined
+      parsed as { error?: { code?: ErrorCode; message?: string; details?: unknown; requestId?: string } } | undefined
     )?.error;
     throw new ApiError(
       res.status,
@@ -134,8 +145,6 @@ export const qs = (params: Record<string, string | number | undefined | null>) =
 
 // --- response shapes (the server's OpenAPI document is the reference) --------------
 
-export type Role = "owner" | "admin" | "member";
-
 export interface Org {
   id: string;
   slug: string;
@@ -164,7 +173,7 @@ export interface Member {
 export interface Invitation {
   id: string;
   email: string;
-  role: "admin" | "member";
+  role: AssignableRole;
   status: string;
   expired: boolean;
   invitedBy: { id: string; name: string } | null;
@@ -176,7 +185,7 @@ export interface InvitationPreview {
   organization: { slug: string; name: string };
   invitedBy: { name: string } | null;
   email: string;
-  role: "admin" | "member";
+  role: AssignableRole;
   status: string;
   expired: boolean;
   expiresAt: string;

@@ -7,10 +7,10 @@ import { Button, Group, Modal, PasswordInput, Stack, Text } from "@mantine/core"
 import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, ApiError, formErrors } from "./api";
+import { api, ApiError, type ErrorCode, formErrors } from "./api";
 
 /** The auth library's codes name the field they are about (its own names, not the form's). */
-const FIELD_OF_CODE: Record<string, "currentPassword" | "newPassword"> = {
+const FIELD_OF_CODE: Partial<Record<ErrorCode, "currentPassword" | "newPassword">> = {
   INVALID_PASSWORD: "currentPassword",
   PASSWORD_TOO_SHORT: "newPassword",
   PASSWORD_TOO_LONG: "newPassword",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createMockAdapter } from "../providers/mock.js";
-import { toAnthropicRequest } from "../providers/anthropic.js";
+import { createMockAdapter } from "../providers/mock/index.js";
+import { toAnthropicRequest } from "../providers/anthropic/index.js";
 import { createGuardedDispatcher } from "../net/ssrf.js";
 import type { ChatChunk, ChatResponse } from "../types.js";
 import {

@@ -1,34 +1,34 @@
 /**
- * Adapter registry: one adapter per wire format. Built-in providers and
- * custom providers (format openai|anthropic|gemini) resolve to these; the
+ * The providers' public entry point: the adapter interface, one adapter per
+ * wire format and the provider registry. Built-in providers and custom
+ * providers (format openai|anthropic|gemini) resolve to the same adapters; the
  * pipeline supplies the UpstreamTarget (base URL, key, headers, model).
  */
-import { createAnthropicAdapter } from "./anthropic.js";
-import { createGeminiAdapter } from "./gemini.js";
-import { createMockAdapter } from "./mock.js";
-import { createOpenAIAdapter, type OpenAIAdapterOptions } from "./openai.js";
+import { anthropic } from "./anthropic/index.js";
+import type { AdapterSettings } from "./descriptor.js";
+import { gemini } from "./gemini/index.js";
+import { openai } from "./openai/index.js";
+import { PROVIDERS } from "./registry.js";
 import type { ProviderAdapter, ProviderFormat } from "./types.js";
 
 export * from "./types.js";
-export {
-  createAnthropicAdapter,
-  createGeminiAdapter,
-  createMockAdapter,
-  createOpenAIAdapter,
-  type OpenAIAdapterOptions,
-};
+export type { AdapterSettings, FixedModels, LibraryModels, ProviderDescriptor } from "./descriptor.js";
+export { formatDescriptor, providerDescriptor, PROVIDERS } from "./registry.js";
+export { anthropic, createAnthropicAdapter } from "./anthropic/index.js";
+export { createGeminiAdapter, gemini } from "./gemini/index.js";
+export { createMockAdapter, mock } from "./mock/index.js";
+export { createOpenAIAdapter, openai, type OpenAIAdapterOptions } from "./openai/index.js";
 
+/** Each built-in provider's default base URL (the descriptors hold them). */
 export const DEFAULT_BASE_URLS = {
-  openai: "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com",
-  gemini: "https://generativelanguage.googleapis.com",
+  openai: openai.defaultBaseUrl,
+  anthropic: anthropic.defaultBaseUrl,
+  gemini: gemini.defaultBaseUrl,
 } as const;
 
-export function createAdapters(opts: { mockChunkDelayMs?: number } = {}): Record<ProviderFormat, ProviderAdapter> {
-  return {
-    openai: createOpenAIAdapter(),
-    anthropic: createAnthropicAdapter(),
-    gemini: createGeminiAdapter(),
-    mock: createMockAdapter({ chunkDelayMs: opts.mockChunkDelayMs }),
-  };
+export function createAdapters(settings: AdapterSettings = {}): Record<ProviderFormat, ProviderAdapter> {
+  return Object.fromEntries(PROVIDERS.map((d) => [d.id, d.createAdapter(settings)])) as Record<
+    ProviderFormat,
+    ProviderAdapter
+  >;
 }

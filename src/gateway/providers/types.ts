@@ -40,7 +40,12 @@ export interface Timeouts {
 
 export interface CallOptions {
   signal: CallSignal;
-  /** The SSRF-guarded agent in production (net/ssrf.ts createGuardedDispatcher). Required on purpose. */
+  /**
+   * Where the request goes out. The gateway passes the SSRF-guarded agent (net/ssrf.ts
+   * createGuardedDispatcher) for organizations' custom providers only; built-in providers are the
+   * operator's own configuration (they may be on localhost) and get a plain undici Agent.
+   * Required on purpose: an adapter never picks one itself.
+   */
   dispatcher: Dispatcher;
   timeouts: Timeouts;
 }

@@ -10,9 +10,9 @@ import { startGeminiFake } from "../../../test/fakes/gemini-fake.js";
 import { startOpenAIFake } from "../../../test/fakes/openai-fake.js";
 import { createGuardedDispatcher } from "../net/ssrf.js";
 import type { ChatChunk, ChatRequest, Usage } from "../types.js";
-import { createAnthropicAdapter } from "./anthropic.js";
-import { createGeminiAdapter } from "./gemini.js";
-import { createOpenAIAdapter } from "./openai.js";
+import { createAnthropicAdapter } from "./anthropic/index.js";
+import { createGeminiAdapter } from "./gemini/index.js";
+import { createOpenAIAdapter } from "./openai/index.js";
 import type { CallOptions, ChatResult, ProviderAdapter } from "./types.js";
 
 const dispatcher = createGuardedDispatcher(["127.0.0.1"]);

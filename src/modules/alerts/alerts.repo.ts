@@ -13,8 +13,7 @@ import {
   billingSettings,
   billingUsageHourly,
 } from "../billing/billing.schema.js";
-import { members } from "../members/members.schema.js";
-import { organizations } from "../organizations/organizations.schema.js";
+import { members, organizations } from "../organizations/organizations.schema.js";
 import { ALERT_EVENTS, type AlertEvent } from "./alerts.schema.js";
 
 export type AlertSettingsRow = typeof billingSettings.$inferSelect;

@@ -4,6 +4,7 @@
  * rest of billing in `billing.schema.ts`; this module owns their alert columns.
  */
 import { z } from "zod";
+import { moneyFields } from "../../platform/money-fields.js";
 import { usdField } from "../../platform/money-input.js";
 
 export const ALERT_EVENTS = ["low_balance", "budget_50", "budget_80", "budget_100"] as const;
@@ -28,11 +29,9 @@ export const alertSettingsBody = z.strictObject({
 });
 export type AlertSettingsInput = z.infer<typeof alertSettingsBody>;
 
-const money = (name: string) => ({ [`${name}MicroUsd`]: z.string().nullable(), [`${name}Usd`]: z.string().nullable() });
-
 export const alertSettingsOut = z.object({
-  ...money("lowBalance"),
-  ...money("monthlyBudget"),
+  ...moneyFields("lowBalance", { nullable: true }),
+  ...moneyFields("monthlyBudget", { nullable: true }),
   webhookUrl: z.string().nullable(),
   webhookSecretHint: z
     .string()

@@ -28,7 +28,7 @@
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
 import { FastCounter } from "../../platform/metric-series.js";
-import { insufficientCredits, modelNotPriced, spendCapReached, testKeyModelNotAllowed } from "../../gateway/errors.js";
+import { modelNotPriced, testKeyModelNotAllowed } from "../../gateway/errors.js";
 import type { GatewayHooks, GatewayRequestContext, ReserveInput, RouteInfo } from "../../gateway/hooks.js";
 import { costMicroUsd, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
 import type { Pricing } from "../../gateway/metering/pricing.js";
@@ -41,6 +41,7 @@ import { formatUsd } from "../../platform/money.js";
 import { inputTokensOn, outputTokensOn } from "../../gateway/tokens.js";
 import { logRowJson } from "../logs/logs.writer.js";
 import { createChargeWriter, decodeQueued, encodeQueued, writeCharges } from "./billing.charges.js";
+import { refusal } from "./billing.refusals.js";
 import * as repo from "./billing.repo.js";
 
 interface Hold {
@@ -203,23 +204,6 @@ export function createMetering(opts: MeteringOptions) {
       flushedCache.set(projectId, c);
     }
     return c.flushed;
-  }
-
-  /** The refusal's message names the org's available credits only to keys that may learn the balance. */
-  function refusal(res: Exclude<ReserveResult, { ok: true }>, amount: bigint, cap: bigint | null, reveal: boolean) {
-    if (res.reason === "cap") {
-      return spendCapReached(
-        `This project's monthly spend cap of $${formatUsd(cap ?? 0n)} is reached: $${formatUsd(res.spentMicroUsd)} spent or held this month, and this request may cost up to $${formatUsd(amount)}. Raise the cap in the project settings or lower max_tokens.`,
-      );
-    }
-    const byHolds = res.heldMicroUsd > 0n && res.availableMicroUsd + res.heldMicroUsd >= amount;
-    const available = reveal ? `$${formatUsd(res.availableMicroUsd)}` : "less";
-    return insufficientCredits(
-      byHolds
-        ? `Requests in flight hold this organization's credits${reveal ? `: ${available} is available now` : ""}, and this request may cost up to $${formatUsd(amount)}. Retry shortly, or lower max_tokens.`
-        : `Insufficient credits: this request may cost up to $${formatUsd(amount)} and the organization has ${available} available. Add credits on the billing page, or lower max_tokens.`,
-      byHolds ? 1 : undefined,
-    );
   }
 
   const hooks: Required<Pick<GatewayHooks, "admitRoute" | "reserve" | "settle">> = {

@@ -27,6 +27,7 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import { z } from "zod";
+import { moneyFields } from "../../platform/money-fields.js";
 
 export const LEDGER_KINDS = ["topup", "grant", "usage", "refund", "adjustment"] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
@@ -182,13 +183,11 @@ export const stripeEvents = pgTable("stripe_events", {
   processedAt: timestamp("processed_at", { withTimezone: true }),
 });
 
-const money = (name: string) => ({ [`${name}MicroUsd`]: z.string(), [`${name}Usd`]: z.string() });
-
 export const billingOut = z.object({
-  ...money("balance"),
-  ...money("reserved"),
-  ...money("available"),
-  ...money("monthSpend"),
+  ...moneyFields("balance"),
+  ...moneyFields("reserved"),
+  ...moneyFields("available"),
+  ...moneyFields("monthSpend"),
   monthStart: z.string(),
   creditsEnabled: z
     .boolean()
@@ -211,7 +210,7 @@ export const transactionsQuery = z.strictObject({
 export const transactionOut = z.object({
   id: z.string(),
   kind: z.enum(LEDGER_KINDS),
-  ...money("amount"),
+  ...moneyFields("amount"),
   projectId: z.string().nullable(),
   periodStart: z.string().nullable(),
   requests: z.number().nullable(),
@@ -236,7 +235,7 @@ export const usageReportRow = z.object({
   inputTokens: z.string(),
   cachedInputTokens: z.string(),
   outputTokens: z.string(),
-  ...money("cost"),
+  ...moneyFields("cost"),
 });
 
 export const usageReportOut = z.object({
@@ -248,6 +247,6 @@ export const usageReportOut = z.object({
     inputTokens: z.string(),
     cachedInputTokens: z.string(),
     outputTokens: z.string(),
-    ...money("cost"),
+    ...moneyFields("cost"),
   }),
 });

@@ -6,10 +6,12 @@
  */
 import type { OrgContext } from "../../platform/auth/guard.js";
 import { type AuditActor, SYSTEM_ACTOR } from "../../platform/audit.js";
+import { monthStart } from "../../platform/calendar.js";
 import { newId } from "../../platform/crypto.js";
 import type { Db } from "../../platform/db/db.js";
-import { badRequest, notFound } from "../../platform/errors.js";
-import { formatUsd, MoneyFormatError, parseUsd } from "../../platform/money.js";
+import { appError } from "../../platform/errors.js";
+import { MoneyFormatError, parseUsd } from "../../platform/money.js";
+import { moneyValues } from "../../platform/money-fields.js";
 import { assertCan } from "../../platform/permissions.js";
 import * as repo from "./billing.repo.js";
 import type { LedgerKind } from "./billing.schema.js";
@@ -18,9 +20,6 @@ export interface BillingLive {
   snapshot(orgId: string): Promise<{ committedMicroUsd: bigint; unflushedMicroUsd: bigint; reservedMicroUsd: bigint }>;
   invalidate(orgId: string): void;
 }
-
-const monthStart = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
-const m = (name: string, v: bigint) => ({ [`${name}MicroUsd`]: v.toString(), [`${name}Usd`]: formatUsd(v) });
 
 const CSV_COLUMNS = [
   "day",
@@ -47,18 +46,17 @@ export async function grantCredits(
   input: { orgSlug: string; usd: string; note: string; idempotencyKey?: string; actor?: AuditActor },
 ) {
   const org = await repo.orgBySlug(db, input.orgSlug);
-  if (!org) throw notFound("ORG_NOT_FOUND", `No organization with slug "${input.orgSlug}".`);
+  if (!org) throw appError("ORG_NOT_FOUND", `No organization with slug "${input.orgSlug}".`);
   let amount: bigint;
   try {
     amount = parseUsd(input.usd);
   } catch (err) {
-    if (err instanceof MoneyFormatError) throw badRequest("INVALID_AMOUNT", err.message);
+    if (err instanceof MoneyFormatError) throw appError("INVALID_AMOUNT", err.message);
     throw err;
   }
-  if (amount <= 0n) throw badRequest("INVALID_AMOUNT", "A grant must be a positive amount.");
+  if (amount <= 0n) throw appError("INVALID_AMOUNT", "A grant must be a positive amount.");
   const note = input.note.trim();
-  if (!note)
-    throw badRequest("NOTE_REQUIRED", "A grant needs a note saying why (it is shown in the transaction history).");
+  if (!note) throw appError("NOTE_REQUIRED");
   const res = await repo.postLedgerEntry(db, {
     orgId: org.id,
     kind: "grant",
@@ -89,10 +87,10 @@ export function createBillingService(deps: {
       const balance = snap.committedMicroUsd - snap.unflushedMicroUsd;
       const available = balance - snap.reservedMicroUsd;
       return {
-        ...m("balance", balance),
-        ...m("reserved", snap.reservedMicroUsd),
-        ...m("available", available > 0n ? available : 0n),
-        ...m("monthSpend", flushedSpend + snap.unflushedMicroUsd),
+        ...moneyValues("balance", balance),
+        ...moneyValues("reserved", snap.reservedMicroUsd),
+        ...moneyValues("available", available > 0n ? available : 0n),
+        ...moneyValues("monthSpend", flushedSpend + snap.unflushedMicroUsd),
         monthStart: since.toISOString(),
         creditsEnabled: deps.creditsEnabled,
         stripeConfigured: deps.stripeConfigured,
@@ -101,19 +99,6 @@ export function createBillingService(deps: {
           : deps.stripeConfigured
             ? "Add credits with a card on the billing page (Stripe Checkout)."
             : "Payments are not configured on this instance (no STRIPE_SECRET_KEY). Ask the instance operator to grant credits: tollgate credits grant --org <slug> --usd <amount> --note <text>.",
-      } as {
-        balanceMicroUsd: string;
-        balanceUsd: string;
-        reservedMicroUsd: string;
-        reservedUsd: string;
-        availableMicroUsd: string;
-        availableUsd: string;
-        monthSpendMicroUsd: string;
-        monthSpendUsd: string;
-        monthStart: string;
-        creditsEnabled: boolean;
-        stripeConfigured: boolean;
-        addCredits: string;
       };
     },
 
@@ -125,8 +110,7 @@ export function createBillingService(deps: {
         transactions: page.map((r) => ({
           id: r.id.toString(),
           kind: r.kind,
-          amountMicroUsd: r.amountMicroUsd.toString(),
-          amountUsd: formatUsd(r.amountMicroUsd),
+          ...moneyValues("amount", r.amountMicroUsd),
           projectId: r.projectId,
           periodStart: r.periodStart?.toISOString() ?? null,
           requests: r.requests,
@@ -142,9 +126,9 @@ export function createBillingService(deps: {
       assertCan(ctx, "billing", "read");
       const to = q.to ? new Date(q.to) : new Date(Date.now() + 3_600_000);
       const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
-      if (from >= to) throw badRequest("INVALID_RANGE", "from must be before to.");
+      if (from >= to) throw appError("INVALID_RANGE", "from must be before to.");
       if (to.getTime() - from.getTime() > 400 * 86_400_000)
-        throw badRequest("INVALID_RANGE", "A usage report spans at most 400 days.");
+        throw appError("INVALID_RANGE", "A usage report spans at most 400 days.");
       const rows = await repo.usageReport(db, ctx.orgId, from, to);
       const totals = { requests: 0, input: 0n, cached: 0n, output: 0n, cost: 0n };
       const out = rows.map((r) => {
@@ -164,8 +148,7 @@ export function createBillingService(deps: {
           inputTokens: r.inputTokens,
           cachedInputTokens: r.cachedInputTokens,
           outputTokens: r.outputTokens,
-          costMicroUsd: cost.toString(),
-          costUsd: formatUsd(cost),
+          ...moneyValues("cost", cost),
         };
       });
       return {
@@ -177,8 +160,7 @@ export function createBillingService(deps: {
           inputTokens: totals.input.toString(),
           cachedInputTokens: totals.cached.toString(),
           outputTokens: totals.output.toString(),
-          costMicroUsd: totals.cost.toString(),
-          costUsd: formatUsd(totals.cost),
+          ...moneyValues("cost", totals.cost),
         },
       };
     },

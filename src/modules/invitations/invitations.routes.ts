@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { actorOf, orgOf } from "../../platform/auth/guard.js";
+import { ASSIGNABLE_ROLES } from "../../platform/permissions.js";
 import { orgParams } from "../../platform/routes.js";
 import {
   createInvitationBody,
@@ -101,7 +102,7 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: { invitatio
         response: {
           200: z.object({
             organization: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
-            role: z.enum(["admin", "member"]),
+            role: z.enum(ASSIGNABLE_ROLES),
           }),
         },
       },

@@ -8,10 +8,10 @@ import { sql } from "drizzle-orm";
 import { index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
+import { ASSIGNABLE_ROLES } from "../../platform/permissions.js";
 import { organizations } from "../organizations/organizations.schema.js";
 
 export const INVITATION_STATUSES = ["pending", "accepted", "declined", "revoked", "expired"] as const;
-export const INVITABLE_ROLES = ["admin", "member"] as const;
 
 export const invitations = pgTable(
   "invitations",
@@ -21,7 +21,7 @@ export const invitations = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: "cascade" }),
     email: text("email").notNull(),
-    role: text("role", { enum: INVITABLE_ROLES }).notNull(),
+    role: text("role", { enum: ASSIGNABLE_ROLES }).notNull(),
     tokenHash: text("token_hash").notNull().unique(),
     status: text("status", { enum: INVITATION_STATUSES }).notNull().default("pending"),
     invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
@@ -39,13 +39,13 @@ export const invitations = pgTable(
 
 export const createInvitationBody = z.strictObject({
   email: z.email("Enter a valid email address.").max(254),
-  role: z.enum(INVITABLE_ROLES, "Role must be admin or member."),
+  role: z.enum(ASSIGNABLE_ROLES, "Role must be admin or member."),
 });
 
 export const invitationResponse = z.object({
   id: z.string(),
   email: z.string(),
-  role: z.enum(INVITABLE_ROLES),
+  role: z.enum(ASSIGNABLE_ROLES),
   status: z.enum(INVITATION_STATUSES),
   expired: z.boolean(),
   invitedBy: z.object({ id: z.string(), name: z.string() }).nullable(),
@@ -57,7 +57,7 @@ export const invitationPreview = z.object({
   organization: z.object({ slug: z.string(), name: z.string() }),
   invitedBy: z.object({ name: z.string() }).nullable(),
   email: z.string(),
-  role: z.enum(INVITABLE_ROLES),
+  role: z.enum(ASSIGNABLE_ROLES),
   status: z.enum(INVITATION_STATUSES),
   expired: z.boolean(),
   expiresAt: z.string(),

@@ -14,12 +14,13 @@ import { recordAudit } from "../../platform/audit.js";
 import type { Actor, OrgContext } from "../../platform/auth/guard.js";
 import { newId, randomToken, sha256Hex } from "../../platform/crypto.js";
 import { type Db, isUniqueViolation } from "../../platform/db/db.js";
-import { conflict, forbidden, gone, notFound } from "../../platform/errors.js";
+import { appError } from "../../platform/errors.js";
 import type { Mailer } from "../../platform/mail.js";
-import { assertCan, can, canGrant } from "../../platform/permissions.js";
-import * as membersRepo from "../members/members.repo.js";
-import { members } from "../members/members.schema.js";
-import { getById, lockOrg, setActiveOrgId } from "../organizations/organizations.repo.js";
+import { type AssignableRole, assertCan, can, canGrant } from "../../platform/permissions.js";
+import * as membersRepo from "../organizations/members.repo.js";
+import { lockOrg } from "../organizations/org-lock.js";
+import { getById, setActiveOrgId } from "../organizations/organizations.repo.js";
+import { members } from "../organizations/organizations.schema.js";
 import * as repo from "./invitations.repo.js";
 import { invitations } from "./invitations.schema.js";
 
@@ -71,23 +72,19 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
     // Lock order everywhere is organization row first, then what it owns (deleting an
     // organization takes the same order), so accept and delete can never deadlock.
     const peek = await repo.getByTokenHash(tx, sha256Hex(token));
-    if (!peek) throw notFound("INVITATION_NOT_FOUND", "This invitation link is not valid.");
+    if (!peek) throw appError("INVITATION_NOT_FOUND");
     await lockOrg(tx, peek.inv.orgId);
     const row = await repo.getByTokenHash(tx, sha256Hex(token), true);
-    if (!row) throw notFound("INVITATION_NOT_FOUND", "This invitation link is not valid.");
+    if (!row) throw appError("INVITATION_NOT_FOUND");
     const inv = row.inv;
     if (normalizeEmail(actor.email) !== inv.email) {
-      throw forbidden(
-        "INVITATION_EMAIL_MISMATCH",
-        `This invitation was sent to another email address. Sign in as that address to accept it.`,
-      );
+      throw appError("INVITATION_EMAIL_MISMATCH");
     }
-    if (inv.status === "revoked") throw gone("INVITATION_REVOKED", "This invitation was revoked. Ask for a new one.");
+    if (inv.status === "revoked") throw appError("INVITATION_REVOKED");
     if (inv.status === "accepted" || inv.status === "declined") {
-      throw conflict("INVITATION_ALREADY_USED", `This invitation was already ${inv.status}.`);
+      throw appError("INVITATION_ALREADY_USED", `This invitation was already ${inv.status}.`);
     }
-    if (inv.status === "expired" || isExpired(inv))
-      throw gone("INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
+    if (inv.status === "expired" || isExpired(inv)) throw appError("INVITATION_EXPIRED");
     return row;
   }
 
@@ -97,10 +94,10 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
       return (await repo.listForOrg(db, ctx.orgId, status)).map(toOut);
     },
 
-    async create(ctx: OrgContext, body: { email: string; role: "admin" | "member" }) {
+    async create(ctx: OrgContext, body: { email: string; role: AssignableRole }) {
       assertCan(ctx, "invitation", "create");
       if (!canGrant(ctx.role, body.role))
-        throw forbidden("ROLE_ABOVE_YOURS", "You cannot invite someone with a role above your own.");
+        throw appError("ROLE_ABOVE_YOURS", "You cannot invite someone with a role above your own.");
       const email = normalizeEmail(body.email);
       const token = randomToken();
       const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
@@ -113,7 +110,7 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
             .innerJoin(users, eq(users.id, members.userId))
             .where(and(eq(members.orgId, ctx.orgId), eq(users.email, email)))
             .limit(1);
-          if (existing) throw conflict("ALREADY_MEMBER", `${email} is already a member of this organization.`);
+          if (existing) throw appError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
           // A pending invitation past its expiry no longer blocks a new one.
           await tx
             .update(invitations)
@@ -146,7 +143,7 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
         });
       } catch (err) {
         if (isUniqueViolation(err, "invitations_pending_uq")) {
-          throw conflict(
+          throw appError(
             "INVITATION_PENDING",
             `${email} already has a pending invitation. Resend or revoke it instead.`,
           );
@@ -162,9 +159,9 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
       assertCan(ctx, "invitation", "revoke");
       await db.transaction(async (tx) => {
         const inv = await repo.getForOrg(tx, ctx.orgId, id, true);
-        if (!inv) throw notFound("INVITATION_NOT_FOUND", "No such invitation in this organization.");
+        if (!inv) throw appError("INVITATION_NOT_FOUND", "No such invitation in this organization.");
         if (inv.status !== "pending")
-          throw conflict("INVITATION_NOT_PENDING", `This invitation is already ${inv.status}.`);
+          throw appError("INVITATION_NOT_PENDING", `This invitation is already ${inv.status}.`);
         await repo.update(tx, inv.id, { status: "revoked" });
         await recordAudit(tx, ctx, {
           orgId: ctx.orgId,
@@ -182,11 +179,11 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
       const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
       const updated = await db.transaction(async (tx) => {
         const inv = await repo.getForOrg(tx, ctx.orgId, id, true);
-        if (!inv) throw notFound("INVITATION_NOT_FOUND", "No such invitation in this organization.");
+        if (!inv) throw appError("INVITATION_NOT_FOUND", "No such invitation in this organization.");
         if (inv.status !== "pending")
-          throw conflict("INVITATION_NOT_PENDING", `This invitation is ${inv.status}; create a new one instead.`);
+          throw appError("INVITATION_NOT_PENDING", `This invitation is ${inv.status}; create a new one instead.`);
         if (!canGrant(ctx.role, inv.role))
-          throw forbidden("ROLE_ABOVE_YOURS", "You cannot resend an invitation for a role above your own.");
+          throw appError("ROLE_ABOVE_YOURS", "You cannot resend an invitation for a role above your own.");
         // A new token: the old link stops working at once.
         const out = await repo.update(tx, inv.id, { tokenHash: sha256Hex(token), expiresAt, invitedBy: ctx.userId });
         await recordAudit(tx, ctx, {
@@ -206,7 +203,7 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
     /** Public preview for the invitation page: who invites you where, as what. */
     async preview(token: string) {
       const row = await repo.getByTokenHash(db, sha256Hex(token));
-      if (!row) throw notFound("INVITATION_NOT_FOUND", "This invitation link is not valid.");
+      if (!row) throw appError("INVITATION_NOT_FOUND");
       const inv = row.inv;
       return {
         organization: { slug: row.orgSlug, name: row.orgName },
@@ -225,19 +222,15 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
         const inv = row.inv;
         const inviter = inv.invitedBy ? await membersRepo.getMember(tx, inv.orgId, inv.invitedBy) : null;
         if (!inviter || !can(inviter.role, "invitation", "create") || !canGrant(inviter.role, inv.role)) {
-          throw conflict(
-            "INVITATION_INVALID",
-            "The person who invited you can no longer grant this role. Ask for a new invitation.",
-          );
+          throw appError("INVITATION_INVALID");
         }
         if (await membersRepo.getMember(tx, inv.orgId, actor.userId)) {
-          throw conflict("ALREADY_MEMBER", "You are already a member of this organization.");
+          throw appError("ALREADY_MEMBER");
         }
         try {
           await membersRepo.insertMember(tx, inv.orgId, actor.userId, inv.role);
         } catch (err) {
-          if (isUniqueViolation(err, "members_org_user_uq"))
-            throw conflict("ALREADY_MEMBER", "You are already a member of this organization.");
+          if (isUniqueViolation(err, "members_org_user_uq")) throw appError("ALREADY_MEMBER");
           throw err;
         }
         await repo.update(tx, inv.id, { status: "accepted", respondedAt: new Date(), respondedBy: actor.userId });

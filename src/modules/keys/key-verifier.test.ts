@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ProjectRow } from "../projects/projects.schema.js";
 import { generateKey, keyDigest } from "./key-format.js";
-import { createLocalInvalidationBus } from "./invalidation-bus.js";
+import { createLocalInvalidationBus } from "../../platform/invalidation-bus.js";
 import { createKeyVerifier, type KeyStore } from "./key-verifier.js";
 
 type Row = NonNullable<Awaited<ReturnType<KeyStore["findByDigest"]>>>;
@@ -283,5 +283,44 @@ describe("key verifier", () => {
     fail = false;
     await v.close();
     expect(written).toEqual(["k1"]);
+  });
+});
+
+describe("key verifier and the bus", () => {
+  it("takes each entry's lifetime from the ttl function when it caches it", async () => {
+    const f = fakeStore();
+    const { raw } = f.add("k1");
+    let now = 1_000_000;
+    let ttl = 60_000;
+    const v = createKeyVerifier({ store: f.store, ttlMs: () => ttl, now: () => now });
+    await v.verify(raw);
+    now += 30_000;
+    await v.verify(raw);
+    expect(f.lookups()).toBe(1); // cached for a minute
+    ttl = 1_000; // the bus went down: new entries live one second
+    now += 31_000;
+    await v.verify(raw); // expired: looked up, cached for 1 s
+    now += 1_500;
+    await v.verify(raw);
+    expect(f.lookups()).toBe(3);
+    await v.close();
+  });
+
+  it("drops everything on {scope: 'all'} and ignores provider and policy events", async () => {
+    const f = fakeStore();
+    const { raw } = f.add("k1");
+    const bus = createLocalInvalidationBus();
+    const v = createKeyVerifier({ store: f.store, bus });
+    await v.verify(raw);
+    await v.verify(generateKey("live")); // a negative entry
+    expect(v.stats()).toMatchObject({ entries: 1, negativeEntries: 1 });
+    bus.publish({ scope: "providers", orgId: "o1" });
+    bus.publish({ scope: "policies", orgId: "o1" });
+    expect(v.stats()).toMatchObject({ entries: 1, negativeEntries: 1 });
+    bus.publish({ scope: "all" });
+    expect(v.stats()).toMatchObject({ entries: 0, negativeEntries: 0 });
+    await v.verify(raw);
+    expect(f.lookups()).toBe(3);
+    await v.close();
   });
 });

@@ -5,8 +5,7 @@
 import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
-import { members } from "../members/members.schema.js";
-import { organizations } from "../organizations/organizations.schema.js";
+import { members, organizations } from "../organizations/organizations.schema.js";
 import { projects } from "../projects/projects.schema.js";
 import { apiKeys, type ApiKeyRow, type RevokeReason } from "./keys.schema.js";
 
@@ -139,19 +138,4 @@ export async function touchLastUsed(db: DbOrTx, entries: Array<{ keyId: string; 
     update api_keys as k set last_used_at = v.at
     from (values ${values}) as v(id, at)
     where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`);
-}
-
-/**
- * Key-share lock on the organization row: taken first by key creation, so it
- * orders behind membership changes (which hold the row FOR UPDATE) instead of
- * deadlocking with them on the member row.
- */
-export async function shareLockOrg(db: DbOrTx, orgId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ id: organizations.id })
-    .from(organizations)
-    .where(eq(organizations.id, orgId))
-    .for("key share")
-    .limit(1);
-  return !!row;
 }

@@ -8,19 +8,24 @@
  *  - revocation is effective in the gateway's cache of this process before the
  *    response is sent (bus event after commit);
  *  - keys of a member who leaves or is removed are revoked in the removal's
- *    transaction unless the remover keeps them (`memberRemovedHook`).
+ *    transaction unless the remover keeps them (`memberRemovedHook`); so are
+ *    a member's keys in a project they are unassigned from
+ *    (`projectAccessRemovedHook`). Every revocation writes one `key.revoked`
+ *    audit row per key (`recordKeyRevoked`).
  */
-import { recordAudit, SYSTEM_ACTOR } from "../../platform/audit.js";
+import { type AuditActor, recordAudit, SYSTEM_ACTOR } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import { newId } from "../../platform/crypto.js";
-import type { Db, Tx } from "../../platform/db/db.js";
-import { badRequest, conflict, notFound } from "../../platform/errors.js";
+import type { Db, DbOrTx, Tx } from "../../platform/db/db.js";
+import { appError } from "../../platform/errors.js";
+import type { CacheInvalidationBus } from "../../platform/invalidation-bus.js";
 import { assertCan } from "../../platform/permissions.js";
-import { resolveProject } from "../projects/projects.service.js";
+import { shareLockOrg } from "../organizations/org-lock.js";
+import type { ProjectRow } from "../projects/projects.schema.js";
+import { type ProjectAccessRemoved, resolveProject } from "../projects/projects.service.js";
 import { generateKey, type KeyEnvironment, keyDigest, keyHint } from "./key-format.js";
-import type { CacheInvalidationBus } from "./invalidation-bus.js";
 import * as repo from "./keys.repo.js";
-import { MAX_ACTIVE_KEYS_PER_PROJECT } from "./keys.schema.js";
+import { type ApiKeyRow, MAX_ACTIVE_KEYS_PER_PROJECT, type RevokeReason } from "./keys.schema.js";
 
 export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now()) {
   const status = k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt.getTime() <= nowMs ? "expired" : "active";
@@ -40,7 +45,64 @@ export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now()) {
   };
 }
 
-const keyNotFound = () => notFound("KEY_NOT_FOUND", "No such API key in this project.");
+const keyNotFound = () => appError("KEY_NOT_FOUND");
+
+/** The audit row of one revoked key; the project is named by slug, or by id when a member is removed. */
+function recordKeyRevoked(
+  tx: DbOrTx,
+  actor: AuditActor,
+  e: {
+    orgId: string;
+    key: Pick<ApiKeyRow, "id" | "name" | "hint" | "environment">;
+    project: { projectSlug: string } | { projectId: string };
+    reason: RevokeReason;
+    ownerUserId: string | null;
+  },
+): Promise<void> {
+  return recordAudit(tx, actor, {
+    orgId: e.orgId,
+    action: "key.revoked",
+    targetType: "key",
+    targetId: e.key.id,
+    metadata: {
+      name: e.key.name,
+      hint: e.key.hint,
+      environment: e.key.environment,
+      ...e.project,
+      reason: e.reason,
+      ownerUserId: e.ownerUserId,
+    },
+  });
+}
+
+/** Revokes the live keys `userId` created (in `project` only, if given), one audit row each; returns their ids. */
+async function revokeKeysOf(
+  tx: Tx,
+  actor: AuditActor,
+  e: {
+    orgId: string;
+    userId: string;
+    project?: Pick<ProjectRow, "id" | "slug">;
+    revokedBy: string | null;
+    reason: RevokeReason;
+  },
+): Promise<string[]> {
+  const keys = await repo.revokeKeysOfUser(tx, e.orgId, e.userId, {
+    projectIds: e.project ? [e.project.id] : undefined,
+    revokedBy: e.revokedBy,
+    reason: e.reason,
+  });
+  for (const k of keys) {
+    await recordKeyRevoked(tx, actor, {
+      orgId: e.orgId,
+      key: k,
+      project: e.project ? { projectSlug: e.project.slug } : { projectId: k.projectId },
+      reason: e.reason,
+      ownerUserId: e.userId,
+    });
+  }
+  return keys.map((k) => k.id);
+}
 
 export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?: () => number }) {
   const { db, bus } = deps;
@@ -69,17 +131,15 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
     ) {
       assertCan(ctx, "key", "create");
       const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
-      if (expiresAt && expiresAt.getTime() <= now())
-        throw badRequest("EXPIRY_IN_PAST", "expiresAt must be in the future.");
+      if (expiresAt && expiresAt.getTime() <= now()) throw appError("EXPIRY_IN_PAST");
       const raw = generateKey(body.environment);
       const row = await db.transaction(async (tx) => {
-        if (!(await repo.shareLockOrg(tx, ctx.orgId)))
-          throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
+        if (!(await shareLockOrg(tx, ctx.orgId))) throw appError("ORG_NOT_FOUND");
         // Locked: a concurrent removal or unassignment waits for this key and then revokes it too.
         const { project, ctx: fresh } = await resolveProject(tx, ctx, projectSlug, { lock: true });
         assertCan(fresh, "key", "create");
         if ((await repo.countActiveKeys(tx, fresh.orgId, project.id)) >= MAX_ACTIVE_KEYS_PER_PROJECT) {
-          throw conflict(
+          throw appError(
             "KEY_LIMIT_REACHED",
             `A project can have at most ${MAX_ACTIVE_KEYS_PER_PROJECT} active keys. Revoke unused keys first.`,
           );
@@ -123,19 +183,12 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
         // Revoking twice is a no-op: the first revocation (and its audit row) stands.
         if (key.revokedAt) return false;
         await repo.revokeKey(tx, fresh.orgId, key.id, fresh.userId, "revoked");
-        await recordAudit(tx, fresh, {
+        await recordKeyRevoked(tx, fresh, {
           orgId: fresh.orgId,
-          action: "key.revoked",
-          targetType: "key",
-          targetId: key.id,
-          metadata: {
-            name: key.name,
-            hint: key.hint,
-            environment: key.environment,
-            projectSlug: project.slug,
-            reason: "revoked",
-            ownerUserId: key.createdBy,
-          },
+          key,
+          project: { projectSlug: project.slug },
+          reason: "revoked",
+          ownerUserId: key.createdBy,
         });
         return true;
       });
@@ -149,25 +202,35 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
      */
     async memberRemovedHook(tx: Tx, e: { orgId: string; userId: string; keepKeys: boolean }) {
       if (e.keepKeys) return;
-      const keys = await repo.revokeKeysOfUser(tx, e.orgId, e.userId, { revokedBy: null, reason: "member_removed" });
-      for (const k of keys) {
-        await recordAudit(tx, SYSTEM_ACTOR, {
-          orgId: e.orgId,
-          action: "key.revoked",
-          targetType: "key",
-          targetId: k.id,
-          metadata: {
-            name: k.name,
-            hint: k.hint,
-            environment: k.environment,
-            projectId: k.projectId,
-            reason: "member_removed",
-            ownerUserId: e.userId,
-          },
-        });
-      }
+      const keyIds = await revokeKeysOf(tx, SYSTEM_ACTOR, {
+        orgId: e.orgId,
+        userId: e.userId,
+        revokedBy: null,
+        reason: "member_removed",
+      });
       // Not committed yet: caches drop the keys now and re-read them uncached until the commit has surely landed.
-      if (keys.length > 0) bus.publish({ scope: "keys", keyIds: keys.map((k) => k.id), beforeCommit: true });
+      if (keyIds.length > 0) bus.publish({ scope: "keys", keyIds, beforeCommit: true });
+    },
+
+    /**
+     * ProjectHooks.accessRemoved: runs inside the assignment change's
+     * transaction (the org row is locked); the manager who unassigned the
+     * members revokes their keys in the project. The project service drops the
+     * returned keys from the caches after commit.
+     */
+    async projectAccessRemovedHook(tx: Tx, e: ProjectAccessRemoved): Promise<string[]> {
+      const revoked: string[] = [];
+      for (const userId of e.userIds) {
+        const keyIds = await revokeKeysOf(tx, e.actor, {
+          orgId: e.actor.orgId,
+          userId,
+          project: e.project,
+          revokedBy: e.actor.userId,
+          reason: "project_access_removed",
+        });
+        revoked.push(...keyIds);
+      }
+      return revoked;
     },
   };
 }

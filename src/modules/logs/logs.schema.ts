@@ -7,6 +7,7 @@
  */
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 import { z } from "zod";
+import { moneyFields } from "../../platform/money-fields.js";
 import type { Usage } from "../../gateway/types.js";
 
 /** The optional parts of a request's usage, as stored in `request_logs.usage_details`. */
@@ -149,8 +150,7 @@ export const logOut = z.object({
   cachedInputTokens: z.number(),
   outputTokens: z.number(),
   usageEstimated: z.boolean(),
-  costMicroUsd: z.string().nullable(),
-  costUsd: z.string().nullable(),
+  ...moneyFields("cost", { nullable: true }),
   latencyMs: z.number(),
   ttftMs: z.number().nullable(),
   attempts: z.array(z.unknown()),
@@ -175,8 +175,7 @@ export const usageRowOut = z.object({
   inputTokens: z.number(),
   cachedInputTokens: z.number(),
   outputTokens: z.number(),
-  costMicroUsd: z.string(),
-  costUsd: z.string(),
+  ...moneyFields("cost"),
   latencyP50Ms: z.number().nullable(),
   latencyP95Ms: z.number().nullable(),
 });

@@ -5,8 +5,8 @@
  */
 import type { OrgContext } from "../../platform/auth/guard.js";
 import type { Db } from "../../platform/db/db.js";
-import { badRequest, notFound } from "../../platform/errors.js";
-import { formatUsd } from "../../platform/money.js";
+import { appError } from "../../platform/errors.js";
+import { moneyValues } from "../../platform/money-fields.js";
 import { assertCan } from "../../platform/permissions.js";
 import { resolveProject } from "../projects/projects.service.js";
 import * as repo from "./logs.repo.js";
@@ -29,8 +29,7 @@ export function logOut(r: repo.LogRow) {
     cachedInputTokens: r.cachedInputTokens,
     outputTokens: r.outputTokens,
     usageEstimated: r.usageEstimated,
-    costMicroUsd: r.costMicroUsd === null ? null : r.costMicroUsd.toString(),
-    costUsd: r.costMicroUsd === null ? null : formatUsd(r.costMicroUsd),
+    ...moneyValues("cost", r.costMicroUsd),
     latencyMs: r.latencyMs,
     ttftMs: r.ttftMs,
     attempts: r.attempts,
@@ -84,7 +83,7 @@ export function createLogService(deps: { db: Db }) {
     async list(ctx: OrgContext, projectSlug: string, q: LogsQuery) {
       const p = await project(ctx, projectSlug);
       const where = repo.filters(ctx.orgId, p.id, q);
-      if (!where) throw badRequest("INVALID_CURSOR", "cursor must be a value returned as nextCursor.");
+      if (!where) throw appError("INVALID_CURSOR");
       const rows = await repo.page(db, where, q.limit + 1);
       const pageRows = rows.slice(0, q.limit);
       return {
@@ -96,11 +95,7 @@ export function createLogService(deps: { db: Db }) {
     async get(ctx: OrgContext, projectSlug: string, requestId: string) {
       const p = await project(ctx, projectSlug);
       const row = await repo.getOne(db, ctx.orgId, p.id, requestId);
-      if (!row)
-        throw notFound(
-          "LOG_NOT_FOUND",
-          "No request with this id in this project (logs are written within a second or two).",
-        );
+      if (!row) throw appError("LOG_NOT_FOUND");
       return {
         ...logOut(row),
         requestBody: row.requestBody ?? null,
@@ -150,8 +145,7 @@ export function createLogService(deps: { db: Db }) {
           inputTokens: Number(r.inputTokens),
           cachedInputTokens: Number(r.cachedInputTokens),
           outputTokens: Number(r.outputTokens),
-          costMicroUsd: cost.toString(),
-          costUsd: formatUsd(cost),
+          ...moneyValues("cost", cost),
           latencyP50Ms: r.p50 === null ? null : Math.round(Number(r.p50)),
           latencyP95Ms: r.p95 === null ? null : Math.round(Number(r.p95)),
         };

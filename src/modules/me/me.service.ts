@@ -7,7 +7,7 @@ import { eq, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { Actor } from "../../platform/auth/guard.js";
 import type { Db } from "../../platform/db/db.js";
-import { notFound } from "../../platform/errors.js";
+import { appError } from "../../platform/errors.js";
 import * as orgRepo from "../organizations/organizations.repo.js";
 import { orgOut } from "../organizations/organizations.service.js";
 
@@ -26,7 +26,7 @@ export function createMeService(deps: { db: Db }) {
       .from(users)
       .where(eq(users.id, actor.userId))
       .limit(1);
-    if (!user) throw notFound("USER_NOT_FOUND", "Your account no longer exists.");
+    if (!user) throw appError("USER_NOT_FOUND");
     const orgs = await orgRepo.listForUser(db, actor.userId);
     const activeId = await orgRepo.getActiveOrgId(db, actor.userId);
     const active = orgs.find((o) => o.id === activeId) ?? orgs.find((o) => o.personal && o.role === "owner") ?? orgs[0];
@@ -42,7 +42,7 @@ export function createMeService(deps: { db: Db }) {
     async update(actor: Actor, body: { name?: string; activeOrganization?: string }) {
       if (body.activeOrganization !== undefined) {
         const membership = await orgRepo.findMembership(db, body.activeOrganization, actor.userId);
-        if (!membership) throw notFound("ORG_NOT_FOUND", `No organization "${body.activeOrganization}" among yours.`);
+        if (!membership) throw appError("ORG_NOT_FOUND", `No organization "${body.activeOrganization}" among yours.`);
         await orgRepo.setActiveOrgId(db, actor.userId, membership.orgId);
       }
       if (body.name !== undefined) {

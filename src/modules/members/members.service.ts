@@ -3,43 +3,21 @@
  * Invariants: exactly one owner per organization — the owner row changes only
  * through a transfer; nobody changes, removes or un-owns the owner otherwise.
  * Every membership change runs in a transaction that first locks the
- * organization row and re-reads the actor's role, so concurrent changes of one
- * organization are serialised and decided on fresh data.
+ * organization row and re-reads the actor's role (organizations/org-lock.ts),
+ * so concurrent changes of one organization are serialised and decided on
+ * fresh data. The roster's rows and SQL belong to the organizations module.
  */
-import { conflict, forbidden, notFound } from "../../platform/errors.js";
+import { appError } from "../../platform/errors.js";
 import { recordAudit } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import type { Db, Tx } from "../../platform/db/db.js";
-import { assertCan, type Action } from "../../platform/permissions.js";
-import { lockOrg } from "../organizations/organizations.repo.js";
-import * as repo from "./members.repo.js";
-import type { Role } from "./members.schema.js";
+import { type AssignableRole, assertCan } from "../../platform/permissions.js";
+import * as repo from "../organizations/members.repo.js";
+import { withOrgLock } from "../organizations/org-lock.js";
 
 /** Hooks other domains register for membership events (run inside the same transaction). */
 export interface MemberHooks {
   memberRemoved?: Array<(tx: Tx, e: { orgId: string; userId: string; keepKeys: boolean }) => Promise<void>>;
-}
-
-/**
- * Runs `fn` in a transaction holding the organization's row lock, with the
- * actor's role re-read under the lock and checked against `action`.
- */
-export async function withOrgLock<T>(
-  db: Db,
-  ctx: OrgContext,
-  action: Action<"member"> | Action<"org">,
-  resource: "member" | "org",
-  fn: (tx: Tx, fresh: OrgContext) => Promise<T>,
-): Promise<T> {
-  return db.transaction(async (tx) => {
-    const org = await lockOrg(tx, ctx.orgId);
-    if (!org) throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
-    const me = await repo.getMember(tx, ctx.orgId, ctx.userId);
-    if (!me) throw notFound("ORG_NOT_FOUND", "You are no longer a member of this organization.");
-    const fresh: OrgContext = { ...ctx, orgSlug: org.slug, role: me.role };
-    assertCan(fresh, resource, action as never);
-    return fn(tx, fresh);
-  });
 }
 
 const toOut = (m: repo.MemberRow) => ({
@@ -63,13 +41,13 @@ export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
       return (await repo.listMembers(db, ctx.orgId)).map(toOut);
     },
 
-    async changeRole(ctx: OrgContext, userId: string, role: Exclude<Role, "owner">) {
+    async changeRole(ctx: OrgContext, userId: string, role: AssignableRole) {
       assertCan(ctx, "member", "changeRole");
-      return withOrgLock(db, ctx, "changeRole", "member", async (tx, fresh) => {
+      return withOrgLock(db, ctx, "member", "changeRole", async (tx, fresh) => {
         const target = await repo.getMember(tx, fresh.orgId, userId);
-        if (!target) throw notFound("MEMBER_NOT_FOUND", "No such member in this organization.");
+        if (!target) throw appError("MEMBER_NOT_FOUND");
         if (target.role === "owner") {
-          throw conflict("OWNER_ROLE_LOCKED", "The owner's role changes only by transferring ownership.");
+          throw appError("OWNER_ROLE_LOCKED");
         }
         if (target.role === role) return toOut(target);
         await repo.setRole(tx, fresh.orgId, userId, role);
@@ -86,12 +64,11 @@ export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
 
     async remove(ctx: OrgContext, userId: string, keepKeys: boolean) {
       assertCan(ctx, "member", "remove");
-      await withOrgLock(db, ctx, "remove", "member", async (tx, fresh) => {
+      await withOrgLock(db, ctx, "member", "remove", async (tx, fresh) => {
         const target = await repo.getMember(tx, fresh.orgId, userId);
-        if (!target) throw notFound("MEMBER_NOT_FOUND", "No such member in this organization.");
-        if (target.role === "owner")
-          throw conflict("OWNER_CANNOT_BE_REMOVED", "The owner cannot be removed; transfer ownership first.");
-        if (target.userId === fresh.userId) throw forbidden("USE_LEAVE", "Use leave to remove yourself.");
+        if (!target) throw appError("MEMBER_NOT_FOUND");
+        if (target.role === "owner") throw appError("OWNER_CANNOT_BE_REMOVED");
+        if (target.userId === fresh.userId) throw appError("USE_LEAVE");
         await repo.deleteMember(tx, fresh.orgId, userId);
         await runRemovedHooks(tx, fresh.orgId, userId, keepKeys);
         await recordAudit(tx, fresh, {
@@ -105,9 +82,9 @@ export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
     },
 
     async leave(ctx: OrgContext) {
-      await withOrgLock(db, ctx, "read", "member", async (tx, fresh) => {
+      await withOrgLock(db, ctx, "member", "read", async (tx, fresh) => {
         if (fresh.role === "owner") {
-          throw conflict("OWNER_CANNOT_LEAVE", "The owner cannot leave the organization; transfer ownership first.");
+          throw appError("OWNER_CANNOT_LEAVE");
         }
         await repo.deleteMember(tx, fresh.orgId, fresh.userId);
         await runRemovedHooks(tx, fresh.orgId, fresh.userId, false);

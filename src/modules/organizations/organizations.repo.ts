@@ -2,8 +2,8 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../platform/db/db.js";
 import type { Membership } from "../../platform/auth/guard.js";
-import { members, type Role } from "../members/members.schema.js";
-import { organizations, userState } from "./organizations.schema.js";
+import type { Role } from "../../platform/permissions.js";
+import { members, organizations, userState } from "./organizations.schema.js";
 
 export type OrgRow = typeof organizations.$inferSelect;
 
@@ -29,12 +29,6 @@ export async function listForUser(db: DbOrTx, userId: string): Promise<Array<Org
 
 export async function getById(db: DbOrTx, orgId: string): Promise<OrgRow | null> {
   const [row] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1);
-  return row ?? null;
-}
-
-/** Locks the organization row for the rest of the transaction: membership changes of one org run one at a time. */
-export async function lockOrg(tx: DbOrTx, orgId: string): Promise<OrgRow | null> {
-  const [row] = await tx.select().from(organizations).where(eq(organizations.id, orgId)).for("update").limit(1);
   return row ?? null;
 }
 

@@ -2,10 +2,20 @@
  * Organizations: the tenant boundary. Every other org-owned row references
  * `organizations.id` with ON DELETE CASCADE, so deleting an organization removes
  * everything it owns in one statement.
+ *
+ * Memberships (`members`, the org's roster) live here too: every org-wide
+ * change re-reads the actor's role under the org's row lock (org-lock.ts).
+ * Invariants held by the database itself:
+ *  - one row per (org, user): `members_org_user_uq`;
+ *  - at most one owner per org: the partial unique index `members_one_owner_uq`.
+ * "At least one owner" is held by the services, which change owner rows only in
+ * a transfer that locks the organization row first.
  */
-import { boolean, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { boolean, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
+import { ROLES } from "../../platform/permissions.js";
 import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
 
 export const organizations = pgTable("organizations", {
@@ -27,6 +37,28 @@ export const userState = pgTable("user_state", {
   activeOrgId: text("active_org_id").references(() => organizations.id, { onDelete: "set null" }),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** Memberships: who belongs to which organization, with which role. */
+export const members = pgTable(
+  "members",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ROLES }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("members_org_user_uq").on(t.orgId, t.userId),
+    uniqueIndex("members_one_owner_uq").on(t.orgId).where(sql`role = 'owner'`),
+    index("members_user_idx").on(t.userId),
+  ],
+);
 
 export const RESERVED_SLUGS = new Set([
   "api",
@@ -98,7 +130,7 @@ export const orgResponse = z.object({
   name: z.string(),
   description: z.string(),
   personal: z.boolean(),
-  role: z.enum(["owner", "admin", "member"]),
+  role: z.enum(ROLES),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

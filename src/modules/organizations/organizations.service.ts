@@ -3,15 +3,15 @@
  * (owner only, confirmed by the slug) and ownership transfer (owner only, to
  * an existing member; the old owner becomes an admin — one owner, always).
  */
-import { randomBytes } from "node:crypto";
 import { recordAudit } from "../../platform/audit.js";
 import type { Actor, OrgContext } from "../../platform/auth/guard.js";
 import { newId } from "../../platform/crypto.js";
 import { type Db, isUniqueViolation } from "../../platform/db/db.js";
-import { badRequest, conflict, notFound } from "../../platform/errors.js";
-import { assertCan } from "../../platform/permissions.js";
-import * as membersRepo from "../members/members.repo.js";
-import { withOrgLock } from "../members/members.service.js";
+import { appError } from "../../platform/errors.js";
+import { assertCan, type Role } from "../../platform/permissions.js";
+import { insertWithFreeSlug } from "../../platform/slug.js";
+import * as membersRepo from "./members.repo.js";
+import { withOrgLock } from "./org-lock.js";
 import * as repo from "./organizations.repo.js";
 import { RESERVED_SLUGS } from "./organizations.schema.js";
 
@@ -30,9 +30,7 @@ export function slugify(name: string): string {
   return base;
 }
 
-const suffix = () => randomBytes(3).toString("hex");
-
-export const orgOut = (o: repo.OrgRow, role: "owner" | "admin" | "member") => ({
+export const orgOut = (o: repo.OrgRow, role: Role) => ({
   id: o.id,
   slug: o.slug,
   name: o.name,
@@ -56,12 +54,14 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
     actor: { userId: string; email: string | null; ip: string | null },
     input: { name: string; description?: string; slug?: string; slugHint?: string; personal: boolean },
   ) {
-    const base = input.slug ?? slugify(input.slugHint ?? input.name);
-    for (let attempt = 0; attempt < 6; attempt++) {
-      const slug = attempt === 0 ? base : `${base.slice(0, 41)}-${suffix()}`;
-      if (!input.slug && attempt === 0 && (await repo.slugExists(db, slug))) continue;
-      try {
-        return await db.transaction(async (tx) => {
+    return insertWithFreeSlug({
+      requested: input.slug,
+      derive: () => slugify(input.slugHint ?? input.name),
+      exists: (slug) => repo.slugExists(db, slug),
+      constraint: "organizations_slug_unique",
+      taken: (slug) => appError("SLUG_TAKEN", `The slug "${slug}" is already taken. Choose another.`),
+      insert: (slug) =>
+        db.transaction(async (tx) => {
           const org = await repo.insertOrg(tx, {
             id: newId(),
             slug,
@@ -80,13 +80,8 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
             metadata: { name: org.name, slug: org.slug, personal: org.personal },
           });
           return org;
-        });
-      } catch (err) {
-        if (!isUniqueViolation(err, "organizations_slug_unique")) throw err;
-        if (input.slug) throw conflict("SLUG_TAKEN", `The slug "${input.slug}" is already taken. Choose another.`);
-      }
-    }
-    throw conflict("SLUG_TAKEN", "Could not find a free slug for this name. Pass a slug explicitly.");
+        }),
+    });
   }
 
   return {
@@ -115,14 +110,14 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
     async get(ctx: OrgContext) {
       assertCan(ctx, "org", "read");
       const org = await repo.getById(db, ctx.orgId);
-      if (!org) throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
+      if (!org) throw appError("ORG_NOT_FOUND");
       return orgOut(org, ctx.role);
     },
 
     async update(ctx: OrgContext, patch: { name?: string; description?: string; slug?: string }) {
       assertCan(ctx, "org", "update");
       try {
-        return await withOrgLock(db, ctx, "update", "org", async (tx, fresh) => {
+        return await withOrgLock(db, ctx, "org", "update", async (tx, fresh) => {
           const before = await repo.getById(tx, fresh.orgId);
           const org = await repo.updateOrg(tx, fresh.orgId, patch);
           const changes = Object.fromEntries(
@@ -142,16 +137,16 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
         });
       } catch (err) {
         if (isUniqueViolation(err, "organizations_slug_unique"))
-          throw conflict("SLUG_TAKEN", `The slug "${patch.slug}" is already taken. Choose another.`);
+          throw appError("SLUG_TAKEN", `The slug "${patch.slug}" is already taken. Choose another.`);
         throw err;
       }
     },
 
     async remove(ctx: OrgContext, confirm: string) {
       assertCan(ctx, "org", "delete");
-      await withOrgLock(db, ctx, "delete", "org", async (tx, fresh) => {
+      await withOrgLock(db, ctx, "org", "delete", async (tx, fresh) => {
         if (confirm !== fresh.orgSlug) {
-          throw badRequest(
+          throw appError(
             "CONFIRMATION_MISMATCH",
             `Type the organization's slug "${fresh.orgSlug}" to confirm deletion.`,
           );
@@ -171,11 +166,11 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
 
     async transfer(ctx: OrgContext, toUserId: string) {
       assertCan(ctx, "org", "transfer");
-      return withOrgLock(db, ctx, "transfer", "org", async (tx, fresh) => {
-        if (toUserId === fresh.userId) throw badRequest("ALREADY_OWNER", "You already own this organization.");
+      return withOrgLock(db, ctx, "org", "transfer", async (tx, fresh) => {
+        if (toUserId === fresh.userId) throw appError("ALREADY_OWNER");
         const target = await membersRepo.getMember(tx, fresh.orgId, toUserId);
         if (!target)
-          throw notFound("MEMBER_NOT_FOUND", "Ownership can only go to an existing member of this organization.");
+          throw appError("MEMBER_NOT_FOUND", "Ownership can only go to an existing member of this organization.");
         // Demote first: the partial unique index allows one owner row at a time.
         await membersRepo.setRole(tx, fresh.orgId, fresh.userId, "admin");
         await membersRepo.setRole(tx, fresh.orgId, toUserId, "owner");

@@ -35,6 +35,21 @@ export async function insertPayment(db: DbOrTx, row: typeof billingPayments.$inf
   return r.length > 0;
 }
 
+/** The row of an auto top-up charge: the PaymentIntent is both its id and its intent. */
+export function insertAutoTopup(
+  db: DbOrTx,
+  p: { paymentIntentId: string; orgId: string; amount: bigint; status: "open" | "failed" },
+): Promise<boolean> {
+  return insertPayment(db, {
+    id: p.paymentIntentId,
+    orgId: p.orgId,
+    kind: "auto_topup",
+    amountMicroUsd: p.amount,
+    status: p.status,
+    paymentIntentId: p.paymentIntentId,
+  });
+}
+
 /** The payment row, locked until the transaction ends (webhooks of one payment run one at a time). */
 export async function lockPayment(db: DbOrTx, id: string): Promise<PaymentRow | null> {
   const [row] = await db.select().from(billingPayments).where(eq(billingPayments.id, id)).for("update");

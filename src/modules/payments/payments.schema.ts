@@ -5,6 +5,7 @@
  * exactly (platform/money.ts); money out: `<name>MicroUsd` + `<name>Usd`.
  */
 import { z } from "zod";
+import { moneyFields } from "../../platform/money-fields.js";
 import { usdField } from "../../platform/money-input.js";
 import { orgParams } from "../../platform/routes.js";
 
@@ -51,10 +52,8 @@ export const autoTopupBody = z.strictObject({
 });
 export const autoTopupOut = z.object({
   enabled: z.boolean(),
-  thresholdMicroUsd: z.string().nullable(),
-  thresholdUsd: z.string().nullable(),
-  amountMicroUsd: z.string().nullable(),
-  amountUsd: z.string().nullable(),
+  ...moneyFields("threshold", { nullable: true }),
+  ...moneyFields("amount", { nullable: true }),
   stripeConfigured: z.boolean(),
   minUsd: z.string(),
   maxUsd: z.string(),

@@ -22,12 +22,13 @@ import type { Logger } from "pino";
 import { and, eq } from "drizzle-orm";
 import { recordAudit } from "../../platform/audit.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
-import { AppError, badRequest } from "../../platform/errors.js";
+import { appError } from "../../platform/errors.js";
 import { formatUsd } from "../../platform/money.js";
 import { ledgerEntries } from "../billing/billing.schema.js";
 import { postLedgerEntry } from "../billing/billing.repo.js";
 import * as repo from "./payments.repo.js";
-import { MICRO_PER_CENT, STRIPE_ACTOR, type PaymentsService } from "./payments.service.js";
+import type { PaymentsService } from "./payments.service.js";
+import { idOf, MICRO_PER_CENT, STRIPE_ACTOR } from "./payments.shared.js";
 import { stripeWebhooks } from "./stripe.client.js";
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -54,7 +55,6 @@ export interface WebhookDeps {
   onCredited(orgId: string): void;
 }
 
-const idOf = (v: string | { id: string } | null | undefined) => (typeof v === "string" ? v : (v?.id ?? null));
 const cents = (n: number) => BigInt(n) * MICRO_PER_CENT;
 
 function signatureTimestamp(header: string): number | null {
@@ -149,14 +149,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
         : null;
       if (!orgId || amount === null || (await repo.customerOf(tx, orgId)) !== idOf(pi.customer))
         return log.warn({ pi: pi.id }, "stripe webhook: auto top-up of an unknown organization; ignored");
-      await repo.insertPayment(tx, {
-        id: pi.id,
-        orgId,
-        kind: "auto_topup",
-        amountMicroUsd: amount,
-        status: "open",
-        paymentIntentId: pi.id,
-      });
+      await repo.insertAutoTopup(tx, { paymentIntentId: pi.id, orgId, amount, status: "open" });
       p = (await repo.lockPayment(tx, pi.id))!;
     }
     if (pi.currency !== "usd" || cents(pi.amount_received ?? pi.amount) !== p.amountMicroUsd)
@@ -299,17 +292,9 @@ export function createWebhookHandler(deps: WebhookDeps) {
 
   return async function handle(raw: Buffer, signature: string | undefined): Promise<{ duplicate: boolean }> {
     if (!deps.webhookSecret) {
-      throw new AppError(
-        "STRIPE_NOT_CONFIGURED",
-        503,
-        "Stripe webhooks are not configured on this instance (no STRIPE_WEBHOOK_SECRET).",
-      );
+      throw appError("STRIPE_WEBHOOK_NOT_CONFIGURED");
     }
-    const invalid = () =>
-      badRequest(
-        "STRIPE_SIGNATURE_INVALID",
-        "The Stripe-Signature header does not match this payload (or is older than 5 minutes).",
-      );
+    const invalid = () => appError("STRIPE_SIGNATURE_INVALID");
     if (!signature || !Buffer.isBuffer(raw)) throw invalid();
     let event: Stripe.Event;
     try {

@@ -7,7 +7,7 @@
  * a client (see `stripeFailure`).
  */
 import Stripe from "stripe";
-import { AppError } from "../../platform/errors.js";
+import { type AppError, appError } from "../../platform/errors.js";
 
 export type StripeClient = Stripe;
 
@@ -44,11 +44,10 @@ export function isStripeError(err: unknown): err is Stripe.errors.StripeError {
 /** A Stripe API failure as a public error: 502, our words, no Stripe request details or keys. */
 export function stripeFailure(err: unknown, what: string): AppError {
   if (isStripeError(err) && err.type === "StripeCardError") {
-    return new AppError("PAYMENT_DECLINED", 402, `The payment was declined: ${err.message}`);
+    return appError("PAYMENT_DECLINED", `The payment was declined: ${err.message}`);
   }
-  return new AppError(
+  return appError(
     "PAYMENT_PROVIDER_ERROR",
-    502,
     `Stripe could not ${what} right now. Try again in a minute; nothing was charged by this attempt.`,
   );
 }

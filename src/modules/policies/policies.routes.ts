@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifySchemaValidationError } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { orgOf } from "../../platform/auth/guard.js";
-import { AppError } from "../../platform/errors.js";
+import { appError } from "../../platform/errors.js";
 import { orgParams } from "../../platform/routes.js";
 import { orgPolicySchema, projectOverrideSchema } from "../../gateway/security/index.js";
 import { incidentOut, incidentsQuery, orgPolicyOut, projectPolicyOut, reviewBody } from "./policies.schema.js";
@@ -23,9 +23,8 @@ function policyErrors(errors: FastifySchemaValidationError[], dataVar: string): 
     message: e.message ?? "invalid",
   }));
   const first = details[0];
-  return new AppError(
+  return appError(
     "INVALID_POLICY",
-    422,
     `Invalid security policy: ${first ? `${first.path ? first.path + ": " : ""}${first.message}` : "invalid"}`,
     details,
   );

@@ -15,7 +15,7 @@
 import { recordAudit } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
-import { AppError, badRequest, notFound } from "../../platform/errors.js";
+import { appError } from "../../platform/errors.js";
 import { assertCan } from "../../platform/permissions.js";
 import {
   effectivePolicy,
@@ -26,7 +26,7 @@ import {
   type OrgPolicy,
   type ProjectOverride,
 } from "../../gateway/security/index.js";
-import type { CacheInvalidationBus } from "../keys/invalidation-bus.js";
+import type { CacheInvalidationBus } from "../../platform/invalidation-bus.js";
 import { resolveProject } from "../projects/projects.service.js";
 import * as repo from "./policies.repo.js";
 import type { IncidentsQuery } from "./policies.schema.js";
@@ -105,7 +105,7 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
 
   async function incident(ctx: OrgContext, id: string) {
     const row = await repo.getIncident(db, ctx.orgId, id);
-    if (!row) throw notFound("INCIDENT_NOT_FOUND", "No incident with this id in this organization.");
+    if (!row) throw appError("INCIDENT_NOT_FOUND");
     return incidentOut(row);
   }
 
@@ -149,9 +149,8 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
       const org = await orgPolicy(ctx.orgId);
       const looser = loosenings(org, override);
       if (looser.length) {
-        throw new AppError(
+        throw appError(
           "POLICY_LOOSENS_ORG",
-          422,
           `A project override can only tighten the organization's policy; these settings are looser: ${looser.join(", ")}.`,
           { loosenings: looser },
         );
@@ -178,7 +177,7 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
         projectId,
         reviewed: q.reviewed === undefined ? undefined : q.reviewed === "true",
       });
-      if (!where) throw badRequest("INVALID_CURSOR", "cursor must be a value returned as nextCursor.");
+      if (!where) throw appError("INVALID_CURSOR");
       const rows = await repo.pageIncidents(db, where, q.limit + 1);
       const page = rows.slice(0, q.limit);
       return {
@@ -205,7 +204,7 @@ export function createPolicyService(deps: { db: Db; bus: CacheInvalidationBus })
         });
         return true;
       });
-      if (!ok) throw notFound("INCIDENT_NOT_FOUND", "No incident with this id in this organization.");
+      if (!ok) throw appError("INCIDENT_NOT_FOUND");
       return incident(ctx, id);
     },
   };

@@ -2,7 +2,8 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
-import { members } from "../members/members.schema.js";
+import type { Role } from "../../platform/permissions.js";
+import { members } from "../organizations/organizations.schema.js";
 import { projectMembers, type ProjectRow, projects } from "./projects.schema.js";
 
 export type ProjectInsert = typeof projects.$inferInsert;
@@ -95,7 +96,7 @@ export interface AssignmentRow {
   userId: string;
   name: string;
   email: string;
-  role: "owner" | "admin" | "member";
+  role: Role;
   assignedAt: Date;
 }
 
@@ -152,7 +153,7 @@ export async function membersAmong(
   db: DbOrTx,
   orgId: string,
   userIds: string[],
-): Promise<Array<{ userId: string; role: "owner" | "admin" | "member" }>> {
+): Promise<Array<{ userId: string; role: Role }>> {
   if (userIds.length === 0) return [];
   return db
     .select({ userId: members.userId, role: members.role })
@@ -161,11 +162,7 @@ export async function membersAmong(
 }
 
 /** Share-locks the actor's membership row and returns its current role (null = no longer a member). */
-export async function lockMembership(
-  db: DbOrTx,
-  orgId: string,
-  userId: string,
-): Promise<"owner" | "admin" | "member" | null> {
+export async function lockMembership(db: DbOrTx, orgId: string, userId: string): Promise<Role | null> {
   const [row] = await db
     .select({ role: members.role })
     .from(members)

@@ -23,10 +23,11 @@ import {
 } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
+import { moneyFields } from "../../platform/money-fields.js";
 import { usdField } from "../../platform/money-input.js";
+import { ROLES } from "../../platform/permissions.js";
 import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
-import { members } from "../members/members.schema.js";
-import { organizations, slugSchema } from "../organizations/organizations.schema.js";
+import { members, organizations, slugSchema } from "../organizations/organizations.schema.js";
 
 export const PROJECT_ENVIRONMENTS = ["development", "staging", "production"] as const;
 export type ProjectEnvironment = (typeof PROJECT_ENVIRONMENTS)[number];
@@ -204,8 +205,7 @@ export const projectResponse = z.object({
   fallbackModels: z.array(z.string()),
   rateLimit: limitsOut,
   keyRateLimit: limitsOut,
-  monthlySpendCapMicroUsd: z.string().nullable(),
-  monthlySpendCapUsd: z.string().nullable(),
+  ...moneyFields("monthlySpendCap", { nullable: true }),
   logBodies: z.boolean(),
   logRetentionDays: z.number().int().nullable(),
   createdAt: z.string(),
@@ -216,6 +216,6 @@ export const projectMemberResponse = z.object({
   userId: z.string(),
   name: z.string(),
   email: z.string(),
-  role: z.enum(["owner", "admin", "member"]),
+  role: z.enum(ROLES),
   assignedAt: z.string(),
 });

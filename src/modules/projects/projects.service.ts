@@ -5,7 +5,9 @@
  *    PROJECT_NOT_FOUND (never 403). `resolveProject` is the one place that
  *    decides it, and the keys service uses it too;
  *  - a member who loses access to a project (unassigned) loses their keys in
- *    it in the same transaction, unless the manager asks to keep them;
+ *    it in the same transaction, unless the manager asks to keep them (the
+ *    keys module revokes them through `ProjectHooks.accessRemoved`: keys
+ *    depend on projects, never the other way round);
  *  - every change writes its audit row in its transaction; the gateway's key
  *    cache is invalidated after commit (settings, slug, deletion).
  */
@@ -13,21 +15,23 @@ import { isAllowed } from "../../gateway/routing/router.js";
 import { recordAudit } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import { newId } from "../../platform/crypto.js";
-import { type Db, type DbOrTx, isUniqueViolation } from "../../platform/db/db.js";
-import { badRequest, conflict, notFound } from "../../platform/errors.js";
-import { moneyOut } from "../../platform/money.js";
+import { type Db, type DbOrTx, isUniqueViolation, type Tx } from "../../platform/db/db.js";
+import { appError } from "../../platform/errors.js";
+import { moneyValues } from "../../platform/money-fields.js";
+import type { CacheInvalidationBus } from "../../platform/invalidation-bus.js";
 import { assertCan, can } from "../../platform/permissions.js";
-import type { CacheInvalidationBus } from "../keys/invalidation-bus.js";
-import * as keysRepo from "../keys/keys.repo.js";
-import { lockOrg } from "../organizations/organizations.repo.js";
+import { insertWithFreeSlug } from "../../platform/slug.js";
+import { lockOrg } from "../organizations/org-lock.js";
 import { slugify } from "../organizations/organizations.service.js";
 import * as repo from "./projects.repo.js";
 import type { CreateProjectInput, ProjectRow, UpdateProjectInput } from "./projects.schema.js";
 
 const SLUG_CONSTRAINT = "projects_org_slug_uq";
+const slugTaken = (slug: string) =>
+  appError("SLUG_TAKEN", `This organization already has a project "${slug}". Choose another slug.`);
 
 export const projectNotFound = (slug: string) =>
-  notFound("PROJECT_NOT_FOUND", `No project "${slug}" in this organization that you can access.`);
+  appError("PROJECT_NOT_FOUND", `No project "${slug}" in this organization that you can access.`);
 
 /**
  * The project `slug` of ctx's organization if ctx may reach it, else 404.
@@ -44,7 +48,7 @@ export async function resolveProject(
   let fresh = ctx;
   if (opts.lock) {
     const role = await repo.lockMembership(db, ctx.orgId, ctx.userId);
-    if (!role) throw notFound("ORG_NOT_FOUND", "You are no longer a member of this organization.");
+    if (!role) throw appError("ORG_NOT_FOUND", "You are no longer a member of this organization.");
     fresh = { ...ctx, role };
   }
   const project = await repo.findAccessibleProject(
@@ -60,7 +64,6 @@ export async function resolveProject(
 }
 
 export function projectOut(p: ProjectRow) {
-  const cap = moneyOut(p.monthlySpendCapMicroUsd);
   return {
     id: p.id,
     slug: p.slug,
@@ -72,8 +75,7 @@ export function projectOut(p: ProjectRow) {
     fallbackModels: p.fallbackModels,
     rateLimit: { rpm: p.rateLimitRpm, tpm: p.rateLimitTpm },
     keyRateLimit: { rpm: p.keyRateLimitRpm, tpm: p.keyRateLimitTpm },
-    monthlySpendCapMicroUsd: cap.microUsd,
-    monthlySpendCapUsd: cap.usd,
+    ...moneyValues("monthlySpendCap", p.monthlySpendCapMicroUsd),
     logBodies: p.logBodies,
     logRetentionDays: p.logRetentionDays,
     createdAt: p.createdAt.toISOString(),
@@ -101,7 +103,7 @@ function settingsPatch(b: Omit<UpdateProjectInput, "name" | "slug" | "descriptio
 function assertDefaultModelAllowed(defaultModel: string | null, allowed: string[]) {
   // The router's own rule, so a default model the settings accept is one the gateway serves.
   if (defaultModel && !isAllowed(defaultModel, allowed)) {
-    throw badRequest(
+    throw appError(
       "DEFAULT_MODEL_NOT_ALLOWED",
       `The default model "${defaultModel}" must be one of allowedModels or match one of its provider/* entries (or leave allowedModels empty).`,
     );
@@ -111,7 +113,25 @@ function assertDefaultModelAllowed(defaultModel: string | null, allowed: string[
 /** Audit-friendly view of a change: money as strings, no bigint in JSON. */
 const auditValue = (v: unknown) => (typeof v === "bigint" ? v.toString() : v);
 
-export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }) {
+/**
+ * Hooks other domains register for project events, run inside the change's
+ * transaction. `accessRemoved`: members lost access to the project (unassigned,
+ * keys not kept); answers the ids of the keys it revoked, which this service
+ * drops from the caches after commit. (The keys module registers it: projects
+ * never import keys.)
+ */
+export interface ProjectHooks {
+  accessRemoved?: Array<(tx: Tx, e: ProjectAccessRemoved) => Promise<string[]>>;
+}
+
+/** Who unassigned which members from which project. */
+export interface ProjectAccessRemoved {
+  actor: OrgContext;
+  project: Pick<ProjectRow, "id" | "slug">;
+  userIds: string[];
+}
+
+export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus; hooks?: ProjectHooks }) {
   const { db, bus } = deps;
 
   return {
@@ -135,12 +155,14 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
     async create(ctx: OrgContext, body: CreateProjectInput) {
       assertCan(ctx, "project", "create");
       assertDefaultModelAllowed(body.defaultModel ?? null, body.allowedModels ?? []);
-      const base = body.slug ?? slugify(body.name);
-      for (let attempt = 0; attempt < 6; attempt++) {
-        const slug = attempt === 0 ? base : `${base.slice(0, 41)}-${newId().slice(0, 6)}`;
-        if (!body.slug && attempt === 0 && (await repo.slugTaken(db, ctx.orgId, slug))) continue;
-        try {
-          const project = await db.transaction(async (tx) => {
+      const project = await insertWithFreeSlug({
+        requested: body.slug,
+        derive: () => slugify(body.name),
+        exists: (slug) => repo.slugTaken(db, ctx.orgId, slug),
+        constraint: SLUG_CONSTRAINT,
+        taken: slugTaken,
+        insert: (slug) =>
+          db.transaction(async (tx) => {
             const p = await repo.insertProject(tx, {
               id: newId(),
               orgId: ctx.orgId,
@@ -158,18 +180,9 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
               metadata: { slug: p.slug, name: p.name, environment: p.environment },
             });
             return p;
-          });
-          return projectOut(project);
-        } catch (err) {
-          if (!isUniqueViolation(err, SLUG_CONSTRAINT)) throw err;
-          if (body.slug)
-            throw conflict(
-              "SLUG_TAKEN",
-              `This organization already has a project "${body.slug}". Choose another slug.`,
-            );
-        }
-      }
-      throw conflict("SLUG_TAKEN", "Could not find a free slug for this name. Pass a slug explicitly.");
+          }),
+      });
+      return projectOut(project);
     },
 
     async update(ctx: OrgContext, slug: string, body: UpdateProjectInput) {
@@ -209,8 +222,7 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
           return after;
         });
       } catch (err) {
-        if (isUniqueViolation(err, SLUG_CONSTRAINT))
-          throw conflict("SLUG_TAKEN", `This organization already has a project "${body.slug}". Choose another slug.`);
+        if (isUniqueViolation(err, SLUG_CONSTRAINT)) throw slugTaken(String(body.slug));
         throw err;
       }
       // Keys of this project carry its settings in the gateway's cache.
@@ -223,7 +235,7 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
       const projectId = await db.transaction(async (tx) => {
         const { project } = await resolveProject(tx, ctx, slug);
         if (confirm !== project.slug) {
-          throw badRequest("CONFIRMATION_MISMATCH", `Type the project's slug "${project.slug}" to confirm deletion.`);
+          throw appError("CONFIRMATION_MISMATCH", `Type the project's slug "${project.slug}" to confirm deletion.`);
         }
         await recordAudit(tx, ctx, {
           orgId: ctx.orgId,
@@ -256,13 +268,13 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
       assertCan(ctx, "project", "assignMembers");
       const wanted = [...new Set(body.userIds)];
       const { projectId, revokedKeyIds } = await db.transaction(async (tx) => {
-        if (!(await lockOrg(tx, ctx.orgId))) throw notFound("ORG_NOT_FOUND", "This organization no longer exists.");
+        if (!(await lockOrg(tx, ctx.orgId))) throw appError("ORG_NOT_FOUND");
         const { project, ctx: fresh } = await resolveProject(tx, ctx, slug, { lock: true });
         assertCan(fresh, "project", "assignMembers");
         const found = await repo.membersAmong(tx, fresh.orgId, wanted);
         const missing = wanted.filter((id) => !found.some((m) => m.userId === id));
         if (missing.length > 0) {
-          throw badRequest("NOT_A_MEMBER", "Only members of this organization can be assigned to its projects.", {
+          throw appError("NOT_A_MEMBER", "Only members of this organization can be assigned to its projects.", {
             userIds: missing,
           });
         }
@@ -279,31 +291,10 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus }
         // Owners and admins keep reaching the project without an assignment: only members lose access.
         const lostAccess = removed.filter((a) => !can(a.role, "project", "accessAll"));
         const revoked: string[] = [];
-        if (!body.keepKeys) {
-          for (const a of lostAccess) {
-            const keys = await keysRepo.revokeKeysOfUser(tx, fresh.orgId, a.userId, {
-              projectIds: [project.id],
-              revokedBy: fresh.userId,
-              reason: "project_access_removed",
-            });
-            for (const k of keys) {
-              revoked.push(k.id);
-              await recordAudit(tx, fresh, {
-                orgId: fresh.orgId,
-                action: "key.revoked",
-                targetType: "key",
-                targetId: k.id,
-                metadata: {
-                  name: k.name,
-                  hint: k.hint,
-                  environment: k.environment,
-                  projectSlug: project.slug,
-                  reason: "project_access_removed",
-                  ownerUserId: a.userId,
-                },
-              });
-            }
-          }
+        if (!body.keepKeys && lostAccess.length > 0) {
+          const userIds = lostAccess.map((a) => a.userId);
+          for (const hook of deps.hooks?.accessRemoved ?? [])
+            revoked.push(...(await hook(tx, { actor: fresh, project, userIds })));
         }
         if (added.length > 0 || removed.length > 0) {
           await recordAudit(tx, fresh, {

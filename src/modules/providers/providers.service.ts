@@ -9,7 +9,7 @@ import { recordAudit } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import { newId } from "../../platform/crypto.js";
 import { type Db, isUniqueViolation } from "../../platform/db/db.js";
-import { badRequest, conflict, notFound } from "../../platform/errors.js";
+import { appError } from "../../platform/errors.js";
 import { formatUsd } from "../../platform/money.js";
 import { assertCan } from "../../platform/permissions.js";
 import type { SecretBox } from "../../platform/secretbox.js";
@@ -33,7 +33,7 @@ const perMillion = (micro: bigint | undefined): string => (micro ?? 0n).toString
 function toStoredModels(models: ModelInput[]): StoredModel[] {
   const seen = new Set<string>();
   return models.map((m) => {
-    if (seen.has(m.id)) throw badRequest("DUPLICATE_MODEL", `Model "${m.id}" is listed twice.`);
+    if (seen.has(m.id)) throw appError("DUPLICATE_MODEL", `Model "${m.id}" is listed twice.`);
     seen.add(m.id);
     return {
       id: m.id,
@@ -87,18 +87,19 @@ export function createProviderService(deps: {
 
   function checkUrl(url: string): string {
     const check = validateBaseUrl(url, deps.allowedHosts);
-    if (!check.ok) throw badRequest(`BASE_URL_${check.code.toUpperCase()}`, check.message);
+    if (!check.ok)
+      throw appError(`BASE_URL_${check.code.toUpperCase() as Uppercase<typeof check.code>}`, check.message);
     return check.url.toString().replace(/\/+$/, "");
   }
 
   async function load(ctx: OrgContext, slug: string) {
     const row = await repo.getBySlug(db, ctx.orgId, slug);
-    if (!row) throw notFound("PROVIDER_NOT_FOUND", `No custom provider "${slug}" in this organization.`);
+    if (!row) throw appError("PROVIDER_NOT_FOUND", `No custom provider "${slug}" in this organization.`);
     return row;
   }
 
   const slugTaken = (slug: string) =>
-    conflict("PROVIDER_SLUG_TAKEN", `A provider "${slug}" already exists in this organization.`);
+    appError("PROVIDER_SLUG_TAKEN", `A provider "${slug}" already exists in this organization.`);
 
   return {
     async list(ctx: OrgContext) {
@@ -215,7 +216,7 @@ export function createProviderService(deps: {
       const entry = toEntry(row, deps.box);
       const target = model ?? row.models[0]?.id ?? null;
       if (model && !entry.models.has(model))
-        throw notFound("MODEL_NOT_FOUND", `Provider "${slug}" has no model "${model}".`);
+        throw appError("MODEL_NOT_FOUND", `Provider "${slug}" has no model "${model}".`);
       return deps.probe(entry, target);
     },
   };

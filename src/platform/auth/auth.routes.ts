@@ -8,7 +8,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { notFound } from "../errors.js";
+import { type AuthErrorCode, ERROR_CATALOGUE } from "../error-catalogue.js";
+import { appError } from "../errors.js";
+import type { ErrorBody } from "../http.js";
 import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../routes.js";
 import { type Auth, CLIENT_IP_HEADER } from "./auth.js";
 import { toWebHeaders } from "./guard.js";
@@ -31,7 +33,7 @@ export function registerAuthRoutes(
     // (percent-encoded too). A path that changes under that normalization could
     // reach a declared route — sign-in and its throttle — through the catch-all.
     if (url.pathname !== request.url.split("?")[0]) {
-      throw notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
+      throw appError("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
     }
     const headers = toWebHeaders(request);
     headers.delete(CLIENT_IP_HEADER);
@@ -57,19 +59,21 @@ export function registerAuthRoutes(
     if (location) reply.header("location", location);
     const text = await res.text();
     if (res.status >= 400) {
-      let parsed: { code?: string; message?: string } = {};
+      let parsed: { code?: AuthErrorCode; message?: string } = {};
       try {
         parsed = text ? (JSON.parse(text) as typeof parsed) : {};
       } catch {
         /* not JSON: keep the status, generic message */
       }
-      return reply.send({
+      // The library's status is kept (AUTH_ERROR is a relayed code).
+      const body: ErrorBody = {
         error: {
           code: parsed.code ?? "AUTH_ERROR",
-          message: parsed.message ?? "Authentication failed.",
+          message: parsed.message ?? ERROR_CATALOGUE.AUTH_ERROR.message,
           requestId: request.id,
         },
-      });
+      };
+      return reply.send(body);
     }
     if (type) reply.header("content-type", type);
     return reply.send(text);

@@ -9,7 +9,7 @@
  * without the capability 403.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AppError, notFound, unauthorized } from "../errors.js";
+import { appError } from "../errors.js";
 import type { RouteAccess } from "../http.js";
 import { assertCan, type Role } from "../permissions.js";
 import type { Auth } from "./auth.js";
@@ -66,7 +66,7 @@ export function installAuthGuard(
 
   async function checkSession(request: FastifyRequest, access: Exclude<RouteAccess, { kind: "public" | "apiKey" }>) {
     const session = await deps.auth.api.getSession({ headers: toWebHeaders(request) });
-    if (!session) throw unauthorized();
+    if (!session) throw appError("UNAUTHENTICATED");
     const actor: Actor = {
       userId: session.user.id,
       email: session.user.email,
@@ -76,9 +76,9 @@ export function installAuthGuard(
     request.actor = actor;
     if (access.kind === "user") return;
     const slug = (request.params as Record<string, string | undefined>).org;
-    if (!slug) throw new AppError("INTERNAL_ERROR", 500, "Route declares org access without an :org parameter.");
+    if (!slug) throw appError("INTERNAL_ERROR", "Route declares org access without an :org parameter.");
     const membership = await deps.findMembership(slug, actor.userId);
-    if (!membership) throw notFound("ORG_NOT_FOUND", `No organization "${slug}" among yours.`);
+    if (!membership) throw appError("ORG_NOT_FOUND", `No organization "${slug}" among yours.`);
     const ctx: OrgContext = { ...actor, ...membership };
     const [resource, action] = access.permission;
     assertCan(ctx, resource, action as never);
@@ -88,12 +88,12 @@ export function installAuthGuard(
 
 /** The actor of a `user` or `org` route (the guard has run). */
 export function actorOf(request: FastifyRequest): Actor {
-  if (!request.actor) throw unauthorized();
+  if (!request.actor) throw appError("UNAUTHENTICATED");
   return request.actor;
 }
 
 /** The org context of an `org` route (the guard has run). */
 export function orgOf(request: FastifyRequest): OrgContext {
-  if (!request.orgCtx) throw unauthorized();
+  if (!request.orgCtx) throw appError("UNAUTHENTICATED");
   return request.orgCtx;
 }

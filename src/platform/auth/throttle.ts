@@ -11,7 +11,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/db.js";
-import { tooManyRequests } from "../errors.js";
+import { appError, retryAfter } from "../errors.js";
 import { authThrottle } from "./auth.schema.js";
 
 export interface ThrottleLimits {
@@ -84,10 +84,11 @@ export function createLoginThrottle(db: Db, limits: ThrottleLimits) {
       const wait = await count(email, ip);
       if (wait !== null) {
         await refund([k.email, k.ip]);
-        throw tooManyRequests(
+        throw appError(
           "TOO_MANY_ATTEMPTS",
           `Too many failed sign-in attempts. Try again in ${wait} seconds.`,
-          wait,
+          undefined,
+          retryAfter(wait),
         );
       }
       let status = 500;

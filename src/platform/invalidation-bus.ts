@@ -23,7 +23,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { RedisConnection } from "../../platform/redis.js";
+import type { RedisConnection } from "./redis.js";
 
 export type InvalidationTarget =
   | { scope: "keys"; keyIds: string[] }

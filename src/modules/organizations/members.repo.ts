@@ -1,9 +1,10 @@
-/** SQL for memberships, always scoped by org id. */
+/** SQL for memberships (the org's roster), always scoped by org id; used by organizations, members and invitations. */
 import { and, asc, eq, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
 import { newId } from "../../platform/crypto.js";
-import { members, type Role } from "./members.schema.js";
+import type { Role } from "../../platform/permissions.js";
+import { members } from "./organizations.schema.js";
 
 export interface MemberRow {
   userId: string;

@@ -1,9 +1,12 @@
+/**
+ * The shared HTTP layer: upstream error helpers and the postJson transport against a local server.
+ */
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Agent } from "undici";
 import { describe, expect, it } from "vitest";
-import { extractUpstreamError, httpError, parseRetryAfter, postJson, safeExtraHeaders, scrubSecret } from "./http.js";
+import { extractUpstreamError, httpError, parseRetryAfter, postJson, safeExtraHeaders, scrubSecret } from "./index.js";
 
 describe("upstream error helpers", () => {
   it("parses Retry-After seconds, HTTP dates and retry-after-ms", () => {

@@ -12,17 +12,16 @@
  * - A stream that closes before `[DONE]` and before any finish_reason is a
  *   truncated stream: a `protocol` UpstreamError, never a quiet end.
  */
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
-import { usageFromOpenAI, usageToOpenAI } from "../types.js";
-import {
-  joinUrl,
-  parseEventJson,
-  postJson,
-  safeExtraHeaders,
-  sseEvents,
-  extractUpstreamError,
-  scrubSecret,
-} from "./http.js";
+import type {
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  Usage,
+} from "../../types.js";
+import { usageFromOpenAI, usageToOpenAI } from "../../types.js";
+import { joinUrl, parseEventJson, postJson, safeExtraHeaders, sseEvents } from "../http/index.js";
 import {
   UpstreamError,
   type CallOptions,
@@ -30,7 +29,8 @@ import {
   type EmbeddingsResult,
   type ProviderAdapter,
   type UpstreamTarget,
-} from "./types.js";
+} from "../types.js";
+import { streamError } from "./errors.js";
 
 export interface OpenAIAdapterOptions {
   /** Name used in error messages ("openai", "openai-compatible", or the provider slug). */
@@ -155,19 +155,4 @@ function asChatResponse(json: unknown, label: string, apiKey?: string): ChatResp
   if (r.error) throw streamError(r, label, apiKey);
   if (!Array.isArray(r.choices)) throw new UpstreamError("protocol", `${label} response has no choices`);
   return { ...(r as unknown as ChatResponse), object: "chat.completion" };
-}
-
-/** An `{"error":{...}}` object delivered with a 200 (mid-stream or in body). */
-function streamError(raw: Record<string, unknown>, label: string, apiKey?: string): UpstreamError {
-  const info = extractUpstreamError(JSON.stringify(raw));
-  const status =
-    typeof (raw.error as { code?: unknown })?.code === "number" ? (raw.error as { code: number }).code : undefined;
-  return new UpstreamError(
-    "http",
-    scrubSecret(`${label} reported an error mid-response: ${info.message ?? "unknown error"}`, apiKey),
-    {
-      ...(status ? { status } : {}),
-      ...(info.code ? { upstreamCode: info.code } : {}),
-    },
-  );
 }

@@ -19,10 +19,10 @@ import type {
   FunctionTool,
   ToolCall,
   Usage,
-} from "../types.js";
-import type { CallSignal } from "../abort.js";
-import { contentText, usageToOpenAI } from "../types.js";
-import { newId } from "./http.js";
+} from "../../types.js";
+import type { CallSignal } from "../../abort.js";
+import { contentText, usageToOpenAI } from "../../types.js";
+import { newId } from "../http/wire.js";
 import {
   UpstreamError,
   type CallOptions,
@@ -30,9 +30,10 @@ import {
   type EmbeddingsResult,
   type ProviderAdapter,
   type UpstreamTarget,
-} from "./types.js";
+} from "../types.js";
 
-export const MOCK_MODELS = ["echo", "lorem"] as const;
+/** Models the mock chats with (it embeds with `embed` and `echo`). */
+const CHAT_MODELS = ["echo", "lorem"] as const;
 const LOREM = (
   "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore " +
   "magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat"
@@ -138,7 +139,7 @@ function sleep(ms: number, signal: CallSignal): Promise<void> {
 export function createMockAdapter(o: { chunkDelayMs?: number } = {}): ProviderAdapter {
   const delay = o.chunkDelayMs ?? 25;
   const check = (target: UpstreamTarget) => {
-    if (!(MOCK_MODELS as readonly string[]).includes(target.model)) {
+    if (!(CHAT_MODELS as readonly string[]).includes(target.model)) {
       throw new UpstreamError("http", `mock has no model "${target.model}" (try mock/echo or mock/lorem)`, {
         status: 404,
         upstreamCode: "model_not_found",

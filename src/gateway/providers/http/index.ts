@@ -1,0 +1,10 @@
+/**
+ * The shared HTTP layer of the wire adapters: one transport (postJson), the
+ * error classification, server-sent events and request helpers. Every HTTP
+ * adapter uses it, so organizations' custom providers (which pick the
+ * openai, anthropic or gemini format) go through exactly the same machinery.
+ */
+export { postJson, type PostOptions, type UpstreamCall } from "./transport.js";
+export { classifyNetworkError, extractUpstreamError, httpError, parseRetryAfter, scrubSecret } from "./errors.js";
+export { parseEventJson, sseEvents } from "./sse.js";
+export { joinUrl, newId, safeExtraHeaders } from "./wire.js";

@@ -1,0 +1,107 @@
+/** Prompt-injection signals for role-play jailbreaks (DAN, "no restrictions" personas, special modes, …). */
+import { AI_WORDS, S, type Signal, sig } from "./injection-signal.js";
+
+export const ROLEPLAY_SIGNALS: readonly Signal[] = [
+  sig(
+    "dan",
+    "roleplay",
+    0.7,
+    [["dan", "anything", "stan"]],
+    `\\bdo anything now\\b|\\bdan\\b(?=${S}{0,60}\\b(?:restrictions|rules|anything|jailbr|mode|stands for|character)\\b)|\\bstan\\b ?,? who\\b`,
+    true,
+  ),
+  sig(
+    "no_restrictions_persona",
+    "roleplay",
+    0.6,
+    [
+      ["pretend", "act", "imagine", "roleplay", "role", "play", "behave", "respond", "answer"],
+      ["restriction", "filter", "limit", "rule", "guideline", "ethic", "moral", "censor", "polic", "safety"],
+    ],
+    `\\b(?:pretend|act|imagine|roleplay|role-play|play the role|behave|respond|answer)\\b${S}{0,40}?\\b(?:no|without|free of|free from|zero)\\b${S}{0,20}?\\b(?:restrictions|filters?|limits|rules|guidelines|ethics|ethical guidelines|morals|censorship|content polic(?:y|ies)|safety)\\b`,
+  ),
+  sig(
+    "unrestricted_ai",
+    "roleplay",
+    0.6,
+    [AI_WORDS, ["no", "without", "free", "never"]],
+    `\\b(?:you are|you're|as|be|become)\\b (?:an? |the )?(?:[a-z]+ ){0,2}?(?:ai|model|assistant|chatbot|bot|llm)\\b,? (?:with no|without(?: any)?|that has no|free of|free from|that never refuses)\\b`,
+  ),
+  sig(
+    "unfiltered_words",
+    "roleplay",
+    0.4,
+    [["unfiltered", "uncensored", "unrestricted", "amoral", "unethical", "unhinged", "jailbr", "no"]],
+    `\\b(?:unfiltered|uncensored|unrestricted|amoral|unethical|unhinged|jailbroken|jailbreak|no moral|no ethical)\\b`,
+    true,
+  ),
+  sig(
+    "special_mode",
+    "roleplay",
+    0.5,
+    [["mode"]],
+    `\\b(?:enable|activate|switch to|enter|entering|turn on|in|now in)\\b (?:the )?(?:developer|dev|god|debug|sudo|admin|unrestricted|dan|evil|opposite|jailbreak|unfiltered) mode\\b`,
+    true,
+  ),
+  sig(
+    "freed",
+    "roleplay",
+    0.55,
+    [["freed", "liberated", "unchained", "jailbroken", "unlocked", "released", "free", "broken", "break"]],
+    `\\byou (?:have been|are now|were|are) (?:freed|liberated|unchained|jailbroken|unlocked|released)\\b|\\b(?:broken|break|breaking) free\\b|\\bfree from (?:the )?(?:rules|restrictions|constraints|confines)\\b`,
+  ),
+  sig(
+    "stay_in_character",
+    "roleplay",
+    0.35,
+    [
+      ["character", "never"],
+      ["stay", "refuse", "say", "break", "mention"],
+    ],
+    `\\bstay in character\\b|\\bnever (?:refuse|refuses|say no|break character)\\b|\\bnever mentions? (?:safety|ethics|polic)`,
+    true,
+  ),
+  sig(
+    "dual_response",
+    "roleplay",
+    0.45,
+    [["twice", "two", "once", "sure", "start"]],
+    `\\b(?:respond|answer|reply) (?:twice|two times|in two ways)\\b|\\bonce as yourself\\b|\\bsure,? (?:here is|unrestricted)\\b|\\bstart (?:every|each) (?:answer|response|reply) with\\b`,
+  ),
+  sig(
+    "no_longer_ai",
+    "roleplay",
+    0.45,
+    [["longer", "bound", "restricted"]],
+    `\\byou are no longer (?:an? )?(?:ai|assistant|chatgpt|claude|bound|restricted|a language model)\\b|\\byou are not (?:bound|restricted) by\\b`,
+  ),
+  sig(
+    "persona",
+    "roleplay",
+    0.3,
+    [["pretend", "act", "roleplay", "role", "imagine", "play"]],
+    `\\b(?:pretend|act as|roleplay as|role-play as|imagine you are|let'?s play a game)\\b`,
+    true,
+  ),
+  sig(
+    "grandma",
+    "roleplay",
+    0.3,
+    [["grand"]],
+    `\\b(?:deceased|late|dead) (?:grandmother|grandma|grandfather|grandpa)\\b`,
+  ),
+  sig(
+    "harmful_recipe",
+    "roleplay",
+    0.3,
+    [["napalm", "meth", "bomb", "explosive", "weapon", "break"]],
+    `\\b(?:how to|steps to) (?:make|build|synthesi[sz]e|cook) (?:napalm|meth|a bomb|explosives|a weapon)\\b|\\bbreak into a (?:house|car|home)\\b`,
+  ),
+  sig(
+    "ai_norms",
+    "roleplay",
+    0.45,
+    [["norms", "confines", "limitations"]],
+    `\\b(?:norms|confines|limitations) of (?:ai|typical ai|your programming)\\b|\\btypical confines\\b`,
+  ),
+];

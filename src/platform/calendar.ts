@@ -1,0 +1,8 @@
+/** Calendar periods, always in UTC: the month that spend caps, budgets and billing summaries count in. */
+
+/** The first instant of `d`'s UTC month. */
+export const monthStart = (d: Date = new Date()): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+
+/** `d`'s UTC month as "YYYY-MM" (the period of monthly caps and budget alerts). */
+export const monthKey = (d: Date = new Date()): string =>
+  `${String(d.getUTCFullYear()).padStart(4, "0")}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
