@@ -76,19 +76,17 @@ async function main() {
   for (let i = 0; i < KEYS; i += 500) {
     const batch = Array.from({ length: Math.min(500, KEYS - i) }, () => generateKey("live"));
     raws.push(...batch);
-    await db
-      .insert(apiKeys)
-      .values(
-        batch.map((raw, j) => ({
-          id: randomUUID(),
-          orgId,
-          projectId,
-          name: `k${i + j}`,
-          environment: "live" as const,
-          digest: keyDigest(raw),
-          hint: keyHint(raw),
-        })),
-      );
+    await db.insert(apiKeys).values(
+      batch.map((raw, j) => ({
+        id: randomUUID(),
+        orgId,
+        projectId,
+        name: `k${i + j}`,
+        environment: "live" as const,
+        digest: keyDigest(raw),
+        hint: keyHint(raw),
+      })),
+    );
   }
   const unknown = Array.from({ length: 1000 }, () => generateKey("live"));
   const malformed = raws.slice(0, 1000).map((k) => k.slice(0, -1) + (k.endsWith("a") ? "b" : "a"));

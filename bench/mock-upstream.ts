@@ -23,7 +23,7 @@ function openaiStream(res: http.ServerResponse, model: string) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const created = Math.floor(Date.now() / 1000);
   for (let i = 0; i < STREAM_CHUNKS; i++) {
-    const delta = i === 0 ? { role: "assistant", content: "" } : { content: (words[i % words.length] ?? "x") + " " };
+    const delta = i === 0 ? { role: "assistant", content: "" } : { content: `${words[i % words.length] ?? "x"} ` };
     res.write(
       `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`,
     );

@@ -1,13 +1,4 @@
-/**
- * Assembles the HTTP server from its parts: platform plumbing (errors, request
- * ids, CSRF, auth guard, OpenAPI), then each domain's service and routes. The
- * services get their dependencies explicitly here; there is no container.
- */
-import { createServer } from "node:http";
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
@@ -63,13 +54,13 @@ import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
 import { createLoginThrottle } from "./platform/auth/throttle.js";
 import type { Database } from "./platform/db/db.js";
-import { notFound } from "./platform/errors.js";
-import { installCsrfGuard, proxyTrust, type RouteAccess, sendError } from "./platform/http.js";
+import { installCsrfGuard } from "./platform/http.js";
 import { createMailer, type Mailer } from "./platform/mail.js";
 import { createMetrics, type Metrics } from "./platform/metrics.js";
 import { registerOpsRoutes } from "./platform/ops.js";
 import { registerWebRoutes } from "./platform/web.js";
 import type { RedisConnection } from "./platform/redis.js";
+import { createHttpServer, type RouteInfo } from "./platform/server.js";
 import { createSharedState } from "./platform/shared-state.js";
 import { createGatewayStores } from "./gateway-stores.js";
 
@@ -81,12 +72,6 @@ export interface AppOptions {
   /** Extension points of the gateway pipeline (security policies, billing). */
   gatewayHooks?: GatewayHooks;
   gatewayTimeouts?: Partial<Timeouts>;
-}
-
-export interface RouteInfo {
-  method: string;
-  url: string;
-  access: RouteAccess | undefined;
 }
 
 export interface App {
@@ -114,72 +99,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, database } = opts;
   const db = database.db;
   // Gateway calls (/v1/*) are answered by the gateway's own front on the bare request, ahead of
-  // Fastify (see gateway/routes.ts); everything else goes through Fastify.
+  // Fastify (see gateway/front.ts); everything else goes through Fastify.
   let gatewayFront: GatewayFront | null = null;
-  const server = Fastify({
-    serverFactory: (handler, o) => {
-      const http = createServer((req, res) => {
-        if (gatewayFront?.matches(req.method, req.url)) gatewayFront.handle(req, res);
-        else handler(req, res);
-      });
-      // What Fastify sets on a server it creates itself (its options, defaults applied).
-      const t = o as unknown as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
-      http.keepAliveTimeout = t.keepAliveTimeout;
-      http.requestTimeout = t.requestTimeout;
-      http.setTimeout(t.connectionTimeout);
-      return http;
-    },
-    loggerInstance: opts.logger as FastifyBaseLogger,
-    genReqId: () => crypto.randomUUID(),
-    requestIdHeader: false,
-    trustProxy: proxyTrust(config.trustProxy),
-    bodyLimit: 1024 * 1024,
-    routerOptions: { maxParamLength: 256 },
-    // Slow-loris protection: the whole request head and body must arrive in time.
-    requestTimeout: 60_000,
-  });
-  server.setValidatorCompiler(validatorCompiler);
-  server.setSerializerCompiler(serializerCompiler);
-  // JSON only: a text/plain body is what a cross-site form can send without preflight.
-  server.removeContentTypeParser("text/plain");
-  server.addHook("onRequest", (request, reply, done) => {
-    reply.header("x-request-id", request.id);
-    done();
-  });
-  server.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  server.setNotFoundHandler((request, reply) =>
-    sendError(
-      request,
-      reply,
-      notFound("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`),
-    ),
-  );
-
-  const routes: RouteInfo[] = [];
-  server.addHook("onRoute", (route) => {
-    // Plugin-owned routes (the API reference page) are public documentation.
-    if (route.url.startsWith("/api/docs")) route.config = { ...(route.config ?? {}), access: { kind: "public" } };
-    for (const method of ([] as string[]).concat(route.method)) {
-      if (method !== "HEAD") routes.push({ method, url: route.url, access: route.config?.access });
-    }
-  });
-
-  await server.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "Tollgate API",
-        version: "0.1.0",
-        description:
-          "Management API of Tollgate, the self-hostable AI gateway for teams. Cookie sessions come from /api/auth; " +
-          "state-changing requests with a session cookie must send an Origin header equal to the server's public URL.",
-      },
-      servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: { session: { type: "apiKey", in: "cookie", name: "tollgate.session_token" } } },
-    },
-    transform: jsonSchemaTransform,
-  });
-  await server.register(swaggerUi, { routePrefix: "/api/docs" });
+  const { server, routes } = await createHttpServer({ config, logger: opts.logger, front: () => gatewayFront });
 
   const mailer =
     opts.mailer ??

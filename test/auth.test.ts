@@ -141,7 +141,7 @@ describe(`auth (${storageKind})`, () => {
 
     // The window passes.
     await t.db.execute(
-      sql`update auth_throttle set window_start = window_start - interval '61 seconds' where key = ${"email:" + u.user!.email}`,
+      sql`update auth_throttle set window_start = window_start - interval '61 seconds' where key = ${`email:${u.user!.email}`}`,
     );
     expect((await signIn(u.user!.email, PASSWORD)).status).toBe(200);
   });

@@ -395,7 +395,7 @@ describe(`billing alerts (${storageKind})`, () => {
     await grantCredits(
       t,
       slug,
-      ((500_010n - now) / 1_000_000n).toString() + "." + ((500_010n - now) % 1_000_000n).toString().padStart(6, "0"),
+      `${((500_010n - now) / 1_000_000n).toString()}.${((500_010n - now) % 1_000_000n).toString().padStart(6, "0")}`,
     );
     expect(await balance()).toBe(500_010n);
     hooks.length = 0;
@@ -656,7 +656,7 @@ describe(`billing alerts (${storageKind})`, () => {
       }
     }
     const through = iso(h[3]! + HOUR);
-    const hourText = (ms: number) => iso(ms).slice(0, 13) + ":00Z";
+    const hourText = (ms: number) => `${iso(ms).slice(0, 13)}:00Z`;
     const all = await cli("billing", "verify", "--through", through);
     expect(all.code, all.out).toBe(0);
     expect(all.out).toContain(

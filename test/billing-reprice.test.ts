@@ -17,7 +17,7 @@ import { writeRequestLogs } from "../src/modules/logs/logs.writer.js";
 import { startAnthropicFake } from "./fakes/anthropic-fake.js";
 import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
-import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
+import { startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
 import { createOrg, grantCredits, rows } from "./helpers/fixtures.js";
 

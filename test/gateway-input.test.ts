@@ -132,7 +132,7 @@ describe(`gateway bad input (${storageKind})`, () => {
   it("a chunked body with no length is cut off at the limit", async () => {
     const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`;
     const chunk = "x".repeat(1024 * 1024);
-    const body = `{"model":"${MODEL}","messages":[{"role":"user","content":"` + chunk;
+    const body = `{"model":"${MODEL}","messages":[{"role":"user","content":"${chunk}`;
     let wire = `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`;
     for (let i = 0; i < 17; i++) wire += `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
     const res = await noUpstream(() => rawRequest(head, wire));
@@ -179,7 +179,7 @@ describe(`gateway bad input (${storageKind})`, () => {
   });
 
   it.each([10_000, 100_000])("content nested %i levels deep → 400, and the process keeps serving", async (depth) => {
-    const nested = "[".repeat(depth) + '"deep"' + "]".repeat(depth);
+    const nested = `${"[".repeat(depth)}"deep"${"]".repeat(depth)}`;
     const body = `{"model":"${MODEL}","messages":[{"role":"user","content":${nested}}]}`;
     const res = await noUpstream(() => post("/v1/chat/completions", body));
     openaiError(res, 400, /too_deep/);

@@ -24,8 +24,8 @@ const secret = (prefix: string, body: string, suffix = "") => ({
   needle: body.slice(0, 24),
 });
 const SECRETS = {
-  openai: secret("sk-proj-", rand(62) + "7x"),
-  anthropic: secret(["sk-", "ant-", "api03-"].join(""), rand(91) + "7x"),
+  openai: secret("sk-proj-", `${rand(62)}7x`),
+  anthropic: secret(["sk-", "ant-", "api03-"].join(""), `${rand(91)}7x`),
   aws: secret("AKIA", rand(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
   github: secret("ghp_", rand(36)),
   jwt: secret(`${b64url({ alg: "HS256", typ: "JWT" })}.${b64url({ sub: "42" })}.`, rand(43)),

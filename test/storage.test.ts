@@ -3,11 +3,23 @@
  * open fails fast), concurrent migrators on PostgreSQL apply each migration
  * once, and without SMTP_URL an invitation lands in <data dir>/outbox/.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { hostname } from "node:os";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lockDataDir } from "../src/platform/db/data-dir-lock.js";
 import { DataDirLockedError, openDatabase } from "../src/platform/db/db.js";
 import { MIGRATIONS_FOLDER, runMigrations } from "../src/platform/db/migrate.js";
 import { startTestApp, type TestApp, uniqueEmail } from "./helpers/app.js";
@@ -42,6 +54,33 @@ describe("PGlite data dir", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  // A lock older than proper-lockfile's stale age (its holder's updates stopped: killed, or stalled under load).
+  const oldLock = (pid: number, host: string) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tollgate-lock-"));
+    const lockDir = path.join(dir, "pglite.lock");
+    mkdirSync(lockDir);
+    writeFileSync(path.join(lockDir, "pid"), `${pid}\n${host}`);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lockDir, old, old);
+    return dir;
+  };
+
+  it("an old lock of a dead process on this host is taken over; of a live one, refused; of another host, taken over", async () => {
+    const child = spawnSync(process.execPath, ["-e", "0"]);
+    const dead = oldLock(child.pid!, hostname());
+    const live = oldLock(process.ppid, hostname());
+    const remote = oldLock(process.ppid, "another-host");
+    try {
+      const release = await lockDataDir(dead);
+      await release();
+      await expect(lockDataDir(live)).rejects.toBeInstanceOf(DataDirLockedError);
+      const releaseRemote = await lockDataDir(remote);
+      await releaseRemote();
+    } finally {
+      for (const d of [dead, live, remote]) rmSync(d, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!TEST_DATABASE_URL)("concurrent migrations on PostgreSQL", () => {

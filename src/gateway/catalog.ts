@@ -20,8 +20,6 @@ import type { ProviderDescriptor } from "./providers/descriptor.js";
 import { providerDescriptor, PROVIDERS } from "./providers/registry.js";
 import type { ProviderFormat } from "./providers/types.js";
 
-export { MOCK_MODELS } from "./providers/mock/index.js";
-
 export interface ProviderEntry {
   slug: string;
   name: string;

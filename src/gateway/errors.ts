@@ -153,10 +153,6 @@ export class GatewayError extends Error {
   }
 }
 
-/** An error by its catalogue code. */
-export const gatewayError = (code: GatewayErrorCode, message?: string, opts?: GatewayErrorOptions) =>
-  new GatewayError(code, message, opts);
-
 const ANTHROPIC_TYPES: Record<GatewayErrorType, string> = {
   invalid_request_error: "invalid_request_error",
   authentication_error: "authentication_error",

@@ -157,5 +157,3 @@ export function createGateway(deps: GatewayDeps) {
     },
   };
 }
-
-export type Gateway = ReturnType<typeof createGateway>;

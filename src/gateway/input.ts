@@ -59,7 +59,7 @@ function pathOf(f: Frame | undefined): string {
           : `[${JSON.stringify(cur.key)}]`,
     );
   }
-  return "$" + parts.reverse().join("");
+  return `$${parts.reverse().join("")}`;
 }
 
 export function checkJsonInput(value: unknown, limits: InputLimits = {}): InputCheck {

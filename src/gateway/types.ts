@@ -10,8 +10,6 @@
  * - Token counts are plain non-negative integers (never bigint, never money).
  */
 
-export type Role = "system" | "developer" | "user" | "assistant" | "tool";
-
 export interface TextPart {
   type: "text";
   text: string;

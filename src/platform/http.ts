@@ -68,7 +68,7 @@ export function toPublicError(err: unknown): PublicError {
     return {
       ...catalogued(
         "VALIDATION_ERROR",
-        first ? `Invalid request: ${first.path ? first.path + ": " : ""}${first.message}` : undefined,
+        first ? `Invalid request: ${first.path ? `${first.path}: ` : ""}${first.message}` : undefined,
       ),
       details,
     };

@@ -46,7 +46,7 @@ export type Capability = { [R in Resource]: [R, Action<R>] }[Resource];
 
 export function can<R extends Resource>(role: Role, resource: R, action: Action<R>): boolean {
   const allowed = (PERMISSIONS[resource] as Record<string, readonly Role[]>)[action];
-  return allowed !== undefined && allowed.includes(role);
+  return allowed?.includes(role) === true;
 }
 
 export function assertCan<R extends Resource>(actor: { role: Role }, resource: R, action: Action<R>): void {

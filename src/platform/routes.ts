@@ -10,7 +10,3 @@ export const SINGLE_LINE = /^[^\p{Cc}\u2028\u2029]*$/u;
 export const SINGLE_LINE_MESSAGE = "Must be a single line of text without control characters.";
 
 export const orgParams = z.object({ org: z.string().min(1).max(64) });
-export const errorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), requestId: z.string(), details: z.unknown().optional() }),
-});
-export const noContent = z.null().describe("No content");

@@ -20,7 +20,7 @@ describe("secretbox", () => {
   it("refuses tampered ciphertext and another instance secret", () => {
     const sealed = box.seal("sk-secret", "o:p");
     const parts = sealed.split(".");
-    parts[3] = Buffer.from("x" + Buffer.from(parts[3]!, "base64url").toString("latin1").slice(1), "latin1").toString(
+    parts[3] = Buffer.from(`x${Buffer.from(parts[3]!, "base64url").toString("latin1").slice(1)}`, "latin1").toString(
       "base64url",
     );
     expect(() => box.open(parts.join("."), "o:p")).toThrow();

@@ -18,7 +18,7 @@ export interface SecretBox {
 
 export function createSecretBox(secret: string): SecretBox {
   const keys = new Map<string, Buffer>([
-    [KEY_ID, Buffer.from(hkdfSync("sha256", secret, "tollgate", "secretbox v1 " + KEY_ID, 32))],
+    [KEY_ID, Buffer.from(hkdfSync("sha256", secret, "tollgate", `secretbox v1 ${KEY_ID}`, 32))],
   ]);
   return {
     seal(plaintext, context) {

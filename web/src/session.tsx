@@ -59,7 +59,7 @@ export function RequireCan({ cap, what, children }: { cap: Capability; what: str
   const allowed = useCan(cap);
   const org = useCurrentOrg();
   if (!org) return <PageLoader />;
-  return allowed ? <>{children}</> : <NoAccess what={what} cap={cap} />;
+  return allowed ? children : <NoAccess what={what} cap={cap} />;
 }
 
 export function PageLoader() {

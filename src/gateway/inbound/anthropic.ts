@@ -48,12 +48,10 @@ export const anthropicInbound: InboundFormat = {
     return {
       chunk: (c) => t.push(c).map((e) => ({ event: e.type, data: e })),
       finish(usage, extra) {
-        return t
-          .finish(usage)
-          .map((e) => ({
-            event: e.type,
-            data: e.type === "message_delta" && Object.keys(extra).length ? { ...e, tollgate: extra } : e,
-          }));
+        return t.finish(usage).map((e) => ({
+          event: e.type,
+          data: e.type === "message_delta" && Object.keys(extra).length ? { ...e, tollgate: extra } : e,
+        }));
       },
       error(e: GatewayError, id: string) {
         const body = anthropicErrorBody(e, id);

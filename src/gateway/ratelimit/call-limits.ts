@@ -85,5 +85,3 @@ export function createCallLimits(store: RateLimitStore, testKeyRpm: number) {
     },
   };
 }
-
-export type CallLimits = ReturnType<typeof createCallLimits>;

@@ -7,24 +7,17 @@ export {
   createPolicyScanner,
   policyViolation,
   type PolicyScanner,
-  type PolicyOutputScanner,
-  type ScanResult,
 } from "./scanner.js";
 export {
-  DEFAULT_POLICY,
   effectivePolicy,
   loosenings,
   orgPolicySchema,
   projectOverrideSchema,
-  ruleSchema,
-  MAX_RULES,
   type EffectivePolicy,
-  type EffectiveRule,
   type OrgPolicy,
-  type OrgPolicyInput,
   type ProjectOverride,
 } from "./policy.js";
-export { scoreInjection, injectionDetector, type InjectionResult } from "./injection.js";
-export { checkRulePattern, ruleDetector, type ContentRule } from "./rules.js";
+export { injectionDetector } from "./injection.js";
+export { ruleDetector, type ContentRule } from "./rules.js";
 export { PII_DETECTORS } from "./pii/index.js";
-export type { Action, Detector, Finding, Match, PiiType, RestoreMap, Severity } from "./types.js";
+export type { Detector, Finding, Match, RestoreMap } from "./types.js";

@@ -4,7 +4,7 @@ import { effectivePolicy, orgPolicySchema, type OrgPolicyInput } from "./policy.
 import { createPolicyScanner } from "./scanner.js";
 
 const scanner = (p: OrgPolicyInput) => createPolicyScanner(effectivePolicy(orgPolicySchema.parse(p)));
-const key = "sk-" + "ant-" + "api03-" + "Qw9".repeat(30) + "Zz12";
+const key = `sk-ant-api03-${"Qw9".repeat(30)}Zz12`;
 
 type Out = ReturnType<ReturnType<typeof scanner>["outputScanner"]>;
 
@@ -198,7 +198,7 @@ describe("tool-call arguments (JSON-aware output scanning)", () => {
       return Object.fromEntries(Array.from({ length: rnd(4) }, () => [str(), value(depth + 1)]));
     };
     const asciiOnly = (json: string) =>
-      json.replace(/[^\x00-\x7e]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+      json.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
     for (let i = 0; i < 150; i++) {
       const doc = { v: value(0) };
       const text = i % 2 ? asciiOnly(JSON.stringify(doc, null, i % 3 ? 0 : 2)) : JSON.stringify(doc);

@@ -119,7 +119,7 @@ export class JsonArgsStream {
       if (ch === '"') {
         out += this.flushToken();
         this.inString = true;
-        this.channel = this.open(this.context + '"');
+        this.channel = this.open(`${this.context}"`);
         this.remember('"');
         out += '"';
       } else if (STRUCTURE.has(ch)) {
@@ -154,11 +154,11 @@ export class JsonArgsStream {
   }
 
   private closeString(run: string): string {
-    this.remember(run + '"');
+    this.remember(`${run}"`);
     const ch = this.channel!;
     this.channel = null;
     this.inString = false;
-    return encodeJsonContent(ch.push(run) + ch.end()) + '"';
+    return `${encodeJsonContent(ch.push(run) + ch.end())}"`;
   }
 
   private flushToken(): string {
@@ -182,7 +182,7 @@ function decodeEscape(raw: string): string {
   if (kind === "u") {
     const hex = raw.slice(2);
     // Not valid JSON: keep the characters, now as plain text (re-encoded safely).
-    return HEX4.test(hex) ? String.fromCharCode(parseInt(hex, 16)) : "u" + hex;
+    return HEX4.test(hex) ? String.fromCharCode(parseInt(hex, 16)) : `u${hex}`;
   }
   return SIMPLE_ESCAPES[kind] ?? kind;
 }

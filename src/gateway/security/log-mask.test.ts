@@ -5,7 +5,7 @@ import { effectivePolicy, orgPolicySchema, type OrgPolicyInput } from "./policy.
 import { createPolicyScanner } from "./scanner.js";
 
 const scanner = (p: OrgPolicyInput) => createPolicyScanner(effectivePolicy(orgPolicySchema.parse(p)));
-const key = "sk-" + "ant-" + "api03-" + "Qw7e".repeat(12) + "f3a9";
+const key = `sk-ant-api03-${"Qw7e".repeat(12)}f3a9`;
 
 describe("mapJsonStrings", () => {
   it("returns the value itself when nothing changes, else copies only the changed path (keys included)", () => {

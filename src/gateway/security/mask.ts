@@ -22,16 +22,16 @@ function starDigits(value: string, keepLast: number): string {
 }
 
 function maskSecret(value: string): string {
-  if (value.startsWith("-----BEGIN")) return (SECRET_PREFIX.exec(value)?.[0] ?? "-----BEGIN PRIVATE KEY-----") + "[…]";
+  if (value.startsWith("-----BEGIN")) return `${SECRET_PREFIX.exec(value)?.[0] ?? "-----BEGIN PRIVATE KEY-----"}[…]`;
   const prefix = SECRET_PREFIX.exec(value)?.[0] ?? "";
-  if (value.length < 16) return prefix + "…";
+  if (value.length < 16) return `${prefix}…`;
   return `${prefix}…${value.slice(-4)}`;
 }
 
 function maskEmail(value: string): string {
   const at = value.lastIndexOf("@");
   const domain = value.slice(at + 1);
-  return `${value[0]}***@${domain.length > 48 ? "…" + domain.slice(-40) : domain}`;
+  return `${value[0]}***@${domain.length > 48 ? `…${domain.slice(-40)}` : domain}`;
 }
 
 function maskIban(value: string): string {
@@ -40,7 +40,7 @@ function maskIban(value: string): string {
 }
 
 function maskIp(value: string): string {
-  if (value.includes(":")) return value.split(":")[0] + ":****:…";
+  if (value.includes(":")) return `${value.split(":")[0]}:****:…`;
   const [first] = value.split(".");
   return `${first}.*.*.*`;
 }

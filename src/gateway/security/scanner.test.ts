@@ -5,15 +5,15 @@ import { effectivePolicy, orgPolicySchema, type OrgPolicyInput } from "./policy.
 import { createPolicyScanner, policyViolation } from "./scanner.js";
 
 const scanner = (p: OrgPolicyInput) => createPolicyScanner(effectivePolicy(orgPolicySchema.parse(p)));
-const key = "sk-" + "proj-" + "Zx81".repeat(12) + "f3a9";
+const key = `sk-proj-${"Zx81".repeat(12)}f3a9`;
 const req = (content: string): ChatRequest => ({ model: "m", messages: [{ role: "user", content }] });
 const userText = (r: ChatRequest) => r.messages[0]!.content as string;
 
 describe("actions per type", () => {
-  const text = "mail jane@example.com, card 4111 1111 1111 1111, key " + key;
+  const text = `mail jane@example.com, card 4111 1111 1111 1111, key ${key}`;
   it("redact: typed placeholders numbered per type, same value same placeholder", () => {
     const s = scanner({ pii: { email: "redact", card: "redact", secret: "redact" } });
-    const r = s.scanRequest(req(text + " and again jane@example.com or bob@example.org"));
+    const r = s.scanRequest(req(`${text} and again jane@example.com or bob@example.org`));
     expect(userText(r.request)).toBe("mail [EMAIL_1], card [CARD_1], key [SECRET_1] and again [EMAIL_1] or [EMAIL_2]");
     expect(r.blocked).toBeNull();
     expect(r.findings.map((f) => [f.type, f.action])).toContainEqual(["secret", "redact"]);
@@ -55,7 +55,7 @@ describe("actions per type", () => {
   });
   it("findings never carry the raw value", () => {
     const r = scanner({ pii: { email: "log", card: "block", secret: "redact", ssn: "mask" } }).scanRequest(
-      req(text + " ssn 123-45-6789"),
+      req(`${text} ssn 123-45-6789`),
     );
     const dump = JSON.stringify(r.findings);
     for (const raw of ["jane@example.com", "4111 1111 1111 1111", key, "123-45-6789"]) expect(dump).not.toContain(raw);

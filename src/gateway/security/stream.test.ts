@@ -5,7 +5,7 @@ import { createPolicyScanner } from "./scanner.js";
 import { WINDOW_MAX } from "./stream.js";
 
 const scanner = (p: OrgPolicyInput) => createPolicyScanner(effectivePolicy(orgPolicySchema.parse(p)));
-const key = "sk-" + "ant-" + "api03-" + "Qw9".repeat(30) + "Zz12";
+const key = `sk-ant-api03-${"Qw9".repeat(30)}Zz12`;
 const jwt = [
   Buffer.from('{"alg":"RS256","typ":"JWT"}').toString("base64url"),
   Buffer.from(JSON.stringify({ sub: "user-1", scope: "x".repeat(300) })).toString("base64url"),

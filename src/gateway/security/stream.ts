@@ -47,8 +47,7 @@ export function createOutputScanner(
   restore: boolean,
 ): PolicyOutputScanner {
   const registry = new PlaceholderRegistry(restoreMap);
-  const entries =
-    restore && restoreMap && restoreMap.size ? [placeholderEntry(registry.restore), ...baseEntries] : [...baseEntries];
+  const entries = restore && restoreMap?.size ? [placeholderEntry(registry.restore), ...baseEntries] : [...baseEntries];
   const findings: Finding[] = [];
   const window = Math.min(WINDOW_MAX, Math.max(0, ...entries.map((e) => e.detector.maxLength)));
   const tails = entries.filter((e) => e.detector.incompleteTail);

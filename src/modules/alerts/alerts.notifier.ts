@@ -40,7 +40,7 @@ export interface NotifierOptions {
   backoffBaseMs?: number;
 }
 
-export const SIGNATURE_HEADER = "tollgate-signature";
+const SIGNATURE_HEADER = "tollgate-signature";
 
 /** The signature header value for `body` at `timestamp` (unix seconds). */
 export function signPayload(secret: string, body: string, timestamp: number): string {

@@ -14,7 +14,7 @@ import {
   billingUsageHourly,
 } from "../billing/billing.schema.js";
 import { members, organizations } from "../organizations/organizations.schema.js";
-import { ALERT_EVENTS, type AlertEvent } from "./alerts.schema.js";
+import { type AlertEvent } from "./alerts.schema.js";
 
 export type AlertSettingsRow = typeof billingSettings.$inferSelect;
 
@@ -85,16 +85,6 @@ export async function claimEvent(db: DbOrTx, orgId: string, event: AlertEvent, p
     .onConflictDoNothing()
     .returning({ event: billingEventsFired.event });
   return won.length === 1;
-}
-
-export async function firedEvents(
-  db: DbOrTx,
-  orgId: string,
-): Promise<Array<{ event: string; period: string; firedAt: Date }>> {
-  return db
-    .select({ event: billingEventsFired.event, period: billingEventsFired.period, firedAt: billingEventsFired.firedAt })
-    .from(billingEventsFired)
-    .where(and(eq(billingEventsFired.orgId, orgId), inArray(billingEventsFired.event, [...ALERT_EVENTS])));
 }
 
 export async function account(db: DbOrTx, orgId: string): Promise<{ balanceMicroUsd: bigint; creditSeq: bigint }> {

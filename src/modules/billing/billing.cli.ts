@@ -115,7 +115,7 @@ export async function runBillingCommand(
   return 2;
 }
 
-const hourText = (d: Date) => d.toISOString().slice(0, 13) + ":00Z";
+const hourText = (d: Date) => `${d.toISOString().slice(0, 13)}:00Z`;
 
 /** Prints the usage checks (ledger = hourly report, ledger = request logs) per org and per project; returns the number of mismatches. */
 function printUsageReconciliation(rows: ProjectReconcile[], print: (line: string) => void): number {

@@ -37,7 +37,6 @@ import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
 import type { ReservationStore, ReserveResult } from "../../gateway/metering/store.js";
 import { monthKey, monthStart } from "../../platform/calendar.js";
 import type { Db } from "../../platform/db/db.js";
-import { formatUsd } from "../../platform/money.js";
 import { inputTokensOn, outputTokensOn } from "../../gateway/tokens.js";
 import { logRowJson } from "../logs/logs.writer.js";
 import { createChargeWriter, decodeQueued, encodeQueued, writeCharges } from "./billing.charges.js";
@@ -396,5 +395,3 @@ export function createMetering(opts: MeteringOptions) {
     },
   };
 }
-
-export type Metering = ReturnType<typeof createMetering>;

@@ -197,7 +197,7 @@ export function createBillingService(deps: {
           .map(csvCell)
           .join(","),
       );
-      return lines.join("\n") + "\n";
+      return `${lines.join("\n")}\n`;
     },
   };
 }

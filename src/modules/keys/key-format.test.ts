@@ -56,11 +56,11 @@ describe("key format", () => {
   it.each([
     ["empty", ""],
     ["too short", "tg_live_abc"],
-    ["unknown prefix", "tg_prod_" + "a".repeat(49)],
-    ["other vendor", "sk-" + "a".repeat(48)],
+    ["unknown prefix", `tg_prod_${"a".repeat(49)}`],
+    ["other vendor", `sk-${"a".repeat(48)}`],
     ["sql", "' OR '1'='1"],
-    ["non-base62", "tg_live_" + "a".repeat(42) + "-" + "a".repeat(6)],
-    ["whitespace", " tg_live_" + "a".repeat(48)],
+    ["non-base62", `tg_live_${"a".repeat(42)}-${"a".repeat(6)}`],
+    ["whitespace", ` tg_live_${"a".repeat(48)}`],
   ])("refuses %s", (_name, raw) => {
     expect(parseKey(raw)).toBeNull();
   });

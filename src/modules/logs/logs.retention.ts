@@ -168,5 +168,3 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
     },
   };
 }
-
-export type LogMaintenance = ReturnType<typeof createLogMaintenance>;

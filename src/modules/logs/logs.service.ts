@@ -112,15 +112,15 @@ export function createLogService(deps: { db: Db }) {
     ) {
       const p = await project(ctx, projectSlug);
       async function* lines(): AsyncGenerator<string> {
-        if (q.format === "csv") yield CSV_COLUMNS.join(",") + "\n";
+        if (q.format === "csv") yield `${CSV_COLUMNS.join(",")}\n`;
         let cursor: string | undefined;
         for (;;) {
           const rows = await repo.page(db, repo.filters(ctx.orgId, p.id, { ...q, cursor })!, 1000);
           for (const r of rows) {
             const o = logOut(r);
             yield q.format === "csv"
-              ? CSV_COLUMNS.map((c) => csvCell(o[c])).join(",") + "\n"
-              : JSON.stringify(o) + "\n";
+              ? `${CSV_COLUMNS.map((c) => csvCell(o[c])).join(",")}\n`
+              : `${JSON.stringify(o)}\n`;
           }
           if (rows.length < 1000) return;
           cursor = repo.encodeCursor(rows[rows.length - 1]!);

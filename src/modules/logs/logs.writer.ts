@@ -47,7 +47,7 @@ function usageDetailsJson(u: Usage): JsonText | null {
     const v = u[key];
     if (v !== undefined && v > 0 && Number.isFinite(v)) json += `${json ? "," : "{"}"${key}":${Math.trunc(v)}`;
   }
-  return json ? new JsonText(json + "}") : null;
+  return json ? new JsonText(`${json}}`) : null;
 }
 
 function toRow(e: RequestLogEntry): typeof requestLogs.$inferInsert {
@@ -110,7 +110,7 @@ function toJsonRow(e: RequestLogEntry): string {
   const row = toRow(e) as Record<string, unknown>;
   let out = "";
   for (let i = 0; i < COLUMNS.length; i++) out += KEY_PREFIX[i] + jsonOf(row[COLUMNS[i]!.prop]);
-  return out + "}";
+  return `${out}}`;
 }
 
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
@@ -131,9 +131,9 @@ function toCopyLine(e: RequestLogEntry): string {
     else if (v instanceof Date) field = v.toISOString();
     else if (typeof v === "boolean") field = v ? "t" : "f";
     else field = copyEscape(String(v));
-    out += i === 0 ? field : "\t" + field;
+    out += i === 0 ? field : `\t${field}`;
   }
-  return out + "\n";
+  return `${out}\n`;
 }
 
 /** A request-log row as JSON text for json_populate_recordset, with its project (rows of a deleted project are skipped). */
@@ -163,7 +163,7 @@ export async function insertLogRows(tx: DbOrTx, rows: LogRowJson[]): Promise<voi
   if (!json) return;
   // Every column is listed, so a NULL from JSON means NULL (toRow fills defaults itself).
   await tx.execute(
-    sql`insert into ${requestLogs} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::${requestLogs}, ${json + "]"}::json) on conflict (id, created_at) do nothing`,
+    sql`insert into ${requestLogs} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::${requestLogs}, ${`${json}]`}::json) on conflict (id, created_at) do nothing`,
   );
 }
 
@@ -205,7 +205,7 @@ export async function appendDeadLetter(dataDir: string | null, name: string, row
   await mkdir(path.dirname(file), { recursive: true });
   await appendFile(
     file,
-    rows.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n",
+    `${rows.map((e) => JSON.stringify(e, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join("\n")}\n`,
   );
 }
 

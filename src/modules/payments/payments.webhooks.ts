@@ -34,7 +34,7 @@ import { stripeWebhooks } from "./stripe.client.js";
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 /** Events Tollgate acts on (docs/billing.md lists them for the Stripe dashboard). */
-export const HANDLED_EVENTS = [
+const HANDLED_EVENTS = [
   "checkout.session.completed",
   "checkout.session.async_payment_succeeded",
   "checkout.session.async_payment_failed",
@@ -97,7 +97,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
 
   async function checkoutPaid(tx: DbOrTx, fx: Effects, s: Stripe.Checkout.Session) {
     const p = await repo.lockPayment(tx, s.id);
-    if (!p || p.kind !== "checkout")
+    if (p?.kind !== "checkout")
       return log.info({ session: s.id }, "stripe webhook: checkout session not started by this instance; ignored");
     const pi = idOf(s.payment_intent);
     if (pi && p.paymentIntentId !== pi) await repo.updatePayment(tx, p.id, { paymentIntentId: pi });
@@ -127,7 +127,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
 
   async function checkoutStatus(tx: DbOrTx, s: Stripe.Checkout.Session, status: "failed" | "expired") {
     const p = await repo.lockPayment(tx, s.id);
-    if (!p || p.status !== "open") return;
+    if (p?.status !== "open") return;
     await repo.updatePayment(tx, p.id, { status });
     await recordAudit(tx, STRIPE_ACTOR, {
       orgId: p.orgId,
@@ -161,7 +161,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
   async function autoTopupFailed(tx: DbOrTx, pi: Stripe.PaymentIntent) {
     if (pi.metadata?.tollgate_kind !== "auto_topup") return;
     const p = await repo.lockPayment(tx, pi.id);
-    if (!p || p.status !== "open") return;
+    if (p?.status !== "open") return;
     await repo.updatePayment(tx, p.id, { status: "failed" });
     await recordAudit(tx, STRIPE_ACTOR, {
       orgId: p.orgId,

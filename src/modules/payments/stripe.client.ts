@@ -9,8 +9,6 @@
 import Stripe from "stripe";
 import { type AppError, appError } from "../../platform/errors.js";
 
-export type StripeClient = Stripe;
-
 export interface StripeSettings {
   secretKey?: string;
   webhookSecret?: string;

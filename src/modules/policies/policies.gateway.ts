@@ -150,7 +150,7 @@ export function createSecurityGateway(deps: {
       );
       if (!deadLetterFile) return;
       await mkdir(path.dirname(deadLetterFile), { recursive: true });
-      await appendFile(deadLetterFile, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+      await appendFile(deadLetterFile, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
     },
     onError: (err, attempt) =>
       deps.log.warn({ err: (err as Error).message, attempt }, "security incident batch failed; will retry"),

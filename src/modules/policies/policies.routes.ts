@@ -25,7 +25,7 @@ function policyErrors(errors: FastifySchemaValidationError[], dataVar: string): 
   const first = details[0];
   return appError(
     "INVALID_POLICY",
-    `Invalid security policy: ${first ? `${first.path ? first.path + ": " : ""}${first.message}` : "invalid"}`,
+    `Invalid security policy: ${first ? `${first.path ? `${first.path}: ` : ""}${first.message}` : "invalid"}`,
     details,
   );
 }

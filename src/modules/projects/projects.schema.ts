@@ -30,7 +30,6 @@ import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
 import { members, organizations, slugSchema } from "../organizations/organizations.schema.js";
 
 export const PROJECT_ENVIRONMENTS = ["development", "staging", "production"] as const;
-export type ProjectEnvironment = (typeof PROJECT_ENVIRONMENTS)[number];
 
 export const projects = pgTable(
   "projects",

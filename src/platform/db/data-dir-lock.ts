@@ -71,9 +71,15 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     try {
       release = await lockfile.lock(dataDir, { lockfilePath: lockDir, stale: 10_000, update: 2_000 });
     } catch (err) {
-      if ((err as { code?: string }).code !== "ELOCKED") throw err;
+      const code = (err as { code?: string }).code;
+      // ENOTEMPTY: proper-lockfile judged the lock stale by its age and could not rmdir it (our PID file is inside).
+      const staleByAge = code === "ENOTEMPTY";
+      if (code !== "ELOCKED" && !staleByAge) throw err;
       const holder = readHolder(lockDir);
-      if (!holder || !isDead(holder, dataDir)) throw new DataDirLockedError(dir);
+      // A holder on this host is judged by its PID alone (a live one whose updates stalled keeps its lock);
+      // age decides only what the PID cannot tell (another host, no PID file).
+      const takeOver = holder ? isDead(holder, dataDir) || (staleByAge && holder.host !== hostname()) : staleByAge;
+      if (!takeOver) throw new DataDirLockedError(dir);
       // Left by a crash: rename it away (once, whoever else tries), check it was the dead one's, remove it, lock again.
       const moved = `${lockDir}.stale-${process.pid}`;
       rmSync(moved, { recursive: true, force: true });
@@ -83,7 +89,7 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
         continue;
       }
       const was = readHolder(moved);
-      if (was?.pid !== holder.pid || was.host !== holder.host) {
+      if (holder && (was?.pid !== holder.pid || was.host !== holder.host)) {
         // Another process took the lock over in between: it is live, give it back.
         renameSync(moved, lockDir);
         throw new DataDirLockedError(dir);

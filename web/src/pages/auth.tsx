@@ -9,7 +9,7 @@ import { meKey } from "../session";
 
 /** Only same-site paths: an open redirect would let a link send users anywhere after signing in. */
 function safeNext(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
 function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {

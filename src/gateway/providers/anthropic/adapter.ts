@@ -49,7 +49,7 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
       });
       if (!stream) {
         const json = (await call.json()) as AnthropicResponse;
-        if (!json || json.type !== "message" || !Array.isArray(json.content))
+        if (json?.type !== "message" || !Array.isArray(json.content))
           throw new UpstreamError("protocol", `${label} response is not a message`);
         const response = fromAnthropicResponse(json, jsonTool);
         return { kind: "response", response, usage: usageFromAnthropic(json.usage) };

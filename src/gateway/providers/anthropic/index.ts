@@ -5,10 +5,8 @@ import type { ProviderDescriptor } from "../descriptor.js";
 import { createAnthropicAdapter } from "./adapter.js";
 import { ANTHROPIC_DEFAULT_MAX_TOKENS } from "./request.js";
 
-export { ANTHROPIC_VERSION, createAnthropicAdapter, type AnthropicAdapterOptions } from "./adapter.js";
-export { ANTHROPIC_DEFAULT_MAX_TOKENS, toAnthropicRequest } from "./request.js";
-export { fromAnthropicResponse } from "./response.js";
-export { mergeAnthropicUsage, usageFromAnthropic, type AnthropicUsage } from "./usage.js";
+export { createAnthropicAdapter } from "./adapter.js";
+export { toAnthropicRequest } from "./request.js";
 
 export const anthropic: ProviderDescriptor = {
   id: "anthropic",

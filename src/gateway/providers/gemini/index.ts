@@ -6,9 +6,6 @@ import type { ProviderDescriptor } from "../descriptor.js";
 import { createGeminiAdapter } from "./adapter.js";
 
 export { createGeminiAdapter } from "./adapter.js";
-export { toGeminiRequest, toGeminiSchema } from "./request.js";
-export { finishFromGemini } from "./response.js";
-export { usageFromGemini, type UsageMetadata } from "./usage.js";
 
 export const gemini: ProviderDescriptor = {
   id: "gemini",

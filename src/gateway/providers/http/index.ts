@@ -4,7 +4,7 @@
  * adapter uses it, so organizations' custom providers (which pick the
  * openai, anthropic or gemini format) go through exactly the same machinery.
  */
-export { postJson, type PostOptions, type UpstreamCall } from "./transport.js";
-export { classifyNetworkError, extractUpstreamError, httpError, parseRetryAfter, scrubSecret } from "./errors.js";
+export { postJson } from "./transport.js";
+export { extractUpstreamError, httpError, parseRetryAfter, scrubSecret } from "./errors.js";
 export { parseEventJson, sseEvents } from "./sse.js";
 export { joinUrl, newId, safeExtraHeaders } from "./wire.js";

@@ -6,7 +6,7 @@
 
 /** Joins a base URL and a path without doubling or losing slashes. */
 export function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, "") + "/" + path.replace(/^\/+/, "");
+  return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
 
 /** Custom-provider headers minus anything that would override auth, framing or hop-by-hop semantics. */

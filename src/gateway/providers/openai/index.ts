@@ -5,7 +5,7 @@
 import type { ProviderDescriptor } from "../descriptor.js";
 import { createOpenAIAdapter } from "./adapter.js";
 
-export { createOpenAIAdapter, type OpenAIAdapterOptions } from "./adapter.js";
+export { createOpenAIAdapter } from "./adapter.js";
 
 /**
  * A high-detail image is scaled to fit 2048×2048 then 768 px on its short side, at most

@@ -30,7 +30,7 @@ export function collect(
   return out;
 }
 
-export const digitsOf = (s: string): string => s.replace(/\D/g, "");
+const digitsOf = (s: string): string => s.replace(/\D/g, "");
 
 /** True when the `window` chars before `index` match `words` (give it the i flag). */
 export function contextHas(text: string, index: number, window: number, words: RegExp): boolean {

@@ -1,0 +1,318 @@
+/**
+ * The shapes of the server's answers as the dashboard reads them (the
+ * server's OpenAPI document is the reference). Codes and roles are the
+ * server's own types.
+ */
+import type { GatewayErrorCode } from "../../src/gateway/errors";
+import type { AssignableRole, Role } from "../../src/platform/permissions";
+
+// --- response shapes (the server's OpenAPI document is the reference) --------------
+
+export interface Org {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  personal: boolean;
+  role: Role;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Me {
+  user: { id: string; name: string; email: string; emailVerified: boolean; createdAt: string };
+  organizations: Org[];
+  activeOrganization: string | null;
+}
+
+export interface Member {
+  userId: string;
+  name: string;
+  email: string;
+  role: Role;
+  joinedAt: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: AssignableRole;
+  status: string;
+  expired: boolean;
+  invitedBy: { id: string; name: string } | null;
+  expiresAt: string;
+  createdAt: string;
+}
+
+export interface InvitationPreview {
+  organization: { slug: string; name: string };
+  invitedBy: { name: string } | null;
+  email: string;
+  role: AssignableRole;
+  status: string;
+  expired: boolean;
+  expiresAt: string;
+}
+
+export interface Limits {
+  rpm: number | null;
+  tpm: number | null;
+}
+
+export interface Project {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  environment: string;
+  defaultModel: string | null;
+  allowedModels: string[];
+  fallbackModels: string[];
+  rateLimit: Limits;
+  keyRateLimit: Limits;
+  monthlySpendCapMicroUsd: string | null;
+  monthlySpendCapUsd: string | null;
+  logBodies: boolean;
+  logRetentionDays: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProjectMember {
+  userId: string;
+  name: string;
+  email: string;
+  role: Role;
+  assignedAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  projectId: string;
+  name: string;
+  environment: "live" | "test";
+  hint: string;
+  status: "active" | "expired" | "revoked";
+  createdBy: { userId: string | null; email: string | null };
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  revokedReason: string | null;
+}
+
+export interface LogEntry {
+  requestId: string;
+  createdAt: string;
+  endpoint: string;
+  keyId: string;
+  modelRequested: string | null;
+  modelServed: string | null;
+  provider: string | null;
+  status: number;
+  outcome: string;
+  /** The gateway error catalogue's code (null when the call succeeded). */
+  errorCode: GatewayErrorCode | null;
+  errorSource: string | null;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  usageEstimated: boolean;
+  costMicroUsd: string | null;
+  costUsd: string | null;
+  latencyMs: number;
+  ttftMs: number | null;
+  attempts: unknown[];
+  clientIp: string | null;
+  user: string | null;
+  stream: boolean;
+}
+
+export interface PolicyVerdict {
+  blocked: { type: string; ruleName?: string; direction: "input" | "output" } | null;
+  findings: Array<{
+    direction: "input" | "output";
+    category: string;
+    type: string;
+    subtype?: string;
+    ruleName?: string;
+    action: string;
+    severity: string;
+    excerpt: string;
+  }>;
+}
+
+export interface LogDetail extends LogEntry {
+  requestBody: unknown;
+  responseBody: unknown;
+  /** The security policy's verdict (null when it found nothing; absent on servers without policies). */
+  policy?: PolicyVerdict | null;
+}
+
+export interface UsageRow {
+  day: string;
+  model: string | null;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  costMicroUsd: string;
+  costUsd: string;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+}
+
+export interface ProviderModel {
+  id: string;
+  contextWindow: number | null;
+  maxOutputTokens: number | null;
+  inputPricePerMillionUsd: string;
+  cachedInputPricePerMillionUsd: string;
+  outputPricePerMillionUsd: string;
+}
+
+export interface Provider {
+  id: string;
+  slug: string;
+  name: string;
+  format: "openai" | "anthropic" | "gemini";
+  baseUrl: string;
+  apiKeyHint: string;
+  headerNames: string[];
+  models: ProviderModel[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProviderTest {
+  ok: boolean;
+  latencyMs: number;
+  model: string | null;
+  error: { kind: string; status: number | null; message: string } | null;
+}
+
+export interface AuditEntry {
+  id: string;
+  action: string;
+  actor: { userId: string | null; email: string | null };
+  targetType: string;
+  targetId: string | null;
+  metadata: Record<string, unknown>;
+  ip: string | null;
+  createdAt: string;
+}
+
+export interface BillingSummary {
+  balanceMicroUsd: string;
+  balanceUsd: string;
+  reservedMicroUsd: string;
+  reservedUsd: string;
+  availableMicroUsd: string;
+  availableUsd: string;
+  monthSpendMicroUsd: string;
+  monthSpendUsd: string;
+  monthStart: string;
+  /** false: the instance runs without prepaid credits (TOLLGATE_BILLING=off). */
+  creditsEnabled: boolean;
+  stripeConfigured: boolean;
+  addCredits: string;
+}
+
+export interface Transaction {
+  id: string;
+  kind: "topup" | "grant" | "usage" | "refund" | "adjustment";
+  amountMicroUsd: string;
+  amountUsd: string;
+  projectId: string | null;
+  periodStart: string | null;
+  requests: number | null;
+  note: string;
+  actor: { userId: string | null; email: string | null };
+  createdAt: string;
+}
+
+export interface UsageReportRow {
+  day: string;
+  projectId: string;
+  projectSlug: string | null;
+  model: string;
+  keyId: string;
+  requests: number;
+  inputTokens: string;
+  cachedInputTokens: string;
+  outputTokens: string;
+  costMicroUsd: string;
+  costUsd: string;
+}
+
+export interface UsageReport {
+  from: string;
+  to: string;
+  rows: UsageReportRow[];
+  totals: {
+    requests: number;
+    inputTokens: string;
+    cachedInputTokens: string;
+    outputTokens: string;
+    costMicroUsd: string;
+    costUsd: string;
+  };
+}
+
+export type PolicyAction = "off" | "log" | "mask" | "redact" | "block";
+export const PII_TYPES = ["email", "phone", "card", "ssn", "iban", "ip", "secret"] as const;
+export type PiiType = (typeof PII_TYPES)[number];
+
+export interface PolicyRule {
+  name: string;
+  type: "keyword" | "regex";
+  pattern: string;
+  action: "log" | "mask" | "redact" | "block";
+  category?: string;
+  caseSensitive?: boolean;
+  wholeWord?: boolean;
+}
+
+export interface OrgPolicy {
+  pii: Record<PiiType, PolicyAction>;
+  promptInjection: { action: "off" | "log" | "block"; threshold?: number };
+  rules: PolicyRule[];
+  restoreRedactions: boolean;
+}
+
+export interface ProjectPolicy {
+  override: {
+    pii?: Partial<Record<PiiType, PolicyAction>>;
+    promptInjection?: { action?: "off" | "log" | "block"; threshold?: number };
+    rules?: PolicyRule[];
+    restoreRedactions?: boolean;
+  };
+  effective: OrgPolicy & {
+    promptInjection: { action: "off" | "log" | "block"; threshold: number };
+    rules: Array<PolicyRule & { source: "org" | "project" }>;
+  };
+}
+
+export interface Incident {
+  id: string;
+  createdAt: string;
+  project: { id: string; slug: string; name: string };
+  keyId: string;
+  requestId: string;
+  direction: "input" | "output";
+  category: "pii" | "injection" | "rule";
+  type: string;
+  subtype: string | null;
+  ruleName: string | null;
+  ruleCategory: string | null;
+  action: "log" | "mask" | "redact" | "block";
+  severity: "low" | "medium" | "high" | "critical";
+  excerpt: string;
+  score: number | null;
+  reviewed: boolean;
+  reviewedAt: string | null;
+  reviewedBy: { id: string; email: string } | null;
+  reviewNote: string | null;
+}
