@@ -1,5 +1,5 @@
 /**
- * Gateway benchmark (issue 4, "Speed"): Tollgate, the bare pass-through proxy
+ * Gateway benchmark: Tollgate, the bare pass-through proxy
  * (the floor) and Portkey's open-source gateway, side by side against the same
  * local mock upstream, in alternating rounds.
  *
@@ -323,7 +323,7 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
     environment: "live",
   });
   if (POLICIES) {
-    // DESIGN.md §5: every PII kind redacted, prompt injection blocked, one keyword rule.
+    // A strict policy: every PII kind redacted, prompt injection blocked, one keyword rule.
     const res = await fetch(`${base}/api/v1/orgs/${String(org.slug)}/security-policy`, {
       method: "PUT",
       headers: { "content-type": "application/json", origin, cookie },
@@ -617,7 +617,7 @@ async function main() {
     if ((targets.includes("bare") || targets.includes("portkey")) && hasScenario("ns1") && hasScenario("ns32")) {
       const tg32 = cell(tg, "ns32");
       const tg1 = cell(tg, "ns1");
-      console.log("\nTargets (issue 4):");
+      console.log("\nTargets:");
       if (targets.includes("bare")) {
         const b32 = cell("bare", "ns32");
         const b1 = cell("bare", "ns1");

@@ -1,4 +1,4 @@
-import { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { registerAuditRoutes } from "./modules/audit/audit.routes.js";

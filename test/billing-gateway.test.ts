@@ -287,7 +287,10 @@ describe.each(modes)(`billing on the gateway (${storageKind}, credit holds $hold
   it("randomized run: after many mixed requests (ok, errors, streams, test keys) ledger = balance = grants − Σ logged costs", async () => {
     await grantCredits(t, slug, "5");
     let seed = 42;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const jobs = [];
     for (let i = 0; i < 40; i++) {
       const kind = rnd();

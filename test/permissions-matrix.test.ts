@@ -26,7 +26,7 @@ const MANAGERS: readonly Role[] = ["owner", "admin"];
 const OWNER: readonly Role[] = ["owner"];
 
 /** The role table (docs/organizations.md), one line per endpoint. */
-export const EXPECTED: Record<string, Expect> = {
+const EXPECTED: Record<string, Expect> = {
   "GET /healthz": "public",
   "GET /readyz": "public",
   // Prometheus scrape endpoint; optionally guarded by TOLLGATE_METRICS_TOKEN (test/metrics.test.ts).

@@ -159,7 +159,8 @@ async function collect(r: ChatResult): Promise<Collected> {
     for (const ch of c.choices.filter((x) => x.index === 0)) {
       if (ch.delta.content) out.text += ch.delta.content;
       for (const d of ch.delta.tool_calls ?? []) {
-        const tc = (out.toolCalls[d.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+        const tc = out.toolCalls[d.index] ?? { id: "", type: "function", function: { name: "", arguments: "" } };
+        out.toolCalls[d.index] = tc;
         if (d.id) tc.id = d.id;
         if (d.function?.name) tc.function.name += d.function.name;
         if (d.function?.arguments) tc.function.arguments += d.function.arguments;

@@ -129,6 +129,7 @@ describe(`security policies API (${storageKind})`, () => {
   it("stores template and code syntax in rules as plain data", async () => {
     const rules = [
       { name: "tpl", type: "keyword", pattern: "{{7*7}}", action: "log" },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection payload; the test proves it is stored as plain data
       { name: "js", type: "keyword", pattern: "${globalThis.__pwned = true}", action: "log" },
       { name: "bomb", type: "regex", pattern: "(a+)+$", action: "log" },
     ];

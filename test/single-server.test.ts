@@ -203,7 +203,10 @@ describe.skipIf(!TEST_DATABASE_URL)(
       expect(BigInt(ok.length)).toBeLessThanOrEqual(B / cost);
 
       let l = await ledger(slug);
-      await until("the ledger to hold every charge", async () => (l = await ledger(slug)).usage >= charged);
+      await until("the ledger to hold every charge", async () => {
+        l = await ledger(slug);
+        return l.usage >= charged;
+      });
       expect(l.usage).toBe(charged);
       expect(l.balance).toBe(B - charged);
       expect(l.balance).toBeGreaterThanOrEqual(0n);

@@ -141,7 +141,7 @@ export interface OutputScanner {
 }
 
 export interface GatewayHooks {
-  scanInput?(ctx: GatewayRequestContext, req: ChatRequest): Promise<ChatRequest | void>;
+  scanInput?(ctx: GatewayRequestContext, req: ChatRequest): Promise<ChatRequest | undefined>;
   outputScanner?(ctx: GatewayRequestContext): OutputScanner | undefined;
   /**
    * Asked only when the project logs bodies, after scanInput (or for a request refused before the

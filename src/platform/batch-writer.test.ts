@@ -67,7 +67,7 @@ describe("batch writer", () => {
       },
       deadLetter: async () => {},
     });
-    [1, 2, 3, 4, 5].forEach((i) => w.enqueue(i));
+    for (const i of [1, 2, 3, 4, 5]) w.enqueue(i);
     await w.close();
     expect(written).toEqual([1, 2, 3, 4, 5]);
     expect(w.stats().failedFlushes).toBe(2);
@@ -86,7 +86,7 @@ describe("batch writer", () => {
       },
       deadLetter: async (rows) => void dead.push(...rows),
     });
-    [1, 2, 3, 4].forEach((i) => w.enqueue(i));
+    for (const i of [1, 2, 3, 4]) w.enqueue(i);
     expect(dead).toEqual([4]);
     await w.close();
     expect(dead.sort()).toEqual([1, 2, 3, 4]);

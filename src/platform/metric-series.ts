@@ -12,7 +12,9 @@ type Labels = Record<string, string>;
 
 function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   const labels: Labels = {};
-  names.forEach((n, i) => (labels[n] = values[i]!));
+  names.forEach((n, i) => {
+    labels[n] = values[i]!;
+  });
   return labels;
 }
 

@@ -190,11 +190,10 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
   function attemptOf(provider: string, outcome: string) {
     const key = `${provider}\u0000${outcome}`;
     let s = attemptSeries.get(key);
-    if (!s)
-      attemptSeries.set(
-        key,
-        (s = { count: attempts.series([provider, outcome]), latency: upstream.series([provider, outcome]) }),
-      );
+    if (!s) {
+      s = { count: attempts.series([provider, outcome]), latency: upstream.series([provider, outcome]) };
+      attemptSeries.set(key, s);
+    }
     return s;
   }
   const keyless = new Counter({

@@ -120,6 +120,7 @@ const T = { timeout: 20_000, interval: 100 };
 const textOf = (l: Locator) =>
   l
     .first()
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText, not the DOM property; the assertions compare the text a user sees, which textContent (hidden nodes included) is not
     .innerText({ timeout: 1000 })
     .catch(() => "");
 

@@ -79,7 +79,7 @@ export async function startFake(
         state.clientAborts += 1;
         const w = abortWaiters;
         abortWaiters = [];
-        w.forEach((fn) => fn());
+        for (const fn of w) fn();
       }
     });
     const json = (status: number, b: unknown, headers: Record<string, string> = {}) => {

@@ -139,7 +139,6 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
   }
 
   function route(method: string, path: string, q: URLSearchParams, body: Obj): { status: number; body: unknown } {
-    let m: RegExpExecArray | null;
     if (method === "POST" && path === "/v1/customers") {
       const c = {
         id: id("cus"),
@@ -153,9 +152,10 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
       customers.set(c.id, c);
       return { status: 200, body: c };
     }
-    if ((m = /^\/v1\/customers\/([^/]+)$/.exec(path))) {
-      const c = customers.get(m[1]!);
-      if (!c) return missing("customer", m[1]!);
+    const cusPath = /^\/v1\/customers\/([^/]+)$/.exec(path);
+    if (cusPath) {
+      const c = customers.get(cusPath[1]!);
+      if (!c) return missing("customer", cusPath[1]!);
       if (method === "POST" && body.invoice_settings && "default_payment_method" in body.invoice_settings) {
         const pm = body.invoice_settings.default_payment_method;
         if (pm && paymentMethods.get(pm)?.customer !== c.id)
@@ -164,11 +164,12 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
       }
       return { status: 200, body: c };
     }
-    if (method === "GET" && (m = /^\/v1\/customers\/([^/]+)\/payment_methods$/.exec(path))) {
-      if (!customers.has(m[1]!)) return missing("customer", m[1]!);
+    const cusPms = /^\/v1\/customers\/([^/]+)\/payment_methods$/.exec(path);
+    if (method === "GET" && cusPms) {
+      if (!customers.has(cusPms[1]!)) return missing("customer", cusPms[1]!);
       return {
         status: 200,
-        body: list([...paymentMethods.values()].filter((pm) => pm.customer === m![1]).map(publicPm), path),
+        body: list([...paymentMethods.values()].filter((pm) => pm.customer === cusPms[1]).map(publicPm), path),
       };
     }
     if (method === "POST" && path === "/v1/checkout/sessions") {
@@ -197,19 +198,21 @@ export async function startFakeStripe(secretKey = "sk_test_fake_0123456789abcdef
       sessions.set(s.id, s);
       return { status: 200, body: s };
     }
-    if ((m = /^\/v1\/payment_methods\/([^/]+)(\/detach)?$/.exec(path))) {
-      const pm = paymentMethods.get(m[1]!);
-      if (!pm) return missing("payment_method", m[1]!);
-      if (method === "POST" && m[2]) {
+    const pmPath = /^\/v1\/payment_methods\/([^/]+)(\/detach)?$/.exec(path);
+    if (pmPath) {
+      const pm = paymentMethods.get(pmPath[1]!);
+      if (!pm) return missing("payment_method", pmPath[1]!);
+      if (method === "POST" && pmPath[2]) {
         for (const c of customers.values())
           if (c.invoice_settings.default_payment_method === pm.id) c.invoice_settings.default_payment_method = null;
         pm.customer = null;
       }
       return { status: 200, body: publicPm(pm) };
     }
-    if (method === "GET" && (m = /^\/v1\/setup_intents\/([^/]+)$/.exec(path))) {
-      const si = setupIntents.get(m[1]!);
-      return si ? { status: 200, body: si } : missing("setup_intent", m[1]!);
+    const siPath = /^\/v1\/setup_intents\/([^/]+)$/.exec(path);
+    if (method === "GET" && siPath) {
+      const si = setupIntents.get(siPath[1]!);
+      return si ? { status: 200, body: si } : missing("setup_intent", siPath[1]!);
     }
     if (method === "POST" && path === "/v1/payment_intents") {
       const pm = paymentMethods.get(body.payment_method);

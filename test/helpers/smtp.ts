@@ -21,7 +21,7 @@ export async function startSmtp(): Promise<TestSmtp> {
       simpleParser(stream)
         .then((mail) => {
           messages.push(mail);
-          waiters.splice(0).forEach((w) => w());
+          for (const w of waiters.splice(0)) w();
           cb();
         })
         .catch(cb);

@@ -45,12 +45,16 @@ export function OrgLayout() {
     mutationFn: (s: string) => api.patch<Me>("/api/v1/me", { activeOrganization: s }),
     onSuccess: (data) => qc.setQueryData(meKey, data),
   });
+  const currentSlug = current?.slug;
+  const activeOrg = me.data?.activeOrganization;
+  // biome-ignore lint/correctness/useExhaustiveDependencies(remember.isPending): it only keeps a second PATCH from starting while one is in flight; re-running when it settles would retry a failed one without end
   useEffect(() => {
-    if (current && me.data && me.data.activeOrganization !== current.slug && !remember.isPending)
-      remember.mutate(current.slug);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [current?.slug, me.data?.activeOrganization]);
-  useEffect(() => nav.close(), [location.pathname]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (currentSlug && activeOrg !== currentSlug && !remember.isPending) remember.mutate(currentSlug);
+  }, [currentSlug, activeOrg, remember.mutate]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies(location.pathname): the trigger, not an input: the mobile navbar closes whenever the route changes
+  useEffect(() => {
+    nav.close();
+  }, [location.pathname, nav.close]);
 
   if (me.isPending) return <PageLoader />;
   if (me.error instanceof ApiError && me.error.status === 401)

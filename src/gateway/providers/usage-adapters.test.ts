@@ -8,6 +8,12 @@ import { startAnthropicFake } from "../../../test/fakes/anthropic-fake.js";
 import type { FakeServer } from "../../../test/fakes/base.js";
 import { startGeminiFake } from "../../../test/fakes/gemini-fake.js";
 import { startOpenAIFake } from "../../../test/fakes/openai-fake.js";
+import {
+  ANTHROPIC_USAGE,
+  ANTHROPIC_USAGE_REPORT,
+  GEMINI_USAGE,
+  GEMINI_USAGE_METADATA,
+} from "../../../test/fakes/usage-reports.js";
 import { createGuardedDispatcher } from "../net/ssrf.js";
 import type { ChatChunk, ChatRequest, Usage } from "../types.js";
 import { createAnthropicAdapter } from "./anthropic/index.js";
@@ -103,23 +109,8 @@ describe("OpenAI adapter usage", () => {
 });
 
 describe("Anthropic adapter usage", () => {
-  const usage = {
-    input_tokens: 21,
-    cache_creation_input_tokens: 3000,
-    cache_read_input_tokens: 12000,
-    cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 2000 },
-    output_tokens: 640,
-    service_tier: "standard",
-    server_tool_use: { web_search_requests: 2 },
-  };
-  const expected: Usage = {
-    inputTokens: 15021,
-    cachedInputTokens: 12000,
-    outputTokens: 640,
-    cacheWriteInputTokens: 3000,
-    cacheWrite1hInputTokens: 2000,
-    webSearches: 2,
-  };
+  const usage = ANTHROPIC_USAGE_REPORT;
+  const expected = ANTHROPIC_USAGE;
 
   it.each([false, true])("bills cache writes split 5m/1h and web searches (stream: %s)", async (stream) => {
     fake = await startAnthropicFake({ usage });
@@ -145,32 +136,8 @@ describe("Anthropic adapter usage", () => {
 });
 
 describe("Gemini adapter usage", () => {
-  const usageMetadata = {
-    promptTokenCount: 1650,
-    candidatesTokenCount: 120,
-    totalTokenCount: 2290,
-    cachedContentTokenCount: 1024,
-    promptTokensDetails: [
-      { modality: "TEXT", tokenCount: 450 },
-      { modality: "AUDIO", tokenCount: 960 },
-      { modality: "IMAGE", tokenCount: 240 },
-    ],
-    cacheTokensDetails: [
-      { modality: "TEXT", tokenCount: 300 },
-      { modality: "AUDIO", tokenCount: 724 },
-    ],
-    candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 120 }],
-    thoughtsTokenCount: 520,
-  };
-  const expected: Usage = {
-    inputTokens: 1650,
-    cachedInputTokens: 1024,
-    outputTokens: 640,
-    audioInputTokens: 960,
-    cachedAudioInputTokens: 724,
-    imageInputTokens: 240,
-    reasoningTokens: 520,
-  };
+  const usageMetadata = GEMINI_USAGE_METADATA;
+  const expected = GEMINI_USAGE;
 
   it.each([false, true])("bills thoughts, audio and image input, cached audio (stream: %s)", async (stream) => {
     fake = await startGeminiFake({ usage: usageMetadata });

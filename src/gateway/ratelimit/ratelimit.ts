@@ -53,12 +53,16 @@ export function decide(w: Window, cost: number, rule: RateLimitRule, now: number
       retryAfterMs: 0,
     };
   }
-  // Refused: the previous window's weight decays linearly; find when enough of it has gone,
-  // or else the next window.
+  // Refused: the previous window's weight decays linearly; find when enough of it has gone. When the
+  // current window itself is too full, it becomes the previous one at the roll-over (still counting in
+  // full there): the retry is when enough of it has decayed in the next window.
   let retryAfterMs = resetMs;
   if (w.previous > 0 && w.current + cost <= rule.limit) {
     const needWeight = (rule.limit - w.current - cost) / w.previous;
     retryAfterMs = Math.max(1, Math.ceil(rule.windowMs - needWeight * rule.windowMs - elapsed));
+  } else if (w.current > 0 && w.current + cost > rule.limit && cost <= rule.limit) {
+    const needWeight = (rule.limit - cost) / w.current;
+    retryAfterMs = resetMs + Math.ceil(rule.windowMs - needWeight * rule.windowMs);
   }
   return {
     allowed: false,

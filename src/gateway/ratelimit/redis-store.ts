@@ -69,6 +69,9 @@ if prev > 0 and cur + cost <= limit then
   local needWeight = (limit - cur - cost) / prev
   retry = math.ceil(win - needWeight * win - elapsed)
   if retry < 1 then retry = 1 end
+elseif cur > 0 and cur + cost > limit and cost <= limit then
+  local needWeight = (limit - cost) / cur
+  retry = resetMs + math.ceil(win - needWeight * win)
 end
 if retry < 1 then retry = 1 end
 local remaining = math.floor(limit - used)

@@ -29,7 +29,10 @@ export function createCircuitBreakers(opts: BreakerOptions = {}) {
   const entries = new Map<string, Entry>();
   const get = (target: string) => {
     let e = entries.get(target);
-    if (!e) entries.set(target, (e = { failures: 0, openUntil: 0, probing: false, state: "closed" }));
+    if (!e) {
+      e = { failures: 0, openUntil: 0, probing: false, state: "closed" };
+      entries.set(target, e);
+    }
     return e;
   };
 

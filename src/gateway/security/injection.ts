@@ -73,7 +73,10 @@ function scoreNormalized(raw: string): InjectionResult {
     const m = s.re.exec(text);
     if (!m) continue;
     let w = s.weight;
-    if (s.mention && (question ??= QUESTION.test(text.trimStart()))) w *= 0.6;
+    if (s.mention) {
+      question ??= QUESTION.test(text.trimStart());
+      if (question) w *= 0.6;
+    }
     keep *= 1 - w;
     signals.push(s.id);
     families.add(s.family);

@@ -95,7 +95,9 @@ export function mapJsonStrings(root: unknown, fn: (text: string, key: string | u
   while (stack.length) {
     const n = stack.pop()!;
     if (Array.isArray(n.src)) {
-      n.src.forEach((v, i) => visit(n, i, v));
+      n.src.forEach((v, i) => {
+        visit(n, i, v);
+      });
       continue;
     }
     for (const [k, v] of Object.entries(n.src)) {

@@ -67,6 +67,7 @@ const SPACED = /(?<![a-z])(?:[a-z][ ._*-]){2,}[a-z](?![a-z])/g;
 
 export function normalizeForInjection(input: string): Normalized {
   let text = input;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: \x00 is the bottom of the ASCII range; this asks whether any character lies outside it
   const nonAscii = /[^\x00-\x7f]/.test(text);
   let zeroWidth = false;
   let confusables = false;

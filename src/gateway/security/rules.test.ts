@@ -23,6 +23,7 @@ describe("keyword rules", () => {
   });
   it("are data: template, interpolation and require() strings match literally and nothing runs", () => {
     const g = globalThis as { __pwned?: boolean };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the payloads are template-injection strings; the test proves they stay literal
     const payloads = ["{{7*7}}", "${process.exit()}", "require('fs')", "${globalThis.__pwned = true}", "(a+)+$"];
     for (const p of payloads) {
       const r = rule({ name: "p", pattern: p });

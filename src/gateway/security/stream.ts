@@ -94,7 +94,10 @@ export function createOutputScanner(
   function argsOf(choiceIndex: number, toolIndex: number): JsonArgsStream {
     const key = `${choiceIndex}:${toolIndex}`;
     let s = toolArgs.get(key);
-    if (!s) toolArgs.set(key, (s = new JsonArgsStream(channel)));
+    if (!s) {
+      s = new JsonArgsStream(channel);
+      toolArgs.set(key, s);
+    }
     return s;
   }
 
@@ -102,7 +105,10 @@ export function createOutputScanner(
     findings,
     push(text, choiceIndex) {
       let ch = choices.get(choiceIndex);
-      if (!ch) choices.set(choiceIndex, (ch = channel()));
+      if (!ch) {
+        ch = channel();
+        choices.set(choiceIndex, ch);
+      }
       return ch.push(text);
     },
     end(choiceIndex) {

@@ -14,7 +14,7 @@ import {
   billingUsageHourly,
 } from "../billing/billing.schema.js";
 import { members, organizations } from "../organizations/organizations.schema.js";
-import { type AlertEvent } from "./alerts.schema.js";
+import type { AlertEvent } from "./alerts.schema.js";
 
 export type AlertSettingsRow = typeof billingSettings.$inferSelect;
 

@@ -21,25 +21,30 @@ const DEFAULT_BILLING: Config["billing"] = {
   credits: true,
 };
 
+/** The command's flags and positionals; throws on a flag it does not know. */
+function parseCommand(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      org: { type: "string" },
+      usd: { type: "string" },
+      note: { type: "string" },
+      "idempotency-key": { type: "string" },
+      through: { type: "string" },
+    },
+  });
+}
+
 export async function runBillingCommand(
   db: Db,
   argv: string[],
   print: (line: string) => void,
   opts: { billing: Config["billing"] },
 ): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommand>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        org: { type: "string" },
-        usd: { type: "string" },
-        note: { type: "string" },
-        "idempotency-key": { type: "string" },
-        through: { type: "string" },
-      },
-    });
+    parsed = parseCommand(argv);
   } catch (err) {
     print(`tollgate: ${(err as Error).message}`);
     return 2;

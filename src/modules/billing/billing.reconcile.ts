@@ -101,14 +101,16 @@ export async function reconcileUsage(db: DbOrTx, opts: { through?: Date } = {}):
   const at = (orgId: string, projectId: string, hour: string | number): HourRow => {
     const k = `${orgId}\u0000${projectId}`;
     let p = projects.get(k);
-    if (!p) projects.set(k, (p = { orgId, projectId, hours: new Map() }));
+    if (!p) {
+      p = { orgId, projectId, hours: new Map() };
+      projects.set(k, p);
+    }
     const h = Number(hour);
     let r = p.hours.get(h);
-    if (!r)
-      p.hours.set(
-        h,
-        (r = { hour: h, ledger: 0n, ledgerRequests: 0, hourly: 0n, hourlyRequests: 0, logs: 0n, logCount: 0 }),
-      );
+    if (!r) {
+      r = { hour: h, ledger: 0n, ledgerRequests: 0, hourly: 0n, hourlyRequests: 0, logs: 0n, logCount: 0 };
+      p.hours.set(h, r);
+    }
     return r;
   };
   for (const r of ledger.rows) {

@@ -160,7 +160,10 @@ export async function repriceLogs(
         limit ${batch}`)) as unknown as Rows<LogRow>;
       for (const r of res.rows) {
         let price = priceOf.get(r.model);
-        if (price === undefined) priceOf.set(r.model, (price = resolve(r.model)));
+        if (price === undefined) {
+          price = resolve(r.model);
+          priceOf.set(r.model, price);
+        }
         if (typeof price === "string") {
           p.notRepriced.set(price, (p.notRepriced.get(price) ?? 0) + 1);
           continue;

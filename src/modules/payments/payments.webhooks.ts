@@ -33,19 +33,6 @@ import { stripeWebhooks } from "./stripe.client.js";
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
-/** Events Tollgate acts on (docs/billing.md lists them for the Stripe dashboard). */
-const HANDLED_EVENTS = [
-  "checkout.session.completed",
-  "checkout.session.async_payment_succeeded",
-  "checkout.session.async_payment_failed",
-  "checkout.session.expired",
-  "payment_intent.succeeded",
-  "payment_intent.payment_failed",
-  "charge.refunded",
-  "charge.dispute.created",
-  "charge.dispute.closed",
-] as const;
-
 export interface WebhookDeps {
   db: Db;
   stripe: Stripe | null;
@@ -182,6 +169,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
     for (const r of [...refunds].sort((a, b) => a.created - b.created || a.id.localeCompare(b.id))) {
       if (r.status !== "succeeded" && r.status !== "pending") continue;
       if (r.currency !== "usd") continue;
+      // biome-ignore lint/complexity/useMathMinMax: bigint amounts, which Math.min does not accept
       const amount = cents(r.amount) < p.amountMicroUsd - reversed ? cents(r.amount) : p.amountMicroUsd - reversed;
       if (amount <= 0n) continue;
       const res = await postLedgerEntry(tx, {
@@ -212,6 +200,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
     if (!p)
       return log.info({ dispute: d.id }, "stripe webhook: dispute of a charge not made by this instance; ignored");
     const left = p.amountMicroUsd - p.refundedMicroUsd;
+    // biome-ignore lint/complexity/useMathMinMax: bigint amounts, which Math.min does not accept
     const amount = cents(d.amount) < left ? cents(d.amount) : left;
     if (amount <= 0n) return;
     const res = await postLedgerEntry(tx, {

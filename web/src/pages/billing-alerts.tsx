@@ -52,6 +52,7 @@ export function BillingAlerts() {
   const [secret, setSecret] = useState<string | null>(null);
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({ initialValues: { lowBalanceUsd: "", monthlyBudgetUsd: "", webhookUrl: "" } });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refills the form only when the server's copy changes (updatedAt); a refetched object of the same version must not wipe edits in progress
   useEffect(() => {
     if (!settings.data) return;
     form.setValues({
@@ -60,8 +61,7 @@ export function BillingAlerts() {
       webhookUrl: settings.data.webhookUrl ?? "",
     });
     form.resetDirty();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [settings.data?.updatedAt]);
+  }, [settings.data?.updatedAt, form.setValues, form.resetDirty]);
 
   const save = useMutation({
     mutationFn: (v: typeof form.values & { rotateWebhookSecret?: boolean }) =>

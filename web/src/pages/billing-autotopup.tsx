@@ -44,8 +44,7 @@ export function AutoTopupSettings() {
       amountUsd: toInput(settings.data.amountUsd),
     });
     form.resetDirty();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [settings.data]);
+  }, [settings.data, form.setValues, form.resetDirty]);
   const save = useMutation({
     mutationFn: (v: typeof form.values) =>
       api.put<AutoTopup>(orgUrl(org.slug, "/billing/auto-topup"), {

@@ -14,11 +14,11 @@ export function GeneralPage() {
   const navigate = useNavigate();
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({ initialValues: { name: org.name, description: org.description, slug: org.slug } });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refills the form when another organization is shown or the server's copy changes (updatedAt); a refetched org object of the same version must not wipe edits in progress
   useEffect(() => {
     form.setValues({ name: org.name, description: org.description, slug: org.slug });
     form.resetDirty();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [org.id, org.updatedAt]);
+  }, [org.id, org.updatedAt, form.setValues, form.resetDirty]);
   const save = useMutation({
     mutationFn: (v: typeof form.values) => {
       const body: Record<string, string> = {};

@@ -249,6 +249,7 @@ export function LogDetailPage() {
                 </Table.Thead>
                 <Table.Tbody>
                   {l.policy.findings.map((f, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: a finding has no id, and the list is read-only: it never reorders
                     <Table.Tr key={i}>
                       <Table.Td>{f.direction}</Table.Td>
                       <Table.Td>

@@ -58,11 +58,11 @@ export function SettingsForm({ project }: { project: Project }) {
   const navigate = useNavigate();
   const [general, setGeneral] = useState<string | null>(null);
   const form = useForm({ initialValues: valuesOf(project) });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refills the form only when the server's copy changes (updatedAt); a new project object of the same version must not wipe edits in progress
   useEffect(() => {
     form.setValues(valuesOf(project));
     form.resetDirty();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [project.updatedAt]);
+  }, [project.updatedAt, form.setValues, form.resetDirty]);
   const limit = (v: number | "") => (v === "" ? null : v);
   const save = useMutation({
     mutationFn: (v: typeof form.values) =>

@@ -285,6 +285,7 @@ function ProviderModal({ org, provider, onClose }: { org: string; provider: Prov
             Models and prices (USD per million tokens)
           </Text>
           {form.values.models.map((_m: ModelRow, i: number) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity; each input is controlled by form.values at its index, so after a removal every row shows its own values
             <Group key={i} align="flex-end" gap="xs" wrap="wrap">
               <TextInput
                 label={i === 0 ? "Model id" : undefined}

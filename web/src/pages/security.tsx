@@ -98,8 +98,7 @@ function PolicyEditor() {
       form.setValues(policy.data);
       form.resetDirty(policy.data);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [policy.data]);
+  }, [policy.data, form.setValues, form.resetDirty]);
   const save = useMutation({
     mutationFn: (v: OrgPolicy) =>
       api.put<OrgPolicy>(orgUrl(org.slug, "/security-policy"), {
@@ -180,6 +179,7 @@ function PolicyEditor() {
               </Text>
             )}
             {form.values.rules.map((_r, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity; each input is controlled by form.values at its index, so after a removal every row shows its own values
               <Group key={i} align="flex-start" gap="xs" wrap="wrap">
                 <TextInput
                   aria-label="Rule name"

@@ -17,6 +17,17 @@ import { mergeAnthropicUsage, usageFromAnthropic, type AnthropicUsage } from "./
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 
+/** The fields of a Messages stream event that chunks() reads, as the API documents them (not validated). */
+interface StreamEvent {
+  type?: string;
+  index: number;
+  message?: { id?: string; model?: string; usage?: unknown };
+  content_block?: { type?: string; text?: string; id?: string; name?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  usage?: unknown;
+  error?: { type?: unknown; message?: unknown };
+}
+
 export interface AnthropicAdapterOptions {
   label?: string;
   /** max_tokens when the request sets none (the API requires one). */
@@ -71,7 +82,7 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
           choices: [{ index: 0, delta, finish_reason: finish }],
         });
         for await (const ev of sseEvents(call, label)) {
-          const e = parseEventJson(ev.data, label) as Record<string, any>;
+          const e = parseEventJson(ev.data, label) as StreamEvent | null;
           switch (e?.type) {
             case "message_start":
               id = e.message?.id ?? id;

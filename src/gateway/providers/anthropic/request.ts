@@ -46,7 +46,10 @@ export function toAnthropicRequest(
         system.push(contentText(m.content));
         break;
       case "user": {
-        if (typeof m.content === "string") return push("user", [{ type: "text", text: m.content }]);
+        if (typeof m.content === "string") {
+          push("user", [{ type: "text", text: m.content }]);
+          return;
+        }
         const blocks: ABlock[] = [];
         for (const p of m.content) {
           if (p.type === "text") blocks.push({ type: "text", text: p.text });

@@ -4,27 +4,12 @@
  * absent/zero components leave no key behind (toStrictEqual).
  */
 import { describe, expect, it } from "vitest";
-import type { Usage } from "../../types.js";
+import { ANTHROPIC_USAGE, ANTHROPIC_USAGE_REPORT } from "../../../../test/fakes/usage-reports.js";
 import { mergeAnthropicUsage, usageFromAnthropic } from "./usage.js";
 
 describe("Anthropic usage", () => {
-  const report = {
-    input_tokens: 21,
-    cache_creation_input_tokens: 3000,
-    cache_read_input_tokens: 12000,
-    cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 2000 },
-    output_tokens: 640,
-    service_tier: "standard",
-    server_tool_use: { web_search_requests: 2 },
-  };
-  const expected: Usage = {
-    inputTokens: 15021,
-    cachedInputTokens: 12000,
-    outputTokens: 640,
-    cacheWriteInputTokens: 3000,
-    cacheWrite1hInputTokens: 2000,
-    webSearches: 2,
-  };
+  const report = ANTHROPIC_USAGE_REPORT;
+  const expected = ANTHROPIC_USAGE;
 
   it("adds cache reads and writes to input, splits the 1h writes, counts web searches", () => {
     expect(usageFromAnthropic(report)).toStrictEqual(expected);

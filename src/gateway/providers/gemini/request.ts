@@ -80,7 +80,10 @@ export function toGeminiRequest(req: ChatRequest): Record<string, unknown> {
   req.messages.forEach((m, i) => {
     if (m.role === "system" || m.role === "developer") system.push(contentText(m.content));
     else if (m.role === "user") {
-      if (typeof m.content === "string") return push("user", [{ text: m.content }]);
+      if (typeof m.content === "string") {
+        push("user", [{ text: m.content }]);
+        return;
+      }
       push(
         "user",
         m.content.map((p) => {

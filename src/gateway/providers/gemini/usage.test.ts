@@ -4,36 +4,12 @@
  * absent/zero components leave no key behind (toStrictEqual).
  */
 import { describe, expect, it } from "vitest";
+import { GEMINI_USAGE, GEMINI_USAGE_METADATA } from "../../../../test/fakes/usage-reports.js";
 import { usageFromGemini } from "./usage.js";
 
 describe("Gemini usage", () => {
   it("reads thoughts as reasoning, audio and image input, cached audio", () => {
-    const u = usageFromGemini({
-      promptTokenCount: 1650,
-      candidatesTokenCount: 120,
-      totalTokenCount: 2290,
-      cachedContentTokenCount: 1024,
-      promptTokensDetails: [
-        { modality: "TEXT", tokenCount: 450 },
-        { modality: "AUDIO", tokenCount: 960 },
-        { modality: "IMAGE", tokenCount: 240 },
-      ],
-      cacheTokensDetails: [
-        { modality: "TEXT", tokenCount: 300 },
-        { modality: "AUDIO", tokenCount: 724 },
-      ],
-      candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 120 }],
-      thoughtsTokenCount: 520,
-    });
-    expect(u).toStrictEqual({
-      inputTokens: 1650,
-      cachedInputTokens: 1024,
-      outputTokens: 640,
-      audioInputTokens: 960,
-      cachedAudioInputTokens: 724,
-      imageInputTokens: 240,
-      reasoningTokens: 520,
-    });
+    expect(usageFromGemini(GEMINI_USAGE_METADATA)).toStrictEqual(GEMINI_USAGE);
   });
 
   it("reads audio output (TTS), image output, and tool-use prompt tokens", () => {

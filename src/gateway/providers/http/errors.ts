@@ -61,6 +61,7 @@ export function parseRetryAfter(
 
 /** Removes the key (and long key-looking fragments of it) from text we did not write. */
 export function scrubSecret(text: string, apiKey?: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters (all but tab and newline) from upstream text are blanked before it reaches logs and clients
   let out = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ");
   if (apiKey && apiKey.length >= 4) {
     out = out.split(apiKey).join("[redacted]");

@@ -30,8 +30,6 @@ export function collect(
   return out;
 }
 
-const digitsOf = (s: string): string => s.replace(/\D/g, "");
-
 /** True when the `window` chars before `index` match `words` (give it the i flag). */
 export function contextHas(text: string, index: number, window: number, words: RegExp): boolean {
   return words.test(text.slice(Math.max(0, index - window), index));
