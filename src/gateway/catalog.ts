@@ -16,7 +16,7 @@
 import { calcPrice, findProvider } from "@pydantic/genai-prices";
 import type { Config } from "../config.js";
 import type { PriceInfo, PriceRates } from "./hooks.js";
-import type { ProviderDescriptor } from "./providers/descriptor.js";
+import type { ModelInfo, ProviderDescriptor } from "./providers/descriptor.js";
 import { providerDescriptor, PROVIDERS } from "./providers/registry.js";
 import type { ProviderFormat } from "./providers/types.js";
 
@@ -33,14 +33,6 @@ export interface ProviderEntry {
   models: Map<string, ModelInfo>;
   /** Built-ins accept model names beyond the known list (new releases); custom providers do not. */
   openModelList: boolean;
-}
-
-export interface ModelInfo {
-  id: string;
-  contextWindow?: number;
-  maxOutputTokens?: number;
-  prices: PriceInfo | null;
-  embeddings?: boolean;
 }
 
 /** The price library's models of a built-in provider, when its models are the library's. */

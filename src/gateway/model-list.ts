@@ -8,7 +8,8 @@
  * Only the components a price sets are shown (the others bill at their parent's
  * rate, see hooks.ts). A model nothing prices is not listed.
  */
-import type { ModelInfo, ProviderEntry } from "./catalog.js";
+import type { ProviderEntry } from "./catalog.js";
+import type { ModelInfo } from "./providers/descriptor.js";
 import type { PriceRates } from "./hooks.js";
 import { ceilDiv, HUNDRED_PERCENT } from "./metering/cost.js";
 import type { Pricing } from "./metering/pricing.js";

@@ -8,10 +8,19 @@
  * provider picks one of those formats and gets the same adapter and bounds.
  */
 import type { Config } from "../../config.js";
-import type { ModelInfo } from "../catalog.js";
+import type { PriceInfo } from "../hooks.js";
 import type { ProviderAdapter, ProviderFormat } from "./types.js";
 
 /** Settings the gateway creates its adapters with. */
+/** What the gateway knows of one model: its limits, its price (null: nothing prices it), whether it embeds. */
+export interface ModelInfo {
+  id: string;
+  contextWindow?: number;
+  maxOutputTokens?: number;
+  prices: PriceInfo | null;
+  embeddings?: boolean;
+}
+
 export interface AdapterSettings {
   /** Pause between the mock provider's stream chunks (its own default when absent). */
   mockChunkDelayMs?: number;

@@ -11,7 +11,8 @@
  *  - a built-in provider's model carries the price library's price and limits
  *    (null for a name the library does not know: billing decides).
  */
-import { libraryModel, type ModelInfo, providerForBareModel, type ProviderEntry } from "../catalog.js";
+import { libraryModel, providerForBareModel, type ProviderEntry } from "../catalog.js";
+import type { ModelInfo } from "../providers/descriptor.js";
 import { GatewayError, invalidRequest } from "../errors.js";
 
 export interface RoutingSettings {

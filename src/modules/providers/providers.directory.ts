@@ -7,7 +7,8 @@
  * A provider whose sealed secret cannot be opened is left out (and reported),
  * so the rest of the organization's routing keeps working.
  */
-import type { ModelInfo, ProviderEntry } from "../../gateway/catalog.js";
+import type { ProviderEntry } from "../../gateway/catalog.js";
+import type { ModelInfo } from "../../gateway/providers/descriptor.js";
 import type { PriceInfo } from "../../gateway/hooks.js";
 import type { Db } from "../../platform/db/db.js";
 import type { SecretBox } from "../../platform/secretbox.js";

@@ -2,7 +2,7 @@
  * The built-in `mock` provider: no account, no network, always offered, so
  * Tollgate can be tried (and its test suites billed) without any provider.
  */
-import type { ModelInfo } from "../../catalog.js";
+import type { ModelInfo } from "../descriptor.js";
 import type { PriceInfo } from "../../hooks.js";
 import type { ProviderDescriptor } from "../descriptor.js";
 import { openaiImageTokenCeiling } from "../openai/index.js";
