@@ -343,11 +343,13 @@ describe(`API keys (${storageKind})`, () => {
     expect(await verify(k.key)).toEqual({ ok: false, reason: "unknown" });
   });
 
-  it("records last use in batches", async () => {
+  // That the write is batched (never on the request path) is asserted in key-verifier.test.ts with a stub
+  // store; here the verifier's own 5-second timer may flush at any moment, so only the outcome is checked.
+  it("records last use (written in batches)", async () => {
     const { owner, slug } = await setup();
     const k = await createKey(owner, slug);
-    await verify(k.key);
     expect((await owner.get(`${keysUrl(slug, "prod")}/${k.id}`)).body.lastUsedAt).toBeNull();
+    await verify(k.key);
     await t.app.keyVerifier.flush();
     const after = (await owner.get(`${keysUrl(slug, "prod")}/${k.id}`)).body.lastUsedAt;
     expect(Date.now() - Date.parse(after)).toBeLessThan(10_000);
