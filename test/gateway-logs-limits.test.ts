@@ -183,7 +183,8 @@ describe(`request logs and rate limits (${storageKind})`, () => {
     });
     expect(refused.body.error).toHaveProperty("param");
     expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    expect(Number(refused.headers["retry-after"])).toBeLessThanOrEqual(60);
+    // The time until the same request fits: a full minute must first decay in the next one (up to two minutes).
+    expect(Number(refused.headers["retry-after"])).toBeLessThanOrEqual(120);
     expect(refused.headers["x-ratelimit-limit-requests"]).toBe("3");
     expect(refused.headers["x-ratelimit-remaining-requests"]).toBe("0");
     expect(refused.headers["x-ratelimit-reset-requests"]).toMatch(/^\d+s$/);
