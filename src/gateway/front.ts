@@ -27,7 +27,7 @@ import { serveEmbeddings } from "./endpoints/embeddings.js";
 import { anthropicErrorBody, GatewayError, openaiErrorBody, shuttingDown, toGatewayError } from "./errors.js";
 import { Exchange, type ExchangeLog } from "./exchange.js";
 import type { InboundFormat } from "./inbound/format.js";
-import { createCallLimits } from "./ratelimit/call-limits.js";
+import { createCallLimits, type TokenCharges } from "./ratelimit/call-limits.js";
 import type { RateLimitStore } from "./ratelimit/ratelimit.js";
 import type { Endpoint } from "./request-log.js";
 import { type BodyRules, clientIp, rawKey, readJson } from "./request-input.js";
@@ -137,18 +137,23 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
       return answerError(x, e, route.errorBody(e, x.id));
     }
     const call = new GatewayCall(x, caller, route.endpoint, rt, route.errorBody);
+    let charges: TokenCharges = [];
     try {
       await limits.requests(x, caller);
       await readJson(x, deps);
       call.tookBody(x.body);
-      const charges = await limits.tokens(x, caller);
+      charges = await limits.tokens(x, caller);
       await route.serve(call);
-      await limits.settleTokens(charges, call.usage ?? null);
     } catch (err) {
       await call.fail(err);
     } finally {
       await call.finish();
     }
+    // After the answer and its record: a limiter that cannot be corrected now changes neither.
+    if (charges.length > 0)
+      await limits
+        .settleTokens(charges, call.usage ?? null)
+        .catch((err) => x.log.warn({ err, reqId: x.id }, "token rate limit could not be corrected to the usage"));
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
