@@ -77,8 +77,6 @@ export class GatewayCall implements GatewayRequestContext {
   usage: Usage | undefined = undefined;
   /** The stream, once the endpoint started one: errors then end it with an error event. */
   sse: SseWriter | null = null;
-  /** Renders this endpoint's errors (OpenAI's shape unless the endpoint says otherwise). */
-  errorBody: (e: GatewayError, requestId: string) => unknown;
   streamErrorFrames: ((e: GatewayError) => Parameters<SseWriter["frames"]>[0]) | null = null;
 
   private reservation: unknown = undefined;
@@ -94,7 +92,8 @@ export class GatewayCall implements GatewayRequestContext {
     readonly caller: Caller,
     readonly endpoint: Endpoint,
     private readonly rt: CallRuntime,
-    errorBody: (e: GatewayError, requestId: string) => unknown,
+    /** Renders this endpoint's errors (the path's API shape). */
+    private readonly errorBody: (e: GatewayError, requestId: string) => unknown,
   ) {
     this.requestId = x.id;
     this.orgId = caller.orgId;
@@ -104,7 +103,6 @@ export class GatewayCall implements GatewayRequestContext {
     this.revealBalance = caller.revealBalance;
     this.logBodies = caller.logBodies;
     this.spendCapMicroUsd = caller.monthlySpendCapMicroUsd;
-    this.errorBody = errorBody;
     this.requestLogged = !caller.logBodies;
     this.startedAt = new Date(Date.now() - x.elapsedMs());
     this.log = {

@@ -53,11 +53,7 @@ export const GATEWAY_ERRORS = {
   test_key_model_not_allowed: { status: 403, type: "permission_error" },
   policy_violation: { status: 403, type: "permission_error" },
   model_not_found: { status: 404, type: "not_found_error" },
-  request_too_large: {
-    status: 413,
-    type: "request_too_large",
-    message: "The request body is larger than this gateway accepts.",
-  },
+  request_too_large: { status: 413, type: "request_too_large" },
   unsupported_media_type: { status: 415, type: "invalid_request_error", message: "Send the body as application/json." },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
   client_closed_request: { status: 499, type: "api_error", message: "The client closed the request." },

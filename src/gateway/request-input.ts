@@ -30,12 +30,17 @@ export function clientIp(trust: ProxyTrust): (req: IncomingMessage) => string {
 }
 
 // The rest of the body is never read: the connection closes after the answer.
-const tooLarge = () => new GatewayError("request_too_large", undefined, { headers: { connection: "close" } });
+const tooLarge = (limit: number) =>
+  new GatewayError(
+    "request_too_large",
+    `The request body is larger than the ${Math.round(limit / 1_048_576)} MiB this gateway accepts; send less (fewer or smaller images, a shorter history).`,
+    { headers: { connection: "close" } },
+  );
 
 /** The body, refused past `limit` bytes (by Content-Length before reading, else while reading). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge());
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -49,7 +54,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         cleanup();
-        reject(tooLarge());
+        reject(tooLarge(limit));
       } else chunks.push(chunk);
     };
     const onEnd = () => {

@@ -38,6 +38,7 @@
  * by what those requests cost). A settle that cannot reach Redis returns
  * `queued: false` and the caller writes the debit itself.
  */
+import { monthStartOf } from "../../platform/calendar.js";
 import type { RedisConnection } from "../../platform/redis.js";
 import { unavailable } from "../errors.js";
 import { defineScripts } from "./redis-scripts.js";
@@ -126,8 +127,7 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
     loadedAt.set(orgId, now());
   }
   async function loadProject(projectId: string, month: string) {
-    const [y, m] = month.split("-").map(Number);
-    const spent = await opts.loadProjectSpend(projectId, new Date(Date.UTC(y!, m! - 1, 1)));
+    const spent = await opts.loadProjectSpend(projectId, monthStartOf(month));
     await client.tgLoadProject(k.proj(projectId, month), spent.toString(), 40 * 24 * 3_600_000);
     projectLoadedAt.set(`${projectId}:${month}`, now());
   }
