@@ -30,6 +30,7 @@ import type { InboundFormat } from "./inbound/format.js";
 import { createCallLimits, type TokenCharges } from "./ratelimit/call-limits.js";
 import type { RateLimitStore } from "./ratelimit/ratelimit.js";
 import type { Endpoint } from "./request-log.js";
+import { pathOf, type Route, type RouteMatch, RouteTable } from "./front-routes.js";
 import { type BodyRules, clientIp, rawKey, readJson } from "./request-input.js";
 
 export type VerifyFailure = "malformed" | "unknown" | "revoked" | "expired";
@@ -46,26 +47,20 @@ export interface FrontDeps extends BodyRules {
   /** A request refused without a valid API key (no project, so no log record): for metrics. */
   refusedWithoutKey?(endpoint: Endpoint | "other", error: GatewayError): void;
   log: ExchangeLog;
+  /** More routes (Responses API, token counting, images, audio, moderations). */
+  routes?: Route[];
   /** Trusted reverse proxies for the client IP (TOLLGATE_TRUST_PROXY, the rule Fastify uses too). */
   trustProxy: ProxyTrust;
 }
 
 export interface GatewayFront {
-  /** True for a gateway method + path: the server hands the request to `handle`. */
+  /** True for every /v1/ path: the server hands the request to `handle` (unknown paths answer 404 there). */
   matches(method: string | undefined, url: string | undefined): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** The server is closing: new requests get 503 `server_shutting_down` and `Connection: close`. */
   close(): void;
-  /** The same paths as Fastify routes (inject, and the route list), handed over before the body is read. */
+  /** The same paths as one Fastify route (inject), handed over before the body is read. */
   register(app: FastifyInstance): void;
-}
-
-interface Route {
-  method: "GET" | "POST";
-  endpoint: Endpoint | null;
-  /** The error shape of this path. */
-  errorBody(e: GatewayError, requestId: string): unknown;
-  serve(call: GatewayCall): Promise<void>;
 }
 
 const KEY_FAILURES: Record<
@@ -81,37 +76,46 @@ const KEY_FAILURES: Record<
   expired: { code: "key_expired" },
 };
 
-const pathOf = (url: string) => {
-  const q = url.indexOf("?");
-  return q === -1 ? url : url.slice(0, q);
-};
-
 export function createGatewayFront(deps: FrontDeps): GatewayFront {
   const rt = deps.runtime;
   const limits = createCallLimits(deps.rateLimits, deps.testKeyRpm);
   const ipOf = clientIp(deps.trustProxy);
   const openai = deps.inbound.openai;
-  const routes = new Map<string, Route>([
-    [
-      "/v1/chat/completions",
-      { method: "POST", endpoint: "chat", errorBody: openai.errorBody, serve: (c) => serveChat(c, openai, rt) },
-    ],
-    ["/v1/models", { method: "GET", endpoint: null, errorBody: openaiErrorBody, serve: async () => undefined }],
-  ]);
+  const table = new RouteTable()
+    .add({
+      kind: "call",
+      method: "POST",
+      path: "/v1/chat/completions",
+      endpoint: "chat",
+      errorBody: openai.errorBody,
+      serve: (c) => serveChat(c, openai, rt),
+    })
+    .add({
+      kind: "plain",
+      method: "GET",
+      path: "/v1/models",
+      errorBody: openaiErrorBody,
+      answer: async (x, caller) => x.sendJson(200, await deps.models(caller)),
+    })
+    .add({
+      kind: "call",
+      method: "POST",
+      path: "/v1/embeddings",
+      endpoint: "embeddings",
+      errorBody: openaiErrorBody,
+      serve: (c) => serveEmbeddings(c, rt),
+    });
   const anthropic = deps.inbound.anthropic;
   if (anthropic)
-    routes.set("/v1/messages", {
+    table.add({
+      kind: "call",
       method: "POST",
+      path: "/v1/messages",
       endpoint: "messages",
       errorBody: anthropicErrorBody,
       serve: (c) => serveChat(c, anthropic, rt),
     });
-  routes.set("/v1/embeddings", {
-    method: "POST",
-    endpoint: "embeddings",
-    errorBody: openaiErrorBody,
-    serve: (c) => serveEmbeddings(c, rt),
-  });
+  for (const route of deps.routes ?? []) table.add(route);
   let closing = false;
 
   async function authenticate(x: Exchange): Promise<Caller> {
@@ -125,15 +129,19 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
     return v.ctx;
   }
 
-  async function serve(x: Exchange, route: Route): Promise<void> {
+  async function serve(x: Exchange, route: Route, id: string | null): Promise<void> {
     let caller: Caller;
     try {
       caller = await authenticate(x);
-      if (route.endpoint === null) return x.sendJson(200, await deps.models(caller));
+      if (route.kind === "plain") {
+        if (route.body) await readJson(x, deps);
+        return await route.answer(x, caller, id);
+      }
     } catch (err) {
       const e = toGatewayError(err);
       if (e.code === "internal_error") x.log.error({ err, reqId: x.id }, "gateway error");
-      if (route.endpoint !== null || e.status === 401) deps.refusedWithoutKey?.(route.endpoint ?? "other", e);
+      if (route.kind === "call" || e.status === 401)
+        deps.refusedWithoutKey?.(route.kind === "call" ? route.endpoint : "other", e);
       return answerError(x, e, route.errorBody(e, x.id));
     }
     const call = new GatewayCall(x, caller, route.endpoint, rt, route.errorBody);
@@ -156,46 +164,61 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
         .catch((err) => x.log.warn({ err, reqId: x.id }, "token rate limit could not be corrected to the usage"));
   }
 
+  /** 404 for a path the gateway does not have, 405 (with `Allow`) for a known path and another method. */
+  function refuseRoute(x: Exchange, m: Exclude<RouteMatch, { kind: "route" }>): void {
+    const e =
+      m.kind === "not_found"
+        ? new GatewayError("unknown_url", `Unknown request URL: ${x.req.method} ${x.path}.`)
+        : new GatewayError("method_not_allowed", `${x.path} accepts ${m.allow.join(", ")}, not ${x.req.method}.`, {
+            headers: { allow: m.allow.join(", ") },
+          });
+    deps.refusedWithoutKey?.("other", e);
+    answerError(x, e, (x.path.startsWith("/v1/messages") && anthropic ? anthropicErrorBody : openaiErrorBody)(e, x.id));
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url ?? "/");
-    const route = routes.get(path)!;
     const x = new Exchange(crypto.randomUUID(), path, req, res, ipOf(req), deps.log);
+    const m = table.match(req.method, path);
+    if (m.kind !== "route") {
+      refuseRoute(x, m);
+      return;
+    }
+    const route = m.route;
     if (closing) {
       const e = shuttingDown(true);
-      deps.refusedWithoutKey?.(route.endpoint ?? "other", e);
+      deps.refusedWithoutKey?.(route.kind === "call" ? route.endpoint : "other", e);
       answerError(x, e, route.errorBody(e, x.id));
       return;
     }
-    serve(x, route).catch((err) => {
+    serve(x, route, m.id).catch((err) => {
       x.log.error({ err, reqId: x.id }, "gateway request could not be finished");
       if (!res.writableEnded) res.destroy();
     });
   }
 
   return {
-    matches(method, url) {
-      if (!url?.startsWith("/v1/")) return false;
-      return routes.get(pathOf(url))?.method === method;
+    matches(_method, url) {
+      return url?.startsWith("/v1/") === true;
     },
     handle,
     close() {
       closing = true;
     },
     register(app) {
-      for (const [url, route] of routes) {
-        app.route({
-          method: route.method,
-          url,
-          config: { access: { kind: "apiKey" } },
-          schema: { hide: true },
-          onRequest(request, reply, done) {
-            reply.hijack();
-            handle(request.raw, reply.raw);
-            done();
-          },
-          handler: async () => undefined,
-        });
-      }
+      // Every /v1/ path and method, handed over before the body is read (the front answers 404/405 itself).
+      app.route({
+        method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        url: "/v1/*",
+        config: { access: { kind: "apiKey" } },
+        schema: { hide: true },
+        onRequest(request, reply, done) {
+          reply.hijack();
+          handle(request.raw, reply.raw);
+          done();
+        },
+        handler: async () => undefined,
+      });
     },
   };
 }

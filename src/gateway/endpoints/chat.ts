@@ -92,6 +92,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
       const text = JSON.stringify(rendered);
       call.logResponseBody(rendered, text);
       call.costHeaders(await call.settle("ok"));
+      await inbound.completed?.();
       x.sendJson(200, text);
       return;
     }
@@ -100,7 +101,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     call.sse ??= createSseWriter(x.res);
     const sse = call.sse;
     sse.start(x.headers);
-    const renderer = inbound.streamRenderer(exec.target.name, x.id);
+    const renderer = inbound.streamRenderer(exec.target.name, x.id, req);
     call.streamErrorFrames = (e) => renderer.error(e, x.id);
     const stream = exec.result;
     /** The text sent to the client, after the output scanner: what the log keeps. */
@@ -187,13 +188,17 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     // The text as the client received it (redacted), never the raw upstream text; kept before settle.
     call.logResponseBody(sent);
     const settlement = await call.settle("ok");
-    await sse.frames(renderer.finish(call.usage, settlementExtra(settlement)));
+    const last = renderer.finish(call.usage, settlementExtra(settlement));
+    await inbound.completed?.();
+    await sse.frames(last);
     sse.end();
   } catch (err) {
     // A client that left is charged for what was generated until then.
     if (call.usage === undefined && call.abort.aborted && req) call.usage = estimateUsage(req, generated);
     // A stream that fails before the renderer exists still ends with an error event in this API's shape.
-    call.streamErrorFrames ??= (e) => inbound.streamRenderer(log.modelServed ?? "", x.id).error(e, x.id);
+    const asked = req;
+    call.streamErrorFrames ??= (e) =>
+      inbound.streamRenderer(log.modelServed ?? "", x.id, asked ?? { model: "", messages: [] }).error(e, x.id);
     await call.fail(err);
   }
 }

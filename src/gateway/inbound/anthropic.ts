@@ -37,7 +37,6 @@ function checkMessagesRequest(body: unknown): AnthropicRequest {
 }
 
 export const anthropicInbound: InboundFormat = {
-  endpoint: "messages",
   toCanonical: (body) => {
     const req = anthropicToCanonical(checkMessagesRequest(body));
     return { ...req, model: req.model ?? "" };

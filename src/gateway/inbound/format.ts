@@ -1,5 +1,6 @@
 /**
- * How one inbound API (OpenAI chat completions, Anthropic messages) maps to
+ * How one inbound API (OpenAI chat completions, Anthropic messages, OpenAI
+ * responses) maps to
  * and from the canonical request and answer (types.ts), and how it renders a
  * stream and an error.
  */
@@ -8,11 +9,16 @@ import type { SseFrame } from "../sse.js";
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "../types.js";
 
 export interface InboundFormat {
-  endpoint: "chat" | "messages";
   toCanonical(body: unknown): ChatRequest;
   renderResponse(res: ChatResponse, model: string): unknown;
-  streamRenderer(model: string, requestId: string): StreamRenderer;
+  /** `req`: the canonical request as sent upstream (e.g. whether the client asked for stream usage). */
+  streamRenderer(model: string, requestId: string, req: ChatRequest): StreamRenderer;
   errorBody(e: GatewayError, requestId: string): unknown;
+  /**
+   * The answer was rendered and is about to be sent (its last frames, for a stream): e.g. the Responses
+   * API stores it here, so a client that chains on it at once finds it.
+   */
+  completed?(): Promise<void>;
 }
 
 export interface StreamRenderer {

@@ -44,7 +44,6 @@ export function checkChatRequest(body: unknown): ChatRequest {
 }
 
 export const openaiInbound: InboundFormat = {
-  endpoint: "chat",
   toCanonical: checkChatRequest,
   renderResponse: (res) => res,
   streamRenderer(model): StreamRenderer {
