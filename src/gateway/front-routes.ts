@@ -14,10 +14,19 @@ import type { Endpoint } from "./request-log.js";
 
 export type Method = "GET" | "POST" | "DELETE";
 
+/** What the OpenAPI document says of a route (every /v1 route is listed there). */
+export interface RouteDoc {
+  summary: string;
+  description?: string;
+  /** OpenAPI tag: "OpenAI API", "Anthropic API". */
+  tag: string;
+}
+
 interface RouteBase {
   method: Method;
-  /** `/v1/models` or `/v1/models/{id}`. */
+  /** `/v1/models` or `/v1/models/{id*}`. */
   path: string;
+  doc: RouteDoc;
   /** The error shape of this path. */
   errorBody(e: GatewayError, requestId: string): unknown;
 }
