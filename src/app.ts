@@ -49,6 +49,7 @@ import { checkJsonInput } from "./gateway/input.js";
 import { invalidRequest } from "./gateway/errors.js";
 import type { Timeouts } from "./gateway/providers/types.js";
 import { createSecretBox } from "./platform/secretbox.js";
+import { createResponseStore } from "./modules/responses/responses.store.js";
 import { createAuth } from "./platform/auth/auth.js";
 import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
@@ -254,6 +255,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     shutdown: shutdown.signal,
     hooks: { ...security.hooks, ...metering.hooks, ...opts.gatewayHooks },
     inboundAnthropic: anthropicInbound,
+    responses: createResponseStore(db, box),
     timeouts: opts.gatewayTimeouts,
     logger: opts.logger,
     checkBody(value) {

@@ -20,3 +20,4 @@ export {
   billingPayments,
   stripeEvents,
 } from "./modules/billing/billing.schema.js";
+export { storedResponses } from "./modules/responses/responses.schema.js";

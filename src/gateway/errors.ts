@@ -54,6 +54,8 @@ export const GATEWAY_ERRORS = {
   policy_violation: { status: 403, type: "permission_error" },
   model_not_found: { status: 404, type: "not_found_error" },
   unknown_url: { status: 404, type: "invalid_request_error" },
+  response_not_found: { status: 404, type: "not_found_error" },
+  previous_response_not_found: { status: 400, type: "invalid_request_error" },
   method_not_allowed: { status: 405, type: "invalid_request_error" },
   request_too_large: { status: 413, type: "request_too_large" },
   unsupported_media_type: { status: 415, type: "invalid_request_error", message: "Send the body as application/json." },

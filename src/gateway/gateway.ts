@@ -27,6 +27,8 @@ import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/rat
 import type { Endpoint, RequestLogEntry } from "./request-log.js";
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor } from "./routing/executor.js";
+import { responsesRoutes } from "./responses/endpoint.js";
+import type { ResponseStore } from "./responses/store.js";
 
 export interface GatewayDeps {
   config: Config;
@@ -45,6 +47,8 @@ export interface GatewayDeps {
   shutdown?: AbortSignal;
   /** Error and warning lines. */
   logger: ExchangeLog;
+  /** Where the Responses API keeps stored responses (without it, /v1/responses is not offered). */
+  responses?: ResponseStore;
   /** A request refused without a valid API key (no project, so no log record): for metrics. */
   refusedWithoutKey?(endpoint: Endpoint | "other", error: GatewayError): void;
 }
@@ -110,6 +114,7 @@ export function createGateway(deps: GatewayDeps) {
     runtime,
     models: async (caller) => listModels(await deps.providersFor(caller.orgId), [...caller.allowedModels]),
     refusedWithoutKey: deps.refusedWithoutKey,
+    routes: [...(deps.responses ? responsesRoutes(deps.responses, runtime) : [])],
     log: deps.logger,
     trustProxy: proxyTrust(deps.config.trustProxy),
   });

@@ -18,7 +18,7 @@ export interface Attempt {
 }
 
 /** The gateway endpoints that keep a log record. */
-export type Endpoint = "chat" | "messages" | "embeddings";
+export type Endpoint = "chat" | "messages" | "responses" | "embeddings";
 
 export interface RequestLogEntry {
   id: string;

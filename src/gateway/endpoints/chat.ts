@@ -92,7 +92,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
       const text = JSON.stringify(rendered);
       call.logResponseBody(rendered, text);
       call.costHeaders(await call.settle("ok"));
-      await inbound.completed?.();
+      await inbound.completed?.(req);
       x.sendJson(200, text);
       return;
     }
@@ -189,7 +189,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     call.logResponseBody(sent);
     const settlement = await call.settle("ok");
     const last = renderer.finish(call.usage, settlementExtra(settlement));
-    await inbound.completed?.();
+    await inbound.completed?.(req);
     await sse.frames(last);
     sse.end();
   } catch (err) {

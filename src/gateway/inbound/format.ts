@@ -16,9 +16,10 @@ export interface InboundFormat {
   errorBody(e: GatewayError, requestId: string): unknown;
   /**
    * The answer was rendered and is about to be sent (its last frames, for a stream): e.g. the Responses
-   * API stores it here, so a client that chains on it at once finds it.
+   * API stores it here, so a client that chains on it at once finds it. `sent`: the request as sent
+   * upstream (after the input policy).
    */
-  completed?(): Promise<void>;
+  completed?(sent: ChatRequest): Promise<void>;
 }
 
 export interface StreamRenderer {

@@ -1,0 +1,131 @@
+/**
+ * The Responses API on the gateway:
+ *   POST /v1/responses — a chat call (endpoints/chat.ts: policies, routing,
+ *     fallbacks, credits, the log) with the request translated from, and the
+ *     answer rendered as, the Responses API (request.ts, response.ts); stored
+ *     before it is sent unless `store: false`, so a client may chain on it at
+ *     once with `previous_response_id`.
+ *   GET /v1/responses/{id}, DELETE /v1/responses/{id} — the project's stored
+ *     responses.
+ */
+import type { GatewayCall } from "../call.js";
+import { type EndpointRuntime, serveChat } from "../endpoints/chat.js";
+import { GatewayError, openaiErrorBody } from "../errors.js";
+import type { Route } from "../front-routes.js";
+import type { InboundFormat } from "../inbound/format.js";
+import { type ChatMessage, usageFromOpenAI } from "../types.js";
+import { checkResponsesRequest, toChatRequest } from "./request.js";
+import {
+  fromChat,
+  ItemIds,
+  outputMessage,
+  type ResponseEvent,
+  ResponsesStreamTranslator,
+  responseShell,
+} from "./response.js";
+import type { ResponseStore } from "./store.js";
+import type { ResponseObject } from "./wire.js";
+
+const TAG = "OpenAI API";
+const frames = (events: ResponseEvent[]) => events.map((e) => ({ event: e.type, data: e as unknown }));
+const notFound = (id: string) => new GatewayError("response_not_found", `No response with id '${id}' was found.`);
+
+async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: ResponseStore): Promise<void> {
+  const body = checkResponsesRequest(call.x.body);
+  const previousId = body.previous_response_id ?? null;
+  let previous: ChatMessage[] = [];
+  if (previousId) {
+    const found = await store.conversation(call.orgId, call.projectId, previousId);
+    if (!found)
+      throw new GatewayError(
+        "previous_response_not_found",
+        `Previous response with id '${previousId}' not found (it, or an earlier turn of its conversation, was deleted, expired or belongs to another project).`,
+        { param: "previous_response_id" },
+      );
+    previous = found;
+  }
+  const chat = toChatRequest(body, previous);
+  const hex = call.requestId.replace(/-/g, "");
+  const id = `resp_${hex}`;
+  const ids = new ItemIds(hex);
+  const createdAt = Math.floor(call.startedAt.getTime() / 1000);
+  /** Messages in front of this turn's input: the instructions, then the earlier turns. */
+  const before = (typeof body.instructions === "string" && body.instructions ? 1 : 0) + previous.length;
+  let answer: ResponseObject | null = null;
+
+  const inbound: InboundFormat = {
+    toCanonical: () => chat,
+    renderResponse(res, model) {
+      answer = fromChat(responseShell(body, id, model, createdAt), res, usageFromOpenAI(res.usage), ids);
+      return answer;
+    },
+    streamRenderer(model) {
+      const t = new ResponsesStreamTranslator(responseShell(body, id, model, createdAt), ids);
+      return {
+        chunk: (c) => frames(t.push(c)),
+        finish(usage, extra) {
+          const end = t.end(usage, extra);
+          answer = end.response;
+          return frames(end.events);
+        },
+        error: (e) => frames(t.fail(e.code, e.message, e.param)),
+      };
+    },
+    errorBody: openaiErrorBody,
+    async completed(sent) {
+      if (body.store === false || !answer) return;
+      // The input as the policy left it (what was sent upstream), never as the client wrote it.
+      const turn = [...sent.messages.slice(before), outputMessage(answer.output)];
+      await store
+        .save({
+          id,
+          orgId: call.orgId,
+          projectId: call.projectId,
+          keyId: call.keyId,
+          previousId,
+          createdAt: call.startedAt,
+          messages: turn,
+          response: answer,
+        })
+        .catch((err) => call.x.log.error({ err, reqId: call.requestId }, "the response could not be stored"));
+    },
+  };
+  await serveChat(call, inbound, rt);
+}
+
+export function responsesRoutes(store: ResponseStore, rt: EndpointRuntime): Route[] {
+  return [
+    {
+      kind: "call",
+      method: "POST",
+      path: "/v1/responses",
+      endpoint: "responses",
+      doc: { summary: "Create a model response (Responses API) with any provider", tag: TAG },
+      errorBody: openaiErrorBody,
+      serve: (call) => serveResponse(call, rt, store),
+    },
+    {
+      kind: "plain",
+      method: "GET",
+      path: "/v1/responses/{id}",
+      doc: { summary: "Get a stored response of this project", tag: TAG },
+      errorBody: openaiErrorBody,
+      async answer(x, caller, id) {
+        const found = await store.find(caller.orgId, caller.projectId, id!);
+        if (!found) throw notFound(id!);
+        x.sendJson(200, found);
+      },
+    },
+    {
+      kind: "plain",
+      method: "DELETE",
+      path: "/v1/responses/{id}",
+      doc: { summary: "Delete a stored response of this project", tag: TAG },
+      errorBody: openaiErrorBody,
+      async answer(x, caller, id) {
+        if (!(await store.remove(caller.orgId, caller.projectId, id!))) throw notFound(id!);
+        x.sendJson(200, { id, object: "response", deleted: true });
+      },
+    },
+  ];
+}

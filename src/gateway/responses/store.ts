@@ -1,0 +1,32 @@
+/**
+ * Where the Responses API keeps stored responses (`store` is true unless the
+ * request says false): the response object for `GET /v1/responses/{id}` and
+ * the turn's conversation (its input after the security policy, and its
+ * output as sent) for `previous_response_id`. Scoped to the project: another
+ * project's key never finds them.
+ */
+import type { ChatMessage } from "../types.js";
+import type { ResponseObject } from "./wire.js";
+
+export interface StoredTurn {
+  id: string;
+  orgId: string;
+  projectId: string;
+  keyId: string;
+  previousId: string | null;
+  createdAt: Date;
+  /** This turn's messages only (input without instructions, then the answer); earlier turns via previousId. */
+  messages: ChatMessage[];
+  response: ResponseObject;
+}
+
+export interface ResponseStore {
+  save(turn: StoredTurn): Promise<void>;
+  find(orgId: string, projectId: string, id: string): Promise<ResponseObject | null>;
+  /**
+   * The conversation that ends with response `id`, oldest turn first; null when it, or any earlier turn
+   * of its chain, is missing (deleted, expired, another project's).
+   */
+  conversation(orgId: string, projectId: string, id: string): Promise<ChatMessage[] | null>;
+  remove(orgId: string, projectId: string, id: string): Promise<boolean>;
+}
