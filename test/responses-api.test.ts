@@ -124,7 +124,7 @@ describe(`Responses API (${storageKind})`, () => {
     expect(third.output_text).toBe("echo: and? (turns: 3)");
 
     const unstored = await openai().responses.create({ model: "mock/echo", input: "forget me", store: false });
-    expect(unstored.store).toBe(false);
+    expect((unstored as unknown as { store: boolean }).store).toBe(false);
     await expect(openai().responses.retrieve(unstored.id)).rejects.toMatchObject({ status: 404 });
     const chained = await fetch(`${base}/v1/responses`, {
       method: "POST",

@@ -123,7 +123,7 @@ function inputMessages(items: InputItem[], out: ChatMessage[]): void {
       const call = { id: c.call_id, type: "function" as const, function: { name: c.name, arguments: c.arguments } };
       // Consecutive calls (and calls right after the assistant's text) are one assistant turn.
       const last = out[out.length - 1];
-      if (last?.role === "assistant") (last.tool_calls ??= []).push(call);
+      if (last?.role === "assistant") last.tool_calls = [...(last.tool_calls ?? []), call];
       else out.push({ role: "assistant", content: null, tool_calls: [call] });
     } else if (type === "function_call_output") {
       const o = item as Extract<InputItem, { type: "function_call_output" }>;

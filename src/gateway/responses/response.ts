@@ -94,7 +94,8 @@ export function outputMessage(output: readonly OutputItem[]): AssistantMessage {
         if (part.type === "output_text") msg.content += part.text;
         else msg.refusal = part.refusal;
     } else {
-      (msg.tool_calls ??= []).push({
+      msg.tool_calls ??= [];
+      msg.tool_calls.push({
         id: item.call_id,
         type: "function",
         function: { name: item.name, arguments: item.arguments },
