@@ -8,7 +8,9 @@
  * driver re-executes itself under `taskset -c 1` when it is not pinned yet.
  *
  * Scenarios per target and round: non-streaming at concurrency 1 (latency),
- * non-streaming at 32 (throughput), streaming at 32. Latency percentiles come
+ * non-streaming at 32 (throughput), streaming at 32; and on request the
+ * Responses API at 32, whole (`rns32`) and streamed (`rs32`), where the other
+ * targets forward the equivalent chat call. Latency percentiles come
  * from every 2xx response time autocannon reports (float ms), not from its
  * whole-millisecond histogram, so sub-millisecond differences are visible.
  *
@@ -30,7 +32,7 @@
  * answered request (utime + stime from /proc, PostgreSQL's own processes excluded):
  * less noisy than req/s when other work shares the machine.
  *
- * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--no-build] [--profile DIR] [--scenarios ns1,ns32,s32]`
+ * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--no-build] [--profile DIR] [--scenarios ns1,ns32,s32,rns32,rs32]`
  * Portkey needs `npm ci --prefix bench/portkey` once; without it, it is skipped.
  * Every process started here runs in its own process group and is killed on
  * exit, error or Ctrl-C; every load loop is bounded by its duration.
@@ -211,9 +213,28 @@ const chatBody = (stream: boolean) =>
     ],
   });
 
-/** Portkey and the bare proxy pass the model through; the mock echoes whatever it gets. */
-const bodyFor = (t: TargetName, stream: boolean) =>
-  t.startsWith("tollgate") ? chatBody(stream) : chatBody(stream).replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"');
+/** The same conversation through the Responses API (stored, as the API's default is). */
+const responsesBody = (stream: boolean) =>
+  JSON.stringify({
+    model: "openai/gpt-4o-mini",
+    stream,
+    instructions: "You are a concise assistant.",
+    input: "Say something about foxes and dogs in one sentence.",
+  });
+
+/**
+ * Portkey and the bare proxy pass the model through; the mock echoes whatever it gets. The Responses
+ * API scenarios send Tollgate a Responses request (translated to a chat call upstream); the others
+ * forward the same chat call, the work a Responses request costs the upstream.
+ */
+const bodyFor = (t: TargetName, stream: boolean, api: Api = "chat") =>
+  t.startsWith("tollgate")
+    ? api === "responses"
+      ? responsesBody(stream)
+      : chatBody(stream)
+    : chatBody(stream).replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"');
+const urlFor = (t: Pick<Target, "name" | "url">, api: Api = "chat") =>
+  api === "responses" && t.name.startsWith("tollgate") ? t.url.replace("/chat/completions", "/responses") : t.url;
 
 async function checkWorks(t: Omit<Target, "proc">, stream: boolean): Promise<boolean> {
   const res = await fetch(t.url, {
@@ -416,17 +437,22 @@ const starters: Record<TargetName, (mockUrl: string) => Promise<Target>> = {
 
 // --- load ----------------------------------------------------------------------------
 
+type Api = "chat" | "responses";
+
 interface Scenario {
   id: string;
   label: string;
   stream: boolean;
   connections: number;
+  api?: Api;
 }
 
 const ALL_SCENARIOS: Scenario[] = [
   { id: "ns1", label: "non-streaming, c=1", stream: false, connections: 1 },
   { id: "ns32", label: "non-streaming, c=32", stream: false, connections: 32 },
   { id: "s32", label: "streaming, c=32", stream: true, connections: 32 },
+  { id: "rns32", label: "responses, c=32", stream: false, connections: 32, api: "responses" },
+  { id: "rs32", label: "responses stream, c=32", stream: true, connections: 32, api: "responses" },
 ];
 /** `--scenarios ns32` (comma-separated ids) runs a subset, e.g. to profile one scenario alone. */
 const SCENARIO_IDS = arg("scenarios", "ns1,ns32,s32").split(",");
@@ -456,10 +482,10 @@ function load(t: Target, s: Scenario, seconds: number, onTick?: () => void): Pro
     const cpu0 = cpuMs(pid);
     const instance = autocannon(
       {
-        url: t.url,
+        url: urlFor(t, s.api),
         method: "POST",
         headers: { ...t.headers, "content-type": "application/json" },
-        body: bodyFor(t.name, s.stream),
+        body: bodyFor(t.name, s.stream, s.api),
         connections: s.connections,
         pipelining: 1,
         duration: seconds,
