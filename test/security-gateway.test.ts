@@ -765,4 +765,63 @@ describe(`security policies in the gateway (${storageKind})`, () => {
       await setPolicy();
     });
   });
+
+  describe("on the Responses API", () => {
+    const responses = (body: Record<string, unknown>) =>
+      fetch(`${base}/v1/responses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, ...body }),
+      });
+    /** The stream's events (SSE `data:` lines) and its raw text. */
+    async function readEvents(res: Response) {
+      const raw = await res.text();
+      const events = raw
+        .split("\n")
+        .filter((l) => l.startsWith("data: "))
+        .map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
+      return { raw, events };
+    }
+
+    it("a secret split across stream chunks is redacted in the deltas, the final response and the stored response", async () => {
+      await setPolicy({ pii: { ...policy().pii, secret: "redact" } });
+      const secret = anthropicKey();
+      script = ["Here it is: ", secret.slice(0, 7), secret.slice(7, 40), secret.slice(40), " — keep it safe."];
+      const res = await responses({ stream: true, input: "what's the key?" });
+      expect(res.status).toBe(200);
+      const { raw, events } = await readEvents(res);
+      expect(raw).not.toContain(secret.slice(0, 12));
+      const deltas = events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta);
+      expect(deltas.join("")).toBe("Here it is: [SECRET_1] — keep it safe.");
+      const done = events.at(-1)!;
+      expect(done.type).toBe("response.completed");
+      const stored = await openai().responses.retrieve(done.response.id);
+      expect(stored.output_text).toBe("Here it is: [SECRET_1] — keep it safe.");
+      const [row] = await rows<{ payload: string }>(
+        t,
+        sql`select payload from stored_responses where id = ${done.response.id}`,
+      );
+      expect(row!.payload).not.toContain(secret.slice(0, 12));
+      await setPolicy();
+    });
+
+    it("a blocked answer ends the stream with an error event and response.failed; nothing is stored", async () => {
+      await setPolicy();
+      const secret = anthropicKey();
+      script = ["Here it is: ", secret.slice(0, 7), secret.slice(7), " — keep it safe."];
+      const res = await responses({ stream: true, input: "what's the key?" });
+      const { raw, events } = await readEvents(res);
+      expect(raw).not.toContain(secret.slice(0, 7));
+      const types = events.map((e) => e.type);
+      expect(types.slice(-2)).toEqual(["error", "response.failed"]);
+      expect(events.at(-2)).toMatchObject({ code: "policy_violation", message: "Blocked by policy: secret" });
+      const failed = events.at(-1)!.response;
+      expect(failed).toMatchObject({ status: "failed", error: { code: "policy_violation" } });
+      await expect(openai().responses.retrieve(failed.id)).rejects.toMatchObject({ status: 404 });
+
+      const whole = await responses({ input: "what's the key?" });
+      expect(whole.status).toBe(403);
+      expect((await whole.json()).error.code).toBe("policy_violation");
+    });
+  });
 });
