@@ -4,6 +4,7 @@
  *  - a project's `logRetentionDays` (or the instance default) deletes its
  *    older logs, and only its own; a month older than every project's
  *    retention is dropped whole;
+ *  - stored Responses API responses are deleted once expired;
  *  - the job runs on one replica at a time (a lease in job_leases).
  */
 import { sql } from "drizzle-orm";
@@ -121,6 +122,23 @@ describe(`request-log partitions and retention (${storageKind})`, () => {
       sql`select last_result as last from job_leases where name = 'request-log-retention'`,
     );
     expect(lease!.last).toMatchObject({ ran: true });
+  });
+
+  it("stored Responses API responses past their expiry are deleted; the others stay", async () => {
+    const insert = (id: string, expires: Date) =>
+      t.db.execute(sql`insert into stored_responses (id, org_id, project_id, key_id, created_at, expires_at, payload)
+        values (${id}, ${orgId}, ${project.short!}, 'k', now(), ${expires.toISOString()}::timestamptz, 'sealed')`);
+    const now = new Date();
+    await insert("resp_expired", new Date(now.getTime() - DAY));
+    await insert("resp_live", new Date(now.getTime() + DAY));
+    await t.db.execute(sql`update job_leases set lease_until = now() - interval '1 second'`);
+    const report = await t.app.runLogRetention(now);
+    expect(report.storedResponsesDeleted).toBe(1);
+    const left = await rows<{ id: string }>(
+      t,
+      sql`select id from stored_responses where org_id = ${orgId} order by id`,
+    );
+    expect(left.map((r) => r.id)).toEqual(["resp_live"]);
   });
 
   it("a project that keeps its logs forever (instance default 0) is never trimmed and no month is dropped", async () => {

@@ -6,7 +6,8 @@
  *    the instance default `TOLLGATE_LOG_RETENTION_DAYS`; 0 there: forever).
  *    Expired rows are deleted in bounded batches along the (project, time)
  *    index; a month partition older than every project's retention is
- *    dropped whole.
+ *    dropped whole;
+ *  - stored Responses API responses past their expiry are deleted.
  * Safe with many replicas: a run starts only on the replica that wins the
  * job's lease (a conditional UPDATE of `job_leases`); a replica that dies
  * mid-run loses the lease when it expires. Deletes are idempotent, so even an
@@ -24,6 +25,8 @@ export interface RetentionReport {
   partitionsDropped: string[];
   rowsDeleted: number;
   projects: number;
+  /** Stored Responses API responses past their expiry, deleted. */
+  storedResponsesDeleted: number;
 }
 
 export interface LogMaintenanceOptions {
@@ -69,6 +72,7 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
       partitionsDropped: [],
       rowsDeleted: 0,
       projects: 0,
+      storedResponsesDeleted: 0,
     };
     // Partitions ahead: this month and the next two (rows never have to wait for one).
     for (let i = 0; i <= 2; i++) {
@@ -100,6 +104,17 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
         report.rowsDeleted += res.rows.length;
         if (res.rows.length < batchSize) break;
       }
+    }
+
+    // Stored responses past their expiry (reads already skip them).
+    for (;;) {
+      if (closed) return report;
+      const res = (await opts.db.execute(sql`
+        delete from stored_responses where id in (
+          select id from stored_responses where expires_at <= ${now.toISOString()}::timestamptz limit ${batchSize})
+        returning 1 as x`)) as unknown as Rows<{ x: number }>;
+      report.storedResponsesDeleted += res.rows.length;
+      if (res.rows.length < batchSize) break;
     }
 
     // Whole months older than every project's retention (only when no project keeps logs forever).
@@ -134,10 +149,17 @@ export function createLogMaintenance(opts: LogMaintenanceOptions) {
     running ??= (async () => {
       try {
         if (!(await acquire()))
-          return { ran: false, partitionsCreated: 0, partitionsDropped: [], rowsDeleted: 0, projects: 0 };
+          return {
+            ran: false,
+            partitionsCreated: 0,
+            partitionsDropped: [],
+            rowsDeleted: 0,
+            projects: 0,
+            storedResponsesDeleted: 0,
+          };
         const report = await runUnlocked(now);
         await release(report);
-        if (report.rowsDeleted > 0 || report.partitionsDropped.length > 0)
+        if (report.rowsDeleted > 0 || report.partitionsDropped.length > 0 || report.storedResponsesDeleted > 0)
           opts.log.info({ ...report }, "request-log retention");
         return report;
       } finally {
