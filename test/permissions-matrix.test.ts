@@ -107,6 +107,23 @@ const EXPECTED: Record<string, Expect> = {
   "POST /v1/messages": "apiKey",
   "POST /v1/embeddings": "apiKey",
   "GET /v1/models": "apiKey",
+  "GET /v1/models/*": "apiKey",
+  "POST /v1/responses": "apiKey",
+  "GET /v1/responses/:id": "apiKey",
+  "DELETE /v1/responses/:id": "apiKey",
+  "POST /v1/messages/count_tokens": "apiKey",
+  "POST /v1/images/generations": "apiKey",
+  "POST /v1/audio/transcriptions": "apiKey",
+  "POST /v1/audio/speech": "apiKey",
+  "POST /v1/moderations": "apiKey",
+  // Every other /v1/ path: 404 unknown_url (405 on a known path), whoever asks.
+  "GET /v1/*": "public",
+  "POST /v1/*": "public",
+  "PUT /v1/*": "public",
+  "PATCH /v1/*": "public",
+  "DELETE /v1/*": "public",
+  "HEAD /v1/*": "public",
+  "OPTIONS /v1/*": "public",
 };
 
 /** Routes whose allowed call changes state even with empty input: checked last, in role order owner → member. */

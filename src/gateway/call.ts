@@ -17,7 +17,7 @@ import type { GatewayHooks, GatewayRequestContext, LogMasker, ReserveInput, Rout
 import { bodyForLog, logMaskerFor } from "./log-body.js";
 import { UpstreamError } from "./providers/types.js";
 import type { Endpoint, RequestLogEntry } from "./request-log.js";
-import type { SseWriter } from "./sse.js";
+import { createSseWriter, type SseWriter } from "./sse.js";
 import type { Usage } from "./types.js";
 
 /** A verified API key as the gateway uses it (the keys module's context is one). */
@@ -200,9 +200,29 @@ export class GatewayCall implements GatewayRequestContext {
 
   /** The charge (and the balance, for keys that may learn it) in the answer's headers. */
   costHeaders(s: Settlement | undefined): void {
-    if (!s) return;
-    this.x.header("x-tollgate-cost-usd", formatUsd(s.costMicroUsd));
-    if (s.balanceMicroUsd !== undefined) this.x.header("x-tollgate-balance-usd", formatUsd(s.balanceMicroUsd));
+    Object.assign(this.x.headers, costFields(s));
+  }
+
+  /**
+   * Starts the SSE answer (once) with the headers set so far, declaring the cost trailers (`Trailer`) the
+   * stream ends with when billing is on — only on HTTP/1.1, where a chunked body can carry them.
+   */
+  startStream(): SseWriter {
+    this.sse ??= createSseWriter(this.x.res);
+    if (
+      !this.sse.started &&
+      this.rt.hooks.settle &&
+      this.x.req.httpVersionMajor === 1 &&
+      this.x.req.httpVersionMinor >= 1
+    )
+      this.x.header("trailer", this.revealBalance ? `${COST}, ${BALANCE}` : COST);
+    this.sse.start(this.x.headers);
+    return this.sse;
+  }
+
+  /** Ends the stream, with the charge (and balance) as trailers: every streaming client learns the cost. */
+  endStream(s: Settlement | undefined): void {
+    this.sse?.end(this.x.headers.trailer ? costFields(s) : undefined);
   }
 
   /** Milliseconds since the request arrived, for the first byte (set once). */
@@ -238,14 +258,14 @@ export class GatewayCall implements GatewayRequestContext {
     log.status = aborted ? 499 : e.status;
     log.errorCode = e.code;
     log.errorSource = e.source;
-    await this.settle(aborted ? "client_aborted" : e.source === "upstream" ? "upstream_error" : "gateway_error").catch(
-      () => undefined,
-    );
+    const settled = await this.settle(
+      aborted ? "client_aborted" : e.source === "upstream" ? "upstream_error" : "gateway_error",
+    ).catch(() => undefined);
     if (aborted) return;
     const sse = this.sse;
     if (sse?.started) {
       if (this.streamErrorFrames) await sse.frames(this.streamErrorFrames(e));
-      sse.end();
+      this.endStream(settled);
       return;
     }
     answerError(this.x, e, this.errorBody(e, this.requestId));
@@ -261,6 +281,17 @@ export class GatewayCall implements GatewayRequestContext {
     this.logRequestBody();
     this.rt.log(this.log);
   }
+}
+
+const COST = "x-tollgate-cost-usd";
+const BALANCE = "x-tollgate-balance-usd";
+
+/** The charge, and the balance for keys that may learn it: answer headers, or a stream's trailers. */
+function costFields(s: Settlement | undefined): Record<string, string> {
+  if (!s) return {};
+  const out: Record<string, string> = { [COST]: formatUsd(s.costMicroUsd) };
+  if (s.balanceMicroUsd !== undefined) out[BALANCE] = formatUsd(s.balanceMicroUsd);
+  return out;
 }
 
 /** Sends an error answer, unless the response is already under way (then the connection is cut). */

@@ -43,7 +43,7 @@ function libraryModels(providerSlug: string) {
 
 type LibraryRate = number | { base: number; tiers: Array<{ start: number; price: number }> } | undefined;
 
-/** USD per million tokens (or per thousand requests) from the price data → micro-USD (bigint). */
+/** USD per million tokens (per thousand requests, per hour of audio) from the price data → micro-USD (bigint). */
 export function usdPerMillionToMicro(v: unknown): bigint {
   const n = typeof v === "number" ? v : 0;
   if (!Number.isFinite(n) || n <= 0) return 0n;
@@ -65,6 +65,7 @@ const LIBRARY_KEYS: Array<[string, keyof PriceRates]> = [
   ["output_image_mtok", "imageOutputMicroUsdPerM"],
   ["requests_kcount", "requestMicroUsdPerK"],
   ["web_searches_kcount", "webSearchMicroUsdPerK"],
+  ["input_audio_hours", "audioInputMicroUsdPerHour"],
 ];
 
 /** The component's rate for a request whose input exceeds `above` tokens (-1: the base rate). */

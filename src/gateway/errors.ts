@@ -245,6 +245,10 @@ export const modelNotPriced = (model: string) =>
     "model",
   );
 
+/** 404, as OpenAI answers a model that does not exist or that the key may not use. */
+export const modelNotFound = (model: string) =>
+  new GatewayError("model_not_found", `The model '${model}' does not exist or you do not have access to it.`);
+
 export const testKeyModelNotAllowed = (model: string) =>
   new GatewayError(
     "test_key_model_not_allowed",

@@ -7,6 +7,7 @@
  * another method 405 (with `Allow`), both in the path's error shape, never the
  * management API's.
  */
+import type { ZodType } from "zod";
 import type { Caller, GatewayCall } from "./call.js";
 import type { GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
@@ -20,6 +21,8 @@ export interface RouteDoc {
   description?: string;
   /** OpenAPI tag: "OpenAI API", "Anthropic API". */
   tag: string;
+  /** The schema that checks the JSON body: the document shows it as the request body's JSON Schema. */
+  body?: ZodType;
 }
 
 interface RouteBase {
@@ -31,10 +34,12 @@ interface RouteBase {
   errorBody(e: GatewayError, requestId: string): unknown;
 }
 
-/** A metered call: one log record, rate limits, a JSON body, billing (front.ts). */
+/** A metered call: one log record, rate limits, a JSON (or multipart) body, billing (front.ts). */
 export interface CallRoute extends RouteBase {
   kind: "call";
   endpoint: Endpoint;
+  /** How the body is read: JSON (default) or multipart/form-data (an upload: `multipartOf(x)`). */
+  body?: "json" | "multipart";
   serve(call: GatewayCall): Promise<void>;
 }
 

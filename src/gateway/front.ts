@@ -10,7 +10,7 @@
  *   key check (401: counted, no log record: there is no project to show it to)
  *   → a GatewayCall for the verified caller (call.ts: from here on the call
  *     keeps one log record, whatever happens)
- *   → request-rate limits → the JSON body (415/413/400) → token-rate limits
+ *   → request-rate limits → the JSON (or multipart) body (415/413/400) → token-rate limits
  *   → the endpoint (endpoints/chat.ts, endpoints/embeddings.ts)
  *   → token limits corrected to the usage → the log record.
  *
@@ -23,15 +23,26 @@ import type { FastifyInstance } from "fastify";
 import type { ProxyTrust } from "../platform/http.js";
 import { answerError, type Caller, type CallRuntime, GatewayCall } from "./call.js";
 import { type EndpointRuntime, serveChat } from "./endpoints/chat.js";
+import { type CountTokensRuntime, countTokensSchema, serveCountTokens } from "./endpoints/count-tokens.js";
 import { serveEmbeddings } from "./endpoints/embeddings.js";
-import { anthropicErrorBody, GatewayError, openaiErrorBody, shuttingDown, toGatewayError } from "./errors.js";
+import {
+  anthropicErrorBody,
+  GatewayError,
+  modelNotFound,
+  openaiErrorBody,
+  shuttingDown,
+  toGatewayError,
+} from "./errors.js";
 import { Exchange, type ExchangeLog } from "./exchange.js";
+import { messagesSchema } from "./inbound/anthropic-schema.js";
+import { chatCompletionsSchema, embeddingsSchema } from "./inbound/openai-schema.js";
+import { openapiPaths } from "./openapi.js";
 import type { InboundFormat } from "./inbound/format.js";
 import { createCallLimits, type TokenCharges } from "./ratelimit/call-limits.js";
 import type { RateLimitStore } from "./ratelimit/ratelimit.js";
 import type { Endpoint } from "./request-log.js";
 import { pathOf, type Route, type RouteMatch, RouteTable } from "./front-routes.js";
-import { type BodyRules, clientIp, rawKey, readJson } from "./request-input.js";
+import { type BodyRules, clientIp, rawKey, readJson, readMultipart } from "./request-input.js";
 
 export type VerifyFailure = "malformed" | "unknown" | "revoked" | "expired";
 
@@ -44,11 +55,15 @@ export interface FrontDeps extends BodyRules {
   /** What every call shares (hooks, the log sink, the shutdown) and what the endpoints use. */
   runtime: CallRuntime & EndpointRuntime & { embeds(format: string): boolean };
   models(caller: Caller): Promise<unknown>;
+  /** One model as `models` lists it, or null when that list would not show it. */
+  model(caller: Caller, id: string): Promise<unknown | null>;
   /** A request refused without a valid API key (no project, so no log record): for metrics. */
   refusedWithoutKey?(endpoint: Endpoint | "other", error: GatewayError): void;
   log: ExchangeLog;
   /** More routes (Responses API, token counting, images, audio, moderations). */
   routes?: Route[];
+  /** The counting of /v1/messages/count_tokens (offered with the Anthropic inbound format). */
+  countTokens?: CountTokensRuntime;
   /** Trusted reverse proxies for the client IP (TOLLGATE_TRUST_PROXY, the rule Fastify uses too). */
   trustProxy: ProxyTrust;
 }
@@ -61,6 +76,10 @@ export interface GatewayFront {
   close(): void;
   /** The same paths as one Fastify route (inject), handed over before the body is read. */
   register(app: FastifyInstance): void;
+  /** Every route of the table (method, path, doc). */
+  routes(): Route[];
+  /** The OpenAPI path items of every route (the management API's document lists them). */
+  openapiPaths(): Record<string, Record<string, unknown>>;
 }
 
 const KEY_FAILURES: Record<
@@ -86,7 +105,11 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
       kind: "call",
       method: "POST",
       path: "/v1/chat/completions",
-      doc: { summary: "Create a chat completion (streaming, tools, JSON mode) with any provider", tag: "OpenAI API" },
+      doc: {
+        summary: "Create a chat completion (streaming, tools, JSON mode) with any provider",
+        tag: "OpenAI API",
+        body: chatCompletionsSchema,
+      },
       endpoint: "chat",
       errorBody: openai.errorBody,
       serve: (c) => serveChat(c, openai, rt),
@@ -100,10 +123,22 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
       answer: async (x, caller) => x.sendJson(200, await deps.models(caller)),
     })
     .add({
+      kind: "plain",
+      method: "GET",
+      path: "/v1/models/{id*}",
+      doc: { summary: "Get one model this key's project may use, with its billed price", tag: "OpenAI API" },
+      errorBody: openaiErrorBody,
+      async answer(x, caller, id) {
+        const found = await deps.model(caller, id!);
+        if (!found) throw modelNotFound(id!);
+        x.sendJson(200, found);
+      },
+    })
+    .add({
       kind: "call",
       method: "POST",
       path: "/v1/embeddings",
-      doc: { summary: "Create embeddings", tag: "OpenAI API" },
+      doc: { summary: "Create embeddings", tag: "OpenAI API", body: embeddingsSchema },
       endpoint: "embeddings",
       errorBody: openaiErrorBody,
       serve: (c) => serveEmbeddings(c, rt),
@@ -114,10 +149,33 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
       kind: "call",
       method: "POST",
       path: "/v1/messages",
-      doc: { summary: "Create a message (Anthropic Messages API) with any provider", tag: "Anthropic API" },
+      doc: {
+        summary: "Create a message (Anthropic Messages API) with any provider",
+        tag: "Anthropic API",
+        body: messagesSchema,
+      },
       endpoint: "messages",
       errorBody: anthropicErrorBody,
       serve: (c) => serveChat(c, anthropic, rt),
+    });
+  const counting = deps.countTokens;
+  if (anthropic && counting)
+    table.add({
+      kind: "plain",
+      method: "POST",
+      path: "/v1/messages/count_tokens",
+      doc: {
+        summary: "Count a message's input tokens (Anthropic's token counting) with any provider; free",
+        tag: "Anthropic API",
+        body: countTokensSchema,
+      },
+      errorBody: anthropicErrorBody,
+      // Request-rate limits before the body is read, as for a call (counting is free, not unlimited).
+      async answer(x, caller) {
+        await limits.requests(x, caller);
+        await readJson(x, deps);
+        await serveCountTokens(x, caller, counting);
+      },
     });
   for (const route of deps.routes ?? []) table.add(route);
   let closing = false;
@@ -152,7 +210,7 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
     let charges: TokenCharges = [];
     try {
       await limits.requests(x, caller);
-      await readJson(x, deps);
+      await (route.body === "multipart" ? readMultipart : readJson)(x, deps);
       call.tookBody(x.body);
       charges = await limits.tokens(x, caller);
       await route.serve(call);
@@ -206,22 +264,35 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
       return url?.startsWith("/v1/") === true;
     },
     handle,
+    routes: () => table.routes(),
+    openapiPaths: () => openapiPaths(table.routes()),
     close() {
       closing = true;
     },
     register(app) {
-      // Every /v1/ path and method, handed over before the body is read (the front answers 404/405 itself).
-      app.route({
-        method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-        url: "/v1/*",
-        config: { access: { kind: "apiKey" } },
+      // Each route of the table (inject and the route list see them), then every other /v1/ path and method
+      // (the front answers those 404/405 itself). All are handed over before the body is read.
+      const hand = {
         schema: { hide: true },
-        onRequest(request, reply, done) {
+        onRequest(request: { raw: IncomingMessage }, reply: { hijack(): void; raw: ServerResponse }, done: () => void) {
           reply.hijack();
           handle(request.raw, reply.raw);
           done();
         },
         handler: async () => undefined,
+      };
+      for (const route of table.routes())
+        app.route({
+          ...hand,
+          method: route.method,
+          url: route.path.replace("{id*}", "*").replace("{id}", ":id"),
+          config: { access: { kind: "apiKey" } },
+        });
+      app.route({
+        ...hand,
+        method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        url: "/v1/*",
+        config: { access: { kind: "public" } },
       });
     },
   };

@@ -15,6 +15,7 @@ import { SHUTTING_DOWN } from "./call.js";
 import type { ProviderEntry } from "./catalog.js";
 import type { GatewayError } from "./errors.js";
 import type { ExchangeLog } from "./exchange.js";
+import { mediaRoutes } from "./endpoints/media.js";
 import { createGatewayFront, type FrontDeps, type GatewayFront } from "./front.js";
 import type { GatewayHooks } from "./hooks.js";
 import type { InboundFormat } from "./inbound/format.js";
@@ -54,6 +55,8 @@ export interface GatewayDeps {
 }
 
 const LOG_BODY_LIMIT = 64 * 1024;
+/** A token count answers in well under this; longer is a stuck upstream. */
+const COUNT_TOKENS_TOTAL_MS = 60_000;
 const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 300_000 };
 
 export function createGateway(deps: GatewayDeps) {
@@ -103,7 +106,7 @@ export function createGateway(deps: GatewayDeps) {
     embeds: (format) => adapters[format as keyof typeof adapters]?.embeddings !== undefined,
   };
 
-  const listModels = createModelList(deps.pricing);
+  const models = createModelList(deps.pricing);
   const front = createGatewayFront({
     verify: deps.verify,
     rateLimits: deps.rateLimits ?? createMemoryRateLimitStore(),
@@ -112,9 +115,46 @@ export function createGateway(deps: GatewayDeps) {
     checkBody: deps.checkBody,
     inbound: { openai: openaiInbound, anthropic: deps.inboundAnthropic },
     runtime,
-    models: async (caller) => listModels(await deps.providersFor(caller.orgId), [...caller.allowedModels]),
+    models: async (caller) => models.list(await deps.providersFor(caller.orgId), caller.allowedModels),
+    model: async (caller, id) => models.find(await deps.providersFor(caller.orgId), caller.allowedModels, id),
     refusedWithoutKey: deps.refusedWithoutKey,
-    routes: [...(deps.responses ? responsesRoutes(deps.responses, runtime) : [])],
+    countTokens: {
+      providersFor: deps.providersFor,
+      hooks: runtime.hooks,
+      inFlight,
+      // The first target only, one attempt: a count is cheap to repeat, and the client decides to.
+      upstreamCount(target) {
+        const adapter = adapters[target.provider.format];
+        if (!adapter.countTokens) return null;
+        const upstream = {
+          baseUrl: target.provider.baseUrl,
+          apiKey: target.provider.apiKey,
+          headers: target.provider.headers,
+          model: target.model,
+        };
+        return (req, native, signal) =>
+          adapter.countTokens!(
+            req,
+            upstream,
+            {
+              signal,
+              dispatcher: dispatcherFor(target),
+              timeouts: { ...timeouts, totalMs: Math.min(timeouts.totalMs, COUNT_TOKENS_TOTAL_MS) },
+            },
+            native,
+          );
+      },
+    },
+    routes: [
+      ...(deps.responses ? responsesRoutes(deps.responses, runtime) : []),
+      ...mediaRoutes({
+        ...runtime,
+        offers: (format, capability) => {
+          const adapter = adapters[format as keyof typeof adapters];
+          return adapter !== undefined && adapter[capability] !== undefined;
+        },
+      }),
+    ],
     log: deps.logger,
     trustProxy: proxyTrust(deps.config.trustProxy),
   });

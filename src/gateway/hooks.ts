@@ -62,6 +62,8 @@ export interface PriceRates {
   imageOutputMicroUsdPerM?: bigint;
   requestMicroUsdPerK?: bigint;
   webSearchMicroUsdPerK?: bigint;
+  /** Per hour of input audio (whisper-1), in micro-USD per hour. */
+  audioInputMicroUsdPerHour?: bigint;
 }
 
 export interface PriceInfo extends PriceRates {
@@ -93,6 +95,8 @@ export interface InputBound {
   tokens: number;
   /** Images attached: each counts at its provider's documented maximum. */
   images: number;
+  /** Content whose tokens its bytes do not bound (documents): the hold takes the model's context window. */
+  unbounded?: boolean;
 }
 
 export interface ReserveInput {
@@ -105,6 +109,13 @@ export interface ReserveInput {
   choices: number;
   /** No output tokens at all (embeddings). */
   noOutput?: boolean;
+  /** Upper bound of the seconds of audio uploaded (transcriptions): held at a per-hour audio price. */
+  audioSeconds?: number;
+  /**
+   * The provider refuses an input beyond the model's context window (transcription audio tokens): the
+   * input bound is capped by the window when the route knows it.
+   */
+  inputWithinContext?: boolean;
 }
 
 export interface Settlement {

@@ -7,6 +7,7 @@
  * the micro-USD, which is exactly what a million such tokens are charged.
  * Only the components a price sets are shown (the others bill at their parent's
  * rate, see hooks.ts). A model nothing prices is not listed.
+ * `GET /v1/models/{id}` answers one entry of that same list.
  */
 import type { ProviderEntry } from "./catalog.js";
 import type { ModelInfo } from "./providers/descriptor.js";
@@ -82,14 +83,26 @@ export function createModelList(pricing: Pricing) {
     return item;
   }
 
-  return function list(providers: Map<string, ProviderEntry>, allowed: string[]) {
-    const data: ModelListing[] = [];
-    for (const p of providers.values()) {
-      for (const m of p.models.values()) {
-        const item = listing(p, m);
-        if (item && isAllowed(item.id, allowed)) data.push(item);
+  return {
+    list(providers: Map<string, ProviderEntry>, allowed: readonly string[]) {
+      const data: ModelListing[] = [];
+      for (const p of providers.values()) {
+        for (const m of p.models.values()) {
+          const item = listing(p, m);
+          if (item && isAllowed(item.id, allowed)) data.push(item);
+        }
       }
-    }
-    return { object: "list" as const, data };
+      return { object: "list" as const, data };
+    },
+
+    /** One entry of the list (`provider/model`), or null when the list would not show it. */
+    find(providers: Map<string, ProviderEntry>, allowed: readonly string[], id: string): ModelListing | null {
+      const slash = id.indexOf("/");
+      if (slash <= 0) return null;
+      const p = providers.get(id.slice(0, slash));
+      const m = p?.models.get(id.slice(slash + 1));
+      const item = p && m ? listing(p, m) : null;
+      return item && isAllowed(item.id, allowed) ? item : null;
+    },
   };
 }

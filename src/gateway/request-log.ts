@@ -18,7 +18,15 @@ export interface Attempt {
 }
 
 /** The gateway endpoints that keep a log record. */
-export type Endpoint = "chat" | "messages" | "responses" | "embeddings";
+export type Endpoint =
+  | "chat"
+  | "messages"
+  | "responses"
+  | "embeddings"
+  | "images"
+  | "audio_transcriptions"
+  | "audio_speech"
+  | "moderations";
 
 export interface RequestLogEntry {
   id: string;

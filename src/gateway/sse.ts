@@ -1,7 +1,8 @@
 /**
  * Server-sent events to the client on a hijacked response. Writes respect
  * backpressure (a slow client slows the upstream read instead of growing
- * memory), and comment heartbeats keep idle proxies from closing a quiet stream.
+ * memory), comment heartbeats keep idle proxies from closing a quiet stream,
+ * and trailers (the cost) may follow the last event.
  */
 import type { ServerResponse } from "node:http";
 
@@ -19,7 +20,8 @@ export interface SseWriter {
    */
   frames(frames: ReadonlyArray<SseFrame>): Promise<void> | undefined;
   comment(text: string): void;
-  end(): void;
+  /** Ends the stream; `trailers` (declared in a `Trailer` header at the start) follow the last chunk. */
+  end(trailers?: Record<string, string>): void;
 }
 
 export type SseFrame = { event?: string; data: unknown } | { raw: string };
@@ -74,8 +76,10 @@ export function createSseWriter(res: ServerResponse): SseWriter {
     comment(text) {
       if (!res.destroyed && !res.writableEnded) res.write(`: ${text}\n\n`);
     },
-    end() {
-      if (!res.writableEnded) res.end();
+    end(trailers) {
+      if (res.writableEnded) return;
+      if (trailers && Object.keys(trailers).length > 0) res.addTrailers(trailers);
+      res.end();
     },
   };
 }

@@ -5,7 +5,8 @@
  *    SentencePiece with byte fallback) spends at least one UTF-8 byte per token,
  *    so the bytes of everything sent as text bound its tokens: CJK text, a large
  *    JSON schema or tool list all count in full. Images count at their
- *    provider's documented maximum instead of the bytes of their URL or data.
+ *    provider's documented maximum instead of the bytes of their URL or data;
+ *    files (PDFs) make the bound the model's context window.
  *  - `estimateTextTokens`: a rough estimate (~3.5 characters per token) where a
  *    provider never reported usage (the bill of an aborted stream).
  */
@@ -27,6 +28,7 @@ const bytes = (s: string) => Buffer.byteLength(s, "utf8");
 export function inputBound(req: ChatRequest): InputBound {
   let tokens = PER_REQUEST;
   let images = 0;
+  let unbounded = false;
   for (const m of req.messages) {
     tokens += PER_MESSAGE;
     const c = (m as { content?: unknown }).content;
@@ -35,7 +37,9 @@ export function inputBound(req: ChatRequest): InputBound {
       for (const p of c as Array<{ type?: string; text?: unknown }>) {
         if (p.type === "text" && typeof p.text === "string") tokens += bytes(p.text);
         else if (p.type === "image_url") images++;
-        // Audio and files: their encoded bytes exceed their tokens.
+        // A file (a PDF): each page costs its text and an image, more than its compressed bytes can bound.
+        else if (p.type === "file") unbounded = true;
+        // Audio: its encoded bytes exceed its tokens.
         else tokens += bytes(JSON.stringify(p));
       }
     }
@@ -52,7 +56,7 @@ export function inputBound(req: ChatRequest): InputBound {
   if (req.response_format && req.response_format.type !== "text")
     tokens += TOOLS_OVERHEAD + bytes(JSON.stringify(req.response_format));
   if (req.stop) tokens += bytes(JSON.stringify(req.stop));
-  return { tokens, images };
+  return unbounded ? { tokens, images, unbounded } : { tokens, images };
 }
 
 /**
@@ -64,9 +68,17 @@ export function imageTokenCeiling(route: Pick<RouteInfo, "format" | "model">): n
   return formatDescriptor(route.format).imageTokenCeiling(route.model);
 }
 
-/** The input bound on one route: text bytes plus each image at the route's ceiling. */
-export function inputTokensOn(route: Pick<RouteInfo, "format" | "model">, bound: InputBound): number {
-  return bound.tokens + (bound.images ? bound.images * imageTokenCeiling(route) : 0);
+/** Context window assumed for a model that declares none, when a request's input cannot be bounded otherwise. */
+const UNKNOWN_MODEL_CONTEXT = 2_000_000;
+
+/**
+ * The input bound on one route: text bytes plus each image at the route's ceiling; for input the
+ * gateway cannot bound by its bytes (documents: a PDF page's text and image cost more than its
+ * compressed bytes), the model's context window — more can never be sent.
+ */
+export function inputTokensOn(route: Pick<RouteInfo, "format" | "model" | "contextWindow">, bound: InputBound): number {
+  const counted = bound.tokens + (bound.images ? bound.images * imageTokenCeiling(route) : 0);
+  return bound.unbounded ? Math.max(counted, route.contextWindow ?? UNKNOWN_MODEL_CONTEXT) : counted;
 }
 
 /** Output limit assumed for a model that declares none (a custom model without limits), when the request sets none. */

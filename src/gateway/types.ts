@@ -189,6 +189,8 @@ export interface Usage {
   imageOutputTokens?: number;
   /** Server-side web searches the provider ran (priced per thousand where the price library knows it). */
   webSearches?: number;
+  /** Seconds of input audio (transcription), billed where the price is per hour of audio; apart from the tokens. */
+  audioInputSeconds?: number;
   /** True when the numbers are our estimate rather than the provider's report. */
   estimated?: boolean;
 }

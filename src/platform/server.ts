@@ -25,6 +25,8 @@ export interface RouteInfo {
 export interface BareHandler {
   matches(method: string | undefined, url: string | undefined): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** OpenAPI path items of these requests, added to the document (authenticated with the `apiKey` scheme). */
+  openapiPaths?(): Record<string, Record<string, unknown>>;
 }
 
 export async function createHttpServer(opts: {
@@ -92,9 +94,24 @@ export async function createHttpServer(opts: {
           "state-changing requests with a session cookie must send an Origin header equal to the server's public URL.",
       },
       servers: [{ url: opts.config.publicUrl }],
-      components: { securitySchemes: { session: { type: "apiKey", in: "cookie", name: "tollgate.session_token" } } },
+      components: {
+        securitySchemes: {
+          session: { type: "apiKey", in: "cookie", name: "tollgate.session_token" },
+          apiKey: {
+            type: "http",
+            scheme: "bearer",
+            description: "A project API key (tg_live_… or tg_test_…); `x-api-key: <key>` works too.",
+          },
+        },
+      },
     },
     transform: jsonSchemaTransform,
+    // The gateway's /v1 routes are answered ahead of Fastify: the document lists them from their route table.
+    transformObject: (doc) => {
+      if (!("openapiObject" in doc)) return doc.swaggerObject;
+      const paths = opts.front()?.openapiPaths?.();
+      return paths ? { ...doc.openapiObject, paths: { ...doc.openapiObject.paths, ...paths } } : doc.openapiObject;
+    },
   });
   await server.register(swaggerUi, { routePrefix: "/api/docs" });
 

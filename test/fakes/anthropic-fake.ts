@@ -1,5 +1,6 @@
 /**
- * A faithful local fake of Anthropic's Messages API (POST /v1/messages):
+ * A faithful local fake of Anthropic's Messages API (POST /v1/messages, and
+ * POST /v1/messages/count_tokens with a deterministic count):
  * x-api-key (or Bearer) + anthropic-version checks, the API's request rules (max_tokens
  * required, user first, strict alternation, tool_result must answer the
  * previous turn's tool_use ids), JSON responses with content blocks and
@@ -98,6 +99,20 @@ export function viewFromAnthropic(b: any): View {
   };
 }
 
+/** The fake's token count: one per character of system and message text, 3 per message, 50 per tool. */
+const anthropicFakeCount = (b: any): number =>
+  viewFromAnthropic(b).totalChars + 3 * b.messages.length + 50 * (b.tools?.length ?? 0);
+
+/** POST /v1/messages/count_tokens: the Messages body without max_tokens (the API refuses extra inputs). */
+function countTokens(json: (status: number, body: unknown) => void, b: any) {
+  if (!b || typeof b.model !== "string") return json(400, anthropicError(400, "model: Field required"));
+  for (const extra of ["max_tokens", "stream", "temperature", "metadata"])
+    if (extra in b) return json(400, anthropicError(400, `${extra}: Extra inputs are not permitted`));
+  const problem = validate({ ...b, max_tokens: 1 });
+  if (problem) return json(400, anthropicError(400, problem));
+  json(200, { input_tokens: anthropicFakeCount(b) });
+}
+
 export interface AnthropicFakeOptions {
   apiKey?: string;
   /**
@@ -116,6 +131,7 @@ export function startAnthropicFake(o: AnthropicFakeOptions = {}): Promise<FakeSe
     if (o.apiKey !== undefined && key !== o.apiKey) return ctx.json(401, anthropicError(401, "invalid x-api-key"));
     if (!req.headers["anthropic-version"])
       return ctx.json(400, anthropicError(400, "anthropic-version: header is required"));
+    if (ctx.path === "/v1/messages/count_tokens") return countTokens(ctx.json, body);
     if (ctx.path !== "/v1/messages") return ctx.json(404, anthropicError(404, "Not found"));
     const problem = validate(body);
     if (problem) return ctx.json(400, anthropicError(400, problem));

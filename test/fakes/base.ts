@@ -29,6 +29,8 @@ export interface FakeContext {
   res: http.ServerResponse;
   path: string;
   body: any;
+  /** The request body's bytes as received (a multipart upload). */
+  raw: Buffer;
   fault: Fault | undefined;
   /** Writes an SSE response honouring the fault; `events` are complete wire strings (`data: …\n\n`). */
   sse(events: string[]): Promise<void>;
@@ -65,8 +67,9 @@ export async function startFake(
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let body: any;
+    const raw = Buffer.concat(chunks);
     try {
-      body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined;
+      body = chunks.length ? JSON.parse(raw.toString("utf8")) : undefined;
     } catch {
       body = undefined;
     }
@@ -123,7 +126,7 @@ export async function startFake(
       res.end();
     };
     try {
-      await handle({ req, res, path: url.pathname, body, fault: f, sse, json });
+      await handle({ req, res, path: url.pathname, body, raw, fault: f, sse, json });
     } catch (err) {
       if (!res.headersSent) json(500, renderError(500, `fake crashed: ${(err as Error).message}`));
     }

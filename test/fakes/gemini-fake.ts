@@ -2,9 +2,10 @@
  * A faithful local fake of the Gemini API subset Tollgate uses:
  * POST /v1beta/models/{model}:generateContent, :streamGenerateContent?alt=sse
  * (each event a partial GenerateContentResponse, CRLF-separated as Google
- * sends them, the last carrying finishReason and full usageMetadata) and
- * :batchEmbedContents. Auth by `x-goog-api-key` (or `?key=`, which the fake
- * records so tests can prove the adapter never uses it). Rejects schema
+ * sends them, the last carrying finishReason and full usageMetadata),
+ * :batchEmbedContents and :countTokens (a deterministic count). Auth by
+ * `x-goog-api-key` (or `?key=`, which the fake records so tests can prove the
+ * adapter never uses it). Rejects schema
  * keywords Gemini's OpenAPI subset does not know. Errors use
  * `{"error":{code,message,status}}`.
  */
@@ -108,6 +109,25 @@ export function viewFromGemini(b: any): View {
   };
 }
 
+/** The fake's token count: one per character of system and content text, 2 per content, 40 per function. */
+const geminiFakeCount = (g: any): number =>
+  viewFromGemini(g).totalChars + 2 * g.contents.length + 40 * viewFromGemini(g).tools.length;
+
+/** :countTokens — `contents`, or a whole `generateContentRequest` (its model must be the path's). */
+function countTokens(json: (status: number, body: unknown) => void, b: any, model: string) {
+  const g = b?.generateContentRequest ?? (b?.contents ? { contents: b.contents } : undefined);
+  if (g && b.contents && b.generateContentRequest)
+    return json(400, geminiError(400, "contents and generateContentRequest are mutually exclusive"));
+  if (b?.generateContentRequest && g.model !== `models/${model}`)
+    return json(400, geminiError(400, "generateContentRequest.model must match the path"));
+  const problem = validate(g);
+  if (problem) return json(400, geminiError(400, problem));
+  json(200, {
+    totalTokens: geminiFakeCount(g),
+    promptTokensDetails: [{ modality: "TEXT", tokenCount: geminiFakeCount(g) }],
+  });
+}
+
 export interface GeminiFakeOptions {
   apiKey?: string;
   /** The usageMetadata to report instead of the planned one (read per request; streams send it last). */
@@ -122,9 +142,13 @@ export function startGeminiFake(o: GeminiFakeOptions = {}): Promise<FakeServer> 
     if (o.apiKey !== undefined && key !== o.apiKey) {
       return ctx.json(400, geminiError(400, "API key not valid. Please pass a valid API key."));
     }
-    const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(ctx.path);
+    const m =
+      /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents|countTokens)$/.exec(
+        ctx.path,
+      );
     if (!m) return ctx.json(404, geminiError(404, `Method not found: ${ctx.path}`));
     const model = decodeURIComponent(m[1]!);
+    if (m[2] === "countTokens") return countTokens(ctx.json, body, model);
     if (m[2] === "batchEmbedContents") {
       const reqs: any[] = body?.requests ?? [];
       return ctx.json(200, {

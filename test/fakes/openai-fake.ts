@@ -3,12 +3,13 @@
  * POST /v1/chat/completions (JSON and SSE: role chunk, content deltas,
  * tool_call deltas with id/name first then argument fragments, finish chunk,
  * the usage-only chunk when stream_options.include_usage, then `data: [DONE]`)
- * and POST /v1/embeddings. Errors use OpenAI's `{"error":{message,type,param,code}}`.
+ * POST /v1/embeddings, and the media endpoints (images, audio transcriptions
+ * as multipart/form-data, speech, moderations: `answerMedia`). Errors use OpenAI's `{"error":{message,type,param,code}}`.
  * `variant: "compatible"` mimics common OpenAI-compatible servers (vLLM,
  * Together, Fireworks…): usage rides on the final choice chunk and
  * stream_options is ignored.
  */
-import { startFake, sseData, type FakeServer } from "./base.js";
+import { type FakeContext, startFake, sseData, type FakeServer } from "./base.js";
 import { fragments, pieces, planReply, type View } from "./script.js";
 
 export interface OpenAIFakeOptions {
@@ -89,8 +90,125 @@ function validate(b: any): string | undefined {
   return undefined;
 }
 
-export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<FakeServer> {
+/** A transcription upload as the fake received it (multipart/form-data). */
+export interface FakeUpload {
+  fields: Record<string, string>;
+  file: { name: string; type: string; size: number } | null;
+}
+
+export type OpenAIFake = FakeServer & { uploads: FakeUpload[] };
+
+/** The fake's usage of gpt-image-1 (every output token an image token) and gpt-4o-transcribe; whisper-1 lasts 12 s. */
+export const FAKE_MEDIA_USAGE = {
+  image: {
+    input_tokens: 50,
+    input_tokens_details: { text_tokens: 50, image_tokens: 0 },
+    output_tokens: 4160,
+    total_tokens: 4210,
+  },
+  transcribe: {
+    type: "tokens",
+    input_tokens: 120,
+    input_token_details: { text_tokens: 20, audio_tokens: 100 },
+    output_tokens: 30,
+    total_tokens: 150,
+  },
+  whisperSeconds: 12,
+  speech: { input_tokens: 10, output_tokens: 500, total_tokens: 510 },
+};
+/** The bytes the fake's speech answers carry (an MP3 frame header, then silence). */
+export const FAKE_SPEECH = Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x64]), Buffer.alloc(413)]);
+
+/**
+ * Images, transcriptions, speech and moderations (true when the path was one of them). Moderation flags
+ * inputs containing "kill"; gpt-…-tts speech asked with `stream_format: "sse"` streams base64 deltas and
+ * `speech.audio.done` with usage, other speech answers raw bytes.
+ */
+async function answerMedia(ctx: FakeContext, uploads: FakeUpload[]): Promise<boolean> {
+  const { body } = ctx;
+  if (ctx.path === "/v1/images/generations") {
+    if (!body?.prompt) {
+      ctx.json(400, openaiError(400, "'prompt' is required"));
+      return true;
+    }
+    const b64 = FAKE_SPEECH.toString("base64");
+    const item = body.response_format === "url" ? { url: "https://images.fake/img-1.png" } : { b64_json: b64 };
+    ctx.json(200, {
+      created: 1_700_000_000,
+      data: Array.from({ length: body.n ?? 1 }, () => item),
+      ...(String(body.model).startsWith("gpt-image") ? { usage: FAKE_MEDIA_USAGE.image } : {}),
+    });
+    return true;
+  }
+  if (ctx.path === "/v1/audio/transcriptions") {
+    const type = String(ctx.req.headers["content-type"] ?? "");
+    if (!type.startsWith("multipart/form-data")) {
+      ctx.json(400, openaiError(400, "Expected multipart/form-data"));
+      return true;
+    }
+    const form = await new Response(new Uint8Array(ctx.raw), { headers: { "content-type": type } }).formData();
+    const fields: Record<string, string> = {};
+    let file: FakeUpload["file"] = null;
+    for (const [k, v] of form.entries())
+      if (typeof v === "string") fields[k] = v;
+      else file = { name: v.name, type: v.type, size: v.size };
+    uploads.push({ fields, file });
+    if (!file) {
+      ctx.json(400, openaiError(400, "'file' is required"));
+      return true;
+    }
+    const text = `fake transcript of ${file.size} bytes`;
+    const format = fields.response_format ?? "json";
+    const usage =
+      fields.model === "whisper-1"
+        ? { type: "duration", seconds: FAKE_MEDIA_USAGE.whisperSeconds }
+        : FAKE_MEDIA_USAGE.transcribe;
+    if (format === "text" || format === "srt" || format === "vtt") {
+      ctx.res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      ctx.res.end(format === "text" ? text : `1\n00:00:00,000 --> 00:00:12,000\n${text}\n\n`);
+      return true;
+    }
+    const verbose =
+      format === "verbose_json" ? { task: "transcribe", language: "english", duration: 12, segments: [] } : {};
+    ctx.json(200, { ...verbose, text, usage });
+    return true;
+  }
+  if (ctx.path === "/v1/audio/speech") {
+    if (!body?.input) {
+      ctx.json(400, openaiError(400, "'input' is required"));
+      return true;
+    }
+    if (body.stream_format === "sse") {
+      const half = FAKE_SPEECH.length >> 1;
+      await ctx.sse([
+        sseData({ type: "speech.audio.delta", audio: FAKE_SPEECH.subarray(0, half).toString("base64") }),
+        sseData({ type: "speech.audio.delta", audio: FAKE_SPEECH.subarray(half).toString("base64") }),
+        sseData({ type: "speech.audio.done", usage: FAKE_MEDIA_USAGE.speech }),
+      ]);
+      return true;
+    }
+    ctx.res.writeHead(200, { "content-type": "audio/mpeg" });
+    ctx.res.end(FAKE_SPEECH);
+    return true;
+  }
+  if (ctx.path === "/v1/moderations") {
+    const inputs: string[] = typeof body?.input === "string" ? [body.input] : (body?.input ?? []);
+    ctx.json(200, {
+      id: "modr-fake",
+      model: body?.model ?? "omni-moderation-latest",
+      results: inputs.map((i) => {
+        const flagged = String(i).includes("kill");
+        return { flagged, categories: { violence: flagged }, category_scores: { violence: flagged ? 0.9 : 0.01 } };
+      }),
+    });
+    return true;
+  }
+  return false;
+}
+
+export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<OpenAIFake> {
   const variant = o.variant ?? "openai";
+  const uploads: FakeUpload[] = [];
   return startFake(async (ctx) => {
     const { req, body } = ctx;
     if (o.apiKey !== undefined && req.headers.authorization !== `Bearer ${o.apiKey}`) {
@@ -122,6 +240,7 @@ export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<FakeServer> 
         usage: { prompt_tokens: tokens, total_tokens: tokens },
       });
     }
+    if (await answerMedia(ctx, uploads)) return;
     if (ctx.path !== "/v1/chat/completions")
       return ctx.json(404, openaiError(404, `Unknown request URL: POST ${ctx.path}`));
     const problem = validate(body);
@@ -192,5 +311,5 @@ export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<FakeServer> 
     if (includeUsage) events.push(sseData({ ...base, object: "chat.completion.chunk", choices: [], usage }));
     events.push(sseData("[DONE]"));
     await ctx.sse(events);
-  }, openaiError);
+  }, openaiError).then((server) => Object.assign(server, { uploads }));
 }

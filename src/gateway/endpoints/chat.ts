@@ -15,11 +15,10 @@ import type { InboundFormat } from "../inbound/format.js";
 import { admitTargets, routeInfo } from "../routing/admit.js";
 import type { Attempt } from "../request-log.js";
 import type { Executor } from "../routing/executor.js";
-import { resolveTargets } from "../routing/router.js";
-import { createSseWriter } from "../sse.js";
-import { estimateInputTokens, estimateTextTokens, inputBound } from "../tokens.js";
+import { estimateInputTokens, estimateTextTokens } from "../tokens.js";
 import type { ChatChunk, ChatRequest, Usage } from "../types.js";
 import { usageToOpenAI } from "../types.js";
+import { answerNative, prepareChat } from "./chat-native.js";
 import { StreamToolArgs, scanWhole } from "./chat-output.js";
 
 export interface EndpointRuntime {
@@ -35,17 +34,13 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
   /** Raw upstream output (text and tool arguments), for the usage estimate only. */
   let generated = "";
   try {
-    req = inbound.toCanonical(x.body);
-    req = (await hooks.scanInput?.(call, req)) ?? req;
+    const prepared = await prepareChat(call, inbound, await rt.providersFor(call.orgId));
+    req = prepared.req;
     call.logRequestBody();
-    const admitted = admitTargets(
-      call,
-      resolveTargets(req.model, call.caller, await rt.providersFor(call.orgId)),
-      hooks,
-    );
+    const admitted = admitTargets(call, prepared.targets, hooks);
     await call.reserve({
       routes: admitted.routes,
-      input: inputBound(req),
+      input: prepared.input,
       maxOutputTokens: req.max_completion_tokens ?? req.max_tokens ?? null,
       choices: req.n ?? 1,
     });
@@ -54,15 +49,13 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     let heartbeat: NodeJS.Timeout | undefined;
     if (req.stream) {
       heartbeat = setTimeout(function beat() {
-        call.sse ??= createSseWriter(x.res);
-        call.sse.start(x.headers);
-        call.sse.comment("tollgate processing");
+        call.startStream().comment("tollgate processing");
         heartbeat = setTimeout(beat, rt.heartbeatMs);
       }, rt.heartbeatMs);
     }
     let exec: Awaited<ReturnType<Executor["chat"]>>;
     try {
-      exec = await rt.execute.chat(admitted.targets, req, call.abort, log.attempts);
+      exec = await rt.execute.chat(admitted.targets, req, call.abort, log.attempts, prepared.native);
     } finally {
       clearTimeout(heartbeat);
     }
@@ -74,6 +67,14 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     x.header("x-tollgate-model", exec.target.name);
     // Calls actually made upstream (retries included); targets skipped with an open circuit are not attempts.
     x.header("x-tollgate-attempts", String(countTried(exec.attempts)));
+    if (exec.result.kind === "native" || exec.result.kind === "native_stream") {
+      // Same-format traffic: the provider's own answer, through the output scanner.
+      await answerNative(call, inbound.native!, exec.result, exec.target.name, scanner, {
+        req,
+        extra: settlementExtra,
+      });
+      return;
+    }
 
     if (exec.result.kind === "response") {
       const res = exec.result.response;
@@ -98,9 +99,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     }
 
     // Streaming.
-    call.sse ??= createSseWriter(x.res);
-    const sse = call.sse;
-    sse.start(x.headers);
+    const sse = call.startStream();
     const renderer = inbound.streamRenderer(exec.target.name, x.id, req);
     call.streamErrorFrames = (e) => renderer.error(e, x.id);
     const stream = exec.result;
@@ -191,7 +190,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     const last = renderer.finish(call.usage, settlementExtra(settlement));
     await inbound.completed?.(req);
     await sse.frames(last);
-    sse.end();
+    call.endStream(settlement);
   } catch (err) {
     // A client that left is charged for what was generated until then.
     if (call.usage === undefined && call.abort.aborted && req) call.usage = estimateUsage(req, generated);

@@ -6,6 +6,8 @@
  */
 import type { GatewayCall } from "../call.js";
 import { invalidRequest } from "../errors.js";
+import { embeddingsSchema } from "../inbound/openai-schema.js";
+import { checkParams } from "../inbound/params.js";
 import { admitTargets } from "../routing/admit.js";
 import { resolveTargets } from "../routing/router.js";
 import { embeddingsInputBound } from "../tokens.js";
@@ -18,9 +20,11 @@ export async function serveEmbeddings(
 ): Promise<void> {
   const { x, log } = call;
   try {
-    const body = (x.body && typeof x.body === "object" ? x.body : {}) as EmbeddingsRequest;
-    if (typeof body.input !== "string" && !Array.isArray(body.input))
-      throw invalidRequest("invalid_input", "`input` must be a string or an array.", "input");
+    if (!x.body || typeof x.body !== "object" || Array.isArray(x.body))
+      throw invalidRequest("invalid_body", "The body must be a JSON object.");
+    // The official parameter types (openai-schema.ts); the body itself goes on, unknown parameters included.
+    checkParams(embeddingsSchema, x.body);
+    const body = x.body as EmbeddingsRequest;
     const input = await scanInput(call, body);
     call.logRequestBody();
     const [target] = resolveTargets(

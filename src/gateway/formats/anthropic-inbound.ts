@@ -3,8 +3,9 @@
  * any provider. Invariants:
  * - Request: `system` → a leading system message; `tool_result` blocks →
  *   `tool` messages placed before the rest of that user turn; tool_use →
- *   assistant tool_calls; thinking blocks are dropped; unsupported block
- *   types are a 400 (never silently lost).
+ *   assistant tool_calls; PDF documents → file parts (plain-text ones →
+ *   text); thinking blocks are dropped; unsupported block types are a 400
+ *   (never silently lost).
  * - Stream: the translator emits a valid Anthropic event sequence —
  *   message_start, then content blocks that never interleave (each opened
  *   with content_block_start, closed with content_block_stop before the next
@@ -34,6 +35,36 @@ const textOfBlocks = (c: string | Array<{ type: string; text?: string }> | undef
         .join("");
 
 export function anthropicToCanonical(req: AnthropicRequest): ChatRequest {
+  return translate(req, (type, i) => {
+    throw invalidRequest(
+      "unsupported_content",
+      `Content block type "${type}" is not supported.`,
+      `messages.${i}.content`,
+    );
+  });
+}
+
+/**
+ * The canonical request for a Messages request that goes to an Anthropic-format upstream as written
+ * (anthropic-native.ts): blocks without a canonical equivalent (documents, server tool results…) are
+ * left out instead of refused, and `lossy` says whether any was — then only same-format targets may
+ * serve it.
+ */
+export function anthropicToCanonicalLenient(req: AnthropicRequest): { req: ChatRequest; lossy: boolean } {
+  let lossy = false;
+  const lost = () => {
+    lossy = true;
+  };
+  const out = translate(req, lost, lost);
+  return { req: out, lossy };
+}
+
+/** `assistantUnknown`: an assistant block without an equivalent (the strict translation leaves those out). */
+function translate(
+  req: AnthropicRequest,
+  unsupported: (type: string, message: number) => void,
+  assistantUnknown?: () => void,
+): ChatRequest {
   const messages: ChatMessage[] = [];
   const sys = typeof req.system === "string" ? req.system : textOfBlocks(req.system);
   if (sys) messages.push({ role: "system", content: sys });
@@ -50,6 +81,7 @@ export function anthropicToCanonical(req: AnthropicRequest): ChatRequest {
             type: "function" as const,
             function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
           });
+        else if (b.type !== "thinking" && b.type !== "redacted_thinking") assistantUnknown?.();
       }
       messages.push({
         role: "assistant",
@@ -74,13 +106,15 @@ export function anthropicToCanonical(req: AnthropicRequest): ChatRequest {
           type: "image_url",
           image_url: { url: src.type === "base64" ? `data:${src.media_type};base64,${src.data}` : src.url },
         });
-      } else if (b.type === "thinking" || b.type === "redacted_thinking") continue;
-      else
-        throw invalidRequest(
-          "unsupported_content",
-          `Content block type "${(b as { type: string }).type}" is not supported.`,
-          `messages.${i}.content`,
-        );
+      } else if (b.type === "document" && b.source.type === "base64") {
+        // A PDF: the chat format's file part (OpenAI and Gemini read it; Anthropic gets its document back).
+        parts.push({
+          type: "file",
+          file: { file_data: `data:application/pdf;base64,${b.source.data}`, filename: b.title ?? "document.pdf" },
+        });
+      } else if (b.type === "document" && b.source.type === "text") parts.push({ type: "text", text: b.source.data });
+      else if (b.type === "thinking" || b.type === "redacted_thinking") continue;
+      else unsupported((b as { type: string }).type, i);
     }
     if (parts.length) {
       const onlyText = parts.every((p) => p.type === "text");

@@ -30,7 +30,15 @@ export interface AThinking {
   type: "thinking" | "redacted_thinking";
   [k: string]: unknown;
 }
-export type ABlock = AText | AImage | AToolUse | AToolResult | AThinking;
+/** A PDF (or plain text) the model reads; the translated path carries base64 PDFs only. */
+export interface ADocument {
+  type: "document";
+  source:
+    | { type: "base64"; media_type: "application/pdf"; data: string }
+    | { type: "text"; media_type: "text/plain"; data: string };
+  title?: string;
+}
+export type ABlock = AText | AImage | AToolUse | AToolResult | AThinking | ADocument;
 
 export interface AMessage {
   role: "user" | "assistant";
@@ -120,4 +128,11 @@ export function finishToAnthropic(r: FinishReason | null | undefined, hadToolCal
 export function parseDataUrl(url: string): { mediaType: string; data: string } | undefined {
   const m = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
   return m ? { mediaType: m[1]!, data: m[2]! } : undefined;
+}
+
+/** The base64 data of a PDF sent as an OpenAI `file` part (`file_data` as a data: URL), if it is one. */
+export function pdfData(p: { type: string }): string | undefined {
+  const data = (p as { file?: { file_data?: unknown } }).file?.file_data;
+  const d = typeof data === "string" ? parseDataUrl(data) : undefined;
+  return d?.mediaType === "application/pdf" ? d.data : undefined;
 }

@@ -11,29 +11,18 @@ import {
   canonicalToAnthropicResponse,
 } from "../formats/anthropic-inbound.js";
 import type { AnthropicRequest } from "../formats/anthropic-wire.js";
+import { messagesSchema } from "./anthropic-schema.js";
+import { createAnthropicNative } from "./anthropic-native.js";
 import type { InboundFormat, StreamRenderer } from "./format.js";
+import { checkParams } from "./params.js";
 import { usageFromOpenAI } from "../types.js";
 
+/** Checks a Messages body against the official parameter types (anthropic-schema.ts); the body itself goes on. */
 function checkMessagesRequest(body: unknown): AnthropicRequest {
   if (!body || typeof body !== "object" || Array.isArray(body))
     throw invalidRequest("invalid_body", "The body must be a JSON object.");
-  const b = body as Record<string, unknown>;
-  if (typeof b.model !== "string" && b.model !== undefined)
-    throw invalidRequest("invalid_model", "`model` must be a string.", "model");
-  if (!Array.isArray(b.messages) || b.messages.length === 0)
-    throw invalidRequest("invalid_messages", "`messages` must be a non-empty array.", "messages");
-  for (const [i, m] of b.messages.entries()) {
-    const role = (m as { role?: unknown } | null)?.role;
-    if (role !== "user" && role !== "assistant")
-      throw invalidRequest("invalid_messages", `messages[${i}].role must be user or assistant.`, `messages[${i}].role`);
-  }
-  if (
-    b.max_tokens !== undefined &&
-    (typeof b.max_tokens !== "number" || !Number.isInteger(b.max_tokens) || b.max_tokens < 1)
-  ) {
-    throw invalidRequest("invalid_max_tokens", "`max_tokens` must be a positive integer.", "max_tokens");
-  }
-  return b as unknown as AnthropicRequest;
+  checkParams(messagesSchema, body);
+  return body as AnthropicRequest;
 }
 
 export const anthropicInbound: InboundFormat = {
@@ -59,4 +48,6 @@ export const anthropicInbound: InboundFormat = {
     };
   },
   errorBody: anthropicErrorBody,
+  // Requests to Anthropic-format providers go as written (anthropic-native.ts).
+  native: createAnthropicNative(checkMessagesRequest),
 };

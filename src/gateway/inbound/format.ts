@@ -4,7 +4,10 @@
  * and from the canonical request and answer (types.ts), and how it renders a
  * stream and an error.
  */
+import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayError } from "../errors.js";
+import type { InputBound, OutputScanner } from "../hooks.js";
+import type { NativeEvent, NativeRequest, ProviderFormat } from "../providers/types.js";
 import type { SseFrame } from "../sse.js";
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "../types.js";
 
@@ -20,6 +23,44 @@ export interface InboundFormat {
    * upstream (after the input policy).
    */
   completed?(sent: ChatRequest): Promise<void>;
+  /** This API is also a provider format: requests to targets of that format go as the client wrote them. */
+  native?: NativeFormat;
+}
+
+/** Same-format traffic: the client's request sent as written, the answer returned as the provider gave it. */
+export interface NativeFormat {
+  format: ProviderFormat;
+  /** Checks the body (400s as for toCanonical) and opens it for the input policy. */
+  open(body: unknown, headers: IncomingHttpHeaders): NativeOpening;
+  /** A whole answer as the client receives it: after the output scanner, named after the target. */
+  renderWhole(body: Record<string, unknown>, model: string, scanner: OutputScanner | undefined): unknown;
+  /** Renders a stream event by event, through the output scanner. */
+  streamer(model: string, scanner: OutputScanner | undefined): NativeStreamer;
+}
+
+export interface NativeOpening {
+  /** The model asked for ("" when none: the project's default). */
+  model: string;
+  /** What the input policy scans. */
+  view: ChatRequest;
+  /** The request with the scan applied: as sent to same-format targets, and translated for the others. */
+  finish(scanned: ChatRequest): {
+    native: NativeRequest;
+    canonical: ChatRequest;
+    /** The canonical request lacks content (blocks without an equivalent): only same-format targets may serve it. */
+    sameFormatOnly: boolean;
+    input: InputBound;
+  };
+}
+
+export interface NativeStreamer {
+  /** Frames for one upstream event (none while the scanner holds text back, or for the closing events). */
+  event(e: NativeEvent): SseFrame[];
+  /** The closing frames with the final usage and the cost extension. */
+  finish(usage: Usage | undefined, extra: Record<string, unknown>): SseFrame[];
+  error(e: GatewayError, requestId: string): SseFrame[];
+  /** The text sent so far (answer and tool input), for the log and for an estimate. */
+  sent(): string;
 }
 
 export interface StreamRenderer {

@@ -1,52 +1,34 @@
 /**
  * The OpenAI Chat Completions API as an inbound format: the canonical format
  * itself, so requests are only checked (not rebuilt) and answers pass through.
- * Streams end with one usage chunk (`choices: []`, OpenAI's include_usage
- * shape) carrying Tollgate's cost extension, then `[DONE]`.
+ * Streams end with `[DONE]`, after one usage chunk (`choices: []`, carrying
+ * Tollgate's cost extension) when the client asked for it with
+ * `stream_options.include_usage`, as OpenAI does.
  */
 import { type GatewayError, invalidRequest, openaiErrorBody } from "../errors.js";
 import type { InboundFormat, StreamRenderer } from "./format.js";
+import { chatCompletionsSchema } from "./openai-schema.js";
+import { checkParams } from "./params.js";
 import { type ChatRequest, usageToOpenAI } from "../types.js";
 
-/** The most choices (`n`) one request may ask for. */
-export const MAX_CHOICES = 128;
-
-const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
-
+/**
+ * Checks a chat completions body against the official parameter types (openai-schema.ts) and returns it
+ * as the canonical request: the same object (only a missing model is filled in), never zod's copy.
+ */
 export function checkChatRequest(body: unknown): ChatRequest {
   if (!body || typeof body !== "object" || Array.isArray(body))
     throw invalidRequest("invalid_body", "The body must be a JSON object.");
-  const b = body as Record<string, unknown>;
-  if (b.model !== undefined && typeof b.model !== "string")
-    throw invalidRequest("invalid_model", "`model` must be a string.", "model");
-  if (!Array.isArray(b.messages) || b.messages.length === 0)
-    throw invalidRequest("invalid_messages", "`messages` must be a non-empty array.", "messages");
-  for (const [i, m] of b.messages.entries()) {
-    if (!m || typeof m !== "object" || !ROLES.has((m as { role?: string }).role ?? "")) {
-      throw invalidRequest(
-        "invalid_messages",
-        `messages[${i}] needs a role of system, developer, user, assistant or tool.`,
-        `messages[${i}].role`,
-      );
-    }
-  }
-  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== "boolean")
-    throw invalidRequest("invalid_stream", "`stream` must be a boolean.", "stream");
-  for (const k of ["max_tokens", "max_completion_tokens", "n"] as const) {
-    const v = b[k];
-    if (v !== undefined && v !== null && (typeof v !== "number" || !Number.isInteger(v) || v < 1))
-      throw invalidRequest(`invalid_${k}`, `\`${k}\` must be a positive integer.`, k);
-  }
-  // OpenAI's own limit; each choice may use the whole output limit, and the credit hold counts every one.
-  if (typeof b.n === "number" && b.n > MAX_CHOICES)
-    throw invalidRequest("invalid_n", `\`n\` must be at most ${MAX_CHOICES}.`, "n");
-  return { ...(b as unknown as ChatRequest), model: (b.model as string | undefined) ?? "" };
+  checkParams(chatCompletionsSchema, body);
+  const b = body as ChatRequest;
+  return typeof b.model === "string" ? b : { ...b, model: "" };
 }
 
 export const openaiInbound: InboundFormat = {
   toCanonical: checkChatRequest,
   renderResponse: (res) => res,
-  streamRenderer(model): StreamRenderer {
+  streamRenderer(model, _requestId, req): StreamRenderer {
+    // OpenAI sends the usage chunk only to a client that asked for it; the cost also goes out as trailers.
+    const withUsage = req.stream_options?.include_usage === true;
     let id = "chatcmpl-tollgate";
     let created = Math.floor(Date.now() / 1000);
     return {
@@ -57,7 +39,7 @@ export const openaiInbound: InboundFormat = {
       },
       finish(usage, extra) {
         const frames: Array<{ data: unknown } | { raw: string }> = [];
-        if (usage)
+        if (usage && withUsage)
           frames.push({
             data: {
               id,

@@ -86,6 +86,8 @@ function randomUsage(r: (n: number) => number): Required<Omit<Usage, "estimated"
     audioOutputTokens,
     imageOutputTokens: r(outputTokens - reasoningTokens - audioOutputTokens + 1),
     webSearches: r(5),
+    // Billed only at a per-hour price, which these random rates do not set (cost.test.ts covers it).
+    audioInputSeconds: r(600),
   };
 }
 

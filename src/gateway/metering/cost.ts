@@ -76,7 +76,18 @@ function numerator(u: Usage, r: PriceRates): bigint {
   // Per-thousand fees: count × price / 1000 micro-USD = count × price × 1000 / 1e6.
   if (r.requestMicroUsdPerK) n += r.requestMicroUsdPerK * 1_000n;
   if (r.webSearchMicroUsdPerK) n += count(u.webSearches) * r.webSearchMicroUsdPerK * 1_000n;
+  if (r.audioInputMicroUsdPerHour) n += audioNumerator(u.audioInputSeconds, r.audioInputMicroUsdPerHour);
   return n;
+}
+
+/**
+ * Seconds of audio at a per-hour price, as a numerator (micro-USD × 1 000 000): whole milliseconds
+ * (rounded up) × price / 3 600 000 ms, rounded up — never below the exact amount.
+ */
+function audioNumerator(seconds: number | undefined, perHour: bigint): bigint {
+  if (seconds === undefined || !(seconds > 0)) return 0n;
+  const ms = BigInt(Math.ceil(seconds * 1000));
+  return ceilDiv(ms * perHour * 10n, 36n);
 }
 
 /** What a request costs: its usage × the prices (tier by its input tokens) × (1 + markup), rounded up once. */
@@ -88,10 +99,14 @@ export function costMicroUsd(usage: Usage, prices: PriceInfo, markupMicroPercent
 const max = (a: bigint, b: bigint | undefined) => (b !== undefined && b > a ? b : a);
 
 /** The dearest rate any input token / output token can be billed at, over every tier up to `inputTokens`. */
-function dearest(prices: PriceInfo, inputTokens: number): { input: bigint; output: bigint; request: bigint } {
+function dearest(
+  prices: PriceInfo,
+  inputTokens: number,
+): { input: bigint; output: bigint; request: bigint; audioHour: bigint } {
   let input = 0n;
   let output = 0n;
   let request = 0n;
+  let audioHour = 0n;
   const take = (r: PriceRates) => {
     input = max(
       max(
@@ -109,26 +124,33 @@ function dearest(prices: PriceInfo, inputTokens: number): { input: bigint; outpu
       r.imageOutputMicroUsdPerM,
     );
     request = max(request, r.requestMicroUsdPerK);
+    audioHour = max(audioHour, r.audioInputMicroUsdPerHour);
   };
   take(prices);
   if (prices.tiers) for (const t of prices.tiers) if (inputTokens > t.aboveInputTokens) take(t.rates);
-  return { input, output, request };
+  return { input, output, request, audioHour };
 }
 
 /**
  * Upper bound before the call: every input token at the dearest input rate (cache
  * writes can cost more than plain input), every output token at the dearest
- * output rate, in the dearest tier the input can reach. Web searches are not
- * bounded (their number is the model's choice); they are charged when reported.
+ * output rate, in the dearest tier the input can reach, and `audioSeconds` of audio
+ * at a per-hour price. Web searches are not bounded (their number is the model's
+ * choice); they are charged when reported.
  */
 export function worstCaseMicroUsd(
   inputTokens: number,
   outputTokens: number,
   prices: PriceInfo,
   markupMicroPercent = 0n,
+  audioSeconds?: number,
 ): bigint {
   const d = dearest(prices, inputTokens);
-  const n = count(inputTokens) * d.input + count(outputTokens) * d.output + d.request * 1_000n;
+  const n =
+    count(inputTokens) * d.input +
+    count(outputTokens) * d.output +
+    d.request * 1_000n +
+    (d.audioHour ? audioNumerator(audioSeconds, d.audioHour) : 0n);
   return ceilDiv(n * (HUNDRED_PERCENT + markupMicroPercent), PER_MILLION * HUNDRED_PERCENT);
 }
 
@@ -139,6 +161,7 @@ export function isFree(prices: PriceInfo): boolean {
     d.input === 0n &&
     d.output === 0n &&
     d.request === 0n &&
+    d.audioHour === 0n &&
     !prices.webSearchMicroUsdPerK &&
     !(prices.tiers ?? []).some((t) => t.rates.webSearchMicroUsdPerK)
   );
@@ -174,6 +197,7 @@ const OVERRIDE_FIELDS: Record<string, keyof PriceRates> = {
   imageOutput: "imageOutputMicroUsdPerM",
   perThousandRequests: "requestMicroUsdPerK",
   perThousandWebSearches: "webSearchMicroUsdPerK",
+  audioInputPerHour: "audioInputMicroUsdPerHour",
 };
 
 /**

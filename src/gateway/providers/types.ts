@@ -13,6 +13,16 @@
  */
 import type { Dispatcher } from "undici";
 import type { CallSignal } from "../abort.js";
+import type {
+  ImagesRequest,
+  ImagesResponse,
+  ModerationRequest,
+  ModerationResult,
+  SpeechRequest,
+  SpeechResult,
+  TranscribeRequest,
+  TranscribeResult,
+} from "../media.js";
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
 
 export type ProviderFormat = "openai" | "anthropic" | "gemini" | "mock";
@@ -57,7 +67,33 @@ export type ChatResult =
       stream: AsyncIterable<ChatChunk>;
       /** Final once the stream ended (normally or not); partial/undefined before. */
       usage(): Usage | undefined;
+    }
+  /** The answer in the upstream's own format, to a request sent as the client wrote it (NativeRequest). */
+  | { kind: "native"; body: Record<string, unknown>; usage: Usage | undefined }
+  | {
+      kind: "native_stream";
+      /** The upstream's events, parsed, in order (the terminal one included). */
+      stream: AsyncIterable<NativeEvent>;
+      usage(): Usage | undefined;
     };
+
+/**
+ * A request in the upstream's own format, from a client that spoke it (e.g. /v1/messages to an
+ * Anthropic-format provider): sent as written, with only the upstream model id set — so every field the
+ * provider accepts reaches it. The executor passes it only to a target of the same format.
+ */
+export interface NativeRequest {
+  format: ProviderFormat;
+  body: Record<string, unknown>;
+  /** Request headers the provider's API reads (e.g. `anthropic-beta`). */
+  headers: Record<string, string>;
+}
+
+/** One event of a native stream (`type` names it, as Anthropic's do). */
+export interface NativeEvent {
+  type: string;
+  [field: string]: unknown;
+}
 
 export interface EmbeddingsResult {
   response: EmbeddingsResponse;
@@ -66,9 +102,29 @@ export interface EmbeddingsResult {
 
 export interface ProviderAdapter {
   readonly format: ProviderFormat;
-  chat(req: ChatRequest, target: UpstreamTarget, opts: CallOptions): Promise<ChatResult>;
+  /** `native`: the client's request in this adapter's own format, when it came in that format (sent as is). */
+  chat(req: ChatRequest, target: UpstreamTarget, opts: CallOptions, native?: NativeRequest): Promise<ChatResult>;
   embeddings?(req: EmbeddingsRequest, target: UpstreamTarget, opts: CallOptions): Promise<EmbeddingsResult>;
+  /** Image generation (OpenAI's Images API); `usage` as the provider reported it. */
+  images?(
+    req: ImagesRequest,
+    target: UpstreamTarget,
+    opts: CallOptions,
+  ): Promise<{ response: ImagesResponse; usage: Usage | undefined }>;
+  /** Speech to text: the upload goes out as multipart/form-data. */
+  transcribe?(req: TranscribeRequest, target: UpstreamTarget, opts: CallOptions): Promise<TranscribeResult>;
+  /** Text to speech: the audio bytes and their content type. */
+  speech?(req: SpeechRequest, target: UpstreamTarget, opts: CallOptions): Promise<SpeechResult>;
+  moderate?(req: ModerationRequest, target: UpstreamTarget, opts: CallOptions): Promise<ModerationResult>;
+  /**
+   * The input tokens of a chat request as the provider's own counting endpoint reports them (exact, free);
+   * `native`: the client's request in this adapter's format, when it came in that format (sent as is).
+   */
+  countTokens?(req: ChatRequest, target: UpstreamTarget, opts: CallOptions, native?: NativeRequest): Promise<number>;
 }
+
+/** The optional capabilities an adapter may offer beyond chat. */
+export type Capability = "embeddings" | "images" | "transcribe" | "speech" | "moderate";
 
 export type UpstreamErrorKind =
   /** Could not establish a connection: refused, DNS failure, unreachable, TLS failure. */

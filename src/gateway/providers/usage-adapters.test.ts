@@ -45,6 +45,7 @@ const req = (stream: boolean): ChatRequest => ({
 async function run(adapter: ProviderAdapter, baseUrl: string, model: string, stream: boolean) {
   const r: ChatResult = await adapter.chat(req(stream), { baseUrl, model }, opts());
   if (r.kind === "response") return { usage: r.usage, rendered: r.response.usage };
+  if (r.kind !== "stream") throw new Error("a canonical answer was expected");
   let last: ChatChunk | undefined;
   for await (const c of r.stream) if (c.choices.length === 0 && c.usage) last = c;
   return { usage: r.usage(), rendered: last?.usage ?? undefined };

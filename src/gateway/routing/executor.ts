@@ -14,10 +14,12 @@
  */
 import type { Dispatcher } from "undici";
 import type { CallSignal } from "../abort.js";
-import type { ChatChunk, ChatRequest, EmbeddingsRequest } from "../types.js";
+import type { ImagesRequest, ModerationRequest, SpeechRequest, TranscribeRequest } from "../media.js";
+import type { ChatRequest, EmbeddingsRequest } from "../types.js";
 import {
   type CallOptions,
   type ChatResult,
+  type NativeRequest,
   type ProviderAdapter,
   type ProviderFormat,
   type Timeouts,
@@ -56,29 +58,34 @@ const sleep = (ms: number, signal: CallSignal) =>
  * iterator, not another generator layer: each layer costs promises per chunk).
  */
 async function primeStream(result: ChatResult): Promise<ChatResult> {
-  if (result.kind !== "stream") return result;
-  const it = result.stream[Symbol.asyncIterator]();
-  let first: IteratorResult<ChatChunk, unknown> | null = await it.next();
-  const rest: AsyncIterableIterator<ChatChunk> = {
+  if (result.kind === "stream") return { ...result, stream: await primed(result.stream) };
+  if (result.kind === "native_stream") return { ...result, stream: await primed(result.stream) };
+  return result;
+}
+
+async function primed<T>(stream: AsyncIterable<T>): Promise<AsyncIterableIterator<T>> {
+  const it = stream[Symbol.asyncIterator]();
+  let first: IteratorResult<T, unknown> | null = await it.next();
+  const rest: AsyncIterableIterator<T> = {
     next() {
       if (first) {
         const f = first;
         first = null;
-        return Promise.resolve(f as IteratorResult<ChatChunk>);
+        return Promise.resolve(f as IteratorResult<T>);
       }
-      return it.next() as Promise<IteratorResult<ChatChunk>>;
+      return it.next() as Promise<IteratorResult<T>>;
     },
     return(value?: unknown) {
       first = null;
       return it.return
-        ? (it.return(value) as Promise<IteratorResult<ChatChunk>>)
+        ? (it.return(value) as Promise<IteratorResult<T>>)
         : Promise.resolve({ done: true, value: undefined });
     },
     [Symbol.asyncIterator]() {
       return this;
     },
   };
-  return { kind: "stream", stream: rest, usage: result.usage };
+  return rest;
 }
 
 export function createExecutor(deps: ExecutorDeps) {
@@ -163,18 +170,59 @@ export function createExecutor(deps: ExecutorDeps) {
 
   return {
     /** A chat call; a stream is handed over once its first chunk arrived (until then it can be retried). */
-    chat(targets: ResolvedTarget[], req: ChatRequest, signal: CallSignal, attempts: Attempt[] = []) {
-      return run(targets, signal, attempts, async (target, opts) =>
-        primeStream(
-          await deps.adapters[target.provider.format].chat({ ...req, model: target.model }, upstreamOf(target), opts),
-        ),
-      );
+    chat(
+      targets: ResolvedTarget[],
+      req: ChatRequest,
+      signal: CallSignal,
+      attempts: Attempt[] = [],
+      /** The client's own request, sent as is to a target of its format (the others get `req`). */
+      native?: NativeRequest,
+    ) {
+      return run(targets, signal, attempts, async (target, opts) => {
+        const format = target.provider.format;
+        return primeStream(
+          await deps.adapters[format].chat(
+            { ...req, model: target.model },
+            upstreamOf(target),
+            opts,
+            native?.format === format ? native : undefined,
+          ),
+        );
+      });
     },
 
     /** An embeddings call (every target's adapter must offer embeddings). */
     embeddings(targets: ResolvedTarget[], req: EmbeddingsRequest, signal: CallSignal, attempts: Attempt[] = []) {
       return run(targets, signal, attempts, (target, opts) =>
         deps.adapters[target.provider.format].embeddings!({ ...req, model: target.model }, upstreamOf(target), opts),
+      );
+    },
+
+    /** An image generation (every target's adapter must offer images). */
+    images(targets: ResolvedTarget[], req: ImagesRequest, signal: CallSignal, attempts: Attempt[] = []) {
+      return run(targets, signal, attempts, (target, opts) =>
+        deps.adapters[target.provider.format].images!({ ...req, model: target.model }, upstreamOf(target), opts),
+      );
+    },
+
+    /** A transcription (the upload is sent again on each attempt). */
+    transcribe(targets: ResolvedTarget[], req: TranscribeRequest, signal: CallSignal, attempts: Attempt[] = []) {
+      return run(targets, signal, attempts, (target, opts) =>
+        deps.adapters[target.provider.format].transcribe!({ ...req, model: target.model }, upstreamOf(target), opts),
+      );
+    },
+
+    /** Text to speech: the whole audio, once the upstream finished. */
+    speech(targets: ResolvedTarget[], req: SpeechRequest, signal: CallSignal, attempts: Attempt[] = []) {
+      return run(targets, signal, attempts, (target, opts) =>
+        deps.adapters[target.provider.format].speech!({ ...req, model: target.model }, upstreamOf(target), opts),
+      );
+    },
+
+    /** A moderation check. */
+    moderate(targets: ResolvedTarget[], req: ModerationRequest, signal: CallSignal, attempts: Attempt[] = []) {
+      return run(targets, signal, attempts, (target, opts) =>
+        deps.adapters[target.provider.format].moderate!({ ...req, model: target.model }, upstreamOf(target), opts),
       );
     },
   };

@@ -4,10 +4,10 @@
  *    unless the operator allows unpriced models; a test key may only use routes
  *    that cost the operator nothing (free models, the org's own providers) —
  *    403 `test_key_model_not_allowed` otherwise;
- *  - reserve: a true upper bound of the cost — every input byte as a token,
- *    images at their provider's maximum, n × the output limit (the request's,
- *    else the model's), at the dearest rate of the dearest route the request
- *    may fall back to. Admitted only if the org's available credits and the
+ *  - reserve: a true upper bound of the cost — every input byte as a token (at most
+ *    the context window when the provider refuses more), images at their maximum,
+ *    n × the output limit (the request's, else the model's), audio's bounded seconds
+ *    at a per-hour price, at the dearest rate of the dearest route it may fall back to. Admitted only if the org's available credits and the
  *    project's monthly cap both cover it, else 402 `insufficient_credits` /
  *    `spend_cap_reached`. Test keys are held and capped like live keys;
  *  - settle (exactly once, idempotent by request id): the provider's reported
@@ -191,7 +191,10 @@ export function createMetering(opts: MeteringOptions) {
     const price = pricing.of(route);
     if (!price || price.free) return 0n;
     const output = input.noOutput ? 0 : outputTokensOn(route, input.maxOutputTokens, input.choices);
-    return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup);
+    let tokens = inputTokensOn(route, input.input);
+    if (input.inputWithinContext && route.contextWindow !== undefined && route.contextWindow < tokens)
+      tokens = route.contextWindow;
+    return worstCaseMicroUsd(tokens, output, price.prices, price.markup, input.audioSeconds);
   }
 
   /** This month's charges of a capped project already in the ledger (the process's own unflushed ones are apart). */

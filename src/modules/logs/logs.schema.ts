@@ -24,6 +24,7 @@ export const USAGE_DETAIL_KEYS = [
   "audioOutputTokens",
   "imageOutputTokens",
   "webSearches",
+  "audioInputSeconds",
 ] as const satisfies ReadonlyArray<keyof UsageDetails>;
 // A usage component added to `Usage` but not here fails to
 // compile: it would be billed but never re-priced, and `billing verify` would flag every such request.

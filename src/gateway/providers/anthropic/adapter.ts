@@ -2,6 +2,7 @@
  * Anthropic Messages API adapter (canonical ⇄ Messages). Invariants:
  * - Translation lives beside it: request.ts (canonical → Messages), response.ts
  *   (a whole answer), usage.ts; this file calls the API and translates streams.
+ * - A request that came in this format is sent as written (native.ts).
  * - A stream must end with message_stop; an `error` event or a close before it
  *   is an UpstreamError from the iterator.
  */
@@ -10,7 +11,9 @@ import type { ChatChunk, FinishReason, Usage } from "../../types.js";
 import { usageToOpenAI } from "../../types.js";
 import { joinUrl, parseEventJson, postJson, safeExtraHeaders, sseEvents } from "../http/index.js";
 import { UpstreamError, type ChatResult, type ProviderAdapter, type UpstreamTarget } from "../types.js";
+import { countAnthropicTokens } from "./count-tokens.js";
 import { streamErrorEvent } from "./errors.js";
+import { nativeMessages } from "./native.js";
 import { JSON_TOOL, toAnthropicRequest } from "./request.js";
 import { fromAnthropicResponse } from "./response.js";
 import { mergeAnthropicUsage, usageFromAnthropic, type AnthropicUsage } from "./usage.js";
@@ -47,7 +50,27 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
 
   return {
     format: "anthropic",
-    async chat(req, target, opts): Promise<ChatResult> {
+    countTokens: (req, target, opts, native) =>
+      countAnthropicTokens(
+        req,
+        target.model,
+        native,
+        {
+          url: joinUrl(url(target.baseUrl), "count_tokens"),
+          headers: headers(target, false),
+          apiKey: target.apiKey,
+          label,
+        },
+        opts,
+      ),
+    async chat(req, target, opts, native): Promise<ChatResult> {
+      if (native)
+        return nativeMessages(
+          native,
+          target.model,
+          { url: url(target.baseUrl), headers: (s) => headers(target, s), apiKey: target.apiKey, label },
+          opts,
+        );
       const { body, jsonTool } = toAnthropicRequest(req, target.model, o.defaultMaxTokens);
       const stream = body.stream === true;
       const call = await postJson({

@@ -12,6 +12,7 @@ import type { ChatRequest } from "../../types.js";
 import { contentText } from "../../types.js";
 import {
   parseDataUrl,
+  pdfData,
   type ABlock,
   type AMessage,
   type AnthropicRequest,
@@ -60,6 +61,11 @@ export function toAnthropicRequest(
                 ? { type: "image", source: { type: "base64", media_type: d.mediaType, data: d.data } }
                 : { type: "image", source: { type: "url", url: p.image_url.url } },
             );
+          } else if (p.type === "file" && pdfData(p)) {
+            blocks.push({
+              type: "document",
+              source: { type: "base64", media_type: "application/pdf", data: pdfData(p)! },
+            });
           } else
             throw invalidRequest(
               "unsupported_content",

@@ -20,6 +20,7 @@ import {
   type ProviderAdapter,
   type UpstreamTarget,
 } from "../types.js";
+import { countGeminiTokens } from "./count-tokens.js";
 import { checkError } from "./errors.js";
 import { toGeminiRequest } from "./request.js";
 import { finishFromGemini, partsOf, type GenResponse } from "./response.js";
@@ -38,6 +39,18 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
 
   return {
     format: "gemini",
+    countTokens: (req, target, opts) =>
+      countGeminiTokens(
+        req,
+        modelPath(target.model),
+        {
+          url: joinUrl(base(target.baseUrl), `${modelPath(target.model)}:countTokens`),
+          headers: headers(target, false),
+          apiKey: target.apiKey,
+          label,
+        },
+        opts,
+      ),
     async chat(req, target, opts): Promise<ChatResult> {
       const stream = req.stream === true;
       const url = joinUrl(

@@ -5,7 +5,7 @@
  * - JSON schemas are reduced to the OpenAPI subset Gemini accepts.
  */
 import { invalidRequest } from "../../errors.js";
-import { parseDataUrl } from "../../formats/anthropic-wire.js";
+import { parseDataUrl, pdfData } from "../../formats/anthropic-wire.js";
 import type { ChatRequest } from "../../types.js";
 import { contentText } from "../../types.js";
 
@@ -89,6 +89,8 @@ export function toGeminiRequest(req: ChatRequest): Record<string, unknown> {
         m.content.map((p) => {
           if (p.type === "text") return { text: p.text };
           if (p.type === "image_url") return imagePart(p.image_url.url);
+          const pdf = p.type === "file" ? pdfData(p) : undefined;
+          if (pdf) return { inlineData: { mimeType: "application/pdf", data: pdf } };
           throw invalidRequest(
             "unsupported_content",
             `Content part type "${p.type}" is not supported by this provider.`,

@@ -35,6 +35,7 @@ export interface UpstreamCall {
 export interface PostOptions {
   url: string;
   headers: Record<string, string>;
+  /** Sent as JSON; a Buffer is sent as it is (a multipart body, with its content type in `headers`). */
   body: unknown;
   opts: CallOptions;
   /** Used only to scrub echoed keys from upstream error text. */
@@ -204,7 +205,7 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
         path,
         method: "POST",
         headers: p.headers,
-        body: JSON.stringify(p.body),
+        body: Buffer.isBuffer(p.body) ? p.body : JSON.stringify(p.body),
         headersTimeout: 0,
         bodyTimeout: 0,
       },

@@ -1,7 +1,8 @@
 /**
  * The built-in `mock` provider, so Tollgate can be tried with no provider
  * account: `mock/echo` replies with the last user message, `mock/lorem` with
- * deterministic lorem ipsum sized by max_tokens. Invariants:
+ * deterministic lorem ipsum sized by max_tokens (the media models are in
+ * media.ts). Invariants:
  * - Deterministic output for a given request (no randomness, no network).
  * - Honours stream (word-by-word chunks with small delays), tools (echoes a
  *   call when tools are present and the prompt asks, or tool_choice forces
@@ -23,6 +24,7 @@ import type {
 import type { CallSignal } from "../../abort.js";
 import { contentText, usageToOpenAI } from "../../types.js";
 import { newId } from "../http/wire.js";
+import { mockMedia } from "./media.js";
 import {
   UpstreamError,
   type CallOptions,
@@ -148,6 +150,7 @@ export function createMockAdapter(o: { chunkDelayMs?: number } = {}): ProviderAd
   };
   return {
     format: "mock",
+    ...mockMedia(),
     async chat(req: ChatRequest, target: UpstreamTarget, opts: CallOptions): Promise<ChatResult> {
       check(target);
       if (opts.signal.aborted) throw abortedError();

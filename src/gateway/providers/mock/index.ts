@@ -17,6 +17,11 @@ export const MOCK_MODELS: ModelInfo[] = [
   { id: "echo", contextWindow: 128_000, maxOutputTokens: 4096, prices: FREE },
   { id: "lorem", contextWindow: 128_000, maxOutputTokens: 4096, prices: FREE },
   { id: "embed", contextWindow: 8192, prices: FREE, embeddings: true },
+  // Images, transcription, speech and moderation (providers/mock/media.ts).
+  { id: "image", prices: FREE },
+  { id: "transcribe", prices: FREE },
+  { id: "speech", prices: FREE },
+  { id: "moderation", prices: FREE },
 ];
 
 export const mock: ProviderDescriptor = {

@@ -1,5 +1,6 @@
 /**
- * OpenAI Chat Completions / Embeddings adapter, also used for every
+ * OpenAI Chat Completions / Embeddings adapter (images, audio and moderations
+ * in media.ts), also used for every
  * OpenAI-compatible server (xAI, Mistral, DeepSeek, Groq, Together, Fireworks,
  * OpenRouter, vLLM, Ollama, LM Studio) with quirks as options. Invariants:
  * - The canonical request IS this wire format: it is forwarded as-is except
@@ -31,6 +32,7 @@ import {
   type UpstreamTarget,
 } from "../types.js";
 import { streamError } from "./errors.js";
+import { openaiMedia } from "./media.js";
 
 export interface OpenAIAdapterOptions {
   /** Name used in error messages ("openai", "openai-compatible", or the provider slug). */
@@ -79,6 +81,7 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
 
   return {
     format: "openai",
+    ...openaiMedia(label, headersFor),
 
     async chat(req, target, opts): Promise<ChatResult> {
       const stream = req.stream === true;

@@ -1,6 +1,7 @@
 /**
- * OpenAI: the built-in provider and the `openai` wire format (Chat Completions
- * and Embeddings), which also serves every OpenAI-compatible custom provider.
+ * OpenAI: the built-in provider and the `openai` wire format (Chat Completions,
+ * Embeddings, Images, Audio, Moderations), which also serves every
+ * OpenAI-compatible custom provider.
  */
 import type { ProviderDescriptor } from "../descriptor.js";
 import { createOpenAIAdapter } from "./adapter.js";
@@ -39,6 +40,7 @@ export const openai: ProviderDescriptor = {
     notServed:
       /^(ada|babbage|curie|davinci|text-davinci-\d+)$|instruct|^ft:|\.ft-|:|computer-use|codex|deep-research|-pro($|-)|^gpt-oss|transcribe|tts|whisper|moderation|realtime|image/,
   },
-  bareModels: /^(gpt-|o[1-9](-|$)|chatgpt-|text-embedding-3|text-embedding-ada|davinci|babbage)/,
+  bareModels:
+    /^(gpt-|o[1-9](-|$)|chatgpt-|text-embedding-3|text-embedding-ada|davinci|babbage|dall-e-|whisper-|tts-|omni-moderation|text-moderation)/,
   imageTokenCeiling: openaiImageTokenCeiling,
 };

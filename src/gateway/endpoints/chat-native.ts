@@ -1,0 +1,101 @@
+/**
+ * Same-format traffic on a chat call (e.g. /v1/messages to an Anthropic-format
+ * provider): the request is scanned and sent as the client wrote it, the
+ * answer returned as the provider gave it (inbound/format.ts `NativeFormat`).
+ * Other targets of the same call (fallbacks of another format) get the
+ * canonical translation — or none, when it would lose content.
+ */
+import type { GatewayCall } from "../call.js";
+import type { ProviderEntry } from "../catalog.js";
+import type { InputBound, OutputScanner, Settlement } from "../hooks.js";
+import type { InboundFormat, NativeFormat } from "../inbound/format.js";
+import type { ChatResult, NativeRequest } from "../providers/types.js";
+import { type ResolvedTarget, resolveTargets } from "../routing/router.js";
+import { estimateInputTokens, estimateTextTokens, inputBound } from "../tokens.js";
+import type { ChatRequest, Usage } from "../types.js";
+
+export interface PreparedChat {
+  /** The canonical request (after the input policy). */
+  req: ChatRequest;
+  /** The client's request as written (after the input policy), for targets of its own format. */
+  native?: NativeRequest;
+  targets: ResolvedTarget[];
+  input: InputBound;
+}
+
+/**
+ * The request after the input policy, and its targets. Same-format traffic (the primary target speaks the
+ * inbound API) is scanned and sent as written; everything else is translated to the canonical request first.
+ */
+export async function prepareChat(
+  call: GatewayCall,
+  inbound: InboundFormat,
+  providers: Map<string, ProviderEntry>,
+): Promise<PreparedChat> {
+  const nf = inbound.native;
+  if (nf) {
+    const opening = nf.open(call.x.body, call.x.req.headers);
+    const targets = resolveTargets(opening.model, call.caller, providers);
+    if (targets[0]?.provider.format === nf.format) {
+      const scanned = (await call.hooks.scanInput?.(call, opening.view)) ?? opening.view;
+      const done = opening.finish(scanned);
+      const kept = done.sameFormatOnly ? targets.filter((t) => t.provider.format === nf.format) : targets;
+      return { req: done.canonical, native: done.native, targets: kept, input: done.input };
+    }
+  }
+  let req = inbound.toCanonical(call.x.body);
+  req = (await call.hooks.scanInput?.(call, req)) ?? req;
+  return { req, targets: resolveTargets(req.model, call.caller, providers), input: inputBound(req) };
+}
+
+/** The answer of a native call: whole, or streamed event by event. */
+export async function answerNative(
+  call: GatewayCall,
+  nf: NativeFormat,
+  result: Extract<ChatResult, { kind: "native" | "native_stream" }>,
+  model: string,
+  scanner: OutputScanner | undefined,
+  after: { req: ChatRequest; extra(s: Settlement | undefined): Record<string, unknown> },
+): Promise<void> {
+  const x = call.x;
+  if (result.kind === "native") {
+    const rendered = nf.renderWhole(result.body, model, scanner);
+    call.usage = result.usage ?? estimate(after.req, JSON.stringify(result.body));
+    call.markFirstByte();
+    const text = JSON.stringify(rendered);
+    call.logResponseBody(rendered, text);
+    call.costHeaders(await call.settle("ok"));
+    x.sendJson(200, text);
+    return;
+  }
+  const sse = call.startStream();
+  const streamer = nf.streamer(model, scanner);
+  call.streamErrorFrames = (e) => streamer.error(e, x.id);
+  try {
+    for await (const e of result.stream) {
+      call.markFirstByte();
+      const frames = streamer.event(e);
+      if (frames.length) {
+        const wait = sse.frames(frames);
+        if (wait) await wait;
+      }
+    }
+    call.usage = result.usage() ?? estimate(after.req, streamer.sent());
+  } catch (err) {
+    call.usage = result.usage() ?? estimate(after.req, streamer.sent());
+    throw err;
+  }
+  call.logResponseBody(streamer.sent());
+  const settlement = await call.settle("ok");
+  await sse.frames(streamer.finish(call.usage, after.extra(settlement)));
+  call.endStream(settlement);
+}
+
+function estimate(req: ChatRequest, generated: string): Usage {
+  return {
+    inputTokens: estimateInputTokens(req),
+    cachedInputTokens: 0,
+    outputTokens: estimateTextTokens(generated),
+    estimated: true,
+  };
+}
