@@ -20,12 +20,12 @@ import type { ProviderEntry } from "../catalog.js";
 import { countWithTokenizer } from "../count-tokens.js";
 import { fromUpstream, invalidRequest, shuttingDown } from "../errors.js";
 import type { Exchange } from "../exchange.js";
-import { anthropicToCanonical, anthropicToCanonicalLenient } from "../formats/anthropic-inbound.js";
+import { anthropicToCanonical } from "../formats/anthropic-inbound.js";
 import type { AnthropicRequest } from "../formats/anthropic-wire.js";
 import type { GatewayHooks } from "../hooks.js";
 import { messagesSchema } from "../inbound/anthropic-schema.js";
+import { createAnthropicNative } from "../inbound/anthropic-native.js";
 import { checkParams } from "../inbound/params.js";
-import { ANTHROPIC_CLIENT_HEADERS } from "../providers/anthropic/native.js";
 import { type NativeRequest, UpstreamError } from "../providers/types.js";
 import { type ResolvedTarget, resolveTargets } from "../routing/router.js";
 import type { ChatRequest } from "../types.js";
@@ -44,30 +44,28 @@ export interface CountTokensRuntime {
   ): ((req: ChatRequest, native: NativeRequest | undefined, signal: CallSignal) => Promise<number>) | null;
 }
 
-export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTokensRuntime): Promise<void> {
-  const body = x.body;
+/** Counting requests opened like a Messages request to an Anthropic upstream (the body minus `max_tokens`). */
+const counting = createAnthropicNative((body) => {
   if (!body || typeof body !== "object" || Array.isArray(body))
     throw invalidRequest("invalid_body", "The body must be a JSON object.");
   checkParams(countTokensSchema, body);
-  const request = body as AnthropicRequest;
+  return body as AnthropicRequest;
+});
+
+export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTokensRuntime): Promise<void> {
+  const opening = counting.open(x.body, x.req.headers);
   const [target] = resolveTargets(
-    request.model,
+    opening.model,
     { defaultModel: caller.defaultModel, allowedModels: caller.allowedModels },
     await rt.providersFor(caller.orgId),
   );
   const t = target!;
-  const sameFormat = t.provider.format === "anthropic";
-  // To an Anthropic-format provider the request goes as written; the others get the strict translation.
-  let req = sameFormat ? anthropicToCanonicalLenient(request).req : anthropicToCanonical(request);
-  let native: NativeRequest | undefined = sameFormat
-    ? { format: "anthropic", body: body as Record<string, unknown>, headers: clientHeaders(x) }
-    : undefined;
   x.header("x-tollgate-provider", t.provider.slug);
   x.header("x-tollgate-model", t.name);
 
   const upstream = rt.upstreamCount(t);
   if (!upstream) {
-    const counted = await countWithTokenizer(req, t.model);
+    const counted = await countWithTokenizer(anthropicToCanonical(x.body as AnthropicRequest), t.model);
     x.header("x-tollgate-token-count", "estimated");
     x.header(
       "x-tollgate-tokenizer",
@@ -77,23 +75,23 @@ export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTok
     return;
   }
 
-  // The messages leave for the provider: the project's policy sees them first (a block refuses, a redaction is sent).
-  const scanned = await rt.hooks.scanInput?.(
-    {
-      requestId: x.id,
-      orgId: caller.orgId,
-      projectId: caller.projectId,
-      keyId: caller.keyId,
-      environment: caller.environment,
-      endpoint: "messages",
-      logBodies: false,
-    },
-    { ...req, model: t.model },
-  );
-  if (scanned) {
-    req = scanned;
-    native = undefined;
-  }
+  // The messages leave for the provider: the project's policy sees them first (a block refuses, a
+  // redaction is sent); an Anthropic-format provider gets the request as written, the others its translation.
+  const scanned =
+    (await rt.hooks.scanInput?.(
+      {
+        requestId: x.id,
+        orgId: caller.orgId,
+        projectId: caller.projectId,
+        keyId: caller.keyId,
+        environment: caller.environment,
+        endpoint: "messages",
+        logBodies: false,
+      },
+      opening.view,
+    )) ?? opening.view;
+  const sent = opening.finish(scanned);
+  const native = t.provider.format === counting.format ? sent.native : undefined;
   const abort = new CallAbort();
   const onClose = () => {
     if (!x.res.writableFinished) abort.abort();
@@ -102,7 +100,7 @@ export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTok
   rt.inFlight.add(abort);
   let tokens: number;
   try {
-    tokens = await upstream({ ...req, model: t.model }, native, abort);
+    tokens = await upstream({ ...sent.canonical, model: t.model }, native, abort);
   } catch (err) {
     if (abort.reason === SHUTTING_DOWN) throw shuttingDown();
     throw err instanceof UpstreamError ? fromUpstream(err, t.provider.slug) : err;
@@ -112,14 +110,4 @@ export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTok
   }
   x.header("x-tollgate-token-count", "exact");
   x.sendJson(200, { input_tokens: tokens });
-}
-
-/** The request headers an Anthropic upstream reads besides the body (`anthropic-beta`). */
-function clientHeaders(x: Exchange): Record<string, string> {
-  const passed: Record<string, string> = {};
-  for (const h of ANTHROPIC_CLIENT_HEADERS) {
-    const v = x.req.headers[h];
-    if (typeof v === "string") passed[h] = v;
-  }
-  return passed;
 }
