@@ -22,9 +22,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import type { ProxyTrust } from "../platform/http.js";
 import { answerError, type Caller, type CallRuntime, GatewayCall } from "./call.js";
-import { type EndpointRuntime, serveChat } from "./endpoints/chat.js";
+import { serveChat } from "./endpoints/chat.js";
 import { type CountTokensRuntime, countTokensSchema, serveCountTokens } from "./endpoints/count-tokens.js";
 import { serveEmbeddings } from "./endpoints/embeddings.js";
+import type { OneTargetRuntime } from "./endpoints/one-target.js";
 import {
   anthropicErrorBody,
   GatewayError,
@@ -53,7 +54,7 @@ export interface FrontDeps extends BodyRules {
   testKeyRpm: number;
   inbound: { openai: InboundFormat; anthropic?: InboundFormat };
   /** What every call shares (hooks, the log sink, the shutdown) and what the endpoints use. */
-  runtime: CallRuntime & EndpointRuntime & { embeds(format: string): boolean };
+  runtime: CallRuntime & OneTargetRuntime;
   models(caller: Caller): Promise<unknown>;
   /** One model as `models` lists it, or null when that list would not show it. */
   model(caller: Caller, id: string): Promise<unknown | null>;

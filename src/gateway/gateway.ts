@@ -15,7 +15,7 @@ import { SHUTTING_DOWN } from "./call.js";
 import type { ProviderEntry } from "./catalog.js";
 import type { GatewayError } from "./errors.js";
 import type { ExchangeLog } from "./exchange.js";
-import { mediaRoutes } from "./endpoints/media.js";
+import { mediaRoutes } from "./endpoints/media-routes.js";
 import { createGatewayFront, type FrontDeps, type GatewayFront } from "./front.js";
 import type { GatewayHooks } from "./hooks.js";
 import type { InboundFormat } from "./inbound/format.js";
@@ -27,7 +27,7 @@ import { createAdapters, type Timeouts, UpstreamError } from "./providers/index.
 import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/ratelimit.js";
 import type { Endpoint, RequestLogEntry } from "./request-log.js";
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
-import { createExecutor } from "./routing/executor.js";
+import { createExecutor, upstreamOf } from "./routing/executor.js";
 import { responsesRoutes } from "./responses/endpoint.js";
 import type { ResponseStore } from "./responses/store.js";
 
@@ -103,7 +103,10 @@ export function createGateway(deps: GatewayDeps) {
     providersFor: deps.providersFor,
     execute,
     heartbeatMs: deps.heartbeatMs ?? 10_000,
-    embeds: (format) => adapters[format as keyof typeof adapters]?.embeddings !== undefined,
+    offers: (format, capability) => {
+      const adapter = adapters[format as keyof typeof adapters];
+      return adapter !== undefined && adapter[capability] !== undefined;
+    },
   };
 
   const models = createModelList(deps.pricing);
@@ -126,12 +129,7 @@ export function createGateway(deps: GatewayDeps) {
       upstreamCount(target) {
         const adapter = adapters[target.provider.format];
         if (!adapter.countTokens) return null;
-        const upstream = {
-          baseUrl: target.provider.baseUrl,
-          apiKey: target.provider.apiKey,
-          headers: target.provider.headers,
-          model: target.model,
-        };
+        const upstream = upstreamOf(target);
         return (req, native, signal) =>
           adapter.countTokens!(
             req,
@@ -145,16 +143,7 @@ export function createGateway(deps: GatewayDeps) {
           );
       },
     },
-    routes: [
-      ...(deps.responses ? responsesRoutes(deps.responses, runtime) : []),
-      ...mediaRoutes({
-        ...runtime,
-        offers: (format, capability) => {
-          const adapter = adapters[format as keyof typeof adapters];
-          return adapter !== undefined && adapter[capability] !== undefined;
-        },
-      }),
-    ],
+    routes: [...(deps.responses ? responsesRoutes(deps.responses, runtime) : []), ...mediaRoutes(runtime)],
     log: deps.logger,
     trustProxy: proxyTrust(deps.config.trustProxy),
   });

@@ -11,20 +11,12 @@
  * `[audio: N bytes, type]`.
  */
 import type { GatewayCall } from "../call.js";
+import { oneTarget, type OneTargetRuntime, scanTexts } from "./one-target.js";
 import { invalidRequest } from "../errors.js";
 import type { SpeechRequest, TranscribeResult } from "../media.js";
 import { multipartOf, uploadPlaceholder } from "../request-input.js";
 import { embeddingsInputBound, estimateTextTokens } from "../tokens.js";
-import {
-  bodyObject,
-  type MediaRuntime,
-  mediaTarget,
-  requireString,
-  scanOutput,
-  scanTexts,
-  sendBytes,
-  servedHeaders,
-} from "./media.js";
+import { bodyObject, requireString, scanOutput, sendBytes, servedHeaders } from "./media.js";
 
 /**
  * The lowest bitrate an accepted audio file can have (2 kbit/s, below every speech codec in the formats
@@ -53,7 +45,7 @@ function scanTranscript(call: GatewayCall, body: TranscribeResult["body"]): Tran
   return out;
 }
 
-export async function serveTranscription(call: GatewayCall, rt: MediaRuntime): Promise<void> {
+export async function serveTranscription(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
     const body = bodyObject(x);
@@ -72,7 +64,7 @@ export async function serveTranscription(call: GatewayCall, rt: MediaRuntime): P
     const prompt = typeof body.prompt === "string" ? body.prompt : "";
     const [scanned = ""] = await scanTexts(call, body.model, prompt ? [prompt] : []);
     call.logRequestBody();
-    const admitted = await mediaTarget(call, rt, body.model, "transcribe");
+    const admitted = await oneTarget(call, rt, body.model, "transcribe");
     await call.reserve({
       routes: admitted.routes,
       input: { tokens: file.data.length + Buffer.byteLength(scanned), images: 0 },
@@ -108,7 +100,7 @@ export async function serveTranscription(call: GatewayCall, rt: MediaRuntime): P
   }
 }
 
-export async function serveSpeech(call: GatewayCall, rt: MediaRuntime): Promise<void> {
+export async function serveSpeech(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
     const body = bodyObject(x);
@@ -122,7 +114,7 @@ export async function serveSpeech(call: GatewayCall, rt: MediaRuntime): Promise<
     const instructions = typeof body.instructions === "string" && body.instructions ? body.instructions : null;
     const scanned = await scanTexts(call, body.model, instructions ? [input, instructions] : [input]);
     call.logRequestBody();
-    const admitted = await mediaTarget(call, rt, body.model, "speech");
+    const admitted = await oneTarget(call, rt, body.model, "speech");
     await call.reserve({
       routes: admitted.routes,
       input: embeddingsInputBound(scanned),

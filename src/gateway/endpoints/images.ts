@@ -6,10 +6,11 @@
  * image: each `b64_json` (and `data:` URL) is stored as `[image: N bytes]`.
  */
 import type { GatewayCall } from "../call.js";
+import { oneTarget, type OneTargetRuntime, scanTexts } from "./one-target.js";
 import { invalidRequest } from "../errors.js";
 import type { ImagesRequest, ImagesResponse } from "../media.js";
 import { embeddingsInputBound, estimateTextTokens } from "../tokens.js";
-import { bodyObject, type MediaRuntime, mediaTarget, requireString, scanTexts, servedHeaders } from "./media.js";
+import { bodyObject, requireString, servedHeaders } from "./media.js";
 
 const MAX_IMAGES = 10;
 
@@ -28,7 +29,7 @@ function imagesForLog(r: ImagesResponse): ImagesResponse {
   };
 }
 
-export async function serveImages(call: GatewayCall, rt: MediaRuntime): Promise<void> {
+export async function serveImages(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
     const body = bodyObject(x);
@@ -44,7 +45,7 @@ export async function serveImages(call: GatewayCall, rt: MediaRuntime): Promise<
       throw invalidRequest("invalid_n", `\`n\` must be an integer from 1 to ${MAX_IMAGES}.`, "n");
     const [scanned] = await scanTexts(call, body.model, [prompt]);
     call.logRequestBody();
-    const admitted = await mediaTarget(call, rt, body.model, "images");
+    const admitted = await oneTarget(call, rt, body.model, "images");
     await call.reserve({
       routes: admitted.routes,
       input: embeddingsInputBound(scanned!),

@@ -6,10 +6,11 @@
  * in the log as `[image: N bytes]`.
  */
 import type { GatewayCall } from "../call.js";
+import { oneTarget, type OneTargetRuntime, scanTexts } from "./one-target.js";
 import { invalidRequest } from "../errors.js";
 import type { ModerationRequest } from "../media.js";
 import { embeddingsInputBound, estimateTextTokens } from "../tokens.js";
-import { bodyObject, type MediaRuntime, mediaTarget, scanTexts, servedHeaders } from "./media.js";
+import { bodyObject, servedHeaders } from "./media.js";
 
 interface Part {
   type: string;
@@ -34,7 +35,7 @@ function forLog(body: Record<string, unknown>, input: ModerationRequest["input"]
   };
 }
 
-export async function serveModerations(call: GatewayCall, rt: MediaRuntime): Promise<void> {
+export async function serveModerations(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
     const body = bodyObject(x);
@@ -65,7 +66,7 @@ export async function serveModerations(call: GatewayCall, rt: MediaRuntime): Pro
     x.body = forLog(body, sent);
     x.bodyText = JSON.stringify(x.body);
     call.logRequestBody();
-    const admitted = await mediaTarget(call, rt, body.model, "moderate");
+    const admitted = await oneTarget(call, rt, body.model, "moderate");
     await call.reserve({
       routes: admitted.routes,
       input: { ...embeddingsInputBound(scanned), images },

@@ -24,6 +24,7 @@ import {
   type ProviderFormat,
   type Timeouts,
   UpstreamError,
+  type UpstreamTarget,
 } from "../providers/types.js";
 import type { Attempt } from "../request-log.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
@@ -88,14 +89,15 @@ async function primed<T>(stream: AsyncIterable<T>): Promise<AsyncIterableIterato
   return rest;
 }
 
-export function createExecutor(deps: ExecutorDeps) {
-  const upstreamOf = (target: ResolvedTarget) => ({
-    baseUrl: target.provider.baseUrl,
-    apiKey: target.provider.apiKey,
-    headers: target.provider.headers,
-    model: target.model,
-  });
+/** Where a resolved target's calls go upstream (the provider's URL, key and headers, its own model id). */
+export const upstreamOf = (target: ResolvedTarget): UpstreamTarget => ({
+  baseUrl: target.provider.baseUrl,
+  apiKey: target.provider.apiKey,
+  headers: target.provider.headers,
+  model: target.model,
+});
 
+export function createExecutor(deps: ExecutorDeps) {
   /**
    * Calls `op` on each target in order (with retries) until one answers. `attempts` is filled in as
    * calls are made, so the caller still has them when every target failed.
