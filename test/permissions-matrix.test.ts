@@ -111,6 +111,7 @@ const EXPECTED: Record<string, Expect> = {
   "POST /v1/responses": "apiKey",
   "GET /v1/responses/:id": "apiKey",
   "DELETE /v1/responses/:id": "apiKey",
+  "GET /v1/responses/:id/input_items": "apiKey",
   "POST /v1/messages/count_tokens": "apiKey",
   "POST /v1/images/generations": "apiKey",
   "POST /v1/audio/transcriptions": "apiKey",

@@ -139,6 +139,39 @@ describe(`Responses API (${storageKind})`, () => {
     });
   });
 
+  it("input_items lists a stored turn's input as sent (redacted by the policy), newest first, paged", async () => {
+    const first = await openai().responses.create({ model: "mock/echo", input: "turn one" });
+    const r = await openai().responses.create({
+      model: "mock/echo",
+      previous_response_id: first.id,
+      instructions: "not an item",
+      input: [
+        { role: "developer", content: "be kind" },
+        {
+          role: "user",
+          content: [
+            { type: "input_text", text: "look" },
+            { type: "input_image", image_url: "https://example.com/a.png", detail: "auto" },
+          ],
+        },
+      ],
+    });
+    const page = await openai().responses.inputItems.list(r.id);
+    expect(page.data.map((i) => (i.type === "message" ? i.role : i.type))).toEqual(["user", "developer"]);
+    expect(page.data[0]).toMatchObject({
+      type: "message",
+      content: [
+        { type: "input_text", text: "look" },
+        { type: "input_image", image_url: "https://example.com/a.png" },
+      ],
+    });
+    const asc = await openai().responses.inputItems.list(r.id, { order: "asc", limit: 1 });
+    expect(asc.data).toHaveLength(1);
+    expect(asc.data[0]).toMatchObject({ role: "developer" });
+    expect(asc.has_more).toBe(true);
+    await expect(openai(otherKey).responses.inputItems.list(r.id)).rejects.toMatchObject({ status: 404 });
+  });
+
   it("stored responses belong to the project: another project's key finds nothing; delete removes it", async () => {
     const r = await openai().responses.create({ model: "mock/echo", input: "mine" });
     await expect(openai(otherKey).responses.retrieve(r.id)).rejects.toMatchObject({ status: 404 });

@@ -6,7 +6,8 @@
  *     before it is sent unless `store: false`, so a client may chain on it at
  *     once with `previous_response_id`.
  *   GET /v1/responses/{id}, DELETE /v1/responses/{id} — the project's stored
- *     responses.
+ *     responses; GET /v1/responses/{id}/input_items — a stored response's
+ *     input as it was sent (after the input policy).
  */
 import type { GatewayCall } from "../call.js";
 import { type EndpointRuntime, serveChat } from "../endpoints/chat.js";
@@ -14,6 +15,7 @@ import { GatewayError, openaiErrorBody } from "../errors.js";
 import type { Route } from "../front-routes.js";
 import type { InboundFormat } from "../inbound/format.js";
 import { type ChatMessage, usageFromOpenAI } from "../types.js";
+import { inputItems, inputItemsPage } from "./input-items.js";
 import { checkResponsesRequest, toChatRequest } from "./request.js";
 import {
   fromChat,
@@ -113,7 +115,20 @@ export function responsesRoutes(store: ResponseStore, rt: EndpointRuntime): Rout
       async answer(x, caller, id) {
         const found = await store.find(caller.orgId, caller.projectId, id!);
         if (!found) throw notFound(id!);
-        x.sendJson(200, found);
+        x.sendJson(200, found.response);
+      },
+    },
+    {
+      kind: "plain",
+      method: "GET",
+      path: "/v1/responses/{id}/input_items",
+      doc: { summary: "List the input items of a stored response", tag: TAG },
+      errorBody: openaiErrorBody,
+      async answer(x, caller, id) {
+        const found = await store.find(caller.orgId, caller.projectId, id!);
+        if (!found) throw notFound(id!);
+        const query = new URL(x.req.url ?? "", "http://x").searchParams;
+        x.sendJson(200, inputItemsPage(inputItems(found.messages.slice(0, -1), id!), query));
       },
     },
     {

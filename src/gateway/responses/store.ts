@@ -22,7 +22,12 @@ export interface StoredTurn {
 
 export interface ResponseStore {
   save(turn: StoredTurn): Promise<void>;
-  find(orgId: string, projectId: string, id: string): Promise<ResponseObject | null>;
+  /** The stored response and its turn's messages (its input as sent upstream, then its answer). */
+  find(
+    orgId: string,
+    projectId: string,
+    id: string,
+  ): Promise<{ response: ResponseObject; messages: ChatMessage[] } | null>;
   /**
    * The conversation that ends with response `id`, oldest turn first; null when it, or any earlier turn
    * of its chain, is missing (deleted, expired, another project's).

@@ -55,7 +55,7 @@ export function createResponseStore(db: Db, box: SecretBox): ResponseStore {
         .select({ payload: storedResponses.payload })
         .from(storedResponses)
         .where(scope(orgId, projectId, id));
-      return row ? open(orgId, projectId, id, row.payload).response : null;
+      return row ? open(orgId, projectId, id, row.payload) : null;
     },
 
     async conversation(orgId, projectId, id) {
