@@ -369,6 +369,14 @@ describe(`Responses API (${storageKind})`, () => {
       status: 400,
       error: { param: "max_output_tokens" },
     });
+    expect(await post({ model: "mock/echo", input: "x", temperature: "hot" })).toMatchObject({
+      status: 400,
+      error: { code: "invalid_temperature", param: "temperature", message: "`temperature` must be a number." },
+    });
+    expect(await post({ model: "mock/echo", input: "x", metadata: { a: 1 } })).toMatchObject({
+      status: 400,
+      error: { code: "invalid_metadata", param: "metadata.a" },
+    });
     expect(await post({ model: "mock/echo", input: "x", background: true })).toMatchObject({
       status: 400,
       error: { code: "unsupported_background" },

@@ -17,6 +17,7 @@ import type { InboundFormat } from "../inbound/format.js";
 import { type ChatMessage, usageFromOpenAI } from "../types.js";
 import { inputItems, inputItemsPage } from "./input-items.js";
 import { checkResponsesRequest, toChatRequest } from "./request.js";
+import { responsesSchema } from "./schema.js";
 import {
   fromChat,
   ItemIds,
@@ -102,7 +103,7 @@ export function responsesRoutes(store: ResponseStore, rt: EndpointRuntime): Rout
       method: "POST",
       path: "/v1/responses",
       endpoint: "responses",
-      doc: { summary: "Create a model response (Responses API) with any provider", tag: TAG },
+      doc: { summary: "Create a model response (Responses API) with any provider", tag: TAG, body: responsesSchema },
       errorBody: openaiErrorBody,
       serve: (call) => serveResponse(call, rt, store),
     },

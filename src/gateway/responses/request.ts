@@ -17,6 +17,7 @@
  * `item_reference`, file ids), never silently dropped.
  */
 import { invalidRequest } from "../errors.js";
+import { checkParams } from "../inbound/params.js";
 import type {
   AssistantMessage,
   ChatMessage,
@@ -27,6 +28,7 @@ import type {
   TextPart,
   ToolChoice,
 } from "../types.js";
+import { responsesSchema } from "./schema.js";
 import type { FunctionToolDef, InputContent, InputItem, ResponsesRequest, TextFormat } from "./wire.js";
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
@@ -43,39 +45,9 @@ const REFUSED = {
 
 export function checkResponsesRequest(body: unknown): ResponsesRequest {
   if (!isObject(body)) throw invalidRequest("invalid_body", "The body must be a JSON object.");
+  // The official parameter types (schema.ts); the body itself goes on.
+  checkParams(responsesSchema, body);
   const b = body as ResponsesRequest;
-  if (b.model !== undefined && typeof b.model !== "string")
-    throw invalidRequest("invalid_model", "`model` must be a string.", "model");
-  if (typeof b.input === "string") {
-    if (!b.input) throw invalidRequest("invalid_input", "`input` must not be empty.", "input");
-  } else if (!Array.isArray(b.input) || b.input.length === 0) {
-    throw invalidRequest("invalid_input", "`input` must be a non-empty string or array of items.", "input");
-  }
-  if (!optional(b.instructions) && typeof b.instructions !== "string")
-    throw invalidRequest("invalid_instructions", "`instructions` must be a string.", "instructions");
-  if (!optional(b.previous_response_id) && typeof b.previous_response_id !== "string")
-    throw invalidRequest(
-      "invalid_previous_response_id",
-      "`previous_response_id` must be a string.",
-      "previous_response_id",
-    );
-  for (const k of ["store", "stream", "parallel_tool_calls"] as const)
-    if (!optional(b[k]) && typeof b[k] !== "boolean")
-      throw invalidRequest(`invalid_${k}`, `\`${k}\` must be a boolean.`, k);
-  if (!optional(b.max_output_tokens)) {
-    const v = b.max_output_tokens;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
-      throw invalidRequest(
-        "invalid_max_output_tokens",
-        "`max_output_tokens` must be a positive integer.",
-        "max_output_tokens",
-      );
-  }
-  for (const k of ["temperature", "top_p"] as const)
-    if (!optional(b[k]) && (typeof b[k] !== "number" || !Number.isFinite(b[k])))
-      throw invalidRequest(`invalid_${k}`, `\`${k}\` must be a number.`, k);
-  if (!optional(b.metadata) && !isObject(b.metadata))
-    throw invalidRequest("invalid_metadata", "`metadata` must be an object of strings.", "metadata");
   for (const [k, what] of Object.entries(REFUSED))
     if (!optional(b[k]) && b[k] !== false)
       throw invalidRequest(`unsupported_${k}`, `${what} are not supported by this gateway.`, k);
