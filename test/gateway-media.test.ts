@@ -229,6 +229,132 @@ describe(`images and audio on the gateway (${storageKind})`, () => {
     expect((await none.json()).error).toMatchObject({ code: "invalid_file", param: "file" });
   });
 
+  it("images and speech parameters are checked against the SDK's types: 400 naming the parameter, nothing sent upstream", async () => {
+    const calls = fake.requests.length;
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`${base}/v1/${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${client.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, error: (await r.json()).error };
+    };
+    const image = { model: "gpt-image-1", prompt: "a red bicycle" };
+    const speech = { model: "gpt-4o-mini-tts", voice: "coral", input: "Good morning" };
+    for (const [path, body, param, message] of [
+      ["images/generations", { ...image, n: 0 }, "n", "`n` must be at least 1."],
+      ["images/generations", { ...image, n: 11 }, "n", "`n` must be at most 10."],
+      ["images/generations", { ...image, n: 1.5 }, "n", "`n` must be an integer."],
+      ["images/generations", { model: "gpt-image-1" }, "prompt", "`prompt` is required."],
+      ["images/generations", { ...image, prompt: "" }, "prompt", "`prompt` must be a non-empty string."],
+      ["images/generations", { ...image, output_compression: 101 }, "output_compression", "must be at most 100"],
+      ["images/generations", { ...image, output_format: "gif" }, "output_format", '"png", "jpeg", "webp"'],
+      ["images/generations", { ...image, size: 1024 }, "size", "`size` must be a string."],
+      ["audio/speech", { ...speech, speed: 10 }, "speed", "`speed` must be at most 4."],
+      ["audio/speech", { ...speech, response_format: "ogg" }, "response_format", '"mp3", "opus", "aac", "flac"'],
+      ["audio/speech", { ...speech, input: "x".repeat(4097) }, "input", "`input` must have at most 4096 characters."],
+      ["audio/speech", { model: "gpt-4o-mini-tts", input: "hi" }, "voice", "`voice` is required."],
+      ["audio/speech", { ...speech, voice: 7 }, "voice", "`voice` must be a voice name or a custom voice `{id}`."],
+    ] as const) {
+      const r = await post(path, body);
+      expect(r.status, `${path} ${JSON.stringify(body).slice(0, 80)}`).toBe(400);
+      expect(r.error).toMatchObject({ code: `invalid_${param}`, param, type: "invalid_request_error" });
+      expect(r.error.message).toContain(message);
+    }
+    const array = await post("images/generations", [image]);
+    expect(array).toMatchObject({ status: 400, error: { code: "invalid_body" } });
+    expect(fake.requests.length).toBe(calls);
+  });
+
+  it("parameters Tollgate does not know reach OpenAI unchanged; a custom voice `{id}` is accepted", async () => {
+    await client.images.generate({
+      model: "gpt-image-1",
+      prompt: "a red bicycle",
+      quality: "high",
+      background: "transparent",
+      x_vendor_flag: { keep: true },
+    } as never);
+    expect(fake.last().body).toEqual({
+      model: "gpt-image-1",
+      prompt: "a red bicycle",
+      quality: "high",
+      background: "transparent",
+      x_vendor_flag: { keep: true },
+    });
+    const res = await client.audio.speech.create({
+      model: "gpt-4o-mini-tts",
+      voice: { id: "voice_1234" },
+      input: "Good morning",
+      speed: 1.25,
+      x_vendor_flag: 1,
+    } as never);
+    expect(res.status).toBe(200);
+    expect(fake.last().body).toMatchObject({ voice: { id: "voice_1234" }, speed: 1.25, x_vendor_flag: 1 });
+  });
+
+  it("transcription form fields are checked as the strings they arrive as; unknown fields go upstream", async () => {
+    const calls = fake.requests.length;
+    const upload = (fields: Record<string, string>) => {
+      const form = new FormData();
+      form.append("model", "whisper-1");
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append("file", new Blob([Buffer.alloc(4_000, 1)], { type: "audio/mpeg" }), "a.mp3");
+      return fetch(`${base}/v1/audio/transcriptions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${client.apiKey}` },
+        body: form,
+      });
+    };
+    for (const [fields, param, message] of [
+      [{ temperature: "hot" }, "temperature", "`temperature` must be a number."],
+      [{ temperature: "1.5" }, "temperature", "`temperature` must be at most 1."],
+      [{ response_format: "xml" }, "response_format", '"json", "text", "verbose_json", "srt", "vtt"'],
+      [{ "timestamp_granularities[]": "line" }, "timestamp_granularities", 'must be "word" or "segment"'],
+      [{ stream: "yes" }, "stream", 'must be one of "true", "false"'],
+    ] as const) {
+      const r = await upload(fields);
+      expect(r.status, JSON.stringify(fields)).toBe(400);
+      const { error } = await r.json();
+      expect(error).toMatchObject({ code: `invalid_${param}`, param });
+      expect(error.message).toContain(message);
+    }
+    expect(fake.requests.length).toBe(calls);
+    const ok = await client.audio.transcriptions.create({
+      model: "whisper-1",
+      file: await toFile(Buffer.alloc(4_000, 1), "a.mp3", { type: "audio/mpeg" }),
+      temperature: 0.2,
+      timestamp_granularities: ["word", "segment"],
+      response_format: "verbose_json",
+      x_vendor_flag: "on",
+    } as never);
+    expect(ok.text).toBe("fake transcript of 4000 bytes");
+    expect(fake.uploads.at(-1)!.fields).toMatchObject({
+      temperature: "0.2",
+      "timestamp_granularities[]": "segment",
+      x_vendor_flag: "on",
+    });
+  });
+
+  it("the OpenAPI document shows the media bodies' schemas, the transcription's as multipart form fields", async () => {
+    const doc = await (await fetch(`${base}/api/openapi.json`)).json();
+    const body = (path: string, type = "application/json") => doc.paths[path].post.requestBody.content[type].schema;
+    const images = body("/v1/images/generations");
+    expect(images.required).toEqual(["prompt"]);
+    expect(images.properties.n.anyOf[0]).toEqual({ type: "integer", minimum: 1, maximum: 10 });
+    const speech = body("/v1/audio/speech");
+    expect(speech.required).toEqual(["input", "voice"]);
+    expect(speech.properties.speed).toEqual({ type: "number", minimum: 0.25, maximum: 4 });
+    expect(speech.properties.response_format.enum).toEqual(["mp3", "opus", "aac", "flac", "wav", "pcm"]);
+    const form = body("/v1/audio/transcriptions", "multipart/form-data");
+    expect(form.required).toEqual(["file"]);
+    expect(form.properties.file).toMatchObject({ type: "string", format: "binary" });
+    expect(form.properties.temperature).toMatchObject({
+      type: "string",
+      description: "A number from 0 to 1, sent as text.",
+    });
+    expect(body("/v1/moderations").properties.input.anyOf).toHaveLength(3);
+  });
+
   it("an upload over 16 MiB is 413: by its Content-Length before reading, and while reading a chunked one", async () => {
     const calls = fake.requests.length;
     const start = Buffer.from(

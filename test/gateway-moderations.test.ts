@@ -76,6 +76,38 @@ describe(`moderations and media policies on the gateway (${storageKind})`, () =>
     expect(log).toMatchObject({ endpoint: "moderations", modelServed: "openai/omni-moderation-latest", status: 200 });
   });
 
+  it("`input` is checked against the SDK's type: 400 naming it; parts and unknown parameters reach OpenAI unchanged", async () => {
+    const calls = fake.requests.length;
+    for (const [input, message] of [
+      [
+        5,
+        "`input` must be a string, a non-empty array of strings, or a non-empty array of `text` / `image_url` parts.",
+      ],
+      [undefined, "`input` is required."],
+      [[], "must be a string, a non-empty array of strings"],
+      [[{ type: "video", url: "x" }], "`text` / `image_url` parts"],
+      [[{ type: "image_url", image_url: {} }], "`text` / `image_url` parts"],
+      [["a", { type: "text", text: "b" }], "`text` / `image_url` parts"],
+    ] as const) {
+      const err = (await client.moderations
+        .create({ model: "omni-moderation-latest", input } as never)
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+      expect(err, JSON.stringify(input)).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(err.error).toMatchObject({ code: "invalid_input", param: "input", type: "invalid_request_error" });
+      expect((err.error as { message: string }).message).toContain(message);
+    }
+    const model = await client.moderations.create({ model: 7, input: "x" } as never).catch((e: unknown) => e);
+    expect((model as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ code: "invalid_model" });
+    expect(fake.requests.length).toBe(calls);
+    const input = [
+      { type: "text" as const, text: "a calm walk" },
+      { type: "image_url" as const, image_url: { url: "https://example.com/cat.png" } },
+    ];
+    const r = await client.moderations.create({ model: "omni-moderation-latest", input, x_vendor_flag: true } as never);
+    expect(r.results).toHaveLength(2);
+    expect(fake.last().body).toEqual({ model: "omni-moderation-latest", input, x_vendor_flag: true });
+  });
+
   it("a provider without the capability answers 400 with a clear code, before any upstream call", async () => {
     const calls = fake.requests.length;
     const img = await client.images.generate({ model: "anthropic/claude-sonnet-4-5", prompt: "x" }).catch((e) => e);

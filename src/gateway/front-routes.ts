@@ -21,7 +21,7 @@ export interface RouteDoc {
   description?: string;
   /** OpenAPI tag: "OpenAI API", "Anthropic API". */
   tag: string;
-  /** The schema that checks the JSON body: the document shows it as the request body's JSON Schema. */
+  /** The schema that checks the body (JSON, or a multipart form's fields): the document shows it as the request body's JSON Schema. */
   body?: ZodType;
 }
 

@@ -4,7 +4,8 @@
  * including routes added later — is listed. Each operation carries the
  * route's summary and tag, the bearer API-key security scheme, its `{id}`
  * path parameter, the request body's JSON Schema when the route declares one
- * (generated from the zod schema that checks it) and the error answers in the
+ * (generated from the zod schema that checks it; a multipart body's text
+ * fields and file as multipart/form-data) and the error answers in the
  * route's own error shape (OpenAI's or Anthropic's).
  */
 import { z } from "zod";
@@ -97,20 +98,18 @@ function operation(route: Route): Record<string, unknown> {
     tags: [route.doc.tag],
     security: [{ [API_KEY_SCHEME]: [] }],
     ...(hasId ? { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] } : {}),
-    ...(route.doc.body
-      ? { requestBody: { required: true, content: { "application/json": { schema: bodySchema(route.doc.body) } } } }
-      : route.method === "POST"
-        ? {
-            requestBody: {
-              required: true,
-              content: {
-                [route.kind === "call" && route.body === "multipart" ? "multipart/form-data" : "application/json"]: {
-                  schema: { type: "object" },
-                },
+    ...(route.doc.body || route.method === "POST"
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              [route.kind === "call" && route.body === "multipart" ? "multipart/form-data" : "application/json"]: {
+                schema: route.doc.body ? bodySchema(route.doc.body) : { type: "object" },
               },
             },
-          }
-        : {}),
+          },
+        }
+      : {}),
     responses,
   };
 }

@@ -16,14 +16,15 @@ import { invalidRequest } from "../errors.js";
 import type { SpeechRequest, TranscribeResult } from "../media.js";
 import { multipartOf, uploadPlaceholder } from "../request-input.js";
 import { embeddingsInputBound, estimateTextTokens } from "../tokens.js";
-import { bodyObject, requireString, scanOutput, sendBytes, servedHeaders } from "./media.js";
+import { checkParams } from "../inbound/params.js";
+import { scanOutput, sendBytes, servedHeaders } from "./media.js";
+import { speechSchema, transcriptionFieldsSchema } from "./media-schema.js";
 
 /**
  * The lowest bitrate an accepted audio file can have (2 kbit/s, below every speech codec in the formats
  * the providers take): its bytes / this bound its seconds.
  */
 const MIN_AUDIO_BYTES_PER_SECOND = 250;
-const FORMATS = new Set(["json", "text", "verbose_json", "srt", "vtt"]);
 /** Form fields the gateway reads itself; the others go upstream as sent. */
 const OWN_FIELDS = new Set(["model", "file", "response_format", "stream"]);
 
@@ -48,17 +49,12 @@ function scanTranscript(call: GatewayCall, body: TranscribeResult["body"]): Tran
 export async function serveTranscription(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
-    const body = bodyObject(x);
+    const body = x.body as Record<string, unknown>;
     const { fields, file } = multipartOf(x);
     if (!file) throw invalidRequest("invalid_file", "Upload the audio as the multipart field `file`.", "file");
     if (file.data.length === 0) throw invalidRequest("invalid_file", "The uploaded file is empty.", "file");
-    const format = body.response_format ?? "json";
-    if (typeof format !== "string" || !FORMATS.has(format))
-      throw invalidRequest(
-        "invalid_response_format",
-        "`response_format` must be one of json, text, verbose_json, srt, vtt.",
-        "response_format",
-      );
+    checkParams(transcriptionFieldsSchema, body);
+    const format = (body.response_format as string | undefined) ?? "json";
     if (body.stream === "true")
       throw invalidRequest("unsupported_stream", "Streamed transcriptions are not supported; omit `stream`.", "stream");
     const prompt = typeof body.prompt === "string" ? body.prompt : "";
@@ -103,8 +99,9 @@ export async function serveTranscription(call: GatewayCall, rt: OneTargetRuntime
 export async function serveSpeech(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
-    const body = bodyObject(x);
-    const input = requireString(body, "input");
+    checkParams(speechSchema, x.body);
+    const body = x.body as Record<string, unknown>;
+    const input = body.input as string;
     if (body.stream_format !== undefined && body.stream_format !== "audio")
       throw invalidRequest(
         "unsupported_stream_format",

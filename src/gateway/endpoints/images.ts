@@ -10,9 +10,9 @@ import { oneTarget, type OneTargetRuntime, scanTexts } from "./one-target.js";
 import { invalidRequest } from "../errors.js";
 import type { ImagesRequest, ImagesResponse } from "../media.js";
 import { embeddingsInputBound, estimateTextTokens } from "../tokens.js";
-import { bodyObject, requireString, servedHeaders } from "./media.js";
-
-const MAX_IMAGES = 10;
+import { checkParams } from "../inbound/params.js";
+import { servedHeaders } from "./media.js";
+import { imagesSchema } from "./media-schema.js";
 
 /** What the log keeps of an answer: the images' sizes, never their bytes. */
 function imagesForLog(r: ImagesResponse): ImagesResponse {
@@ -32,17 +32,16 @@ function imagesForLog(r: ImagesResponse): ImagesResponse {
 export async function serveImages(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
-    const body = bodyObject(x);
-    const prompt = requireString(body, "prompt");
+    checkParams(imagesSchema, x.body);
+    const body = x.body as Record<string, unknown>;
+    const prompt = body.prompt as string;
     if (body.stream === true)
       throw invalidRequest(
         "unsupported_stream",
         "Streamed image generation is not supported; omit `stream`.",
         "stream",
       );
-    const n = body.n ?? 1;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_IMAGES)
-      throw invalidRequest("invalid_n", `\`n\` must be an integer from 1 to ${MAX_IMAGES}.`, "n");
+    const n = (body.n as number | null | undefined) ?? 1;
     const [scanned] = await scanTexts(call, body.model, [prompt]);
     call.logRequestBody();
     const admitted = await oneTarget(call, rt, body.model, "images");

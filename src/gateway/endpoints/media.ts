@@ -1,11 +1,10 @@
 /**
  * What the media endpoints (images, audio, moderations) share: the policy
- * scan of a transcript, the body checks and the non-JSON answers (audio
+ * scan of a transcript and the non-JSON answers (audio
  * bytes, plain text). Their routes are media-routes.ts's; their one target and
  * the scan of the text they carry one-target.ts's, as for embeddings.
  */
 import type { GatewayCall } from "../call.js";
-import { invalidRequest } from "../errors.js";
 import type { Exchange } from "../exchange.js";
 
 /** Runs the output policy over one text (a transcript): what the client may see (a block throws). */
@@ -29,15 +28,3 @@ export function sendBytes(x: Exchange, contentType: string, body: Buffer | strin
   x.res.writeHead(200, x.headers);
   x.res.end(body);
 }
-
-/** A required string field, else 400 `invalid_<field>`. */
-export function requireString(body: Record<string, unknown>, field: string): string {
-  const v = body[field];
-  if (typeof v !== "string" || v.length === 0)
-    throw invalidRequest(`invalid_${field}`, `\`${field}\` must be a non-empty string.`, field);
-  return v;
-}
-
-/** The request body as an object (an absent or non-object body reads as `{}`: the fields say what is missing). */
-export const bodyObject = (x: Exchange): Record<string, unknown> =>
-  x.body && typeof x.body === "object" && !Array.isArray(x.body) ? (x.body as Record<string, unknown>) : {};

@@ -7,10 +7,11 @@
  */
 import type { GatewayCall } from "../call.js";
 import { oneTarget, type OneTargetRuntime, scanTexts } from "./one-target.js";
-import { invalidRequest } from "../errors.js";
 import type { ModerationRequest } from "../media.js";
 import { embeddingsInputBound, estimateTextTokens } from "../tokens.js";
-import { bodyObject, servedHeaders } from "./media.js";
+import { checkParams } from "../inbound/params.js";
+import { servedHeaders } from "./media.js";
+import { moderationsSchema } from "./media-schema.js";
 
 interface Part {
   type: string;
@@ -38,29 +39,23 @@ function forLog(body: Record<string, unknown>, input: ModerationRequest["input"]
 export async function serveModerations(call: GatewayCall, rt: OneTargetRuntime): Promise<void> {
   const { x } = call;
   try {
-    const body = bodyObject(x);
-    const input = body.input as ModerationRequest["input"];
-    const parts = typeof input === "string" ? [input] : Array.isArray(input) ? input : null;
-    if (!parts || parts.length === 0 || parts.some((p) => typeof p !== "string" && (!p || typeof p !== "object")))
-      throw invalidRequest(
-        "invalid_input",
-        "`input` must be a string, an array of strings or of input parts.",
-        "input",
-      );
+    checkParams(moderationsSchema, x.body);
+    const body = x.body as Record<string, unknown>;
+    const input = body.input as string | Array<string | Part>;
+    const parts = typeof input === "string" ? [input] : input;
     const texts: string[] = [];
     let images = 0;
-    for (const p of parts as Array<string | Part>) {
+    for (const p of parts) {
       if (typeof p === "string") texts.push(p);
-      else if (p.type === "text" && typeof p.text === "string") texts.push(p.text);
-      else if (p.type === "image_url") images++;
-      else throw invalidRequest("invalid_input", `Unknown input part type "${String(p.type)}".`, "input");
+      else if (p.type === "text") texts.push(p.text!);
+      else images++;
     }
     const scanned = await scanTexts(call, body.model, texts);
     let i = 0;
     const sent: ModerationRequest["input"] =
       typeof input === "string"
         ? scanned[0]!
-        : (parts as Array<string | Part>).map((p) =>
+        : parts.map((p) =>
             typeof p === "string" ? scanned[i++]! : p.type === "text" ? { ...p, text: scanned[i++]! } : p,
           );
     x.body = forLog(body, sent);

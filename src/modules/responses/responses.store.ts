@@ -9,6 +9,7 @@ import type { ResponseStore, StoredTurn } from "../../gateway/responses/store.js
 import type { ResponseObject } from "../../gateway/responses/wire.js";
 import type { ChatMessage } from "../../gateway/types.js";
 import type { Db } from "../../platform/db/db.js";
+import { createGroupCommit } from "../../platform/group-commit.js";
 import type { SecretBox } from "../../platform/secretbox.js";
 import { storedResponses } from "./responses.schema.js";
 
@@ -25,6 +26,11 @@ interface Payload {
 const contextOf = (orgId: string, projectId: string, id: string) => `stored-response:${orgId}:${projectId}:${id}`;
 
 export function createResponseStore(db: Db, box: SecretBox): ResponseStore {
+  // A response is stored before it is answered; concurrent ones share one INSERT (one row per statement
+  // cost ~5x the rest of the request on the embedded database).
+  const insert = createGroupCommit<typeof storedResponses.$inferInsert>(async (rows) => {
+    await db.insert(storedResponses).values(rows);
+  });
   const open = (orgId: string, projectId: string, id: string, payload: string): Payload =>
     JSON.parse(box.open(payload, contextOf(orgId, projectId, id))) as Payload;
   const scope = (orgId: string, projectId: string, id: string) =>
@@ -36,9 +42,9 @@ export function createResponseStore(db: Db, box: SecretBox): ResponseStore {
     );
 
   return {
-    async save(t: StoredTurn) {
+    save(t: StoredTurn) {
       const payload: Payload = { response: t.response, messages: t.messages };
-      await db.insert(storedResponses).values({
+      return insert({
         id: t.id,
         orgId: t.orgId,
         projectId: t.projectId,
