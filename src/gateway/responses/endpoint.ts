@@ -45,7 +45,7 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
         `Previous response with id '${previousId}' not found (it, or an earlier turn of its conversation, was deleted, expired or belongs to another project).`,
         { param: "previous_response_id" },
       );
-    previous = found;
+    previous = found.flatMap((turn) => [...turn.input, outputMessage(turn.response.output)]);
   }
   const chat = toChatRequest(body, previous);
   const hex = call.requestId.replace(/-/g, "");
@@ -78,7 +78,6 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
     async completed(sent) {
       if (body.store === false || !answer) return;
       // The input as the policy left it (what was sent upstream), never as the client wrote it.
-      const turn = [...sent.messages.slice(before), outputMessage(answer.output)];
       await store
         .save({
           id,
@@ -87,7 +86,7 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
           keyId: call.keyId,
           previousId,
           createdAt: call.startedAt,
-          messages: turn,
+          input: sent.messages.slice(before),
           response: answer,
         })
         .catch((err) => call.x.log.error({ err, reqId: call.requestId }, "the response could not be stored"));
@@ -129,7 +128,7 @@ export function responsesRoutes(store: ResponseStore, rt: EndpointRuntime): Rout
         const found = await store.find(caller.orgId, caller.projectId, id!);
         if (!found) throw notFound(id!);
         const query = new URL(x.req.url ?? "", "http://x").searchParams;
-        x.sendJson(200, inputItemsPage(inputItems(found.messages.slice(0, -1), id!), query));
+        x.sendJson(200, inputItemsPage(inputItems(found.input, id!), query));
       },
     },
     {

@@ -15,23 +15,22 @@ export interface StoredTurn {
   keyId: string;
   previousId: string | null;
   createdAt: Date;
-  /** This turn's messages only (input without instructions, then the answer); earlier turns via previousId. */
-  messages: ChatMessage[];
+  /** This turn's input only, as sent upstream (without instructions); the answer is the response's output. */
+  input: ChatMessage[];
   response: ResponseObject;
 }
 
+/** What a stored turn keeps: the response (its output is the answer) and the input it answered. */
+export type StoredTurnBody = Pick<StoredTurn, "response" | "input">;
+
 export interface ResponseStore {
   save(turn: StoredTurn): Promise<void>;
-  /** The stored response and its turn's messages (its input as sent upstream, then its answer). */
-  find(
-    orgId: string,
-    projectId: string,
-    id: string,
-  ): Promise<{ response: ResponseObject; messages: ChatMessage[] } | null>;
+  /** The stored response and its turn's input (as sent upstream). */
+  find(orgId: string, projectId: string, id: string): Promise<StoredTurnBody | null>;
   /**
-   * The conversation that ends with response `id`, oldest turn first; null when it, or any earlier turn
+   * The turns of the conversation that ends with response `id`, oldest first; null when it, or any earlier turn
    * of its chain, is missing (deleted, expired, another project's).
    */
-  conversation(orgId: string, projectId: string, id: string): Promise<ChatMessage[] | null>;
+  conversation(orgId: string, projectId: string, id: string): Promise<StoredTurnBody[] | null>;
   remove(orgId: string, projectId: string, id: string): Promise<boolean>;
 }

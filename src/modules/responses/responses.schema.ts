@@ -1,6 +1,6 @@
 /**
  * Stored Responses API responses: one row per stored turn, sealed at rest
- * (the response and the turn's messages, AES-256-GCM bound to the row:
+ * (the response and the input it answered, AES-256-GCM bound to the row:
  * platform/secretbox.ts), linked to the turn before by `previous_id`. A row
  * lives for `expires_at` (30 days, like OpenAI's); the log maintenance job
  * deletes expired rows, and deleting the project or organization deletes its rows.
@@ -23,7 +23,7 @@ export const storedResponses = pgTable(
     previousId: text("previous_id"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-    /** secretbox payload of {"response","messages"} */
+    /** secretbox payload of {"response","input"}: the response (its output is the answer) and the input it answered */
     payload: text("payload").notNull(),
   },
   (t) => [index("stored_responses_expires_idx").on(t.expiresAt)],

@@ -5,9 +5,7 @@
  * another row, project or organization does not open.
  */
 import { and, eq, gt, sql } from "drizzle-orm";
-import type { ResponseStore, StoredTurn } from "../../gateway/responses/store.js";
-import type { ResponseObject } from "../../gateway/responses/wire.js";
-import type { ChatMessage } from "../../gateway/types.js";
+import type { ResponseStore, StoredTurn, StoredTurnBody } from "../../gateway/responses/store.js";
 import type { Db } from "../../platform/db/db.js";
 import { createGroupCommit } from "../../platform/group-commit.js";
 import type { SecretBox } from "../../platform/secretbox.js";
@@ -18,10 +16,7 @@ const TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /** The longest conversation `previous_response_id` follows back. */
 const MAX_TURNS = 10_000;
 
-interface Payload {
-  response: ResponseObject;
-  messages: ChatMessage[];
-}
+type Payload = StoredTurnBody;
 
 const contextOf = (orgId: string, projectId: string, id: string) => `stored-response:${orgId}:${projectId}:${id}`;
 
@@ -43,7 +38,7 @@ export function createResponseStore(db: Db, box: SecretBox): ResponseStore {
 
   return {
     save(t: StoredTurn) {
-      const payload: Payload = { response: t.response, messages: t.messages };
+      const payload: Payload = { response: t.response, input: t.input };
       return insert({
         id: t.id,
         orgId: t.orgId,
@@ -79,7 +74,7 @@ export function createResponseStore(db: Db, box: SecretBox): ResponseStore {
       const rows = res.rows;
       // The oldest turn found must start the conversation: otherwise a turn of the chain is gone.
       if (rows.length === 0 || rows[0]!.previous_id !== null) return null;
-      return rows.flatMap((r) => open(orgId, projectId, r.id, r.payload).messages);
+      return rows.map((r) => open(orgId, projectId, r.id, r.payload));
     },
 
     async remove(orgId, projectId, id) {
