@@ -12,7 +12,7 @@
  */
 import type { InputBound, RouteInfo } from "./hooks.js";
 import { formatDescriptor } from "./providers/registry.js";
-import type { ChatRequest, EmbeddingsRequest } from "./types.js";
+import type { ChatRequest, EmbeddingsRequest, Usage } from "./types.js";
 
 /** Tokens a provider adds per message (role markers) and per request (priming), above the text. */
 const PER_MESSAGE = 8;
@@ -136,4 +136,14 @@ export function embeddingsInputBound(input: EmbeddingsRequest["input"]): InputBo
     else tokens += 1;
   }
   return { tokens, images: 0 };
+}
+
+/** The usage of a call the provider reported none for (or that ended early): estimated from what was sent and generated. */
+export function estimateUsage(req: ChatRequest, generated: string): Usage {
+  return {
+    inputTokens: estimateInputTokens(req),
+    cachedInputTokens: 0,
+    outputTokens: estimateTextTokens(generated),
+    estimated: true,
+  };
 }

@@ -11,8 +11,8 @@ import type { InputBound, OutputScanner, Settlement } from "../hooks.js";
 import type { InboundFormat, NativeFormat } from "../inbound/format.js";
 import type { ChatResult, NativeRequest } from "../providers/types.js";
 import { type ResolvedTarget, resolveTargets } from "../routing/router.js";
-import { estimateInputTokens, estimateTextTokens, inputBound } from "../tokens.js";
-import type { ChatRequest, Usage } from "../types.js";
+import { estimateUsage, inputBound } from "../tokens.js";
+import type { ChatRequest } from "../types.js";
 
 export interface PreparedChat {
   /** The canonical request (after the input policy). */
@@ -60,7 +60,7 @@ export async function answerNative(
   const x = call.x;
   if (result.kind === "native") {
     const rendered = nf.renderWhole(result.body, model, scanner);
-    call.usage = result.usage ?? estimate(after.req, JSON.stringify(result.body));
+    call.usage = result.usage ?? estimateUsage(after.req, JSON.stringify(result.body));
     call.markFirstByte();
     const text = JSON.stringify(rendered);
     call.logResponseBody(rendered, text);
@@ -80,22 +80,13 @@ export async function answerNative(
         if (wait) await wait;
       }
     }
-    call.usage = result.usage() ?? estimate(after.req, streamer.sent());
+    call.usage = result.usage() ?? estimateUsage(after.req, streamer.sent());
   } catch (err) {
-    call.usage = result.usage() ?? estimate(after.req, streamer.sent());
+    call.usage = result.usage() ?? estimateUsage(after.req, streamer.sent());
     throw err;
   }
   call.logResponseBody(streamer.sent());
   const settlement = await call.settle("ok");
   await sse.frames(streamer.finish(call.usage, after.extra(settlement)));
   call.endStream(settlement);
-}
-
-function estimate(req: ChatRequest, generated: string): Usage {
-  return {
-    inputTokens: estimateInputTokens(req),
-    cachedInputTokens: 0,
-    outputTokens: estimateTextTokens(generated),
-    estimated: true,
-  };
 }

@@ -15,8 +15,8 @@ import type { InboundFormat } from "../inbound/format.js";
 import { admitTargets, routeInfo } from "../routing/admit.js";
 import type { Attempt } from "../request-log.js";
 import type { Executor } from "../routing/executor.js";
-import { estimateInputTokens, estimateTextTokens } from "../tokens.js";
-import type { ChatChunk, ChatRequest, Usage } from "../types.js";
+import { estimateUsage } from "../tokens.js";
+import type { ChatChunk, ChatRequest } from "../types.js";
 import { usageToOpenAI } from "../types.js";
 import { answerNative, prepareChat } from "./chat-native.js";
 import { StreamToolArgs, scanWhole } from "./chat-output.js";
@@ -79,12 +79,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     if (exec.result.kind === "response") {
       const res = exec.result.response;
       if (scanner) scanWhole(res, scanner);
-      call.usage = exec.result.usage ?? {
-        inputTokens: estimateInputTokens(req),
-        cachedInputTokens: 0,
-        outputTokens: estimateTextTokens(res.choices.map((c) => c.message.content ?? "").join("")),
-        estimated: true,
-      };
+      call.usage = exec.result.usage ?? estimateUsage(req, res.choices.map((c) => c.message.content ?? "").join(""));
       call.markFirstByte();
       res.model = exec.target.name;
       res.usage = usageToOpenAI(call.usage);
@@ -206,15 +201,6 @@ function countTried(attempts: readonly Attempt[]): number {
   let n = 0;
   for (const a of attempts) if (a.outcome !== "skipped_circuit_open") n++;
   return n;
-}
-
-function estimateUsage(req: ChatRequest, generated: string): Usage {
-  return {
-    inputTokens: estimateInputTokens(req),
-    cachedInputTokens: 0,
-    outputTokens: estimateTextTokens(generated),
-    estimated: true,
-  };
 }
 
 function settlementExtra(s: Settlement | undefined): Record<string, unknown> {

@@ -12,6 +12,7 @@
 import type { GatewayCall } from "../call.js";
 import { type EndpointRuntime, serveChat } from "../endpoints/chat.js";
 import { GatewayError, openaiErrorBody } from "../errors.js";
+import type { Exchange } from "../exchange.js";
 import type { Route } from "../front-routes.js";
 import type { InboundFormat } from "../inbound/format.js";
 import { type ChatMessage, usageFromOpenAI } from "../types.js";
@@ -26,7 +27,7 @@ import {
   ResponsesStreamTranslator,
   responseShell,
 } from "./response.js";
-import type { ResponseStore } from "./store.js";
+import type { ResponseStore, StoredTurnBody } from "./store.js";
 import type { ResponseObject } from "./wire.js";
 
 const TAG = "OpenAI API";
@@ -96,6 +97,24 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
 }
 
 export function responsesRoutes(store: ResponseStore, rt: EndpointRuntime): Route[] {
+  /** A plain route on one stored response of the key's project: 404 `response_not_found` when there is none. */
+  const onStored = (
+    method: "GET" | "DELETE",
+    path: string,
+    summary: string,
+    answer: (x: Exchange, id: string, found: StoredTurnBody) => Promise<void> | void,
+  ): Route => ({
+    kind: "plain",
+    method,
+    path,
+    doc: { summary, tag: TAG },
+    errorBody: openaiErrorBody,
+    async answer(x, caller, id) {
+      const found = await store.find(caller.orgId, caller.projectId, id!);
+      if (!found) throw notFound(id!);
+      await answer(x, id!, found);
+    },
+  });
   return [
     {
       kind: "call",
@@ -106,31 +125,13 @@ export function responsesRoutes(store: ResponseStore, rt: EndpointRuntime): Rout
       errorBody: openaiErrorBody,
       serve: (call) => serveResponse(call, rt, store),
     },
-    {
-      kind: "plain",
-      method: "GET",
-      path: "/v1/responses/{id}",
-      doc: { summary: "Get a stored response of this project", tag: TAG },
-      errorBody: openaiErrorBody,
-      async answer(x, caller, id) {
-        const found = await store.find(caller.orgId, caller.projectId, id!);
-        if (!found) throw notFound(id!);
-        x.sendJson(200, found.response);
-      },
-    },
-    {
-      kind: "plain",
-      method: "GET",
-      path: "/v1/responses/{id}/input_items",
-      doc: { summary: "List the input items of a stored response", tag: TAG },
-      errorBody: openaiErrorBody,
-      async answer(x, caller, id) {
-        const found = await store.find(caller.orgId, caller.projectId, id!);
-        if (!found) throw notFound(id!);
-        const query = new URL(x.req.url ?? "", "http://x").searchParams;
-        x.sendJson(200, inputItemsPage(inputItems(found.input, id!), query));
-      },
-    },
+    onStored("GET", "/v1/responses/{id}", "Get a stored response of this project", (x, _id, found) =>
+      x.sendJson(200, found.response),
+    ),
+    onStored("GET", "/v1/responses/{id}/input_items", "List the input items of a stored response", (x, id, found) => {
+      const query = new URL(x.req.url ?? "", "http://x").searchParams;
+      x.sendJson(200, inputItemsPage(inputItems(found.input, id), query));
+    }),
     {
       kind: "plain",
       method: "DELETE",
