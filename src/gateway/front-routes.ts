@@ -46,7 +46,7 @@ export interface CallRoute extends RouteBase {
 /** A read or housekeeping request of a verified key (no log record, no charge). */
 export interface PlainRoute extends RouteBase {
   kind: "plain";
-  /** Whether the JSON body is read first (`x.body`). */
+  /** Whether the JSON body is read first (`x.body`), after the request-rate limits. */
   body?: boolean;
   answer(x: Exchange, caller: Caller, id: string | null): Promise<void>;
 }

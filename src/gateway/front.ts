@@ -171,12 +171,8 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
         body: countTokensSchema,
       },
       errorBody: anthropicErrorBody,
-      // Request-rate limits before the body is read, as for a call (counting is free, not unlimited).
-      async answer(x, caller) {
-        await limits.requests(x, caller);
-        await readJson(x, deps);
-        await serveCountTokens(x, caller, counting);
-      },
+      body: true,
+      answer: (x, caller) => serveCountTokens(x, caller, counting),
     });
   for (const route of deps.routes ?? []) table.add(route);
   let closing = false;
@@ -197,7 +193,11 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
     try {
       caller = await authenticate(x);
       if (route.kind === "plain") {
-        if (route.body) await readJson(x, deps);
+        // A plain route with a body does work per request (free, not unlimited): the request-rate limits first.
+        if (route.body) {
+          await limits.requests(x, caller);
+          await readJson(x, deps);
+        }
         return await route.answer(x, caller, id);
       }
     } catch (err) {

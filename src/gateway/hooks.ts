@@ -97,6 +97,11 @@ export interface InputBound {
   images: number;
   /** Content whose tokens its bytes do not bound (documents): the hold takes the model's context window. */
   unbounded?: boolean;
+  /**
+   * The provider refuses an input beyond the model's context window (transcription audio tokens): the
+   * bound is at most the window when the route knows it.
+   */
+  withinContext?: boolean;
 }
 
 export interface ReserveInput {
@@ -111,11 +116,6 @@ export interface ReserveInput {
   noOutput?: boolean;
   /** Upper bound of the seconds of audio uploaded (transcriptions): held at a per-hour audio price. */
   audioSeconds?: number;
-  /**
-   * The provider refuses an input beyond the model's context window (transcription audio tokens): the
-   * input bound is capped by the window when the route knows it.
-   */
-  inputWithinContext?: boolean;
 }
 
 export interface Settlement {

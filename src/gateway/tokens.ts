@@ -74,11 +74,14 @@ const UNKNOWN_MODEL_CONTEXT = 2_000_000;
 /**
  * The input bound on one route: text bytes plus each image at the route's ceiling; for input the
  * gateway cannot bound by its bytes (documents: a PDF page's text and image cost more than its
- * compressed bytes), the model's context window — more can never be sent.
+ * compressed bytes), the model's context window — more can never be sent; and at most the window
+ * where the provider refuses more (`withinContext`: audio tokens of a transcription).
  */
 export function inputTokensOn(route: Pick<RouteInfo, "format" | "model" | "contextWindow">, bound: InputBound): number {
   const counted = bound.tokens + (bound.images ? bound.images * imageTokenCeiling(route) : 0);
-  return bound.unbounded ? Math.max(counted, route.contextWindow ?? UNKNOWN_MODEL_CONTEXT) : counted;
+  if (bound.unbounded) return Math.max(counted, route.contextWindow ?? UNKNOWN_MODEL_CONTEXT);
+  if (bound.withinContext && route.contextWindow !== undefined) return Math.min(counted, route.contextWindow);
+  return counted;
 }
 
 /** Output limit assumed for a model that declares none (a custom model without limits), when the request sets none. */

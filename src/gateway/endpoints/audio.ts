@@ -63,8 +63,8 @@ export async function serveTranscription(call: GatewayCall, rt: OneTargetRuntime
     const admitted = await oneTarget(call, rt, body.model, "transcribe");
     await call.reserve({
       routes: admitted.routes,
-      input: { tokens: file.data.length + Buffer.byteLength(scanned), images: 0 },
-      inputWithinContext: true,
+      // The provider refuses audio tokens beyond the model's context window: the bound is at most the window.
+      input: { tokens: file.data.length + Buffer.byteLength(scanned), images: 0, withinContext: true },
       audioSeconds: Math.ceil(file.data.length / MIN_AUDIO_BYTES_PER_SECOND),
       maxOutputTokens: null,
       choices: 1,
@@ -72,7 +72,8 @@ export async function serveTranscription(call: GatewayCall, rt: OneTargetRuntime
     const sent = fields
       .filter(([k]) => !OWN_FIELDS.has(k))
       .map(([k, v]): [string, string] => (k === "prompt" ? [k, scanned] : [k, v]));
-    const out = await rt.execute.transcribe(
+    const out = await rt.execute.call(
+      "transcribe",
       admitted.targets,
       { model: "", file, fields: sent, responseFormat: format },
       call.abort,
@@ -124,7 +125,7 @@ export async function serveSpeech(call: GatewayCall, rt: OneTargetRuntime): Prom
       input: scanned[0]!,
       ...(instructions ? { instructions: scanned[1]! } : {}),
     } as SpeechRequest;
-    const out = await rt.execute.speech(admitted.targets, req, call.abort, call.log.attempts);
+    const out = await rt.execute.call("speech", admitted.targets, req, call.abort, call.log.attempts);
     const { audio, contentType } = out.result;
     call.usage = out.result.usage ?? {
       inputTokens: estimateTextTokens(req.input),

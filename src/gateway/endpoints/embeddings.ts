@@ -30,7 +30,7 @@ export async function serveEmbeddings(call: GatewayCall, rt: OneTargetRuntime): 
       choices: 1,
       noOutput: true,
     });
-    const out = await rt.execute.embeddings(admitted.targets, { ...body, input }, call.abort, log.attempts);
+    const out = await rt.execute.call("embeddings", admitted.targets, { ...body, input }, call.abort, log.attempts);
     call.usage = out.result.usage;
     call.costHeaders(await call.settle("ok"));
     x.header("x-tollgate-provider", out.target.provider.slug);

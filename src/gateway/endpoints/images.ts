@@ -52,7 +52,7 @@ export async function serveImages(call: GatewayCall, rt: OneTargetRuntime): Prom
       choices: n,
     });
     const req = { ...body, prompt: scanned! } as ImagesRequest;
-    const out = await rt.execute.images(admitted.targets, req, call.abort, call.log.attempts);
+    const out = await rt.execute.call("images", admitted.targets, req, call.abort, call.log.attempts);
     call.usage = out.result.usage ?? {
       inputTokens: estimateTextTokens(scanned!),
       cachedInputTokens: 0,

@@ -69,7 +69,8 @@ export async function serveModerations(call: GatewayCall, rt: OneTargetRuntime):
       choices: 1,
       noOutput: true,
     });
-    const out = await rt.execute.moderate(
+    const out = await rt.execute.call(
+      "moderate",
       admitted.targets,
       { ...body, input: sent } as ModerationRequest,
       call.abort,

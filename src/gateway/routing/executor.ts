@@ -14,10 +14,10 @@
  */
 import type { Dispatcher } from "undici";
 import type { CallSignal } from "../abort.js";
-import type { ImagesRequest, ModerationRequest, SpeechRequest, TranscribeRequest } from "../media.js";
-import type { ChatRequest, EmbeddingsRequest } from "../types.js";
+import type { ChatRequest } from "../types.js";
 import {
   type CallOptions,
+  type Capability,
   type ChatResult,
   type NativeRequest,
   type ProviderAdapter,
@@ -96,6 +96,10 @@ export const upstreamOf = (target: ResolvedTarget): UpstreamTarget => ({
   headers: target.provider.headers,
   model: target.model,
 });
+
+type CapabilityCall<K extends Capability> = NonNullable<ProviderAdapter[K]>;
+type CapabilityRequest<K extends Capability> = Parameters<CapabilityCall<K>>[0];
+type CapabilityResult<K extends Capability> = Awaited<ReturnType<CapabilityCall<K>>>;
 
 export function createExecutor(deps: ExecutorDeps) {
   /**
@@ -193,39 +197,27 @@ export function createExecutor(deps: ExecutorDeps) {
       });
     },
 
-    /** An embeddings call (every target's adapter must offer embeddings). */
-    embeddings(targets: ResolvedTarget[], req: EmbeddingsRequest, signal: CallSignal, attempts: Attempt[] = []) {
-      return run(targets, signal, attempts, (target, opts) =>
-        deps.adapters[target.provider.format].embeddings!({ ...req, model: target.model }, upstreamOf(target), opts),
-      );
-    },
-
-    /** An image generation (every target's adapter must offer images). */
-    images(targets: ResolvedTarget[], req: ImagesRequest, signal: CallSignal, attempts: Attempt[] = []) {
-      return run(targets, signal, attempts, (target, opts) =>
-        deps.adapters[target.provider.format].images!({ ...req, model: target.model }, upstreamOf(target), opts),
-      );
-    },
-
-    /** A transcription (the upload is sent again on each attempt). */
-    transcribe(targets: ResolvedTarget[], req: TranscribeRequest, signal: CallSignal, attempts: Attempt[] = []) {
-      return run(targets, signal, attempts, (target, opts) =>
-        deps.adapters[target.provider.format].transcribe!({ ...req, model: target.model }, upstreamOf(target), opts),
-      );
-    },
-
-    /** Text to speech: the whole audio, once the upstream finished. */
-    speech(targets: ResolvedTarget[], req: SpeechRequest, signal: CallSignal, attempts: Attempt[] = []) {
-      return run(targets, signal, attempts, (target, opts) =>
-        deps.adapters[target.provider.format].speech!({ ...req, model: target.model }, upstreamOf(target), opts),
-      );
-    },
-
-    /** A moderation check. */
-    moderate(targets: ResolvedTarget[], req: ModerationRequest, signal: CallSignal, attempts: Attempt[] = []) {
-      return run(targets, signal, attempts, (target, opts) =>
-        deps.adapters[target.provider.format].moderate!({ ...req, model: target.model }, upstreamOf(target), opts),
-      );
+    /**
+     * A call of a capability other than chat — embeddings, images, transcribe (the upload is sent again on
+     * each attempt), speech (the whole audio, once the upstream finished), moderate. Every target's
+     * adapter must offer it (the endpoint checked: one-target.ts).
+     */
+    call<K extends Capability>(
+      capability: K,
+      targets: ResolvedTarget[],
+      req: CapabilityRequest<K>,
+      signal: CallSignal,
+      attempts: Attempt[] = [],
+    ) {
+      return run<CapabilityResult<K>>(targets, signal, attempts, (target, opts) => {
+        const adapter = deps.adapters[target.provider.format];
+        const method = adapter[capability] as unknown as (
+          req: CapabilityRequest<K>,
+          target: UpstreamTarget,
+          opts: CallOptions,
+        ) => Promise<CapabilityResult<K>>;
+        return method.call(adapter, { ...req, model: target.model }, upstreamOf(target), opts);
+      });
     },
   };
 }

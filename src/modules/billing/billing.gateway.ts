@@ -191,10 +191,7 @@ export function createMetering(opts: MeteringOptions) {
     const price = pricing.of(route);
     if (!price || price.free) return 0n;
     const output = input.noOutput ? 0 : outputTokensOn(route, input.maxOutputTokens, input.choices);
-    let tokens = inputTokensOn(route, input.input);
-    if (input.inputWithinContext && route.contextWindow !== undefined && route.contextWindow < tokens)
-      tokens = route.contextWindow;
-    return worstCaseMicroUsd(tokens, output, price.prices, price.markup, input.audioSeconds);
+    return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup, input.audioSeconds);
   }
 
   /** This month's charges of a capped project already in the ledger (the process's own unflushed ones are apart). */
