@@ -42,6 +42,9 @@ export async function prepareChat(
       const kept = done.sameFormatOnly ? targets.filter((t) => t.provider.format === nf.format) : targets;
       return { req: done.canonical, native: done.native, targets: kept, input: done.input };
     }
+    const translated = opening.translated();
+    const req = (await call.hooks.scanInput?.(call, translated)) ?? translated;
+    return { req, targets, input: inputBound(req) };
   }
   let req = inbound.toCanonical(call.x.body);
   req = (await call.hooks.scanInput?.(call, req)) ?? req;

@@ -20,7 +20,6 @@ import type { ProviderEntry } from "../catalog.js";
 import { countWithTokenizer } from "../count-tokens.js";
 import { fromUpstream, invalidRequest, shuttingDown } from "../errors.js";
 import type { Exchange } from "../exchange.js";
-import { anthropicToCanonical } from "../formats/anthropic-inbound.js";
 import type { AnthropicRequest } from "../formats/anthropic-wire.js";
 import type { GatewayHooks } from "../hooks.js";
 import { messagesSchema } from "../inbound/anthropic-schema.js";
@@ -65,7 +64,7 @@ export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTok
 
   const upstream = rt.upstreamCount(t);
   if (!upstream) {
-    const counted = await countWithTokenizer(anthropicToCanonical(x.body as AnthropicRequest), t.model);
+    const counted = await countWithTokenizer(opening.translated(), t.model);
     x.header("x-tollgate-token-count", "estimated");
     x.header(
       "x-tollgate-tokenizer",

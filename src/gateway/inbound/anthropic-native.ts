@@ -10,7 +10,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { anthropicErrorBody } from "../errors.js";
-import { anthropicToCanonicalLenient } from "../formats/anthropic-inbound.js";
+import { anthropicToCanonical, anthropicToCanonicalLenient } from "../formats/anthropic-inbound.js";
 import { nativeView } from "../formats/anthropic-native.js";
 import type { OutputScanner } from "../hooks.js";
 import type { NativeEvent } from "../providers/types.js";
@@ -27,27 +27,34 @@ export function createAnthropicNative(check: (body: unknown) => Parameters<typeo
     format: "anthropic",
     open(body: unknown, headers: IncomingHttpHeaders) {
       const req = check(body);
-      const opened = nativeView(req);
-      const passed: Record<string, string> = {};
-      for (const h of ANTHROPIC_CLIENT_HEADERS) {
-        const v = headers[h];
-        if (typeof v === "string") passed[h] = v;
-      }
+      // The scan view is built only for same-format traffic (finish); other targets take the translation.
+      let opened: ReturnType<typeof nativeView> | undefined;
+      const view = () => {
+        opened ??= nativeView(req);
+        return opened;
+      };
       return {
         model: typeof req.model === "string" ? req.model : "",
-        view: opened.view,
+        get view() {
+          return view().view;
+        },
+        translated: () => {
+          const canonical = anthropicToCanonical(req);
+          return { ...canonical, model: canonical.model ?? "" };
+        },
         finish(scanned) {
-          const sent = opened.apply(scanned);
+          const { apply, extra } = view();
+          const sent = apply(scanned);
           const { req: canonical, lossy } = anthropicToCanonicalLenient(sent);
           const bound = inputBound(canonical);
           return {
-            native: { format: "anthropic", body: sent as unknown as Json, headers: passed },
+            native: { format: "anthropic", body: sent as unknown as Json, headers: clientHeaders(headers) },
             canonical: { ...canonical, model: canonical.model ?? "" },
             sameFormatOnly: lossy,
             input: {
-              tokens: bound.tokens + opened.extra.bytes,
+              tokens: bound.tokens + extra.bytes,
               images: bound.images,
-              ...(opened.extra.unbounded ? { unbounded: true } : {}),
+              ...(extra.unbounded ? { unbounded: true } : {}),
             },
           };
         },
@@ -71,6 +78,16 @@ export function createAnthropicNative(check: (body: unknown) => Parameters<typeo
     },
     streamer: (model, scanner) => new AnthropicNativeStreamer(model, scanner),
   };
+}
+
+/** The request headers an Anthropic upstream reads besides the body (`anthropic-beta`). */
+function clientHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const h of ANTHROPIC_CLIENT_HEADERS) {
+    const v = headers[h];
+    if (typeof v === "string") passed[h] = v;
+  }
+  return passed;
 }
 
 const frame = (e: Json): SseFrame => ({ event: String(e.type), data: e });

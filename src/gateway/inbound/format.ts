@@ -41,8 +41,10 @@ export interface NativeFormat {
 export interface NativeOpening {
   /** The model asked for ("" when none: the project's default). */
   model: string;
-  /** What the input policy scans. */
-  view: ChatRequest;
+  /** What the input policy scans (same-format traffic; built when first read). */
+  readonly view: ChatRequest;
+  /** The request translated for a target of another format (the body is checked once, by `open`). */
+  translated(): ChatRequest;
   /** The request with the scan applied: as sent to same-format targets, and translated for the others. */
   finish(scanned: ChatRequest): {
     native: NativeRequest;
