@@ -231,7 +231,10 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
   function refuseRoute(x: Exchange, m: Exclude<RouteMatch, { kind: "route" }>): void {
     const e =
       m.kind === "not_found"
-        ? new GatewayError("unknown_url", `Unknown request URL: ${x.req.method} ${x.path}.`)
+        ? new GatewayError(
+            "unknown_url",
+            `Unknown request URL: ${x.req.method} ${x.path}. The gateway's endpoints are listed at /api/docs.`,
+          )
         : new GatewayError("method_not_allowed", `${x.path} accepts ${m.allow.join(", ")}, not ${x.req.method}.`, {
             headers: { allow: m.allow.join(", ") },
           });

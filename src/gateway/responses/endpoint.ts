@@ -43,7 +43,7 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
     if (!found)
       throw new GatewayError(
         "previous_response_not_found",
-        `Previous response with id '${previousId}' not found (it, or an earlier turn of its conversation, was deleted, expired or belongs to another project).`,
+        `Previous response with id '${previousId}' not found (it, or an earlier turn of its conversation, was deleted, expired or belongs to another project). Send the conversation as input items instead.`,
         { param: "previous_response_id" },
       );
     previous = found.flatMap((turn) => [...turn.input, outputMessage(turn.response.output)]);

@@ -212,7 +212,7 @@ function toolsOf(tools: FunctionToolDef[]): FunctionTool[] {
     if (t?.type !== "function")
       throw invalidRequest(
         "unsupported_tool",
-        `tools[${i}]: only function tools are supported (not ${String(t?.type)}).`,
+        `tools[${i}]: only function tools are supported (not ${String(t?.type)}); describe it as a function tool, or remove it.`,
         `tools[${i}].type`,
       );
     if (typeof t.name !== "string" || !t.name)
