@@ -73,9 +73,10 @@ describe.skipIf(!HAS_CHROMIUM)("dashboard in a browser", { timeout: 120_000 }, (
     member = await memberCtx.newPage();
   }, 120_000);
 
+  // Closing Chromium on a machine busy with the other suites can take longer than the default minute.
   afterAll(async () => {
     await e?.close();
-  });
+  }, 120_000);
 
   it("serves the dashboard: HTML for browser navigations, JSON 404 for unknown API paths, long cache for assets", async () => {
     const page = await fetch(url("/some/deep/link"), { headers: { accept: "text/html" } });
