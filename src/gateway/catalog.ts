@@ -18,7 +18,7 @@ import type { Config } from "../config.js";
 import type { PriceInfo, PriceRates } from "./hooks.js";
 import type { ModelInfo, ProviderDescriptor } from "./providers/descriptor.js";
 import { providerDescriptor, PROVIDERS } from "./providers/registry.js";
-import type { ProviderFormat } from "./providers/types.js";
+import type { NativeApi, ProviderFormat } from "./providers/types.js";
 
 export interface ProviderEntry {
   slug: string;
@@ -33,6 +33,15 @@ export interface ProviderEntry {
   models: Map<string, ModelInfo>;
   /** Built-ins accept model names beyond the known list (new releases); custom providers do not. */
   openModelList: boolean;
+}
+
+/**
+ * Whether a provider serves a native API as the client wrote it: every Anthropic-format provider speaks
+ * Messages; only the built-in OpenAI provider is known to speak Responses (OpenAI-compatible servers often
+ * lack it), so other OpenAI-format providers get the Responses API translated to chat.
+ */
+export function speaksNatively(p: Pick<ProviderEntry, "format" | "custom">, api: NativeApi): boolean {
+  return api === "anthropic-messages" ? p.format === "anthropic" : p.format === "openai" && !p.custom;
 }
 
 /** The price library's models of a built-in provider, when its models are the library's. */

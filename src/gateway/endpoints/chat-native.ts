@@ -6,7 +6,7 @@
  * canonical translation — or none, when it would lose content.
  */
 import type { GatewayCall } from "../call.js";
-import type { ProviderEntry } from "../catalog.js";
+import { type ProviderEntry, speaksNatively } from "../catalog.js";
 import type { InputBound, OutputScanner, Settlement } from "../hooks.js";
 import type { InboundFormat, NativeFormat } from "../inbound/format.js";
 import type { ChatResult, NativeRequest } from "../providers/types.js";
@@ -36,10 +36,10 @@ export async function prepareChat(
   if (nf) {
     const opening = nf.open(call.x.body, call.x.req.headers);
     const targets = resolveTargets(opening.model, call.caller, providers);
-    if (targets[0]?.provider.format === nf.format) {
+    if (targets[0] && speaksNatively(targets[0].provider, nf.api)) {
       const scanned = (await call.hooks.scanInput?.(call, opening.view)) ?? opening.view;
       const done = opening.finish(scanned);
-      const kept = done.sameFormatOnly ? targets.filter((t) => t.provider.format === nf.format) : targets;
+      const kept = done.sameFormatOnly ? targets.filter((t) => speaksNatively(t.provider, nf.api)) : targets;
       return { req: done.canonical, native: done.native, targets: kept, input: done.input };
     }
     const translated = opening.translated();

@@ -16,7 +16,7 @@
  */
 import { CallAbort, type CallSignal } from "../abort.js";
 import { type Caller, SHUTTING_DOWN } from "../call.js";
-import type { ProviderEntry } from "../catalog.js";
+import { type ProviderEntry, speaksNatively } from "../catalog.js";
 import { countWithTokenizer } from "../count-tokens.js";
 import { fromUpstream, invalidRequest, shuttingDown } from "../errors.js";
 import type { Exchange } from "../exchange.js";
@@ -90,7 +90,7 @@ export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTok
       opening.view,
     )) ?? opening.view;
   const sent = opening.finish(scanned);
-  const native = t.provider.format === counting.format ? sent.native : undefined;
+  const native = speaksNatively(t.provider, counting.api) ? sent.native : undefined;
   const abort = new CallAbort();
   const onClose = () => {
     if (!x.res.writableFinished) abort.abort();

@@ -24,7 +24,7 @@ const isObject = (v: unknown): v is Json => !!v && typeof v === "object" && !Arr
 
 export function createAnthropicNative(check: (body: unknown) => Parameters<typeof nativeView>[0]): NativeFormat {
   return {
-    format: "anthropic",
+    api: "anthropic-messages",
     open(body: unknown, headers: IncomingHttpHeaders) {
       const req = check(body);
       // The scan view is built only for same-format traffic (finish); other targets take the translation.
@@ -48,7 +48,7 @@ export function createAnthropicNative(check: (body: unknown) => Parameters<typeo
           const { req: canonical, lossy } = anthropicToCanonicalLenient(sent);
           const bound = inputBound(canonical);
           return {
-            native: { format: "anthropic", body: sent as unknown as Json, headers: clientHeaders(headers) },
+            native: { api: "anthropic-messages", body: sent as unknown as Json, headers: clientHeaders(headers) },
             canonical: { ...canonical, model: canonical.model ?? "" },
             sameFormatOnly: lossy,
             input: {

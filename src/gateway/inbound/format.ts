@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayError } from "../errors.js";
 import type { InputBound, OutputScanner } from "../hooks.js";
-import type { NativeEvent, NativeRequest, ProviderFormat } from "../providers/types.js";
+import type { NativeApi, NativeEvent, NativeRequest } from "../providers/types.js";
 import type { SseFrame } from "../sse.js";
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "../types.js";
 
@@ -29,7 +29,7 @@ export interface InboundFormat {
 
 /** Same-format traffic: the client's request sent as written, the answer returned as the provider gave it. */
 export interface NativeFormat {
-  format: ProviderFormat;
+  api: NativeApi;
   /** Checks the body (400s as for toCanonical) and opens it for the input policy. */
   open(body: unknown, headers: IncomingHttpHeaders): NativeOpening;
   /** A whole answer as the client receives it: after the output scanner, named after the target. */

@@ -77,13 +77,16 @@ export type ChatResult =
       usage(): Usage | undefined;
     };
 
+/** An upstream API a client may speak as is (same-format traffic): Anthropic's Messages, OpenAI's Responses. */
+export type NativeApi = "anthropic-messages" | "openai-responses";
+
 /**
  * A request in the upstream's own format, from a client that spoke it (e.g. /v1/messages to an
  * Anthropic-format provider): sent as written, with only the upstream model id set — so every field the
  * provider accepts reaches it. The executor passes it only to a target of the same format.
  */
 export interface NativeRequest {
-  format: ProviderFormat;
+  api: NativeApi;
   body: Record<string, unknown>;
   /** Request headers the provider's API reads (e.g. `anthropic-beta`). */
   headers: Record<string, string>;

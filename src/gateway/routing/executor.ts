@@ -26,6 +26,7 @@ import {
   UpstreamError,
   type UpstreamTarget,
 } from "../providers/types.js";
+import { speaksNatively } from "../catalog.js";
 import type { Attempt } from "../request-log.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import type { ResolvedTarget } from "./router.js";
@@ -191,7 +192,7 @@ export function createExecutor(deps: ExecutorDeps) {
             { ...req, model: target.model },
             upstreamOf(target),
             opts,
-            native?.format === format ? native : undefined,
+            native && speaksNatively(target.provider, native.api) ? native : undefined,
           ),
         );
       });
