@@ -263,6 +263,36 @@ describe(`/v1/messages to Anthropic, lossless (${storageKind})`, () => {
     void orgId;
   });
 
+  it("server tools: a web search without max_uses is capped at 10 so the hold covers it; the search results make the input unbounded", async () => {
+    const search = { type: "web_search_20250305", name: "web_search" };
+    const ask = (tools: unknown[]) =>
+      anthropic().messages.create({
+        model: MODEL,
+        max_tokens: 100,
+        messages: [{ role: "user", content: "find it" }],
+        tools,
+      } as never);
+    await ask([search]);
+    expect(upstream.last().body.tools).toEqual([{ ...search, max_uses: 10 }]);
+    await ask([{ ...search, max_uses: 2 }]);
+    expect(upstream.last().body.tools).toEqual([{ ...search, max_uses: 2 }]);
+
+    // $0.10 covers the plain request but not a search's unbounded input (200k tokens at $3/M) and ten searches.
+    const small = await team(t, "Small Co");
+    await grantCredits(t, small.slug, "0.10");
+    expect((await small.owner.post(`/api/v1/orgs/${small.slug}/projects`, { name: "S", slug: "s-app" })).status).toBe(
+      201,
+    );
+    const smallKey = (
+      await small.owner.post(`/api/v1/orgs/${small.slug}/projects/s-app/keys`, { name: "k", environment: "live" })
+    ).body.key;
+    const client = new Anthropic({ apiKey: smallKey, baseURL: base, maxRetries: 0 });
+    const body = { model: MODEL, max_tokens: 100, messages: [{ role: "user" as const, content: "find it" }] };
+    const refused = await client.messages.create({ ...body, tools: [search] } as never).catch((e) => e);
+    expect(refused.status).toBe(402);
+    expect((await client.messages.create(body)).type).toBe("message");
+  });
+
   it("policies: a redacted value is written back in place (the rest untouched); output text is redacted within its block", async () => {
     const off = { email: "off", phone: "off", card: "off", ssn: "off", iban: "off", ip: "off", secret: "off" };
     await owner.put(`/api/v1/orgs/${slug}/security-policy`, {

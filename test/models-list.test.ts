@@ -83,6 +83,7 @@ describe(`/v1/models prices as billed (${storageKind})`, () => {
       cached_input_per_million_micro_usd: "1375000",
       output_per_million_micro_usd: "11000000",
       per_thousand_web_searches_micro_usd: "11000000",
+      per_thousand_file_searches_micro_usd: "2750000",
       free: false,
     });
 

@@ -83,6 +83,46 @@ describe(`security policies in the gateway (${storageKind})`, () => {
             usage: { prompt_tokens: 3, total_tokens: 3 },
           });
         }
+        if (ctx.path === "/v1/responses") {
+          // OpenAI's own Responses API (the built-in provider serves it natively): the script as one message.
+          const text = (script ?? ["echo"]).join("");
+          const item = { type: "message", id: "msg_1", status: "completed", role: "assistant" };
+          const part = { type: "output_text", text, annotations: [] };
+          const response = (status: string, output: unknown[], usage: unknown = null) => ({
+            id: "resp_up",
+            object: "response",
+            created_at: 1,
+            status,
+            model: body.model,
+            output,
+            usage,
+          });
+          const usage = {
+            input_tokens: 10,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: 5,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: 15,
+          };
+          const done = response("completed", [{ ...item, content: [part] }], usage);
+          if (!body.stream) return ctx.json(200, done);
+          const at = { output_index: 0, item_id: "msg_1", content_index: 0 };
+          const events: Array<Record<string, unknown>> = [
+            { type: "response.created", response: response("in_progress", []) },
+            {
+              type: "response.output_item.added",
+              output_index: 0,
+              item: { ...item, status: "in_progress", content: [] },
+            },
+            { type: "response.content_part.added", ...at, part: { ...part, text: "" } },
+            ...(script ?? ["echo"]).map((delta) => ({ type: "response.output_text.delta", ...at, delta })),
+            { type: "response.output_text.done", ...at, text },
+            { type: "response.content_part.done", ...at, part },
+            { type: "response.output_item.done", output_index: 0, item: { ...item, content: [part] } },
+            { type: "response.completed", response: done },
+          ];
+          return ctx.sse(events.map((e, sequence_number) => sseData({ ...e, sequence_number }, String(e.type))));
+        }
         if (toolCalls) {
           const calls = toolCalls;
           const text = script?.join("") ?? "";

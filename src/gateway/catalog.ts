@@ -74,6 +74,7 @@ const LIBRARY_KEYS: Array<[string, keyof PriceRates]> = [
   ["output_image_mtok", "imageOutputMicroUsdPerM"],
   ["requests_kcount", "requestMicroUsdPerK"],
   ["web_searches_kcount", "webSearchMicroUsdPerK"],
+  ["storage_searches_kcount", "fileSearchMicroUsdPerK"],
   ["input_audio_hours", "audioInputMicroUsdPerHour"],
 ];
 

@@ -62,6 +62,8 @@ export interface PriceRates {
   imageOutputMicroUsdPerM?: bigint;
   requestMicroUsdPerK?: bigint;
   webSearchMicroUsdPerK?: bigint;
+  /** Per thousand file-search tool calls (OpenAI's file_search), in micro-USD. */
+  fileSearchMicroUsdPerK?: bigint;
   /** Per hour of input audio (whisper-1), in micro-USD per hour. */
   audioInputMicroUsdPerHour?: bigint;
 }
@@ -102,6 +104,8 @@ export interface InputBound {
    * bound is at most the window when the route knows it.
    */
   withinContext?: boolean;
+  /** Server-side tool calls billed per call (web and file searches) the request allows at most. */
+  serverToolCalls?: number;
 }
 
 export interface ReserveInput {

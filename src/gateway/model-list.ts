@@ -3,8 +3,9 @@
  * is billed at — the pricing's answer for that route (operator overrides and
  * markup applied, a custom provider's own prices, mock free), not the catalog's
  * raw price. Rates are micro-USD per million tokens (per thousand for the
- * request and web-search fees) as strings; a marked-up rate is rounded up to
- * the micro-USD, which is exactly what a million such tokens are charged.
+ * request, web-search and file-search fees) as strings; a marked-up rate is
+ * rounded up to the micro-USD, which is exactly what a million such tokens are
+ * charged.
  * Only the components a price sets are shown (the others bill at their parent's
  * rate, see hooks.ts). A model nothing prices is not listed.
  * `GET /v1/models/{id}` answers one entry of that same list.
@@ -30,6 +31,7 @@ const FIELDS: Array<[keyof PriceRates, string]> = [
   ["imageOutputMicroUsdPerM", "image_output_per_million_micro_usd"],
   ["requestMicroUsdPerK", "per_thousand_requests_micro_usd"],
   ["webSearchMicroUsdPerK", "per_thousand_web_searches_micro_usd"],
+  ["fileSearchMicroUsdPerK", "per_thousand_file_searches_micro_usd"],
 ];
 
 function rates(r: PriceRates, markup: bigint): Record<string, string> {

@@ -68,6 +68,12 @@ export function imageTokenCeiling(route: Pick<RouteInfo, "format" | "model">): n
   return formatDescriptor(route.format).imageTokenCeiling(route.model);
 }
 
+/**
+ * Server-side tool calls billed per call (web and file searches) allowed per request when the client set
+ * no cap: the gateway sends this cap upstream, so the credit hold is a true upper bound.
+ */
+export const DEFAULT_SERVER_TOOL_CALLS = 10;
+
 /** Context window assumed for a model that declares none, when a request's input cannot be bounded otherwise. */
 const UNKNOWN_MODEL_CONTEXT = 2_000_000;
 

@@ -47,6 +47,13 @@ export interface AssistantMessage {
   tool_calls?: ToolCall[];
   refusal?: string | null;
   name?: string;
+  /**
+   * The model's reasoning (Anthropic thinking, Gemini thoughts) as plain text: the field DeepSeek,
+   * vLLM and others use on chat completions. Sent back to Anthropic only with `reasoning_signature`.
+   */
+  reasoning_content?: string | null;
+  /** Anthropic's signature of `reasoning_content` (a thinking block's `signature`); Tollgate's own field. */
+  reasoning_signature?: string | null;
 }
 export interface ToolMessage {
   role: "tool";
@@ -72,6 +79,11 @@ export type ResponseFormat =
 
 export interface ChatRequest {
   model: string;
+  /**
+   * How hard a reasoning model thinks (`minimal`, `low`, `medium`, `high`; OpenAI also knows `none`):
+   * Anthropic extended thinking and Gemini thinking budgets are derived from it (docs/translation.md).
+   */
+  reasoning_effort?: string | null;
   messages: ChatMessage[];
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
@@ -114,7 +126,16 @@ export interface ChatResponse {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: "assistant"; content: string | null; tool_calls?: ToolCall[]; refusal?: string | null };
+    message: {
+      role: "assistant";
+      content: string | null;
+      tool_calls?: ToolCall[];
+      refusal?: string | null;
+      /** The model's reasoning as text (see AssistantMessage). */
+      reasoning_content?: string;
+      /** Anthropic's signature of that reasoning (see AssistantMessage). */
+      reasoning_signature?: string;
+    };
     finish_reason: FinishReason | null;
     logprobs?: unknown;
   }>;
@@ -136,7 +157,16 @@ export interface ChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: "assistant"; content?: string | null; tool_calls?: ToolCallDelta[]; refusal?: string | null };
+    delta: {
+      role?: "assistant";
+      content?: string | null;
+      tool_calls?: ToolCallDelta[];
+      refusal?: string | null;
+      /** A piece of the model's reasoning text (it comes before the answer's content). */
+      reasoning_content?: string;
+      /** Anthropic's signature of the reasoning, once, after its last piece. */
+      reasoning_signature?: string;
+    };
     finish_reason: FinishReason | null;
     logprobs?: unknown;
   }>;
@@ -189,6 +219,8 @@ export interface Usage {
   imageOutputTokens?: number;
   /** Server-side web searches the provider ran (priced per thousand where the price library knows it). */
   webSearches?: number;
+  /** Server-side file searches the provider ran (OpenAI's file_search tool; priced per thousand calls where known). */
+  fileSearches?: number;
   /** Seconds of input audio (transcription), billed where the price is per hour of audio; apart from the tokens. */
   audioInputSeconds?: number;
   /** True when the numbers are our estimate rather than the provider's report. */

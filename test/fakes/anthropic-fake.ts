@@ -7,7 +7,14 @@
  * usage incl. cache_read_input_tokens, and the SSE event sequence
  * message_start → ping → content_block_start/delta/stop… → message_delta →
  * message_stop. Errors use `{"type":"error","error":{type,message}}`.
+ * Thinking (`thinking` enabled with a budget, or adaptive) is checked as the
+ * API checks it (budget ≥ 1024 and < max_tokens, no temperature but 1, top_p
+ * 0.95–1, no forced tool with a budget, a tool loop's assistant turn must
+ * start with a thinking block whose signature the fake issued) and answered
+ * with a signed thinking block first (streamed as thinking_delta then
+ * signature_delta); its words count as output tokens.
  */
+import { createHash } from "node:crypto";
 import { startFake, sseData, type FakeServer } from "./base.js";
 import { fragments, pieces, planReply, type View } from "./script.js";
 
@@ -56,6 +63,48 @@ function validate(b: any): string | undefined {
   }
   if (b.tool_choice?.type === "tool" && !(b.tools ?? []).some((t: any) => t.name === b.tool_choice.name))
     return "tool_choice: tool not found";
+  return undefined;
+}
+
+/** The fake's signature of a thinking text: a digest it can check when the block comes back. */
+export const fakeThinkingSignature = (thinking: string) =>
+  `fake-sig-${createHash("sha256").update(thinking).digest("base64url")}`;
+
+const thinkingOn = (b: any) => b.thinking?.type === "enabled" || b.thinking?.type === "adaptive";
+
+function validateThinking(b: any): string | undefined {
+  const t = b.thinking;
+  if (t === undefined || t.type === "disabled") return undefined;
+  if (t.type === "enabled") {
+    if (!Number.isInteger(t.budget_tokens) || t.budget_tokens < 1024)
+      return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+    if (t.budget_tokens >= b.max_tokens) return "`max_tokens` must be greater than `thinking.budget_tokens`.";
+    if (b.tool_choice?.type === "any" || b.tool_choice?.type === "tool")
+      return "Thinking may not be enabled when `tool_choice` forces tool use.";
+  } else if (t.type !== "adaptive") return "thinking.type: Input tag does not match any of the expected tags";
+  if (b.temperature !== undefined && b.temperature !== 1)
+    return "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking";
+  if (b.top_k !== undefined) return "`top_k` must be unset when thinking is enabled.";
+  if (b.top_p !== undefined && b.top_p < 0.95)
+    return "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.";
+  for (const [i, m] of b.messages.entries())
+    for (const [j, bl] of blocksOf(m.content).entries())
+      if (bl.type === "thinking" && bl.signature !== fakeThinkingSignature(String(bl.thinking)))
+        return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+  // In a tool loop (the request answers tool calls), the turn's first assistant message — the one after
+  // the last user message that is not only tool results — must open with the turn's thinking.
+  const msgs: any[] = b.messages;
+  const last = msgs[msgs.length - 1];
+  const loop = last?.role === "user" && blocksOf(last.content).some((x: any) => x.type === "tool_result");
+  let at = msgs.length - 1;
+  while (
+    at > 0 &&
+    (msgs[at].role === "assistant" || blocksOf(msgs[at].content).every((x: any) => x.type === "tool_result"))
+  )
+    at--;
+  const first = msgs[at + 1]?.role === "assistant" ? blocksOf(msgs[at + 1].content)[0] : undefined;
+  if (loop && first && first.type !== "thinking" && first.type !== "redacted_thinking")
+    return `messages.${at + 1}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first?.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`;
   return undefined;
 }
 
@@ -133,10 +182,13 @@ export function startAnthropicFake(o: AnthropicFakeOptions = {}): Promise<FakeSe
       return ctx.json(400, anthropicError(400, "anthropic-version: header is required"));
     if (ctx.path === "/v1/messages/count_tokens") return countTokens(ctx.json, body);
     if (ctx.path !== "/v1/messages") return ctx.json(404, anthropicError(404, "Not found"));
-    const problem = validate(body);
+    const problem = validate(body) ?? validateThinking(body);
     if (problem) return ctx.json(400, anthropicError(400, problem));
 
-    const plan = planReply(viewFromAnthropic(body), "toolu_fake");
+    const view = viewFromAnthropic(body);
+    const plan = planReply(view, "toolu_fake");
+    const thought = thinkingOn(body) ? `Thinking about: ${view.lastUserText || "the tool results"}` : "";
+    const thoughtTokens = thought ? thought.split(" ").length : 0;
     const stopReason =
       plan.finish === "stop"
         ? "end_turn"
@@ -149,9 +201,10 @@ export function startAnthropicFake(o: AnthropicFakeOptions = {}): Promise<FakeSe
       input_tokens: plan.usage.input - plan.usage.cached,
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: plan.usage.cached,
-      output_tokens: plan.usage.output,
+      output_tokens: plan.usage.output + thoughtTokens,
     };
     const content: any[] = [];
+    if (thought) content.push({ type: "thinking", thinking: thought, signature: fakeThinkingSignature(thought) });
     if (plan.text || !plan.toolCalls.length) content.push({ type: "text", text: plan.text });
     for (const t of plan.toolCalls) content.push({ type: "tool_use", id: t.id, name: t.name, input: t.args });
     const message = { id: "msg_fake01", type: "message", role: "assistant", model: body.model };
@@ -177,7 +230,16 @@ export function startAnthropicFake(o: AnthropicFakeOptions = {}): Promise<FakeSe
       ev("ping", {}),
     ];
     content.forEach((block, index) => {
-      if (block.type === "text") {
+      if (block.type === "thinking") {
+        events.push(
+          ev("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } }),
+        );
+        for (const p of pieces(block.thinking))
+          events.push(ev("content_block_delta", { index, delta: { type: "thinking_delta", thinking: p } }));
+        events.push(
+          ev("content_block_delta", { index, delta: { type: "signature_delta", signature: block.signature } }),
+        );
+      } else if (block.type === "text") {
         events.push(ev("content_block_start", { index, content_block: { type: "text", text: "" } }));
         for (const p of pieces(block.text))
           events.push(ev("content_block_delta", { index, delta: { type: "text_delta", text: p } }));

@@ -7,7 +7,10 @@
  * `x-goog-api-key` (or `?key=`, which the fake records so tests can prove the
  * adapter never uses it). Rejects schema
  * keywords Gemini's OpenAPI subset does not know. Errors use
- * `{"error":{code,message,status}}`.
+ * `{"error":{code,message,status}}`. generationConfig.thinkingConfig is
+ * checked (a budget or a level, not both; a level on Gemini 3 models only);
+ * with includeThoughts the answer starts with a `thought: true` part, counted
+ * in thoughtsTokenCount.
  */
 import { startFake, type FakeServer } from "./base.js";
 import { pieces, planReply, type View } from "./script.js";
@@ -57,6 +60,9 @@ function validate(b: any): string | undefined {
       if (bad)
         return `Invalid JSON payload received. Unknown name "${bad}" at 'tools[0].function_declarations[0].parameters'`;
     }
+  const thinking = b.generationConfig?.thinkingConfig;
+  if (thinking?.thinkingBudget !== undefined && thinking?.thinkingLevel !== undefined)
+    return "You can only set either thinking budget or thinking level, not both.";
   const bad = badSchemaKey(b.generationConfig?.responseSchema);
   if (bad) return `Invalid JSON payload received. Unknown name "${bad}" at 'generation_config.response_schema'`;
   return undefined;
@@ -160,13 +166,20 @@ export function startGeminiFake(o: GeminiFakeOptions = {}): Promise<FakeServer> 
     }
     const problem = validate(body);
     if (problem) return ctx.json(400, geminiError(400, problem));
-    const plan = planReply(viewFromGemini(body));
+    const thinking = body.generationConfig?.thinkingConfig;
+    if (thinking?.thinkingLevel !== undefined && !/^gemini-3/.test(model))
+      return ctx.json(400, geminiError(400, "Thinking level is not supported for this model."));
+    const view = viewFromGemini(body);
+    const plan = planReply(view);
+    const thought = thinking?.includeThoughts ? `Thinking about: ${view.lastUserText || "the tool results"}` : "";
+    const thoughtParts = thought ? [{ text: thought, thought: true }] : [];
     const n = body.generationConfig?.candidateCount ?? 1;
     const finishReason = plan.finish === "length" ? "MAX_TOKENS" : "STOP";
     const usageMetadata: Record<string, unknown> = o.usage ?? {
       promptTokenCount: plan.usage.input,
       candidatesTokenCount: plan.usage.output,
-      totalTokenCount: plan.usage.input + plan.usage.output,
+      totalTokenCount: plan.usage.input + plan.usage.output + (thought ? thought.split(" ").length : 0),
+      ...(thought ? { thoughtsTokenCount: thought.split(" ").length } : {}),
       ...(plan.usage.cached ? { cachedContentTokenCount: plan.usage.cached } : {}),
       promptTokensDetails: [{ modality: "TEXT", tokenCount: plan.usage.input }],
     };
@@ -180,7 +193,7 @@ export function startGeminiFake(o: GeminiFakeOptions = {}): Promise<FakeServer> 
     const meta = { modelVersion: model, responseId: "fakeResp01" };
     if (m[2] === "generateContent") {
       return ctx.json(200, {
-        candidates: cand(callParts.length ? callParts : [{ text: plan.text }], finishReason),
+        candidates: cand([...thoughtParts, ...(callParts.length ? callParts : [{ text: plan.text }])], finishReason),
         usageMetadata,
         ...meta,
       });
@@ -191,6 +204,7 @@ export function startGeminiFake(o: GeminiFakeOptions = {}): Promise<FakeServer> 
     const events: string[] = [];
     const prompt = usageMetadata.promptTokenCount;
     const partial = { promptTokenCount: prompt, totalTokenCount: prompt };
+    if (thought) events.push(ev({ candidates: cand(thoughtParts), usageMetadata: partial, ...meta }));
     if (callParts.length) events.push(ev({ candidates: cand(callParts, finishReason), usageMetadata, ...meta }));
     else {
       const ps = pieces(plan.text);

@@ -4,12 +4,14 @@
  * tool_call deltas with id/name first then argument fragments, finish chunk,
  * the usage-only chunk when stream_options.include_usage, then `data: [DONE]`)
  * POST /v1/embeddings, and the media endpoints (images, audio transcriptions
- * as multipart/form-data, speech, moderations: `answerMedia`). Errors use OpenAI's `{"error":{message,type,param,code}}`.
+ * as multipart/form-data, speech, moderations: `answerMedia`), and the
+ * Responses API (POST /v1/responses: openai-responses-fake.ts). Errors use OpenAI's `{"error":{message,type,param,code}}`.
  * `variant: "compatible"` mimics common OpenAI-compatible servers (vLLM,
  * Together, Fireworks…): usage rides on the final choice chunk and
  * stream_options is ignored.
  */
 import { type FakeContext, startFake, sseData, type FakeServer } from "./base.js";
+import { answerResponses } from "./openai-responses-fake.js";
 import { fragments, pieces, planReply, type View } from "./script.js";
 
 export interface OpenAIFakeOptions {
@@ -209,6 +211,7 @@ async function answerMedia(ctx: FakeContext, uploads: FakeUpload[]): Promise<boo
 export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<OpenAIFake> {
   const variant = o.variant ?? "openai";
   const uploads: FakeUpload[] = [];
+  const issued = { n: 0 };
   return startFake(async (ctx) => {
     const { req, body } = ctx;
     if (o.apiKey !== undefined && req.headers.authorization !== `Bearer ${o.apiKey}`) {
@@ -241,6 +244,7 @@ export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<OpenAIFake> 
       });
     }
     if (await answerMedia(ctx, uploads)) return;
+    if (ctx.path === "/v1/responses") return answerResponses(ctx, issued);
     if (ctx.path !== "/v1/chat/completions")
       return ctx.json(404, openaiError(404, `Unknown request URL: POST ${ctx.path}`));
     const problem = validate(body);

@@ -58,7 +58,12 @@ export async function answerNative(
   result: Extract<ChatResult, { kind: "native" | "native_stream" }>,
   model: string,
   scanner: OutputScanner | undefined,
-  after: { req: ChatRequest; extra(s: Settlement | undefined): Record<string, unknown> },
+  after: {
+    req: ChatRequest;
+    extra(s: Settlement | undefined): Record<string, unknown>;
+    /** The answer is rendered and about to be sent (inbound/format.ts `completed`). */
+    completed?(): Promise<void>;
+  },
 ): Promise<void> {
   const x = call.x;
   if (result.kind === "native") {
@@ -68,6 +73,7 @@ export async function answerNative(
     const text = JSON.stringify(rendered);
     call.logResponseBody(rendered, text);
     call.costHeaders(await call.settle("ok"));
+    await after.completed?.();
     x.sendJson(200, text);
     return;
   }
@@ -90,6 +96,8 @@ export async function answerNative(
   }
   call.logResponseBody(streamer.sent());
   const settlement = await call.settle("ok");
-  await sse.frames(streamer.finish(call.usage, after.extra(settlement)));
+  const closing = streamer.finish(call.usage, after.extra(settlement));
+  await after.completed?.();
+  await sse.frames(closing);
   call.endStream(settlement);
 }

@@ -19,7 +19,7 @@ import { estimateUsage } from "../tokens.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
 import { usageToOpenAI } from "../types.js";
 import { answerNative, prepareChat } from "./chat-native.js";
-import { StreamToolArgs, scanWhole } from "./chat-output.js";
+import { StreamReasoning, StreamToolArgs, scanWhole } from "./chat-output.js";
 
 export interface EndpointRuntime {
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
@@ -69,9 +69,11 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     x.header("x-tollgate-attempts", String(countTried(exec.attempts)));
     if (exec.result.kind === "native" || exec.result.kind === "native_stream") {
       // Same-format traffic: the provider's own answer, through the output scanner.
+      const sent = req;
       await answerNative(call, inbound.native!, exec.result, exec.target.name, scanner, {
-        req,
+        req: sent,
         extra: settlementExtra,
+        completed: async () => inbound.completed?.(sent),
       });
       return;
     }
@@ -103,6 +105,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     // Choices whose text the scanner may still hold back (no finish_reason seen yet).
     const scanning = new Set<number>();
     const tools = scanner?.pushArgs && scanner.endArgs ? new StreamToolArgs(scanner as Required<OutputScanner>) : null;
+    const reasoning = scanner ? new StreamReasoning(scanner) : null;
     let lastChunk: ChatChunk | undefined;
     try {
       for await (const chunk of stream.stream) {
@@ -111,6 +114,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
         // Held-back tool arguments released before this chunk's text, in a chunk of their own.
         let before: ChatChunk["choices"] | null = null;
         for (const choice of chunk.choices) {
+          reasoning?.apply(choice);
           const text = choice.delta.content;
           if (typeof text === "string" && text) {
             generated += text;
@@ -154,18 +158,24 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
         if (wait) await wait;
       }
       // A stream that ended without a finish_reason still gets what the scanner held back.
-      for (const index of scanner && lastChunk ? new Set([...scanning, ...(tools?.choices() ?? [])]) : []) {
+      const open = [...scanning, ...(tools?.choices() ?? []), ...(reasoning?.choices() ?? [])];
+      for (const index of scanner && lastChunk ? new Set(open) : []) {
+        const thought = reasoning?.end(index) ?? "";
         const tail = scanning.has(index) ? scanner!.end(index) : "";
         const held = tools?.endAll(index) ?? [];
         sent += tail;
-        if (tail || held.length) {
+        if (thought || tail || held.length) {
           await sse.frames(
             renderer.chunk({
               ...lastChunk!,
               choices: [
                 {
                   index,
-                  delta: { ...(tail ? { content: tail } : {}), ...(held.length ? { tool_calls: held } : {}) },
+                  delta: {
+                    ...(thought ? { reasoning_content: thought } : {}),
+                    ...(tail ? { content: tail } : {}),
+                    ...(held.length ? { tool_calls: held } : {}),
+                  },
                   finish_reason: null,
                 },
               ],

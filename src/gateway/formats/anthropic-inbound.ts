@@ -5,7 +5,12 @@
  *   `tool` messages placed before the rest of that user turn; tool_use →
  *   assistant tool_calls; PDF documents → file parts (plain-text ones →
  *   text); thinking blocks are dropped; unsupported block types are a 400
- *   (never silently lost).
+ *   (never silently lost). `thinking` is not carried: an OpenAI-format
+ *   model may refuse a reasoning effort it does not know.
+ * - Answers: canonical reasoning becomes a leading `thinking` block only when
+ *   it carries Anthropic's signature (an unsigned block would be refused when
+ *   the client sends it back to Anthropic): streamed reasoning is held until
+ *   its signature arrives, then sent as one block, and dropped without one.
  * - Stream: the translator emits a valid Anthropic event sequence —
  *   message_start, then content blocks that never interleave (each opened
  *   with content_block_start, closed with content_block_stop before the next
@@ -171,6 +176,8 @@ const parseArgs = (s: string): unknown => {
 export function canonicalToAnthropicResponse(res: ChatResponse, usage?: Usage, model = res.model): AnthropicResponse {
   const choice = res.choices[0];
   const content: AnthropicResponse["content"] = [];
+  const { reasoning_content: thinking, reasoning_signature: signature } = choice?.message ?? {};
+  if (thinking && signature) content.push({ type: "thinking", thinking, signature });
   const text = choice?.message.content ?? "";
   if (text) content.push({ type: "text", text });
   for (const tc of choice?.message.tool_calls ?? [])
@@ -205,6 +212,8 @@ export class AnthropicStreamTranslator {
   private stop: AStopReason | undefined;
   private usage: Usage | undefined;
   private sawTools = false;
+  /** Reasoning held until its signature arrives; null once the answer has moved past it. */
+  private thinking: string | null = "";
 
   constructor(
     private readonly id: string,
@@ -242,8 +251,10 @@ export class AnthropicStreamTranslator {
     if (u) this.usage = u;
     const ch = chunk.choices.find((c) => c.index === 0);
     if (!ch) return out;
+    this.reason(out, ch.delta.reasoning_content, ch.delta.reasoning_signature);
     const text = ch.delta.content;
     if (text) {
+      this.thinking = null;
       if (this.open?.kind !== "text") {
         this.close(out);
         this.open = { index: this.nextIndex++, kind: "text" };
@@ -253,6 +264,7 @@ export class AnthropicStreamTranslator {
     }
     for (const d of ch.delta.tool_calls ?? []) {
       this.sawTools = true;
+      this.thinking = null;
       if (!this.toolBlocks.has(d.index)) {
         this.close(out);
         const index = this.nextIndex++;
@@ -276,6 +288,22 @@ export class AnthropicStreamTranslator {
     }
     if (ch.finish_reason) this.stop = finishToAnthropic(ch.finish_reason, this.sawTools);
     return out;
+  }
+
+  /** Collects reasoning; a signature sends it as one signed thinking block (before any text or tool block). */
+  private reason(out: AnthropicEvent[], text: string | undefined, signature: string | undefined) {
+    if (this.thinking === null) return;
+    if (text) this.thinking += text;
+    if (!signature) return;
+    const index = this.nextIndex++;
+    const thinking = this.thinking;
+    this.thinking = null;
+    out.push(
+      { type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } },
+      { type: "content_block_delta", index, delta: { type: "thinking_delta", thinking } },
+      { type: "content_block_delta", index, delta: { type: "signature_delta", signature } },
+      { type: "content_block_stop", index },
+    );
   }
 
   /** Closes the message. `usage` overrides what the chunks carried (e.g. the adapter's final usage). */

@@ -13,20 +13,10 @@
  */
 import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ToolCall } from "../types.js";
 import type { AnthropicRequest } from "./anthropic-wire.js";
+import { DEFAULT_SERVER_TOOL_CALLS } from "../tokens.js";
+import { type Path, type Slot, writeBack } from "./write-back.js";
 
-type Path = ReadonlyArray<string | number>;
 type Json = Record<string, unknown>;
-
-/** Where a scanned string of the view lives in the original body. */
-interface Slot {
-  /** Message index in the view. */
-  message: number;
-  /** Text part index (content as parts), or -1 for string content. */
-  part: number;
-  /** A tool call's arguments instead of text (`part` is then the tool call index): written back parsed. */
-  args?: true;
-  path: Path;
-}
 
 export interface NativeView {
   /** What the policy scans. */
@@ -36,7 +26,7 @@ export interface NativeView {
    * it leaves out (thinking, search results, server tool results…), and whether a document whose
    * tokens its bytes do not bound (a PDF) is attached.
    */
-  extra: { bytes: number; unbounded: boolean };
+  extra: { bytes: number; unbounded: boolean; serverToolCalls: number };
   /** The original body with what the scan changed written back (the body itself when nothing changed). */
   apply(scanned: ChatRequest): AnthropicRequest;
 }
@@ -49,7 +39,7 @@ const CANONICAL_BLOCKS = new Set(["text", "image", "tool_use", "tool_result"]);
 export function nativeView(body: AnthropicRequest): NativeView {
   const messages: ChatMessage[] = [];
   const slots: Slot[] = [];
-  const extra = { bytes: 0, unbounded: false };
+  const extra = { bytes: 0, unbounded: false, serverToolCalls: 0 };
   const countLeftOut = (blocks: unknown[]) => {
     for (const b of blocks) {
       if (!isObject(b) || CANONICAL_BLOCKS.has(String(b.type))) continue;
@@ -101,7 +91,7 @@ export function nativeView(body: AnthropicRequest): NativeView {
       msg.content = textParts(blocks, path, "assistant");
       blocks.forEach((b, j) => {
         if (isObject(b) && b.type === "tool_use" && typeof b.name === "string") {
-          slots.push({ message: at, part: calls.length, args: true, path: [...path, j, "input"] });
+          slots.push({ message: at, part: calls.length, args: true, parsed: true, path: [...path, j, "input"] });
           calls.push({
             id: String(b.id ?? ""),
             type: "function",
@@ -130,45 +120,31 @@ export function nativeView(body: AnthropicRequest): NativeView {
     if (parts.length) messages.push({ role: "user", content: parts });
   });
 
+  // Server tools: search and fetch results enter the input; searches are billed per use, so a web search tool
+  // without `max_uses` gets DEFAULT_SERVER_TOOL_CALLS (the credit hold must be a true upper bound).
+  const uncapped: number[] = [];
+  (body.tools ?? []).forEach((t, i) => {
+    const type = isObject(t) && typeof t.type === "string" ? t.type : "";
+    if (type.startsWith("web_search") || type.startsWith("web_fetch")) extra.unbounded = true;
+    if (!type.startsWith("web_search")) return;
+    const uses = (t as { max_uses?: unknown }).max_uses;
+    if (typeof uses === "number") extra.serverToolCalls += uses;
+    else {
+      extra.serverToolCalls += DEFAULT_SERVER_TOOL_CALLS;
+      uncapped.push(i);
+    }
+  });
   const view: ChatRequest = { model: body.model, messages };
   return {
     view,
     extra,
     apply(scanned) {
-      let out: Json = body as unknown as Json;
-      for (const s of slots) {
-        const before = view.messages[s.message]!;
-        const after = scanned.messages[s.message];
-        if (!after || after === before) continue; // the scanner copies only what it changed
-        const was = stringAt(before, s);
-        const now = stringAt(after, s);
-        if (now === undefined || now === was) continue;
-        out = setPath(out, s.path, s.args ? JSON.parse(now) : now);
-      }
-      return out as unknown as AnthropicRequest;
+      const out = writeBack(body, view, scanned, slots);
+      if (!uncapped.length) return out;
+      const tools = (out.tools ?? []).map((t, i) =>
+        uncapped.includes(i) ? { ...t, max_uses: DEFAULT_SERVER_TOOL_CALLS } : t,
+      );
+      return { ...out, tools } as AnthropicRequest;
     },
   };
-}
-
-function stringAt(m: ChatMessage, s: Slot): string | undefined {
-  if (s.args) return (m as AssistantMessage).tool_calls?.[s.part]?.function.arguments;
-  const c = m.content;
-  if (s.part === -1) return typeof c === "string" ? c : undefined;
-  const p = Array.isArray(c) ? c[s.part] : undefined;
-  return p && p.type === "text" ? p.text : undefined;
-}
-
-/** `root` with `value` at `path`, copying only the containers along the path. */
-function setPath(root: Json, path: Path, value: unknown): Json {
-  const copy = (v: unknown): Json | unknown[] => (Array.isArray(v) ? [...v] : { ...(v as Json) });
-  const top = copy(root) as Json;
-  let cur: Json | unknown[] = top;
-  for (let i = 0; i < path.length - 1; i++) {
-    const k = path[i]!;
-    const next = copy((cur as Record<string | number, unknown>)[k]);
-    (cur as Record<string | number, unknown>)[k] = next;
-    cur = next;
-  }
-  (cur as Record<string | number, unknown>)[path[path.length - 1]!] = value;
-  return top;
 }

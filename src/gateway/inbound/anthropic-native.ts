@@ -55,6 +55,7 @@ export function createAnthropicNative(check: (body: unknown) => Parameters<typeo
               tokens: bound.tokens + extra.bytes,
               images: bound.images,
               ...(extra.unbounded ? { unbounded: true } : {}),
+              ...(extra.serverToolCalls ? { serverToolCalls: extra.serverToolCalls } : {}),
             },
           };
         },

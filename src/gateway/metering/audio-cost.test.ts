@@ -30,7 +30,7 @@ describe("audio priced per hour", () => {
   });
 
   it("holds the bounded duration, and a per-hour price is not free", () => {
-    expect(worstCaseMicroUsd(0, 0, WHISPER, 0n, 192)).toBe(19_200n);
+    expect(worstCaseMicroUsd(0, 0, WHISPER, 0n, { audioSeconds: 192 })).toBe(19_200n);
     expect(worstCaseMicroUsd(0, 0, WHISPER)).toBe(0n);
     expect(isFree(WHISPER)).toBe(false);
   });

@@ -39,6 +39,7 @@ function reference(u: Required<Omit<Usage, "estimated">>, r: PriceRates): bigint
   n += b(u.audioOutputTokens) * ((r.audioOutputMicroUsdPerM ?? outR) - outR);
   n += b(u.imageOutputTokens) * ((r.imageOutputMicroUsdPerM ?? outR) - outR);
   n += (r.requestMicroUsdPerK ?? 0n) * 1_000n + b(u.webSearches) * (r.webSearchMicroUsdPerK ?? 0n) * 1_000n;
+  n += b(u.fileSearches) * (r.fileSearchMicroUsdPerK ?? 0n) * 1_000n;
   return n <= 0n ? 0n : (n + 999_999n) / 1_000_000n;
 }
 
@@ -58,6 +59,7 @@ function randomRates(r: (n: number) => number): PriceRates {
     imageOutputMicroUsdPerM: maybe(),
     requestMicroUsdPerK: maybe(),
     webSearchMicroUsdPerK: maybe(),
+    fileSearchMicroUsdPerK: maybe(),
   };
 }
 
@@ -86,6 +88,7 @@ function randomUsage(r: (n: number) => number): Required<Omit<Usage, "estimated"
     audioOutputTokens,
     imageOutputTokens: r(outputTokens - reasoningTokens - audioOutputTokens + 1),
     webSearches: r(5),
+    fileSearches: r(5),
     // Billed only at a per-hour price, which these random rates do not set (cost.test.ts covers it).
     audioInputSeconds: r(600),
   };
@@ -148,15 +151,16 @@ describe("every price component", () => {
       const prices: PriceInfo = r(2)
         ? {
             ...base,
-            requestMicroUsdPerK: base.requestMicroUsdPerK,
-            webSearchMicroUsdPerK: undefined,
-            tiers: [{ aboveInputTokens: r(200_000), rates: { ...randomRates(r), webSearchMicroUsdPerK: undefined } }],
+            tiers: [{ aboveInputTokens: r(200_000), rates: randomRates(r) }],
           }
-        : { ...base, webSearchMicroUsdPerK: undefined };
+        : base;
       const usage = randomUsage(r);
       const markup = BigInt(r(30_000_000));
       expect(costMicroUsd(usage, prices, markup), String(i)).toBeLessThanOrEqual(
-        worstCaseMicroUsd(usage.inputTokens, usage.outputTokens, prices, markup),
+        // Searches billed per call are bounded by the calls the request allows (max_tool_calls, max_uses).
+        worstCaseMicroUsd(usage.inputTokens, usage.outputTokens, prices, markup, {
+          toolCalls: (usage.webSearches ?? 0) + (usage.fileSearches ?? 0),
+        }),
       );
     }
   });
@@ -180,9 +184,22 @@ describe("every price component", () => {
       outputMicroUsdPerM: 600_000n,
     });
     expect(libraryModel("openai", "no-such-model-zz")).toBeNull();
+    // Web and file searches (the price library's storage_searches_kcount) are USD per thousand calls.
+    expect(libraryModel("openai", "gpt-4.1")!.prices).toMatchObject({
+      webSearchMicroUsdPerK: 10_000_000n,
+      fileSearchMicroUsdPerK: 2_500_000n,
+    });
     expect(isFree({ inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n })).toBe(true);
     expect(
       isFree({ inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n, requestMicroUsdPerK: 1n }),
+    ).toBe(false);
+    expect(
+      isFree({
+        inputMicroUsdPerM: 0n,
+        cachedInputMicroUsdPerM: 0n,
+        outputMicroUsdPerM: 0n,
+        fileSearchMicroUsdPerK: 1n,
+      }),
     ).toBe(false);
   });
 
@@ -224,6 +241,9 @@ describe("every price component", () => {
       cacheWrite1hMicroUsdPerM: 6_000_000n,
       reasoningMicroUsdPerM: 20_000_000n,
       requestMicroUsdPerK: 5_000_000n,
+    });
+    expect(parsePriceOverrides('{"openai/x": {"perThousandFileSearches": "2.5"}}').get("openai/x")).toMatchObject({
+      fileSearchMicroUsdPerK: 2_500_000n,
     });
     expect(() => parsePriceOverrides('{"a/b": {"inptu": "1"}}')).toThrow(/unknown price "inptu"/);
   });

@@ -76,6 +76,7 @@ function numerator(u: Usage, r: PriceRates): bigint {
   // Per-thousand fees: count × price / 1000 micro-USD = count × price × 1000 / 1e6.
   if (r.requestMicroUsdPerK) n += r.requestMicroUsdPerK * 1_000n;
   if (r.webSearchMicroUsdPerK) n += count(u.webSearches) * r.webSearchMicroUsdPerK * 1_000n;
+  if (r.fileSearchMicroUsdPerK) n += count(u.fileSearches) * r.fileSearchMicroUsdPerK * 1_000n;
   if (r.audioInputMicroUsdPerHour) n += audioNumerator(u.audioInputSeconds, r.audioInputMicroUsdPerHour);
   return n;
 }
@@ -102,11 +103,12 @@ const max = (a: bigint, b: bigint | undefined) => (b !== undefined && b > a ? b 
 function dearest(
   prices: PriceInfo,
   inputTokens: number,
-): { input: bigint; output: bigint; request: bigint; audioHour: bigint } {
+): { input: bigint; output: bigint; request: bigint; audioHour: bigint; toolCall: bigint } {
   let input = 0n;
   let output = 0n;
   let request = 0n;
   let audioHour = 0n;
+  let toolCall = 0n;
   const take = (r: PriceRates) => {
     input = max(
       max(
@@ -125,32 +127,38 @@ function dearest(
     );
     request = max(request, r.requestMicroUsdPerK);
     audioHour = max(audioHour, r.audioInputMicroUsdPerHour);
+    toolCall = max(max(toolCall, r.webSearchMicroUsdPerK), r.fileSearchMicroUsdPerK);
   };
   take(prices);
   if (prices.tiers) for (const t of prices.tiers) if (inputTokens > t.aboveInputTokens) take(t.rates);
-  return { input, output, request, audioHour };
+  return { input, output, request, audioHour, toolCall };
 }
 
 /**
  * Upper bound before the call: every input token at the dearest input rate (cache
  * writes can cost more than plain input), every output token at the dearest
  * output rate, in the dearest tier the input can reach, and `audioSeconds` of audio
- * at a per-hour price. Web searches are not bounded (their number is the model's
- * choice); they are charged when reported.
+ * at a per-hour price. Web and file searches are not bounded (their number is the
+ * model's choice); they are charged when reported.
  */
 export function worstCaseMicroUsd(
   inputTokens: number,
   outputTokens: number,
   prices: PriceInfo,
   markupMicroPercent = 0n,
-  audioSeconds?: number,
+  /**
+   * `audioSeconds`: input audio billed per hour; `toolCalls`: server-side tool calls billed per call (web and
+   * file searches) the request allows at most.
+   */
+  extra: { audioSeconds?: number; toolCalls?: number } = {},
 ): bigint {
   const d = dearest(prices, inputTokens);
   const n =
     count(inputTokens) * d.input +
     count(outputTokens) * d.output +
     d.request * 1_000n +
-    (d.audioHour ? audioNumerator(audioSeconds, d.audioHour) : 0n);
+    count(extra.toolCalls) * d.toolCall * 1_000n +
+    (d.audioHour ? audioNumerator(extra.audioSeconds, d.audioHour) : 0n);
   return ceilDiv(n * (HUNDRED_PERCENT + markupMicroPercent), PER_MILLION * HUNDRED_PERCENT);
 }
 
@@ -163,7 +171,8 @@ export function isFree(prices: PriceInfo): boolean {
     d.request === 0n &&
     d.audioHour === 0n &&
     !prices.webSearchMicroUsdPerK &&
-    !(prices.tiers ?? []).some((t) => t.rates.webSearchMicroUsdPerK)
+    !prices.fileSearchMicroUsdPerK &&
+    !(prices.tiers ?? []).some((t) => t.rates.webSearchMicroUsdPerK || t.rates.fileSearchMicroUsdPerK)
   );
 }
 
@@ -197,6 +206,7 @@ const OVERRIDE_FIELDS: Record<string, keyof PriceRates> = {
   imageOutput: "imageOutputMicroUsdPerM",
   perThousandRequests: "requestMicroUsdPerK",
   perThousandWebSearches: "webSearchMicroUsdPerK",
+  perThousandFileSearches: "fileSearchMicroUsdPerK",
   audioInputPerHour: "audioInputMicroUsdPerHour",
 };
 

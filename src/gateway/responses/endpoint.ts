@@ -16,7 +16,9 @@ import type { Exchange } from "../exchange.js";
 import type { Route } from "../front-routes.js";
 import type { InboundFormat } from "../inbound/format.js";
 import { type ChatMessage, usageFromOpenAI } from "../types.js";
-import { inputItems, inputItemsPage } from "./input-items.js";
+import { inputItems, inputItemsPage, withItemIds } from "./input-items.js";
+import { responsesNative } from "./native.js";
+import { replayItems, turnMessages } from "./native-request.js";
 import { checkResponsesRequest, toChatRequest } from "./request.js";
 import { responsesSchema } from "./schema.js";
 import {
@@ -34,10 +36,23 @@ const TAG = "OpenAI API";
 const frames = (events: ResponseEvent[]) => events.map((e) => ({ event: e.type, data: e as unknown }));
 const notFound = (id: string) => new GatewayError("response_not_found", `No response with id '${id}' was found.`);
 
+/** A stored conversation in both shapes: chat messages (translated targets) and input items (OpenAI's own API). */
+function conversationOf(turns: readonly StoredTurnBody[]): { messages: ChatMessage[]; items: unknown[] } {
+  const messages: ChatMessage[] = [];
+  const items: unknown[] = [];
+  for (const turn of turns) {
+    const output = turn.response.output as unknown[];
+    if (turn.items) messages.push(...turnMessages(turn.items, output));
+    else messages.push(...(turn.input ?? []), outputMessage(turn.response.output));
+    items.push(...replayItems([...(turn.items ?? inputItems(turn.input ?? [], turn.response.id)), ...output]));
+  }
+  return { messages, items };
+}
+
 async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: ResponseStore): Promise<void> {
   const body = checkResponsesRequest(call.x.body);
   const previousId = body.previous_response_id ?? null;
-  let previous: ChatMessage[] = [];
+  let previous: { messages: ChatMessage[]; items: unknown[] } = { messages: [], items: [] };
   if (previousId) {
     const found = await store.conversation(call.orgId, call.projectId, previousId);
     if (!found)
@@ -46,19 +61,20 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
         `Previous response with id '${previousId}' not found (it, or an earlier turn of its conversation, was deleted, expired or belongs to another project). Send the conversation as input items instead.`,
         { param: "previous_response_id" },
       );
-    previous = found.flatMap((turn) => [...turn.input, outputMessage(turn.response.output)]);
+    previous = conversationOf(found);
   }
-  const chat = toChatRequest(body, previous);
   const hex = call.requestId.replace(/-/g, "");
   const id = `resp_${hex}`;
   const ids = new ItemIds(hex);
   const createdAt = Math.floor(call.startedAt.getTime() / 1000);
   /** Messages in front of this turn's input: the instructions, then the earlier turns. */
-  const before = (typeof body.instructions === "string" && body.instructions ? 1 : 0) + previous.length;
+  const before = (typeof body.instructions === "string" && body.instructions ? 1 : 0) + previous.messages.length;
   let answer: ResponseObject | null = null;
+  /** This turn's input items, when OpenAI served it natively. */
+  let nativeItems: unknown[] | null = null;
 
   const inbound: InboundFormat = {
-    toCanonical: () => chat,
+    toCanonical: () => toChatRequest(body, previous.messages),
     renderResponse(res, model) {
       answer = fromChat(responseShell(body, id, model, createdAt), res, usageFromOpenAI(res.usage), ids);
       return answer;
@@ -76,9 +92,26 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
       };
     },
     errorBody: openaiErrorBody,
+    native: responsesNative({
+      body,
+      previous: previous.messages,
+      replayed: previous.items,
+      target: {
+        id,
+        store: body.store !== false,
+        previousResponseId: previousId,
+        clientWantsEncrypted: Array.isArray(body.include) && body.include.includes("reasoning.encrypted_content"),
+        maxToolCalls: typeof body.max_tool_calls === "number" ? body.max_tool_calls : null,
+      },
+      answered(stored, items) {
+        answer = stored as unknown as ResponseObject;
+        nativeItems = items;
+      },
+    }),
     async completed(sent) {
       if (body.store === false || !answer) return;
       // The input as the policy left it (what was sent upstream), never as the client wrote it.
+      const input = nativeItems ? { items: nativeItems } : { input: sent.messages.slice(before) };
       await store
         .save({
           id,
@@ -87,7 +120,7 @@ async function serveResponse(call: GatewayCall, rt: EndpointRuntime, store: Resp
           keyId: call.keyId,
           previousId,
           createdAt: call.startedAt,
-          input: sent.messages.slice(before),
+          ...input,
           response: answer,
         })
         .catch((err) => call.x.log.error({ err, reqId: call.requestId }, "the response could not be stored"));
@@ -130,7 +163,8 @@ export function responsesRoutes(store: ResponseStore, rt: EndpointRuntime): Rout
     ),
     onStored("GET", "/v1/responses/{id}/input_items", "List the input items of a stored response", (x, id, found) => {
       const query = new URL(x.req.url ?? "", "http://x").searchParams;
-      x.sendJson(200, inputItemsPage(inputItems(found.input, id), query));
+      const items = found.items ? withItemIds(found.items, id) : inputItems(found.input ?? [], id);
+      x.sendJson(200, inputItemsPage(items, query));
     }),
     {
       kind: "plain",

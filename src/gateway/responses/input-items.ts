@@ -2,13 +2,14 @@
  * `GET /v1/responses/{id}/input_items`: a stored turn's input as Responses API
  * items — the messages as they were sent upstream (after the input policy),
  * rendered back: messages with input_text / input_image / input_file parts,
- * assistant text as output_text, tool calls as function_call items, tool
+ * an assistant's carried reasoning as a reasoning item, its text as output_text, tool calls as function_call items, tool
  * results as function_call_output items. Paged like OpenAI's list
  * (`order` desc by default, `limit` 1–100, default 20, `after` an item id).
  */
 import { invalidRequest } from "../errors.js";
 import type { ChatMessage, ContentPart } from "../types.js";
 import { contentText } from "../types.js";
+import { ANTHROPIC_REASONING } from "./response.js";
 
 type Item = Record<string, unknown> & { id: string };
 
@@ -28,6 +29,13 @@ export function inputItems(messages: readonly ChatMessage[], responseId: string)
       continue;
     }
     if (m.role === "assistant") {
+      if (m.reasoning_content)
+        items.push({
+          id: id("rs"),
+          type: "reasoning",
+          summary: [{ type: "summary_text", text: m.reasoning_content }],
+          ...(m.reasoning_signature ? { encrypted_content: ANTHROPIC_REASONING + m.reasoning_signature } : {}),
+        });
       const text = contentText(m.content ?? null);
       if (text)
         items.push({
@@ -65,6 +73,19 @@ function inputPart(p: ContentPart): Record<string, unknown> {
     ...(file?.file_data ? { file_data: file.file_data } : {}),
     ...(file?.filename ? { filename: file.filename } : {}),
   };
+}
+
+/** Input items as sent (a native turn's): each with an id (the client's, else one made like inputItems's). */
+export function withItemIds(items: readonly unknown[], responseId: string): Item[] {
+  const base = responseId.replace(/^resp_/, "");
+  return items.map((item, i) => {
+    const o = (item && typeof item === "object" ? item : { value: item }) as Record<string, unknown>;
+    if (typeof o.id === "string") return o as Item;
+    const type = typeof o.type === "string" ? o.type : "message";
+    const prefix =
+      type === "message" ? "msg" : type === "function_call_output" ? "fco" : type === "function_call" ? "fc" : "item";
+    return { id: `${prefix}_${base}_in${i}`, ...(type === "message" && !o.type ? { type } : {}), ...o };
+  });
 }
 
 export function inputItemsPage(items: Item[], q: URLSearchParams) {

@@ -6,8 +6,10 @@
  *    conversation of `previous_response_id` goes in front;
  *  - message items → messages (input_text, input_image, input_file parts);
  *    consecutive `function_call` items → one assistant message's tool calls;
- *    `function_call_output` → tool messages; `reasoning` items are dropped
- *    (a chat upstream cannot take them back);
+ *    `function_call_output` → tool messages; a `reasoning` item Tollgate made
+ *    from Anthropic's signed thinking (response.ts) → the reasoning of the
+ *    assistant turn that follows it; other reasoning items are dropped (a
+ *    chat upstream cannot take OpenAI's encrypted reasoning back);
  *  - function tools, `tool_choice`, `text.format` (structured output) →
  *    their chat equivalents; `max_output_tokens` → `max_completion_tokens`;
  *    `reasoning.effort` → `reasoning_effort`; fields chat also knows
@@ -29,7 +31,8 @@ import type {
   ToolChoice,
 } from "../types.js";
 import { responsesSchema } from "./schema.js";
-import type { FunctionToolDef, InputContent, InputItem, ResponsesRequest, TextFormat } from "./wire.js";
+import { signedReasoning } from "./response.js";
+import type { FunctionToolDef, InputContent, InputItem, ReasoningItem, ResponsesRequest, TextFormat } from "./wire.js";
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
 const optional = (v: unknown) => v === undefined || v === null;
@@ -107,7 +110,10 @@ function inputMessages(items: InputItem[], out: ChatMessage[]): void {
         throw invalidRequest("invalid_input", `${at}.output must be a string or content parts.`, `${at}.output`);
       out.push({ role: "tool", tool_call_id: o.call_id, content });
     } else if (type === "reasoning") {
-      // Dropped: reasoning comes back to the model that made it, which a chat upstream cannot take.
+      // Ours: an assistant turn of its own, which the calls after it join and foldReasoning merges
+      // into the assistant message after it. OpenAI's: dropped (only OpenAI can read it).
+      const signed = signedReasoning(item as ReasoningItem);
+      if (signed) out.push({ role: "assistant", content: null, ...signed });
     } else if (type === "item_reference") {
       throw invalidRequest(
         "unsupported_item_reference",
@@ -121,6 +127,21 @@ function inputMessages(items: InputItem[], out: ChatMessage[]): void {
         `${at}.type`,
       );
     }
+  }
+  foldReasoning(out);
+}
+
+/** A reasoning-only assistant turn joins the assistant message right after it; with none there, it is dropped. */
+function foldReasoning(messages: ChatMessage[]): void {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role !== "assistant" || !m.reasoning_signature || m.content != null || m.tool_calls?.length) continue;
+    const next = messages[i + 1];
+    if (next?.role === "assistant" && !next.reasoning_signature) {
+      next.reasoning_content = m.reasoning_content;
+      next.reasoning_signature = m.reasoning_signature;
+    }
+    messages.splice(i, 1);
   }
 }
 

@@ -3,16 +3,62 @@
  * stream of its typed events (`response.created` … `response.completed`),
  * each with its `sequence_number`. Choice 0 is the answer (the Responses API
  * has one output); its text becomes a `message` item, each tool call a
- * `function_call` item, in the order they came.
+ * `function_call` item, in the order they came. Its reasoning comes first, as
+ * a `reasoning` item with the text as its one summary part; Anthropic's
+ * signature rides in `encrypted_content` as `anthropic:<signature>` when the
+ * request's `include` asks for "reasoning.encrypted_content" — the only
+ * reasoning a later turn turns back into a thinking block (signedReasoning).
  */
 import type { ChatChunk, ChatResponse, Usage } from "../types.js";
 import { usageToOpenAI } from "../types.js";
-import type { OutputFunctionCall, OutputItem, OutputMessage, ResponseObject, ResponsesRequest } from "./wire.js";
+import type {
+  OutputFunctionCall,
+  OutputItem,
+  OutputMessage,
+  OutputReasoning,
+  ReasoningItem,
+  ResponseObject,
+  ResponsesRequest,
+} from "./wire.js";
 import { responsesUsage } from "./wire.js";
 import type { AssistantMessage, FinishReason } from "../types.js";
 
+/** Marks the encrypted_content Tollgate made from Anthropic's thinking signature. */
+export const ANTHROPIC_REASONING = "anthropic:";
+
+/** Responses whose request asked for include "reasoning.encrypted_content". */
+const wantsEncrypted = new WeakSet<ResponseObject>();
+
+/** The reasoning text and Anthropic signature of a reasoning item Tollgate made, else undefined (OpenAI's own, or none). */
+export function signedReasoning(
+  item: Pick<ReasoningItem, "summary" | "encrypted_content">,
+): { reasoning_content: string; reasoning_signature: string } | undefined {
+  const sealed = item.encrypted_content;
+  if (typeof sealed !== "string" || !sealed.startsWith(ANTHROPIC_REASONING)) return undefined;
+  const signature = sealed.slice(ANTHROPIC_REASONING.length);
+  const summary = Array.isArray(item.summary) ? item.summary : [];
+  const text = summary.map((p) => (typeof p?.text === "string" ? p.text : "")).join("");
+  return signature && text ? { reasoning_content: text, reasoning_signature: signature } : undefined;
+}
+
+function reasoningItem(r: ResponseObject, id: string, text: string, signature: string | undefined): OutputReasoning {
+  return {
+    type: "reasoning",
+    id,
+    summary: [{ type: "summary_text", text }],
+    ...(signature && wantsEncrypted.has(r) ? { encrypted_content: ANTHROPIC_REASONING + signature } : {}),
+    status: "completed",
+  };
+}
+
 /** The response as it starts: what was asked, no output yet. */
 export function responseShell(b: ResponsesRequest, id: string, model: string, createdAt: number): ResponseObject {
+  const shell = shellOf(b, id, model, createdAt);
+  if (Array.isArray(b.include) && b.include.includes("reasoning.encrypted_content")) wantsEncrypted.add(shell);
+  return shell;
+}
+
+function shellOf(b: ResponsesRequest, id: string, model: string, createdAt: number): ResponseObject {
   return {
     id,
     object: "response",
@@ -62,6 +108,8 @@ export function fromChat(
 ): ResponseObject {
   const choice = res.choices[0];
   const message = choice?.message;
+  if (message?.reasoning_content)
+    shell.output.push(reasoningItem(shell, ids.next("rs"), message.reasoning_content, message.reasoning_signature));
   if (message?.refusal)
     shell.output.push(messageItem(ids.next("msg"), [{ type: "refusal", refusal: message.refusal }]));
   else if (typeof message?.content === "string" && message.content)
@@ -89,11 +137,14 @@ function messageItem(id: string, content: OutputMessage["content"]): OutputMessa
 export function outputMessage(output: readonly OutputItem[]): AssistantMessage {
   const msg: AssistantMessage = { role: "assistant", content: "" };
   for (const item of output) {
-    if (item.type === "message") {
+    if (item.type === "reasoning") {
+      const signed = msg.reasoning_signature ? undefined : signedReasoning(item);
+      if (signed) Object.assign(msg, signed);
+    } else if (item.type === "message") {
       for (const part of item.content)
         if (part.type === "output_text") msg.content += part.text;
         else msg.refusal = part.refusal;
-    } else {
+    } else if (item.type === "function_call") {
       msg.tool_calls ??= [];
       msg.tool_calls.push({
         id: item.call_id,
@@ -106,11 +157,11 @@ export function outputMessage(output: readonly OutputItem[]): AssistantMessage {
   return msg;
 }
 
-/** Item ids of one response: `msg_<response>_<n>`, `fc_<response>_<n>`. */
+/** Item ids of one response: `msg_<response>_<n>`, `fc_<response>_<n>`, `rs_<response>_<n>`. */
 export class ItemIds {
   private n = 0;
   constructor(private readonly base: string) {}
-  next(prefix: "msg" | "fc"): string {
+  next(prefix: "msg" | "fc" | "rs"): string {
     return `${prefix}_${this.base}_${this.n++}`;
   }
 }
@@ -128,6 +179,8 @@ export class ResponsesStreamTranslator {
   private text: { item: OutputMessage; index: number; part: "output_text" | "refusal"; value: string } | null = null;
   /** Open function calls by their chat tool-call index. */
   private readonly calls = new Map<number, { item: OutputFunctionCall; index: number }>();
+  /** The open reasoning item: its text so far and Anthropic's signature once it came. */
+  private thought: { item: OutputReasoning; index: number; value: string; signature?: string } | null = null;
   private finish: FinishReason | null = null;
 
   constructor(
@@ -155,11 +208,14 @@ export class ResponsesStreamTranslator {
     for (const choice of chunk.choices) {
       if (choice.index !== 0) continue;
       const d = choice.delta;
+      if (typeof d.reasoning_content === "string" && d.reasoning_content) this.reasoningDelta(out, d.reasoning_content);
+      if (d.reasoning_signature && this.thought) this.thought.signature = d.reasoning_signature;
       if (typeof d.refusal === "string" && d.refusal) this.textDelta(out, "refusal", d.refusal);
       if (typeof d.content === "string" && d.content) this.textDelta(out, "output_text", d.content);
       for (const t of d.tool_calls ?? []) {
         let open = this.calls.get(t.index);
         if (!open) {
+          this.closeReasoning(out);
           this.closeText(out);
           const item: OutputFunctionCall = {
             type: "function_call",
@@ -191,7 +247,46 @@ export class ResponsesStreamTranslator {
     return out;
   }
 
+  /** A reasoning item (one summary part) opened at the first piece, after whatever item was open. */
+  private reasoningDelta(out: ResponseEvent[], delta: string): void {
+    if (!this.thought) {
+      this.closeText(out);
+      const item: OutputReasoning = { type: "reasoning", id: this.ids.next("rs"), summary: [], status: "in_progress" };
+      this.thought = { item, index: this.response.output.length, value: "" };
+      this.response.output.push(item);
+      const at = { item_id: item.id, output_index: this.thought.index, summary_index: 0 };
+      out.push(
+        this.event("response.output_item.added", { output_index: this.thought.index, item: { ...item, summary: [] } }),
+        this.event("response.reasoning_summary_part.added", { ...at, part: { type: "summary_text", text: "" } }),
+      );
+    }
+    this.thought.value += delta;
+    out.push(
+      this.event("response.reasoning_summary_text.delta", {
+        item_id: this.thought.item.id,
+        output_index: this.thought.index,
+        summary_index: 0,
+        delta,
+      }),
+    );
+  }
+
+  private closeReasoning(out: ResponseEvent[]): void {
+    const t = this.thought;
+    if (!t) return;
+    this.thought = null;
+    const done = reasoningItem(this.response, t.item.id, t.value, t.signature);
+    Object.assign(t.item, done);
+    const at = { item_id: t.item.id, output_index: t.index, summary_index: 0 };
+    out.push(
+      this.event("response.reasoning_summary_text.done", { ...at, text: t.value }),
+      this.event("response.reasoning_summary_part.done", { ...at, part: { type: "summary_text", text: t.value } }),
+      this.event("response.output_item.done", { output_index: t.index, item: t.item }),
+    );
+  }
+
   private textDelta(out: ResponseEvent[], part: "output_text" | "refusal", delta: string): void {
+    this.closeReasoning(out);
     if (this.text && this.text.part !== part) this.closeText(out);
     if (!this.text) {
       const item: OutputMessage = {
@@ -250,6 +345,7 @@ export class ResponsesStreamTranslator {
   /** The closing events: open items done, then `response.completed` (or `.incomplete`) with the whole response. */
   end(usage: Usage | undefined, extra: Record<string, unknown>): { events: ResponseEvent[]; response: ResponseObject } {
     const out = this.start();
+    this.closeReasoning(out);
     this.closeText(out);
     for (const { item, index } of this.calls.values()) {
       item.status = "completed";

@@ -2,7 +2,8 @@
  * Where the Responses API keeps stored responses (`store` is true unless the
  * request says false): the response object for `GET /v1/responses/{id}` and
  * the turn's conversation (its input after the security policy, and its
- * output as sent) for `previous_response_id`. Scoped to the project: another
+ * output as sent; for a turn OpenAI served natively, its input items and
+ * output items, encrypted reasoning included) for `previous_response_id`. Scoped to the project: another
  * project's key never finds them.
  */
 import type { ChatMessage } from "../types.js";
@@ -15,13 +16,18 @@ export interface StoredTurn {
   keyId: string;
   previousId: string | null;
   createdAt: Date;
-  /** This turn's input only, as sent upstream (without instructions); the answer is the response's output. */
-  input: ChatMessage[];
+  /**
+   * This turn's input only, as sent upstream (after the input policy, without instructions): chat messages
+   * when the turn was translated to chat, or the Responses input items when OpenAI served it natively
+   * (`items`). The answer is the response's output.
+   */
+  input?: ChatMessage[];
+  items?: unknown[];
   response: ResponseObject;
 }
 
 /** What a stored turn keeps: the response (its output is the answer) and the input it answered. */
-export type StoredTurnBody = Pick<StoredTurn, "response" | "input">;
+export type StoredTurnBody = Pick<StoredTurn, "response" | "input" | "items">;
 
 export interface ResponseStore {
   save(turn: StoredTurn): Promise<void>;

@@ -120,7 +120,15 @@ export interface OutputFunctionCall {
   arguments: string;
   status: "in_progress" | "completed" | "incomplete";
 }
-export type OutputItem = OutputMessage | OutputFunctionCall;
+/** The model's reasoning as a summary; encrypted_content carries what lets it go back to the same provider. */
+export interface OutputReasoning {
+  type: "reasoning";
+  id: string;
+  summary: Array<{ type: "summary_text"; text: string }>;
+  encrypted_content?: string;
+  status?: "in_progress" | "completed" | "incomplete";
+}
+export type OutputItem = OutputMessage | OutputFunctionCall | OutputReasoning;
 
 export interface ResponsesUsage {
   input_tokens: number;

@@ -191,7 +191,8 @@ export function createMetering(opts: MeteringOptions) {
     const price = pricing.of(route);
     if (!price || price.free) return 0n;
     const output = input.noOutput ? 0 : outputTokensOn(route, input.maxOutputTokens, input.choices);
-    return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup, input.audioSeconds);
+    const extra = { audioSeconds: input.audioSeconds, toolCalls: input.input.serverToolCalls };
+    return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup, extra);
   }
 
   /** This month's charges of a capped project already in the ledger (the process's own unflushed ones are apart). */

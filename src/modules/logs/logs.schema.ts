@@ -24,6 +24,7 @@ export const USAGE_DETAIL_KEYS = [
   "audioOutputTokens",
   "imageOutputTokens",
   "webSearches",
+  "fileSearches",
   "audioInputSeconds",
 ] as const satisfies ReadonlyArray<keyof UsageDetails>;
 // A usage component added to `Usage` but not here fails to

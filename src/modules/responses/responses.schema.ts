@@ -23,7 +23,7 @@ export const storedResponses = pgTable(
     previousId: text("previous_id"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-    /** secretbox payload of {"response","input"}: the response (its output is the answer) and the input it answered */
+    /** secretbox payload of {"response","input"|"items"}: the response (its output is the answer) and the input it answered */
     payload: text("payload").notNull(),
   },
   (t) => [index("stored_responses_expires_idx").on(t.expiresAt)],

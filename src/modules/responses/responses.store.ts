@@ -38,7 +38,9 @@ export function createResponseStore(db: Db, box: SecretBox): ResponseStore {
 
   return {
     save(t: StoredTurn) {
-      const payload: Payload = { response: t.response, input: t.input };
+      const payload: Payload = t.items
+        ? { response: t.response, items: t.items }
+        : { response: t.response, input: t.input };
       return insert({
         id: t.id,
         orgId: t.orgId,

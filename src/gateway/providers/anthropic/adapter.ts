@@ -5,6 +5,9 @@
  * - A request that came in this format is sent as written (native.ts).
  * - A stream must end with message_stop; an `error` event or a close before it
  *   is an UpstreamError from the iterator.
+ * - The first thinking block streams as `delta.reasoning_content`, its
+ *   signature once after it, as `delta.reasoning_signature` (later blocks,
+ *   interleaved between tool calls, are left out: see response.ts).
  */
 import { finishFromAnthropic, type AnthropicResponse } from "../../formats/anthropic-wire.js";
 import type { ChatChunk, FinishReason, Usage } from "../../types.js";
@@ -25,8 +28,15 @@ interface StreamEvent {
   type?: string;
   index: number;
   message?: { id?: string; model?: string; usage?: unknown };
-  content_block?: { type?: string; text?: string; id?: string; name?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  content_block?: { type?: string; text?: string; id?: string; name?: string; thinking?: string; signature?: string };
+  delta?: {
+    type?: string;
+    text?: string;
+    partial_json?: string;
+    thinking?: string;
+    signature?: string;
+    stop_reason?: string | null;
+  };
   usage?: unknown;
   error?: { type?: unknown; message?: unknown };
 }
@@ -94,7 +104,11 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
         let id = "";
         let model = target.model;
         const created = Math.floor(Date.now() / 1000);
-        const blocks = new Map<number, { kind: "text" | "json" | "skip" } | { kind: "tool"; tool: number }>();
+        const blocks = new Map<
+          number,
+          { kind: "text" | "json" | "skip" } | { kind: "tool"; tool: number } | { kind: "thinking"; signature: string }
+        >();
+        let thought = false;
         let tools = 0;
         let stopped = false;
         const chunk = (delta: ChatChunk["choices"][0]["delta"], finish: FinishReason | null = null): ChatChunk => ({
@@ -119,6 +133,10 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
               if (b.type === "text") {
                 blocks.set(e.index, { kind: "text" });
                 if (b.text) yield chunk({ content: b.text });
+              } else if (b.type === "thinking" && !thought) {
+                thought = true;
+                blocks.set(e.index, { kind: "thinking", signature: b.signature ?? "" });
+                if (b.thinking) yield chunk({ reasoning_content: b.thinking });
               } else if (b.type === "tool_use" && jsonTool && b.name === JSON_TOOL) {
                 blocks.set(e.index, { kind: "json" });
               } else if (b.type === "tool_use") {
@@ -134,9 +152,19 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
               const b = blocks.get(e.index);
               const d = e.delta ?? {};
               if (d.type === "text_delta" && b?.kind === "text") yield chunk({ content: d.text });
+              else if (d.type === "thinking_delta" && b?.kind === "thinking" && d.thinking)
+                yield chunk({ reasoning_content: d.thinking });
+              else if (d.type === "signature_delta" && b?.kind === "thinking") b.signature += d.signature ?? "";
               else if (d.type === "input_json_delta" && b?.kind === "json") yield chunk({ content: d.partial_json });
               else if (d.type === "input_json_delta" && b?.kind === "tool") {
                 yield chunk({ tool_calls: [{ index: b.tool, function: { arguments: d.partial_json } }] });
+              }
+              break;
+            }
+            case "content_block_stop": {
+              const b = blocks.get(e.index);
+              if (b?.kind === "thinking" && b.signature) {
+                yield chunk({ reasoning_signature: b.signature });
               }
               break;
             }

@@ -23,6 +23,7 @@ const GENERATION_ONLY = [
   "stop_sequences",
   "metadata",
   "service_tier",
+  "output_config",
 ] as const;
 
 export async function countAnthropicTokens(

@@ -6,9 +6,13 @@
  * - JSON mode (json_object / json_schema) without user tools is a forced tool
  *   whose input is returned as the message text — Anthropic's own recipe for
  *   structured output; the caller never sees that tool.
+ * - `reasoning_effort` turns thinking on (thinkingFor): a budget below
+ *   max_tokens (never raised: the credit hold is computed from it), or
+ *   adaptive thinking on models that have it; temperature is then left out.
+ *   A signed `reasoning_content` goes back as the turn's leading thinking block.
  */
 import { invalidRequest } from "../../errors.js";
-import type { ChatRequest } from "../../types.js";
+import type { AssistantMessage, ChatMessage, ChatRequest } from "../../types.js";
 import { contentText } from "../../types.js";
 import {
   parseDataUrl,
@@ -25,15 +29,89 @@ export const JSON_TOOL = "json_response";
 /** max_tokens sent when a request sets none (the Messages API requires one): also the output bound of such a request. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
+/** Thinking budgets per reasoning effort (manual extended thinking). */
+export const THINKING_BUDGETS: Readonly<Record<string, number>> = {
+  low: 1024,
+  medium: 4096,
+  high: 16384,
+  xhigh: 16384,
+};
+/** The smallest budget Anthropic accepts. */
+const MIN_THINKING_BUDGET = 1024;
+/** Output tokens always left to the answer: the budget is at most max_tokens minus these. */
+const ANSWER_RESERVE = 1024;
+
+/** The Messages request with the thinking fields this translation sets. */
+export type AnthropicThinkingRequest = AnthropicRequest & {
+  thinking?: { type: "enabled"; budget_tokens: number } | { type: "adaptive" };
+  output_config?: { effort: "low" | "medium" | "high" };
+};
+
+/** Claude 4.6 and later think adaptively (4.7 and later refuse a manual budget); older ids, or unknown ones, take a budget. */
+export function thinksAdaptively(model: string): boolean {
+  const m = /claude-(?:[a-z]+-)?(\d{1,2})(?:-(\d{1,2}))?(?:[-.@:]|$)/.exec(model);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2] ?? 0);
+  return major > 4 || (major === 4 && minor >= 6);
+}
+
+/** JSON mode without user tools and with an object schema (or none) is answered through the forced JSON tool. */
+function usesJsonTool(req: ChatRequest): boolean {
+  const rf = req.response_format;
+  if (!rf || rf.type === "text" || req.tools?.length) return false;
+  const schema = rf.type === "json_schema" ? rf.json_schema.schema : undefined;
+  return !schema || schema.type === "object";
+}
+
+/**
+ * The first assistant message of an unfinished tool loop (the messages end with tool results): the
+ * one Anthropic wants to open with the turn's thinking (later steps of the loop think, or not, under it).
+ */
+function openToolTurn(messages: readonly ChatMessage[]): AssistantMessage | undefined {
+  if (messages[messages.length - 1]?.role !== "tool") return undefined;
+  let i = messages.length - 1;
+  while (i >= 0 && (messages[i]!.role === "tool" || messages[i]!.role === "assistant")) i--;
+  const first = messages[i + 1];
+  return first?.role === "assistant" ? first : undefined;
+}
+
+/**
+ * The thinking configuration for a request, or undefined for none: none for efforts other than
+ * low/medium/high (minimal, none), with a forced tool (Anthropic refuses both together), in a tool
+ * loop whose turn started without a signed thinking block (one configuration per turn), or when
+ * max_tokens leaves less than the minimum budget after the answer's reserve.
+ */
+export function thinkingFor(
+  req: ChatRequest,
+  model: string,
+  maxTokens: number,
+  forcedTool: boolean,
+): Pick<AnthropicThinkingRequest, "thinking" | "output_config"> | undefined {
+  const effort = req.reasoning_effort === "xhigh" ? "high" : req.reasoning_effort;
+  if (effort !== "low" && effort !== "medium" && effort !== "high") return undefined;
+  if (forcedTool) return undefined;
+  const loop = openToolTurn(req.messages);
+  if (loop && !(loop.reasoning_signature && loop.reasoning_content)) return undefined;
+  if (thinksAdaptively(model)) return { thinking: { type: "adaptive" }, output_config: { effort } };
+  const budget = Math.min(THINKING_BUDGETS[effort]!, maxTokens - ANSWER_RESERVE);
+  return budget < MIN_THINKING_BUDGET ? undefined : { thinking: { type: "enabled", budget_tokens: budget } };
+}
+
 export function toAnthropicRequest(
   req: ChatRequest,
   model: string,
   defaultMaxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS,
-): { body: AnthropicRequest; jsonTool: boolean } {
+): { body: AnthropicThinkingRequest; jsonTool: boolean } {
   if (req.n != null && req.n > 1)
     throw invalidRequest("unsupported_parameter", "n > 1 is not supported by this provider.", "n");
   const system: string[] = [];
   const messages: AMessage[] = [];
+  const maxTokens = req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens;
+  const forcedTool =
+    (!!req.tools?.length && (req.tool_choice === "required" || typeof req.tool_choice === "object")) ||
+    usesJsonTool(req);
+  const thinking = thinkingFor(req, model, maxTokens, forcedTool);
   const push = (role: "user" | "assistant", blocks: ABlock[]) => {
     if (!blocks.length) return;
     const prev = messages[messages.length - 1];
@@ -78,6 +156,8 @@ export function toAnthropicRequest(
       }
       case "assistant": {
         const blocks: ABlock[] = [];
+        if (thinking && m.reasoning_content && m.reasoning_signature)
+          blocks.push({ type: "thinking", thinking: m.reasoning_content, signature: m.reasoning_signature });
         const text = contentText(m.content);
         if (text) blocks.push({ type: "text", text });
         for (const tc of m.tool_calls ?? []) {
@@ -102,15 +182,12 @@ export function toAnthropicRequest(
     }
   });
 
-  const body: AnthropicRequest = {
-    model,
-    max_tokens: req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens,
-    messages,
-  };
+  const body: AnthropicThinkingRequest = { model, max_tokens: maxTokens, messages, ...thinking };
   const stop = typeof req.stop === "string" ? [req.stop] : (req.stop ?? []);
   if (stop.length) body.stop_sequences = stop;
-  if (req.temperature != null) body.temperature = Math.min(1, Math.max(0, req.temperature));
-  if (req.top_p != null) body.top_p = req.top_p;
+  // With thinking on, Anthropic takes no temperature and a top_p of 0.95 to 1 only.
+  if (req.temperature != null && !thinking) body.temperature = Math.min(1, Math.max(0, req.temperature));
+  if (req.top_p != null && (!thinking || req.top_p >= 0.95)) body.top_p = req.top_p;
   if (req.user) body.metadata = { user_id: req.user };
   if (req.stream) body.stream = true;
 
@@ -130,12 +207,11 @@ export function toAnthropicRequest(
     if (choice) body.tool_choice = choice;
   }
 
-  let jsonTool = false;
+  const jsonTool = usesJsonTool(req);
   const rf = req.response_format;
   if (rf && rf.type !== "text") {
     const schema = rf.type === "json_schema" ? rf.json_schema.schema : undefined;
-    if (!req.tools?.length && (!schema || schema.type === "object")) {
-      jsonTool = true;
+    if (jsonTool) {
       body.tools = [
         {
           name: JSON_TOOL,

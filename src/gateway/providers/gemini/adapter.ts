@@ -7,6 +7,8 @@
  *   response.ts (answers and stream events), usage.ts.
  * - Embeddings report no usage: estimated, and flagged.
  * - A stream must show a finishReason before it closes, else it was truncated.
+ * - Thought parts become `reasoning_content` (whole) and `delta.reasoning_content`
+ *   (streamed); Gemini's thought signatures are not carried.
  */
 import { invalidRequest } from "../../errors.js";
 import type { ChatChunk, ChatResponse, EmbeddingsRequest, FinishReason, ToolCallDelta, Usage } from "../../types.js";
@@ -60,7 +62,7 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
       const call = await postJson({
         url,
         headers: headers(target, stream),
-        body: toGeminiRequest(req),
+        body: toGeminiRequest(req, target.model),
         opts,
         apiKey: target.apiKey,
         label,
@@ -73,7 +75,7 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
         const usage = usageFromGemini(r.usageMetadata);
         const cands = r.candidates ?? [];
         const choices: ChatResponse["choices"] = cands.map((c, i) => {
-          const { text, calls } = partsOf(c);
+          const { text, reasoning, calls } = partsOf(c);
           return {
             index: c.index ?? i,
             message: {
@@ -81,6 +83,7 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
               content: text || (calls.length ? null : ""),
               ...(calls.length ? { tool_calls: calls } : {}),
               refusal: null,
+              ...(reasoning ? { reasoning_content: reasoning } : {}),
             },
             finish_reason: finishFromGemini(c.finishReason ?? "STOP", calls.length > 0),
             logprobs: null,
@@ -136,10 +139,12 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
           }
           for (const [i, c] of (r.candidates ?? []).entries()) {
             const index = c.index ?? i;
-            const { text, calls } = partsOf(c);
+            const { text, reasoning, calls } = partsOf(c);
             const first = !started.has(index);
             started.add(index);
-            if (first || text) yield chunk(index, { ...(first ? { role: "assistant" as const } : {}), content: text });
+            const role = first ? { role: "assistant" as const } : {};
+            if (reasoning) yield chunk(index, { ...role, reasoning_content: reasoning });
+            if (text || (first && !reasoning)) yield chunk(index, { ...(reasoning ? {} : role), content: text });
             if (calls.length) {
               const k = toolCount.get(index) ?? 0;
               toolCount.set(index, k + calls.length);

@@ -3,6 +3,10 @@
  * - Tool results need the function *name*: it is recovered from the earlier
  *   assistant tool call with the same id.
  * - JSON schemas are reduced to the OpenAPI subset Gemini accepts.
+ * - `reasoning_effort` low/medium/high sets generationConfig.thinkingConfig
+ *   (a thinkingBudget, or a thinkingLevel on Gemini 3 and later) with
+ *   includeThoughts, so the thoughts come back; assistant reasoning is not
+ *   sent back (Gemini takes its own thought signatures only).
  */
 import { invalidRequest } from "../../errors.js";
 import { parseDataUrl, pdfData } from "../../formats/anthropic-wire.js";
@@ -67,7 +71,29 @@ function imagePart(url: string): Part {
   return { fileData: { mimeType: mime, fileUri: url } };
 }
 
-export function toGeminiRequest(req: ChatRequest): Record<string, unknown> {
+/** Thinking budgets per reasoning effort (Gemini 2.5). */
+export const GEMINI_THINKING_BUDGETS: Readonly<Record<string, number>> = { low: 1024, medium: 8192, high: 24576 };
+
+/**
+ * generationConfig.thinkingConfig for a reasoning effort, or undefined (the model's default) for other
+ * efforts and for models before Gemini 2.5 (they do not think).
+ */
+export function thinkingConfigFor(
+  effort: string | null | undefined,
+  model: string,
+): Record<string, unknown> | undefined {
+  const e = effort === "xhigh" ? "high" : effort;
+  if (e !== "low" && e !== "medium" && e !== "high") return undefined;
+  const v = /gemini-(\d+)(?:\.(\d+))?/.exec(model);
+  const major = Number(v?.[1] ?? 0);
+  // Models before 2.5 do not think; an id without a version (an alias such as gemini-flash-latest) is a current one.
+  if (v && (major < 2 || (major === 2 && Number(v[2] ?? 0) < 5))) return undefined;
+  // Gemini 3 takes a level instead of a budget; every Gemini 3 model knows low and high.
+  if (major >= 3) return { thinkingLevel: e === "low" ? "low" : "high", includeThoughts: true };
+  return { thinkingBudget: GEMINI_THINKING_BUDGETS[e], includeThoughts: true };
+}
+
+export function toGeminiRequest(req: ChatRequest, model = ""): Record<string, unknown> {
   const system: string[] = [];
   const contents: Content[] = [];
   const names = new Map<string, string>();
@@ -177,6 +203,8 @@ export function toGeminiRequest(req: ChatRequest): Record<string, unknown> {
     g.responseMimeType = "application/json";
     if (rf.type === "json_schema" && rf.json_schema.schema) g.responseSchema = toGeminiSchema(rf.json_schema.schema);
   }
+  const thinking = thinkingConfigFor(req.reasoning_effort, model);
+  if (thinking) g.thinkingConfig = thinking;
   if (Object.keys(g).length) body.generationConfig = g;
   return body;
 }

@@ -1,7 +1,8 @@
 /**
  * Gemini generateContent answers (whole or one stream event): their shape,
- * finish reasons, and the text and tool calls of a candidate. Gemini may omit
- * call ids: we mint them.
+ * finish reasons, and the text, thoughts (parts marked `thought`, present
+ * when the request asked includeThoughts) and tool calls of a candidate.
+ * Gemini may omit call ids: we mint them.
  */
 import type { FinishReason, ToolCall } from "../../types.js";
 import { newId } from "../http/index.js";
@@ -31,11 +32,13 @@ export function finishFromGemini(r: string | undefined, hasTools: boolean): Fini
   return "stop";
 }
 
-export function partsOf(c: Candidate): { text: string; calls: ToolCall[] } {
+export function partsOf(c: Candidate): { text: string; reasoning: string; calls: ToolCall[] } {
   let text = "";
+  let reasoning = "";
   const calls: ToolCall[] = [];
   for (const p of c.content?.parts ?? []) {
-    if (typeof p.text === "string" && !p.thought) text += p.text;
+    if (typeof p.text === "string" && p.thought === true) reasoning += p.text;
+    else if (typeof p.text === "string") text += p.text;
     const fc = p.functionCall as { name?: string; args?: unknown; id?: string } | undefined;
     if (fc?.name)
       calls.push({
@@ -44,5 +47,5 @@ export function partsOf(c: Candidate): { text: string; calls: ToolCall[] } {
         function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
       });
   }
-  return { text, calls };
+  return { text, reasoning, calls };
 }

@@ -4,7 +4,8 @@
  * OpenAI-compatible server (xAI, Mistral, DeepSeek, Groq, Together, Fireworks,
  * OpenRouter, vLLM, Ollama, LM Studio) with quirks as options. Invariants:
  * - The canonical request IS this wire format: it is forwarded as-is except
- *   for the provider-side model id and the options below.
+ *   for the provider-side model id, the options below, and Anthropic's signed
+ *   reasoning on assistant turns (left out: only Anthropic can take it).
  * - Streams always ask for usage (stream_options.include_usage) and the
  *   stream yields exactly one trailing usage-only chunk (`choices: []`) when
  *   the upstream reported usage — wherever the upstream put it (separate
@@ -12,9 +13,12 @@
  *   chunk when its client did not ask for include_usage.
  * - A stream that closes before `[DONE]` and before any finish_reason is a
  *   truncated stream: a `protocol` UpstreamError, never a quiet end.
+ * - A request that came in as a Responses request is sent as written to
+ *   `{baseUrl}/responses` (responses.ts).
  */
 import type {
   ChatChunk,
+  ChatMessage,
   ChatRequest,
   ChatResponse,
   EmbeddingsRequest,
@@ -33,6 +37,7 @@ import {
 } from "../types.js";
 import { streamError } from "./errors.js";
 import { openaiMedia } from "./media.js";
+import { nativeResponses } from "./responses.js";
 
 export interface OpenAIAdapterOptions {
   /** Name used in error messages ("openai", "openai-compatible", or the provider slug). */
@@ -43,6 +48,13 @@ export interface OpenAIAdapterOptions {
   maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** Azure-style `api-key` header instead of `Authorization: Bearer`. */
   auth?: "bearer" | "api-key";
+}
+
+/** Anthropic's signed thinking (Tollgate's reasoning_signature) is for Anthropic only: left out of the turn. */
+function withoutAnthropicReasoning(m: ChatMessage): ChatMessage {
+  if (m.role !== "assistant" || m.reasoning_signature == null) return m;
+  const { reasoning_content: _text, reasoning_signature: _signature, ...rest } = m;
+  return rest;
 }
 
 export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapter {
@@ -63,6 +75,8 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
 
   const buildBody = (req: ChatRequest, target: UpstreamTarget): Record<string, unknown> => {
     const body: Record<string, unknown> = { ...req, model: target.model };
+    if (req.messages.some((m) => m.role === "assistant" && m.reasoning_signature != null))
+      body.messages = req.messages.map(withoutAnthropicReasoning);
     const max = req.max_completion_tokens ?? req.max_tokens;
     if (o.maxTokensField && max != null) {
       delete body.max_tokens;
@@ -83,7 +97,19 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
     format: "openai",
     ...openaiMedia(label, headersFor),
 
-    async chat(req, target, opts): Promise<ChatResult> {
+    async chat(req, target, opts, native): Promise<ChatResult> {
+      if (native)
+        return nativeResponses(
+          native,
+          target.model,
+          {
+            url: joinUrl(target.baseUrl, "responses"),
+            headers: (s) => headersFor(target, s),
+            apiKey: target.apiKey,
+            label,
+          },
+          opts,
+        );
       const stream = req.stream === true;
       const call = await postJson({
         url: joinUrl(target.baseUrl, "chat/completions"),
