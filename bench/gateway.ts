@@ -9,8 +9,9 @@
  *
  * Scenarios per target and round: non-streaming at concurrency 1 (latency),
  * non-streaming at 32 (throughput), streaming at 32; and on request the
- * Responses API at 32, whole (`rns32`) and streamed (`rs32`), where the other
- * targets forward the equivalent chat call. Latency percentiles come
+ * Responses API at 32, whole (`rns32`) and streamed (`rs32`): Tollgate serves
+ * it natively (the built-in OpenAI provider points at the mock's /v1/responses,
+ * conversation stored by Tollgate), the other targets forward the same request. Latency percentiles come
  * from every 2xx response time autocannon reports (float ms), not from its
  * whole-millisecond histogram, so sub-millisecond differences are visible.
  *
@@ -224,17 +225,15 @@ const responsesBody = (stream: boolean) =>
 
 /**
  * Portkey and the bare proxy pass the model through; the mock echoes whatever it gets. The Responses
- * API scenarios send Tollgate a Responses request (translated to a chat call upstream); the others
- * forward the same chat call, the work a Responses request costs the upstream.
+ * API scenarios send every target the same Responses request (Tollgate serves it natively: OpenAI's
+ * own API upstream, the conversation stored by Tollgate).
  */
-const bodyFor = (t: TargetName, stream: boolean, api: Api = "chat") =>
-  t.startsWith("tollgate")
-    ? api === "responses"
-      ? responsesBody(stream)
-      : chatBody(stream)
-    : chatBody(stream).replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"');
+const bodyFor = (t: TargetName, stream: boolean, api: Api = "chat") => {
+  const body = api === "responses" ? responsesBody(stream) : chatBody(stream);
+  return t.startsWith("tollgate") ? body : body.replace('"openai/gpt-4o-mini"', '"gpt-4o-mini"');
+};
 const urlFor = (t: Pick<Target, "name" | "url">, api: Api = "chat") =>
-  api === "responses" && t.name.startsWith("tollgate") ? t.url.replace("/chat/completions", "/responses") : t.url;
+  api === "responses" ? t.url.replace("/chat/completions", "/responses") : t.url;
 
 async function checkWorks(t: Omit<Target, "proc">, stream: boolean): Promise<boolean> {
   const res = await fetch(t.url, {
