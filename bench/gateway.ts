@@ -33,7 +33,7 @@
  * answered request (utime + stime from /proc, PostgreSQL's own processes excluded):
  * less noisy than req/s when other work shares the machine.
  *
- * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--no-build] [--profile DIR] [--scenarios ns1,ns32,s32,rns32,rs32]`
+ * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--store on|off] [--no-build] [--profile DIR] [--scenarios ns1,ns32,s32,rns32,rs32]`
  * Portkey needs `npm ci --prefix bench/portkey` once; without it, it is skipped.
  * Every process started here runs in its own process group and is killed on
  * exit, error or Ctrl-C; every load loop is bounded by its duration.
@@ -71,6 +71,8 @@ const POLICIES = arg("policies", "off") === "on";
 // The server meters every request once billing is wired in (402 without credits), so "on" is the default.
 const METERING = arg("metering", "on") === "on";
 const SKIP_BUILD = process.argv.includes("--no-build");
+/** `--store off`: the Responses scenarios send `store: false` (nothing stored), to price storing apart. */
+const STORE = arg("store", "on") === "on";
 /** `--profile DIR`: Tollgate runs with `node --cpu-prof --cpu-prof-dir DIR` (one .cpuprofile per start). */
 const PROFILE_DIR = arg("profile", "");
 const hasTaskset = spawnSync("taskset", ["--version"]).status === 0;
@@ -221,6 +223,7 @@ const responsesBody = (stream: boolean) =>
     stream,
     instructions: "You are a concise assistant.",
     input: "Say something about foxes and dogs in one sentence.",
+    ...(STORE ? {} : { store: false }),
   });
 
 /**

@@ -13,7 +13,6 @@
  */
 import type { AssistantMessage, ChatMessage, ChatRequest, TextPart, ToolCall } from "../types.js";
 import type { AnthropicRequest } from "./anthropic-wire.js";
-import { DEFAULT_SERVER_TOOL_CALLS } from "../tokens.js";
 import { type Path, type Slot, writeBack } from "./write-back.js";
 
 type Json = Record<string, unknown>;
@@ -26,9 +25,18 @@ export interface NativeView {
    * it leaves out (thinking, search results, server tool results…), and whether a document whose
    * tokens its bytes do not bound (a PDF) is attached.
    */
-  extra: { bytes: number; unbounded: boolean; serverToolCalls: number };
-  /** The original body with what the scan changed written back (the body itself when nothing changed). */
-  apply(scanned: ChatRequest): AnthropicRequest;
+  extra: {
+    bytes: number;
+    unbounded: boolean;
+    /** Web searches the tools allow by their `max_uses`; `uncapped`: web search tools without one. */
+    serverToolCalls: number;
+    uncapped: number;
+  };
+  /**
+   * The original body with what the scan changed written back (the body itself when nothing changed), and
+   * `maxUses` set on the web search tools without `max_uses`.
+   */
+  apply(scanned: ChatRequest, maxUses: number): AnthropicRequest;
 }
 
 const isObject = (v: unknown): v is Json => !!v && typeof v === "object" && !Array.isArray(v);
@@ -39,7 +47,7 @@ const CANONICAL_BLOCKS = new Set(["text", "image", "tool_use", "tool_result"]);
 export function nativeView(body: AnthropicRequest): NativeView {
   const messages: ChatMessage[] = [];
   const slots: Slot[] = [];
-  const extra = { bytes: 0, unbounded: false, serverToolCalls: 0 };
+  const extra = { bytes: 0, unbounded: false, serverToolCalls: 0, uncapped: 0 };
   const countLeftOut = (blocks: unknown[]) => {
     for (const b of blocks) {
       if (!isObject(b) || CANONICAL_BLOCKS.has(String(b.type))) continue;
@@ -121,7 +129,7 @@ export function nativeView(body: AnthropicRequest): NativeView {
   });
 
   // Server tools: search and fetch results enter the input; searches are billed per use, so a web search tool
-  // without `max_uses` gets DEFAULT_SERVER_TOOL_CALLS (the credit hold must be a true upper bound).
+  // without `max_uses` gets one (the credit hold must be a true upper bound).
   const uncapped: number[] = [];
   (body.tools ?? []).forEach((t, i) => {
     const type = isObject(t) && typeof t.type === "string" ? t.type : "";
@@ -129,21 +137,17 @@ export function nativeView(body: AnthropicRequest): NativeView {
     if (!type.startsWith("web_search")) return;
     const uses = (t as { max_uses?: unknown }).max_uses;
     if (typeof uses === "number") extra.serverToolCalls += uses;
-    else {
-      extra.serverToolCalls += DEFAULT_SERVER_TOOL_CALLS;
-      uncapped.push(i);
-    }
+    else uncapped.push(i);
   });
+  extra.uncapped = uncapped.length;
   const view: ChatRequest = { model: body.model, messages };
   return {
     view,
     extra,
-    apply(scanned) {
+    apply(scanned, maxUses) {
       const out = writeBack(body, view, scanned, slots);
       if (!uncapped.length) return out;
-      const tools = (out.tools ?? []).map((t, i) =>
-        uncapped.includes(i) ? { ...t, max_uses: DEFAULT_SERVER_TOOL_CALLS } : t,
-      );
+      const tools = (out.tools ?? []).map((t, i) => (uncapped.includes(i) ? { ...t, max_uses: maxUses } : t));
       return { ...out, tools } as AnthropicRequest;
     },
   };

@@ -16,7 +16,7 @@ import type { OutputScanner } from "../hooks.js";
 import type { NativeEvent } from "../providers/types.js";
 import { ANTHROPIC_CLIENT_HEADERS } from "../providers/anthropic/native.js";
 import type { SseFrame } from "../sse.js";
-import { inputBound } from "../tokens.js";
+import { DEFAULT_SERVER_TOOL_CALLS, inputBound } from "../tokens.js";
 import type { NativeFormat, NativeStreamer } from "./format.js";
 
 type Json = Record<string, unknown>;
@@ -44,9 +44,10 @@ export function createAnthropicNative(check: (body: unknown) => Parameters<typeo
         },
         finish(scanned) {
           const { apply, extra } = view();
-          const sent = apply(scanned);
+          const sent = apply(scanned, DEFAULT_SERVER_TOOL_CALLS);
           const { req: canonical, lossy } = anthropicToCanonicalLenient(sent);
           const bound = inputBound(canonical);
+          const calls = extra.serverToolCalls + extra.uncapped * DEFAULT_SERVER_TOOL_CALLS;
           return {
             native: { api: "anthropic-messages", body: sent as unknown as Json, headers: clientHeaders(headers) },
             canonical: { ...canonical, model: canonical.model ?? "" },
@@ -55,7 +56,7 @@ export function createAnthropicNative(check: (body: unknown) => Parameters<typeo
               tokens: bound.tokens + extra.bytes,
               images: bound.images,
               ...(extra.unbounded ? { unbounded: true } : {}),
-              ...(extra.serverToolCalls ? { serverToolCalls: extra.serverToolCalls } : {}),
+              ...(calls ? { serverToolCalls: calls } : {}),
             },
           };
         },

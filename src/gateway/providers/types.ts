@@ -92,6 +92,14 @@ export interface NativeRequest {
   headers: Record<string, string>;
 }
 
+/** Where a native request goes: the API's URL, its headers (per whether the call streams), the key to scrub. */
+export interface NativeUpstream {
+  url: string;
+  headers: (stream: boolean) => Record<string, string>;
+  apiKey?: string;
+  label: string;
+}
+
 /** One event of a native stream (`type` names it, as Anthropic's do). */
 export interface NativeEvent {
   type: string;

@@ -7,7 +7,14 @@
  */
 import type { Usage } from "../../types.js";
 import { parseEventJson, postJson, sseEvents } from "../http/index.js";
-import { type CallOptions, type ChatResult, type NativeEvent, type NativeRequest, UpstreamError } from "../types.js";
+import {
+  type CallOptions,
+  type ChatResult,
+  type NativeEvent,
+  type NativeRequest,
+  type NativeUpstream,
+  UpstreamError,
+} from "../types.js";
 import { streamErrorEvent } from "./errors.js";
 import { type AnthropicUsage, mergeAnthropicUsage, usageFromAnthropic } from "./usage.js";
 
@@ -17,7 +24,7 @@ export const ANTHROPIC_CLIENT_HEADERS = ["anthropic-beta"] as const;
 export async function nativeMessages(
   native: NativeRequest,
   model: string,
-  request: { url: string; headers: (stream: boolean) => Record<string, string>; apiKey?: string; label: string },
+  request: NativeUpstream,
   opts: CallOptions,
 ): Promise<ChatResult> {
   const body: Record<string, unknown> = { ...native.body, model };

@@ -14,7 +14,14 @@
  */
 import type { Usage } from "../../types.js";
 import { parseEventJson, postJson, scrubSecret, sseEvents } from "../http/index.js";
-import { type CallOptions, type ChatResult, type NativeEvent, type NativeRequest, UpstreamError } from "../types.js";
+import {
+  type CallOptions,
+  type ChatResult,
+  type NativeEvent,
+  type NativeRequest,
+  type NativeUpstream,
+  UpstreamError,
+} from "../types.js";
 import { streamError } from "./errors.js";
 
 /** Responses error codes (a failed response's `error.code`, an `error` event's `code`) → HTTP status. */
@@ -113,7 +120,7 @@ function wholeResponse(json: unknown, label: string, apiKey?: string): Record<st
 export async function nativeResponses(
   native: NativeRequest,
   model: string,
-  request: { url: string; headers: (stream: boolean) => Record<string, string>; apiKey?: string; label: string },
+  request: NativeUpstream,
   opts: CallOptions,
 ): Promise<ChatResult> {
   const body: Record<string, unknown> = { ...native.body, model };
