@@ -1,100 +1,60 @@
-import type { FastifyInstance } from "fastify";
-import type { Logger } from "pino";
-import type { Config } from "./config.js";
-import { registerAuditRoutes } from "./modules/audit/audit.routes.js";
 import { createMetering } from "./modules/billing/billing.gateway.js";
-import { registerBillingRoutes } from "./modules/billing/billing.routes.js";
 import { createNotifier } from "./modules/alerts/alerts.notifier.js";
-import { registerAlertRoutes } from "./modules/alerts/alerts.routes.js";
 import { createAlertService } from "./modules/alerts/alerts.service.js";
 import { createGuardedDispatcher } from "./gateway/net/ssrf.js";
 import { createBillingService } from "./modules/billing/billing.service.js";
-import { registerPaymentRoutes } from "./modules/payments/payments.routes.js";
 import { createPaymentsService } from "./modules/payments/payments.service.js";
 import { createWebhookHandler } from "./modules/payments/payments.webhooks.js";
 import { createStripeClient } from "./modules/payments/stripe.client.js";
 import { createPricing } from "./gateway/metering/pricing.js";
-import { createLogMaintenance, type RetentionReport } from "./modules/logs/logs.retention.js";
+import { createLogMaintenance } from "./modules/logs/logs.retention.js";
 import { createAuditService } from "./modules/audit/audit.service.js";
-import { createKeyVerifier, dbKeyStore, type KeyVerifier } from "./modules/keys/key-verifier.js";
-import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
+import { createDisabledOrgGate } from "./modules/admin/admin.gate.js";
+import { createAdminService, operatorCheck } from "./modules/admin/admin.service.js";
+import { grantCredits } from "./modules/billing/billing.service.js";
+import { createKeyVerifier, dbKeyStore } from "./modules/keys/key-verifier.js";
+import { createApiTokenService } from "./modules/api-tokens/api-tokens.service.js";
+import { createTokenVerifier, dbTokenStore } from "./modules/api-tokens/api-tokens.verifier.js";
 import { createKeyService } from "./modules/keys/keys.service.js";
-import { registerInvitationRoutes } from "./modules/invitations/invitations.routes.js";
 import { createInvitationService } from "./modules/invitations/invitations.service.js";
-import { registerMeRoutes } from "./modules/me/me.routes.js";
 import { createMeService } from "./modules/me/me.service.js";
-import { registerMemberRoutes } from "./modules/members/members.routes.js";
 import { createMemberService } from "./modules/members/members.service.js";
 import { findMembership } from "./modules/organizations/organizations.repo.js";
-import { registerOrganizationRoutes } from "./modules/organizations/organizations.routes.js";
 import { createOrganizationService } from "./modules/organizations/organizations.service.js";
-import { registerLogRoutes } from "./modules/logs/logs.routes.js";
 import { createLogService } from "./modules/logs/logs.service.js";
 import { createRequestLogWriter } from "./modules/logs/logs.writer.js";
 import { createProviderDirectory } from "./modules/providers/providers.directory.js";
-import { registerProviderRoutes } from "./modules/providers/providers.routes.js";
 import { createProviderService } from "./modules/providers/providers.service.js";
 import { createSecurityGateway } from "./modules/policies/policies.gateway.js";
-import { registerPolicyRoutes } from "./modules/policies/policies.routes.js";
 import { createPolicyService } from "./modules/policies/policies.service.js";
-import { registerProjectRoutes } from "./modules/projects/projects.routes.js";
 import { createProjectService } from "./modules/projects/projects.service.js";
 import { builtInProviders } from "./gateway/catalog.js";
 import { createGateway } from "./gateway/gateway.js";
-import type { GatewayHooks } from "./gateway/hooks.js";
 import type { RequestLogEntry } from "./gateway/request-log.js";
 import type { GatewayFront } from "./gateway/front.js";
 import { anthropicInbound } from "./gateway/inbound/anthropic.js";
 import { checkJsonInput } from "./gateway/input.js";
 import { invalidRequest } from "./gateway/errors.js";
-import type { Timeouts } from "./gateway/providers/types.js";
 import { createSecretBox } from "./platform/secretbox.js";
 import { createResponseStore } from "./modules/responses/responses.store.js";
 import { createAuth } from "./platform/auth/auth.js";
 import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
+import { registerApiRoutes } from "./app-routes.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
-import { createLoginThrottle } from "./platform/auth/throttle.js";
-import type { Database } from "./platform/db/db.js";
+import { createSignUpGate } from "./platform/auth/signup-policy.js";
+import { createLoginThrottle, createRequestThrottle } from "./platform/auth/throttle.js";
 import { installCsrfGuard } from "./platform/http.js";
-import { createMailer, type Mailer } from "./platform/mail.js";
-import { createMetrics, type Metrics } from "./platform/metrics.js";
+import { createMailer } from "./platform/mail.js";
+import { createMetrics } from "./platform/metrics.js";
 import { registerOpsRoutes } from "./platform/ops.js";
 import { registerWebRoutes } from "./platform/web.js";
-import type { RedisConnection } from "./platform/redis.js";
-import { createHttpServer, type RouteInfo } from "./platform/server.js";
+import { createHttpServer } from "./platform/server.js";
 import { createSharedState } from "./platform/shared-state.js";
 import { createGatewayStores } from "./gateway-stores.js";
 
-export interface AppOptions {
-  config: Config;
-  database: Database;
-  logger: Logger;
-  mailer?: Mailer;
-  /** Extension points of the gateway pipeline (security policies, billing). */
-  gatewayHooks?: GatewayHooks;
-  gatewayTimeouts?: Partial<Timeouts>;
-}
+import type { App, AppOptions } from "./app-types.js";
 
-export interface App {
-  server: FastifyInstance;
-  /** Every route with its declared access (the permission matrix test is generated from it). */
-  routes: RouteInfo[];
-  /** The gateway's API key check (digest → cached project/org context). */
-  keyVerifier: KeyVerifier;
-  /** Writes queued request logs now (they are otherwise written within a second). */
-  flushLogs(): Promise<void>;
-  /** One run of the request-log retention job now (partitions ahead, expired logs deleted), if this replica wins its lease. */
-  runLogRetention(now?: Date): Promise<RetentionReport>;
-  /** Marks the app as draining: /readyz answers 503 from now on. */
-  beginShutdown(): void;
-  /** Shutdown deadline reached: requests still running end now (streams with a 503 `server_shutting_down` event). */
-  endInFlight(): void;
-  /** Prometheus registry (other parts register their own metrics on it). */
-  metrics: Metrics;
-  /** The shared Redis connection (REDIS_URL), null without one. */
-  redis: RedisConnection | null;
-  close(): Promise<void>;
-}
+export type { App, AppOptions };
 
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, database } = opts;
@@ -118,6 +78,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     onRateLimitFallback: () => metrics.rateLimitFallback(),
   });
   const invalidationBus = shared.bus;
+  const disabledOrgs = createDisabledOrgGate({ db, bus: invalidationBus });
   const keyVerifier = createKeyVerifier({
     store: dbKeyStore(db),
     bus: invalidationBus,
@@ -136,7 +97,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     db,
     hooks: { orgDeleted: [(orgId) => invalidationBus.publish({ scope: "org", orgId })] },
   });
-  const members = createMemberService({ db, hooks: { memberRemoved: [keys.memberRemovedHook] } });
+  // Organization API tokens: cached like keys (revocation through the bus), minted and revoked by the service.
+  const apiTokens = createApiTokenService({ db, bus: invalidationBus });
+  const tokenVerifier = createTokenVerifier({
+    store: dbTokenStore(db),
+    bus: invalidationBus,
+    ttlMs: () => invalidationBus.maxAgeMs(60_000),
+    onError: (err, what) => opts.logger.error({ err }, what),
+  });
+  const members = createMemberService({
+    db,
+    hooks: { memberRemoved: [keys.memberRemovedHook, apiTokens.memberRemovedHook] },
+  });
   const invitations = createInvitationService({ db, mailer, publicUrl: config.publicUrl, log: server.log });
   const me = createMeService({ db });
   const audit = createAuditService({ db });
@@ -239,7 +211,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const shutdown = new AbortController();
   const gateway = createGateway({
     config,
-    verify: (raw) => keyVerifier.verify(raw),
+    // A disabled organization's keys are refused (organization_disabled) after the key check.
+    verify: async (raw) => {
+      const v = await keyVerifier.verify(raw);
+      if (v.ok) await disabledOrgs.check(v.ctx.orgId);
+      return v;
+    },
     providersFor: (orgId) => directory.providersFor(orgId),
     pricing,
     log: (entry) => {
@@ -278,15 +255,37 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     allowedHosts: config.allowedProviderHosts,
     probe: (entry, model) => gateway.probe(entry, model),
   });
-  const auth = createAuth(config, db, {
-    onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined),
+  const signUpGate = createSignUpGate(config.accounts.signUp, {
+    db,
+    invitations,
+    operatorEmails: config.adminEmails,
   });
+  const auth = createAuth(
+    config,
+    db,
+    { onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined) },
+    { mailer, log: opts.logger, signUpGate },
+  );
   const throttle = createLoginThrottle(db, config.loginThrottle);
 
   installCsrfGuard(server, [config.publicUrl], ["/api/v1/webhooks/", "/v1/"]);
-  installAuthGuard(server, { auth, findMembership: (slug, userId) => findMembership(db, slug, userId) });
+  installAuthGuard(server, {
+    auth,
+    findMembership: (slug, userId) => findMembership(db, slug, userId),
+    isOperator: operatorCheck(config.adminEmails, config.accounts.requireEmailVerification),
+    requireEmailVerification: config.accounts.requireEmailVerification,
+    tokens: tokenVerifier,
+  });
 
   let draining = false;
+  const admin = createAdminService({
+    db,
+    database,
+    bus: invalidationBus,
+    invalidateBalance: (orgId) => metering.invalidate(orgId),
+    isDraining: () => draining,
+    details: stores.details,
+  });
   registerOpsRoutes(server, {
     database,
     isDraining: () => draining,
@@ -294,20 +293,31 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     metricsToken: config.metricsToken,
     details: stores.details,
   });
-  registerAuthRoutes(server, { auth, throttle, publicUrl: config.publicUrl });
-  registerMeRoutes(server, { me });
-  registerOrganizationRoutes(server, { organizations });
-  registerMemberRoutes(server, { members });
-  registerInvitationRoutes(server, { invitations });
-  registerAuditRoutes(server, { audit });
-  registerProjectRoutes(server, { projects });
-  registerKeyRoutes(server, { keys, projects });
-  registerLogRoutes(server, { logs });
-  registerProviderRoutes(server, { providers });
-  registerPolicyRoutes(server, { policies });
-  registerBillingRoutes(server, { billing });
-  registerAlertRoutes(server, { alerts });
-  registerPaymentRoutes(server, { payments, webhook: stripeWebhook });
+  registerAuthRoutes(server, {
+    auth,
+    throttle,
+    publicUrl: config.publicUrl,
+    signUpGate,
+    mailThrottle: createRequestThrottle(db, config.accounts.mailThrottle),
+  });
+  registerApiRoutes(server, {
+    admin,
+    me,
+    organizations,
+    members,
+    invitations,
+    audit,
+    tokens: apiTokens,
+    projects,
+    keys,
+    logs,
+    providers,
+    policies,
+    billing,
+    alerts,
+    payments,
+    webhook: stripeWebhook,
+  });
   gatewayFront = gateway.front;
   gatewayFront.register(server);
   // Once the server closes, a new gateway request on a still-open keep-alive connection gets 503 and
@@ -329,13 +339,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     keyVerifier,
     runLogRetention: (now) => logMaintenance.runOnce(now),
     flushLogs: () =>
-      Promise.all([logWriter.flush(), security.flush(), metering.flush()])
+      Promise.all([logWriter.flush(), security.flush(), metering.flush(), tokenVerifier.flush()])
         .then(() => Promise.all([alerts.idle(), payments.idle()]))
         .then(() => undefined),
     beginShutdown: () => {
       draining = true;
     },
     endInFlight: () => shutdown.abort(),
+    grantCredits: async (input) => {
+      const res = await grantCredits(db, input);
+      metering.invalidate(res.orgId);
+      return res;
+    },
     metrics,
     redis: shared.redis,
     async close() {
@@ -353,6 +368,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await alertDispatcher.close();
       await security.close();
       await keyVerifier.close();
+      disabledOrgs.close();
+      await tokenVerifier.close();
       await shared.close();
       mailer.close();
     },

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { parseSignUpPolicy, type SignUpPolicy } from "./platform/auth/signup-policy.js";
 
 /** An optional URL; an empty value counts as unset. */
 const optionalUrl = z.preprocess(
@@ -40,6 +41,22 @@ const envSchema = z.object({
   TOLLGATE_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().default("Tollgate <no-reply@tollgate.local>"),
+  TOLLGATE_REQUIRE_EMAIL_VERIFICATION: z
+    .enum(["true", "false"])
+    .default("false")
+    .describe("true: an account can sign in and reach organizations only once its email address is verified."),
+  TOLLGATE_SIGNUP: z
+    .string()
+    .default("open")
+    .transform((v, ctx) => {
+      const policy = parseSignUpPolicy(v);
+      if (typeof policy === "string") {
+        ctx.addIssue({ code: "custom", message: policy });
+        return z.NEVER;
+      }
+      return policy;
+    })
+    .describe("Who may sign up: open, invite-only, or domains:acme.com,acme.io (invited addresses always may)."),
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: optionalUrl,
@@ -62,6 +79,10 @@ const envSchema = z.object({
     .enum(["true", "false"])
     .default("false")
     .describe("true: models no price covers are served at cost 0 (default: refused with model_not_priced)."),
+  TOLLGATE_ADMIN_EMAILS: z
+    .string()
+    .default("")
+    .describe("Comma-separated emails of the instance operators (the admin area and /api/v1/admin/...)."),
   TOLLGATE_BILLING: z
     .enum(["credits", "off"])
     .default("credits")
@@ -94,6 +115,12 @@ export interface Config {
   logRetentionDays: number;
   smtpUrl?: string;
   mailFrom: string;
+  /** Accounts: sign-in and organizations need a verified email; who may sign up; reset/verification mail limits per window. */
+  accounts: {
+    requireEmailVerification: boolean;
+    signUp: SignUpPolicy;
+    mailThrottle: { maxPerEmail: number; maxPerIp: number; windowSeconds: number };
+  };
   stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string };
   providers: {
     openai: { apiKey?: string; baseUrl?: string };
@@ -103,6 +130,8 @@ export interface Config {
   allowedProviderHosts: string[];
   /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
   billing: { priceOverrides: string; markupPercent: string; allowUnpriced: boolean; credits: boolean };
+  /** Instance operators: signed-in users with one of these emails (lower-cased) reach the admin area. */
+  adminEmails: string[];
   /** Sign-in throttle: failures per window before 429. */
   loginThrottle: { maxFailuresPerEmail: number; maxFailuresPerIp: number; windowSeconds: number };
 }
@@ -166,6 +195,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     logRetentionDays: e.TOLLGATE_LOG_RETENTION_DAYS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    accounts: {
+      requireEmailVerification: e.TOLLGATE_REQUIRE_EMAIL_VERIFICATION === "true",
+      signUp: e.TOLLGATE_SIGNUP,
+      mailThrottle: { maxPerEmail: 5, maxPerIp: 30, windowSeconds: 60 * 60 },
+    },
     billing: {
       priceOverrides: e.TOLLGATE_PRICE_OVERRIDES,
       markupPercent: e.TOLLGATE_MARKUP_PERCENT,
@@ -180,6 +214,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     },
     allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",")
       .map((h) => h.trim())
+      .filter(Boolean),
+    adminEmails: e.TOLLGATE_ADMIN_EMAILS.split(",")
+      .map((a) => a.trim().toLowerCase())
       .filter(Boolean),
     loginThrottle: { maxFailuresPerEmail: 10, maxFailuresPerIp: 50, windowSeconds: 15 * 60 },
     ...overrides,

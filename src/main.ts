@@ -15,11 +15,14 @@
  *  4. request logs and other buffers are flushed (app.close()), then Redis
  *     and the database are closed, and the process exits 0.
  * On PostgreSQL without Redis, a second server on the same database refuses to
- * start (see platform/db/server-lock.ts).
+ * start (see platform/db/server-lock.ts). On the embedded database the server
+ * also listens on a local control socket in the data dir (owner only), through
+ * which `tollgate credits grant` reaches it (modules/admin/admin.socket.ts).
  * A second signal does not interrupt this; a hard deadline (timeout + 15 s)
  * exits 1 if something hangs.
  */
 import { buildApp } from "./app.js";
+import { startControlSocket } from "./modules/admin/admin.socket.js";
 import { type Config, loadConfig } from "./config.js";
 import { openDatabase } from "./platform/db/db.js";
 import { runMigrations } from "./platform/db/migrate.js";
@@ -46,6 +49,15 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
   await runMigrations(database);
   const app = await buildApp({ config, database, logger });
   await app.server.listen({ port: config.port, host: config.host });
+  // The embedded database is held by this process: operator commands reach it over a local socket.
+  const closeControl =
+    database.kind === "pglite"
+      ? await startControlSocket({
+          dataDir: config.dataDir,
+          grant: (input) => app.grantCredits(input),
+          onError: (err) => logger.error({ err }, "control socket request failed"),
+        })
+      : null;
   const storage = database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${config.dataDir}`;
   logger.info(
     {
@@ -84,6 +96,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     }, timeoutMs);
     try {
       // Stops accepting, waits for in-flight requests, then flushes logs and buffers and closes Redis.
+      await closeControl?.();
       await app.close();
       // Not before: until app.close() returns, this process's requests still hold credits.
       await serverLock?.release();

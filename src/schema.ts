@@ -5,6 +5,7 @@ export { invitations } from "./modules/invitations/invitations.schema.js";
 export { auditLog } from "./platform/audit.schema.js";
 export { projects, projectMembers } from "./modules/projects/projects.schema.js";
 export { apiKeys } from "./modules/keys/keys.schema.js";
+export { orgApiTokens } from "./modules/api-tokens/api-tokens.schema.js";
 export { requestLogs, jobLeases } from "./modules/logs/logs.schema.js";
 export { customProviders } from "./modules/providers/providers.schema.js";
 export { orgSecurityPolicies, projectSecurityPolicies, securityIncidents } from "./modules/policies/policies.schema.js";
@@ -21,3 +22,4 @@ export {
   stripeEvents,
 } from "./modules/billing/billing.schema.js";
 export { storedResponses } from "./modules/responses/responses.schema.js";
+export { disabledOrganizations } from "./modules/admin/admin.schema.js";

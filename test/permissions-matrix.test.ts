@@ -13,14 +13,22 @@
  * - Routes under a project (`:project`) are tried with a real project: the
  *   member is assigned to it, and a second member who is not assigned must get
  *   404 PROJECT_NOT_FOUND wherever members are allowed (403 where they are not).
+ * - Organization API tokens (admin and member, minted by the owner) are tried
+ *   on every org route with no cookie: allowed exactly where their role is,
+ *   except billing management and the danger zone (403 API_TOKEN_FORBIDDEN
+ *   whatever the role); another organization's token gets 404 ORG_NOT_FOUND;
+ *   on account routes a token is no credential (401).
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { can, type Role } from "../src/platform/permissions.js";
+import { can, type Role, tokenMay } from "../src/platform/permissions.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
+import { personalSlug } from "./helpers/fixtures.js";
 
-type Expect = "public" | "user" | "apiKey" | readonly Role[];
+type Expect = "public" | "user" | "apiKey" | "operator" | readonly Role[];
+/** The instance operator of this file's app (TOLLGATE_ADMIN_EMAILS). */
+const MATRIX_OPERATOR = "matrix-operator@example.com";
 const ALL: readonly Role[] = ["owner", "admin", "member"];
 const MANAGERS: readonly Role[] = ["owner", "admin"];
 const OWNER: readonly Role[] = ["owner"];
@@ -36,6 +44,9 @@ const EXPECTED: Record<string, Expect> = {
   "POST /api/auth/sign-up/email": "public",
   "POST /api/auth/sign-in/email": "public",
   "POST /api/auth/sign-out": "public",
+  "POST /api/auth/request-password-reset": "public",
+  "POST /api/auth/reset-password": "public",
+  "POST /api/auth/send-verification-email": "public",
   "GET /api/auth/*": "public",
   "POST /api/auth/*": "public",
   "GET /api/v1/me": "user",
@@ -46,6 +57,7 @@ const EXPECTED: Record<string, Expect> = {
   "PATCH /api/v1/orgs/:org": MANAGERS,
   "DELETE /api/v1/orgs/:org": OWNER,
   "POST /api/v1/orgs/:org/transfer": OWNER,
+  "PUT /api/v1/orgs/:org/two-factor-requirement": OWNER,
   "GET /api/v1/orgs/:org/members": ALL,
   "PATCH /api/v1/orgs/:org/members/:userId": OWNER,
   "DELETE /api/v1/orgs/:org/members/:userId": OWNER,
@@ -58,6 +70,16 @@ const EXPECTED: Record<string, Expect> = {
   "POST /api/v1/invitations/:token/accept": "user",
   "POST /api/v1/invitations/:token/decline": "user",
   "GET /api/v1/orgs/:org/audit-log": MANAGERS,
+  "GET /api/v1/orgs/:org/status": ALL,
+  // The operator console: 404 to everyone but the instance operators.
+  "GET /api/v1/admin/orgs": "operator",
+  "POST /api/v1/admin/orgs/:org/credits": "operator",
+  "POST /api/v1/admin/orgs/:org/disable": "operator",
+  "POST /api/v1/admin/orgs/:org/enable": "operator",
+  "GET /api/v1/admin/health": "operator",
+  "GET /api/v1/orgs/:org/api-tokens": MANAGERS,
+  "POST /api/v1/orgs/:org/api-tokens": MANAGERS,
+  "DELETE /api/v1/orgs/:org/api-tokens/:tokenId": MANAGERS,
   "GET /api/v1/orgs/:org/billing": MANAGERS,
   "GET /api/v1/orgs/:org/billing/transactions": MANAGERS,
   "GET /api/v1/orgs/:org/billing/usage": MANAGERS,
@@ -138,6 +160,8 @@ interface World {
   anon: Client;
   /** A live key of the project, for the gateway routes. */
   apiKey: string;
+  /** Organization API tokens of the org, minted by the owner, and one of the outsider's own org. */
+  tokens: Record<"admin" | "member" | "outsider", string>;
 }
 
 /** A value for each path parameter: the org under test, or ids of things that do not exist. */
@@ -148,6 +172,7 @@ function paramValue(name: string, w: World): string {
     case "project":
       return w.project;
     case "keyId":
+    case "tokenId":
       return randomUUID();
     case "userId":
       return `nobody-${randomUUID()}`;
@@ -180,9 +205,11 @@ async function call(client: Client, method: string, url: string, headers: Record
 describe(`role × endpoint matrix (${storageKind})`, () => {
   let t: TestApp;
   let w: World;
+  let operator: Client;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ env: { TOLLGATE_ADMIN_EMAILS: MATRIX_OPERATOR } });
+    operator = await t.signUp({ name: "Operator", email: MATRIX_OPERATOR });
     const owner = await t.signUp({ name: "Owner" });
     const admin = await t.signUp({ name: "Admin" });
     const member = await t.signUp({ name: "Member" });
@@ -211,12 +238,22 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
       environment: "live",
     });
     expect(key.status).toBe(201);
+    const mint = async (by: Client, slug: string, role: "admin" | "member") => {
+      const res = await by.post(`/api/v1/orgs/${slug}/api-tokens`, { name: `matrix ${role}`, role });
+      expect(res.status).toBe(201);
+      return res.body.token as string;
+    };
     w = {
       slug: org.body.slug,
       project: "matrix-project",
       users: { owner, admin, member, outsider, unassigned },
       anon: t.anon,
       apiKey: key.body.key,
+      tokens: {
+        admin: await mint(owner, org.body.slug, "admin"),
+        member: await mint(owner, org.body.slug, "member"),
+        outsider: await mint(outsider, await personalSlug(outsider), "admin"),
+      },
     };
   });
   afterAll(() => t.close());
@@ -234,7 +271,7 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
       const key = `${r.method} ${r.url}`;
       const exp = EXPECTED[key];
       if (!exp || !r.access) continue;
-      if (exp === "public" || exp === "user" || exp === "apiKey") {
+      if (exp === "public" || exp === "user" || exp === "apiKey" || exp === "operator") {
         expect(r.access.kind, key).toBe(exp);
         continue;
       }
@@ -265,6 +302,21 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
         check(res.status !== 401 && res.status !== 403, `${key} anon → ${res.status} (public route)`);
         continue;
       }
+      if (exp === "operator") {
+        // Everyone but the operator (anonymous, any role, an org token) gets 404, as for no route at all.
+        for (const who of [w.anon, ...Object.values(w.users)]) {
+          const res = await call(who, r.method, fillPath(r.url, w));
+          check(
+            res.status === 404 && res.body?.error?.code === "ROUTE_NOT_FOUND",
+            `${key} non-operator → ${res.status}`,
+          );
+        }
+        const tok = await call(w.anon, r.method, fillPath(r.url, w), { authorization: `Bearer ${w.tokens.admin}` });
+        check(tok.status === 404, `${key} org token → ${tok.status}, expected 404`);
+        const op = await call(operator, r.method, fillPath(r.url, w));
+        check(![401, 403, 404].includes(op.status), `${key} operator → ${op.status}, expected allowed`);
+        continue;
+      }
       const anon = await call(w.anon, r.method, fillPath(r.url, w));
       check(anon.status === 401, `${key} anon → ${anon.status}, expected 401`);
       if (exp === "apiKey") {
@@ -278,6 +330,8 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
       if (exp === "user") {
         const res = await call(w.users.member, r.method, fillPath(r.url, w));
         check(res.status !== 401 && res.status !== 403, `${key} signed-in → ${res.status}`);
+        const tok = await call(w.anon, r.method, fillPath(r.url, w), { authorization: `Bearer ${w.tokens.admin}` });
+        check(tok.status === 401, `${key} org token only → ${tok.status}, expected 401`);
         continue;
       }
       const out = await call(w.users.outsider, r.method, fillPath(r.url, w));
@@ -299,6 +353,24 @@ describe(`role × endpoint matrix (${storageKind})`, () => {
             `${key} ${role} → ${res.status} ${code}, expected 403 FORBIDDEN`,
           );
         }
+      }
+      const foreign = await call(w.anon, r.method, fillPath(r.url, w), {
+        authorization: `Bearer ${w.tokens.outsider}`,
+      });
+      check(
+        foreign.status === 404 && foreign.body?.error?.code === "ORG_NOT_FOUND",
+        `${key} another org's token → ${foreign.status} ${foreign.body?.error?.code}, expected 404 ORG_NOT_FOUND`,
+      );
+      const tokenAllowed =
+        r.access?.kind !== "org" || tokenMay(r.access.permission[0], r.access.permission[1] as never);
+      for (const role of ["admin", "member"] as const) {
+        const res = await call(w.anon, r.method, fillPath(r.url, w), { authorization: `Bearer ${w.tokens[role]}` });
+        const code = res.body?.error?.code;
+        const what = `${key} ${role} token → ${res.status} ${code}`;
+        if (!tokenAllowed) check(res.status === 403 && code === "API_TOKEN_FORBIDDEN", what);
+        else if (exp.includes(role))
+          check(![401, 403].includes(res.status) && code !== "ORG_NOT_FOUND" && code !== "PROJECT_NOT_FOUND", what);
+        else check(res.status === 403 && code === "FORBIDDEN", `${what}, expected 403 FORBIDDEN`);
       }
       if (r.url.includes(":project")) {
         const res = await call(w.users.unassigned, r.method, fillPath(r.url, w));

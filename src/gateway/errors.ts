@@ -49,6 +49,12 @@ export const GATEWAY_ERRORS = {
   key_expired: { status: 401, type: "authentication_error", message: "The API key has expired." },
   insufficient_credits: { status: 402, type: "insufficient_quota" },
   spend_cap_reached: { status: 402, type: "insufficient_quota" },
+  organization_disabled: {
+    status: 403,
+    type: "permission_error",
+    message:
+      "This organization was disabled by the instance operator; its members can see why in the Tollgate dashboard.",
+  },
   model_not_allowed: { status: 403, type: "permission_error" },
   test_key_model_not_allowed: { status: 403, type: "permission_error" },
   policy_violation: { status: 403, type: "permission_error" },

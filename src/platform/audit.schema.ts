@@ -8,6 +8,8 @@ export const auditLog = pgTable(
     orgId: text("org_id").notNull(),
     actorUserId: text("actor_user_id"),
     actorEmail: text("actor_email"),
+    /** Set when an organization API token acted (then the user columns are null). */
+    actorTokenId: text("actor_token_id"),
     action: text("action").notNull(),
     targetType: text("target_type").notNull(),
     targetId: text("target_id"),

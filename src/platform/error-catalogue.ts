@@ -43,6 +43,19 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_ATTEMPTS: { status: 429 },
   AUTH_ERROR: { status: 400, message: "Authentication failed.", relayed: true },
   USER_NOT_FOUND: { status: 404, message: "Your account no longer exists." },
+  API_TOKEN_INVALID: { status: 401, message: "The API token is not valid." },
+  API_TOKEN_REVOKED: { status: 401, message: "The API token was revoked." },
+  API_TOKEN_EXPIRED: { status: 401, message: "The API token has expired." },
+  API_TOKEN_FORBIDDEN: { status: 403 },
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    message: "Verify your email address first: follow the link we sent you, or ask for a new one.",
+  },
+  SIGNUP_INVITE_ONLY: {
+    status: 403,
+    message: "Sign-up on this instance is by invitation only. Ask an organization admin to invite you.",
+  },
+  SIGNUP_DOMAIN_NOT_ALLOWED: { status: 403 },
 
   // Organizations and members
   ORG_NOT_FOUND: { status: 404, message: "This organization no longer exists." },
@@ -54,6 +67,14 @@ export const ERROR_CATALOGUE = {
   OWNER_CANNOT_BE_REMOVED: { status: 409, message: "The owner cannot be removed; transfer ownership first." },
   OWNER_CANNOT_LEAVE: { status: 409, message: "The owner cannot leave the organization; transfer ownership first." },
   USE_LEAVE: { status: 403, message: "Use leave to remove yourself." },
+  TWO_FACTOR_REQUIRED: {
+    status: 403,
+    message: "This organization requires two-factor authentication. Turn it on in your account settings.",
+  },
+  TWO_FACTOR_NOT_ENABLED: {
+    status: 409,
+    message: "Turn on two-factor authentication for your own account before requiring it of the organization.",
+  },
 
   // Invitations
   INVITATION_NOT_FOUND: { status: 404, message: "This invitation link is not valid." },
@@ -80,6 +101,8 @@ export const ERROR_CATALOGUE = {
   KEY_NOT_FOUND: { status: 404, message: "No such API key in this project." },
   EXPIRY_IN_PAST: { status: 400, message: "expiresAt must be in the future." },
   KEY_LIMIT_REACHED: { status: 409 },
+  API_TOKEN_NOT_FOUND: { status: 404, message: "No such API token in this organization." },
+  API_TOKEN_LIMIT_REACHED: { status: 409 },
 
   // Request logs and security policies
   INVALID_CURSOR: { status: 400, message: "cursor must be a value returned as nextCursor." },
@@ -119,6 +142,10 @@ export const ERROR_CATALOGUE = {
   WEBHOOK_URL_CREDENTIALS_IN_URL: { status: 400 },
   WEBHOOK_URL_FORBIDDEN_ADDRESS: { status: 400 },
   WEBHOOK_URL_PRIVATE_ADDRESS: { status: 400 },
+
+  // The operator console
+  ORG_ALREADY_DISABLED: { status: 409, message: "This organization is already disabled." },
+  ORG_NOT_DISABLED: { status: 409, message: "This organization is not disabled." },
 
   // Payments (Stripe)
   STRIPE_NOT_CONFIGURED: { status: 409 },

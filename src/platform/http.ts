@@ -12,6 +12,7 @@ import {
   type CodeWithDefaultMessage,
   ERROR_CATALOGUE,
 } from "./error-catalogue.js";
+import { bearerOrgToken } from "./auth/org-token.js";
 import { AppError, appError } from "./errors.js";
 import type { Capability } from "./permissions.js";
 
@@ -20,6 +21,8 @@ export type RouteAccess =
   | { kind: "public" }
   | { kind: "user" }
   | { kind: "org"; permission: Capability }
+  /** The instance operators (TOLLGATE_ADMIN_EMAILS); everyone else, signed in or not, gets 404. */
+  | { kind: "operator" }
   /** Gateway routes: a project API key, checked by the gateway itself (cookies never count). */
   | { kind: "apiKey" };
 
@@ -109,7 +112,10 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * CSRF for cookie sessions (the same rule the auth library applies to its own
  * routes): a state-changing request that carries cookies must come from a
  * trusted Origin (or Referer), and Fetch-Metadata must not say cross-site.
- * Non-browser clients simply send `Origin: <PUBLIC_URL>`.
+ * Non-browser clients simply send `Origin: <PUBLIC_URL>`. A call to an org route
+ * with an organization API token (`Authorization: Bearer tg_org_…`) is not a
+ * cookie call: the guard authenticates it by the token alone, and a browser
+ * never adds that header cross-site, so the rule does not apply to it.
  */
 export function installCsrfGuard(app: FastifyInstance, trustedOrigins: string[], exemptPrefixes: string[]): void {
   const trusted = new Set(trustedOrigins);
@@ -118,7 +124,8 @@ export function installCsrfGuard(app: FastifyInstance, trustedOrigins: string[],
     if (
       SAFE_METHODS.has(request.method) ||
       !request.headers.cookie ||
-      exemptPrefixes.some((p) => request.url.startsWith(p))
+      exemptPrefixes.some((p) => request.url.startsWith(p)) ||
+      (request.routeOptions.config?.access?.kind === "org" && bearerOrgToken(request) !== null)
     )
       return done();
     const site = request.headers["sec-fetch-site"];

@@ -1,14 +1,18 @@
 /**
  * The process logger (pino). Credentials in headers are redacted wherever a
  * request is logged, and so are invitation tokens in request URLs (the
- * contract puts them in the path: /api/v1/invitations/{token}, /invite/{token}).
+ * contract puts them in the path: /api/v1/invitations/{token}, /invite/{token})
+ * and account link tokens (password reset, email verification: `token=` in
+ * the query, /api/auth/reset-password/{token}).
  */
 import pino, { type DestinationStream, type Logger } from "pino";
 
-const TOKEN_IN_PATH = /^(\/(?:api\/v1\/invitations|invite)\/)[^/?#]+/;
+const TOKEN_IN_PATH = /^(\/(?:api\/v1\/invitations|invite|api\/auth\/reset-password)\/)[^/?#]+/;
+const TOKEN_IN_QUERY = /([?&]token=)[^&#]*/gi;
 
-/** A request URL fit for the log: the invitation token in the path is replaced. */
-export const loggableUrl = (url: string): string => url.replace(TOKEN_IN_PATH, "$1[redacted]");
+/** A request URL fit for the log: tokens in the path and in a `token` query parameter are replaced. */
+export const loggableUrl = (url: string): string =>
+  url.replace(TOKEN_IN_PATH, "$1[redacted]").replace(TOKEN_IN_QUERY, "$1[redacted]");
 
 interface LoggedRequest {
   method?: string;

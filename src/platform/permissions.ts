@@ -20,8 +20,8 @@ const MANAGERS: readonly Role[] = ["owner", "admin"];
 const OWNER: readonly Role[] = ["owner"];
 
 export const PERMISSIONS = {
-  org: { read: ALL, update: MANAGERS, delete: OWNER, transfer: OWNER },
-  member: { read: ALL, changeRole: OWNER, remove: OWNER },
+  org: { read: ALL, update: MANAGERS, delete: OWNER, transfer: OWNER, requireTwoFactor: OWNER },
+  member: { read: ALL, changeRole: OWNER, remove: OWNER, leave: ALL },
   invitation: { read: MANAGERS, create: MANAGERS, revoke: MANAGERS, resend: MANAGERS },
   project: {
     read: ALL,
@@ -38,6 +38,7 @@ export const PERMISSIONS = {
   incident: { read: MANAGERS, review: MANAGERS },
   billing: { read: MANAGERS, manage: OWNER },
   audit: { read: MANAGERS },
+  apiToken: { read: MANAGERS, create: MANAGERS, createAdmin: OWNER, revoke: MANAGERS },
 } as const satisfies Record<string, Record<string, readonly Role[]>>;
 
 export type Resource = keyof typeof PERMISSIONS;
@@ -49,7 +50,39 @@ export function can<R extends Resource>(role: Role, resource: R, action: Action<
   return allowed?.includes(role) === true;
 }
 
-export function assertCan<R extends Resource>(actor: { role: Role }, resource: R, action: Action<R>): void {
+/**
+ * What an organization API token never does, whatever its role: billing
+ * management and the danger zone (deleting or transferring the organization,
+ * changing or removing members, leaving, minting tokens). A person does these.
+ */
+const NOT_FOR_TOKENS: ReadonlySet<string> = new Set([
+  "billing.manage",
+  "org.delete",
+  "org.transfer",
+  "org.requireTwoFactor",
+  "member.changeRole",
+  "member.remove",
+  "member.leave",
+  "apiToken.create",
+  "apiToken.createAdmin",
+]);
+
+export function tokenMay<R extends Resource>(resource: R, action: Action<R>): boolean {
+  return !NOT_FOR_TOKENS.has(`${resource}.${action}`);
+}
+
+/** `token` is set when an organization API token acts: it never gets what `tokenMay` refuses. */
+export function assertCan<R extends Resource>(
+  actor: { role: Role; token?: object | null },
+  resource: R,
+  action: Action<R>,
+): void {
+  if (actor.token && !tokenMay(resource, action)) {
+    throw appError(
+      "API_TOKEN_FORBIDDEN",
+      `API tokens cannot do this (${resource}.${action}): a signed-in ${rolesFor(resource, action).join(" or ")} must.`,
+    );
+  }
   if (!can(actor.role, resource, action)) {
     throw appError(
       "FORBIDDEN",
@@ -67,3 +100,6 @@ const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
 export function canGrant(granter: Role, granted: Role): boolean {
   return RANK[granter] >= RANK[granted];
 }
+
+/** The lower of two roles (a token acts with its own role or its creator's, whichever is lower). */
+export const lowerRole = (a: Role, b: Role): Role => (RANK[a] <= RANK[b] ? a : b);

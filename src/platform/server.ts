@@ -29,6 +29,24 @@ export interface BareHandler {
   openapiPaths?(): Record<string, Record<string, unknown>>;
 }
 
+const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "options", "head"]);
+
+/** Every operation under /api/v1/orgs/{org}/ takes a session cookie or an organization API token. */
+function withOrgTokenSecurity<D extends { paths?: Record<string, unknown> }>(doc: D): D {
+  const paths: Record<string, unknown> = {};
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    if (!path.startsWith("/api/v1/orgs/{org}") || !item || typeof item !== "object") {
+      paths[path] = item;
+      continue;
+    }
+    const ops = Object.entries(item as Record<string, object>).map(([key, op]) =>
+      HTTP_METHODS.has(key) ? [key, { ...op, security: [{ session: [] }, { orgToken: [] }] }] : [key, op],
+    );
+    paths[path] = Object.fromEntries(ops);
+  }
+  return { ...doc, paths };
+}
+
 export async function createHttpServer(opts: {
   config: Config;
   logger: Logger;
@@ -102,6 +120,12 @@ export async function createHttpServer(opts: {
             scheme: "bearer",
             description: "A project API key (tg_live_… or tg_test_…); `x-api-key: <key>` works too.",
           },
+          orgToken: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "An organization API token (tg_org_…), on /api/v1/orgs/{org}/… routes of its own organization, with its role's permissions (never billing management or the danger zone). No Origin header needed.",
+          },
         },
       },
     },
@@ -110,7 +134,8 @@ export async function createHttpServer(opts: {
     transformObject: (doc) => {
       if (!("openapiObject" in doc)) return doc.swaggerObject;
       const paths = opts.front()?.openapiPaths?.();
-      return paths ? { ...doc.openapiObject, paths: { ...doc.openapiObject.paths, ...paths } } : doc.openapiObject;
+      const out = paths ? { ...doc.openapiObject, paths: { ...doc.openapiObject.paths, ...paths } } : doc.openapiObject;
+      return withOrgTokenSecurity(out);
     },
   });
   await server.register(swaggerUi, { routePrefix: "/api/docs" });

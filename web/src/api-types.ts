@@ -14,13 +14,22 @@ export interface Org {
   name: string;
   description: string;
   personal: boolean;
+  /** Members without two-factor authentication are refused (TWO_FACTOR_REQUIRED). */
+  requireTwoFactor: boolean;
   role: Role;
   createdAt: string;
   updatedAt: string;
 }
 
 export interface Me {
-  user: { id: string; name: string; email: string; emailVerified: boolean; createdAt: string };
+  user: {
+    id: string;
+    name: string;
+    email: string;
+    emailVerified: boolean;
+    twoFactorEnabled: boolean;
+    createdAt: string;
+  };
   organizations: Org[];
   activeOrganization: string | null;
 }
@@ -31,6 +40,9 @@ export interface Member {
   email: string;
   role: Role;
   joinedAt: string;
+  twoFactorEnabled: boolean;
+  /** The latest activity of any of the member's sessions; null when they have none. */
+  lastActiveAt: string | null;
 }
 
 export interface Invitation {
@@ -196,7 +208,8 @@ export interface ProviderTest {
 export interface AuditEntry {
   id: string;
   action: string;
-  actor: { userId: string | null; email: string | null };
+  /** `token`: an organization API token acted (then userId and email are null). */
+  actor: { userId: string | null; email: string | null; token: { id: string; name: string | null } | null };
   targetType: string;
   targetId: string | null;
   metadata: Record<string, unknown>;

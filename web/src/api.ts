@@ -56,6 +56,8 @@ const CODE_FIELDS: Partial<Record<ErrorCode, string>> = {
   PASSWORD_TOO_LONG: "password",
   ALREADY_MEMBER: "email",
   INVITATION_PENDING: "email",
+  SIGNUP_INVITE_ONLY: "email",
+  SIGNUP_DOMAIN_NOT_ALLOWED: "email",
   DEFAULT_MODEL_NOT_ALLOWED: "defaultModel",
   EXPIRY_IN_PAST: "expiresAt",
   DUPLICATE_MODEL: "models",

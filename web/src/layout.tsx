@@ -31,6 +31,8 @@ import { api, ApiError, formErrors, type Me, type Org } from "./api";
 import { PageErrorBoundary } from "./boundary";
 import { ChangePasswordModal } from "./change-password";
 import { meKey, PageLoader, QueryError, useMe } from "./session";
+import { DisabledOrgBanner, useIsOperator } from "./pages/admin";
+import { TwoFactorModal, TwoFactorRequired } from "./two-factor";
 
 export function OrgLayout() {
   const { org: slug } = useParams();
@@ -83,8 +85,11 @@ export function OrgLayout() {
         <ScrollArea>{current && <Sidebar org={current} />}</ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main>
-        {current ? (
+        {current?.requireTwoFactor && !me.data.user.twoFactorEnabled ? (
+          <TwoFactorRequired org={current} />
+        ) : current ? (
           <PageErrorBoundary resetKey={location.pathname}>
+            <DisabledOrgBanner slug={current.slug} />
             <Suspense fallback={<PageLoader />}>
               <Outlet />
             </Suspense>
@@ -148,6 +153,8 @@ function OrgSwitcher({ me, current }: { me: Me; current: Org | undefined }) {
 function ProfileMenu({ me }: { me: Me }) {
   const [createOpen, create] = useDisclosure(false);
   const [passwordOpen, password] = useDisclosure(false);
+  const [twoFactorOpen, twoFactor] = useDisclosure(false);
+  const isOperator = useIsOperator();
   const qc = useQueryClient();
   const navigate = useNavigate();
   const signOut = useMutation({
@@ -176,6 +183,12 @@ function ProfileMenu({ me }: { me: Me }) {
           <Menu.Label>{me.user.email}</Menu.Label>
           <Menu.Item onClick={create.open}>Create Organization</Menu.Item>
           <Menu.Item onClick={password.open}>Change password</Menu.Item>
+          <Menu.Item onClick={twoFactor.open}>Two-factor authentication</Menu.Item>
+          {isOperator && (
+            <Menu.Item component={Link} to="/admin">
+              Admin
+            </Menu.Item>
+          )}
           <Menu.Divider />
           <Menu.Item color="red" onClick={() => signOut.mutate()}>
             Sign out
@@ -184,6 +197,7 @@ function ProfileMenu({ me }: { me: Me }) {
       </Menu>
       <CreateOrgModal opened={createOpen} onClose={create.close} />
       <ChangePasswordModal opened={passwordOpen} onClose={password.close} />
+      <TwoFactorModal opened={twoFactorOpen} onClose={twoFactor.close} />
     </>
   );
 }
@@ -264,6 +278,7 @@ function Sidebar({ org }: { org: Org }) {
       {link(`${base}/settings/general`, "General")}
       {link(`${base}/settings/team`, "Team")}
       {can(org.role, "billing", "read") && link(`${base}/settings/billing`, "Billing")}
+      {can(org.role, "apiToken", "read") && link(`${base}/settings/api-tokens`, "API tokens")}
       {can(org.role, "org", "delete") && link(`${base}/settings/danger`, "Danger Zone")}
     </Stack>
   );

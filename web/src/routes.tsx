@@ -1,6 +1,8 @@
 import { lazy, Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router";
 import { OrgLayout } from "./layout";
+import { ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage } from "./pages/account";
+import { AdminPage } from "./pages/admin";
 import { AuditPage } from "./pages/audit";
 import { SignInPage, SignUpPage } from "./pages/auth";
 import { DangerZonePage } from "./pages/danger";
@@ -8,6 +10,7 @@ import { GeneralPage } from "./pages/general";
 import { HomeRedirect, NotFoundPage } from "./pages/misc";
 import { InvitePage } from "./pages/invite";
 import { KeysPage } from "./pages/keys";
+import { ApiTokensPage } from "./pages/api-tokens";
 import { LogDetailPage, LogsPage } from "./pages/logs";
 import { ProjectLayout } from "./pages/project";
 import { ProjectSettingsPage } from "./pages/project-settings";
@@ -27,8 +30,12 @@ export function AppRoutes() {
       <Routes>
         <Route path="/sign-in" element={<SignInPage />} />
         <Route path="/sign-up" element={<SignUpPage />} />
+        <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+        <Route path="/reset-password" element={<ResetPasswordPage />} />
+        <Route path="/verify-email" element={<VerifyEmailPage />} />
         <Route path="/invite/:token" element={<InvitePage />} />
         <Route path="/" element={<HomeRedirect />} />
+        <Route path="/admin" element={<AdminPage />} />
         <Route path="/:org" element={<OrgLayout />}>
           <Route index element={<ProjectsPage />} />
           <Route path="projects/:project" element={<ProjectLayout />}>
@@ -77,6 +84,14 @@ export function AppRoutes() {
             element={
               <RequireCan cap={["billing", "read"]} what="Billing">
                 <BillingPage />
+              </RequireCan>
+            }
+          />
+          <Route
+            path="settings/api-tokens"
+            element={
+              <RequireCan cap={["apiToken", "read"]} what="API tokens">
+                <ApiTokensPage />
               </RequireCan>
             }
           />

@@ -6,6 +6,7 @@ export const auditQuery = z.strictObject({
   cursor: z.string().regex(/^\d+$/, "cursor must be a value returned as nextCursor").optional(),
   action: z.string().max(100).optional(),
   actorUserId: z.string().max(200).optional(),
+  actorTokenId: z.string().max(200).optional(),
   targetType: z.string().max(100).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
@@ -15,7 +16,14 @@ export type AuditQuery = z.infer<typeof auditQuery>;
 export const auditEntryOut = z.object({
   id: z.string(),
   action: z.string(),
-  actor: z.object({ userId: z.string().nullable(), email: z.string().nullable() }),
+  actor: z.object({
+    userId: z.string().nullable(),
+    email: z.string().nullable(),
+    token: z
+      .object({ id: z.string(), name: z.string().nullable() })
+      .nullable()
+      .describe("The organization API token that acted (then userId and email are null)."),
+  }),
   targetType: z.string(),
   targetId: z.string().nullable(),
   metadata: z.record(z.string(), z.unknown()),

@@ -36,11 +36,20 @@ function parseCommand(argv: string[]) {
   });
 }
 
+/** How a grant is made: on the database directly, or by the running server that holds it (admin.socket.ts). */
+export type GrantFn = (input: { orgSlug: string; usd: string; note: string; idempotencyKey?: string }) => Promise<{
+  orgSlug: string;
+  entryId: string;
+  duplicate: boolean;
+  amountMicroUsd: bigint;
+  balanceMicroUsd: bigint;
+}>;
+
 export async function runBillingCommand(
-  db: Db,
+  db: Db | null,
   argv: string[],
   print: (line: string) => void,
-  opts: { billing: Config["billing"] },
+  opts: { billing: Config["billing"]; grant?: GrantFn },
 ): Promise<number> {
   let parsed: ReturnType<typeof parseCommand>;
   try {
@@ -57,7 +66,8 @@ export async function runBillingCommand(
       return 2;
     }
     try {
-      const res = await grantCredits(db, {
+      const grant: GrantFn = opts.grant ?? ((input) => grantCredits(db!, input));
+      const res = await grant({
         orgSlug: values.org,
         usd: values.usd,
         note: values.note,
@@ -77,7 +87,7 @@ export async function runBillingCommand(
       throw err;
     }
   }
-  if (group === "billing" && action === "verify") {
+  if (group === "billing" && action === "verify" && db) {
     const rows = await verifyBalances(db);
     let bad = 0;
     for (const r of rows) {

@@ -1,5 +1,8 @@
-/** SQL for invitations. Org-side reads are scoped by org id; the invitee side finds a row only by its token digest. */
-import { and, desc, eq, sql } from "drizzle-orm";
+/**
+ * SQL for invitations. Org-side reads are scoped by org id; the invitee side finds a row only by its token digest.
+ * The one instance-wide read, `hasPendingFor`, answers yes or no for the sign-up policy and returns no row.
+ */
+import { and, desc, eq, gt, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
 import { organizations } from "../organizations/organizations.schema.js";
@@ -62,4 +65,20 @@ export async function update(
     .where(eq(invitations.id, id))
     .returning();
   return out!;
+}
+
+/** Whether a pending, unexpired invitation exists for `email` (lower-cased), in any organization; with `tokenHash`, that one. */
+export async function hasPendingFor(db: DbOrTx, email: string, tokenHash?: string): Promise<boolean> {
+  const where = [
+    eq(invitations.email, email),
+    eq(invitations.status, "pending"),
+    gt(invitations.expiresAt, sql`now()`),
+  ];
+  if (tokenHash) where.push(eq(invitations.tokenHash, tokenHash));
+  const [row] = await db
+    .select({ id: invitations.id })
+    .from(invitations)
+    .where(and(...where))
+    .limit(1);
+  return row !== undefined;
 }

@@ -4,7 +4,9 @@
  *  - emails compare lower-cased; one pending invitation per (org, email);
  *  - nobody invites above their own role, and never as owner; acceptance
  *    re-checks that the inviter can still grant the role;
- *  - accepting locks the invitation row: concurrent accepts make one membership.
+ *  - accepting locks the invitation row: concurrent accepts make one membership;
+ *  - accepting proves the address (the link was mailed to it): the account is
+ *    marked verified. So does signing up with the link's token (`isInvited`).
  * Mail goes out after the transaction commits.
  */
 import { and, eq, lt, sql } from "drizzle-orm";
@@ -200,6 +202,11 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
       return toOut({ ...updated, inviterName: ctx.name });
     },
 
+    /** For the sign-up policy: a pending invitation for `email` (with `token`: that invitation's token). */
+    async isInvited(email: string, token?: string): Promise<boolean> {
+      return repo.hasPendingFor(db, normalizeEmail(email), token === undefined ? undefined : sha256Hex(token));
+    },
+
     /** Public preview for the invitation page: who invites you where, as what. */
     async preview(token: string) {
       const row = await repo.getByTokenHash(db, sha256Hex(token));
@@ -235,6 +242,7 @@ export function createInvitationService(deps: { db: Db; mailer: Mailer; publicUr
         }
         await repo.update(tx, inv.id, { status: "accepted", respondedAt: new Date(), respondedBy: actor.userId });
         await setActiveOrgId(tx, actor.userId, inv.orgId);
+        await tx.update(users).set({ emailVerified: true }).where(eq(users.id, actor.userId));
         await recordAudit(tx, actor, {
           orgId: inv.orgId,
           action: "invitation.accepted",

@@ -15,6 +15,7 @@ export const meResponse = z.object({
     name: z.string(),
     email: z.string(),
     emailVerified: z.boolean(),
+    twoFactorEnabled: z.boolean(),
     createdAt: z.string(),
   }),
   organizations: z.array(orgResponse),

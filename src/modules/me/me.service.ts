@@ -21,6 +21,7 @@ export function createMeService(deps: { db: Db }) {
         name: users.name,
         email: users.email,
         emailVerified: users.emailVerified,
+        twoFactorEnabled: users.twoFactorEnabled,
         createdAt: users.createdAt,
       })
       .from(users)

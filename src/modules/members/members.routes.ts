@@ -61,7 +61,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: { members: Memb
   r.post(
     "/api/v1/orgs/:org/leave",
     {
-      config: { access: { kind: "org", permission: ["member", "read"] } },
+      config: { access: { kind: "org", permission: ["member", "leave"] } },
       schema: { tags, summary: "Leave the organization (not the owner)", params: orgParams },
     },
     async (req, reply) => {

@@ -19,4 +19,9 @@ export const memberResponse = z.object({
   email: z.string(),
   role: z.enum(ROLES),
   joinedAt: z.string(),
+  twoFactorEnabled: z.boolean().describe("The member's account has two-factor authentication."),
+  lastActiveAt: z
+    .string()
+    .nullable()
+    .describe("The latest activity of any of the member's sessions; null when they have no session."),
 });

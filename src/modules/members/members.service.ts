@@ -26,6 +26,8 @@ const toOut = (m: repo.MemberRow) => ({
   email: m.email,
   role: m.role,
   joinedAt: m.joinedAt.toISOString(),
+  twoFactorEnabled: m.twoFactorEnabled,
+  lastActiveAt: m.lastActiveAt?.toISOString() ?? null,
 });
 
 export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
@@ -82,7 +84,7 @@ export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
     },
 
     async leave(ctx: OrgContext) {
-      await withOrgLock(db, ctx, "member", "read", async (tx, fresh) => {
+      await withOrgLock(db, ctx, "member", "leave", async (tx, fresh) => {
         if (fresh.role === "owner") {
           throw appError("OWNER_CANNOT_LEAVE");
         }

@@ -1,6 +1,10 @@
-/** SQL for memberships (the org's roster), always scoped by org id; used by organizations, members and invitations. */
+/**
+ * SQL for memberships (the org's roster), always scoped by org id; used by organizations, members and invitations.
+ * A member's last activity is read from what sessions already record (the latest `updated_at` of their
+ * sessions, which the auth library refreshes as a session is used): nothing is written per request.
+ */
 import { and, asc, eq, sql } from "drizzle-orm";
-import { users } from "../../platform/auth/auth.schema.js";
+import { sessions, users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
 import { newId } from "../../platform/crypto.js";
 import type { Role } from "../../platform/permissions.js";
@@ -12,7 +16,14 @@ export interface MemberRow {
   email: string;
   role: Role;
   joinedAt: Date;
+  twoFactorEnabled: boolean;
+  lastActiveAt: Date | null;
 }
+
+const lastActivity =
+  sql<Date | null>`(select max(${sessions.updatedAt}) from ${sessions} where ${sessions.userId} = ${members.userId})`
+    .mapWith(sessions.updatedAt)
+    .as("last_active_at");
 
 const memberColumns = {
   userId: members.userId,
@@ -20,6 +31,8 @@ const memberColumns = {
   email: users.email,
   role: members.role,
   joinedAt: members.createdAt,
+  twoFactorEnabled: users.twoFactorEnabled,
+  lastActiveAt: lastActivity,
 };
 
 export async function listMembers(db: DbOrTx, orgId: string): Promise<MemberRow[]> {

@@ -10,6 +10,7 @@
  */
 import { eq } from "drizzle-orm";
 import type { OrgContext } from "../../platform/auth/guard.js";
+import { withMemberRole } from "../../platform/auth/org-token.js";
 import type { Db, DbOrTx, Tx } from "../../platform/db/db.js";
 import { appError } from "../../platform/errors.js";
 import { type Action, assertCan, type Resource } from "../../platform/permissions.js";
@@ -51,7 +52,7 @@ export async function withOrgLock<R extends Resource, T>(
     if (!org) throw appError("ORG_NOT_FOUND");
     const me = await getMember(tx, ctx.orgId, ctx.userId);
     if (!me) throw appError("ORG_NOT_FOUND", "You are no longer a member of this organization.");
-    const fresh: OrgContext = { ...ctx, orgSlug: org.slug, role: me.role };
+    const fresh: OrgContext = { ...withMemberRole(ctx, me.role), orgSlug: org.slug };
     assertCan(fresh, resource, action);
     return fn(tx, fresh);
   });

@@ -1,5 +1,6 @@
 /** SQL for organizations and per-user state. Every read of org data is scoped by org id or by the caller's membership. */
 import { and, asc, eq, sql } from "drizzle-orm";
+import { users } from "../../platform/auth/auth.schema.js";
 import type { DbOrTx } from "../../platform/db/db.js";
 import type { Membership } from "../../platform/auth/guard.js";
 import type { Role } from "../../platform/permissions.js";
@@ -9,7 +10,12 @@ export type OrgRow = typeof organizations.$inferSelect;
 
 export async function findMembership(db: DbOrTx, orgSlug: string, userId: string): Promise<Membership | null> {
   const [row] = await db
-    .select({ orgId: organizations.id, orgSlug: organizations.slug, role: members.role })
+    .select({
+      orgId: organizations.id,
+      orgSlug: organizations.slug,
+      role: members.role,
+      requireTwoFactor: organizations.requireTwoFactor,
+    })
     .from(organizations)
     .innerJoin(members, and(eq(members.orgId, organizations.id), eq(members.userId, userId)))
     .where(eq(organizations.slug, orgSlug))
@@ -57,6 +63,20 @@ export async function updateOrg(
     .where(eq(organizations.id, orgId))
     .returning();
   return row!;
+}
+
+export async function setRequireTwoFactor(tx: DbOrTx, orgId: string, required: boolean): Promise<OrgRow> {
+  const [row] = await tx
+    .update(organizations)
+    .set({ requireTwoFactor: required, updatedAt: sql`now()` })
+    .where(eq(organizations.id, orgId))
+    .returning();
+  return row!;
+}
+
+export async function userHasTwoFactor(db: DbOrTx, userId: string): Promise<boolean> {
+  const [row] = await db.select({ on: users.twoFactorEnabled }).from(users).where(eq(users.id, userId)).limit(1);
+  return row?.on === true;
 }
 
 export async function deleteOrg(tx: DbOrTx, orgId: string): Promise<void> {

@@ -3,7 +3,14 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { actorOf, orgOf } from "../../platform/auth/guard.js";
 import { orgParams } from "../../platform/routes.js";
-import { createOrgBody, deleteOrgBody, orgResponse, transferBody, updateOrgBody } from "./organizations.schema.js";
+import {
+  createOrgBody,
+  deleteOrgBody,
+  orgResponse,
+  transferBody,
+  twoFactorRequirementBody,
+  updateOrgBody,
+} from "./organizations.schema.js";
 import type { OrganizationService } from "./organizations.service.js";
 
 export function registerOrganizationRoutes(app: FastifyInstance, deps: { organizations: OrganizationService }) {
@@ -77,6 +84,21 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: { organiz
       await svc.remove(orgOf(req), req.body.confirm);
       return reply.status(204).send();
     },
+  );
+
+  r.put(
+    "/api/v1/orgs/:org/two-factor-requirement",
+    {
+      config: { access: { kind: "org", permission: ["org", "requireTwoFactor"] } },
+      schema: {
+        tags,
+        summary: "Require two-factor authentication of every member, or stop requiring it (owner, who must have it)",
+        params: orgParams,
+        body: twoFactorRequirementBody,
+        response: { 200: orgResponse },
+      },
+    },
+    async (req) => svc.setTwoFactorRequirement(orgOf(req), req.body.required),
   );
 
   r.post(

@@ -24,6 +24,8 @@ export const organizations = pgTable("organizations", {
   name: text("name").notNull(),
   description: text("description").notNull().default(""),
   personal: boolean("personal").notNull().default(false),
+  /** Members without two-factor authentication are refused on this org's routes (TWO_FACTOR_REQUIRED). */
+  requireTwoFactor: boolean("require_two_factor").notNull().default(false),
   createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
@@ -123,6 +125,9 @@ export const updateOrgBody = z
   .refine((b) => Object.keys(b).length > 0, "Send at least one of name, description, slug.");
 export const deleteOrgBody = z.strictObject({ confirm: z.string().describe("The organization's slug, typed again.") });
 export const transferBody = z.strictObject({ userId: z.string().min(1).max(200) });
+export const twoFactorRequirementBody = z.strictObject({
+  required: z.boolean().describe("Refuse members without two-factor authentication on this organization's routes."),
+});
 
 export const orgResponse = z.object({
   id: z.string(),
@@ -130,6 +135,7 @@ export const orgResponse = z.object({
   name: z.string(),
   description: z.string(),
   personal: z.boolean(),
+  requireTwoFactor: z.boolean(),
   role: z.enum(ROLES),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -1,7 +1,9 @@
 /**
  * Organization rules: creation (with a unique slug), settings, deletion
  * (owner only, confirmed by the slug) and ownership transfer (owner only, to
- * an existing member; the old owner becomes an admin — one owner, always).
+ * an existing member; the old owner becomes an admin — one owner, always),
+ * and the two-factor requirement (owner only, and only an owner who has
+ * two-factor authentication can turn it on).
  */
 import { recordAudit } from "../../platform/audit.js";
 import type { Actor, OrgContext } from "../../platform/auth/guard.js";
@@ -36,6 +38,7 @@ export const orgOut = (o: repo.OrgRow, role: Role) => ({
   name: o.name,
   description: o.description,
   personal: o.personal,
+  requireTwoFactor: o.requireTwoFactor,
   role,
   createdAt: o.createdAt.toISOString(),
   updatedAt: o.updatedAt.toISOString(),
@@ -162,6 +165,25 @@ export function createOrganizationService(deps: { db: Db; hooks?: OrganizationHo
         await repo.deleteOrg(tx, fresh.orgId);
       });
       for (const hook of deps.hooks?.orgDeleted ?? []) hook(ctx.orgId);
+    },
+
+    async setTwoFactorRequirement(ctx: OrgContext, required: boolean) {
+      assertCan(ctx, "org", "requireTwoFactor");
+      if (required && !(await repo.userHasTwoFactor(db, ctx.userId))) throw appError("TWO_FACTOR_NOT_ENABLED");
+      return withOrgLock(db, ctx, "org", "requireTwoFactor", async (tx, fresh) => {
+        const before = await repo.getById(tx, fresh.orgId);
+        const org = await repo.setRequireTwoFactor(tx, fresh.orgId, required);
+        if (before?.requireTwoFactor !== required) {
+          await recordAudit(tx, fresh, {
+            orgId: fresh.orgId,
+            action: required ? "org.two_factor_required" : "org.two_factor_not_required",
+            targetType: "org",
+            targetId: fresh.orgId,
+            metadata: { requireTwoFactor: required },
+          });
+        }
+        return orgOut(org, fresh.role);
+      });
     },
 
     async transfer(ctx: OrgContext, toUserId: string) {

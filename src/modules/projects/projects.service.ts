@@ -2,7 +2,8 @@
  * Project rules. Invariants:
  *  - owners and admins reach every project of the organization; members only
  *    the projects they are assigned to; any other project answers 404
- *    PROJECT_NOT_FOUND (never 403). `resolveProject` is the one place that
+ *    PROJECT_NOT_FOUND (never 403); an organization API token reaches what its
+ *    creator reaches, narrowed to its project list. `resolveProject` is the one place that
  *    decides it, and the keys service uses it too;
  *  - a member who loses access to a project (unassigned) loses their keys in
  *    it in the same transaction, unless the manager asks to keep them (the
@@ -14,6 +15,7 @@
 import { isAllowed } from "../../gateway/routing/router.js";
 import { recordAudit } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
+import { reachRole, tokenReaches, withMemberRole } from "../../platform/auth/org-token.js";
 import { newId } from "../../platform/crypto.js";
 import { type Db, type DbOrTx, isUniqueViolation, type Tx } from "../../platform/db/db.js";
 import { appError } from "../../platform/errors.js";
@@ -49,17 +51,17 @@ export async function resolveProject(
   if (opts.lock) {
     const role = await repo.lockMembership(db, ctx.orgId, ctx.userId);
     if (!role) throw appError("ORG_NOT_FOUND", "You are no longer a member of this organization.");
-    fresh = { ...ctx, role };
+    fresh = withMemberRole(ctx, role);
   }
   const project = await repo.findAccessibleProject(
     db,
     fresh.orgId,
     slug,
     fresh.userId,
-    can(fresh.role, "project", "accessAll"),
+    can(reachRole(fresh), "project", "accessAll"),
     opts.lock,
   );
-  if (!project) throw projectNotFound(slug);
+  if (!project || !tokenReaches(fresh, project.id)) throw projectNotFound(slug);
   return { project, ctx: fresh };
 }
 
@@ -143,8 +145,12 @@ export function createProjectService(deps: { db: Db; bus: CacheInvalidationBus; 
 
     async list(ctx: OrgContext) {
       assertCan(ctx, "project", "read");
-      const rows = await repo.listProjects(db, ctx.orgId, can(ctx.role, "project", "accessAll") ? null : ctx.userId);
-      return rows.map(projectOut);
+      const rows = await repo.listProjects(
+        db,
+        ctx.orgId,
+        can(reachRole(ctx), "project", "accessAll") ? null : ctx.userId,
+      );
+      return rows.filter((p) => tokenReaches(ctx, p.id)).map(projectOut);
     },
 
     async get(ctx: OrgContext, slug: string) {

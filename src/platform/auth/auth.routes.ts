@@ -4,6 +4,10 @@
  * schemas so they are validated and documented; every other auth route goes
  * through the catch-all. Library errors are re-shaped to the product's error
  * envelope; the client IP header is set from Fastify's trusted view.
+ * Sign-up passes the instance's sign-up policy first. The account mail routes
+ * (request a reset link, reset the password, resend the verification mail) are
+ * declared too: the two that send mail are throttled per email and per IP, and
+ * answer the same whether or not an account exists.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
@@ -14,7 +18,8 @@ import type { ErrorBody } from "../http.js";
 import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../routes.js";
 import { type Auth, CLIENT_IP_HEADER } from "./auth.js";
 import { toWebHeaders } from "./guard.js";
-import type { LoginThrottle } from "./throttle.js";
+import type { SignUpGate } from "./signup-policy.js";
+import type { LoginThrottle, RequestThrottle } from "./throttle.js";
 
 const userOut = z
   .object({ id: z.string(), name: z.string(), email: z.string(), emailVerified: z.boolean() })
@@ -22,7 +27,13 @@ const userOut = z
 
 export function registerAuthRoutes(
   app: FastifyInstance,
-  deps: { auth: Auth; throttle: LoginThrottle; publicUrl: string },
+  deps: {
+    auth: Auth;
+    throttle: LoginThrottle;
+    publicUrl: string;
+    signUpGate: SignUpGate;
+    mailThrottle: RequestThrottle;
+  },
 ) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -92,11 +103,66 @@ export function registerAuthRoutes(
           name: z.string().trim().min(1).max(100).regex(SINGLE_LINE, SINGLE_LINE_MESSAGE),
           email: z.email().max(254),
           password: z.string().min(8).max(128),
+          /** The token of the invitation mailed to this address: the account starts verified. */
+          invitationToken: z.string().max(200).optional(),
         }),
         response: { 200: z.object({ token: z.string().nullable(), user: userOut }) },
       },
     },
+    async (request, reply) => {
+      await deps.signUpGate.check(request.body.email);
+      return forward(request, reply);
+    },
+  );
+
+  const accepted = z.object({ status: z.boolean(), message: z.string().optional() });
+
+  r.post(
+    "/api/auth/request-password-reset",
+    {
+      config: { access: { kind: "public" } },
+      schema: {
+        tags: ["auth"],
+        summary: "Mail a password reset link (the same answer whether or not an account exists for the email)",
+        body: z.object({ email: z.email().max(254) }),
+        response: { 200: accepted },
+      },
+    },
+    async (request, reply) => {
+      await deps.mailThrottle.take("reset", request.body.email, request.ip);
+      return forward(request, reply);
+    },
+  );
+
+  r.post(
+    "/api/auth/reset-password",
+    {
+      config: { access: { kind: "public" } },
+      schema: {
+        tags: ["auth"],
+        summary: "Set a new password with the token from the reset link (single use); ends every session",
+        body: z.object({ token: z.string().min(1).max(200), newPassword: z.string().max(128) }),
+        response: { 200: z.object({ status: z.boolean() }) },
+      },
+    },
     forward,
+  );
+
+  r.post(
+    "/api/auth/send-verification-email",
+    {
+      config: { access: { kind: "public" } },
+      schema: {
+        tags: ["auth"],
+        summary: "Mail a new email verification link (the same answer whether or not an unverified account exists)",
+        body: z.object({ email: z.email().max(254) }),
+        response: { 200: z.object({ status: z.boolean() }) },
+      },
+    },
+    async (request, reply) => {
+      await deps.mailThrottle.take("verify", request.body.email, request.ip);
+      return forward(request, reply);
+    },
   );
 
   r.post(
@@ -105,13 +171,19 @@ export function registerAuthRoutes(
       config: { access: { kind: "public" } },
       schema: {
         tags: ["auth"],
-        summary: "Sign in with email and password; sets the session cookie",
+        summary:
+          "Sign in with email and password; sets the session cookie, or answers twoFactorRedirect when the account has two-factor authentication (then POST /api/auth/two-factor/verify-totp or verify-backup-code)",
         body: z.object({
           email: z.string().max(254),
           password: z.string().max(128),
           rememberMe: z.boolean().optional(),
         }),
-        response: { 200: z.object({ token: z.string().nullable(), user: userOut }).passthrough() },
+        response: {
+          200: z.union([
+            z.object({ token: z.string().nullable(), user: userOut }).passthrough(),
+            z.object({ twoFactorRedirect: z.literal(true), twoFactorMethods: z.array(z.string()) }),
+          ]),
+        },
       },
     },
     async (request, reply) =>

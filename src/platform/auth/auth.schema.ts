@@ -1,10 +1,11 @@
 /**
  * Account tables used by the auth library (users, sessions, credential accounts,
- * verification tokens) plus the sign-in throttle counters. Passwords live only
- * in `accounts.password` as the library's scrypt hash and never leave the
- * server: no route selects that column.
+ * verification tokens, two-factor secrets) plus the sign-in throttle counters.
+ * Passwords live only in `accounts.password` as the library's scrypt hash, TOTP
+ * secrets and backup codes only in `two_factors`, encrypted by the library with
+ * the instance secret; they never leave the server: no route selects those columns.
  */
-import { boolean, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const users = pgTable("users", {
   id: text("id").primaryKey(),
@@ -12,6 +13,8 @@ export const users = pgTable("users", {
   email: text("email").notNull().unique(),
   emailVerified: boolean("email_verified").notNull().default(false),
   image: text("image"),
+  /** Set by the two-factor plugin once a TOTP code has been verified; cleared when the user disables it. */
+  twoFactorEnabled: boolean("two_factor_enabled").notNull().default(false),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
@@ -63,6 +66,24 @@ export const verifications = pgTable("verifications", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** A user's TOTP secret and backup codes (the two-factor plugin's model; one row per user). */
+export const twoFactors = pgTable(
+  "two_factors",
+  {
+    id: text("id").primaryKey(),
+    secret: text("secret").notNull(),
+    backupCodes: text("backup_codes").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** False between enabling and the first verified code. */
+    verified: boolean("verified").notNull().default(true),
+    failedVerificationCount: integer("failed_verification_count").notNull().default(0),
+    lockedUntil: timestamp("locked_until", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("two_factors_user_uq").on(t.userId)],
+);
 
 /** Failed sign-in counters per key (`email:<addr>` / `ip:<addr>`), a fixed window each. */
 export const authThrottle = pgTable("auth_throttle", {

@@ -6,13 +6,24 @@
  * hold across replicas: sign-in is throttled by `throttle.ts` in the database.
  * A password change or reset ends every other session of the user: whoever
  * held the old password (or a stolen cookie) is out once the owner changes it.
+ * Two-factor authentication is the library's `twoFactor` plugin (TOTP under
+ * the issuer "Tollgate", backup codes): an enrolled user's password sign-in
+ * answers `twoFactorRedirect` and the session starts only after a code.
+ * Password reset and email verification mail, and the sign-up policy, are
+ * wired in from `account-mail.ts` and `signup-hooks.ts`.
  */
 import { betterAuth } from "better-auth";
 import { createAuthMiddleware } from "better-auth/api";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { twoFactor } from "better-auth/plugins/two-factor";
+import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Db } from "../db/db.js";
-import { accounts, sessions, users, verifications } from "./auth.schema.js";
+import type { Mailer } from "../mail.js";
+import { accountMailOptions } from "./account-mail.js";
+import { accounts, sessions, twoFactors, users, verifications } from "./auth.schema.js";
+import { signUpHooks } from "./signup-hooks.js";
+import type { SignUpGate } from "./signup-policy.js";
 
 export const CLIENT_IP_HEADER = "x-tollgate-client-ip";
 
@@ -21,7 +32,22 @@ export interface AuthHooks {
   onUserCreated(user: { id: string; name: string; email: string }): Promise<void>;
 }
 
-export function createAuth(config: Config, db: Db, hooks: AuthHooks) {
+/** What account mail and the sign-up policy need. */
+export interface AccountDeps {
+  mailer: Mailer;
+  log: Logger;
+  signUpGate: SignUpGate;
+}
+
+export function createAuth(config: Config, db: Db, hooks: AuthHooks, deps: AccountDeps) {
+  const mail = accountMailOptions({
+    db,
+    mailer: deps.mailer,
+    log: deps.log,
+    publicUrl: config.publicUrl,
+    requireEmailVerification: config.accounts.requireEmailVerification,
+  });
+  const signUp = signUpHooks(deps.signUpGate);
   return betterAuth({
     appName: "Tollgate",
     baseURL: config.publicUrl,
@@ -32,7 +58,7 @@ export function createAuth(config: Config, db: Db, hooks: AuthHooks) {
     database: drizzleAdapter(db, {
       provider: "pg",
       usePlural: true,
-      schema: { users, sessions, accounts, verifications },
+      schema: { users, sessions, accounts, verifications, twoFactors },
     }),
     emailAndPassword: {
       enabled: true,
@@ -40,9 +66,13 @@ export function createAuth(config: Config, db: Db, hooks: AuthHooks) {
       maxPasswordLength: 128,
       autoSignIn: true,
       revokeSessionsOnPasswordReset: true,
+      ...mail.emailAndPassword,
     },
+    emailVerification: mail.emailVerification,
+    verification: mail.verification,
     session: { expiresIn: 60 * 60 * 24 * 14, updateAge: 60 * 60 * 24 },
     rateLimit: { enabled: false },
+    plugins: [twoFactor({ issuer: "Tollgate" })],
     // The profile changes only through PATCH /api/v1/me, which validates it; the
     // library's own update endpoint would accept any name and image unchecked.
     disabledPaths: ["/update-user"],
@@ -54,6 +84,7 @@ export function createAuth(config: Config, db: Db, hooks: AuthHooks) {
         if (ctx.path !== "/change-password") return;
         return { context: { body: { ...(ctx.body as object | undefined), revokeOtherSessions: true } } };
       }),
+      after: signUp.afterSignUp,
     },
     advanced: {
       cookiePrefix: "tollgate",
@@ -66,6 +97,7 @@ export function createAuth(config: Config, db: Db, hooks: AuthHooks) {
     databaseHooks: {
       user: {
         create: {
+          before: signUp.beforeUserCreate,
           after: async (user) => {
             await hooks.onUserCreated({ id: user.id, name: user.name, email: user.email });
           },

@@ -60,7 +60,11 @@ export function AuditPage() {
                 {page.data.entries.map((e) => (
                   <Table.Tr key={e.id}>
                     <Table.Td>{dateTime(e.createdAt)}</Table.Td>
-                    <Table.Td>{e.actor.email ?? "system"}</Table.Td>
+                    <Table.Td>
+                      {e.actor.token
+                        ? `API token “${e.actor.token.name ?? e.actor.token.id}”`
+                        : (e.actor.email ?? "system")}
+                    </Table.Td>
                     <Table.Td>
                       <Code>{e.action}</Code>
                     </Table.Td>

@@ -1,18 +1,25 @@
-/** Sign up, sign in. A `next` query parameter brings the user back (e.g. to an invitation). */
+/**
+ * Sign up, sign in. A `next` query parameter brings the user back (e.g. to an
+ * invitation); an `invitation` parameter (the invitation link's token) goes
+ * with the sign-up, so the invited address starts out verified. An account
+ * whose address is not verified yet gets the "verify your email" notice.
+ */
 import { Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { api, formErrors } from "../api";
+import { ApiError, api, formErrors } from "../api";
 import { meKey } from "../session";
+import { TwoFactorCodeStep } from "../two-factor";
+import { VerifyEmailNotice } from "../verify-email-notice";
 
 /** Only same-site paths: an open redirect would let a link send users anywhere after signing in. */
 function safeNext(next: string | null): string {
   return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
-function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
+export function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
   return (
     <Center mih="100vh" p="md" bg="gray.0">
       <Paper withBorder shadow="sm" p="xl" w="100%" maw={420}>
@@ -34,6 +41,11 @@ export function SignInPage() {
   const navigate = useNavigate();
   const qc = useQueryClient();
   const [general, setGeneral] = useState<string | null>(null);
+  const [needsCode, setNeedsCode] = useState(false);
+  const signedIn = async () => {
+    await qc.resetQueries({ queryKey: meKey });
+    navigate(next);
+  };
   const form = useForm({
     initialValues: { email: params.get("email") ?? "", password: "" },
     validate: {
@@ -42,17 +54,21 @@ export function SignInPage() {
     },
   });
   const signIn = useMutation({
-    mutationFn: (v: typeof form.values) => api.post("/api/auth/sign-in/email", v),
-    onSuccess: async () => {
-      await qc.resetQueries({ queryKey: meKey });
-      navigate(next);
-    },
+    mutationFn: (v: typeof form.values) => api.post<{ twoFactorRedirect?: boolean }>("/api/auth/sign-in/email", v),
+    // An account with two-factor authentication: the session starts only after the code step.
+    onSuccess: async (res) => (res?.twoFactorRedirect ? setNeedsCode(true) : signedIn()),
     onError: (err) => {
       const e = formErrors(err, ["email", "password"]);
       form.setErrors(e.fields);
       setGeneral(e.general);
     },
   });
+  if (needsCode)
+    return (
+      <AuthFrame title="Two-factor authentication">
+        <TwoFactorCodeStep onSignedIn={signedIn} />
+      </AuthFrame>
+    );
   return (
     <AuthFrame title="Sign in">
       <form onSubmit={form.onSubmit((v) => signIn.mutate(v))} noValidate>
@@ -64,16 +80,23 @@ export function SignInPage() {
             required
             {...form.getInputProps("password")}
           />
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
+          {signIn.error instanceof ApiError && signIn.error.code === "EMAIL_NOT_VERIFIED" ? (
+            <VerifyEmailNotice email={signIn.variables?.email ?? form.values.email} />
+          ) : (
+            general && (
+              <Text c="red" size="sm" role="alert">
+                {general}
+              </Text>
+            )
           )}
           <Button type="submit" loading={signIn.isPending}>
             Sign in
           </Button>
         </Stack>
       </form>
+      <Anchor component={Link} to={`/forgot-password?email=${encodeURIComponent(form.values.email)}`} size="sm">
+        Forgot password?
+      </Anchor>
       <Text size="sm">
         New to Tollgate?{" "}
         <Anchor component={Link} to={`/sign-up?${params.toString()}`}>
@@ -98,9 +121,17 @@ export function SignUpPage() {
       password: (v) => (v.length >= 8 ? null : "Use at least 8 characters."),
     },
   });
+  const invitationToken = params.get("invitation") ?? undefined;
   const signUp = useMutation({
-    mutationFn: (v: typeof form.values) => api.post("/api/auth/sign-up/email", { ...v, name: v.name.trim() }),
-    onSuccess: async () => {
+    mutationFn: (v: typeof form.values) =>
+      api.post<{ token: string | null; user: { email: string; emailVerified: boolean } }>("/api/auth/sign-up/email", {
+        ...v,
+        name: v.name.trim(),
+        invitationToken,
+      }),
+    onSuccess: async (res) => {
+      // No session yet: the instance requires a verified address first.
+      if (!res.token && !res.user.emailVerified) return;
       await qc.resetQueries({ queryKey: meKey });
       navigate(next);
     },
@@ -110,6 +141,12 @@ export function SignUpPage() {
       setGeneral(e.general);
     },
   });
+  if (signUp.data && !signUp.data.token && !signUp.data.user.emailVerified)
+    return (
+      <AuthFrame title="Check your inbox">
+        <VerifyEmailNotice email={signUp.data.user.email} />
+      </AuthFrame>
+    );
   return (
     <AuthFrame title="Create your account">
       <Text size="sm" c="dimmed">

@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import { useNavigate } from "react-router";
 import { api, formErrors, type Org, orgUrl } from "../api";
 import { meKey, useCan, useCurrentOrg } from "../session";
+import { TwoFactorRequirement } from "./two-factor-requirement";
 
 export function GeneralPage() {
   const org = useCurrentOrg()!;
@@ -78,6 +79,7 @@ export function GeneralPage() {
           </Stack>
         </form>
       </Paper>
+      <TwoFactorRequirement />
     </Stack>
   );
 }

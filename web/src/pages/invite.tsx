@@ -1,6 +1,7 @@
 /**
  * `/invite/<token>`: shows the organization, the inviter and the role. The
  * invitee signs in (or up) with the invited email and accepts or declines.
+ * Signing up from here carries the token: the link proves the address.
  */
 import { Alert, Badge, Button, Center, Group, Paper, Stack, Text, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -81,7 +82,7 @@ export function InvitePage() {
               <Button
                 variant="light"
                 component={Link}
-                to={`/sign-up?next=${encodeURIComponent(here)}&email=${encodeURIComponent(inv.email)}`}
+                to={`/sign-up?next=${encodeURIComponent(here)}&email=${encodeURIComponent(inv.email)}&invitation=${encodeURIComponent(token)}`}
               >
                 Sign up
               </Button>

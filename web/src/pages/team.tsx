@@ -109,6 +109,8 @@ export function TeamPage() {
                 <Table.Th>Name</Table.Th>
                 <Table.Th>Email</Table.Th>
                 <Table.Th>Role</Table.Th>
+                <Table.Th>2FA</Table.Th>
+                <Table.Th>Last active</Table.Th>
                 <Table.Th>Joined</Table.Th>
                 <Table.Th />
               </Table.Tr>
@@ -138,6 +140,12 @@ export function TeamPage() {
                       </Badge>
                     )}
                   </Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" color={m.twoFactorEnabled ? "teal" : "gray"} data-testid="member-2fa">
+                      {m.twoFactorEnabled ? "On" : "Off"}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>{m.lastActiveAt ? when(m.lastActiveAt) : "—"}</Table.Td>
                   <Table.Td>{when(m.joinedAt)}</Table.Td>
                   <Table.Td>
                     {canRemove && m.role !== "owner" && (

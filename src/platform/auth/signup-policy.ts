@@ -1,0 +1,88 @@
+/**
+ * The instance's sign-up policy (`TOLLGATE_SIGNUP`): `open` (anyone),
+ * `invite-only` (only an address with a pending invitation) or
+ * `domains:acme.com,acme.io` (only addresses at those domains, exact match).
+ * Whatever the policy, the address of a pending invitation may always sign up
+ * (an organization that invited someone can count on them getting in), and so
+ * may the instance's first account and the operators' addresses
+ * (TOLLGATE_ADMIN_EMAILS): someone has to be able to start inviting.
+ *
+ * Signing up with the invitation's token (from the link mailed to the address)
+ * is proof of the address: that account starts out verified.
+ *
+ * Invitations live in a module above this layer; they are reached through
+ * `InvitationLookup`, passed in by the app.
+ */
+import type { Db } from "../db/db.js";
+import { appError } from "../errors.js";
+import { users } from "./auth.schema.js";
+
+export type SignUpPolicy = { kind: "open" } | { kind: "invite-only" } | { kind: "domains"; domains: string[] };
+
+export interface InvitationLookup {
+  /**
+   * Whether `email` has a pending, unexpired invitation; with `token`, whether
+   * that token is the one of such an invitation for exactly this address.
+   */
+  isInvited(email: string, token?: string): Promise<boolean>;
+}
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Parses `open | invite-only | domains:a.com,b.io`; returns an error message for anything else. */
+export function parseSignUpPolicy(raw: string): SignUpPolicy | string {
+  const value = raw.trim().toLowerCase();
+  if (value === "" || value === "open") return { kind: "open" };
+  if (value === "invite-only") return { kind: "invite-only" };
+  if (value.startsWith("domains:")) {
+    const domains = value
+      .slice("domains:".length)
+      .split(",")
+      .map((d) => d.trim().replace(/^@/, ""))
+      .filter(Boolean);
+    const bad = domains.find((d) => !DOMAIN.test(d));
+    if (domains.length === 0) return "domains: needs at least one domain, e.g. domains:acme.com,acme.io";
+    if (bad) return `"${bad}" is not a domain name`;
+    return { kind: "domains", domains: [...new Set(domains)] };
+  }
+  return "must be open, invite-only or domains:<domain>[,<domain>…]";
+}
+
+const domainOf = (email: string) => email.trim().toLowerCase().split("@").pop() ?? "";
+
+export interface SignUpGateDeps {
+  db: Db;
+  invitations: InvitationLookup;
+  /** Lower-cased addresses that may always sign up. */
+  operatorEmails: readonly string[];
+}
+
+export function createSignUpGate(policy: SignUpPolicy, deps: SignUpGateDeps) {
+  const { invitations } = deps;
+  return {
+    /**
+     * Refuses a sign-up the policy does not allow, with SIGNUP_INVITE_ONLY or
+     * SIGNUP_DOMAIN_NOT_ALLOWED. Runs before the account is created.
+     */
+    async check(email: string): Promise<void> {
+      if (policy.kind === "open") return;
+      if (policy.kind === "domains" && policy.domains.includes(domainOf(email))) return;
+      if (deps.operatorEmails.includes(email.trim().toLowerCase())) return;
+      if (await invitations.isInvited(email)) return;
+      if ((await deps.db.select({ id: users.id }).from(users).limit(1)).length === 0) return;
+      if (policy.kind === "invite-only") throw appError("SIGNUP_INVITE_ONLY");
+      throw appError(
+        "SIGNUP_DOMAIN_NOT_ALLOWED",
+        `Sign-up on this instance is limited to addresses at ${policy.domains.join(", ")}. Ask an organization admin to invite you.`,
+      );
+    },
+
+    /** Whether a new account for `email` starts verified: it came with the token of its pending invitation. */
+    async verifiedByInvitation(email: string, token: string | undefined): Promise<boolean> {
+      if (!token) return false;
+      return invitations.isInvited(email, token);
+    },
+  };
+}
+
+export type SignUpGate = ReturnType<typeof createSignUpGate>;
