@@ -9,4 +9,12 @@ import { z } from "zod";
 export const SINGLE_LINE = /^[^\p{Cc}\u2028\u2029]*$/u;
 export const SINGLE_LINE_MESSAGE = "Must be a single line of text without control characters.";
 
+/** A display name (organization, project, key, token): one line, 1–100 characters after trimming. */
+export const nameField = z
+  .string()
+  .trim()
+  .min(1, "Name is required.")
+  .max(100, "Name must be at most 100 characters.")
+  .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE);
+
 export const orgParams = z.object({ org: z.string().min(1).max(64) });

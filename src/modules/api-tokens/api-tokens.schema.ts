@@ -10,7 +10,7 @@ import { index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
 import { ASSIGNABLE_ROLES } from "../../platform/permissions.js";
-import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
+import { nameField } from "../../platform/routes.js";
 import { organizations } from "../organizations/organizations.schema.js";
 
 export const TOKEN_REVOKE_REASONS = ["revoked", "member_removed"] as const;
@@ -47,12 +47,7 @@ export type OrgApiTokenRow = typeof orgApiTokens.$inferSelect;
 export const MAX_ACTIVE_TOKENS_PER_ORG = 100;
 
 export const createTokenBody = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1, "Name is required.")
-    .max(100, "Name must be at most 100 characters.")
-    .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE),
+  name: nameField,
   role: z
     .enum(ASSIGNABLE_ROLES)
     .describe("The role the token acts with. Only the owner mints admin tokens; admins mint member tokens."),

@@ -8,7 +8,7 @@
 import { index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
-import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
+import { nameField } from "../../platform/routes.js";
 import { organizations } from "../organizations/organizations.schema.js";
 import { projects } from "../projects/projects.schema.js";
 import { KEY_ENVIRONMENTS } from "./key-format.js";
@@ -50,12 +50,7 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export const MAX_ACTIVE_KEYS_PER_PROJECT = 500;
 
 export const createKeyBody = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1, "Name is required.")
-    .max(100, "Name must be at most 100 characters.")
-    .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE),
+  name: nameField,
   environment: z
     .enum(KEY_ENVIRONMENTS)
     .describe(

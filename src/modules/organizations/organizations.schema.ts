@@ -16,7 +16,7 @@ import { boolean, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-o
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
 import { ROLES } from "../../platform/permissions.js";
-import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
+import { nameField } from "../../platform/routes.js";
 
 export const organizations = pgTable("organizations", {
   id: text("id").primaryKey(),
@@ -111,12 +111,7 @@ export const slugSchema = z
   )
   .refine((s) => !RESERVED_SLUGS.has(s), "This slug is reserved.");
 
-const name = z
-  .string()
-  .trim()
-  .min(1, "Name is required.")
-  .max(100, "Name must be at most 100 characters.")
-  .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE);
+const name = nameField;
 const description = z.string().trim().max(1000, "Description must be at most 1000 characters.");
 
 export const createOrgBody = z.strictObject({ name, description: description.optional(), slug: slugSchema.optional() });

@@ -26,7 +26,7 @@ import { users } from "../../platform/auth/auth.schema.js";
 import { moneyFields } from "../../platform/money-fields.js";
 import { usdField } from "../../platform/money-input.js";
 import { ROLES } from "../../platform/permissions.js";
-import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../../platform/routes.js";
+import { nameField } from "../../platform/routes.js";
 import { members, organizations, slugSchema } from "../organizations/organizations.schema.js";
 
 export const PROJECT_ENVIRONMENTS = ["development", "staging", "production"] as const;
@@ -87,12 +87,7 @@ export type ProjectRow = typeof projects.$inferSelect;
 
 // --- request bodies -----------------------------------------------------------
 
-const name = z
-  .string()
-  .trim()
-  .min(1, "Name is required.")
-  .max(100, "Name must be at most 100 characters.")
-  .regex(SINGLE_LINE, SINGLE_LINE_MESSAGE);
+const name = nameField;
 const description = z.string().trim().max(1000, "Description must be at most 1000 characters.");
 /** `provider/model` or a bare catalog name; checked against the catalog by the gateway, not here. */
 const modelId = z

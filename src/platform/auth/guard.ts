@@ -120,8 +120,7 @@ export function installAuthGuard(
     request.actor = actor;
     if (access.kind === "user") return;
     if (deps.requireEmailVerification && !session.user.emailVerified) throw appError("EMAIL_NOT_VERIFIED");
-    const slug = (request.params as Record<string, string | undefined>).org;
-    if (!slug) throw appError("INTERNAL_ERROR", "Route declares org access without an :org parameter.");
+    const slug = orgSlugParam(request);
     const membership = await deps.findMembership(slug, actor.userId);
     if (!membership) throw appError("ORG_NOT_FOUND", `No organization "${slug}" among yours.`);
     const { requireTwoFactor, ...member } = membership;
