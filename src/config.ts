@@ -7,7 +7,30 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { parseSignUpPolicy, type SignUpPolicy } from "./platform/auth/signup-policy.js";
+
+/** The instance's sign-up policy (`TOLLGATE_SIGNUP`; enforced by platform/auth/signup-policy.ts). */
+export type SignUpPolicy = { kind: "open" } | { kind: "invite-only" } | { kind: "domains"; domains: string[] };
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Parses `open | invite-only | domains:a.com,b.io`; returns an error message for anything else. */
+export function parseSignUpPolicy(raw: string): SignUpPolicy | string {
+  const value = raw.trim().toLowerCase();
+  if (value === "" || value === "open") return { kind: "open" };
+  if (value === "invite-only") return { kind: "invite-only" };
+  if (value.startsWith("domains:")) {
+    const domains = value
+      .slice("domains:".length)
+      .split(",")
+      .map((d) => d.trim().replace(/^@/, ""))
+      .filter(Boolean);
+    const bad = domains.find((d) => !DOMAIN.test(d));
+    if (domains.length === 0) return "domains: needs at least one domain, e.g. domains:acme.com,acme.io";
+    if (bad) return `"${bad}" is not a domain name`;
+    return { kind: "domains", domains: [...new Set(domains)] };
+  }
+  return "must be open, invite-only or domains:<domain>[,<domain>…]";
+}
 
 /** An optional URL; an empty value counts as unset. */
 const optionalUrl = z.preprocess(

@@ -7,7 +7,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
-import { parseSignUpPolicy } from "../src/platform/auth/signup-policy.js";
+import { parseSignUpPolicy } from "../src/config.js";
 import { type Client, PASSWORD, startTestApp, type TestApp, uniqueEmail } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
 import { count, createOrg } from "./helpers/fixtures.js";

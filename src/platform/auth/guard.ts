@@ -21,38 +21,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { appError } from "../errors.js";
 import type { RouteAccess } from "../http.js";
-import { assertCan, type Role } from "../permissions.js";
+import { assertCan } from "../permissions.js";
 import type { Auth } from "./auth.js";
-import {
-  bearerOrgToken,
-  type OrgTokenVerifier,
-  TOKEN_FAILURE_CODES,
-  type TokenActor,
-  withMemberRole,
-} from "./org-token.js";
+import type { Actor, Membership, OrgContext } from "./context.js";
+import { bearerOrgToken, type OrgTokenVerifier, TOKEN_FAILURE_CODES, withMemberRole } from "./org-token.js";
 
-export interface Actor {
-  userId: string;
-  email: string;
-  name: string;
-  ip: string;
-}
-
-export interface OrgContext extends Actor {
-  orgId: string;
-  orgSlug: string;
-  role: Role;
-  /** Set when an organization API token acts (the audit trail names it as the actor). */
-  token?: TokenActor;
-}
-
-export interface Membership {
-  orgId: string;
-  orgSlug: string;
-  role: Role;
-  /** The organization refuses members without two-factor authentication. */
-  requireTwoFactor?: boolean;
-}
+export type { Actor, Membership, OrgContext } from "./context.js";
 
 declare module "fastify" {
   interface FastifyRequest {

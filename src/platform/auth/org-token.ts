@@ -15,21 +15,11 @@
  */
 import type { FastifyRequest } from "fastify";
 import { type AssignableRole, lowerRole, type Role } from "../permissions.js";
-import type { OrgContext } from "./guard.js";
+import type { OrgContext } from "./context.js";
+
+export type { TokenActor } from "./context.js";
 
 const ORG_TOKEN_PREFIX = "tg_org_";
-
-/** The token behind a request, on the org context (absent for cookie sessions). */
-export interface TokenActor {
-  id: string;
-  name: string;
-  /** The token's own role: the context's role is never above it. */
-  role: AssignableRole;
-  /** Project ids it is restricted to; null = none. */
-  projectIds: readonly string[] | null;
-  /** The creator's role in the organization: decides which projects the token reaches, never what it may do. */
-  memberRole: Role;
-}
 
 export interface VerifiedOrgToken {
   id: string;

@@ -13,11 +13,10 @@
  * Invitations live in a module above this layer; they are reached through
  * `InvitationLookup`, passed in by the app.
  */
+import type { SignUpPolicy } from "../../config.js";
 import type { Db } from "../db/db.js";
 import { appError } from "../errors.js";
 import { users } from "./auth.schema.js";
-
-export type SignUpPolicy = { kind: "open" } | { kind: "invite-only" } | { kind: "domains"; domains: string[] };
 
 export interface InvitationLookup {
   /**
@@ -25,27 +24,6 @@ export interface InvitationLookup {
    * that token is the one of such an invitation for exactly this address.
    */
   isInvited(email: string, token?: string): Promise<boolean>;
-}
-
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-
-/** Parses `open | invite-only | domains:a.com,b.io`; returns an error message for anything else. */
-export function parseSignUpPolicy(raw: string): SignUpPolicy | string {
-  const value = raw.trim().toLowerCase();
-  if (value === "" || value === "open") return { kind: "open" };
-  if (value === "invite-only") return { kind: "invite-only" };
-  if (value.startsWith("domains:")) {
-    const domains = value
-      .slice("domains:".length)
-      .split(",")
-      .map((d) => d.trim().replace(/^@/, ""))
-      .filter(Boolean);
-    const bad = domains.find((d) => !DOMAIN.test(d));
-    if (domains.length === 0) return "domains: needs at least one domain, e.g. domains:acme.com,acme.io";
-    if (bad) return `"${bad}" is not a domain name`;
-    return { kind: "domains", domains: [...new Set(domains)] };
-  }
-  return "must be open, invite-only or domains:<domain>[,<domain>…]";
 }
 
 const domainOf = (email: string) => email.trim().toLowerCase().split("@").pop() ?? "";
