@@ -17,8 +17,6 @@ import type { FastifyRequest } from "fastify";
 import { type AssignableRole, lowerRole, type Role } from "../permissions.js";
 import type { OrgContext } from "./context.js";
 
-export type { TokenActor } from "./context.js";
-
 const ORG_TOKEN_PREFIX = "tg_org_";
 
 export interface VerifiedOrgToken {
