@@ -214,7 +214,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     // A disabled organization's keys are refused (organization_disabled) after the key check.
     verify: async (raw) => {
       const v = await keyVerifier.verify(raw);
-      if (v.ok) await disabledOrgs.check(v.ctx.orgId);
+      // No promise while the disabled set is fresh.
+      const reading = v.ok ? disabledOrgs.check(v.ctx.orgId) : undefined;
+      if (reading) await reading;
       return v;
     },
     providersFor: (orgId) => directory.providersFor(orgId),
