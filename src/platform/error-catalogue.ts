@@ -43,9 +43,19 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_ATTEMPTS: { status: 429 },
   AUTH_ERROR: { status: 400, message: "Authentication failed.", relayed: true },
   USER_NOT_FOUND: { status: 404, message: "Your account no longer exists." },
-  API_TOKEN_INVALID: { status: 401, message: "The API token is not valid." },
-  API_TOKEN_REVOKED: { status: 401, message: "The API token was revoked." },
-  API_TOKEN_EXPIRED: { status: 401, message: "The API token has expired." },
+  API_TOKEN_INVALID: {
+    status: 401,
+    message:
+      "The API token is not valid: check that it was copied whole, or have an owner or admin mint a new one (organization settings → API tokens).",
+  },
+  API_TOKEN_REVOKED: {
+    status: 401,
+    message: "The API token was revoked: have an owner or admin mint a new one (organization settings → API tokens).",
+  },
+  API_TOKEN_EXPIRED: {
+    status: 401,
+    message: "The API token has expired: have an owner or admin mint a new one (organization settings → API tokens).",
+  },
   API_TOKEN_FORBIDDEN: { status: 403 },
   EMAIL_NOT_VERIFIED: {
     status: 403,
