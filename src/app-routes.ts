@@ -19,6 +19,8 @@ import { registerPaymentRoutes } from "./modules/payments/payments.routes.js";
 import { registerPolicyRoutes } from "./modules/policies/policies.routes.js";
 import { registerProjectRoutes } from "./modules/projects/projects.routes.js";
 import { registerProviderRoutes } from "./modules/providers/providers.routes.js";
+import { registerSsoRoutes } from "./modules/sso/sso.routes.js";
+import { registerScimRoutes } from "./modules/scim/scim.routes.js";
 
 type Deps<F extends (app: FastifyInstance, deps: never) => unknown> = Parameters<F>[1];
 
@@ -36,7 +38,9 @@ export type ApiServices = Deps<typeof registerAdminRoutes> &
   Deps<typeof registerPolicyRoutes> &
   Deps<typeof registerBillingRoutes> &
   Deps<typeof registerAlertRoutes> &
-  Deps<typeof registerPaymentRoutes>;
+  Deps<typeof registerPaymentRoutes> &
+  Deps<typeof registerSsoRoutes> &
+  Deps<typeof registerScimRoutes>;
 
 export function registerApiRoutes(server: FastifyInstance, s: ApiServices): void {
   registerAdminRoutes(server, s);
@@ -54,4 +58,6 @@ export function registerApiRoutes(server: FastifyInstance, s: ApiServices): void
   registerBillingRoutes(server, s);
   registerAlertRoutes(server, s);
   registerPaymentRoutes(server, s);
+  registerSsoRoutes(server, s);
+  registerScimRoutes(server, s);
 }

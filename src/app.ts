@@ -37,12 +37,14 @@ import { checkJsonInput } from "./gateway/input.js";
 import { invalidRequest } from "./gateway/errors.js";
 import { createSecretBox } from "./platform/secretbox.js";
 import { createResponseStore } from "./modules/responses/responses.store.js";
-import { createAuth } from "./platform/auth/auth.js";
 import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
 import { registerApiRoutes } from "./app-routes.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
-import { createSignUpGate } from "./platform/auth/signup-policy.js";
-import { createLoginThrottle, createRequestThrottle } from "./platform/auth/throttle.js";
+import { SAML_ACS_PREFIX } from "./platform/auth/sso.js";
+import { registerScimBridge } from "./platform/auth/scim-bridge.js";
+import { joinAuthTransactions } from "./platform/auth/auth-transaction.js";
+import { createRequestThrottle } from "./platform/auth/throttle.js";
+import { createIdentity } from "./app-auth.js";
 import { installCsrfGuard } from "./platform/http.js";
 import { createMailer } from "./platform/mail.js";
 import { createMetrics } from "./platform/metrics.js";
@@ -109,7 +111,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     db,
     hooks: { memberRemoved: [keys.memberRemovedHook, apiTokens.memberRemovedHook] },
   });
-  const invitations = createInvitationService({ db, mailer, publicUrl: config.publicUrl, log: server.log });
+  // `db`, but inside the auth library's transactions (sign-up gate, SSO hooks) queries join them: auth-transaction.ts.
+  const authDb = joinAuthTransactions(db);
+  const invitations = createInvitationService({ db: authDb, mailer, publicUrl: config.publicUrl, log: server.log });
   const me = createMeService({ db });
   const audit = createAuditService({ db });
   const logs = createLogService({ db });
@@ -257,20 +261,19 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     allowedHosts: config.allowedProviderHosts,
     probe: (entry, model) => gateway.probe(entry, model),
   });
-  const signUpGate = createSignUpGate(config.accounts.signUp, {
-    db,
-    invitations,
-    operatorEmails: config.adminEmails,
-  });
-  const auth = createAuth(
+  const { auth, signUpGate, sso, scim, throttle, closeIdentity } = createIdentity({
     config,
     db,
-    { onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined) },
-    { mailer, log: opts.logger, signUpGate },
-  );
-  const throttle = createLoginThrottle(db, config.loginThrottle);
+    authDb,
+    mailer,
+    logger: opts.logger,
+    box,
+    invitations,
+    members,
+    onUserCreated: (user) => organizations.createPersonalOrg(user).then(() => undefined),
+  });
 
-  installCsrfGuard(server, [config.publicUrl], ["/api/v1/webhooks/", "/v1/"]);
+  installCsrfGuard(server, [config.publicUrl], ["/api/v1/webhooks/", "/v1/", SAML_ACS_PREFIX]);
   installAuthGuard(server, {
     auth,
     findMembership: (slug, userId) => findMembership(db, slug, userId),
@@ -302,6 +305,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     signUpGate,
     mailThrottle: createRequestThrottle(db, config.accounts.mailThrottle),
   });
+  registerScimBridge(server, { auth, publicUrl: config.publicUrl });
   registerApiRoutes(server, {
     admin,
     me,
@@ -319,6 +323,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     alerts,
     payments,
     webhook: stripeWebhook,
+    sso,
+    scim,
   });
   gatewayFront = gateway.front;
   gatewayFront.register(server);
@@ -368,6 +374,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
       ]);
       await alertDispatcher.close();
+      await closeIdentity();
       await security.close();
       await keyVerifier.close();
       disabledOrgs.close();

@@ -7,11 +7,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DOMAIN_NAME as DOMAIN } from "./platform/routes.js";
 
 /** The instance's sign-up policy (`TOLLGATE_SIGNUP`; enforced by platform/auth/signup-policy.ts). */
 export type SignUpPolicy = { kind: "open" } | { kind: "invite-only" } | { kind: "domains"; domains: string[] };
-
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /** Parses `open | invite-only | domains:a.com,b.io`; returns an error message for anything else. */
 export function parseSignUpPolicy(raw: string): SignUpPolicy | string {
@@ -68,6 +67,40 @@ const envSchema = z.object({
     .enum(["true", "false"])
     .default("false")
     .describe("true: an account can sign in and reach organizations only once its email address is verified."),
+  TOLLGATE_SSO_TRUSTED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const origins: string[] = [];
+      for (const raw of v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        let url: URL | null = null;
+        try {
+          url = new URL(raw);
+        } catch {
+          /* reported below */
+        }
+        if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.origin !== raw.replace(/\/$/, "")) {
+          ctx.addIssue({ code: "custom", message: `"${raw}" is not an origin (scheme://host[:port])` });
+          return z.NEVER;
+        }
+        origins.push(url.origin);
+      }
+      return origins;
+    })
+    .describe("Origins of identity providers on private networks that single sign-on may reach."),
+  TOLLGATE_DNS_SERVERS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .describe("DNS resolvers (ip or ip:port) that verify organizations' SSO domains; the system's when empty."),
   TOLLGATE_SIGNUP: z
     .string()
     .default("open")
@@ -144,6 +177,8 @@ export interface Config {
     signUp: SignUpPolicy;
     mailThrottle: { maxPerEmail: number; maxPerIp: number; windowSeconds: number };
   };
+  /** Single sign-on: identity provider origins on private networks it may reach; resolvers for domain checks. */
+  sso: { trustedOrigins: string[]; dnsServers: string[] };
   stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string };
   providers: {
     openai: { apiKey?: string; baseUrl?: string };
@@ -223,6 +258,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       signUp: e.TOLLGATE_SIGNUP,
       mailThrottle: { maxPerEmail: 5, maxPerIp: 30, windowSeconds: 60 * 60 },
     },
+    sso: { trustedOrigins: e.TOLLGATE_SSO_TRUSTED_ORIGINS, dnsServers: e.TOLLGATE_DNS_SERVERS },
     billing: {
       priceOverrides: e.TOLLGATE_PRICE_OVERRIDES,
       markupPercent: e.TOLLGATE_MARKUP_PERCENT,

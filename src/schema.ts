@@ -23,3 +23,14 @@ export {
 } from "./modules/billing/billing.schema.js";
 export { storedResponses } from "./modules/responses/responses.schema.js";
 export { disabledOrganizations } from "./modules/admin/admin.schema.js";
+export { ssoProviders, orgSso, orgSsoDomains } from "./modules/sso/sso.schema.js";
+export {
+  scimConnectionBindings,
+  scimIdentityTombstones,
+  scimSubjects,
+  scimUsers,
+  scimProjectionGrants,
+  scimGroups,
+  scimGroupMembers,
+} from "./modules/scim/scim.schema.js";
+export { orgScimTokens } from "./modules/scim/scim-token.schema.js";

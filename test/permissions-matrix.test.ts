@@ -47,8 +47,15 @@ const EXPECTED: Record<string, Expect> = {
   "POST /api/auth/request-password-reset": "public",
   "POST /api/auth/reset-password": "public",
   "POST /api/auth/send-verification-email": "public",
+  "POST /api/auth/sso/saml2/sp/acs/:providerId": "public",
   "GET /api/auth/*": "public",
   "POST /api/auth/*": "public",
+  // SCIM, for identity providers: the plugin authenticates with the organization's SCIM token (scim.md).
+  "GET /api/auth/scim/v2/*": "public",
+  "POST /api/auth/scim/v2/*": "public",
+  "PUT /api/auth/scim/v2/*": "public",
+  "PATCH /api/auth/scim/v2/*": "public",
+  "DELETE /api/auth/scim/v2/*": "public",
   "GET /api/v1/me": "user",
   "PATCH /api/v1/me": "user",
   "GET /api/v1/orgs": "user",
@@ -80,6 +87,13 @@ const EXPECTED: Record<string, Expect> = {
   "GET /api/v1/orgs/:org/api-tokens": MANAGERS,
   "POST /api/v1/orgs/:org/api-tokens": MANAGERS,
   "DELETE /api/v1/orgs/:org/api-tokens/:tokenId": MANAGERS,
+  "GET /api/v1/orgs/:org/sso": MANAGERS,
+  "PUT /api/v1/orgs/:org/sso": OWNER,
+  "DELETE /api/v1/orgs/:org/sso": OWNER,
+  "POST /api/v1/orgs/:org/sso/domains/:domain/verify": OWNER,
+  "GET /api/v1/orgs/:org/scim": MANAGERS,
+  "POST /api/v1/orgs/:org/scim/token": OWNER,
+  "DELETE /api/v1/orgs/:org/scim": OWNER,
   "GET /api/v1/orgs/:org/billing": MANAGERS,
   "GET /api/v1/orgs/:org/billing/transactions": MANAGERS,
   "GET /api/v1/orgs/:org/billing/usage": MANAGERS,
@@ -184,6 +198,10 @@ function paramValue(name: string, w: World): string {
       return randomUUID();
     case "provider":
       return "no-such-provider";
+    case "domain":
+      return "no-such-domain.test";
+    case "providerId":
+      return "no-such-sso-provider";
     default:
       throw new Error(`permissions matrix: no fixture for path parameter :${name} — add one to paramValue()`);
   }

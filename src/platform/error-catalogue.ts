@@ -86,6 +86,24 @@ export const ERROR_CATALOGUE = {
     message: "Turn on two-factor authentication for your own account before requiring it of the organization.",
   },
 
+  // Single sign-on (modules/sso)
+  SSO_REQUIRED: {
+    status: 403,
+    message: "This organization requires single sign-on. Sign out, then sign in with SSO using your work email.",
+  },
+  SSO_CONFIG_INVALID: { status: 400, message: "The identity provider configuration was refused." },
+  SSO_CLIENT_SECRET_REQUIRED: {
+    status: 400,
+    message: "Give the OIDC client secret: the issuer, client id or discovery URL changed (or none is stored yet).",
+  },
+  SSO_NOT_READY: {
+    status: 409,
+    message: "Requiring SSO needs a connection and a verified domain first, or nobody but the owner could get in.",
+  },
+  SSO_DOMAIN_NOT_FOUND: { status: 404, message: "This domain is not among the organization's SSO domains." },
+  SSO_DOMAIN_NOT_VERIFIED: { status: 409, message: "The domain's DNS TXT record was not found yet." },
+  SSO_DOMAIN_TAKEN: { status: 409, message: "Another organization has already verified this domain." },
+
   // Invitations
   INVITATION_NOT_FOUND: { status: 404, message: "This invitation link is not valid." },
   INVITATION_EMAIL_MISMATCH: {

@@ -39,6 +39,8 @@ export const PERMISSIONS = {
   billing: { read: MANAGERS, manage: OWNER },
   audit: { read: MANAGERS },
   apiToken: { read: MANAGERS, create: MANAGERS, createAdmin: OWNER, revoke: MANAGERS },
+  sso: { read: MANAGERS, manage: OWNER },
+  scim: { read: MANAGERS, manage: OWNER },
 } as const satisfies Record<string, Record<string, readonly Role[]>>;
 
 export type Resource = keyof typeof PERMISSIONS;
@@ -53,7 +55,8 @@ export function can<R extends Resource>(role: Role, resource: R, action: Action<
 /**
  * What an organization API token never does, whatever its role: billing
  * management and the danger zone (deleting or transferring the organization,
- * changing or removing members, leaving, minting tokens). A person does these.
+ * changing or removing members, leaving, minting tokens, single sign-on and
+ * provisioning settings). A person does these.
  */
 const NOT_FOR_TOKENS: ReadonlySet<string> = new Set([
   "billing.manage",
@@ -65,6 +68,8 @@ const NOT_FOR_TOKENS: ReadonlySet<string> = new Set([
   "member.leave",
   "apiToken.create",
   "apiToken.createAdmin",
+  "sso.manage",
+  "scim.manage",
 ]);
 
 export function tokenMay<R extends Resource>(resource: R, action: Action<R>): boolean {

@@ -1,6 +1,9 @@
 /** Shared route schema pieces. */
 import { z } from "zod";
 
+/** A lower-case DNS domain name with a top-level label (an email domain): `acme.com`, `mail.acme.io`. */
+export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
 /**
  * A name is one line of text: no control characters (line breaks included).
  * Names end up in email subjects and bodies, where a line break could forge

@@ -18,6 +18,12 @@ export const meResponse = z.object({
     twoFactorEnabled: z.boolean(),
     createdAt: z.string(),
   }),
-  organizations: z.array(orgResponse),
+  organizations: z.array(
+    orgResponse.extend({
+      ssoSignInNeeded: z
+        .boolean()
+        .describe("The organization requires SSO and this session did not come through its identity provider."),
+    }),
+  ),
   activeOrganization: z.string().nullable().describe("Slug of the last active organization."),
 });

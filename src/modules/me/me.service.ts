@@ -6,6 +6,7 @@
 import { eq, sql } from "drizzle-orm";
 import { users } from "../../platform/auth/auth.schema.js";
 import type { Actor } from "../../platform/auth/guard.js";
+import { ssoSignInNeeded } from "../../platform/auth/sso.js";
 import type { Db } from "../../platform/db/db.js";
 import { appError } from "../../platform/errors.js";
 import * as orgRepo from "../organizations/organizations.repo.js";
@@ -33,7 +34,10 @@ export function createMeService(deps: { db: Db }) {
     const active = orgs.find((o) => o.id === activeId) ?? orgs.find((o) => o.personal && o.role === "owner") ?? orgs[0];
     return {
       user: { ...user, createdAt: user.createdAt.toISOString() },
-      organizations: orgs.map((o) => orgOut(o, o.role)),
+      organizations: orgs.map((o) => ({
+        ...orgOut(o, o.role),
+        ssoSignInNeeded: ssoSignInNeeded({ requireSso: o.requireSso, role: o.role, orgId: o.id }, actor),
+      })),
       activeOrganization: active?.slug ?? null,
     };
   }

@@ -8,12 +8,13 @@
  * fresh data. The roster's rows and SQL belong to the organizations module.
  */
 import { appError } from "../../platform/errors.js";
-import { recordAudit } from "../../platform/audit.js";
+import { recordAudit, SYSTEM_ACTOR } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
 import type { Db, Tx } from "../../platform/db/db.js";
 import { type AssignableRole, assertCan } from "../../platform/permissions.js";
 import * as repo from "../organizations/members.repo.js";
-import { withOrgLock } from "../organizations/org-lock.js";
+import { lockOrg, withOrgLock } from "../organizations/org-lock.js";
+import type { JoinSource } from "../sso/sso-membership.js";
 
 /** Hooks other domains register for membership events (run inside the same transaction). */
 export interface MemberHooks {
@@ -81,6 +82,33 @@ export function createMemberService(deps: { db: Db; hooks?: MemberHooks }) {
           metadata: { email: target.email, role: target.role, keepKeys },
         });
       });
+    },
+
+    /**
+     * Removes a person the organization's identity provider deprovisioned (a SCIM deactivation or
+     * deletion): what `remove` does, under the org row lock, with their keys and tokens in the org
+     * revoked; the actor is the system, `via` names the source. The owner is refused
+     * (OWNER_CANNOT_BE_REMOVED). Runs inside `within` (the provisioning request's transaction) when
+     * given. Returns false when they were not a member.
+     */
+    async removeByIdentityProvider(e: { orgId: string; userId: string; source: JoinSource }, within?: Tx) {
+      const run = async (tx: Tx): Promise<boolean> => {
+        if (!(await lockOrg(tx, e.orgId))) throw appError("ORG_NOT_FOUND");
+        const target = await repo.getMember(tx, e.orgId, e.userId);
+        if (!target) return false;
+        if (target.role === "owner") throw appError("OWNER_CANNOT_BE_REMOVED");
+        await repo.deleteMember(tx, e.orgId, e.userId);
+        await runRemovedHooks(tx, e.orgId, e.userId, false);
+        await recordAudit(tx, SYSTEM_ACTOR, {
+          orgId: e.orgId,
+          action: "member.removed",
+          targetType: "member",
+          targetId: e.userId,
+          metadata: { email: target.email, role: target.role, via: e.source },
+        });
+        return true;
+      };
+      return within ? run(within) : db.transaction(run);
     },
 
     async leave(ctx: OrgContext) {

@@ -15,6 +15,7 @@ export async function findMembership(db: DbOrTx, orgSlug: string, userId: string
       orgSlug: organizations.slug,
       role: members.role,
       requireTwoFactor: organizations.requireTwoFactor,
+      requireSso: organizations.requireSso,
     })
     .from(organizations)
     .innerJoin(members, and(eq(members.orgId, organizations.id), eq(members.userId, userId)))

@@ -26,6 +26,8 @@ export const organizations = pgTable("organizations", {
   personal: boolean("personal").notNull().default(false),
   /** Members without two-factor authentication are refused on this org's routes (TWO_FACTOR_REQUIRED). */
   requireTwoFactor: boolean("require_two_factor").notNull().default(false),
+  /** Members other than the owner reach this org only with a session signed in through its identity provider (SSO_REQUIRED). */
+  requireSso: boolean("require_sso").notNull().default(false),
   createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
@@ -131,6 +133,7 @@ export const orgResponse = z.object({
   description: z.string(),
   personal: z.boolean(),
   requireTwoFactor: z.boolean(),
+  requireSso: z.boolean(),
   role: z.enum(ROLES),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -39,6 +39,7 @@ export const orgOut = (o: repo.OrgRow, role: Role) => ({
   description: o.description,
   personal: o.personal,
   requireTwoFactor: o.requireTwoFactor,
+  requireSso: o.requireSso,
   role,
   createdAt: o.createdAt.toISOString(),
   updatedAt: o.updatedAt.toISOString(),

@@ -18,6 +18,7 @@ import type { ErrorBody } from "../http.js";
 import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../routes.js";
 import { type Auth, CLIENT_IP_HEADER } from "./auth.js";
 import { toWebHeaders } from "./guard.js";
+import { SAML_ACS_PREFIX } from "./sso.js";
 import type { SignUpGate } from "./signup-policy.js";
 import type { LoginThrottle, RequestThrottle } from "./throttle.js";
 
@@ -202,6 +203,31 @@ export function registerAuthRoutes(
     },
     forward,
   );
+
+  // The SAML assertion consumer service: the IdP's page posts an HTML form (urlencoded) here, from its own
+  // site; the signed assertion, not a cookie, is the credential (CSRF exempt in app.ts). Its own scope, so the
+  // form parser applies to this route only.
+  app.register(async (scope) => {
+    scope.addContentTypeParser(
+      "application/x-www-form-urlencoded",
+      { parseAs: "string", bodyLimit: 512 * 1024 },
+      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      `${SAML_ACS_PREFIX}:providerId`,
+      {
+        config: { access: { kind: "public" } },
+        schema: {
+          tags: ["auth"],
+          summary:
+            "SAML assertion consumer service (the IdP posts the signed response here); redirects to the dashboard",
+          params: z.object({ providerId: z.string().max(200) }),
+          body: z.object({ SAMLResponse: z.string().max(400_000), RelayState: z.string().max(2_000).optional() }),
+        },
+      },
+      forward,
+    );
+  });
 
   // Everything else the library offers (get-session, change-password, …).
   app.route({

@@ -32,6 +32,8 @@ export const sessions = pgTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
+    /** The SSO connection the session was signed in through (an organization may require it); null otherwise. */
+    ssoProviderId: text("sso_provider_id"),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
 );

@@ -10,6 +10,8 @@ export interface Actor {
   email: string;
   name: string;
   ip: string;
+  /** The SSO connection this session was signed in through, if any (an organization may require its own). */
+  viaSso?: string | null;
 }
 
 export interface OrgContext extends Actor {
@@ -26,6 +28,8 @@ export interface Membership {
   role: Role;
   /** The organization refuses members without two-factor authentication. */
   requireTwoFactor?: boolean;
+  /** The organization requires its members (the owner excepted) to sign in through its identity provider. */
+  requireSso?: boolean;
 }
 
 /** The token behind a request, on the org context (absent for cookie sessions). */

@@ -12,7 +12,10 @@
  * authentication, a member whose account has none gets 403 TWO_FACTOR_REQUIRED
  * on every route of that organization until they enrol. When the instance
  * requires verified email addresses, a session of an unverified account (one
- * from before the requirement) gets 403 EMAIL_NOT_VERIFIED on org routes.
+ * from before the requirement) gets 403 EMAIL_NOT_VERIFIED on org routes. In an
+ * organization that requires single sign-on, a member other than the owner
+ * (the way back in when the IdP fails) gets 403 SSO_REQUIRED unless the session
+ * was signed in through that organization's identity provider.
  * On org routes, `Authorization: Bearer tg_org_…` authenticates instead of the
  * session: an organization API token, for its own organization only (any other
  * answers 404 as for non-members), with the rules of org-token.ts; a revoked,
@@ -24,6 +27,7 @@ import type { RouteAccess } from "../http.js";
 import { assertCan } from "../permissions.js";
 import type { Auth } from "./auth.js";
 import type { Actor, Membership, OrgContext } from "./context.js";
+import { ssoSignInNeeded } from "./sso.js";
 import { bearerOrgToken, type OrgTokenVerifier, TOKEN_FAILURE_CODES, withMemberRole } from "./org-token.js";
 
 export type { Actor, Membership, OrgContext } from "./context.js";
@@ -90,6 +94,7 @@ export function installAuthGuard(
       email: session.user.email,
       name: session.user.name,
       ip: request.ip,
+      viaSso: (session.session as { ssoProviderId?: string | null }).ssoProviderId ?? null,
     };
     request.actor = actor;
     if (access.kind === "user") return;
@@ -97,8 +102,9 @@ export function installAuthGuard(
     const slug = orgSlugParam(request);
     const membership = await deps.findMembership(slug, actor.userId);
     if (!membership) throw appError("ORG_NOT_FOUND", `No organization "${slug}" among yours.`);
-    const { requireTwoFactor, ...member } = membership;
+    const { requireTwoFactor, requireSso, ...member } = membership;
     if (requireTwoFactor && !session.user.twoFactorEnabled) throw appError("TWO_FACTOR_REQUIRED");
+    if (ssoSignInNeeded({ requireSso, role: member.role, orgId: member.orgId }, actor)) throw appError("SSO_REQUIRED");
     const ctx: OrgContext = { ...actor, ...member };
     const [resource, action] = access.permission;
     assertCan(ctx, resource, action as never);

@@ -1,6 +1,11 @@
 /**
  * Sign-up inside the auth library: the policy gate, and the invited address.
  *
+ *  - An account an SSO sign-in creates is allowed by its organization's
+ *    verified domain, not by the instance's policy (sso.ts).
+ *  - An account SCIM provisions is allowed by the organization whose token
+ *    the identity provider presented (its owner enabled SCIM, as an invitation
+ *    would); it starts unverified (scim.ts).
  *  - Before a user row is created, the sign-up policy is checked again (the
  *    sign-up route checks it first, to answer with its error code; this one
  *    holds for any other way an account could be created).
@@ -14,16 +19,27 @@
 import { createAuthMiddleware } from "better-auth/api";
 import { setSessionCookie } from "better-auth/cookies";
 import type { SignUpGate } from "./signup-policy.js";
+import { isScimRequest } from "./scim.js";
+import { checkSsoNewAccount, type SsoHooks } from "./sso.js";
 
 interface SignUpAnswer {
   token: string | null;
   user?: { id: string; emailVerified: boolean };
 }
 
-export function signUpHooks(gate: SignUpGate) {
+export function signUpHooks(gate: SignUpGate, sso: SsoHooks) {
   return {
-    /** `databaseHooks.user.create.before`: refuses what the policy refuses; marks an invited address verified. */
-    async beforeUserCreate(user: { email: string }, ctx: { body?: unknown } | null | undefined) {
+    /**
+     * `databaseHooks.user.create.before`: refuses what the policy refuses; marks an invited address verified.
+     * An account created by an SSO sign-in is decided by its provider's organization instead (sso.ts): the
+     * organization proved it owns the address's domain and its identity provider vouches for the person.
+     */
+    async beforeUserCreate(
+      user: { email: string },
+      ctx: { body?: unknown; path?: string; params?: unknown } | null | undefined,
+    ) {
+      if (await checkSsoNewAccount(sso, ctx, user.email)) return { data: { emailVerified: true } };
+      if (isScimRequest(ctx)) return;
       await gate.check(user.email);
       const token = (ctx?.body as { invitationToken?: unknown } | undefined)?.invitationToken;
       if (typeof token === "string" && (await gate.verifiedByInvitation(user.email, token))) {
