@@ -2,8 +2,10 @@
  * Identity for the app: the auth library (accounts, sessions, two-factor,
  * single sign-on, SCIM) with what it needs from the organizations above it,
  * the sign-up policy, the SSO and SCIM services and the sign-in throttle.
- * Code the library calls inside its own transactions gets `authDb`, which
- * joins them (platform/auth/auth-transaction.ts).
+ * Code the library calls inside its own transactions (the sign-up gate, the
+ * SSO and SCIM hooks) gets `authDb`, which joins them
+ * (platform/auth/auth-transaction.ts): on the embedded database a query on
+ * the main handle would wait for the open transaction forever.
  */
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -54,7 +56,7 @@ export function createIdentity(deps: {
       ssoProviderTable: ssoProviders,
       secretBox: deps.box,
       ssoTrustedOrigins: config.sso.trustedOrigins,
-      scim: createScimProvisioning({ db, members: deps.members }),
+      scim: createScimProvisioning({ db: authDb, members: deps.members }),
       scimTables: scimPluginTables,
     },
   );

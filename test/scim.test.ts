@@ -3,14 +3,18 @@
  * the owner enables it (token shown once, stored hashed), the identity
  * provider looks people up, creates them (members with the default role),
  * deactivates or deletes them (removed, their keys refused by the gateway),
- * and one organization's token never reaches another's people. Mail (reset
- * and verification links) goes through a real SMTP server on loopback.
+ * and one organization's token never reaches another's people. Only
+ * addresses at the organization's verified domains are provisioned: each
+ * organization proves its domain through a real DNS server on loopback first.
+ * Mail (reset and verification links) goes through a real SMTP server on
+ * loopback.
  */
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, PUBLIC_URL, startTestApp, type TestApp, uniqueEmail } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
+import { startTestDns, type TestDns } from "./helpers/dns-server.js";
 import { createOrg, rows } from "./helpers/fixtures.js";
 import {
   entraUser,
@@ -22,18 +26,23 @@ import {
   type ScimMethod,
   scimRequest,
 } from "./helpers/scim-idp.js";
+import { gatewayStatus, keyOf, signInProvisioned, verifyEmail } from "./helpers/scim-people.js";
 import { inviteToken, startSmtp, type TestSmtp } from "./helpers/smtp.js";
+import { addressAt, uniqueDomain, verifyDomain } from "./helpers/verified-domain.js";
 
 describe(`SCIM provisioning (${storageKind})`, () => {
   let t: TestApp;
   let smtp: TestSmtp;
+  let dns: TestDns;
   beforeAll(async () => {
     smtp = await startSmtp();
-    t = await startTestApp({ env: { SMTP_URL: smtp.url } });
+    dns = await startTestDns();
+    t = await startTestApp({ env: { SMTP_URL: smtp.url, TOLLGATE_DNS_SERVERS: dns.address } });
   });
   afterAll(async () => {
-    await t.close();
-    await smtp.close();
+    await t?.close();
+    await dns?.close();
+    await smtp?.close();
   });
 
   const idp = (method: ScimMethod, path: string, token: string | null, body?: unknown) =>
@@ -53,11 +62,13 @@ describe(`SCIM provisioning (${storageKind})`, () => {
     return res.body.token as string;
   }
 
-  /** An organization with SCIM on: its owner, slug, id and token. */
+  /** An organization with SCIM on and its own verified domain: its owner (at that domain), slug, id, domain and token. */
   async function scimOrg() {
-    const owner = await t.signUp();
+    const domain = uniqueDomain("scim");
+    const owner = await t.signUp({ email: addressAt(domain, "owner") });
     const org = await createOrg(owner);
-    return { owner, slug: org.slug, orgId: org.id, token: await enable(owner, org.slug) };
+    await verifyDomain(dns, owner, org.slug, domain);
+    return { owner, slug: org.slug, orgId: org.id, domain, token: await enable(owner, org.slug) };
   }
 
   const roster = async (owner: Client, slug: string): Promise<Record<string, string>> =>
@@ -67,52 +78,7 @@ describe(`SCIM provisioning (${storageKind})`, () => {
       ),
     );
 
-  /** The address's owner proves it with the emailed verification link. */
-  async function verifyEmail(email: string) {
-    const browser = new Client(t.app);
-    const sent = await browser.post("/api/auth/send-verification-email", { email });
-    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
-    const link = /\/verify-email\?token=([A-Za-z0-9_.%-]+)/.exec((await smtp.waitFor(email)).text ?? "");
-    expect((await browser.get(`/api/auth/verify-email?token=${link![1]}`)).status).toBeLessThan(400);
-  }
-
-  /** A provisioned person (no password yet) sets one through the reset link and signs in. */
-  async function signInProvisioned(email: string): Promise<Client> {
-    const browser = new Client(t.app);
-    expect((await browser.post("/api/auth/request-password-reset", { email })).status).toBe(200);
-    const link = /\/reset-password\?token=([A-Za-z0-9_%-]+)/.exec((await smtp.waitFor(email)).text ?? "");
-    const newPassword = "provisioned person passphrase";
-    const reset = await browser.post("/api/auth/reset-password", { token: decodeURIComponent(link![1]!), newPassword });
-    expect(reset.status).toBe(200);
-    return t.signIn(email, newPassword);
-  }
-
-  let projects = 0;
-  /** A test key `person` creates in a new project of the org (the owner assigns them to it). */
-  async function keyOf(owner: Client, person: Client, slug: string): Promise<string> {
-    const project = `proj-${++projects}`;
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: project, slug: project })).status).toBe(201);
-    const assigned = await owner.put(`/api/v1/orgs/${slug}/projects/${project}/members`, {
-      userIds: [person.user!.id],
-    });
-    expect(assigned.status).toBe(200);
-    const key = await person.post(`/api/v1/orgs/${slug}/projects/${project}/keys`, {
-      name: "laptop",
-      environment: "test",
-    });
-    expect(key.status, JSON.stringify(key.body)).toBe(201);
-    return key.body.key as string;
-  }
-
-  const gateway = async (key: string) =>
-    (
-      await t.app.server.inject({
-        method: "POST",
-        url: "/v1/chat/completions",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        payload: JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "hello" }] }),
-      })
-    ).statusCode;
+  const gateway = (key: string) => gatewayStatus(t, key);
 
   const auditOf = (orgId: string) =>
     rows<{ action: string; metadata: Record<string, unknown> }>(
@@ -178,8 +144,8 @@ describe(`SCIM provisioning (${storageKind})`, () => {
   });
 
   it("Okta looks the person up, creates them, and they are a member with the default role", async () => {
-    const { owner, slug, orgId, token } = await scimOrg();
-    const email = uniqueEmail("ada");
+    const { owner, slug, orgId, domain, token } = await scimOrg();
+    const email = addressAt(domain, "ada");
     const config = await idp("GET", "/ServiceProviderConfig", token);
     expect(config.status).toBe(200);
     expect(config.body.patch.supported).toBe(true);
@@ -211,11 +177,11 @@ describe(`SCIM provisioning (${storageKind})`, () => {
   });
 
   it("Entra ID deactivates by PATCH path active: removed, key refused; reactivated: a member again", async () => {
-    const { owner, slug, orgId, token } = await scimOrg();
-    const email = uniqueEmail("grace");
+    const { owner, slug, orgId, domain, token } = await scimOrg();
+    const email = addressAt(domain, "grace");
     const created = await idp("POST", "/Users", token, entraUser(email));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const person = await signInProvisioned(email);
+    const person = await signInProvisioned(t, smtp, email);
     const key = await keyOf(owner, person, slug);
     expect(await gateway(key)).toBe(200);
 
@@ -245,15 +211,15 @@ describe(`SCIM provisioning (${storageKind})`, () => {
   });
 
   it("Okta deactivates by PATCH value {active:false} or by PUT; DELETE removes; each refuses the person's key", async () => {
-    const { owner, slug, token } = await scimOrg();
-    const people = [uniqueEmail("patch"), uniqueEmail("put"), uniqueEmail("delete")];
+    const { owner, slug, domain, token } = await scimOrg();
+    const people = [addressAt(domain, "patch"), addressAt(domain, "put"), addressAt(domain, "delete")];
     const ids: string[] = [];
     const keys: string[] = [];
     for (const email of people) {
       const created = await idp("POST", "/Users", token, oktaUser(email));
       expect(created.status).toBe(201);
       ids.push(created.body.id);
-      keys.push(await keyOf(owner, await signInProvisioned(email), slug));
+      keys.push(await keyOf(owner, await signInProvisioned(t, smtp, email), slug));
     }
     for (const key of keys) expect(await gateway(key)).toBe(200);
 
@@ -272,8 +238,7 @@ describe(`SCIM provisioning (${storageKind})`, () => {
 
   it("the owner is never deprovisioned: SCIM answers 409 and nothing changes", async () => {
     const { owner, slug, token } = await scimOrg();
-    const email = owner.user!.email;
-    await verifyEmail(email);
+    const email = owner.user!.email; // at the organization's verified domain
     const linked = await idp("POST", "/Users", token, oktaUser(email));
     expect(linked.status, JSON.stringify(linked.body)).toBe(201);
     expect(await roster(owner, slug)).toEqual({ [email]: "owner" });
@@ -290,18 +255,12 @@ describe(`SCIM provisioning (${storageKind})`, () => {
     expect(await roster(owner, slug)).toEqual({ [email]: "owner" });
   });
 
-  it("an existing account is linked, not duplicated, once its address is verified", async () => {
-    const { owner, slug, token } = await scimOrg();
-    const existing = await t.signUp({ name: "Existing Person" });
+  it("an existing account at the organization's verified domain is linked, not duplicated, and joins", async () => {
+    const { owner, slug, domain, token } = await scimOrg();
+    // Signed up with a password before provisioning, its address never verified: the org proved the domain.
+    const existing = await t.signUp({ name: "Existing Person", email: addressAt(domain, "existing") });
     const email = existing.user!.email;
 
-    const refused = await idp("POST", "/Users", token, entraUser(email));
-    expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: "409" });
-    expect(refused.body.detail).toContain("not verified");
-    expect(await roster(owner, slug)).not.toHaveProperty(email);
-
-    await verifyEmail(email);
     const linked = await idp("POST", "/Users", token, entraUser(email));
     expect(linked.status, JSON.stringify(linked.body)).toBe(201);
     expect((await roster(owner, slug))[email]).toBe("member");
@@ -314,12 +273,74 @@ describe(`SCIM provisioning (${storageKind})`, () => {
     expect((await existing.get(`/api/v1/orgs/${slug}/members`)).status).toBe(200);
   });
 
+  /** A refused SCIM create: 409 in SCIM's error format, naming the rule. */
+  const expectOutsideDomains = (res: { status: number; body: any }) => {
+    expect(res.status, JSON.stringify(res.body)).toBe(409);
+    expect(res.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: "409" });
+    expect(res.body.detail).toContain("outside this organization's verified domains");
+    expect(res.body.detail).toContain("Single sign-on");
+  };
+
+  it("an address outside the organization's verified domains is refused and no account is created", async () => {
+    const { owner, slug, token } = await scimOrg();
+    const email = addressAt(uniqueDomain("other-company"), "squatted");
+    expectOutsideDomains(await idp("POST", "/Users", token, oktaUser(email)));
+    expect(await rows(t, sql`select id from users where email = ${email}`)).toEqual([]);
+    expect(await roster(owner, slug)).not.toHaveProperty(email);
+    const listed = await idp("GET", `/Users?filter=${encodeURIComponent(`userName eq "${email}"`)}`, token);
+    expect(listed.body.totalResults).toBe(0);
+    // The real person can still sign up with their address.
+    expect((await t.signUp({ email })).user!.email).toBe(email);
+  });
+
+  it("a verified account at another domain is refused: the person is not pulled into the organization", async () => {
+    const { owner, slug, token } = await scimOrg();
+    const stranger = await t.signUp({ email: addressAt("mail-personal.test", "stranger") });
+    const email = stranger.user!.email;
+    await verifyEmail(t, smtp, email);
+
+    expectOutsideDomains(await idp("POST", "/Users", token, entraUser(email)));
+    expect(await roster(owner, slug)).not.toHaveProperty(email);
+    expect((await stranger.get(`/api/v1/orgs/${slug}/members`)).status).not.toBe(200);
+    // Nothing to deprovision: their session is untouched.
+    expect((await stranger.get("/api/auth/get-session")).body.user).toMatchObject({ email, emailVerified: true });
+  });
+
+  it("an update cannot move a provisioned account's address outside the verified domains", async () => {
+    const { domain, token } = await scimOrg();
+    const email = addressAt(domain, "mover");
+    const created = await idp("POST", "/Users", token, oktaUser(email));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const elsewhere = addressAt(uniqueDomain("elsewhere"), "victim");
+    const moved = await idp(
+      "PATCH",
+      `/Users/${created.body.id}`,
+      token,
+      patch(
+        { op: "replace", path: 'emails[type eq "work"].value', value: elsewhere },
+        { op: "replace", path: "userName", value: elsewhere },
+      ),
+    );
+    expect(moved.status, JSON.stringify(moved.body)).toBe(409);
+    expect(moved.body.detail).toContain("outside this organization's verified domains");
+    const put = await idp("PUT", `/Users/${created.body.id}`, token, oktaUser(elsewhere));
+    expect(put.status, JSON.stringify(put.body)).toBe(409);
+    expect(await rows(t, sql`select email from users where email in (${email}, ${elsewhere})`)).toEqual([{ email }]);
+    // Within the verified domain an address change goes through.
+    const renamed = addressAt(domain, "mover.renamed");
+    const ok = await idp("PUT", `/Users/${created.body.id}`, token, oktaUser(renamed));
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(await rows(t, sql`select email from users where email = ${renamed}`)).toEqual([{ email: renamed }]);
+  });
+
   it("one organization's token never sees or touches another organization's people", async () => {
     const a = await scimOrg();
     const b = await scimOrg();
-    const email = uniqueEmail("bob");
+    const email = addressAt(b.domain, "bob");
     const inB = await idp("POST", "/Users", b.token, oktaUser(email));
     expect(inB.status).toBe(201);
+    // Nor does A's token provision (and so link) an address at B's domain.
+    expectOutsideDomains(await idp("POST", "/Users", a.token, oktaUser(email)));
 
     const listA = await idp("GET", `/Users?filter=${encodeURIComponent(`userName eq "${email}"`)}`, a.token);
     expect(listA.body.totalResults).toBe(0);
@@ -366,8 +387,8 @@ describe(`SCIM provisioning (${storageKind})`, () => {
   });
 
   it("groups pushed by Entra ID are stored but grant no role", async () => {
-    const { owner, slug, token } = await scimOrg();
-    const email = uniqueEmail("grouped");
+    const { owner, slug, domain, token } = await scimOrg();
+    const email = addressAt(domain, "grouped");
     const user = await idp("POST", "/Users", token, entraUser(email));
     const group = await idp("POST", "/Groups", token, {
       schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
@@ -382,16 +403,23 @@ describe(`SCIM provisioning (${storageKind})`, () => {
 
 describe(`SCIM on an invite-only instance (${storageKind})`, () => {
   let t: TestApp;
+  let dns: TestDns;
   beforeAll(async () => {
-    t = await startTestApp({ env: { TOLLGATE_SIGNUP: "invite-only" } });
+    dns = await startTestDns();
+    t = await startTestApp({ env: { TOLLGATE_SIGNUP: "invite-only", TOLLGATE_DNS_SERVERS: dns.address } });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t?.close();
+    await dns?.close();
+  });
 
   it("the organization's identity provider still creates accounts: its owner enabled it, like an invitation", async () => {
     const owner = await t.signUp(); // the instance's first account may always sign up
     const { slug } = await createOrg(owner);
+    const domain = uniqueDomain("invite-only");
+    await verifyDomain(dns, owner, slug, domain);
     const token = (await owner.post(`/api/v1/orgs/${slug}/scim/token`)).body.token as string;
-    const email = uniqueEmail("provisioned");
+    const email = addressAt(domain, "provisioned");
     const res = await scimRequest(t, "POST", "/Users", token, oktaUser(email));
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const members = (await owner.get(`/api/v1/orgs/${slug}/members`)).body.members as Array<{ email: string }>;

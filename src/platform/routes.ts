@@ -1,6 +1,17 @@
 /** Shared route schema pieces. */
 import { z } from "zod";
 
+/** An email address's domain as policies compare it: lower case, after the last "@"; "" without one. */
+export function emailDomain(email: string): string {
+  const at = email.lastIndexOf("@");
+  return at < 0
+    ? ""
+    : email
+        .slice(at + 1)
+        .trim()
+        .toLowerCase();
+}
+
 /** A lower-case DNS domain name with a top-level label (an email domain): `acme.com`, `mail.acme.io`. */
 export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 

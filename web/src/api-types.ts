@@ -16,6 +16,10 @@ export interface Org {
   personal: boolean;
   /** Members without two-factor authentication are refused (TWO_FACTOR_REQUIRED). */
   requireTwoFactor: boolean;
+  /** Members other than the owner reach it only through its identity provider (SSO_REQUIRED). */
+  requireSso: boolean;
+  /** The org requires SSO and this session did not come through its identity provider (`/api/v1/me` only). */
+  ssoSignInNeeded?: boolean;
   role: Role;
   createdAt: string;
   updatedAt: string;

@@ -32,6 +32,7 @@ import { PageErrorBoundary } from "./boundary";
 import { ChangePasswordModal } from "./change-password";
 import { meKey, PageLoader, QueryError, useMe } from "./session";
 import { DisabledOrgBanner, useIsOperator } from "./pages/admin";
+import { SsoRequired } from "./sso-required";
 import { TwoFactorModal, TwoFactorRequired } from "./two-factor";
 
 export function OrgLayout() {
@@ -85,7 +86,9 @@ export function OrgLayout() {
         <ScrollArea>{current && <Sidebar org={current} />}</ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main>
-        {current?.requireTwoFactor && !me.data.user.twoFactorEnabled ? (
+        {current?.ssoSignInNeeded ? (
+          <SsoRequired org={current} email={me.data.user.email} />
+        ) : current?.requireTwoFactor && !me.data.user.twoFactorEnabled ? (
           <TwoFactorRequired org={current} />
         ) : current ? (
           <PageErrorBoundary resetKey={location.pathname}>
@@ -279,6 +282,7 @@ function Sidebar({ org }: { org: Org }) {
       {link(`${base}/settings/team`, "Team")}
       {can(org.role, "billing", "read") && link(`${base}/settings/billing`, "Billing")}
       {can(org.role, "apiToken", "read") && link(`${base}/settings/api-tokens`, "API tokens")}
+      {can(org.role, "sso", "read") && link(`${base}/settings/sso`, "Single sign-on")}
       {can(org.role, "org", "delete") && link(`${base}/settings/danger`, "Danger Zone")}
     </Stack>
   );

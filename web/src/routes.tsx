@@ -11,6 +11,8 @@ import { HomeRedirect, NotFoundPage } from "./pages/misc";
 import { InvitePage } from "./pages/invite";
 import { KeysPage } from "./pages/keys";
 import { ApiTokensPage } from "./pages/api-tokens";
+import { SsoPage } from "./pages/sso";
+import { SsoSignInPage } from "./pages/sso-sign-in";
 import { LogDetailPage, LogsPage } from "./pages/logs";
 import { ProjectLayout } from "./pages/project";
 import { ProjectSettingsPage } from "./pages/project-settings";
@@ -29,6 +31,7 @@ export function AppRoutes() {
     <Suspense fallback={<PageLoader />}>
       <Routes>
         <Route path="/sign-in" element={<SignInPage />} />
+        <Route path="/sign-in/sso" element={<SsoSignInPage />} />
         <Route path="/sign-up" element={<SignUpPage />} />
         <Route path="/forgot-password" element={<ForgotPasswordPage />} />
         <Route path="/reset-password" element={<ResetPasswordPage />} />
@@ -92,6 +95,14 @@ export function AppRoutes() {
             element={
               <RequireCan cap={["apiToken", "read"]} what="API tokens">
                 <ApiTokensPage />
+              </RequireCan>
+            }
+          />
+          <Route
+            path="settings/sso"
+            element={
+              <RequireCan cap={["sso", "read"]} what="Single sign-on">
+                <SsoPage />
               </RequireCan>
             }
           />

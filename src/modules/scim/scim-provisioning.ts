@@ -4,10 +4,13 @@
  *
  *  - whose token a bearer is (digest lookup; a disabled organization's token
  *    answers nothing) — its use is recorded at most once a minute;
- *  - whether a provisioned address links an existing account: only a proven
- *    one (its owner verified it, or the organization verified its domain for
- *    SSO). An unproven account is not taken over: the request is refused and
- *    its owner can verify the address (or reset the password) first;
+ *  - what a provisioned address becomes: only an address at a domain this
+ *    organization verified (DNS TXT, under single sign-on) is provisioned,
+ *    the rule SSO sign-in follows. Any other address is refused, whether or
+ *    not an account has it, so no organization squats another company's
+ *    addresses or pulls (and then deprovisions) a stranger's account. At a
+ *    verified domain the address is the organization's: no account → a new
+ *    one; an account → linked (whether or not its owner verified it);
  *  - membership, inside the plugin's transaction: active → joins with the
  *    organization's default SSO role (sso-membership.ts, a no-op for a member);
  *    inactive or deleted → removed like a removal by an admin, keys and tokens
@@ -18,19 +21,20 @@ import { users } from "../../platform/auth/auth.schema.js";
 import type { AccountResolution, ScimHooks } from "../../platform/auth/scim.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { AppError } from "../../platform/errors.js";
+import { emailDomain } from "../../platform/routes.js";
 import type { MemberService } from "../members/members.service.js";
 import { joinThroughIdentityProvider } from "../sso/sso-membership.js";
 import { orgOfVerifiedDomain } from "../sso/sso.repo.js";
 import * as repo from "./scim.repo.js";
 import { isWellFormedScimToken, scimTokenDigest } from "./scim-token.format.js";
 
-const NOT_PROVEN =
-  "An account with this email already exists but its address is not verified, so it is not linked. " +
-  "Its owner can verify the address (or reset the password) in Tollgate; then retry.";
+const outsideVerifiedDomains = (domain: string) =>
+  `${domain ? `The domain ${domain}` : "This address"} is outside this organization's verified domains; ` +
+  "verify the domain under Settings → Single sign-on first.";
 
 async function findAccount(db: DbOrTx, email: string) {
   const [row] = await db
-    .select({ id: users.id, email: users.email, emailVerified: users.emailVerified })
+    .select({ id: users.id })
     .from(users)
     .where(eq(users.email, email.trim().toLowerCase()))
     .limit(1);
@@ -42,6 +46,10 @@ export function createScimProvisioning(deps: {
   members: Pick<MemberService, "removeByIdentityProvider">;
 }): ScimHooks {
   const { db, members } = deps;
+  const allowsAddress = async (orgId: string, email: string) => {
+    const domain = emailDomain(email);
+    return !!domain && (await orgOfVerifiedDomain(db, domain)) === orgId;
+  };
   return {
     async verifyToken(token) {
       if (!isWellFormedScimToken(token)) return null;
@@ -51,13 +59,15 @@ export function createScimProvisioning(deps: {
       return { orgId: found.orgId, tokenId: found.id };
     },
 
+    allowsAddress,
+
     async resolveAccount(orgId, email): Promise<AccountResolution> {
+      const domain = emailDomain(email);
+      if (!(await allowsAddress(orgId, email))) {
+        return { action: "refuse", reason: outsideVerifiedDomains(domain) };
+      }
       const account = await findAccount(db, email);
-      if (!account) return { action: "create" };
-      if (account.emailVerified) return { action: "link", userId: account.id };
-      const domain = account.email.split("@").pop() ?? "";
-      if ((await orgOfVerifiedDomain(db, domain)) === orgId) return { action: "link", userId: account.id };
-      return { action: "refuse", reason: NOT_PROVEN };
+      return account ? { action: "link", userId: account.id } : { action: "create" };
     },
 
     async reconcileMembership(tx, e) {

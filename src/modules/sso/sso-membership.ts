@@ -13,6 +13,7 @@ import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { getMember, insertMember } from "../organizations/members.repo.js";
 import { lockOrg } from "../organizations/org-lock.js";
 import type { SsoHooks } from "../../platform/auth/sso.js";
+import { emailDomain } from "../../platform/routes.js";
 import { DEFAULT_SSO_SETTINGS, getSettings, orgOfVerifiedDomain, providerById } from "./sso.repo.js";
 
 export type JoinSource = "sso" | "scim";
@@ -51,8 +52,7 @@ export function ssoIdentityHooks(db: Db): SsoHooks {
     async allowNewAccount(providerId, email) {
       const provider = await providerById(db, providerId);
       if (!provider?.organizationId) return false;
-      const domain = email.trim().toLowerCase().split("@").pop() ?? "";
-      return (await orgOfVerifiedDomain(db, domain)) === provider.organizationId;
+      return (await orgOfVerifiedDomain(db, emailDomain(email))) === provider.organizationId;
     },
     async joined(orgId, user) {
       await joinThroughIdentityProvider(db, { orgId, user, source: "sso" });

@@ -6,9 +6,12 @@
  * auth library uses) for the IdP's entity id and its sign-in URL. The stored
  * XML is what sign-in uses; a URL is not fetched again behind the owner's back.
  */
-import { IdPMetadata } from "samlify";
+import * as samlifyModule from "samlify";
 import { type Dispatcher, request } from "undici";
 import { appError } from "../../platform/errors.js";
+
+// samlify is CommonJS: under Node's own ESM loader only some of its exports are named; all are on `default`.
+const { IdPMetadata } = (samlifyModule as unknown as { default?: typeof samlifyModule }).default ?? samlifyModule;
 
 /** The most metadata accepted (the auth library refuses more than this too). */
 export const MAX_METADATA_BYTES = 100 * 1024;
@@ -75,16 +78,24 @@ export function createSamlMetadataSource(dispatcher: Dispatcher): SamlMetadataSo
   };
 }
 
-/** The IdP side of a stored SAML connection, for the API (entity id and sign-in URL). */
-export function idpMetadataSummary(samlConfigJson: string | null): {
+export interface IdpSummary {
   idpEntityId: string | null;
   idpSsoUrl: string | null;
-} {
+  /** The stored metadata (public data), so a client can send it back unchanged on the next save. */
+  metadataXml: string | null;
+}
+
+/** The IdP side of a stored SAML connection, for the API: entity id, sign-in URL and the metadata itself. */
+export function idpMetadataSummary(samlConfigJson: string | null): IdpSummary {
   try {
     const config = JSON.parse(samlConfigJson ?? "{}") as { entryPoint?: string; idpMetadata?: { metadata?: string } };
-    const xml = config.idpMetadata?.metadata;
-    return { idpEntityId: xml ? IdPMetadata(xml).getEntityID() : null, idpSsoUrl: config.entryPoint ?? null };
+    const xml = config.idpMetadata?.metadata ?? null;
+    return {
+      idpEntityId: xml ? IdPMetadata(xml).getEntityID() : null,
+      idpSsoUrl: config.entryPoint ?? null,
+      metadataXml: xml,
+    };
   } catch {
-    return { idpEntityId: null, idpSsoUrl: null };
+    return { idpEntityId: null, idpSsoUrl: null, metadataXml: null };
   }
 }

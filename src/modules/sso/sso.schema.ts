@@ -143,6 +143,10 @@ export const ssoResponse = z.object({
       providerId: z.string(),
       idpEntityId: z.string().nullable(),
       idpSsoUrl: z.string().nullable(),
+      metadataXml: z
+        .string()
+        .nullable()
+        .describe("The stored IdP metadata; send it back as saml.metadataXml to keep the connection on a save."),
       spEntityId: z.string().describe("The service provider entity id (audience) to configure at the IdP."),
       acsUrl: z.string().describe("The assertion consumer service URL to configure at the IdP."),
       spMetadataUrl: z.string(),

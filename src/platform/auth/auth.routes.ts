@@ -13,11 +13,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type AuthErrorCode, ERROR_CATALOGUE } from "../error-catalogue.js";
-import { appError } from "../errors.js";
 import type { ErrorBody } from "../http.js";
 import { SINGLE_LINE, SINGLE_LINE_MESSAGE } from "../routes.js";
-import { type Auth, CLIENT_IP_HEADER } from "./auth.js";
-import { toWebHeaders } from "./guard.js";
+import type { Auth } from "./auth.js";
+import { toAuthRequest } from "./auth-request.js";
 import { SAML_ACS_PREFIX } from "./sso.js";
 import type { SignUpGate } from "./signup-policy.js";
 import type { LoginThrottle, RequestThrottle } from "./throttle.js";
@@ -38,28 +37,11 @@ export function registerAuthRoutes(
 ) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  /** Calls the auth library with the request; the response is not sent yet (the throttle settles first). */
+  /** Calls the auth library with the request (its body as JSON); the response is not sent yet (the throttle settles first). */
   async function callAuth(request: FastifyRequest): Promise<Response> {
-    const url = new URL(request.url, deps.publicUrl);
-    // Fastify routes the raw path; the URL parser resolves "." and ".." segments
-    // (percent-encoded too). A path that changes under that normalization could
-    // reach a declared route — sign-in and its throttle — through the catch-all.
-    if (url.pathname !== request.url.split("?")[0]) {
-      throw appError("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
-    }
-    const headers = toWebHeaders(request);
-    headers.delete(CLIENT_IP_HEADER);
-    headers.set(CLIENT_IP_HEADER, request.ip);
-    headers.delete("content-length");
     const hasBody = request.body !== undefined && request.body !== null && !["GET", "HEAD"].includes(request.method);
-    if (hasBody) headers.set("content-type", "application/json");
-    return deps.auth.handler(
-      new Request(url, {
-        method: request.method,
-        headers,
-        body: hasBody ? JSON.stringify(request.body) : undefined,
-      }),
-    );
+    const body = hasBody ? { text: JSON.stringify(request.body), contentType: "application/json" } : undefined;
+    return deps.auth.handler(toAuthRequest(request, deps.publicUrl, body));
   }
 
   /** Sends the library's response in the product's shape (errors as the error envelope). */

@@ -33,7 +33,7 @@ import { accounts, sessions, twoFactors, users, verifications } from "./auth.sch
 import { sealSsoSecrets } from "./sealed-adapter.js";
 import { signUpHooks } from "./signup-hooks.js";
 import type { SignUpGate } from "./signup-policy.js";
-import { type ScimHooks, scimPlugin } from "./scim.js";
+import { checkScimEmailChange, type ScimHooks, scimPlugin } from "./scim.js";
 import { SSO_MANAGEMENT_PATHS, type SsoHooks, ssoPlugin, ssoProviderOf } from "./sso.js";
 
 export const CLIENT_IP_HEADER = "x-tollgate-client-ip";
@@ -140,6 +140,8 @@ export function createAuth(config: Config, db: Db, hooks: AuthHooks, deps: Accou
             await hooks.onUserCreated({ id: user.id, name: user.name, email: user.email });
           },
         },
+        // A SCIM update may not move an account's address outside the organization's verified domains.
+        update: { before: (data, ctx) => checkScimEmailChange(deps.scim, ctx, data) },
       },
       session: {
         create: {

@@ -10,9 +10,8 @@
  * (the organization's bearer token); the route itself is public.
  */
 import type { FastifyInstance } from "fastify";
-import { appError } from "../errors.js";
-import { type Auth, CLIENT_IP_HEADER } from "./auth.js";
-import { toWebHeaders } from "./guard.js";
+import type { Auth } from "./auth.js";
+import { toAuthRequest } from "./auth-request.js";
 import { SCIM_PATH } from "./scim.js";
 
 /** Response headers not copied: Fastify sets its own framing. */
@@ -30,17 +29,8 @@ export function registerScimBridge(app: FastifyInstance, deps: { auth: Auth; pub
       config: { access: { kind: "public" } },
       schema: { hide: true },
       async handler(request, reply) {
-        const url = new URL(request.url, deps.publicUrl);
-        // As in auth.routes.ts: a path that changes under URL normalization could reach another auth route.
-        if (url.pathname !== request.url.split("?")[0]) {
-          throw appError("ROUTE_NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}.`);
-        }
-        const headers = toWebHeaders(request);
-        headers.delete(CLIENT_IP_HEADER);
-        headers.set(CLIENT_IP_HEADER, request.ip);
-        headers.delete("content-length");
-        const body = typeof request.body === "string" && request.method !== "GET" ? request.body : undefined;
-        const res = await deps.auth.handler(new Request(url, { method: request.method, headers, body }));
+        const body = typeof request.body === "string" && request.method !== "GET" ? { text: request.body } : undefined;
+        const res = await deps.auth.handler(toAuthRequest(request, deps.publicUrl, body));
         reply.status(res.status);
         res.headers.forEach((value, name) => {
           if (!FRAMING.has(name)) reply.header(name, value);

@@ -8,11 +8,13 @@
  *    organization is the plugin's connection and its provisioning domain
  *    (both its id), so one organization's token never reaches another's
  *    resources: the plugin scopes every resource by connection.
- *  - Identity: a new SCIM User gets a new account (no password; the person
- *    sets one by resetting it, or signs in through SSO) unless an account
- *    exists for the address; that one is linked (its name and email stay its
- *    own) only when its address is proven: verified by its owner, or at a
- *    domain the organization verified. Otherwise the plugin answers 409.
+ *  - Identity: an organization provisions only addresses at the email
+ *    domains it verified (the rule single sign-on follows); any other address
+ *    is refused, and the plugin answers 409 with the reason as the SCIM
+ *    error's detail. At a verified domain, a new SCIM User gets a new account
+ *    (no password; the person sets one by resetting it, or signs in through
+ *    SSO) unless an account exists for the address; that one is linked (its
+ *    name and email stay its own).
  *  - Membership: inside the plugin's transaction (auth-transaction.ts), an
  *    active SCIM User is a member of the organization (joining with the
  *    default SSO role), an inactive or deleted one is not (removed, their keys
@@ -43,6 +45,8 @@ export type AccountResolution =
 export interface ScimHooks {
   /** The organization whose SCIM token this is (and the token row's id), or null. */
   verifyToken(token: string): Promise<{ orgId: string; tokenId: string } | null>;
+  /** Whether the address is at one of the organization's verified domains (the only ones SCIM manages). */
+  allowsAddress(orgId: string, email: string): Promise<boolean>;
   /** Whether a new SCIM User of the org gets a new account, links an existing one, or is refused. */
   resolveAccount(orgId: string, email: string): Promise<AccountResolution>;
   /** Inside the plugin's transaction: membership follows `active`; "owner" when that would remove the owner. */
@@ -50,6 +54,26 @@ export interface ScimHooks {
 }
 
 const SCOPES: readonly SCIMScope[] = ["scim.users.read", "scim.users.write", "scim.groups.read", "scim.groups.write"];
+
+/**
+ * `databaseHooks.user.update.before`: a SCIM request that changes an account's email (PUT or PATCH of the
+ * User) may set only an address at the requesting organization's verified domains, the rule that holds when
+ * the account is created; anything else is refused (409) and the account keeps its address.
+ */
+export async function checkScimEmailChange(
+  hooks: ScimHooks,
+  ctx: { path?: string; headers?: Headers } | null | undefined,
+  data: { email?: unknown },
+): Promise<void> {
+  if (!isScimRequest(ctx) || typeof data.email !== "string") return;
+  const bearer = /^Bearer\s+(\S+)$/i.exec(ctx?.headers?.get("authorization") ?? "")?.[1];
+  const org = bearer ? await hooks.verifyToken(bearer) : null;
+  if (!org || !(await hooks.allowsAddress(org.orgId, data.email))) {
+    throw new APIError("CONFLICT", {
+      message: `The address ${data.email} is outside this organization's verified domains; SCIM cannot move an account there.`,
+    });
+  }
+}
 
 export function scimPlugin(hooks: ScimHooks) {
   return scim({

@@ -16,6 +16,7 @@
 import type { SignUpPolicy } from "../../config.js";
 import type { Db } from "../db/db.js";
 import { appError } from "../errors.js";
+import { emailDomain } from "../routes.js";
 import { users } from "./auth.schema.js";
 
 export interface InvitationLookup {
@@ -25,8 +26,6 @@ export interface InvitationLookup {
    */
   isInvited(email: string, token?: string): Promise<boolean>;
 }
-
-const domainOf = (email: string) => email.trim().toLowerCase().split("@").pop() ?? "";
 
 export interface SignUpGateDeps {
   db: Db;
@@ -44,7 +43,7 @@ export function createSignUpGate(policy: SignUpPolicy, deps: SignUpGateDeps) {
      */
     async check(email: string): Promise<void> {
       if (policy.kind === "open") return;
-      if (policy.kind === "domains" && policy.domains.includes(domainOf(email))) return;
+      if (policy.kind === "domains" && policy.domains.includes(emailDomain(email))) return;
       if (deps.operatorEmails.includes(email.trim().toLowerCase())) return;
       if (await invitations.isInvited(email)) return;
       if ((await deps.db.select({ id: users.id }).from(users).limit(1)).length === 0) return;

@@ -1,5 +1,6 @@
 /**
- * Sign up, sign in. A `next` query parameter brings the user back (e.g. to an
+ * Sign up, sign in (with a password; "Sign in with SSO" leads to sso-sign-in.tsx).
+ * A `next` query parameter brings the user back (e.g. to an
  * invitation); an `invitation` parameter (the invitation link's token) goes
  * with the sign-up, so the invited address starts out verified. An account
  * whose address is not verified yet gets the "verify your email" notice.
@@ -15,7 +16,7 @@ import { TwoFactorCodeStep } from "../two-factor";
 import { VerifyEmailNotice } from "../verify-email-notice";
 
 /** Only same-site paths: an open redirect would let a link send users anywhere after signing in. */
-function safeNext(next: string | null): string {
+export function safeNext(next: string | null): string {
   return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
@@ -94,6 +95,9 @@ export function SignInPage() {
           </Button>
         </Stack>
       </form>
+      <Button component={Link} to={`/sign-in/sso?${ssoParams(form.values.email, params)}`} variant="default">
+        Sign in with SSO
+      </Button>
       <Anchor component={Link} to={`/forgot-password?email=${encodeURIComponent(form.values.email)}`} size="sm">
         Forgot password?
       </Anchor>
@@ -105,6 +109,15 @@ export function SignInPage() {
       </Text>
     </AuthFrame>
   );
+}
+
+/** The SSO sign-in page's query: the email typed so far and where to go afterwards. */
+function ssoParams(email: string, params: URLSearchParams): string {
+  const out = new URLSearchParams();
+  if (email) out.set("email", email);
+  const next = params.get("next");
+  if (next) out.set("next", next);
+  return out.toString();
 }
 
 export function SignUpPage() {
