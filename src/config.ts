@@ -7,10 +7,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { DOMAIN_NAME as DOMAIN } from "./platform/routes.js";
 
 /** The instance's sign-up policy (`TOLLGATE_SIGNUP`; enforced by platform/auth/signup-policy.ts). */
 export type SignUpPolicy = { kind: "open" } | { kind: "invite-only" } | { kind: "domains"; domains: string[] };
+
+/** A lower-case DNS domain name with a top-level label (an email domain): `acme.com`, `mail.acme.io`. */
+export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /** Parses `open | invite-only | domains:a.com,b.io`; returns an error message for anything else. */
 export function parseSignUpPolicy(raw: string): SignUpPolicy | string {
@@ -23,7 +25,7 @@ export function parseSignUpPolicy(raw: string): SignUpPolicy | string {
       .split(",")
       .map((d) => d.trim().replace(/^@/, ""))
       .filter(Boolean);
-    const bad = domains.find((d) => !DOMAIN.test(d));
+    const bad = domains.find((d) => !DOMAIN_NAME.test(d));
     if (domains.length === 0) return "domains: needs at least one domain, e.g. domains:acme.com,acme.io";
     if (bad) return `"${bad}" is not a domain name`;
     return { kind: "domains", domains: [...new Set(domains)] };

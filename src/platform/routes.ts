@@ -12,8 +12,6 @@ export function emailDomain(email: string): string {
         .toLowerCase();
 }
 
-/** A lower-case DNS domain name with a top-level label (an email domain): `acme.com`, `mail.acme.io`. */
-export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /**
  * A name is one line of text: no control characters (line breaks included).

@@ -21,7 +21,7 @@ import { sql } from "drizzle-orm";
 import { boolean, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
-import { DOMAIN_NAME } from "../../platform/routes.js";
+import { DOMAIN_NAME } from "../../config.js";
 import { organizations } from "../organizations/organizations.schema.js";
 
 export const ssoProviders = pgTable("sso_providers", {
