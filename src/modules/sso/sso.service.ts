@@ -168,15 +168,15 @@ export function createSsoService(deps: SsoServiceDeps) {
         if (body.oidc && !keepOidc) staged.push(["oidc", await stage(ctx, headers, "oidc", body, domains.join(","))]);
         if (body.saml) staged.push(["saml", await stage(ctx, headers, "saml", body, domains.join(","))]);
         await withOrgLock(db, ctx, "sso", "manage", async (tx, fresh) => {
-          const verified = await repo.listDomains(tx, fresh.orgId);
+          const claimed = await repo.listDomains(tx, fresh.orgId);
           const requireSso = body.requireSso ?? false;
           if (
             requireSso &&
-            (!(body.oidc || body.saml) || !verified.some((d) => d.verifiedAt && domains.includes(d.domain)))
+            (!(body.oidc || body.saml) || !claimed.some((d) => d.verifiedAt && domains.includes(d.domain)))
           ) {
             throw appError("SSO_NOT_READY");
           }
-          for (const d of verified) if (!domains.includes(d.domain)) await repo.deleteDomain(tx, fresh.orgId, d.domain);
+          for (const d of claimed) if (!domains.includes(d.domain)) await repo.deleteDomain(tx, fresh.orgId, d.domain);
           for (const d of domains) await repo.insertDomain(tx, fresh.orgId, d, randomBytes(16).toString("hex"));
           for (const kind of ["oidc", "saml"] as const) {
             const wanted = kind === "oidc" ? body.oidc : body.saml;
