@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, parseDeploymentList } from "./config-azure.js";
 
 /** The instance's sign-up policy (`TOLLGATE_SIGNUP`; enforced by platform/auth/signup-policy.ts). */
 export type SignUpPolicy = { kind: "open" } | { kind: "invite-only" } | { kind: "domains"; domains: string[] };
@@ -124,6 +125,29 @@ const envSchema = z.object({
   ANTHROPIC_BASE_URL: optionalUrl,
   GEMINI_API_KEY: z.string().optional(),
   GEMINI_BASE_URL: optionalUrl,
+  AZURE_OPENAI_ENDPOINT: optionalUrl.describe(
+    "The Azure OpenAI resource's endpoint, https://<resource>.openai.azure.com.",
+  ),
+  AZURE_OPENAI_API_KEY: z.string().optional(),
+  AZURE_OPENAI_API_VERSION: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v),
+    z
+      .string()
+      .regex(AZURE_API_VERSION, "must be an API version like 2024-10-21 or 2025-04-01-preview")
+      .default(AZURE_DEFAULT_API_VERSION),
+  ),
+  AZURE_OPENAI_DEPLOYMENTS: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const deployments = parseDeploymentList(v);
+      if (typeof deployments === "string") {
+        ctx.addIssue({ code: "custom", message: deployments });
+        return z.NEVER;
+      }
+      return deployments;
+    })
+    .describe("model=deployment[,model=deployment…]: the models the built-in azure provider serves."),
   TOLLGATE_ALLOWED_PROVIDER_HOSTS: z.string().default(""),
   TOLLGATE_PRICE_OVERRIDES: z
     .string()
@@ -186,6 +210,8 @@ export interface Config {
     openai: { apiKey?: string; baseUrl?: string };
     anthropic: { apiKey?: string; baseUrl?: string };
     gemini: { apiKey?: string; baseUrl?: string };
+    /** Offered once both the endpoint (baseUrl) and the key are set; its models are the deployments' models. */
+    azure: { apiKey?: string; baseUrl?: string; apiVersion: string; deployments: Record<string, string> };
   };
   allowedProviderHosts: string[];
   /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
@@ -224,12 +250,29 @@ function secretFromDataDir(dataDir: string): string {
   return secret;
 }
 
+/** The built-in Azure OpenAI provider needs its endpoint, its key and at least one deployment, or none of them. */
+function azureConfigProblem(e: Env): string | null {
+  const endpoint = !!e.AZURE_OPENAI_ENDPOINT;
+  const key = !!e.AZURE_OPENAI_API_KEY;
+  const deployments = Object.keys(e.AZURE_OPENAI_DEPLOYMENTS).length > 0;
+  if (!endpoint && !key && !deployments) return null;
+  if (!endpoint) return "AZURE_OPENAI_ENDPOINT: set the resource's endpoint (https://<resource>.openai.azure.com)";
+  if (!key) return "AZURE_OPENAI_API_KEY: set the resource's key (Keys and Endpoint in the Azure portal)";
+  if (!deployments) return "AZURE_OPENAI_DEPLOYMENTS: name at least one deployment, e.g. gpt-4o=my-gpt4o";
+  const url = new URL(e.AZURE_OPENAI_ENDPOINT!);
+  if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname))
+    return "AZURE_OPENAI_ENDPOINT: only the resource's endpoint, without /openai/… or ?api-version (https://<resource>.openai.azure.com)";
+  return null;
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`));
   }
   const e = parsed.data;
+  const azureProblem = azureConfigProblem(e);
+  if (azureProblem) throw new ConfigError([azureProblem]);
   const port = e.PORT;
   const dataDir = path.resolve(e.TOLLGATE_DATA_DIR);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
@@ -272,6 +315,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL },
       anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
       gemini: { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL },
+      azure: {
+        apiKey: e.AZURE_OPENAI_API_KEY || undefined,
+        baseUrl: e.AZURE_OPENAI_ENDPOINT,
+        apiVersion: e.AZURE_OPENAI_API_VERSION,
+        deployments: e.AZURE_OPENAI_DEPLOYMENTS,
+      },
     },
     allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",")
       .map((h) => h.trim())

@@ -1,10 +1,11 @@
 /**
  * The built-in providers and the model price catalog.
  * - Built-in providers are the registry's descriptors (providers/registry.ts):
- *   each names its instance config section (OPENAI_*, ANTHROPIC_*, GEMINI_*),
- *   and is available when its key or base URL is set; one without a config
- *   section (`mock`) is always available, so Tollgate can be tried without any
- *   provider account.
+ *   each names its instance config section (OPENAI_*, ANTHROPIC_*, GEMINI_*,
+ *   AZURE_OPENAI_*), and is available when its key or base URL is set (Azure
+ *   OpenAI: when both are, its models being the configured deployments'); one
+ *   without a config section (`mock`) is always available, so Tollgate can be
+ *   tried without any provider account.
  * - Prices come from the maintained @pydantic/genai-prices data for every model
  *   it knows, converted once per model to integer micro-USD per million tokens
  *   (bigint; the library's decimal USD values are rounded to the micro-dollar,
@@ -16,9 +17,9 @@
 import { calcPrice, findProvider } from "@pydantic/genai-prices";
 import type { Config } from "../config.js";
 import type { PriceInfo, PriceRates } from "./hooks.js";
-import type { ModelInfo, ProviderDescriptor } from "./providers/descriptor.js";
+import type { LibraryModels, ModelInfo, ProviderDescriptor } from "./providers/descriptor.js";
 import { providerDescriptor, PROVIDERS } from "./providers/registry.js";
-import type { NativeApi, ProviderFormat } from "./providers/types.js";
+import type { AzureSettings, NativeApi, ProviderFormat } from "./providers/types.js";
 
 export interface ProviderEntry {
   slug: string;
@@ -33,6 +34,8 @@ export interface ProviderEntry {
   models: Map<string, ModelInfo>;
   /** Built-ins accept model names beyond the known list (new releases); custom providers do not. */
   openModelList: boolean;
+  /** Azure OpenAI's API version and deployments (azure format only). */
+  azure?: AzureSettings;
 }
 
 /**
@@ -44,9 +47,10 @@ export function speaksNatively(p: Pick<ProviderEntry, "format" | "custom">, api:
   return api === "anthropic-messages" ? p.format === "anthropic" : p.format === "openai" && !p.custom;
 }
 
-/** The price library's models of a built-in provider, when its models are the library's. */
-function libraryModels(providerSlug: string) {
+/** The price library's models of a built-in provider, when its models are the library's (or priced as another's). */
+function libraryModels(providerSlug: string): LibraryModels | undefined {
   const models = providerDescriptor(providerSlug)?.models;
+  if (models?.kind === "deployments") return libraryModels(models.pricedAs);
   return models?.kind === "library" ? models : undefined;
 }
 
@@ -169,6 +173,7 @@ export function libraryModelIds(providerSlug: string): string[] {
 /** A built-in provider's known models: its fixed list, or the library's (featured ones first). */
 function knownModels(d: ProviderDescriptor): Map<string, ModelInfo> {
   if (d.models.kind === "fixed") return new Map(d.models.models.map((m) => [m.id, m]));
+  if (d.models.kind !== "library") return new Map();
   const models = new Map<string, ModelInfo>();
   for (const id of [...d.models.featured, ...libraryModelIds(d.id)]) {
     if (models.has(id)) continue;
@@ -178,9 +183,39 @@ function knownModels(d: ProviderDescriptor): Map<string, ModelInfo> {
   return models;
 }
 
+/**
+ * The built-in Azure OpenAI provider (both endpoint and key set): its models are the configured
+ * deployments' model names, priced as the price library prices them (null: unpriced).
+ */
+function azureEntry(d: ProviderDescriptor, config: Config): ProviderEntry | null {
+  const c = config.providers.azure;
+  if (!c.apiKey || !c.baseUrl) return null;
+  const models = new Map<string, ModelInfo>();
+  for (const id of Object.keys(c.deployments)) {
+    const known = libraryModel(d.id, id);
+    models.set(id, known ? { ...known } : { id, prices: null, embeddings: /embed/.test(id) });
+  }
+  return {
+    slug: d.id,
+    name: d.name,
+    format: d.id,
+    baseUrl: c.baseUrl.replace(/\/+$/, ""),
+    apiKey: c.apiKey,
+    custom: false,
+    models,
+    openModelList: false,
+    azure: { apiVersion: c.apiVersion, deployments: { ...c.deployments } },
+  };
+}
+
 export function builtInProviders(config: Config): Map<string, ProviderEntry> {
   const out = new Map<string, ProviderEntry>();
   for (const d of PROVIDERS) {
+    if (d.models.kind === "deployments") {
+      const entry = azureEntry(d, config);
+      if (entry) out.set(d.id, entry);
+      continue;
+    }
     const c = d.configKey ? config.providers[d.configKey] : undefined;
     if (d.configKey && !c?.apiKey && !c?.baseUrl) continue;
     out.set(d.id, {

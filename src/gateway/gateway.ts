@@ -165,7 +165,7 @@ export function createGateway(deps: GatewayDeps) {
       try {
         await adapters[entry.format].chat(
           { model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
-          { baseUrl: entry.baseUrl, apiKey: entry.apiKey, headers: entry.headers, model },
+          upstreamOf({ provider: entry, model, info: null, name: `${entry.slug}/${model}` }),
           {
             signal: AbortSignal.timeout(15_000),
             dispatcher: dispatcherFor({ provider: entry }),

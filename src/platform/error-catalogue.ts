@@ -152,6 +152,20 @@ export const ERROR_CATALOGUE = {
   BASE_URL_CREDENTIALS_IN_URL: { status: 400 },
   BASE_URL_FORBIDDEN_ADDRESS: { status: 400 },
   BASE_URL_PRIVATE_ADDRESS: { status: 400 },
+  AZURE_SETTINGS_FORMAT: {
+    status: 400,
+    message: 'apiVersion and deployments are Azure OpenAI settings: send them with format "azure".',
+  },
+  AZURE_API_KEY_REQUIRED: {
+    status: 400,
+    message: "An Azure OpenAI provider needs the resource's API key (Keys and Endpoint in the Azure portal).",
+  },
+  AZURE_ENDPOINT_INVALID: {
+    status: 400,
+    message:
+      "Use the resource endpoint only, e.g. https://my-resource.openai.azure.com: no /openai/… path and no ?api-version (the deployments and the API version have fields of their own).",
+  },
+  DEPLOYMENT_MODEL_UNKNOWN: { status: 400 },
 
   // Credits, usage reports and billing alerts
   INVALID_AMOUNT: { status: 400 },

@@ -12,7 +12,6 @@ export function emailDomain(email: string): string {
         .toLowerCase();
 }
 
-
 /**
  * A name is one line of text: no control characters (line breaks included).
  * Names end up in email subjects and bodies, where a line break could forge

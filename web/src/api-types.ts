@@ -193,11 +193,14 @@ export interface Provider {
   id: string;
   slug: string;
   name: string;
-  format: "openai" | "anthropic" | "gemini";
+  format: "openai" | "anthropic" | "gemini" | "azure";
   baseUrl: string;
   apiKeyHint: string;
   headerNames: string[];
   models: ProviderModel[];
+  /** Azure OpenAI only: the API version and model → deployment names. */
+  apiVersion?: string;
+  deployments?: Record<string, string>;
   createdAt: string;
   updatedAt: string;
 }

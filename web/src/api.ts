@@ -61,6 +61,8 @@ const CODE_FIELDS: Partial<Record<ErrorCode, string>> = {
   DEFAULT_MODEL_NOT_ALLOWED: "defaultModel",
   EXPIRY_IN_PAST: "expiresAt",
   DUPLICATE_MODEL: "models",
+  AZURE_ENDPOINT_INVALID: "baseUrl",
+  AZURE_API_KEY_REQUIRED: "apiKey",
 };
 
 /**

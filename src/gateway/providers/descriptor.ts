@@ -43,6 +43,16 @@ export interface FixedModels {
   models: readonly ModelInfo[];
 }
 
+/**
+ * A built-in provider whose models are the deployments its config section names (Azure OpenAI),
+ * each priced as the price library prices the model of the same name at another built-in provider.
+ */
+export interface DeploymentModels {
+  kind: "deployments";
+  /** The built-in provider whose library prices apply (e.g. "openai"). */
+  pricedAs: ProviderFormat;
+}
+
 export interface ProviderDescriptor {
   /** The built-in provider's slug and the wire format of its adapter. */
   readonly id: ProviderFormat;
@@ -58,7 +68,7 @@ export interface ProviderDescriptor {
    */
   readonly configKey?: keyof Config["providers"];
   /** The built-in provider's models. */
-  readonly models: LibraryModels | FixedModels;
+  readonly models: LibraryModels | FixedModels | DeploymentModels;
   /** Bare model names (without a `provider/` prefix) routed to the built-in provider. */
   readonly bareModels?: RegExp;
   /** The most tokens one image can cost on a model of this format (the credit hold counts each image at it). */

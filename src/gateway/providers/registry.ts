@@ -4,12 +4,13 @@
  * here, never from switches on a provider name.
  */
 import { anthropic } from "./anthropic/index.js";
+import { azure } from "./azure/index.js";
 import type { ProviderDescriptor } from "./descriptor.js";
 import { gemini } from "./gemini/index.js";
 import { mock } from "./mock/index.js";
 import { openai } from "./openai/index.js";
 
-export const PROVIDERS: readonly ProviderDescriptor[] = [openai, anthropic, gemini, mock];
+export const PROVIDERS: readonly ProviderDescriptor[] = [openai, anthropic, gemini, azure, mock];
 
 const byId = new Map<string, ProviderDescriptor>(PROVIDERS.map((d) => [d.id, d]));
 

@@ -25,7 +25,14 @@ import type {
 } from "../media.js";
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
 
-export type ProviderFormat = "openai" | "anthropic" | "gemini" | "mock";
+export type ProviderFormat = "openai" | "anthropic" | "gemini" | "azure" | "mock";
+
+/** An Azure OpenAI resource's settings: the API version it is called with, and each model's deployment name. */
+export interface AzureSettings {
+  apiVersion: string;
+  /** Model name (as clients send it) → deployment name; a model without one is its own deployment. */
+  deployments: Record<string, string>;
+}
 
 export interface UpstreamTarget {
   /** e.g. https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com */
@@ -35,6 +42,8 @@ export interface UpstreamTarget {
   headers?: Record<string, string>;
   /** Provider-side model id (without our `provider/` prefix). */
   model: string;
+  /** Azure OpenAI's API version and deployments (azure format only). */
+  azure?: AzureSettings;
 }
 
 export interface Timeouts {

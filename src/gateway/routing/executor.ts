@@ -96,6 +96,7 @@ export const upstreamOf = (target: ResolvedTarget): UpstreamTarget => ({
   apiKey: target.provider.apiKey,
   headers: target.provider.headers,
   model: target.model,
+  azure: target.provider.azure,
 });
 
 type CapabilityCall<K extends Capability> = NonNullable<ProviderAdapter[K]>;

@@ -12,6 +12,7 @@ import type { ModelInfo } from "../../gateway/providers/descriptor.js";
 import type { PriceInfo } from "../../gateway/hooks.js";
 import type { Db } from "../../platform/db/db.js";
 import type { SecretBox } from "../../platform/secretbox.js";
+import { azureSettings } from "./providers.azure.js";
 import * as repo from "./providers.repo.js";
 import type { StoredModel } from "./providers.schema.js";
 
@@ -54,6 +55,7 @@ export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
     custom: true,
     models,
     openModelList: false,
+    azure: azureSettings(row.format, row.settings),
   };
 }
 

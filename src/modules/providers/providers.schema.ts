@@ -1,21 +1,34 @@
 /**
  * Custom providers: an organization's own model endpoints (vLLM, Ollama, a
- * company proxy, any OpenAI-, Anthropic- or Gemini-format API).
+ * company proxy, any OpenAI-, Anthropic- or Gemini-format API, an Azure
+ * OpenAI resource).
  * Invariants:
  *  - the API key and extra headers are stored only sealed (AES-256-GCM, bound
  *    to org id + provider id: `platform/secretbox.ts`); responses show a hint;
  *  - prices are integer micro-USD per million tokens (bigint as text in JSON),
  *    default 0 — an org can run internal charge-back at its own rates;
- *  - slug unique per org and never a built-in provider's name.
+ *  - slug unique per org and never a built-in provider's name;
+ *  - `settings` holds what only one format has (Azure OpenAI: the API version
+ *    and the model → deployment names); it is empty for every other format.
  */
 import { jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
+import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_DEPLOYMENT_NAME } from "../../config-azure.js";
 import { usdField } from "../../platform/money-input.js";
 import { users } from "../../platform/auth/auth.schema.js";
 import { organizations } from "../organizations/organizations.schema.js";
 
-export const PROVIDER_FORMATS = ["openai", "anthropic", "gemini"] as const;
-export const RESERVED_PROVIDER_SLUGS = new Set(["openai", "anthropic", "gemini", "google", "mock", "tollgate", "v1"]);
+export const PROVIDER_FORMATS = ["openai", "anthropic", "gemini", "azure"] as const;
+export const RESERVED_PROVIDER_SLUGS = new Set([
+  "openai",
+  "anthropic",
+  "gemini",
+  "google",
+  "azure",
+  "mock",
+  "tollgate",
+  "v1",
+]);
 
 export interface StoredModel {
   id: string;
@@ -24,6 +37,12 @@ export interface StoredModel {
   inputMicroUsdPerM: string;
   cachedInputMicroUsdPerM: string;
   outputMicroUsdPerM: string;
+}
+
+/** Format-specific settings (Azure OpenAI's; `{}` for the other formats). */
+export interface ProviderSettings {
+  apiVersion?: string;
+  deployments?: Record<string, string>;
 }
 
 export const customProviders = pgTable(
@@ -42,6 +61,7 @@ export const customProviders = pgTable(
     apiKeyHint: text("api_key_hint").notNull(),
     headerNames: jsonb("header_names").$type<string[]>().notNull().default([]),
     models: jsonb("models").$type<StoredModel[]>().notNull().default([]),
+    settings: jsonb("settings").$type<ProviderSettings>().notNull().default({}),
     createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
@@ -50,13 +70,14 @@ export const customProviders = pgTable(
 );
 
 const price = usdField({ max: "1000000" }).optional().describe("USD per million tokens (at most 6 decimals).");
+const modelId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s/][^\s]*$/, "model ids have no spaces and do not start with /");
 const modelIn = z.strictObject({
-  id: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .regex(/^[^\s/][^\s]*$/, "model ids have no spaces and do not start with /"),
+  id: modelId,
   contextWindow: z.number().int().positive().max(100_000_000).optional(),
   maxOutputTokens: z.number().int().positive().max(10_000_000).optional(),
   inputPricePerMillion: price,
@@ -84,6 +105,21 @@ const headers = z
     "at most 20 headers; auth and transport headers are set by Tollgate",
   );
 
+const apiVersion = z
+  .string()
+  .trim()
+  .regex(AZURE_API_VERSION, "an API version like 2024-10-21 or 2025-04-01-preview")
+  .describe(`Azure OpenAI only: the API version (default ${AZURE_DEFAULT_API_VERSION}).`);
+const deployments = z
+  .record(
+    modelId,
+    z.string().trim().regex(AZURE_DEPLOYMENT_NAME, "deployment names are 1 to 64 letters, digits, '-', '_' or '.'"),
+  )
+  .refine((d) => Object.keys(d).length <= 500, "at most 500 deployments")
+  .describe(
+    "Azure OpenAI only: model name (as clients send it, one of `models`) → deployment name; a model without one is called on a deployment of its own name.",
+  );
+
 export const createProviderBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   slug: slug.optional(),
@@ -92,6 +128,8 @@ export const createProviderBody = z.strictObject({
   apiKey: z.string().max(4000).default(""),
   headers: headers.optional(),
   models: z.array(modelIn).max(500).default([]),
+  apiVersion: apiVersion.optional(),
+  deployments: deployments.optional(),
 });
 export const updateProviderBody = z
   .strictObject({
@@ -102,6 +140,8 @@ export const updateProviderBody = z
     apiKey: z.string().max(4000).optional(),
     headers: headers.optional(),
     models: z.array(modelIn).max(500).optional(),
+    apiVersion: apiVersion.optional(),
+    deployments: deployments.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, "Send at least one field.");
 
@@ -125,6 +165,10 @@ export const providerOut = z.object({
   apiKeyHint: z.string(),
   headerNames: z.array(z.string()),
   models: z.array(modelOut),
+  /** Azure OpenAI only. */
+  apiVersion: z.string().optional(),
+  /** Azure OpenAI only: model → deployment. */
+  deployments: z.record(z.string(), z.string()).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -15,6 +15,7 @@ import { assertCan } from "../../platform/permissions.js";
 import type { SecretBox } from "../../platform/secretbox.js";
 import type { ProviderEntry } from "../../gateway/catalog.js";
 import { validateBaseUrl } from "../../gateway/net/ssrf.js";
+import { azureSettings, providerSettings } from "./providers.azure.js";
 import { type ProviderDirectory, sealContext, toEntry } from "./providers.directory.js";
 import * as repo from "./providers.repo.js";
 import type { CreateProviderInput, StoredModel, UpdateProviderInput } from "./providers.schema.js";
@@ -55,6 +56,7 @@ export function providerOut(r: repo.ProviderRow) {
     baseUrl: r.baseUrl,
     apiKeyHint: r.apiKeyHint,
     headerNames: r.headerNames,
+    ...azureSettings(r.format, r.settings),
     models: r.models.map((m) => ({
       id: m.id,
       contextWindow: m.contextWindow,
@@ -68,7 +70,8 @@ export function providerOut(r: repo.ProviderRow) {
   };
 }
 
-const hint = (key: string) => (key ? (key.length > 8 ? `${key.slice(0, 3)}…${key.slice(-4)}` : "…") : "(none)");
+const NO_KEY = "(none)";
+const hint = (key: string) => (key ? (key.length > 8 ? `${key.slice(0, 3)}…${key.slice(-4)}` : "…") : NO_KEY);
 const slugFrom = (name: string) =>
   name
     .toLowerCase()
@@ -116,6 +119,7 @@ export function createProviderService(deps: {
       assertCan(ctx, "provider", "manage");
       const baseUrl = checkUrl(body.baseUrl);
       const models = toStoredModels(body.models);
+      const settings = providerSettings(body, { format: body.format, baseUrl, models, hasKey: body.apiKey !== "" });
       const id = newId();
       const slug = body.slug ?? slugFrom(body.name);
       try {
@@ -134,6 +138,7 @@ export function createProviderService(deps: {
             apiKeyHint: hint(body.apiKey),
             headerNames: Object.keys(body.headers ?? {}),
             models,
+            settings,
             createdBy: ctx.userId,
           });
           await recordAudit(tx, ctx, {
@@ -141,7 +146,7 @@ export function createProviderService(deps: {
             action: "provider.created",
             targetType: "provider",
             targetId: id,
-            metadata: { slug, format: body.format, baseUrl, models: models.map((m) => m.id) },
+            metadata: { slug, format: body.format, baseUrl, models: models.map((m) => m.id), ...settings },
           });
           return out;
         });
@@ -172,6 +177,16 @@ export function createProviderService(deps: {
         patch.apiKeyHint = hint(next.apiKey);
         patch.headerNames = Object.keys(next.headers);
       }
+      patch.settings = providerSettings(
+        body,
+        {
+          format: patch.format ?? current.format,
+          baseUrl: patch.baseUrl ?? current.baseUrl,
+          models: patch.models ?? current.models,
+          hasKey: (patch.apiKeyHint ?? current.apiKeyHint) !== NO_KEY,
+        },
+        current.settings,
+      );
       try {
         const row = await db.transaction(async (tx) => {
           const out = await repo.update(tx, ctx.orgId, current.id, patch);

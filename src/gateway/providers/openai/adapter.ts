@@ -48,6 +48,8 @@ export interface OpenAIAdapterOptions {
   maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** Azure-style `api-key` header instead of `Authorization: Bearer`. */
   auth?: "bearer" | "api-key";
+  /** The URL of an API path ("chat/completions", "embeddings") for a target (default: under its base URL). */
+  url?: (target: UpstreamTarget, path: string) => string;
 }
 
 /** Anthropic's signed thinking (Tollgate's reasoning_signature) is for Anthropic only: left out of the turn. */
@@ -59,6 +61,7 @@ function withoutAnthropicReasoning(m: ChatMessage): ChatMessage {
 
 export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapter {
   const label = o.label ?? "openai";
+  const urlFor = o.url ?? ((target: UpstreamTarget, path: string) => joinUrl(target.baseUrl, path));
 
   const headersFor = (target: UpstreamTarget, stream: boolean): Record<string, string> => {
     const h: Record<string, string> = {
@@ -112,7 +115,7 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
         );
       const stream = req.stream === true;
       const call = await postJson({
-        url: joinUrl(target.baseUrl, "chat/completions"),
+        url: urlFor(target, "chat/completions"),
         headers: headersFor(target, stream),
         body: buildBody(req, target),
         opts,
@@ -162,7 +165,7 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
 
     async embeddings(req: EmbeddingsRequest, target: UpstreamTarget, opts: CallOptions): Promise<EmbeddingsResult> {
       const call = await postJson({
-        url: joinUrl(target.baseUrl, "embeddings"),
+        url: urlFor(target, "embeddings"),
         headers: headersFor(target, false),
         body: { ...req, model: target.model },
         opts,

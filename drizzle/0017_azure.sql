@@ -1,0 +1,1 @@
+ALTER TABLE "custom_providers" ADD COLUMN "settings" jsonb DEFAULT '{}'::jsonb NOT NULL;
