@@ -8,6 +8,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, parseDeploymentList } from "./config-azure.js";
+import { type BedrockConfig, bedrockConfig } from "./config-bedrock.js";
+import {
+  keyJson,
+  parseServiceAccountKey,
+  VERTEX_DEFAULT_LOCATION,
+  VERTEX_LOCATION,
+  VERTEX_PROJECT,
+} from "./config-vertex.js";
 
 /** The instance's sign-up policy (`TOLLGATE_SIGNUP`; enforced by platform/auth/signup-policy.ts). */
 export type SignUpPolicy = { kind: "open" } | { kind: "invite-only" } | { kind: "domains"; domains: string[] };
@@ -148,6 +156,26 @@ const envSchema = z.object({
       return deployments;
     })
     .describe("model=deployment[,model=deployment…]: the models the built-in azure provider serves."),
+  GOOGLE_VERTEX_PROJECT: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v),
+    z
+      .string()
+      .regex(VERTEX_PROJECT, "must be a Google Cloud project id like my-project-123")
+      .optional()
+      .describe("The Google Cloud project of the built-in vertex provider."),
+  ),
+  GOOGLE_VERTEX_LOCATION: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v),
+    z
+      .string()
+      .regex(VERTEX_LOCATION, "must be a Vertex AI location like us-central1, europe-west4 or global")
+      .default(VERTEX_DEFAULT_LOCATION),
+  ),
+  GOOGLE_VERTEX_BASE_URL: optionalUrl,
+  GOOGLE_APPLICATION_CREDENTIALS: z
+    .string()
+    .optional()
+    .describe("Path of a service account's JSON key file (the built-in vertex provider's credentials)."),
   TOLLGATE_ALLOWED_PROVIDER_HOSTS: z.string().default(""),
   TOLLGATE_PRICE_OVERRIDES: z
     .string()
@@ -212,6 +240,13 @@ export interface Config {
     gemini: { apiKey?: string; baseUrl?: string };
     /** Offered once both the endpoint (baseUrl) and the key are set; its models are the deployments' models. */
     azure: { apiKey?: string; baseUrl?: string; apiVersion: string; deployments: Record<string, string> };
+    /**
+     * Offered once both the project and the key are set. `apiKey`: the service account key (JSON, the fields
+     * Tollgate uses) read from GOOGLE_APPLICATION_CREDENTIALS; `baseUrl`: the location's endpoint unless set.
+     */
+    vertex: { apiKey?: string; baseUrl?: string; project?: string; location: string };
+    /** From the standard AWS_* variables (config-bedrock.ts); offered once region, key id and secret are set. */
+    bedrock: BedrockConfig;
   };
   allowedProviderHosts: string[];
   /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
@@ -265,6 +300,27 @@ function azureConfigProblem(e: Env): string | null {
   return null;
 }
 
+/**
+ * The built-in Vertex AI provider: GOOGLE_VERTEX_PROJECT and the key file GOOGLE_APPLICATION_CREDENTIALS names.
+ * Without a project, the (standard, possibly unrelated) credentials variable is not read.
+ */
+function vertexConfig(e: Env): Config["providers"]["vertex"] | string {
+  const base = { baseUrl: e.GOOGLE_VERTEX_BASE_URL, location: e.GOOGLE_VERTEX_LOCATION };
+  if (!e.GOOGLE_VERTEX_PROJECT) return base;
+  const file = e.GOOGLE_APPLICATION_CREDENTIALS?.trim();
+  if (!file)
+    return "GOOGLE_APPLICATION_CREDENTIALS: set the path of the service account's JSON key file (GOOGLE_VERTEX_PROJECT is set)";
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    return `GOOGLE_APPLICATION_CREDENTIALS: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`;
+  }
+  const key = parseServiceAccountKey(text);
+  if (typeof key === "string") return `GOOGLE_APPLICATION_CREDENTIALS: ${key}`;
+  return { ...base, project: e.GOOGLE_VERTEX_PROJECT, apiKey: keyJson(key) };
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
@@ -273,6 +329,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
   const e = parsed.data;
   const azureProblem = azureConfigProblem(e);
   if (azureProblem) throw new ConfigError([azureProblem]);
+  const vertex = vertexConfig(e);
+  if (typeof vertex === "string") throw new ConfigError([vertex]);
+  const bedrock = bedrockConfig(source);
+  if (typeof bedrock === "string") throw new ConfigError([bedrock]);
   const port = e.PORT;
   const dataDir = path.resolve(e.TOLLGATE_DATA_DIR);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
@@ -321,6 +381,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
         apiVersion: e.AZURE_OPENAI_API_VERSION,
         deployments: e.AZURE_OPENAI_DEPLOYMENTS,
       },
+      vertex,
+      bedrock,
     },
     allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",")
       .map((h) => h.trim())

@@ -2,8 +2,13 @@
  * The built-in providers and the model price catalog.
  * - Built-in providers are the registry's descriptors (providers/registry.ts):
  *   each names its instance config section (OPENAI_*, ANTHROPIC_*, GEMINI_*,
- *   AZURE_OPENAI_*), and is available when its key or base URL is set (Azure
- *   OpenAI: when both are, its models being the configured deployments'); one
+ *   AZURE_OPENAI_*, GOOGLE_VERTEX_*), and is available when its key or base
+ *   URL is set (Azure OpenAI: when both are, its models being the configured
+ *   deployments'; Vertex AI: when its project and key are, its models being
+ *   the Gemini and Claude models of the price library, priced as Google's and
+ *   Anthropic's; Amazon Bedrock, from the standard AWS_* variables: when its
+ *   region, access key id and secret are, its models being the price
+ *   library's `aws` ones); one
  *   without a config section (`mock`) is always available, so Tollgate can be
  *   tried without any provider account.
  * - Prices come from the maintained @pydantic/genai-prices data for every model
@@ -19,7 +24,9 @@ import type { Config } from "../config.js";
 import type { PriceInfo, PriceRates } from "./hooks.js";
 import type { LibraryModels, ModelInfo, ProviderDescriptor } from "./providers/descriptor.js";
 import { providerDescriptor, PROVIDERS } from "./providers/registry.js";
-import type { AzureSettings, NativeApi, ProviderFormat } from "./providers/types.js";
+import type { AzureSettings, BedrockSettings, NativeApi, ProviderFormat, VertexSettings } from "./providers/types.js";
+import { bedrockBaseUrl } from "../config-bedrock.js";
+import { vertexBaseUrl } from "../config-vertex.js";
 
 export interface ProviderEntry {
   slug: string;
@@ -36,6 +43,10 @@ export interface ProviderEntry {
   openModelList: boolean;
   /** Azure OpenAI's API version and deployments (azure format only). */
   azure?: AzureSettings;
+  /** Vertex AI's project and location (vertex format only; `apiKey` is the service account key, JSON). */
+  vertex?: VertexSettings;
+  /** Amazon Bedrock's region and AWS credentials (bedrock format only; the secrets live here, `apiKey` is unset). */
+  bedrock?: BedrockSettings;
 }
 
 /**
@@ -47,10 +58,17 @@ export function speaksNatively(p: Pick<ProviderEntry, "format" | "custom">, api:
   return api === "anthropic-messages" ? p.format === "anthropic" : p.format === "openai" && !p.custom;
 }
 
-/** The price library's models of a built-in provider, when its models are the library's (or priced as another's). */
-function libraryModels(providerSlug: string): LibraryModels | undefined {
+/**
+ * The price library's models of a built-in provider, when its models are the library's (or priced as
+ * another's; a provider of several publishers' models: the publisher's of `model`).
+ */
+function libraryModels(providerSlug: string, model?: string): LibraryModels | undefined {
   const models = providerDescriptor(providerSlug)?.models;
   if (models?.kind === "deployments") return libraryModels(models.pricedAs);
+  if (models?.kind === "publishers") {
+    const publisher = model === undefined ? undefined : models.publishers.find((p) => p.models.test(model));
+    return publisher ? libraryModels(publisher.pricedAs) : undefined;
+  }
   return models?.kind === "library" ? models : undefined;
 }
 
@@ -127,7 +145,7 @@ export function libraryModel(providerSlug: string, model: string): ModelInfo | n
   const key = `${providerSlug}/${model}`;
   const hit = priceCache.get(key);
   if (hit !== undefined) return hit;
-  const libId = libraryModels(providerSlug)?.libraryProviderId;
+  const libId = libraryModels(providerSlug, model)?.libraryProviderId;
   let info: ModelInfo | null = null;
   if (libId) {
     const r = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId: libId });
@@ -156,6 +174,12 @@ const libraryLists = new Map<string, string[]>();
 export function libraryModelIds(providerSlug: string): string[] {
   const hit = libraryLists.get(providerSlug);
   if (hit) return hit;
+  const hosted = providerDescriptor(providerSlug)?.models;
+  if (hosted?.kind === "publishers") {
+    const all = hosted.publishers.flatMap((p) => libraryModelIds(p.pricedAs).filter((id) => p.models.test(id)));
+    libraryLists.set(providerSlug, all);
+    return all;
+  }
   const lib = libraryModels(providerSlug);
   const libId = lib?.libraryProviderId;
   const provider = libId ? findProvider({ providerId: libId }) : undefined;
@@ -173,9 +197,10 @@ export function libraryModelIds(providerSlug: string): string[] {
 /** A built-in provider's known models: its fixed list, or the library's (featured ones first). */
 function knownModels(d: ProviderDescriptor): Map<string, ModelInfo> {
   if (d.models.kind === "fixed") return new Map(d.models.models.map((m) => [m.id, m]));
-  if (d.models.kind !== "library") return new Map();
+  if (d.models.kind !== "library" && d.models.kind !== "publishers") return new Map();
   const models = new Map<string, ModelInfo>();
-  for (const id of [...d.models.featured, ...libraryModelIds(d.id)]) {
+  const featured = d.models.kind === "library" ? d.models.featured : [];
+  for (const id of [...featured, ...libraryModelIds(d.id)]) {
     if (models.has(id)) continue;
     const info = libraryModel(d.id, id);
     if (info) models.set(id, info);
@@ -208,11 +233,60 @@ function azureEntry(d: ProviderDescriptor, config: Config): ProviderEntry | null
   };
 }
 
+/**
+ * The built-in Vertex AI provider (both project and key set): the Gemini and Claude models the price
+ * library knows, priced as Google's and Anthropic's; other names of those publishers route too.
+ */
+function vertexEntry(d: ProviderDescriptor, config: Config): ProviderEntry | null {
+  const c = config.providers.vertex;
+  if (!c.apiKey || !c.project) return null;
+  return {
+    slug: d.id,
+    name: d.name,
+    format: d.id,
+    baseUrl: (c.baseUrl ?? vertexBaseUrl(c.location)).replace(/\/+$/, ""),
+    apiKey: c.apiKey,
+    custom: false,
+    models: knownModels(d),
+    openModelList: true,
+    vertex: { project: c.project, location: c.location },
+  };
+}
+
+/**
+ * The built-in Amazon Bedrock provider (region, access key id and secret set): the price library's
+ * `aws` models (featured ones first), other names routing too (inference profiles, new releases).
+ */
+function bedrockEntry(d: ProviderDescriptor, config: Config): ProviderEntry | null {
+  const c = config.providers.bedrock;
+  if (!c.apiKey || !c.accessKeyId || !c.region) return null;
+  return {
+    slug: d.id,
+    name: d.name,
+    format: d.id,
+    baseUrl: (c.baseUrl ?? bedrockBaseUrl(c.region)).replace(/\/+$/, ""),
+    custom: false,
+    models: knownModels(d),
+    openModelList: true,
+    bedrock: {
+      region: c.region,
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.apiKey,
+      ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+    },
+  };
+}
+
 export function builtInProviders(config: Config): Map<string, ProviderEntry> {
   const out = new Map<string, ProviderEntry>();
   for (const d of PROVIDERS) {
-    if (d.models.kind === "deployments") {
-      const entry = azureEntry(d, config);
+    if (d.configKey === "bedrock") {
+      const entry = bedrockEntry(d, config);
+      if (entry) out.set(d.id, entry);
+      continue;
+    }
+    if (d.models.kind === "deployments" || d.models.kind === "publishers") {
+      const entry = d.models.kind === "deployments" ? azureEntry(d, config) : vertexEntry(d, config);
       if (entry) out.set(d.id, entry);
       continue;
     }

@@ -166,6 +166,45 @@ export const ERROR_CATALOGUE = {
       "Use the resource endpoint only, e.g. https://my-resource.openai.azure.com: no /openai/… path and no ?api-version (the deployments and the API version have fields of their own).",
   },
   DEPLOYMENT_MODEL_UNKNOWN: { status: 400 },
+  VERTEX_SETTINGS_FORMAT: {
+    status: 400,
+    message:
+      'project, location, serviceAccountJson and tokenUrl are Vertex AI settings: send them with format "vertex".',
+  },
+  VERTEX_API_KEY_UNUSED: {
+    status: 400,
+    message:
+      "A Vertex AI provider authenticates with its service account key: send the key file as serviceAccountJson (apiKey is not used).",
+  },
+  VERTEX_PROJECT_REQUIRED: {
+    status: 400,
+    message: "A Vertex AI provider needs its Google Cloud project (project).",
+  },
+  VERTEX_KEY_REQUIRED: {
+    status: 400,
+    message:
+      "A Vertex AI provider needs a service account's JSON key (serviceAccountJson): IAM → Service accounts → Keys → Add key → JSON.",
+  },
+  VERTEX_KEY_INVALID: { status: 400 },
+  BEDROCK_SETTINGS_FORMAT: {
+    status: 400,
+    message:
+      'region, accessKeyId, secretAccessKey and sessionToken are Amazon Bedrock settings: send them with format "bedrock".',
+  },
+  BEDROCK_API_KEY_UNUSED: {
+    status: 400,
+    message:
+      "An Amazon Bedrock provider signs its requests with AWS credentials: send accessKeyId and secretAccessKey (apiKey is not used).",
+  },
+  BEDROCK_REGION_REQUIRED: {
+    status: 400,
+    message: "An Amazon Bedrock provider needs its AWS region (region), e.g. us-east-1.",
+  },
+  BEDROCK_CREDENTIALS_REQUIRED: {
+    status: 400,
+    message:
+      "Send AWS credentials whole: accessKeyId and secretAccessKey together, with sessionToken for temporary (STS) credentials.",
+  },
 
   // Credits, usage reports and billing alerts
   INVALID_AMOUNT: { status: 400 },

@@ -193,7 +193,7 @@ export interface Provider {
   id: string;
   slug: string;
   name: string;
-  format: "openai" | "anthropic" | "gemini" | "azure";
+  format: "openai" | "anthropic" | "gemini" | "azure" | "vertex" | "bedrock";
   baseUrl: string;
   apiKeyHint: string;
   headerNames: string[];
@@ -201,6 +201,13 @@ export interface Provider {
   /** Azure OpenAI only: the API version and model → deployment names. */
   apiVersion?: string;
   deployments?: Record<string, string>;
+  /** Vertex AI only: the project, the location, and a token URL of its own (the key is shown by its client_email). */
+  project?: string;
+  location?: string;
+  tokenUrl?: string;
+  /** Amazon Bedrock only: the region and the access key id (also the hint; the secret is never shown). */
+  region?: string;
+  accessKeyId?: string;
   createdAt: string;
   updatedAt: string;
 }

@@ -53,6 +53,20 @@ export interface DeploymentModels {
   pricedAs: ProviderFormat;
 }
 
+/**
+ * A built-in provider hosting several publishers' models (Vertex AI: Google's and Anthropic's): each
+ * publisher's models are the price library's models of another built-in provider, priced as there.
+ */
+export interface PublisherModels {
+  kind: "publishers";
+  publishers: ReadonlyArray<{
+    /** The model names of this publisher (e.g. /^claude-/). */
+    models: RegExp;
+    /** The built-in provider whose library models and prices apply (e.g. "anthropic"). */
+    pricedAs: ProviderFormat;
+  }>;
+}
+
 export interface ProviderDescriptor {
   /** The built-in provider's slug and the wire format of its adapter. */
   readonly id: ProviderFormat;
@@ -68,7 +82,7 @@ export interface ProviderDescriptor {
    */
   readonly configKey?: keyof Config["providers"];
   /** The built-in provider's models. */
-  readonly models: LibraryModels | FixedModels | DeploymentModels;
+  readonly models: LibraryModels | FixedModels | DeploymentModels | PublisherModels;
   /** Bare model names (without a `provider/` prefix) routed to the built-in provider. */
   readonly bareModels?: RegExp;
   /** The most tokens one image can cost on a model of this format (the credit hold counts each image at it). */

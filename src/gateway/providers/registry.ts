@@ -5,12 +5,14 @@
  */
 import { anthropic } from "./anthropic/index.js";
 import { azure } from "./azure/index.js";
+import { bedrock } from "./bedrock/index.js";
 import type { ProviderDescriptor } from "./descriptor.js";
 import { gemini } from "./gemini/index.js";
 import { mock } from "./mock/index.js";
 import { openai } from "./openai/index.js";
+import { vertex } from "./vertex/index.js";
 
-export const PROVIDERS: readonly ProviderDescriptor[] = [openai, anthropic, gemini, azure, mock];
+export const PROVIDERS: readonly ProviderDescriptor[] = [openai, anthropic, gemini, azure, vertex, bedrock, mock];
 
 const byId = new Map<string, ProviderDescriptor>(PROVIDERS.map((d) => [d.id, d]));
 

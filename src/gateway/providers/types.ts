@@ -25,13 +25,29 @@ import type {
 } from "../media.js";
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
 
-export type ProviderFormat = "openai" | "anthropic" | "gemini" | "azure" | "mock";
+export type ProviderFormat = "openai" | "anthropic" | "gemini" | "azure" | "vertex" | "bedrock" | "mock";
 
 /** An Azure OpenAI resource's settings: the API version it is called with, and each model's deployment name. */
 export interface AzureSettings {
   apiVersion: string;
   /** Model name (as clients send it) → deployment name; a model without one is its own deployment. */
   deployments: Record<string, string>;
+}
+
+/** A Vertex AI provider's project and location, and the token endpoint its key is exchanged at when not Google's. */
+export interface VertexSettings {
+  project: string;
+  location: string;
+  tokenUrl?: string;
+}
+
+/** The region and credentials of an AWS account's Bedrock runtime (an IAM user's keys, or STS temporary ones). */
+export interface BedrockSettings {
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** STS temporary credentials' session token (sent as `x-amz-security-token`, and signed). */
+  sessionToken?: string;
 }
 
 export interface UpstreamTarget {
@@ -44,6 +60,10 @@ export interface UpstreamTarget {
   model: string;
   /** Azure OpenAI's API version and deployments (azure format only). */
   azure?: AzureSettings;
+  /** Vertex AI's project and location (vertex format only; `apiKey` is then the service account key, JSON). */
+  vertex?: VertexSettings;
+  /** Amazon Bedrock's region and AWS credentials (bedrock format only; the requests are signed with them). */
+  bedrock?: BedrockSettings;
 }
 
 export interface Timeouts {

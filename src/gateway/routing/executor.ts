@@ -97,6 +97,8 @@ export const upstreamOf = (target: ResolvedTarget): UpstreamTarget => ({
   headers: target.provider.headers,
   model: target.model,
   azure: target.provider.azure,
+  vertex: target.provider.vertex,
+  bedrock: target.provider.bedrock,
 });
 
 type CapabilityCall<K extends Capability> = NonNullable<ProviderAdapter[K]>;

@@ -28,7 +28,7 @@ import * as providersRepo from "../providers/providers.repo.js";
 const BATCH_SIZE = 5_000;
 const EXAMPLES = 5;
 /** Providers served without a custom provider row (their prices come from the library or the operator). */
-const BUILT_IN = new Set(["openai", "anthropic", "gemini", "azure", "mock"]);
+const BUILT_IN = new Set(["openai", "anthropic", "gemini", "azure", "vertex", "bedrock", "mock"]);
 
 export interface RepriceWindow {
   orgId: string;

@@ -13,7 +13,9 @@ import type { PriceInfo } from "../../gateway/hooks.js";
 import type { Db } from "../../platform/db/db.js";
 import type { SecretBox } from "../../platform/secretbox.js";
 import { azureSettings } from "./providers.azure.js";
+import { bedrockSettings } from "./providers.bedrock.js";
 import * as repo from "./providers.repo.js";
+import { vertexSettings } from "./providers.vertex.js";
 import type { StoredModel } from "./providers.schema.js";
 
 export interface ProviderDirectory {
@@ -36,6 +38,8 @@ export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
     apiKey: string;
     headers: Record<string, string>;
   };
+  // A bedrock provider's sealed credential is its secret access key (and session token), never an API key.
+  const bedrock = bedrockSettings(row.format, row.settings, secret.apiKey);
   const models = new Map<string, ModelInfo>();
   for (const m of row.models) {
     models.set(m.id, {
@@ -50,12 +54,14 @@ export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
     name: row.name,
     format: row.format,
     baseUrl: row.baseUrl.replace(/\/+$/, ""),
-    apiKey: secret.apiKey || undefined,
+    apiKey: bedrock ? undefined : secret.apiKey || undefined,
     headers: secret.headers,
     custom: true,
     models,
     openModelList: false,
     azure: azureSettings(row.format, row.settings),
+    vertex: vertexSettings(row.format, row.settings),
+    bedrock,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Custom providers: an organization's own model endpoints (vLLM, Ollama, a
  * company proxy, any OpenAI-, Anthropic- or Gemini-format API, an Azure
- * OpenAI resource).
+ * OpenAI resource, a Google Vertex AI project, an AWS account's Bedrock).
  * Invariants:
  *  - the API key and extra headers are stored only sealed (AES-256-GCM, bound
  *    to org id + provider id: `platform/secretbox.ts`); responses show a hint;
@@ -9,22 +9,30 @@
  *    default 0 — an org can run internal charge-back at its own rates;
  *  - slug unique per org and never a built-in provider's name;
  *  - `settings` holds what only one format has (Azure OpenAI: the API version
- *    and the model → deployment names); it is empty for every other format.
+ *    and the model → deployment names; Vertex AI: the project, the location
+ *    and a token URL of its own); it is empty for every other format. A Vertex
+ *    AI provider's service account key is its sealed credential, in the API
+ *    key's place; Amazon Bedrock: the region and the access key id, its
+ *    secret access key and session token being the sealed credential.
  */
 import { jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_DEPLOYMENT_NAME } from "../../config-azure.js";
+import { AWS_ACCESS_KEY_ID, BEDROCK_REGION } from "../../config-bedrock.js";
+import { VERTEX_DEFAULT_LOCATION, VERTEX_LOCATION, VERTEX_PROJECT } from "../../config-vertex.js";
 import { usdField } from "../../platform/money-input.js";
 import { users } from "../../platform/auth/auth.schema.js";
 import { organizations } from "../organizations/organizations.schema.js";
 
-export const PROVIDER_FORMATS = ["openai", "anthropic", "gemini", "azure"] as const;
+export const PROVIDER_FORMATS = ["openai", "anthropic", "gemini", "azure", "vertex", "bedrock"] as const;
 export const RESERVED_PROVIDER_SLUGS = new Set([
   "openai",
   "anthropic",
   "gemini",
   "google",
   "azure",
+  "vertex",
+  "bedrock",
   "mock",
   "tollgate",
   "v1",
@@ -39,10 +47,15 @@ export interface StoredModel {
   outputMicroUsdPerM: string;
 }
 
-/** Format-specific settings (Azure OpenAI's; `{}` for the other formats). */
+/** Format-specific settings (Azure OpenAI's, Vertex AI's, Bedrock's; `{}` for the other formats). */
 export interface ProviderSettings {
   apiVersion?: string;
   deployments?: Record<string, string>;
+  project?: string;
+  location?: string;
+  tokenUrl?: string;
+  region?: string;
+  accessKeyId?: string;
 }
 
 export const customProviders = pgTable(
@@ -120,16 +133,70 @@ const deployments = z
     "Azure OpenAI only: model name (as clients send it, one of `models`) → deployment name; a model without one is called on a deployment of its own name.",
   );
 
+const project = z
+  .string()
+  .trim()
+  .regex(VERTEX_PROJECT, "a Google Cloud project id like my-project-123")
+  .describe("Vertex AI only: the Google Cloud project.");
+const location = z
+  .string()
+  .trim()
+  .regex(VERTEX_LOCATION, "a Vertex AI location like us-central1, europe-west4 or global")
+  .describe(`Vertex AI only: the location (default ${VERTEX_DEFAULT_LOCATION}).`);
+const serviceAccountJson = z
+  .string()
+  .max(20_000)
+  .describe("Vertex AI only: the service account's JSON key file, as downloaded (never returned).");
+const tokenUrl = z
+  .string()
+  .max(500)
+  .describe("Vertex AI only: the OAuth token endpoint (default: the key's token_uri, Google's); empty resets it.");
+
+const region = z
+  .string()
+  .trim()
+  .regex(BEDROCK_REGION, "an AWS region like us-east-1 or eu-central-1")
+  .describe("Amazon Bedrock only: the AWS region of the Bedrock runtime.");
+const accessKeyId = z
+  .string()
+  .trim()
+  .regex(AWS_ACCESS_KEY_ID, "an AWS access key id like AKIA… or ASIA… (capital letters and digits)")
+  .describe("Amazon Bedrock only: the access key id (shown as the hint).");
+const secretAccessKey = z
+  .string()
+  .min(1)
+  .max(1000)
+  .describe("Amazon Bedrock only: the secret access key (sent with accessKeyId; never returned).");
+const sessionToken = z
+  .string()
+  .max(4000)
+  .describe("Amazon Bedrock only: the STS session token of temporary credentials (never returned).");
+const bedrockFields = {
+  region: region.optional(),
+  accessKeyId: accessKeyId.optional(),
+  secretAccessKey: secretAccessKey.optional(),
+  sessionToken: sessionToken.optional(),
+};
+
 export const createProviderBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   slug: slug.optional(),
   format: z.enum(PROVIDER_FORMATS),
-  baseUrl: z.string().max(500),
+  baseUrl: z
+    .string()
+    .max(500)
+    .default("")
+    .describe("Required, except for Vertex AI (the location's endpoint) and Amazon Bedrock (the region's)."),
   apiKey: z.string().max(4000).default(""),
   headers: headers.optional(),
   models: z.array(modelIn).max(500).default([]),
   apiVersion: apiVersion.optional(),
   deployments: deployments.optional(),
+  project: project.optional(),
+  location: location.optional(),
+  serviceAccountJson: serviceAccountJson.optional(),
+  tokenUrl: tokenUrl.optional(),
+  ...bedrockFields,
 });
 export const updateProviderBody = z
   .strictObject({
@@ -142,6 +209,11 @@ export const updateProviderBody = z
     models: z.array(modelIn).max(500).optional(),
     apiVersion: apiVersion.optional(),
     deployments: deployments.optional(),
+    project: project.optional(),
+    location: location.optional(),
+    serviceAccountJson: serviceAccountJson.optional(),
+    tokenUrl: tokenUrl.optional(),
+    ...bedrockFields,
   })
   .refine((b) => Object.keys(b).length > 0, "Send at least one field.");
 
@@ -169,6 +241,13 @@ export const providerOut = z.object({
   apiVersion: z.string().optional(),
   /** Azure OpenAI only: model → deployment. */
   deployments: z.record(z.string(), z.string()).optional(),
+  /** Vertex AI only (the key's client_email is the hint). */
+  project: z.string().optional(),
+  location: z.string().optional(),
+  tokenUrl: z.string().optional(),
+  /** Amazon Bedrock only (the access key id is the hint too). */
+  region: z.string().optional(),
+  accessKeyId: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

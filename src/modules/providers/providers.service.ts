@@ -1,7 +1,9 @@
 /**
- * Custom provider rules (owner, admin). The base URL is checked against SSRF
- * rules at save time (the gateway's dispatcher checks the resolved address
- * again at connect time); the key is sealed before it touches the database and
+ * Custom provider rules (owner, admin). The base URL (and a Vertex AI token
+ * URL) is checked against SSRF rules at save time (the gateway's dispatcher
+ * checks the resolved address again at connect time); the key (a Vertex AI
+ * service account key, a Bedrock secret access key and session token
+ * included) is sealed before it touches the database and
  * never returned; every change is audited without the key and drops the org's
  * routing cache.
  */
@@ -16,7 +18,9 @@ import type { SecretBox } from "../../platform/secretbox.js";
 import type { ProviderEntry } from "../../gateway/catalog.js";
 import { validateBaseUrl } from "../../gateway/net/ssrf.js";
 import { azureSettings, providerSettings } from "./providers.azure.js";
+import { bedrockOut, bedrockProvider } from "./providers.bedrock.js";
 import { type ProviderDirectory, sealContext, toEntry } from "./providers.directory.js";
+import { vertexProvider, vertexSettings } from "./providers.vertex.js";
 import * as repo from "./providers.repo.js";
 import type { CreateProviderInput, StoredModel, UpdateProviderInput } from "./providers.schema.js";
 
@@ -57,6 +61,8 @@ export function providerOut(r: repo.ProviderRow) {
     apiKeyHint: r.apiKeyHint,
     headerNames: r.headerNames,
     ...azureSettings(r.format, r.settings),
+    ...vertexSettings(r.format, r.settings),
+    ...bedrockOut(r.format, r.settings),
     models: r.models.map((m) => ({
       id: m.id,
       contextWindow: m.contextWindow,
@@ -88,10 +94,14 @@ export function createProviderService(deps: {
 }) {
   const { db } = deps;
 
-  function checkUrl(url: string): string {
+  /** `what`: a Vertex AI token URL, checked by the same rules. */
+  function checkUrl(url: string, what?: "token"): string {
     const check = validateBaseUrl(url, deps.allowedHosts);
     if (!check.ok)
-      throw appError(`BASE_URL_${check.code.toUpperCase() as Uppercase<typeof check.code>}`, check.message);
+      throw appError(
+        `BASE_URL_${check.code.toUpperCase() as Uppercase<typeof check.code>}`,
+        what ? check.message.replace(/^The base URL/, "The token URL") : check.message,
+      );
     return check.url.toString().replace(/\/+$/, "");
   }
 
@@ -117,9 +127,15 @@ export function createProviderService(deps: {
 
     async create(ctx: OrgContext, body: CreateProviderInput) {
       assertCan(ctx, "provider", "manage");
-      const baseUrl = checkUrl(body.baseUrl);
+      // Vertex AI's and Bedrock's credentials are no plain API key: their plans have one shape.
+      const plan = vertexProvider(body, body.format, checkUrl) ?? bedrockProvider(body, body.format, checkUrl);
+      const baseUrl = plan?.baseUrl ?? checkUrl(body.baseUrl);
       const models = toStoredModels(body.models);
-      const settings = providerSettings(body, { format: body.format, baseUrl, models, hasKey: body.apiKey !== "" });
+      const settings = {
+        ...providerSettings(body, { format: body.format, baseUrl, models, hasKey: body.apiKey !== "" }),
+        ...plan?.settings,
+      };
+      const apiKey = plan?.key?.json ?? body.apiKey;
       const id = newId();
       const slug = body.slug ?? slugFrom(body.name);
       try {
@@ -131,11 +147,8 @@ export function createProviderService(deps: {
             name: body.name,
             format: body.format,
             baseUrl,
-            secret: deps.box.seal(
-              JSON.stringify({ apiKey: body.apiKey, headers: body.headers ?? {} }),
-              sealContext(ctx.orgId, id),
-            ),
-            apiKeyHint: hint(body.apiKey),
+            secret: deps.box.seal(JSON.stringify({ apiKey, headers: body.headers ?? {} }), sealContext(ctx.orgId, id)),
+            apiKeyHint: plan?.key?.hint ?? hint(body.apiKey),
             headerNames: Object.keys(body.headers ?? {}),
             models,
             settings,
@@ -165,32 +178,44 @@ export function createProviderService(deps: {
       if (body.name !== undefined) patch.name = body.name;
       if (body.slug !== undefined) patch.slug = body.slug;
       if (body.format !== undefined) patch.format = body.format;
-      if (body.baseUrl !== undefined) patch.baseUrl = checkUrl(body.baseUrl);
+      const format = body.format ?? current.format;
+      const plan = vertexProvider(body, format, checkUrl, current) ?? bedrockProvider(body, format, checkUrl, current);
+      if (plan) patch.baseUrl = plan.baseUrl;
+      else if (body.baseUrl !== undefined) patch.baseUrl = checkUrl(body.baseUrl);
       if (body.models !== undefined) patch.models = toStoredModels(body.models);
-      if (body.apiKey !== undefined || body.headers !== undefined) {
+      // A Vertex AI provider's key is its service account key, a Bedrock one's its AWS secret; one leaving the
+      // format drops it (it is no API key).
+      const leaving = current.format === "vertex" || current.format === "bedrock";
+      const apiKey = plan ? plan.key?.json : leaving ? (body.apiKey ?? "") : body.apiKey;
+      if (apiKey !== undefined || body.headers !== undefined) {
         const old = JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as {
           apiKey: string;
           headers: Record<string, string>;
         };
-        const next = { apiKey: body.apiKey ?? old.apiKey, headers: body.headers ?? old.headers };
+        const next = { apiKey: apiKey ?? old.apiKey, headers: body.headers ?? old.headers };
         patch.secret = deps.box.seal(JSON.stringify(next), sealContext(ctx.orgId, current.id));
-        patch.apiKeyHint = hint(next.apiKey);
+        patch.apiKeyHint = plan ? (plan.key?.hint ?? current.apiKeyHint) : hint(next.apiKey);
         patch.headerNames = Object.keys(next.headers);
       }
-      patch.settings = providerSettings(
-        body,
-        {
-          format: patch.format ?? current.format,
-          baseUrl: patch.baseUrl ?? current.baseUrl,
-          models: patch.models ?? current.models,
-          hasKey: (patch.apiKeyHint ?? current.apiKeyHint) !== NO_KEY,
-        },
-        current.settings,
-      );
+      patch.settings = {
+        ...providerSettings(
+          body,
+          {
+            format: patch.format ?? current.format,
+            baseUrl: patch.baseUrl ?? current.baseUrl,
+            models: patch.models ?? current.models,
+            hasKey: (patch.apiKeyHint ?? current.apiKeyHint) !== NO_KEY,
+          },
+          current.settings,
+        ),
+        ...plan?.settings,
+      };
       try {
         const row = await db.transaction(async (tx) => {
           const out = await repo.update(tx, ctx.orgId, current.id, patch);
-          const changed = Object.keys(body).map((k) => (k === "apiKey" ? "apiKey (replaced)" : k));
+          const changed = Object.keys(body).map((k) =>
+            ["apiKey", "serviceAccountJson", "secretAccessKey", "sessionToken"].includes(k) ? `${k} (replaced)` : k,
+          );
           await recordAudit(tx, ctx, {
             orgId: ctx.orgId,
             action: "provider.updated",

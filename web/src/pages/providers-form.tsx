@@ -4,7 +4,10 @@
  * with their prices. For the Azure OpenAI format it also takes the API version
  * and, per model, the deployment that serves it (empty: a deployment of the
  * model's own name). The key is sent only when typed (editing keeps the stored
- * one); Azure settings are sent only for the Azure format.
+ * one); Azure settings are sent only for the Azure format. The Google Vertex
+ * AI format takes a project, a location and a service account key instead of a
+ * base URL and an API key (providers-form-vertex.tsx); Amazon Bedrock a region
+ * and AWS credentials (providers-form-bedrock.tsx).
  */
 import { ActionIcon, Button, Group, Modal, PasswordInput, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
@@ -13,6 +16,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { AZURE_DEFAULT_API_VERSION } from "../../../src/config-azure";
 import { api, formErrors, orgUrl, type Provider } from "../api";
+import { BedrockFields, bedrockBody, bedrockInitialValues, bedrockValidate } from "./providers-form-bedrock";
+import { VertexFields, vertexBody, vertexInitialValues } from "./providers-form-vertex";
 
 interface ModelRow {
   id: string;
@@ -38,6 +43,8 @@ const FORMATS = [
   { value: "anthropic", label: "Anthropic" },
   { value: "gemini", label: "Google Gemini" },
   { value: "azure", label: "Azure OpenAI" },
+  { value: "vertex", label: "Google Vertex AI" },
+  { value: "bedrock", label: "Amazon Bedrock" },
 ];
 
 export function ProviderModal({
@@ -51,13 +58,22 @@ export function ProviderModal({
 }) {
   const qc = useQueryClient();
   const [general, setGeneral] = useState<string | null>(null);
+  const { vertexBaseUrl, ...vertexValues } = vertexInitialValues(provider);
+  const { bedrockBaseUrl, ...bedrockValues } = bedrockInitialValues(provider);
   const form = useForm({
     initialValues: {
       name: provider?.name ?? "",
       slug: provider?.slug ?? "",
       format: provider?.format ?? "openai",
-      baseUrl: provider?.baseUrl ?? "",
+      baseUrl:
+        provider?.format === "vertex"
+          ? vertexBaseUrl
+          : provider?.format === "bedrock"
+            ? bedrockBaseUrl
+            : (provider?.baseUrl ?? ""),
       apiKey: "",
+      ...vertexValues,
+      ...bedrockValues,
       apiVersion: provider?.apiVersion ?? "",
       models: provider
         ? provider.models.map(
@@ -75,14 +91,20 @@ export function ProviderModal({
     validate: {
       name: (v) => (v.trim() ? null : "Name is required."),
       baseUrl: (v, values) =>
-        /^https?:\/\/\S+$/.test(v)
+        /^https?:\/\/\S+$/.test(v) || ((values.format === "vertex" || values.format === "bedrock") && !v.trim())
           ? null
           : values.format === "azure"
             ? "Enter the resource's endpoint, e.g. https://my-resource.openai.azure.com"
             : "Enter the API's base URL, e.g. https://api.example.com/v1",
+      project: (v, values) => (values.format !== "vertex" || v.trim() ? null : "Project is required."),
+      region: bedrockValidate.region,
+      accessKeyId: bedrockValidate.accessKeyId,
+      secretAccessKey: (v, values) => bedrockValidate.secretAccessKey(v, values, provider),
     },
   });
   const azure = form.values.format === "azure";
+  const vertex = form.values.format === "vertex";
+  const bedrock = form.values.format === "bedrock";
   const save = useMutation({
     mutationFn: (v: typeof form.values) => {
       const rows = v.models.filter((m: ModelRow) => m.id.trim());
@@ -105,8 +127,16 @@ export function ProviderModal({
         );
         if (v.apiVersion.trim()) body.apiVersion = v.apiVersion.trim();
       }
+      if (v.format === "vertex") {
+        delete body.baseUrl;
+        Object.assign(body, vertexBody(v, provider));
+      }
+      if (v.format === "bedrock") {
+        delete body.baseUrl;
+        Object.assign(body, bedrockBody(v, provider));
+      }
       if (v.slug.trim() && v.slug !== provider?.slug) body.slug = v.slug.trim();
-      if (!provider || v.apiKey) body.apiKey = v.apiKey;
+      if (v.format !== "vertex" && v.format !== "bedrock" && (!provider || v.apiKey)) body.apiKey = v.apiKey;
       return provider
         ? api.patch<Provider>(orgUrl(org, `/providers/${provider.slug}`), body)
         : api.post<Provider>(orgUrl(org, "/providers"), body);
@@ -117,7 +147,23 @@ export function ProviderModal({
       onClose();
     },
     onError: (err) => {
-      const e = formErrors(err, ["name", "slug", "format", "baseUrl", "apiKey", "apiVersion", "models"]);
+      const e = formErrors(err, [
+        "name",
+        "slug",
+        "format",
+        "baseUrl",
+        "apiKey",
+        "apiVersion",
+        "models",
+        "project",
+        "location",
+        "serviceAccountJson",
+        "tokenUrl",
+        "region",
+        "accessKeyId",
+        "secretAccessKey",
+        "sessionToken",
+      ]);
       form.setErrors(e.fields);
       setGeneral(e.general ?? (e.fields.models ? `Models: ${e.fields.models}` : null));
     },
@@ -137,7 +183,7 @@ export function ProviderModal({
           </Group>
           <Group grow align="flex-start">
             <Select label="API format" data={FORMATS} allowDeselect={false} {...form.getInputProps("format")} />
-            {azure ? (
+            {vertex || bedrock ? null : azure ? (
               <TextInput
                 label="Endpoint"
                 placeholder="https://my-resource.openai.azure.com"
@@ -154,7 +200,9 @@ export function ProviderModal({
               />
             )}
           </Group>
-          <Group grow align="flex-start">
+          {vertex && <VertexFields form={form} provider={provider} />}
+          {bedrock && <BedrockFields form={form} provider={provider} />}
+          <Group grow align="flex-start" display={vertex || bedrock ? "none" : undefined}>
             <PasswordInput
               label="API key"
               description={

@@ -1,6 +1,8 @@
 /**
  * Organization providers: custom endpoints (OpenAI / Anthropic / Gemini format,
- * Azure OpenAI resources) with an encrypted key and their models and prices
+ * Azure OpenAI resources, Google Vertex AI projects, Amazon Bedrock) with an encrypted key
+ * (Vertex AI: a service account key, shown by its client_email; Bedrock: the AWS secret,
+ * shown by its access key id) and their models and prices
  * (and, for Azure, each model's deployment). Add, test, edit, delete; the
  * add / edit dialog is providers-form.tsx.
  */
@@ -93,6 +95,8 @@ export function ProvidersPage() {
                 {p.baseUrl} · key {p.apiKeyHint || "none"}
                 {p.headerNames.length ? ` · headers: ${p.headerNames.join(", ")}` : ""}
                 {p.apiVersion ? ` · API version ${p.apiVersion}` : ""}
+                {p.project ? ` · project ${p.project} in ${p.location}` : ""}
+                {p.region ? ` · region ${p.region}` : ""}
               </Text>
               {r && (
                 <Alert mt="xs" color={r.ok ? "green" : "red"} data-testid="provider-test-result">

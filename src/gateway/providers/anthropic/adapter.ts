@@ -8,6 +8,9 @@
  * - The first thinking block streams as `delta.reasoning_content`, its
  *   signature once after it, as `delta.reasoning_signature` (later blocks,
  *   interleaved between tool calls, are left out: see response.ts).
+ * - A host of the Messages API under its own addressing (Vertex AI) passes
+ *   `url`, `auth: "bearer"` and `bodyVersion`: the version then travels in the
+ *   body as `anthropic_version`, and the body names no model (the URL does).
  */
 import { finishFromAnthropic, type AnthropicResponse } from "../../formats/anthropic-wire.js";
 import type { ChatChunk, FinishReason, Usage } from "../../types.js";
@@ -45,18 +48,33 @@ export interface AnthropicAdapterOptions {
   label?: string;
   /** max_tokens when the request sets none (the API requires one). */
   defaultMaxTokens?: number;
+  /** The Messages URL for a target, streamed or not (default: `{baseUrl}/v1/messages`). */
+  url?: (target: UpstreamTarget, stream: boolean) => string;
+  /** `Authorization: Bearer` (an access token) instead of the `x-api-key` header. */
+  auth?: "x-api-key" | "bearer";
+  /** The API version sent in the body as `anthropic_version` (no header, no `model` field), e.g. "vertex-2023-10-16". */
+  bodyVersion?: string;
 }
 
 export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): ProviderAdapter {
   const label = o.label ?? "anthropic";
   const url = (base: string) => joinUrl(base, /\/v1\/?$/.test(base) ? "messages" : "v1/messages");
+  const messagesUrl = o.url ?? ((target: UpstreamTarget) => url(target.baseUrl));
+  const keyHeader = (key: string): Record<string, string> =>
+    o.auth === "bearer" ? { authorization: `Bearer ${key}` } : { "x-api-key": key };
   const headers = (target: UpstreamTarget, stream: boolean): Record<string, string> => ({
     ...safeExtraHeaders(target.headers),
-    "anthropic-version": ANTHROPIC_VERSION,
+    ...(o.bodyVersion ? {} : { "anthropic-version": ANTHROPIC_VERSION }),
     "content-type": "application/json",
     accept: stream ? "text/event-stream" : "application/json",
-    ...(target.apiKey ? { "x-api-key": target.apiKey } : {}),
+    ...(target.apiKey ? keyHeader(target.apiKey) : {}),
   });
+  /** The body as the host takes it: with the version in it and no model, when the version goes in the body. */
+  const hostBody = (body: Record<string, unknown>): Record<string, unknown> => {
+    if (!o.bodyVersion) return body;
+    const { model: _model, ...rest } = body;
+    return { anthropic_version: o.bodyVersion, ...rest };
+  };
 
   return {
     format: "anthropic",
@@ -84,9 +102,9 @@ export function createAnthropicAdapter(o: AnthropicAdapterOptions = {}): Provide
       const { body, jsonTool } = toAnthropicRequest(req, target.model, o.defaultMaxTokens);
       const stream = body.stream === true;
       const call = await postJson({
-        url: url(target.baseUrl),
+        url: messagesUrl(target, stream),
         headers: headers(target, stream),
-        body,
+        body: hostBody(body as unknown as Record<string, unknown>),
         opts,
         apiKey: target.apiKey,
         label,

@@ -2,7 +2,9 @@
  * Google Gemini adapter: generateContent / streamGenerateContent?alt=sse and
  * batchEmbedContents. Invariants:
  * - The API key travels only in the `x-goog-api-key` header, never in the URL
- *   (URLs end up in logs and traces); the model id is path-encoded.
+ *   (URLs end up in logs and traces); the model id is path-encoded. A host of
+ *   the same wire format under its own addressing (Vertex AI) passes `url` and
+ *   `auth: "bearer"` (its access token as `Authorization: Bearer`).
  * - Translation lives beside it: request.ts (canonical → generateContent),
  *   response.ts (answers and stream events), usage.ts.
  * - Embeddings report no usage: estimated, and flagged.
@@ -28,15 +30,30 @@ import { toGeminiRequest } from "./request.js";
 import { finishFromGemini, partsOf, type GenResponse } from "./response.js";
 import { usageFromGemini } from "./usage.js";
 
-export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter {
+export interface GeminiAdapterOptions {
+  label?: string;
+  /**
+   * The URL of a model method ("generateContent", "streamGenerateContent?alt=sse") for a target
+   * (default: `{baseUrl}/v1beta/models/{model}:{method}`).
+   */
+  url?: (target: UpstreamTarget, method: string) => string;
+  /** `Authorization: Bearer` (an access token) instead of the `x-goog-api-key` header. */
+  auth?: "api-key" | "bearer";
+}
+
+export function createGeminiAdapter(o: GeminiAdapterOptions = {}): ProviderAdapter {
   const label = o.label ?? "gemini";
   const base = (b: string) => (/\/v1(alpha|beta)?\d*\/?$/.test(b) ? b : joinUrl(b, "v1beta"));
   const modelPath = (m: string) => `models/${encodeURIComponent(m.replace(/^models\//, ""))}`;
+  const methodUrl =
+    o.url ?? ((t: UpstreamTarget, method: string) => joinUrl(base(t.baseUrl), `${modelPath(t.model)}:${method}`));
+  const keyHeader = (key: string): Record<string, string> =>
+    o.auth === "bearer" ? { authorization: `Bearer ${key}` } : { "x-goog-api-key": key };
   const headers = (t: UpstreamTarget, stream: boolean): Record<string, string> => ({
     ...safeExtraHeaders(t.headers),
     "content-type": "application/json",
     accept: stream ? "text/event-stream" : "application/json",
-    ...(t.apiKey ? { "x-goog-api-key": t.apiKey } : {}),
+    ...(t.apiKey ? keyHeader(t.apiKey) : {}),
   });
 
   return {
@@ -46,7 +63,7 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
         req,
         modelPath(target.model),
         {
-          url: joinUrl(base(target.baseUrl), `${modelPath(target.model)}:countTokens`),
+          url: methodUrl(target, "countTokens"),
           headers: headers(target, false),
           apiKey: target.apiKey,
           label,
@@ -55,10 +72,7 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
       ),
     async chat(req, target, opts): Promise<ChatResult> {
       const stream = req.stream === true;
-      const url = joinUrl(
-        base(target.baseUrl),
-        `${modelPath(target.model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`,
-      );
+      const url = methodUrl(target, stream ? "streamGenerateContent?alt=sse" : "generateContent");
       const call = await postJson({
         url,
         headers: headers(target, stream),
@@ -175,7 +189,7 @@ export function createGeminiAdapter(o: { label?: string } = {}): ProviderAdapter
         throw invalidRequest("unsupported_input", "This provider embeds text only (no token arrays).", "input");
       }
       const model = modelPath(target.model);
-      const url = joinUrl(base(target.baseUrl), `${model}:batchEmbedContents`);
+      const url = methodUrl(target, "batchEmbedContents");
       const body = {
         requests: inputs.map((text) => ({
           model: decodeURIComponent(model),
