@@ -17,7 +17,7 @@
 import { bedrockBaseUrl } from "../../config-bedrock.js";
 import type { BedrockSettings } from "../../gateway/providers/types.js";
 import { appError } from "../../platform/errors.js";
-import type { ProviderSettings } from "./providers.schema.js";
+import type { CredentialPlan, ProviderSettings, StoredProviderBase } from "./providers.schema.js";
 
 export interface BedrockInput {
   region?: string;
@@ -26,20 +26,6 @@ export interface BedrockInput {
   sessionToken?: string;
   apiKey?: string;
   baseUrl?: string;
-}
-
-/** What a bedrock provider saves: its settings, its checked base URL, and a new credential to seal (absent: keep it). */
-interface BedrockPlan {
-  settings: ProviderSettings;
-  baseUrl: string;
-  key?: { json: string; hint: string };
-}
-
-/** The stored provider being updated. */
-interface Current {
-  format: string;
-  baseUrl: string;
-  settings: ProviderSettings;
 }
 
 /** The sealed part of a bedrock provider's credentials. */
@@ -56,8 +42,8 @@ export function bedrockProvider(
   input: BedrockInput,
   format: string,
   checkUrl: (url: string) => string,
-  current?: Current,
-): BedrockPlan | null {
+  current?: StoredProviderBase,
+): CredentialPlan | null {
   const credentials = [input.accessKeyId, input.secretAccessKey, input.sessionToken];
   if (format !== "bedrock") {
     if ([input.region, ...credentials].some((v) => v !== undefined)) throw appError("BEDROCK_SETTINGS_FORMAT");
@@ -68,7 +54,7 @@ export function bedrockProvider(
   const region = input.region ?? was?.settings.region;
   if (!region) throw appError("BEDROCK_REGION_REQUIRED");
 
-  let key: BedrockPlan["key"];
+  let key: CredentialPlan["key"];
   let accessKeyId = was?.settings.accessKeyId;
   if (credentials.some((v) => v !== undefined) || !was) {
     if (!input.accessKeyId || !input.secretAccessKey) throw appError("BEDROCK_CREDENTIALS_REQUIRED");

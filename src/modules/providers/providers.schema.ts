@@ -58,6 +58,23 @@ export interface ProviderSettings {
   accessKeyId?: string;
 }
 
+/**
+ * What a provider whose credential is no plain API key (Vertex AI's service account, Bedrock's AWS keys) saves:
+ * its settings, its checked base URL, and a new credential to seal (absent: keep the stored one).
+ */
+export interface CredentialPlan {
+  settings: ProviderSettings;
+  baseUrl: string;
+  key?: { json: string; hint: string };
+}
+
+/** The stored provider an update starts from, as the per-format planners read it. */
+export interface StoredProviderBase {
+  format: string;
+  baseUrl: string;
+  settings: ProviderSettings;
+}
+
 export const customProviders = pgTable(
   "custom_providers",
   {

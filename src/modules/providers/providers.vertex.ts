@@ -16,7 +16,7 @@
 import { keyJson, parseServiceAccountKey, VERTEX_DEFAULT_LOCATION, vertexBaseUrl } from "../../config-vertex.js";
 import type { VertexSettings } from "../../gateway/providers/types.js";
 import { appError } from "../../platform/errors.js";
-import type { ProviderSettings } from "./providers.schema.js";
+import type { CredentialPlan, ProviderSettings, StoredProviderBase } from "./providers.schema.js";
 
 export interface VertexInput {
   project?: string;
@@ -27,20 +27,6 @@ export interface VertexInput {
   baseUrl?: string;
 }
 
-/** What a vertex provider saves: its settings, its checked base URL, and a new key to seal (absent: keep the stored one). */
-export interface VertexPlan {
-  settings: ProviderSettings;
-  baseUrl: string;
-  key?: { json: string; hint: string };
-}
-
-/** The stored provider being updated. */
-interface Current {
-  format: string;
-  baseUrl: string;
-  settings: ProviderSettings;
-}
-
 /** Checks a URL with the base URL's SSRF rules; `what` names it in the message. */
 type CheckUrl = (url: string, what?: "token") => string;
 
@@ -48,7 +34,7 @@ type CheckUrl = (url: string, what?: "token") => string;
  * The vertex plan of a provider being created or updated (`current`), or null when its format is not
  * vertex (after refusing vertex settings sent with another format).
  */
-export function vertexProvider(input: VertexInput, format: string, checkUrl: CheckUrl, current?: Current) {
+export function vertexProvider(input: VertexInput, format: string, checkUrl: CheckUrl, current?: StoredProviderBase) {
   if (format !== "vertex") {
     const sent = [input.project, input.location, input.serviceAccountJson, input.tokenUrl];
     if (sent.some((v) => v !== undefined)) throw appError("VERTEX_SETTINGS_FORMAT");
@@ -60,7 +46,7 @@ export function vertexProvider(input: VertexInput, format: string, checkUrl: Che
   if (!project) throw appError("VERTEX_PROJECT_REQUIRED");
   const location = input.location ?? was?.settings.location ?? VERTEX_DEFAULT_LOCATION;
 
-  let key: VertexPlan["key"];
+  let key: CredentialPlan["key"];
   let keyTokenUri: string | undefined;
   if (input.serviceAccountJson !== undefined) {
     const parsed = parseServiceAccountKey(input.serviceAccountJson);
@@ -82,7 +68,7 @@ export function vertexProvider(input: VertexInput, format: string, checkUrl: Che
       : checkUrl(vertexBaseUrl(location));
 
   const settings: ProviderSettings = { project, location, ...(tokenUrl ? { tokenUrl } : {}) };
-  const plan: VertexPlan = { settings, baseUrl, ...(key ? { key } : {}) };
+  const plan: CredentialPlan = { settings, baseUrl, ...(key ? { key } : {}) };
   return plan;
 }
 
