@@ -260,6 +260,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
     allowedHosts: config.allowedProviderHosts,
     probe: (entry, model) => gateway.probe(entry, model),
+    listModels: (entry) => gateway.listModels(entry),
   });
   const { auth, signUpGate, sso, scim, throttle, closeIdentity } = createIdentity({
     config,

@@ -39,3 +39,22 @@ export function parseDeploymentList(raw: string): Record<string, string> | strin
   }
   return out;
 }
+
+/** The built-in Azure OpenAI provider needs its endpoint, its key and at least one deployment, or none of them. */
+export function azureConfigProblem(e: {
+  AZURE_OPENAI_ENDPOINT?: string;
+  AZURE_OPENAI_API_KEY?: string;
+  AZURE_OPENAI_DEPLOYMENTS: Record<string, string>;
+}): string | null {
+  const endpoint = !!e.AZURE_OPENAI_ENDPOINT;
+  const key = !!e.AZURE_OPENAI_API_KEY;
+  const deployments = Object.keys(e.AZURE_OPENAI_DEPLOYMENTS).length > 0;
+  if (!endpoint && !key && !deployments) return null;
+  if (!endpoint) return "AZURE_OPENAI_ENDPOINT: set the resource's endpoint (https://<resource>.openai.azure.com)";
+  if (!key) return "AZURE_OPENAI_API_KEY: set the resource's key (Keys and Endpoint in the Azure portal)";
+  if (!deployments) return "AZURE_OPENAI_DEPLOYMENTS: name at least one deployment, e.g. gpt-4o=my-gpt4o";
+  const url = new URL(e.AZURE_OPENAI_ENDPOINT!);
+  if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname))
+    return "AZURE_OPENAI_ENDPOINT: only the resource's endpoint, without /openai/… or ?api-version (https://<resource>.openai.azure.com)";
+  return null;
+}

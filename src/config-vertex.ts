@@ -9,8 +9,9 @@
  *    accounts, authorized users) could make the auth library run commands or
  *    reach other hosts, so they are refused before any library sees them;
  *  - only the fields the token exchange needs are kept (see `keyJson`).
- * No imports: the config module reads this file, and it sits below everything.
+ * No imports but node's: the config module reads this file, and it sits below everything.
  */
+import { readFileSync } from "node:fs";
 
 /** Google's OAuth 2.0 token endpoint (the audience of a service account's signed assertion). */
 export const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
@@ -78,4 +79,38 @@ export function keyJson(k: ServiceAccountKey): string {
     client_email: k.clientEmail,
     ...(k.tokenUri ? { token_uri: k.tokenUri } : {}),
   });
+}
+
+/** The built-in Vertex AI provider's settings: `apiKey` is the service account key (JSON, the fields Tollgate uses). */
+export interface VertexConfig {
+  apiKey?: string;
+  baseUrl?: string;
+  project?: string;
+  location: string;
+}
+
+/**
+ * The built-in Vertex AI provider: GOOGLE_VERTEX_PROJECT and the key file GOOGLE_APPLICATION_CREDENTIALS names.
+ * Without a project, the (standard, possibly unrelated) credentials variable is not read.
+ */
+export function vertexConfig(e: {
+  GOOGLE_VERTEX_PROJECT?: string;
+  GOOGLE_VERTEX_LOCATION: string;
+  GOOGLE_VERTEX_BASE_URL?: string;
+  GOOGLE_APPLICATION_CREDENTIALS?: string;
+}): VertexConfig | string {
+  const base = { baseUrl: e.GOOGLE_VERTEX_BASE_URL, location: e.GOOGLE_VERTEX_LOCATION };
+  if (!e.GOOGLE_VERTEX_PROJECT) return base;
+  const file = e.GOOGLE_APPLICATION_CREDENTIALS?.trim();
+  if (!file)
+    return "GOOGLE_APPLICATION_CREDENTIALS: set the path of the service account's JSON key file (GOOGLE_VERTEX_PROJECT is set)";
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    return `GOOGLE_APPLICATION_CREDENTIALS: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`;
+  }
+  const key = parseServiceAccountKey(text);
+  if (typeof key === "string") return `GOOGLE_APPLICATION_CREDENTIALS: ${key}`;
+  return { ...base, project: e.GOOGLE_VERTEX_PROJECT, apiKey: keyJson(key) };
 }

@@ -7,14 +7,20 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, parseDeploymentList } from "./config-azure.js";
-import { type BedrockConfig, bedrockConfig } from "./config-bedrock.js";
 import {
-  keyJson,
-  parseServiceAccountKey,
+  AZURE_API_VERSION,
+  AZURE_DEFAULT_API_VERSION,
+  azureConfigProblem,
+  parseDeploymentList,
+} from "./config-azure.js";
+import { type BedrockConfig, bedrockConfig } from "./config-bedrock.js";
+import { type PresetConfig, presetsConfig } from "./config-presets.js";
+import {
   VERTEX_DEFAULT_LOCATION,
   VERTEX_LOCATION,
   VERTEX_PROJECT,
+  type VertexConfig,
+  vertexConfig,
 } from "./config-vertex.js";
 
 /** The instance's sign-up policy (`TOLLGATE_SIGNUP`; enforced by platform/auth/signup-policy.ts). */
@@ -240,14 +246,13 @@ export interface Config {
     gemini: { apiKey?: string; baseUrl?: string };
     /** Offered once both the endpoint (baseUrl) and the key are set; its models are the deployments' models. */
     azure: { apiKey?: string; baseUrl?: string; apiVersion: string; deployments: Record<string, string> };
-    /**
-     * Offered once both the project and the key are set. `apiKey`: the service account key (JSON, the fields
-     * Tollgate uses) read from GOOGLE_APPLICATION_CREDENTIALS; `baseUrl`: the location's endpoint unless set.
-     */
-    vertex: { apiKey?: string; baseUrl?: string; project?: string; location: string };
+    /** Offered once both the project and the key (read from GOOGLE_APPLICATION_CREDENTIALS) are set. */
+    vertex: VertexConfig;
     /** From the standard AWS_* variables (config-bedrock.ts); offered once region, key id and secret are set. */
     bedrock: BedrockConfig;
   };
+  /** The OpenAI-compatible vendors' presets turned on instance-wide (config-presets.ts), by preset id. */
+  presets: Record<string, PresetConfig>;
   allowedProviderHosts: string[];
   /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
   billing: { priceOverrides: string; markupPercent: string; allowUnpriced: boolean; credits: boolean };
@@ -285,42 +290,6 @@ function secretFromDataDir(dataDir: string): string {
   return secret;
 }
 
-/** The built-in Azure OpenAI provider needs its endpoint, its key and at least one deployment, or none of them. */
-function azureConfigProblem(e: Env): string | null {
-  const endpoint = !!e.AZURE_OPENAI_ENDPOINT;
-  const key = !!e.AZURE_OPENAI_API_KEY;
-  const deployments = Object.keys(e.AZURE_OPENAI_DEPLOYMENTS).length > 0;
-  if (!endpoint && !key && !deployments) return null;
-  if (!endpoint) return "AZURE_OPENAI_ENDPOINT: set the resource's endpoint (https://<resource>.openai.azure.com)";
-  if (!key) return "AZURE_OPENAI_API_KEY: set the resource's key (Keys and Endpoint in the Azure portal)";
-  if (!deployments) return "AZURE_OPENAI_DEPLOYMENTS: name at least one deployment, e.g. gpt-4o=my-gpt4o";
-  const url = new URL(e.AZURE_OPENAI_ENDPOINT!);
-  if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname))
-    return "AZURE_OPENAI_ENDPOINT: only the resource's endpoint, without /openai/… or ?api-version (https://<resource>.openai.azure.com)";
-  return null;
-}
-
-/**
- * The built-in Vertex AI provider: GOOGLE_VERTEX_PROJECT and the key file GOOGLE_APPLICATION_CREDENTIALS names.
- * Without a project, the (standard, possibly unrelated) credentials variable is not read.
- */
-function vertexConfig(e: Env): Config["providers"]["vertex"] | string {
-  const base = { baseUrl: e.GOOGLE_VERTEX_BASE_URL, location: e.GOOGLE_VERTEX_LOCATION };
-  if (!e.GOOGLE_VERTEX_PROJECT) return base;
-  const file = e.GOOGLE_APPLICATION_CREDENTIALS?.trim();
-  if (!file)
-    return "GOOGLE_APPLICATION_CREDENTIALS: set the path of the service account's JSON key file (GOOGLE_VERTEX_PROJECT is set)";
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    return `GOOGLE_APPLICATION_CREDENTIALS: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`;
-  }
-  const key = parseServiceAccountKey(text);
-  if (typeof key === "string") return `GOOGLE_APPLICATION_CREDENTIALS: ${key}`;
-  return { ...base, project: e.GOOGLE_VERTEX_PROJECT, apiKey: keyJson(key) };
-}
-
 export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
@@ -333,6 +302,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
   if (typeof vertex === "string") throw new ConfigError([vertex]);
   const bedrock = bedrockConfig(source);
   if (typeof bedrock === "string") throw new ConfigError([bedrock]);
+  const presets = presetsConfig(source);
+  if (typeof presets === "string") throw new ConfigError([presets]);
   const port = e.PORT;
   const dataDir = path.resolve(e.TOLLGATE_DATA_DIR);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
@@ -384,6 +355,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       vertex,
       bedrock,
     },
+    presets,
     allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",")
       .map((h) => h.trim())
       .filter(Boolean),

@@ -15,18 +15,43 @@
  *   it knows, converted once per model to integer micro-USD per million tokens
  *   (bigint; the library's decimal USD values are rounded to the micro-dollar,
  *   which is exact for every published price), every component and long-context
- *   tier included. Unknown models have `prices: null`: billing refuses them
- *   unless the operator allows unpriced models.
+ *   tier included (price-library.ts). Unknown models have `prices: null`:
+ *   billing refuses them unless the operator allows unpriced models.
+ * - Presets (config-presets.ts) turned on by the instance's variables are
+ *   built-in providers too, slug = the preset's id, in the OpenAI format: a
+ *   hosted vendor's models are the price library's for it, and any other name
+ *   routes (unpriced unless the library knows it); a self-hosted server's
+ *   models cost nothing.
+ * - A key variable listing several keys (comma-separated) gives the provider
+ *   several credentials of equal weight (see ProviderCredential).
  * - Bare model names are mapped to a provider by its descriptor's well-known prefixes.
  */
-import { calcPrice, findProvider } from "@pydantic/genai-prices";
 import type { Config } from "../config.js";
-import type { PriceInfo, PriceRates } from "./hooks.js";
+import { PROVIDER_PRESETS, presetById } from "../config-presets.js";
+import type { PriceInfo } from "./hooks.js";
+import { libraryIds, libraryPriced } from "./price-library.js";
 import type { LibraryModels, ModelInfo, ProviderDescriptor } from "./providers/descriptor.js";
 import { providerDescriptor, PROVIDERS } from "./providers/registry.js";
 import type { AzureSettings, BedrockSettings, NativeApi, ProviderFormat, VertexSettings } from "./providers/types.js";
 import { bedrockBaseUrl } from "../config-bedrock.js";
 import { vertexBaseUrl } from "../config-vertex.js";
+
+/**
+ * One of a provider's several credentials (two accounts of a vendor, an Azure OpenAI resource per region):
+ * a request goes to one of them, picked by weight, and fails over to the next before its first byte. Each
+ * has its own circuit breaker and, when set, its own requests-per-minute limit.
+ */
+export interface ProviderCredential {
+  /** Stable within its provider: names the credential in attempts, breakers and rate limits (never secret). */
+  id: string;
+  apiKey?: string;
+  /** This credential's own endpoint (another region's resource); the provider's when absent. */
+  baseUrl?: string;
+  /** Relative share of the traffic (positive). */
+  weight: number;
+  /** Requests per minute this credential takes at most (across replicas with Redis); none when absent. */
+  rpm?: number;
+}
 
 export interface ProviderEntry {
   slug: string;
@@ -39,8 +64,12 @@ export interface ProviderEntry {
   custom: boolean;
   /** Known models; for custom providers the only ones routable. */
   models: Map<string, ModelInfo>;
-  /** Built-ins accept model names beyond the known list (new releases); custom providers do not. */
+  /** Built-ins and presets accept model names beyond the known list (new releases); other custom providers do not. */
   openModelList: boolean;
+  /** The preset the provider was made from (config-presets.ts): its names beyond the list are priced as it says. */
+  preset?: string;
+  /** Two or more credentials to spread calls over (absent: `apiKey` is the provider's one credential). */
+  credentials?: ProviderCredential[];
   /** Azure OpenAI's API version and deployments (azure format only). */
   azure?: AzureSettings;
   /** Vertex AI's project and location (vertex format only; `apiKey` is the service account key, JSON). */
@@ -54,8 +83,10 @@ export interface ProviderEntry {
  * Messages; only the built-in OpenAI provider is known to speak Responses (OpenAI-compatible servers often
  * lack it), so other OpenAI-format providers get the Responses API translated to chat.
  */
-export function speaksNatively(p: Pick<ProviderEntry, "format" | "custom">, api: NativeApi): boolean {
-  return api === "anthropic-messages" ? p.format === "anthropic" : p.format === "openai" && !p.custom;
+export function speaksNatively(p: Pick<ProviderEntry, "format" | "custom" | "preset">, api: NativeApi): boolean {
+  return api === "anthropic-messages"
+    ? p.format === "anthropic"
+    : p.format === "openai" && !p.custom && p.preset === undefined;
 }
 
 /**
@@ -72,126 +103,54 @@ function libraryModels(providerSlug: string, model?: string): LibraryModels | un
   return models?.kind === "library" ? models : undefined;
 }
 
-type LibraryRate = number | { base: number; tiers: Array<{ start: number; price: number }> } | undefined;
-
-/** USD per million tokens (per thousand requests, per hour of audio) from the price data → micro-USD (bigint). */
-export function usdPerMillionToMicro(v: unknown): bigint {
-  const n = typeof v === "number" ? v : 0;
-  if (!Number.isFinite(n) || n <= 0) return 0n;
-  return BigInt(Math.round(n * 1_000_000));
-}
-
-/** The library's price keys → our components (keys we do not list are not per-token prices of a chat call). */
-const LIBRARY_KEYS: Array<[string, keyof PriceRates]> = [
-  ["input_mtok", "inputMicroUsdPerM"],
-  ["cache_read_mtok", "cachedInputMicroUsdPerM"],
-  ["output_mtok", "outputMicroUsdPerM"],
-  ["cache_write_mtok", "cacheWriteMicroUsdPerM"],
-  ["cache_write_1h_mtok", "cacheWrite1hMicroUsdPerM"],
-  ["input_audio_mtok", "audioInputMicroUsdPerM"],
-  ["cache_audio_read_mtok", "cachedAudioInputMicroUsdPerM"],
-  ["input_image_mtok", "imageInputMicroUsdPerM"],
-  ["output_reasoning_mtok", "reasoningMicroUsdPerM"],
-  ["output_audio_mtok", "audioOutputMicroUsdPerM"],
-  ["output_image_mtok", "imageOutputMicroUsdPerM"],
-  ["requests_kcount", "requestMicroUsdPerK"],
-  ["web_searches_kcount", "webSearchMicroUsdPerK"],
-  ["storage_searches_kcount", "fileSearchMicroUsdPerK"],
-  ["input_audio_hours", "audioInputMicroUsdPerHour"],
-];
-
-/** The component's rate for a request whose input exceeds `above` tokens (-1: the base rate). */
-function rateAt(v: LibraryRate, above: number): number | undefined {
-  if (v === undefined || typeof v === "number") return v;
-  let price = v.base;
-  for (const t of v.tiers) if (above >= t.start) price = t.price;
-  return price;
-}
-
-function ratesAt(p: Record<string, unknown>, above: number): PriceRates {
-  const r: PriceRates = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
-  for (const [key, field] of LIBRARY_KEYS) {
-    const v = rateAt(p[key] as LibraryRate, above);
-    if (v !== undefined) r[field] = usdPerMillionToMicro(v);
-  }
-  // Without a cache-read price, cache reads are plain input (as the library prices them).
-  if (p.cache_read_mtok === undefined) r.cachedInputMicroUsdPerM = r.inputMicroUsdPerM;
-  return r;
-}
-
-/** Every component of the library's price, long-context tiers included, in micro-USD. */
-export function fromLibraryPrice(p: Record<string, unknown>): PriceInfo {
-  const price: PriceInfo = ratesAt(p, -1);
-  const starts = new Set<number>();
-  for (const v of Object.values(p))
-    if (v && typeof v === "object" && Array.isArray((v as { tiers?: unknown }).tiers))
-      for (const t of (v as { tiers: Array<{ start: number }> }).tiers) starts.add(t.start);
-  // The library applies a tier when the input tokens exceed its start.
-  if (starts.size)
-    price.tiers = [...starts]
-      .sort((a, b) => a - b)
-      .map((start) => ({ aboveInputTokens: start, rates: ratesAt(p, start) }));
-  return price;
-}
-
-const priceCache = new Map<string, ModelInfo | null>();
+const FREE: PriceInfo = { inputMicroUsdPerM: 0n, cachedInputMicroUsdPerM: 0n, outputMicroUsdPerM: 0n };
+const freeModels = new Map<string, ModelInfo>();
 
 /**
- * A built-in provider's model as the price library knows it (prices and context window),
- * for any model name the library matches (dated snapshots included), not only the featured
- * ones; null when the library does not know it. Cached per name.
+ * A built-in provider's model, or a preset's (`providerSlug`: the preset's id), as the price library
+ * knows it (prices and context window), for any model name the library matches (dated snapshots
+ * included), not only the featured ones; null when the library does not know it. A self-hosted
+ * preset's model the library does not know costs nothing (the team's own hardware).
  */
 export function libraryModel(providerSlug: string, model: string): ModelInfo | null {
-  const key = `${providerSlug}/${model}`;
-  const hit = priceCache.get(key);
-  if (hit !== undefined) return hit;
-  const libId = libraryModels(providerSlug, model)?.libraryProviderId;
-  let info: ModelInfo | null = null;
-  if (libId) {
-    const r = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId: libId });
-    if (r) {
-      info = {
-        id: model,
-        contextWindow: r.model.context_window,
-        prices: fromLibraryPrice(r.model_price as Record<string, unknown>),
-        embeddings: /embed/.test(model),
-      };
-    }
+  const preset = presetById(providerSlug);
+  const libId = preset ? preset.pricedAs : libraryModels(providerSlug, model)?.libraryProviderId;
+  const info = libId ? libraryPriced(libId, model) : null;
+  if (info || !preset?.selfHosted) return info;
+  let free = freeModels.get(model);
+  if (!free) {
+    free = { id: model, prices: FREE, embeddings: /embed/.test(model) };
+    if (freeModels.size > 10_000) freeModels.clear();
+    freeModels.set(model, free);
   }
-  if (priceCache.size > 10_000) priceCache.clear();
-  priceCache.set(key, info);
-  return info;
+  return free;
 }
 
-const libraryLists = new Map<string, string[]>();
+/**
+ * A provider's model: its own list first; for a provider taking names beyond it (built-ins, presets), the
+ * price library's price (null: unknown, billing decides). Undefined: the provider does not serve it.
+ */
+export function modelInfo(
+  provider: Pick<ProviderEntry, "slug" | "models" | "openModelList" | "preset">,
+  model: string,
+): ModelInfo | null | undefined {
+  const listed = provider.models.get(model);
+  if (listed) return listed;
+  return provider.openModelList ? libraryModel(provider.preset ?? provider.slug, model) : undefined;
+}
 
 /**
- * Every model id the price library lists for a built-in provider that its chat or
- * embeddings API serves: not deprecated, and priced under its own id (an entry whose
- * id its own match rule does not cover would be priced as another model, or not at all).
- * Computed once per provider.
+ * Every model id the price library lists for a built-in provider (or a preset) that its chat or
+ * embeddings API serves (see `libraryIds`). Computed once per provider.
  */
 export function libraryModelIds(providerSlug: string): string[] {
-  const hit = libraryLists.get(providerSlug);
-  if (hit) return hit;
   const hosted = providerDescriptor(providerSlug)?.models;
-  if (hosted?.kind === "publishers") {
-    const all = hosted.publishers.flatMap((p) => libraryModelIds(p.pricedAs).filter((id) => p.models.test(id)));
-    libraryLists.set(providerSlug, all);
-    return all;
-  }
+  if (hosted?.kind === "publishers")
+    return hosted.publishers.flatMap((p) => libraryModelIds(p.pricedAs).filter((id) => p.models.test(id)));
+  const pricedAs = presetById(providerSlug)?.pricedAs;
+  if (pricedAs) return libraryIds(pricedAs);
   const lib = libraryModels(providerSlug);
-  const libId = lib?.libraryProviderId;
-  const provider = libId ? findProvider({ providerId: libId }) : undefined;
-  const skip = lib?.notServed;
-  const ids: string[] = [];
-  for (const m of provider?.models ?? []) {
-    if (m.deprecated || skip?.test(m.id)) continue;
-    if (calcPrice({ input_tokens: 0, output_tokens: 0 }, m.id, { providerId: libId })?.model.id !== m.id) continue;
-    ids.push(m.id);
-  }
-  libraryLists.set(providerSlug, ids);
-  return ids;
+  return lib ? libraryIds(lib.libraryProviderId, lib.notServed) : [];
 }
 
 /** A built-in provider's known models: its fixed list, or the library's (featured ones first). */
@@ -225,7 +184,7 @@ function azureEntry(d: ProviderDescriptor, config: Config): ProviderEntry | null
     name: d.name,
     format: d.id,
     baseUrl: c.baseUrl.replace(/\/+$/, ""),
-    apiKey: c.apiKey,
+    ...envKeys(c.apiKey),
     custom: false,
     models,
     openModelList: false,
@@ -277,6 +236,42 @@ function bedrockEntry(d: ProviderDescriptor, config: Config): ProviderEntry | nu
   };
 }
 
+/**
+ * A key variable's keys: one is the provider's `apiKey`; several (comma-separated) are its credentials,
+ * equally weighted, named 1, 2, … in order.
+ */
+export function envKeys(raw: string | string[] | undefined): Pick<ProviderEntry, "apiKey" | "credentials"> {
+  const keys = (Array.isArray(raw) ? raw : (raw ?? "").split(",")).map((k) => k.trim()).filter(Boolean);
+  if (keys.length < 2) return { apiKey: keys[0] };
+  return { apiKey: keys[0], credentials: keys.map((apiKey, i) => ({ id: String(i + 1), apiKey, weight: 1 })) };
+}
+
+/** The presets the instance turned on: OpenAI-format built-ins named by their preset's id. */
+function presetEntries(config: Config): ProviderEntry[] {
+  const out: ProviderEntry[] = [];
+  for (const p of PROVIDER_PRESETS) {
+    const c = config.presets[p.id];
+    if (!c) continue;
+    const models = new Map<string, ModelInfo>();
+    for (const id of libraryModelIds(p.id)) {
+      const info = libraryModel(p.id, id);
+      if (info) models.set(id, info);
+    }
+    out.push({
+      slug: p.id,
+      name: p.name,
+      format: "openai",
+      baseUrl: (c.baseUrl ?? p.baseUrl).replace(/\/+$/, ""),
+      ...envKeys(c.apiKeys),
+      custom: false,
+      models,
+      openModelList: true,
+      preset: p.id,
+    });
+  }
+  return out;
+}
+
 export function builtInProviders(config: Config): Map<string, ProviderEntry> {
   const out = new Map<string, ProviderEntry>();
   for (const d of PROVIDERS) {
@@ -297,12 +292,13 @@ export function builtInProviders(config: Config): Map<string, ProviderEntry> {
       name: d.name,
       format: d.id,
       baseUrl: (c?.baseUrl ?? d.defaultBaseUrl).replace(/\/+$/, ""),
-      ...(c ? { apiKey: c.apiKey } : {}),
+      ...(c ? envKeys(c.apiKey) : {}),
       custom: false,
       models: knownModels(d),
       openModelList: d.models.kind === "library",
     });
   }
+  for (const entry of presetEntries(config)) out.set(entry.slug, entry);
   return out;
 }
 

@@ -12,7 +12,7 @@ import type { Config } from "../config.js";
 import { proxyTrust } from "../platform/http.js";
 import type { CallAbort } from "./abort.js";
 import { SHUTTING_DOWN } from "./call.js";
-import type { ProviderEntry } from "./catalog.js";
+import type { ProviderCredential, ProviderEntry } from "./catalog.js";
 import type { GatewayError } from "./errors.js";
 import type { ExchangeLog } from "./exchange.js";
 import { mediaRoutes } from "./endpoints/media-routes.js";
@@ -30,6 +30,15 @@ import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor, upstreamOf } from "./routing/executor.js";
 import { responsesRoutes } from "./responses/endpoint.js";
 import type { ResponseStore } from "./responses/store.js";
+
+/** A connection test's answer (per credential too, when the provider has several). */
+export interface ProbeResult {
+  ok: boolean;
+  latencyMs: number;
+  model: string | null;
+  error: { kind: string; status: number | null; message: string } | null;
+  credentials?: Array<{ id: string; ok: boolean; latencyMs: number; error: ProbeResult["error"] }>;
+}
 
 export interface GatewayDeps {
   config: Config;
@@ -57,6 +66,8 @@ export interface GatewayDeps {
 const LOG_BODY_LIMIT = 64 * 1024;
 /** A token count answers in well under this; longer is a stuck upstream. */
 const COUNT_TOKENS_TOTAL_MS = 60_000;
+/** A connection test or a model list answers within this, or counts as failed. */
+const PROBE_MS = 15_000;
 const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 300_000 };
 
 export function createGateway(deps: GatewayDeps) {
@@ -74,6 +85,7 @@ export function createGateway(deps: GatewayDeps) {
     connectTimeoutMs: timeouts.connectMs,
   });
   const dispatcherFor = (t: { provider: { custom: boolean } }) => (t.provider.custom ? guardedAgent : instanceAgent);
+  const rateLimits = deps.rateLimits ?? createMemoryRateLimitStore();
   const execute = createExecutor({
     adapters,
     breakers,
@@ -81,6 +93,7 @@ export function createGateway(deps: GatewayDeps) {
     timeouts,
     retriesPerTarget: 2,
     baseBackoffMs: 200,
+    credentialLimits: rateLimits,
   });
 
   // What every call shares. The shutdown deadline aborts the calls still running (one listener for all).
@@ -112,7 +125,7 @@ export function createGateway(deps: GatewayDeps) {
   const models = createModelList(deps.pricing);
   const front = createGatewayFront({
     verify: deps.verify,
-    rateLimits: deps.rateLimits ?? createMemoryRateLimitStore(),
+    rateLimits,
     testKeyRpm: 60,
     bodyLimit: 16 * 1024 * 1024,
     checkBody: deps.checkBody,
@@ -148,13 +161,41 @@ export function createGateway(deps: GatewayDeps) {
     trustProxy: proxyTrust(deps.config.trustProxy),
   });
 
+  const probeOptions = (entry: ProviderEntry) => ({
+    signal: AbortSignal.timeout(PROBE_MS),
+    dispatcher: dispatcherFor({ provider: entry }),
+    timeouts: { ...timeouts, firstByteMs: PROBE_MS, totalMs: PROBE_MS },
+  });
+
+  /** One tiny request to `model` with the provider's key, or with one of its credentials. */
+  async function probeOne(entry: ProviderEntry, model: string, credential?: ProviderCredential) {
+    const started = performance.now();
+    try {
+      await adapters[entry.format].chat(
+        { model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
+        upstreamOf({ provider: entry, model, info: null, name: `${entry.slug}/${model}` }, credential),
+        probeOptions(entry),
+      );
+      return { ok: true, latencyMs: Math.round(performance.now() - started), error: null };
+    } catch (err) {
+      const e = err instanceof UpstreamError ? err : new UpstreamError("protocol", (err as Error).message);
+      return {
+        ok: false,
+        latencyMs: Math.round(performance.now() - started),
+        error: { kind: e.kind as string, status: e.status ?? null, message: e.message },
+      };
+    }
+  }
+
   return {
     /** The front the HTTP server hands gateway requests to, ahead of Fastify (see front.ts). */
     front: front as GatewayFront,
 
-    /** "Test connection" for a custom provider: one tiny, non-streamed request. */
-    async probe(entry: ProviderEntry, model: string | null) {
-      const started = performance.now();
+    /**
+     * "Test connection" for a custom provider: one tiny, non-streamed request (one per credential when it
+     * has several; the answer is ok when every one is).
+     */
+    async probe(entry: ProviderEntry, model: string | null): Promise<ProbeResult> {
       if (!model)
         return {
           ok: false,
@@ -162,26 +203,25 @@ export function createGateway(deps: GatewayDeps) {
           model: null,
           error: { kind: "no_model", status: null, message: "Add a model to the provider first." },
         };
-      try {
-        await adapters[entry.format].chat(
-          { model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
-          upstreamOf({ provider: entry, model, info: null, name: `${entry.slug}/${model}` }),
-          {
-            signal: AbortSignal.timeout(15_000),
-            dispatcher: dispatcherFor({ provider: entry }),
-            timeouts: { ...timeouts, firstByteMs: 15_000, totalMs: 15_000 },
-          },
-        );
-        return { ok: true, latencyMs: Math.round(performance.now() - started), model, error: null };
-      } catch (err) {
-        const e = err instanceof UpstreamError ? err : new UpstreamError("protocol", (err as Error).message);
-        return {
-          ok: false,
-          latencyMs: Math.round(performance.now() - started),
-          model,
-          error: { kind: e.kind, status: e.status ?? null, message: e.message },
-        };
-      }
+      if (!entry.credentials) return { ...(await probeOne(entry, model)), model };
+      const results = [];
+      for (const c of entry.credentials) results.push({ id: c.id, ...(await probeOne(entry, model, c)) });
+      const failed = results.find((r) => !r.ok);
+      return {
+        ok: !failed,
+        latencyMs: Math.max(...results.map((r) => r.latencyMs)),
+        model,
+        error: failed?.error ? { ...failed.error, message: `Credential ${failed.id}: ${failed.error.message}` } : null,
+        credentials: results,
+      };
+    },
+
+    /** The model ids a custom provider's upstream lists (its format's list endpoint), through its dispatcher. */
+    async listModels(entry: ProviderEntry): Promise<string[]> {
+      const adapter = adapters[entry.format];
+      if (!adapter.listModels) throw new UpstreamError("protocol", `The ${entry.format} format has no model list`);
+      const target = { provider: entry, model: "", info: null, name: entry.slug };
+      return adapter.listModels(upstreamOf(target, entry.credentials?.[0]), probeOptions(entry));
     },
 
     breakers,

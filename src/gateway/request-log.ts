@@ -11,10 +11,23 @@ import type { Usage } from "./types.js";
 export interface Attempt {
   /** "provider/model". */
   target: string;
-  outcome: "ok" | "error" | "skipped_circuit_open";
+  /** Which of the provider's credentials, when it has several (its id, never the key). */
+  credential?: string;
+  /** Skipped: the circuit is open, or the credential is at its own requests-per-minute limit. */
+  outcome: "ok" | "error" | "skipped_circuit_open" | "skipped_rate_limited";
   errorKind?: string;
   status?: number;
   ms: number;
+}
+
+/** Whether an attempt reached the upstream (a skipped one did not). */
+export const wentUpstream = (a: Attempt): boolean => a.outcome === "ok" || a.outcome === "error";
+
+/** How many calls went upstream (the `x-tollgate-attempts` header). */
+export function countTried(attempts: readonly Attempt[]): number {
+  let n = 0;
+  for (const a of attempts) if (wentUpstream(a)) n++;
+  return n;
 }
 
 /** The gateway endpoints that keep a log record. */

@@ -186,6 +186,29 @@ export const ERROR_CATALOGUE = {
       "A Vertex AI provider needs a service account's JSON key (serviceAccountJson): IAM → Service accounts → Keys → Add key → JSON.",
   },
   VERTEX_KEY_INVALID: { status: 400 },
+  PRESET_FORMAT: {
+    status: 400,
+    message: 'Presets are OpenAI-compatible vendors: leave format out, or send "openai".',
+  },
+  DISCOVERY_FORMAT: {
+    status: 400,
+    message: "Model discovery lists an OpenAI-format provider's /models; enter this provider's models instead.",
+  },
+  DISCOVERY_FAILED: { status: 502 },
+  CREDENTIALS_FORMAT: {
+    status: 400,
+    message:
+      "Several credentials are for the formats whose credential is an API key (openai, anthropic, gemini, azure); add another provider for another Vertex AI or Bedrock account.",
+  },
+  CREDENTIALS_AND_API_KEY: {
+    status: 400,
+    message: "Send either apiKey (one credential) or credentials (several), not both.",
+  },
+  CREDENTIAL_NOT_FOUND: { status: 400 },
+  CREDENTIAL_KEY_REQUIRED: {
+    status: 400,
+    message: "A new credential needs its apiKey (send a stored credential's id to keep its key).",
+  },
   BEDROCK_SETTINGS_FORMAT: {
     status: 400,
     message:

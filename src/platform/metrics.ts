@@ -132,7 +132,7 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
   );
   const attempts = new FastCounter(
     "tollgate_upstream_attempts_total",
-    "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open).",
+    "Upstream attempts by provider and outcome (ok, error, skipped_circuit_open, skipped_rate_limited).",
     ["provider", "outcome"],
     registry,
   );
@@ -324,7 +324,7 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
           a.outcome,
         );
         as.count.value++;
-        if (a.outcome !== "skipped_circuit_open") as.latency.observe(a.ms / 1000);
+        if (!a.outcome.startsWith("skipped_")) as.latency.observe(a.ms / 1000);
         upstreamMs += a.ms;
       }
       // Overhead only where it is well defined: a served answer that went upstream.

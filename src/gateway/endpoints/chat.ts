@@ -13,7 +13,7 @@ import type { ProviderEntry } from "../catalog.js";
 import type { OutputScanner, Settlement } from "../hooks.js";
 import type { InboundFormat } from "../inbound/format.js";
 import { admitTargets, routeInfo } from "../routing/admit.js";
-import type { Attempt } from "../request-log.js";
+import { countTried } from "../request-log.js";
 import type { Executor } from "../routing/executor.js";
 import { estimateUsage } from "../tokens.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
@@ -205,12 +205,6 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
       inbound.streamRenderer(log.modelServed ?? "", x.id, asked ?? { model: "", messages: [] }).error(e, x.id);
     await call.fail(err);
   }
-}
-
-function countTried(attempts: readonly Attempt[]): number {
-  let n = 0;
-  for (const a of attempts) if (a.outcome !== "skipped_circuit_open") n++;
-  return n;
 }
 
 function settlementExtra(s: Settlement | undefined): Record<string, unknown> {

@@ -6,6 +6,7 @@
  */
 import type { GatewayCall } from "../call.js";
 import type { Exchange } from "../exchange.js";
+import { countTried } from "../request-log.js";
 
 /** Runs the output policy over one text (a transcript): what the client may see (a block throws). */
 export function scanOutput(call: GatewayCall, text: string): string {
@@ -18,7 +19,7 @@ export function scanOutput(call: GatewayCall, text: string): string {
 export function servedHeaders(x: Exchange, call: GatewayCall): void {
   x.header("x-tollgate-provider", call.log.provider ?? "");
   x.header("x-tollgate-model", call.log.modelServed ?? "");
-  x.header("x-tollgate-attempts", String(call.log.attempts.filter((a) => a.outcome !== "skipped_circuit_open").length));
+  x.header("x-tollgate-attempts", String(countTried(call.log.attempts)));
 }
 
 /** A non-JSON answer (audio bytes, plain text) with the headers set so far. */

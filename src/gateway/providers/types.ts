@@ -161,6 +161,8 @@ export interface ProviderAdapter {
    * `native`: the client's request in this adapter's format, when it came in that format (sent as is).
    */
   countTokens?(req: ChatRequest, target: UpstreamTarget, opts: CallOptions, native?: NativeRequest): Promise<number>;
+  /** The model ids the upstream lists (OpenAI's `GET /models`): a custom provider's model discovery. */
+  listModels?(target: UpstreamTarget, opts: CallOptions): Promise<string[]>;
 }
 
 /** The optional capabilities an adapter may offer beyond chat. */

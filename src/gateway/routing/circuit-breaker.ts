@@ -50,6 +50,11 @@ export function createCircuitBreakers(opts: BreakerOptions = {}) {
       e.probing = true;
       return true;
     },
+    /** A call `tryPass` let through was not made after all (e.g. its credential was over its own limit). */
+    release(target: string): void {
+      const e = entries.get(target);
+      if (e) e.probing = false;
+    },
     onSuccess(target: string): void {
       const e = get(target);
       e.failures = 0;

@@ -11,6 +11,11 @@
  *  - A client abort stops at once (no retry, no fallback).
  *  - Upstream client errors (400, 404, 413, 422) are not retried anywhere: the
  *    request itself is wrong.
+ *  - A provider with several credentials is called with one of them, picked
+ *    by weight; a failure that may pass elsewhere moves on to the next
+ *    credential at once (another account, not a retry after backoff), then to
+ *    the next target. Each credential has its own circuit breaker and, when
+ *    set, its own requests-per-minute limit: a credential over it is skipped.
  */
 import type { Dispatcher } from "undici";
 import type { CallSignal } from "../abort.js";
@@ -26,9 +31,11 @@ import {
   UpstreamError,
   type UpstreamTarget,
 } from "../providers/types.js";
-import { speaksNatively } from "../catalog.js";
+import { type ProviderCredential, speaksNatively } from "../catalog.js";
+import { MINUTE, type RateLimitStore } from "../ratelimit/ratelimit.js";
 import type { Attempt } from "../request-log.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
+import { credentialOrder } from "./credentials.js";
 import type { ResolvedTarget } from "./router.js";
 
 export interface ExecutorDeps {
@@ -38,6 +45,8 @@ export interface ExecutorDeps {
   timeouts: Timeouts;
   retriesPerTarget: number;
   baseBackoffMs: number;
+  /** Where credentials' requests-per-minute limits are counted (Redis-backed across replicas). */
+  credentialLimits: RateLimitStore;
 }
 
 const CLIENT_ERROR_STATUS = new Set([400, 404, 413, 422]);
@@ -90,10 +99,13 @@ async function primed<T>(stream: AsyncIterable<T>): Promise<AsyncIterableIterato
   return rest;
 }
 
-/** Where a resolved target's calls go upstream (the provider's URL, key and headers, its own model id). */
-export const upstreamOf = (target: ResolvedTarget): UpstreamTarget => ({
-  baseUrl: target.provider.baseUrl,
-  apiKey: target.provider.apiKey,
+/**
+ * Where a resolved target's calls go upstream (the provider's URL, key and headers, its own model id), with
+ * one of its credentials when it has several.
+ */
+export const upstreamOf = (target: ResolvedTarget, credential?: ProviderCredential): UpstreamTarget => ({
+  baseUrl: credential?.baseUrl ?? target.provider.baseUrl,
+  apiKey: credential ? credential.apiKey : target.provider.apiKey,
   headers: target.provider.headers,
   model: target.model,
   azure: target.provider.azure,
@@ -114,67 +126,93 @@ export function createExecutor(deps: ExecutorDeps) {
     targets: ResolvedTarget[],
     signal: CallSignal,
     attempts: Attempt[],
-    op: (target: ResolvedTarget, opts: CallOptions) => Promise<T>,
+    op: (target: ResolvedTarget, upstream: UpstreamTarget, opts: CallOptions) => Promise<T>,
   ): Promise<{ result: T; target: ResolvedTarget; attempts: Attempt[] }> {
     const started = Date.now();
     const deadline = started + deps.timeouts.totalMs;
     let lastError: unknown = null;
+    /** The soonest a credential over its own requests-per-minute limit takes a call again (0: none was). */
+    let limitedMs = 0;
+    /** The soonest a skipped open circuit lets a call through again. */
+    let openMs = Number.POSITIVE_INFINITY;
 
     for (const target of targets) {
-      if (!deps.breakers.tryPass(target.name)) {
-        attempts.push({ target: target.name, outcome: "skipped_circuit_open", ms: 0 });
-        continue;
-      }
-      for (let i = 0; i <= deps.retriesPerTarget; i++) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        const t0 = Date.now();
-        const opts: CallOptions = {
-          signal,
-          dispatcher: deps.dispatcherFor(target),
-          timeouts: {
-            connectMs: Math.min(deps.timeouts.connectMs, left),
-            firstByteMs: Math.min(deps.timeouts.firstByteMs, left),
-            idleMs: deps.timeouts.idleMs,
-            totalMs: left,
-          },
-        };
-        try {
-          const result = await op(target, opts);
-          deps.breakers.onSuccess(target.name);
-          attempts.push({ target: target.name, outcome: "ok", ms: Date.now() - t0 });
-          return { result, target, attempts };
-        } catch (err) {
-          if (signal.aborted) throw err;
-          const e =
-            err instanceof UpstreamError
-              ? err
-              : new UpstreamError("protocol", (err as Error).message ?? "upstream call failed");
-          attempts.push({
-            target: target.name,
-            outcome: "error",
-            errorKind: e.kind,
-            status: e.status,
-            ms: Date.now() - t0,
+      const creds = target.provider.credentials;
+      const order = creds ? credentialOrder(creds) : undefined;
+      const legs = order ? order.length : 1;
+      for (let l = 0; l < legs; l++) {
+        const cred = order?.[l];
+        const key = cred ? `${target.name}#${cred.id}` : target.name;
+        const tag = cred ? { target: target.name, credential: cred.id } : { target: target.name };
+        if (!deps.breakers.tryPass(key)) {
+          attempts.push({ ...tag, outcome: "skipped_circuit_open", ms: 0 });
+          openMs = Math.min(openMs, deps.breakers.retryInMs(key) || 1_000);
+          continue;
+        }
+        if (cred?.rpm) {
+          const d = await deps.credentialLimits.hit(`credential:${target.provider.slug}:${cred.id}`, 1, {
+            limit: cred.rpm,
+            windowMs: MINUTE,
           });
-          lastError = e;
-          if (e.kind === "http" && e.status !== undefined && CLIENT_ERROR_STATUS.has(e.status)) throw e;
-          deps.breakers.onFailure(target.name, e.retryAfterMs);
-          if (!e.retryable || i === deps.retriesPerTarget) break;
-          const wait = e.retryAfterMs ?? deps.baseBackoffMs * 2 ** i * (0.5 + Math.random());
-          if (Date.now() + wait >= deadline || wait > 10_000) break; // better served by the next target
-          await sleep(wait, signal);
-          if (!deps.breakers.tryPass(target.name)) break;
+          if (!d.allowed) {
+            deps.breakers.release(key);
+            attempts.push({ ...tag, outcome: "skipped_rate_limited", ms: 0 });
+            limitedMs = limitedMs ? Math.min(limitedMs, d.retryAfterMs) : Math.max(1, d.retryAfterMs);
+            continue;
+          }
+        }
+        const upstream = upstreamOf(target, cred);
+        for (let i = 0; i <= deps.retriesPerTarget; i++) {
+          const left = deadline - Date.now();
+          if (left <= 0) break;
+          const t0 = Date.now();
+          const opts: CallOptions = {
+            signal,
+            dispatcher: deps.dispatcherFor(target),
+            timeouts: {
+              connectMs: Math.min(deps.timeouts.connectMs, left),
+              firstByteMs: Math.min(deps.timeouts.firstByteMs, left),
+              idleMs: deps.timeouts.idleMs,
+              totalMs: left,
+            },
+          };
+          try {
+            const result = await op(target, upstream, opts);
+            deps.breakers.onSuccess(key);
+            attempts.push({ ...tag, outcome: "ok", ms: Date.now() - t0 });
+            return { result, target, attempts };
+          } catch (err) {
+            if (signal.aborted) throw err;
+            const e =
+              err instanceof UpstreamError
+                ? err
+                : new UpstreamError("protocol", (err as Error).message ?? "upstream call failed");
+            attempts.push({ ...tag, outcome: "error", errorKind: e.kind, status: e.status, ms: Date.now() - t0 });
+            lastError = e;
+            if (e.kind === "http" && e.status !== undefined && CLIENT_ERROR_STATUS.has(e.status)) throw e;
+            deps.breakers.onFailure(key, e.retryAfterMs);
+            // Another credential is another account: try it now rather than this one again after a pause.
+            if (!e.retryable || i === deps.retriesPerTarget || l < legs - 1) break;
+            const wait = e.retryAfterMs ?? deps.baseBackoffMs * 2 ** i * (0.5 + Math.random());
+            if (Date.now() + wait >= deadline || wait > 10_000) break; // better served by the next target
+            await sleep(wait, signal);
+            if (!deps.breakers.tryPass(key)) break;
+          }
         }
       }
     }
     if (lastError) throw lastError;
+    if (limitedMs)
+      throw new UpstreamError(
+        "http",
+        "Every credential of this provider is at its requests-per-minute limit right now.",
+        { status: 429, retryable: true, retryAfterMs: limitedMs },
+      );
     // Every target was skipped: tell the client when the first circuit closes (e.g. an upstream Retry-After).
-    const retryAfterMs = Math.max(1_000, Math.min(...targets.map((t) => deps.breakers.retryInMs(t.name) || 1_000)));
     throw new UpstreamError(
       "circuit_open",
       "Every provider for this model is unavailable right now (circuit open after recent failures or rate limits).",
-      { retryable: true, retryAfterMs },
+      { retryable: true, retryAfterMs: Math.max(1_000, Number.isFinite(openMs) ? openMs : 1_000) },
     );
   }
 
@@ -188,12 +226,12 @@ export function createExecutor(deps: ExecutorDeps) {
       /** The client's own request, sent as is to a target of its format (the others get `req`). */
       native?: NativeRequest,
     ) {
-      return run(targets, signal, attempts, async (target, opts) => {
+      return run(targets, signal, attempts, async (target, upstream, opts) => {
         const format = target.provider.format;
         return primeStream(
           await deps.adapters[format].chat(
             { ...req, model: target.model },
-            upstreamOf(target),
+            upstream,
             opts,
             native && speaksNatively(target.provider, native.api) ? native : undefined,
           ),
@@ -213,14 +251,14 @@ export function createExecutor(deps: ExecutorDeps) {
       signal: CallSignal,
       attempts: Attempt[] = [],
     ) {
-      return run<CapabilityResult<K>>(targets, signal, attempts, (target, opts) => {
+      return run<CapabilityResult<K>>(targets, signal, attempts, (target, upstream, opts) => {
         const adapter = deps.adapters[target.provider.format];
         const method = adapter[capability] as unknown as (
           req: CapabilityRequest<K>,
           target: UpstreamTarget,
           opts: CallOptions,
         ) => Promise<CapabilityResult<K>>;
-        return method.call(adapter, { ...req, model: target.model }, upstreamOf(target), opts);
+        return method.call(adapter, { ...req, model: target.model }, upstream, opts);
       });
     },
   };

@@ -8,10 +8,11 @@
  *    refuses others with 403 model_not_allowed; entries may be `provider/*`;
  *  - the project's fallback chain follows the primary target, each checked the
  *    same way (a fallback that is not allowed is skipped, never used);
- *  - a built-in provider's model carries the price library's price and limits
- *    (null for a name the library does not know: billing decides).
+ *  - a built-in provider's (or a preset's) model carries the price library's
+ *    price and limits (null for a name the library does not know: billing
+ *    decides).
  */
-import { libraryModel, providerForBareModel, type ProviderEntry } from "../catalog.js";
+import { modelInfo, providerForBareModel, type ProviderEntry } from "../catalog.js";
 import type { ModelInfo } from "../providers/descriptor.js";
 import { GatewayError, invalidRequest } from "../errors.js";
 
@@ -29,11 +30,6 @@ export interface ResolvedTarget {
   name: string;
 }
 
-/** A provider's own model list first; a built-in's other models as the price library knows them (null: unknown). */
-function modelInfo(provider: ProviderEntry, model: string): ModelInfo | null {
-  return provider.models.get(model) ?? (provider.openModelList ? libraryModel(provider.slug, model) : null);
-}
-
 function resolveOne(requested: string, providers: Map<string, ProviderEntry>): ResolvedTarget {
   const slash = requested.indexOf("/");
   if (slash > 0) {
@@ -42,7 +38,7 @@ function resolveOne(requested: string, providers: Map<string, ProviderEntry>): R
     const provider = providers.get(slug);
     if (provider && model) {
       const info = modelInfo(provider, model);
-      if (!info && !provider.openModelList) throw modelNotFound(requested, provider);
+      if (info === undefined) throw modelNotFound(requested, provider);
       return { provider, model, info, name: `${slug}/${model}` };
     }
   }
@@ -52,7 +48,7 @@ function resolveOne(requested: string, providers: Map<string, ProviderEntry>): R
     return {
       provider: builtIn,
       model: requested,
-      info: modelInfo(builtIn, requested),
+      info: modelInfo(builtIn, requested) ?? null,
       name: `${builtIn.slug}/${requested}`,
     };
   for (const provider of providers.values()) {

@@ -15,20 +15,23 @@
  * many logs there are.
  */
 import { sql } from "drizzle-orm";
-import { libraryModel } from "../../gateway/catalog.js";
-import type { PriceInfo } from "../../gateway/hooks.js";
+import { PRESET_IDS } from "../../config-presets.js";
+import { libraryModel, modelInfo, type ProviderEntry } from "../../gateway/catalog.js";
 import { costMicroUsd } from "../../gateway/metering/cost.js";
 import { createPricing, type EffectivePrice, type PricingOptions } from "../../gateway/metering/pricing.js";
 import type { Usage } from "../../gateway/types.js";
 import type { DbOrTx } from "../../platform/db/db.js";
 import { USAGE_DETAIL_KEYS, type UsageDetails } from "../logs/logs.schema.js";
-import { storedModelPrices } from "../providers/providers.directory.js";
+import { rowRouting } from "../providers/providers.directory.js";
 import * as providersRepo from "../providers/providers.repo.js";
 
 const BATCH_SIZE = 5_000;
 const EXAMPLES = 5;
 /** Providers served without a custom provider row (their prices come from the library or the operator). */
-const BUILT_IN = new Set(["openai", "anthropic", "gemini", "azure", "vertex", "bedrock", "mock"]);
+const BUILT_IN = new Set(["openai", "anthropic", "gemini", "azure", "vertex", "bedrock", "mock", ...PRESET_IDS]);
+
+/** What repricing needs of a custom provider: its models and whether it takes other names (a preset's). */
+type CustomModels = Pick<ProviderEntry, "slug" | "models" | "openModelList" | "preset">;
 
 export interface RepriceWindow {
   orgId: string;
@@ -69,10 +72,9 @@ interface LogRow {
 }
 
 /** An organization's custom providers' prices: slug → model id → price (as the gateway's directory reads them). */
-async function customPrices(db: DbOrTx, orgId: string): Promise<Map<string, Map<string, PriceInfo>>> {
-  const out = new Map<string, Map<string, PriceInfo>>();
-  for (const r of await providersRepo.listForOrg(db, orgId))
-    out.set(r.slug, new Map(r.models.map((m) => [m.id, storedModelPrices(m)])));
+async function customPrices(db: DbOrTx, orgId: string): Promise<Map<string, CustomModels>> {
+  const out = new Map<string, CustomModels>();
+  for (const r of await providersRepo.listForOrg(db, orgId)) out.set(r.slug, rowRouting(r));
   return out;
 }
 
@@ -100,7 +102,7 @@ export async function repriceLogs(
   const out: ProjectRepricing[] = [];
   // Per organization: its custom providers and each served model's price (or why there is none).
   let orgId: string | null = null;
-  let custom = new Map<string, Map<string, PriceInfo>>();
+  let custom = new Map<string, CustomModels>();
   const priceOf = new Map<string, EffectivePrice | string>();
 
   const resolve = (served: string): EffectivePrice | string => {
@@ -110,9 +112,9 @@ export async function repriceLogs(
     const provider = custom.get(slug);
     let price: EffectivePrice | null;
     if (provider) {
-      const prices = provider.get(model);
-      if (!prices) return `model "${model}" no longer on custom provider "${slug}"`;
-      price = pricing.of({ provider: slug, model, custom: true, prices });
+      const info = modelInfo(provider, model);
+      if (info === undefined) return `model "${model}" no longer on custom provider "${slug}"`;
+      price = pricing.of({ provider: slug, model, custom: true, prices: info?.prices ?? null });
     } else if (BUILT_IN.has(slug)) {
       price = pricing.of({
         provider: slug,

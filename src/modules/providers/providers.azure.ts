@@ -35,8 +35,7 @@ export function providerSettings(input: AzureInput, next: NextProvider, current?
     return {};
   }
   if (!next.hasKey) throw appError("AZURE_API_KEY_REQUIRED");
-  const url = new URL(next.baseUrl);
-  if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname)) throw appError("AZURE_ENDPOINT_INVALID");
+  checkAzureEndpoint(next.baseUrl);
   const ids = new Set(next.models.map((m) => m.id));
   let deployments: Record<string, string>;
   if (input.deployments) {
@@ -51,6 +50,12 @@ export function providerSettings(input: AzureInput, next: NextProvider, current?
     deployments = Object.fromEntries(Object.entries(current?.deployments ?? {}).filter(([m]) => ids.has(m)));
   }
   return { apiVersion: input.apiVersion ?? current?.apiVersion ?? AZURE_DEFAULT_API_VERSION, deployments };
+}
+
+/** An Azure OpenAI endpoint is the resource's own: no /openai/… path, no query (the adapter builds the rest). */
+export function checkAzureEndpoint(baseUrl: string): void {
+  const url = new URL(baseUrl);
+  if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname)) throw appError("AZURE_ENDPOINT_INVALID");
 }
 
 /** The settings the gateway routes an azure provider with (undefined for the other formats). */

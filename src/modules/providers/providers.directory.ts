@@ -8,12 +8,13 @@
  * so the rest of the organization's routing keeps working.
  */
 import type { ProviderEntry } from "../../gateway/catalog.js";
-import type { ModelInfo } from "../../gateway/providers/descriptor.js";
 import type { PriceInfo } from "../../gateway/hooks.js";
 import type { Db } from "../../platform/db/db.js";
 import type { SecretBox } from "../../platform/secretbox.js";
 import { azureSettings } from "./providers.azure.js";
 import { bedrockSettings } from "./providers.bedrock.js";
+import { routedCredentials, storedCredentials } from "./providers.credentials.js";
+import { routedModels } from "./providers.presets.js";
 import * as repo from "./providers.repo.js";
 import { vertexSettings } from "./providers.vertex.js";
 import type { StoredModel } from "./providers.schema.js";
@@ -26,39 +27,50 @@ export interface ProviderDirectory {
 
 export const sealContext = (orgId: string, providerId: string) => `custom-provider:${orgId}:${providerId}`;
 
+/** What a custom provider's sealed secret holds: its key (or its credentials' keys by id) and extra headers. */
+export interface SealedSecret {
+  apiKey: string;
+  headers: Record<string, string>;
+  credentials?: Record<string, string>;
+}
+
 /** A stored custom model's prices (micro-USD per million tokens, kept as strings). */
-export const storedModelPrices = (m: StoredModel): PriceInfo => ({
+const storedModelPrices = (m: StoredModel): PriceInfo => ({
   inputMicroUsdPerM: BigInt(m.inputMicroUsdPerM),
   cachedInputMicroUsdPerM: BigInt(m.cachedInputMicroUsdPerM),
   outputMicroUsdPerM: BigInt(m.outputMicroUsdPerM),
 });
 
+/**
+ * What a stored provider routes: its models (entered and discovered), each with its price, and
+ * whether it takes names beyond them (a preset's provider does, as the vendor's API does).
+ */
+export const rowRouting = (row: Pick<repo.ProviderRow, "slug" | "settings" | "models">) => ({
+  slug: row.slug,
+  models: routedModels(row.settings, row.models, (m) => ({
+    id: m.id,
+    contextWindow: m.contextWindow ?? undefined,
+    maxOutputTokens: m.maxOutputTokens ?? undefined,
+    prices: storedModelPrices(m),
+  })),
+  openModelList: row.settings.preset !== undefined,
+  preset: row.settings.preset,
+});
+
 export function toEntry(row: repo.ProviderRow, box: SecretBox): ProviderEntry {
-  const secret = JSON.parse(box.open(row.secret, sealContext(row.orgId, row.id))) as {
-    apiKey: string;
-    headers: Record<string, string>;
-  };
+  const secret = JSON.parse(box.open(row.secret, sealContext(row.orgId, row.id))) as SealedSecret;
   // A bedrock provider's sealed credential is its secret access key (and session token), never an API key.
   const bedrock = bedrockSettings(row.format, row.settings, secret.apiKey);
-  const models = new Map<string, ModelInfo>();
-  for (const m of row.models) {
-    models.set(m.id, {
-      id: m.id,
-      contextWindow: m.contextWindow ?? undefined,
-      maxOutputTokens: m.maxOutputTokens ?? undefined,
-      prices: storedModelPrices(m),
-    });
-  }
+  const credentials = routedCredentials(storedCredentials(row.settings, secret.credentials));
   return {
-    slug: row.slug,
+    ...rowRouting(row),
     name: row.name,
     format: row.format,
     baseUrl: row.baseUrl.replace(/\/+$/, ""),
-    apiKey: bedrock ? undefined : secret.apiKey || undefined,
+    apiKey: bedrock ? undefined : (credentials?.[0]?.apiKey ?? (secret.apiKey || undefined)),
     headers: secret.headers,
     custom: true,
-    models,
-    openModelList: false,
+    credentials,
     azure: azureSettings(row.format, row.settings),
     vertex: vertexSettings(row.format, row.settings),
     bedrock,

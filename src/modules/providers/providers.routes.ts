@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { orgOf } from "../../platform/auth/guard.js";
 import { orgParams } from "../../platform/routes.js";
-import { createProviderBody, providerOut, testResultOut, updateProviderBody } from "./providers.schema.js";
+import { createProviderBody, presetOut, providerOut, testResultOut, updateProviderBody } from "./providers.schema.js";
 import type { ProviderService } from "./providers.service.js";
 
 export function registerProviderRoutes(app: FastifyInstance, deps: { providers: ProviderService }) {
@@ -14,6 +14,18 @@ export function registerProviderRoutes(app: FastifyInstance, deps: { providers: 
   const read = { access: { kind: "org" as const, permission: ["provider", "read"] as ["provider", "read"] } };
   const manage = { access: { kind: "org" as const, permission: ["provider", "manage"] as ["provider", "manage"] } };
 
+  r.get(
+    "/api/v1/provider-presets",
+    {
+      config: { access: { kind: "user" } },
+      schema: {
+        tags,
+        summary: "The OpenAI-compatible vendors a provider can be added from (a preset, a key, done)",
+        response: { 200: z.object({ presets: z.array(presetOut) }) },
+      },
+    },
+    async () => ({ presets: svc.presets() }),
+  );
   r.get(
     "/api/v1/orgs/:org/providers",
     {
@@ -35,7 +47,8 @@ export function registerProviderRoutes(app: FastifyInstance, deps: { providers: 
       config: manage,
       schema: {
         tags,
-        summary: "Add a custom provider (the API key is stored encrypted and never returned)",
+        summary:
+          "Add a custom provider (keys are stored encrypted and never returned); with a preset, its models are listed at once",
         params: orgParams,
         body: createProviderBody,
         response: { 201: providerOut },
@@ -83,5 +96,18 @@ export function registerProviderRoutes(app: FastifyInstance, deps: { providers: 
       },
     },
     async (req) => svc.test(orgOf(req), req.params.provider, req.body?.model),
+  );
+  r.post(
+    "/api/v1/orgs/:org/providers/:provider/discover",
+    {
+      config: manage,
+      schema: {
+        tags,
+        summary: "List the provider's models at its upstream (GET /models, OpenAI format) and keep them",
+        params,
+        response: { 200: providerOut },
+      },
+    },
+    async (req) => svc.discover(orgOf(req), req.params.provider),
   );
 }

@@ -13,13 +13,20 @@
  *    and a token URL of its own); it is empty for every other format. A Vertex
  *    AI provider's service account key is its sealed credential, in the API
  *    key's place; Amazon Bedrock: the region and the access key id, its
- *    secret access key and session token being the sealed credential.
+ *    secret access key and session token being the sealed credential;
+ *  - a provider made from a preset (an OpenAI-compatible vendor) keeps the
+ *    preset's id in `settings`, and the model ids its `/models` listed there
+ *    (`discovered`, priced as the preset says, beside the models entered);
+ *  - a provider with several credentials keeps each one's id, weight, limit,
+ *    endpoint and key hint in `settings` and the keys only in the sealed
+ *    secret (`credentials`: id → key).
  */
 import { jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_DEPLOYMENT_NAME } from "../../config-azure.js";
 import { AWS_ACCESS_KEY_ID, BEDROCK_REGION } from "../../config-bedrock.js";
 import { VERTEX_DEFAULT_LOCATION, VERTEX_LOCATION, VERTEX_PROJECT } from "../../config-vertex.js";
+import { PRESET_IDS } from "../../config-presets.js";
 import { usdField } from "../../platform/money-input.js";
 import { users } from "../../platform/auth/auth.schema.js";
 import { organizations } from "../organizations/organizations.schema.js";
@@ -48,7 +55,23 @@ export interface StoredModel {
 }
 
 /** Format-specific settings (Azure OpenAI's, Vertex AI's, Bedrock's; `{}` for the other formats). */
+/** One of a provider's several credentials as stored (its key sealed apart, under its id). */
+export interface CredentialMeta {
+  id: string;
+  hint: string;
+  weight: number;
+  rpm?: number;
+  baseUrl?: string;
+}
+
 export interface ProviderSettings {
+  /** The preset the provider was made from. */
+  preset?: string;
+  /** Model ids the upstream's list answered with (model discovery), and when. */
+  discovered?: string[];
+  discoveredAt?: string;
+  /** Two or more credentials (absent: the sealed `apiKey` is the one credential). */
+  credentials?: CredentialMeta[];
   apiVersion?: string;
   deployments?: Record<string, string>;
   project?: string;
@@ -188,6 +211,36 @@ const sessionToken = z
   .string()
   .max(4000)
   .describe("Amazon Bedrock only: the STS session token of temporary credentials (never returned).");
+const credentialIn = z.strictObject({
+  id: z
+    .string()
+    .max(64)
+    .optional()
+    .describe("A stored credential's id (from the provider's `credentials`): keeps its key unless apiKey is sent."),
+  apiKey: z.string().min(1).max(4000).optional().describe("The key (required for a new credential; never returned)."),
+  baseUrl: z
+    .string()
+    .max(500)
+    .optional()
+    .describe("This credential's own endpoint, e.g. another region's Azure OpenAI resource (default: the provider's)."),
+  weight: z.number().int().min(1).max(1000).default(1).describe("Relative share of the traffic."),
+  rpm: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .optional()
+    .describe("Requests per minute this credential takes at most (over it, calls go to the others)."),
+});
+export type CredentialInput = z.infer<typeof credentialIn>;
+const credentials = z
+  .array(credentialIn)
+  .min(1)
+  .max(20)
+  .describe(
+    "Several credentials (OpenAI, Anthropic, Gemini and Azure OpenAI formats): each call goes to one, picked by weight, and fails over to the next before its first byte. Replaces apiKey.",
+  );
+
 const bedrockFields = {
   region: region.optional(),
   accessKeyId: accessKeyId.optional(),
@@ -195,26 +248,39 @@ const bedrockFields = {
   sessionToken: sessionToken.optional(),
 };
 
-export const createProviderBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  slug: slug.optional(),
-  format: z.enum(PROVIDER_FORMATS),
-  baseUrl: z
-    .string()
-    .max(500)
-    .default("")
-    .describe("Required, except for Vertex AI (the location's endpoint) and Amazon Bedrock (the region's)."),
-  apiKey: z.string().max(4000).default(""),
-  headers: headers.optional(),
-  models: z.array(modelIn).max(500).default([]),
-  apiVersion: apiVersion.optional(),
-  deployments: deployments.optional(),
-  project: project.optional(),
-  location: location.optional(),
-  serviceAccountJson: serviceAccountJson.optional(),
-  tokenUrl: tokenUrl.optional(),
-  ...bedrockFields,
-});
+export const createProviderBody = z
+  .strictObject({
+    preset: z
+      .enum(PRESET_IDS)
+      .optional()
+      .describe(
+        "An OpenAI-compatible vendor's preset (GET /api/v1/provider-presets): sets the format, name, slug and base URL unless sent, and lists the vendor's models.",
+      ),
+    name: z.string().trim().min(1).max(100).optional().describe("Required, except with a preset."),
+    slug: slug.optional(),
+    format: z.enum(PROVIDER_FORMATS).optional().describe("Required, except with a preset (openai)."),
+    baseUrl: z
+      .string()
+      .max(500)
+      .default("")
+      .describe("Required, except for Vertex AI (the location's endpoint) and Amazon Bedrock (the region's)."),
+    apiKey: z.string().max(4000).default(""),
+    credentials: credentials.optional(),
+    headers: headers.optional(),
+    models: z.array(modelIn).max(500).default([]),
+    apiVersion: apiVersion.optional(),
+    deployments: deployments.optional(),
+    project: project.optional(),
+    location: location.optional(),
+    serviceAccountJson: serviceAccountJson.optional(),
+    tokenUrl: tokenUrl.optional(),
+    ...bedrockFields,
+  })
+  .superRefine((b, ctx) => {
+    if (b.preset) return;
+    if (!b.name) ctx.addIssue({ code: "custom", path: ["name"], message: "Required (unless a preset names it)." });
+    if (!b.format) ctx.addIssue({ code: "custom", path: ["format"], message: "Required (unless a preset sets it)." });
+  });
 export const updateProviderBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100).optional(),
@@ -222,6 +288,7 @@ export const updateProviderBody = z
     format: z.enum(PROVIDER_FORMATS).optional(),
     baseUrl: z.string().max(500).optional(),
     apiKey: z.string().max(4000).optional(),
+    credentials: credentials.optional(),
     headers: headers.optional(),
     models: z.array(modelIn).max(500).optional(),
     apiVersion: apiVersion.optional(),
@@ -265,12 +332,52 @@ export const providerOut = z.object({
   /** Amazon Bedrock only (the access key id is the hint too). */
   region: z.string().optional(),
   accessKeyId: z.string().optional(),
+  /** The preset the provider was made from. */
+  preset: z.enum(PRESET_IDS).optional(),
+  /** Several credentials: each one's id, key hint, weight, limit and endpoint (never the key). */
+  credentials: z
+    .array(
+      z.object({
+        id: z.string(),
+        hint: z.string(),
+        weight: z.number(),
+        rpm: z.number().nullable(),
+        baseUrl: z.string().nullable(),
+      }),
+    )
+    .optional(),
+  /** The models the upstream listed (model discovery), each priced as the preset says (the entered models win). */
+  discoveredModels: z.array(modelOut.extend({ priced: z.boolean() })).optional(),
+  discoveredAt: z.string().nullable().optional(),
+  /** Create and discovery only: what listing the upstream's models gave. */
+  discovery: z
+    .object({
+      ok: z.boolean(),
+      count: z.number(),
+      source: z.enum(["upstream", "price-library"]).nullable(),
+      error: z.string().nullable(),
+    })
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+const probeError = z.object({ kind: z.string(), status: z.number().nullable(), message: z.string() }).nullable();
 export const testResultOut = z.object({
   ok: z.boolean(),
   latencyMs: z.number(),
   model: z.string().nullable(),
-  error: z.object({ kind: z.string(), status: z.number().nullable(), message: z.string() }).nullable(),
+  error: probeError,
+  /** Several credentials: each one tested. */
+  credentials: z
+    .array(z.object({ id: z.string(), ok: z.boolean(), latencyMs: z.number(), error: probeError }))
+    .optional(),
+});
+export const presetOut = z.object({
+  id: z.string(),
+  name: z.string(),
+  baseUrl: z.string(),
+  selfHosted: z.boolean(),
+  /** The price library prices its models. */
+  priced: z.boolean(),
+  keysUrl: z.string().nullable(),
 });

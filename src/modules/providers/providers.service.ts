@@ -5,7 +5,9 @@
  * service account key, a Bedrock secret access key and session token
  * included) is sealed before it touches the database and
  * never returned; every change is audited without the key and drops the org's
- * routing cache.
+ * routing cache. A provider may be made from a preset (providers.presets.ts,
+ * which also lists an upstream's models) and may have several credentials
+ * (providers.credentials.ts).
  */
 import { recordAudit } from "../../platform/audit.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
@@ -15,21 +17,18 @@ import { appError } from "../../platform/errors.js";
 import { formatUsd } from "../../platform/money.js";
 import { assertCan } from "../../platform/permissions.js";
 import type { SecretBox } from "../../platform/secretbox.js";
+import { PROVIDER_PRESETS, presetById } from "../../config-presets.js";
 import type { ProviderEntry } from "../../gateway/catalog.js";
+import type { ProbeResult } from "../../gateway/gateway.js";
 import { validateBaseUrl } from "../../gateway/net/ssrf.js";
 import { azureSettings, providerSettings } from "./providers.azure.js";
 import { bedrockOut, bedrockProvider } from "./providers.bedrock.js";
-import { type ProviderDirectory, sealContext, toEntry } from "./providers.directory.js";
+import { credentialsOut, keyHint, planCredentials, storedCredentials } from "./providers.credentials.js";
+import { type ProviderDirectory, type SealedSecret, sealContext, toEntry } from "./providers.directory.js";
+import { type Discovery, discoverModels, presetOut, withPreset } from "./providers.presets.js";
 import { vertexProvider, vertexSettings } from "./providers.vertex.js";
 import * as repo from "./providers.repo.js";
 import type { CreateProviderInput, StoredModel, UpdateProviderInput } from "./providers.schema.js";
-
-export interface ProbeResult {
-  ok: boolean;
-  latencyMs: number;
-  model: string | null;
-  error: { kind: string; status: number | null; message: string } | null;
-}
 
 type ModelInput = NonNullable<CreateProviderInput["models"]>[number];
 
@@ -63,6 +62,8 @@ export function providerOut(r: repo.ProviderRow) {
     ...azureSettings(r.format, r.settings),
     ...vertexSettings(r.format, r.settings),
     ...bedrockOut(r.format, r.settings),
+    ...presetOut(r.settings),
+    ...credentialsOut(r.settings),
     models: r.models.map((m) => ({
       id: m.id,
       contextWindow: m.contextWindow,
@@ -77,7 +78,8 @@ export function providerOut(r: repo.ProviderRow) {
 }
 
 const NO_KEY = "(none)";
-const hint = (key: string) => (key ? (key.length > 8 ? `${key.slice(0, 3)}…${key.slice(-4)}` : "…") : NO_KEY);
+const hint = (key: string) => (key ? keyHint(key) : NO_KEY);
+const credentialsHint = (n: number) => `${n} credential${n === 1 ? "" : "s"}`;
 const slugFrom = (name: string) =>
   name
     .toLowerCase()
@@ -91,6 +93,8 @@ export function createProviderService(deps: {
   directory: ProviderDirectory;
   allowedHosts: string[];
   probe(entry: ProviderEntry, model: string | null): Promise<ProbeResult>;
+  /** The model ids the provider's upstream lists. */
+  listModels(entry: ProviderEntry): Promise<string[]>;
 }) {
   const { db } = deps;
 
@@ -111,6 +115,27 @@ export function createProviderService(deps: {
     return row;
   }
 
+  /** Lists the provider's upstream models and keeps them (audited); the provider with what the listing gave. */
+  async function discover(ctx: OrgContext, row: repo.ProviderRow) {
+    const { ids, discovery } = await discoverModels(row.format, presetById(row.settings.preset), () =>
+      deps.listModels(toEntry(row, deps.box)),
+    );
+    const settings = { ...row.settings, discovered: ids, discoveredAt: new Date().toISOString() };
+    const out = await db.transaction(async (tx) => {
+      const updated = await repo.update(tx, ctx.orgId, row.id, { settings });
+      await recordAudit(tx, ctx, {
+        orgId: ctx.orgId,
+        action: "provider.models_discovered",
+        targetType: "provider",
+        targetId: row.id,
+        metadata: { slug: row.slug, count: ids.length, source: discovery.source },
+      });
+      return updated;
+    });
+    deps.directory.invalidate(ctx.orgId);
+    return { ...providerOut(out), discovery };
+  }
+
   const slugTaken = (slug: string) =>
     appError("PROVIDER_SLUG_TAKEN", `A provider "${slug}" already exists in this organization.`);
 
@@ -127,28 +152,38 @@ export function createProviderService(deps: {
 
     async create(ctx: OrgContext, body: CreateProviderInput) {
       assertCan(ctx, "provider", "manage");
+      const { preset, format, name, ...p } = withPreset(body);
       // Vertex AI's and Bedrock's credentials are no plain API key: their plans have one shape.
-      const plan = vertexProvider(body, body.format, checkUrl) ?? bedrockProvider(body, body.format, checkUrl);
-      const baseUrl = plan?.baseUrl ?? checkUrl(body.baseUrl);
+      const plan = vertexProvider(body, format, checkUrl) ?? bedrockProvider(body, format, checkUrl);
+      const baseUrl = plan?.baseUrl ?? checkUrl(p.baseUrl);
+      const creds = planCredentials(body, format, checkUrl);
       const models = toStoredModels(body.models);
       const settings = {
-        ...providerSettings(body, { format: body.format, baseUrl, models, hasKey: body.apiKey !== "" }),
+        ...providerSettings(body, { format, baseUrl, models, hasKey: body.apiKey !== "" || !!creds }),
         ...plan?.settings,
+        ...(preset ? { preset: preset.id } : {}),
+        ...(creds ? { credentials: creds.meta } : {}),
       };
       const apiKey = plan?.key?.json ?? body.apiKey;
       const id = newId();
-      const slug = body.slug ?? slugFrom(body.name);
+      const slug = p.slug ?? slugFrom(name);
+      const secret: SealedSecret = {
+        apiKey,
+        headers: body.headers ?? {},
+        ...(creds ? { credentials: creds.keys } : {}),
+      };
+      let row: repo.ProviderRow;
       try {
-        const row = await db.transaction(async (tx) => {
+        row = await db.transaction(async (tx) => {
           const out = await repo.insert(tx, {
             id,
             orgId: ctx.orgId,
             slug,
-            name: body.name,
-            format: body.format,
+            name,
+            format,
             baseUrl,
-            secret: deps.box.seal(JSON.stringify({ apiKey, headers: body.headers ?? {} }), sealContext(ctx.orgId, id)),
-            apiKeyHint: plan?.key?.hint ?? hint(body.apiKey),
+            secret: deps.box.seal(JSON.stringify(secret), sealContext(ctx.orgId, id)),
+            apiKeyHint: creds ? credentialsHint(creds.meta.length) : (plan?.key?.hint ?? hint(body.apiKey)),
             headerNames: Object.keys(body.headers ?? {}),
             models,
             settings,
@@ -159,15 +194,22 @@ export function createProviderService(deps: {
             action: "provider.created",
             targetType: "provider",
             targetId: id,
-            metadata: { slug, format: body.format, baseUrl, models: models.map((m) => m.id), ...settings },
+            metadata: { slug, format, baseUrl, models: models.map((m) => m.id), ...settings },
           });
           return out;
         });
-        deps.directory.invalidate(ctx.orgId);
-        return providerOut(row);
       } catch (err) {
         if (isUniqueViolation(err, "custom_providers_org_slug_uq")) throw slugTaken(slug);
         throw err;
+      }
+      deps.directory.invalidate(ctx.orgId);
+      if (!preset) return providerOut(row);
+      // A preset's models are listed at once; a failed listing leaves the provider saved and says why.
+      try {
+        return await discover(ctx, row);
+      } catch (err) {
+        const error = (err as Error).message;
+        return { ...providerOut(row), discovery: { ok: false, count: 0, source: null, error } satisfies Discovery };
       }
     },
 
@@ -187,16 +229,31 @@ export function createProviderService(deps: {
       // format drops it (it is no API key).
       const leaving = current.format === "vertex" || current.format === "bedrock";
       const apiKey = plan ? plan.key?.json : leaving ? (body.apiKey ?? "") : body.apiKey;
-      if (apiKey !== undefined || body.headers !== undefined) {
-        const old = JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as {
-          apiKey: string;
-          headers: Record<string, string>;
+      // The secret is opened only when it changes (a rename works even if it can no longer be read).
+      let opened: SealedSecret | undefined;
+      const secret = () =>
+        (opened ??= JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as SealedSecret);
+      const changesKeys = apiKey !== undefined || body.headers !== undefined || body.credentials !== undefined;
+      const stored = storedCredentials(current.settings, changesKeys ? secret().credentials : undefined);
+      const creds = planCredentials(body, format, checkUrl, stored);
+      const credsAfter = creds === undefined ? stored : (creds ?? undefined);
+      if (changesKeys || creds !== undefined) {
+        const old = secret();
+        const next: SealedSecret = {
+          apiKey: credsAfter ? "" : (apiKey ?? old.apiKey),
+          headers: body.headers ?? old.headers,
+          ...(credsAfter ? { credentials: credsAfter.keys } : {}),
         };
-        const next = { apiKey: apiKey ?? old.apiKey, headers: body.headers ?? old.headers };
         patch.secret = deps.box.seal(JSON.stringify(next), sealContext(ctx.orgId, current.id));
-        patch.apiKeyHint = plan ? (plan.key?.hint ?? current.apiKeyHint) : hint(next.apiKey);
+        patch.apiKeyHint = credsAfter
+          ? credentialsHint(credsAfter.meta.length)
+          : plan
+            ? (plan.key?.hint ?? current.apiKeyHint)
+            : hint(next.apiKey);
         patch.headerNames = Object.keys(next.headers);
       }
+      // A preset and its discovered models stay with the OpenAI format; credentials as planned.
+      const { preset, discovered, discoveredAt } = current.settings;
       patch.settings = {
         ...providerSettings(
           body,
@@ -204,11 +261,13 @@ export function createProviderService(deps: {
             format: patch.format ?? current.format,
             baseUrl: patch.baseUrl ?? current.baseUrl,
             models: patch.models ?? current.models,
-            hasKey: (patch.apiKeyHint ?? current.apiKeyHint) !== NO_KEY,
+            hasKey: !!credsAfter || (patch.apiKeyHint ?? current.apiKeyHint) !== NO_KEY,
           },
           current.settings,
         ),
         ...plan?.settings,
+        ...(format === "openai" ? { preset, discovered, discoveredAt } : {}),
+        ...(credsAfter ? { credentials: credsAfter.meta } : {}),
       };
       try {
         const row = await db.transaction(async (tx) => {
@@ -231,6 +290,24 @@ export function createProviderService(deps: {
         if (isUniqueViolation(err, "custom_providers_org_slug_uq")) throw slugTaken(body.slug ?? slug);
         throw err;
       }
+    },
+
+    /** Lists the provider's models at its upstream again (OpenAI format). */
+    async discover(ctx: OrgContext, slug: string) {
+      assertCan(ctx, "provider", "manage");
+      return discover(ctx, await load(ctx, slug));
+    },
+
+    /** The presets an organization can add a provider from. */
+    presets() {
+      return PROVIDER_PRESETS.map((p) => ({
+        id: p.id,
+        name: p.name,
+        baseUrl: p.baseUrl,
+        selfHosted: p.selfHosted,
+        priced: p.pricedAs !== undefined,
+        keysUrl: p.keysUrl ?? null,
+      }));
     },
 
     async remove(ctx: OrgContext, slug: string) {

@@ -37,6 +37,8 @@ export interface PostOptions {
   headers: Record<string, string>;
   /** Sent as JSON; a Buffer is sent as it is (a multipart body, with its content type in `headers`). */
   body: unknown;
+  /** GET sends no body (a list endpoint); POST by default. */
+  method?: "POST" | "GET";
   opts: CallOptions;
   /** Used only to scrub echoed keys from upstream error text. */
   apiKey?: string;
@@ -203,9 +205,9 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
       {
         origin,
         path,
-        method: "POST",
+        method: p.method ?? "POST",
         headers: p.headers,
-        body: Buffer.isBuffer(p.body) ? p.body : JSON.stringify(p.body),
+        body: p.method === "GET" ? null : Buffer.isBuffer(p.body) ? p.body : JSON.stringify(p.body),
         headersTimeout: 0,
         bodyTimeout: 0,
       },

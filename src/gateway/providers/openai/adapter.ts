@@ -178,6 +178,28 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
       const prompt = Math.max(0, Math.floor(Number(json.usage?.prompt_tokens) || 0));
       return { response: json, usage: { inputTokens: prompt, cachedInputTokens: 0, outputTokens: 0 } };
     },
+
+    async listModels(target: UpstreamTarget, opts: CallOptions): Promise<string[]> {
+      const call = await postJson({
+        url: urlFor(target, "models"),
+        headers: headersFor(target, false),
+        body: null,
+        method: "GET",
+        opts,
+        apiKey: target.apiKey,
+        label,
+      });
+      const json = (await call.json()) as { data?: unknown } | unknown[] | null;
+      // `{"object":"list","data":[{"id":…}]}`; a few servers answer the bare array.
+      const list = Array.isArray(json) ? json : json && Array.isArray(json.data) ? json.data : null;
+      if (!list) throw new UpstreamError("protocol", `${label} model list has no data`);
+      const ids = new Set<string>();
+      for (const m of list) {
+        const id = (m as { id?: unknown } | null)?.id;
+        if (typeof id === "string" && id.trim()) ids.add(id);
+      }
+      return [...ids];
+    },
   };
 }
 
