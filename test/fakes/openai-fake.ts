@@ -15,7 +15,12 @@ import { answerResponses } from "./openai-responses-fake.js";
 import { fragments, pieces, planReply, type View } from "./script.js";
 
 export interface OpenAIFakeOptions {
-  apiKey?: string;
+  /** The key (or keys: several accounts' credentials) the fake takes; others get OpenAI's 401. */
+  apiKey?: string | string[];
+  /** What GET /v1/models lists (read per request, so a test may change it); unset: 404, as servers without a list. */
+  models?: string[];
+  /** An answer per key instead of the normal one (read per request): e.g. one account rate limited. */
+  keyStatus?: Record<string, { status: number; retryAfter?: string }>;
   variant?: "openai" | "compatible";
   /** The usage object to report instead of the planned one (read per request, so a test may change it). */
   usage?: Record<string, unknown>;
@@ -214,8 +219,9 @@ export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<OpenAIFake> 
   const issued = { n: 0 };
   return startFake(async (ctx) => {
     const { req, body } = ctx;
-    if (o.apiKey !== undefined && req.headers.authorization !== `Bearer ${o.apiKey}`) {
-      const got = String(req.headers.authorization ?? "").replace(/^Bearer /, "");
+    const got = String(req.headers.authorization ?? "").replace(/^Bearer /, "");
+    const keys = o.apiKey === undefined ? undefined : ([] as string[]).concat(o.apiKey);
+    if (keys && !keys.includes(got)) {
       return ctx.json(
         401,
         openaiError(
@@ -224,6 +230,18 @@ export function startOpenAIFake(o: OpenAIFakeOptions = {}): Promise<OpenAIFake> 
         ),
       );
     }
+    const forKey = o.keyStatus?.[got];
+    if (forKey)
+      return ctx.json(
+        forKey.status,
+        openaiError(forKey.status, `Answered ${forKey.status} for this key`),
+        forKey.retryAfter ? { "retry-after": forKey.retryAfter } : {},
+      );
+    if (ctx.path === "/v1/models" && req.method === "GET" && o.models)
+      return ctx.json(200, {
+        object: "list",
+        data: o.models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "fake" })),
+      });
     if (ctx.path === "/v1/embeddings") {
       const inputs: unknown[] = typeof body?.input === "string" ? [body.input] : (body?.input ?? []);
       const dims = body?.dimensions ?? 8;
