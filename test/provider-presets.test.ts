@@ -69,8 +69,11 @@ describe(`provider presets (${storageKind})`, () => {
     base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
     ({ owner, member, slug } = await team(t, "Preset Co"));
     await grantCredits(t, slug, "100");
-    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "main-app", slug: "main-app" })).status).toBe(201);
-    key = (await owner.post(`/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "k", environment: "live" })).body.key;
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "main-app", slug: "main-app" })).status).toBe(
+      201,
+    );
+    key = (await owner.post(`/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "k", environment: "live" })).body
+      .key;
   });
   afterAll(async () => {
     t.app.server.server.closeAllConnections();

@@ -153,10 +153,10 @@ export function createProviderService(deps: {
     async create(ctx: OrgContext, body: CreateProviderInput) {
       assertCan(ctx, "provider", "manage");
       const { preset, format, name, ...p } = withPreset(body);
+      const creds = planCredentials(body, format, checkUrl);
       // Vertex AI's and Bedrock's credentials are no plain API key: their plans have one shape.
       const plan = vertexProvider(body, format, checkUrl) ?? bedrockProvider(body, format, checkUrl);
       const baseUrl = plan?.baseUrl ?? checkUrl(p.baseUrl);
-      const creds = planCredentials(body, format, checkUrl);
       const models = toStoredModels(body.models);
       const settings = {
         ...providerSettings(body, { format, baseUrl, models, hasKey: body.apiKey !== "" || !!creds }),
@@ -221,6 +221,14 @@ export function createProviderService(deps: {
       if (body.slug !== undefined) patch.slug = body.slug;
       if (body.format !== undefined) patch.format = body.format;
       const format = body.format ?? current.format;
+      // The secret is opened only when it changes (a rename works even if it can no longer be read).
+      let opened: SealedSecret | undefined;
+      const secret = () =>
+        (opened ??= JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as SealedSecret);
+      const keysSent = body.apiKey !== undefined || body.headers !== undefined || body.credentials !== undefined;
+      const stored = storedCredentials(current.settings, keysSent ? secret().credentials : undefined);
+      const creds = planCredentials(body, format, checkUrl, stored);
+      const credsAfter = creds === undefined ? stored : (creds ?? undefined);
       const plan = vertexProvider(body, format, checkUrl, current) ?? bedrockProvider(body, format, checkUrl, current);
       if (plan) patch.baseUrl = plan.baseUrl;
       else if (body.baseUrl !== undefined) patch.baseUrl = checkUrl(body.baseUrl);
@@ -229,20 +237,12 @@ export function createProviderService(deps: {
       // format drops it (it is no API key).
       const leaving = current.format === "vertex" || current.format === "bedrock";
       const apiKey = plan ? plan.key?.json : leaving ? (body.apiKey ?? "") : body.apiKey;
-      // The secret is opened only when it changes (a rename works even if it can no longer be read).
-      let opened: SealedSecret | undefined;
-      const secret = () =>
-        (opened ??= JSON.parse(deps.box.open(current.secret, sealContext(ctx.orgId, current.id))) as SealedSecret);
-      const changesKeys = apiKey !== undefined || body.headers !== undefined || body.credentials !== undefined;
-      const stored = storedCredentials(current.settings, changesKeys ? secret().credentials : undefined);
-      const creds = planCredentials(body, format, checkUrl, stored);
-      const credsAfter = creds === undefined ? stored : (creds ?? undefined);
-      if (changesKeys || creds !== undefined) {
+      if (apiKey !== undefined || body.headers !== undefined || creds !== undefined) {
         const old = secret();
         const next: SealedSecret = {
           apiKey: credsAfter ? "" : (apiKey ?? old.apiKey),
           headers: body.headers ?? old.headers,
-          ...(credsAfter ? { credentials: credsAfter.keys } : {}),
+          ...(credsAfter ? { credentials: creds ? creds.keys : (old.credentials ?? {}) } : {}),
         };
         patch.secret = deps.box.seal(JSON.stringify(next), sealContext(ctx.orgId, current.id));
         patch.apiKeyHint = credsAfter
