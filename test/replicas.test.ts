@@ -3,7 +3,7 @@
  * sharing one fresh PostgreSQL database and one Redis (a key prefix of their
  * own), started at the same moment (so they also race for migrations).
  *  - A project's global RPM limit holds within 5% with requests spread over
- *    all three replicas.
+ *    all three replicas, and so does a provider credential's own limit.
  *  - A key revoked through replica 1 is refused by replicas 2 and 3 within a
  *    second, although both had it cached.
  *  - 100 parallel priced requests spread over the replicas never overspend a
@@ -24,6 +24,7 @@ import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type OpenAIFake, startOpenAIFake } from "./fakes/openai-fake.js";
 import { createPgDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./helpers/database.js";
 import {
   HttpClient,
@@ -43,6 +44,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
     let replicas: ServerProcess[] = [];
     let owner: HttpClient;
     let dbUrl: string;
+    let vendor: OpenAIFake;
     const prefix = `tgtest:${randomBytes(4).toString("hex")}:`;
 
     beforeAll(async () => {
@@ -55,7 +57,10 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
         TOLLGATE_DATA_DIR: `/tmp/tollgate-replicas-${randomBytes(4).toString("hex")}`,
         // $1 per million input tokens, $10 per million output tokens.
         TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "10" } }),
+        // Organizations' providers may reach the vendor fake on loopback.
+        TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1",
       };
+      vendor = await startOpenAIFake({ apiKey: "sk-vendor-account-000000000" });
       dbUrl = pgdb.url;
       replicas = await Promise.all([0, 1, 2].map(() => startServerProcess(env, { readyTimeoutMs: 90_000 })));
       // Every replica's invalidation bus is up (its own heartbeats come back through Redis).
@@ -73,6 +78,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
     afterAll(async () => {
       const exits = await Promise.all(replicas.map((r) => r.stop("SIGTERM")));
       await pgdb?.drop();
+      await vendor?.close();
       // Each replica shut down cleanly.
       expect(exits.map((e) => e.code)).toEqual(replicas.map(() => 0));
     }, 60_000);
@@ -109,6 +115,40 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
       // Per-replica counters would let up to 3 × 50 through.
       expect(allowed).toBeGreaterThanOrEqual(LIMIT * 0.95);
       expect(allowed).toBeLessThanOrEqual(LIMIT * 1.05);
+    }, 60_000);
+
+    it("a provider credential's own requests-per-minute limit holds across the replicas", async () => {
+      const LIMIT = 20;
+      const { slug, key } = await orgWithKey(owner);
+      const created = await owner.post(`/api/v1/orgs/${slug}/providers`, {
+        name: "Vendor",
+        slug: "vendor",
+        format: "openai",
+        baseUrl: `${vendor.url}/v1`,
+        credentials: [{ apiKey: "sk-vendor-account-000000000", rpm: LIMIT }],
+        models: [{ id: "m1" }],
+      });
+      expect(created.status).toBe(201);
+      const before = vendor.requests.length;
+      const statuses = await Promise.all(
+        Array.from({ length: 45 }, (_, i) =>
+          fetch(`${replicas[i % 3]!.url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            body: JSON.stringify({ model: "vendor/m1", messages: [{ role: "user", content: "hi" }] }),
+          }).then(async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          }),
+        ),
+      );
+      const reached = vendor.requests.length - before;
+      console.info(`replicas: credential RPM ${LIMIT}: ${reached} of 45 requests reached the vendor over 3 replicas`);
+      // Per-replica counters would let up to 3 × 20 through.
+      expect(reached).toBeLessThanOrEqual(LIMIT);
+      expect(reached).toBeGreaterThanOrEqual(LIMIT * 0.95);
+      expect(statuses.filter((st) => st === 200)).toHaveLength(reached);
+      expect(statuses.filter((st) => st === 429)).toHaveLength(45 - reached);
     }, 60_000);
 
     it("a key revoked on replica 1 is refused on replicas 2 and 3 within a second", async () => {
