@@ -143,9 +143,9 @@ export function createExecutor(deps: ExecutorDeps) {
       for (let l = 0; l < legs; l++) {
         const cred = order?.[l];
         const key = cred ? `${target.name}#${cred.id}` : target.name;
-        const tag = cred ? { target: target.name, credential: cred.id } : { target: target.name };
+        const credential = cred?.id;
         if (!deps.breakers.tryPass(key)) {
-          attempts.push({ ...tag, outcome: "skipped_circuit_open", ms: 0 });
+          attempts.push({ target: target.name, credential, outcome: "skipped_circuit_open", ms: 0 });
           openMs = Math.min(openMs, deps.breakers.retryInMs(key) || 1_000);
           continue;
         }
@@ -156,7 +156,7 @@ export function createExecutor(deps: ExecutorDeps) {
           });
           if (!d.allowed) {
             deps.breakers.release(key);
-            attempts.push({ ...tag, outcome: "skipped_rate_limited", ms: 0 });
+            attempts.push({ target: target.name, credential, outcome: "skipped_rate_limited", ms: 0 });
             limitedMs = limitedMs ? Math.min(limitedMs, d.retryAfterMs) : Math.max(1, d.retryAfterMs);
             continue;
           }
@@ -179,7 +179,7 @@ export function createExecutor(deps: ExecutorDeps) {
           try {
             const result = await op(target, upstream, opts);
             deps.breakers.onSuccess(key);
-            attempts.push({ ...tag, outcome: "ok", ms: Date.now() - t0 });
+            attempts.push({ target: target.name, credential, outcome: "ok", ms: Date.now() - t0 });
             return { result, target, attempts };
           } catch (err) {
             if (signal.aborted) throw err;
@@ -187,7 +187,14 @@ export function createExecutor(deps: ExecutorDeps) {
               err instanceof UpstreamError
                 ? err
                 : new UpstreamError("protocol", (err as Error).message ?? "upstream call failed");
-            attempts.push({ ...tag, outcome: "error", errorKind: e.kind, status: e.status, ms: Date.now() - t0 });
+            attempts.push({
+              target: target.name,
+              credential,
+              outcome: "error",
+              errorKind: e.kind,
+              status: e.status,
+              ms: Date.now() - t0,
+            });
             lastError = e;
             if (e.kind === "http" && e.status !== undefined && CLIENT_ERROR_STATUS.has(e.status)) throw e;
             deps.breakers.onFailure(key, e.retryAfterMs);
