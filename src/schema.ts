@@ -8,11 +8,13 @@ export { apiKeys } from "./modules/keys/keys.schema.js";
 export { orgApiTokens } from "./modules/api-tokens/api-tokens.schema.js";
 export { requestLogs, jobLeases } from "./modules/logs/logs.schema.js";
 export { customProviders } from "./modules/providers/providers.schema.js";
+export { virtualModels } from "./modules/virtual-models/virtual-models.schema.js";
 export { orgSecurityPolicies, projectSecurityPolicies, securityIncidents } from "./modules/policies/policies.schema.js";
 export {
   billingAccounts,
   ledgerEntries,
   billingUsageHourly,
+  billingUsageDimsHourly,
   billingUsageBatches,
   billingSettings,
   billingAlertSubscribers,

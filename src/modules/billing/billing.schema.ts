@@ -88,6 +88,34 @@ export const billingUsageHourly = pgTable(
   ],
 );
 
+/** The dimensions usage is also reported by: the request's tags (`x-tollgate-tags`) and its end user (`user`). */
+export const USAGE_DIMS = ["tag", "user"] as const;
+
+/**
+ * Usage per tag and per end user, hour by hour, written with the key × model rows (the same charges).
+ * A request without one counts under the empty value, so each dimension's rows sum to the ledger's
+ * usage; a request with several tags counts under each of them.
+ */
+export const billingUsageDimsHourly = pgTable(
+  "billing_usage_dims_hourly",
+  {
+    orgId: text("org_id").notNull(),
+    projectId: text("project_id").notNull(),
+    dim: text("dim", { enum: USAGE_DIMS }).notNull(),
+    value: text("value").notNull(),
+    hour: timestamp("hour", { withTimezone: true }).notNull(),
+    requests: integer("requests").notNull().default(0),
+    inputTokens: bigint("input_tokens", { mode: "bigint" }).notNull().default(sql`0`),
+    cachedInputTokens: bigint("cached_input_tokens", { mode: "bigint" }).notNull().default(sql`0`),
+    outputTokens: bigint("output_tokens", { mode: "bigint" }).notNull().default(sql`0`),
+    costMicroUsd: bigint("cost_micro_usd", { mode: "bigint" }).notNull().default(sql`0`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.projectId, t.dim, t.value, t.hour] }),
+    index("billing_usage_dims_hourly_org_hour_idx").on(t.orgId, t.dim, t.hour),
+  ],
+);
+
 /**
  * Usage batches already posted to the ledger. With Redis, settled charges
  * wait in a shared queue and any replica may post a batch — a batch retried

@@ -86,6 +86,10 @@ export const requestLogs = pgTable(
     attempts: jsonb("attempts").$type<unknown[]>().notNull().default([]),
     clientIp: text("client_ip"),
     userField: text("user_field"),
+    /** The request's tags (`x-tollgate-tags`), at most 10; null without any. */
+    tags: jsonb("tags").$type<string[]>(),
+    /** The request's `metadata` object (string values, at most 16 keys); null without one. */
+    metadata: jsonb("metadata").$type<Record<string, string>>(),
     stream: boolean("stream").notNull().default(false),
     requestBody: jsonb("request_body"),
     responseBody: jsonb("response_body"),
