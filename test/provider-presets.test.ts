@@ -209,10 +209,14 @@ describe(`provider presets (${storageKind})`, () => {
 
   it("refreshing lists the vendor's models again; a vendor without a list falls back to the library's", async () => {
     vendorModels.push("llama-3.1-8b-instant");
+    vendorModels.unshift("whisper-large-v3");
     const refreshed = await owner.post(`${providers()}/my-groq/discover`, {});
     expect(refreshed.status).toBe(200);
-    expect(refreshed.body.discovery).toMatchObject({ ok: true, count: 3, source: "upstream" });
+    expect(refreshed.body.discovery).toMatchObject({ ok: true, count: 4, source: "upstream" });
     expect(refreshed.body.discoveredModels.map((m: { id: string }) => m.id)).toContain("llama-3.1-8b-instant");
+    // The connection test asks the first listed model a chat request can test (not the speech model).
+    const tested = await owner.post(`${providers()}/my-groq/test`, {});
+    expect(tested.body).toMatchObject({ ok: true, model: LLAMA, error: null });
     expect((await member.post(`${providers()}/my-groq/discover`, {})).status).toBe(403);
 
     const perplexity = await owner.post(providers(), {

@@ -208,15 +208,46 @@ export interface Provider {
   /** Amazon Bedrock only: the region and the access key id (also the hint; the secret is never shown). */
   region?: string;
   accessKeyId?: string;
+  /** The preset the provider was made from. */
+  preset?: string;
+  /** The models its upstream's list gave (OpenAI format), priced as the preset says; and when they were listed. */
+  discoveredModels?: Array<ProviderModel & { priced: boolean }>;
+  discoveredAt?: string | null;
+  /** Several credentials (then apiKeyHint is "N credentials"); never the keys. */
+  credentials?: Array<{ id: string; hint: string; weight: number; rpm: number | null; baseUrl: string | null }>;
   createdAt: string;
   updatedAt: string;
 }
+
+/** What listing a provider's models gave (created from a preset, or its models refreshed). */
+export interface ProviderDiscovery {
+  ok: boolean;
+  count: number;
+  source: "upstream" | "price-library" | null;
+  error: string | null;
+}
+
+/** An OpenAI-compatible vendor a provider can be made from. */
+export interface ProviderPreset {
+  id: string;
+  name: string;
+  baseUrl: string;
+  /** Runs on the team's own hardware (no key needed). */
+  selfHosted: boolean;
+  /** The price library prices its models. */
+  priced: boolean;
+  keysUrl: string | null;
+}
+
+type ProbeError = { kind: string; status: number | null; message: string } | null;
 
 export interface ProviderTest {
   ok: boolean;
   latencyMs: number;
   model: string | null;
-  error: { kind: string; status: number | null; message: string } | null;
+  error: ProbeError;
+  /** Several credentials: each one's result. */
+  credentials?: Array<{ id: string; ok: boolean; latencyMs: number; error: ProbeError }>;
 }
 
 export interface AuditEntry {

@@ -87,6 +87,10 @@ const slugFrom = (name: string) =>
     .replace(/^-+|-+$/g, "")
     .slice(0, 40) || "provider";
 
+/** Models a vendor lists that a one-token chat request cannot test (speech, embeddings, images, moderation). */
+const NOT_CHAT = /embed|whisper|tts|transcri|speech|audio|image|dall-e|moderation|guard|rerank/i;
+const firstChatModel = (ids: string[] | undefined) => ids?.find((id) => !NOT_CHAT.test(id));
+
 export function createProviderService(deps: {
   db: Db;
   box: SecretBox;
@@ -326,12 +330,15 @@ export function createProviderService(deps: {
       deps.directory.invalidate(ctx.orgId);
     },
 
-    /** Test connection: one tiny request to the first model (or the one named), through the guarded dispatcher. */
+    /**
+     * Test connection: one tiny request to the model named, else the first entered model, else the first
+     * discovered one that looks like a chat model; through the guarded dispatcher.
+     */
     async test(ctx: OrgContext, slug: string, model?: string) {
       assertCan(ctx, "provider", "manage");
       const row = await load(ctx, slug);
       const entry = toEntry(row, deps.box);
-      const target = model ?? row.models[0]?.id ?? null;
+      const target = model ?? row.models[0]?.id ?? firstChatModel(row.settings.discovered) ?? null;
       if (model && !entry.models.has(model))
         throw appError("MODEL_NOT_FOUND", `Provider "${slug}" has no model "${model}".`);
       return deps.probe(entry, target);

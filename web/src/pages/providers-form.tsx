@@ -7,7 +7,10 @@
  * one); Azure settings are sent only for the Azure format. The Google Vertex
  * AI format takes a project, a location and a service account key instead of a
  * base URL and an API key (providers-form-vertex.tsx); Amazon Bedrock a region
- * and AWS credentials (providers-form-bedrock.tsx).
+ * and AWS credentials (providers-form-bedrock.tsx). The formats whose
+ * credential is an API key may have several instead
+ * (providers-credentials.tsx). Adding a provider starts in
+ * providers-presets.tsx, which shows this form for a custom provider.
  */
 import { ActionIcon, Button, Group, Modal, PasswordInput, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
@@ -16,6 +19,15 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { AZURE_DEFAULT_API_VERSION } from "../../../src/config-azure";
 import { api, formErrors, orgUrl, type Provider } from "../api";
+import {
+  type CredentialRow,
+  CredentialsFields,
+  credentialErrorFields,
+  credentialsBody,
+  credentialsInitialValues,
+  credentialsValidate,
+  takesCredentials,
+} from "./providers-credentials";
 import { BedrockFields, bedrockBody, bedrockInitialValues, bedrockValidate } from "./providers-form-bedrock";
 import { VertexFields, vertexBody, vertexInitialValues } from "./providers-form-vertex";
 
@@ -47,15 +59,27 @@ const FORMATS = [
   { value: "bedrock", label: "Amazon Bedrock" },
 ];
 
-export function ProviderModal({
-  org,
-  provider,
-  onClose,
-}: {
+interface FormProps {
   org: string;
   provider: Provider | null;
   onClose: () => void;
-}) {
+}
+
+export function ProviderModal(props: FormProps) {
+  return (
+    <Modal
+      opened
+      onClose={props.onClose}
+      title={props.provider ? `Edit ${props.provider.name}` : "Add provider"}
+      size="xl"
+    >
+      <ProviderForm {...props} />
+    </Modal>
+  );
+}
+
+/** The dialog's form (also the custom provider's part of the "Add provider" dialog). */
+export function ProviderForm({ org, provider, onClose }: FormProps) {
   const qc = useQueryClient();
   const [general, setGeneral] = useState<string | null>(null);
   const { vertexBaseUrl, ...vertexValues } = vertexInitialValues(provider);
@@ -72,6 +96,7 @@ export function ProviderModal({
             ? bedrockBaseUrl
             : (provider?.baseUrl ?? ""),
       apiKey: "",
+      credentials: credentialsInitialValues(provider),
       ...vertexValues,
       ...bedrockValues,
       apiVersion: provider?.apiVersion ?? "",
@@ -89,6 +114,7 @@ export function ProviderModal({
         : [emptyModel()],
     },
     validate: {
+      ...credentialsValidate(provider),
       name: (v) => (v.trim() ? null : "Name is required."),
       baseUrl: (v, values) =>
         /^https?:\/\/\S+$/.test(v) || ((values.format === "vertex" || values.format === "bedrock") && !v.trim())
@@ -136,7 +162,9 @@ export function ProviderModal({
         Object.assign(body, bedrockBody(v, provider));
       }
       if (v.slug.trim() && v.slug !== provider?.slug) body.slug = v.slug.trim();
-      if (v.format !== "vertex" && v.format !== "bedrock" && (!provider || v.apiKey)) body.apiKey = v.apiKey;
+      const credentials: CredentialRow[] = takesCredentials(v.format) ? v.credentials : [];
+      if (credentials.length) body.credentials = credentialsBody(credentials);
+      else if (v.format !== "vertex" && v.format !== "bedrock" && (!provider || v.apiKey)) body.apiKey = v.apiKey;
       return provider
         ? api.patch<Provider>(orgUrl(org, `/providers/${provider.slug}`), body)
         : api.post<Provider>(orgUrl(org, "/providers"), body);
@@ -163,145 +191,153 @@ export function ProviderModal({
         "accessKeyId",
         "secretAccessKey",
         "sessionToken",
+        "credentials",
+        ...credentialErrorFields(form.values.credentials.length),
       ]);
       form.setErrors(e.fields);
-      setGeneral(e.general ?? (e.fields.models ? `Models: ${e.fields.models}` : null));
+      setGeneral(
+        e.general ??
+          (e.fields.models
+            ? `Models: ${e.fields.models}`
+            : e.fields.credentials
+              ? `Credentials: ${e.fields.credentials}`
+              : null),
+      );
     },
   });
+  const several = takesCredentials(form.values.format) && form.values.credentials.length > 0;
   return (
-    <Modal opened onClose={onClose} title={provider ? `Edit ${provider.name}` : "Add provider"} size="xl">
-      <form onSubmit={form.onSubmit((v) => save.mutate(v))} noValidate>
-        <Stack>
-          <Group grow align="flex-start">
-            <TextInput label="Name" placeholder="Our vLLM" required {...form.getInputProps("name")} />
+    <form onSubmit={form.onSubmit((v) => save.mutate(v))} noValidate>
+      <Stack>
+        <Group grow align="flex-start">
+          <TextInput label="Name" placeholder="Our vLLM" required {...form.getInputProps("name")} />
+          <TextInput
+            label="Slug"
+            placeholder="derived from the name"
+            description="Models are called as slug/model."
+            {...form.getInputProps("slug")}
+          />
+        </Group>
+        <Group grow align="flex-start">
+          <Select label="API format" data={FORMATS} allowDeselect={false} {...form.getInputProps("format")} />
+          {vertex || bedrock ? null : azure ? (
             <TextInput
-              label="Slug"
-              placeholder="derived from the name"
-              description="Models are called as slug/model."
-              {...form.getInputProps("slug")}
+              label="Endpoint"
+              placeholder="https://my-resource.openai.azure.com"
+              description="Keys and Endpoint page of the resource in the Azure portal."
+              required
+              {...form.getInputProps("baseUrl")}
             />
-          </Group>
-          <Group grow align="flex-start">
-            <Select label="API format" data={FORMATS} allowDeselect={false} {...form.getInputProps("format")} />
-            {vertex || bedrock ? null : azure ? (
-              <TextInput
-                label="Endpoint"
-                placeholder="https://my-resource.openai.azure.com"
-                description="Keys and Endpoint page of the resource in the Azure portal."
-                required
-                {...form.getInputProps("baseUrl")}
-              />
-            ) : (
-              <TextInput
-                label="Base URL"
-                placeholder="https://api.example.com/v1"
-                required
-                {...form.getInputProps("baseUrl")}
-              />
-            )}
-          </Group>
-          {vertex && <VertexFields form={form} provider={provider} />}
-          {bedrock && <BedrockFields form={form} provider={provider} />}
-          <Group grow align="flex-start" display={vertex || bedrock ? "none" : undefined}>
+          ) : (
+            <TextInput
+              label="Base URL"
+              placeholder="https://api.example.com/v1"
+              required
+              {...form.getInputProps("baseUrl")}
+            />
+          )}
+        </Group>
+        {vertex && <VertexFields form={form} provider={provider} />}
+        {bedrock && <BedrockFields form={form} provider={provider} />}
+        <Group grow align="flex-start" display={vertex || bedrock || (several && !azure) ? "none" : undefined}>
+          {!several && (
             <PasswordInput
               label="API key"
               description={
-                provider
-                  ? `Stored encrypted (${provider.apiKeyHint || "none"}). Leave empty to keep it.`
-                  : azure
-                    ? "KEY 1 or KEY 2 of the resource. Stored encrypted; never shown again."
-                    : "Stored encrypted; never shown again."
+                provider?.credentials?.length && takesCredentials(form.values.format)
+                  ? "One key in place of the credentials. Stored encrypted; never shown again."
+                  : provider
+                    ? `Stored encrypted (${provider.apiKeyHint || "none"}). Leave empty to keep it.`
+                    : azure
+                      ? "KEY 1 or KEY 2 of the resource. Stored encrypted; never shown again."
+                      : "Stored encrypted; never shown again."
               }
               {...form.getInputProps("apiKey")}
             />
+          )}
+          {azure && (
+            <TextInput
+              label="API version"
+              placeholder={AZURE_DEFAULT_API_VERSION}
+              description={`Leave empty for ${AZURE_DEFAULT_API_VERSION} (generally available).`}
+              {...form.getInputProps("apiVersion")}
+            />
+          )}
+        </Group>
+        {takesCredentials(form.values.format) && <CredentialsFields form={form} provider={provider} />}
+        <Text fw={600} size="sm">
+          {azure
+            ? "Models, their deployments and prices (USD per million tokens)"
+            : "Models and prices (USD per million tokens)"}
+        </Text>
+        {form.values.models.map((_m: ModelRow, i: number) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity; each input is controlled by form.values at its index, so after a removal every row shows its own values
+          <Group key={i} align="flex-end" gap="xs" wrap="wrap">
+            <TextInput
+              label={i === 0 ? "Model id" : undefined}
+              aria-label="Model id"
+              placeholder={azure ? "gpt-4o" : "llama-3-70b"}
+              w={200}
+              {...form.getInputProps(`models.${i}.id`)}
+            />
             {azure && (
               <TextInput
-                label="API version"
-                placeholder={AZURE_DEFAULT_API_VERSION}
-                description={`Leave empty for ${AZURE_DEFAULT_API_VERSION} (generally available).`}
-                {...form.getInputProps("apiVersion")}
+                label={i === 0 ? "Deployment" : undefined}
+                aria-label="Deployment"
+                placeholder="same as the model"
+                w={170}
+                {...form.getInputProps(`models.${i}.deployment`)}
               />
             )}
+            <TextInput
+              label={i === 0 ? "Input" : undefined}
+              aria-label="Input price"
+              placeholder="0"
+              w={90}
+              {...form.getInputProps(`models.${i}.inputPricePerMillion`)}
+            />
+            <TextInput
+              label={i === 0 ? "Cached" : undefined}
+              aria-label="Cached input price"
+              placeholder="0"
+              w={90}
+              {...form.getInputProps(`models.${i}.cachedInputPricePerMillion`)}
+            />
+            <TextInput
+              label={i === 0 ? "Output" : undefined}
+              aria-label="Output price"
+              placeholder="0"
+              w={90}
+              {...form.getInputProps(`models.${i}.outputPricePerMillion`)}
+            />
+            <ActionIcon
+              variant="subtle"
+              color="red"
+              aria-label="Remove model"
+              onClick={() => form.removeListItem("models", i)}
+              mb={4}
+            >
+              ×
+            </ActionIcon>
           </Group>
-          <Text fw={600} size="sm">
-            {azure
-              ? "Models, their deployments and prices (USD per million tokens)"
-              : "Models and prices (USD per million tokens)"}
+        ))}
+        <Button variant="subtle" size="xs" w="fit-content" onClick={() => form.insertListItem("models", emptyModel())}>
+          Add model
+        </Button>
+        {general && (
+          <Text c="red" size="sm" role="alert">
+            {general}
           </Text>
-          {form.values.models.map((_m: ModelRow, i: number) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity; each input is controlled by form.values at its index, so after a removal every row shows its own values
-            <Group key={i} align="flex-end" gap="xs" wrap="wrap">
-              <TextInput
-                label={i === 0 ? "Model id" : undefined}
-                aria-label="Model id"
-                placeholder={azure ? "gpt-4o" : "llama-3-70b"}
-                w={200}
-                {...form.getInputProps(`models.${i}.id`)}
-              />
-              {azure && (
-                <TextInput
-                  label={i === 0 ? "Deployment" : undefined}
-                  aria-label="Deployment"
-                  placeholder="same as the model"
-                  w={170}
-                  {...form.getInputProps(`models.${i}.deployment`)}
-                />
-              )}
-              <TextInput
-                label={i === 0 ? "Input" : undefined}
-                aria-label="Input price"
-                placeholder="0"
-                w={90}
-                {...form.getInputProps(`models.${i}.inputPricePerMillion`)}
-              />
-              <TextInput
-                label={i === 0 ? "Cached" : undefined}
-                aria-label="Cached input price"
-                placeholder="0"
-                w={90}
-                {...form.getInputProps(`models.${i}.cachedInputPricePerMillion`)}
-              />
-              <TextInput
-                label={i === 0 ? "Output" : undefined}
-                aria-label="Output price"
-                placeholder="0"
-                w={90}
-                {...form.getInputProps(`models.${i}.outputPricePerMillion`)}
-              />
-              <ActionIcon
-                variant="subtle"
-                color="red"
-                aria-label="Remove model"
-                onClick={() => form.removeListItem("models", i)}
-                mb={4}
-              >
-                ×
-              </ActionIcon>
-            </Group>
-          ))}
-          <Button
-            variant="subtle"
-            size="xs"
-            w="fit-content"
-            onClick={() => form.insertListItem("models", emptyModel())}
-          >
-            Add model
+        )}
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
           </Button>
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              {provider ? "Save" : "Add provider"}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+          <Button type="submit" loading={save.isPending}>
+            {provider ? "Save" : "Add provider"}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
   );
 }

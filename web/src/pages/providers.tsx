@@ -4,18 +4,26 @@
  * (Vertex AI: a service account key, shown by its client_email; Bedrock: the AWS secret,
  * shown by its access key id) and their models and prices
  * (and, for Azure, each model's deployment). Add, test, edit, delete; the
- * add / edit dialog is providers-form.tsx.
+ * add dialog (a preset or a custom provider) is providers-presets.tsx, the
+ * edit dialog providers-form.tsx. An OpenAI-format provider shows the models
+ * its upstream listed (providers-discovered.tsx); one with several
+ * credentials shows them, and its connection test a result per credential.
  */
-import { Alert, Badge, Button, Card, Code, Group, Modal, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Code, Group, List, Modal, Stack, Table, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, orgUrl, type Provider, type ProviderTest } from "../api";
-import { PageLoader, QueryError, useCurrentOrg } from "../session";
+import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
+import { DiscoveredModels } from "./providers-discovered";
 import { ProviderModal } from "./providers-form";
+import { AddProviderModal } from "./providers-presets";
+
+const failure = (e: ProviderTest["error"]) => `Failed (${e?.kind}${e?.status ? ` ${e.status}` : ""}): ${e?.message}`;
 
 export function ProvidersPage() {
   const org = useCurrentOrg()!;
+  const canManage = useCan(["provider", "manage"]);
   const qc = useQueryClient();
   const [editing, setEditing] = useState<Provider | "new" | null>(null);
   const [deleting, setDeleting] = useState<Provider | null>(null);
@@ -25,8 +33,9 @@ export function ProvidersPage() {
     queryFn: () => api.get<{ providers: Provider[] }>(orgUrl(org.slug, "/providers")),
   });
   const test = useMutation({
-    mutationFn: (slug: string) => api.post<ProviderTest>(orgUrl(org.slug, `/providers/${slug}/test`), {}),
-    onSuccess: (r, slug) => setResults((x) => ({ ...x, [slug]: r })),
+    // The server picks the model: the first entered one, else the first chat model the upstream listed.
+    mutationFn: (p: Provider) => api.post<ProviderTest>(orgUrl(org.slug, `/providers/${p.slug}/test`), {}),
+    onSuccess: (r, p) => setResults((x) => ({ ...x, [p.slug]: r })),
     onError: (err) => notifications.show({ color: "red", message: err.message }),
   });
   const remove = useMutation({
@@ -46,8 +55,8 @@ export function ProvidersPage() {
       </Group>
       <Text size="sm" c="dimmed">
         Built-in providers (OpenAI, Anthropic, Gemini when configured on the server, and <Code>mock</Code>) are always
-        available. Add your own endpoints — vLLM, Ollama, Azure OpenAI, any OpenAI-compatible API — and call their
-        models as <Code>provider-slug/model</Code>.
+        available. Add a vendor from its preset (OpenRouter, Groq, Mistral…) or your own endpoints — vLLM, Ollama, Azure
+        OpenAI, any OpenAI-compatible API — and call their models as <Code>provider-slug/model</Code>.
       </Text>
       {providers.isPending ? (
         <PageLoader />
@@ -58,7 +67,8 @@ export function ProvidersPage() {
           <Stack align="flex-start">
             <Title order={4}>No custom providers</Title>
             <Text size="sm">
-              Add a base URL, an API format and a key; list the models with their prices so usage is costed.
+              Pick a vendor and paste its key (its models are listed for you), or add a base URL, an API format and a
+              key and list the models with their prices so usage is costed.
             </Text>
             <Button onClick={() => setEditing("new")}>Add your first provider</Button>
           </Stack>
@@ -73,13 +83,14 @@ export function ProvidersPage() {
                   <Text fw={600}>{p.name}</Text>
                   <Code>{p.slug}</Code>
                   <Badge variant="light">{p.format}</Badge>
+                  {p.preset && <Badge variant="outline">preset: {p.preset}</Badge>}
                 </Group>
                 <Group gap="xs">
                   <Button
                     size="xs"
                     variant="light"
-                    onClick={() => test.mutate(p.slug)}
-                    loading={test.isPending && test.variables === p.slug}
+                    onClick={() => test.mutate(p)}
+                    loading={test.isPending && test.variables?.slug === p.slug}
                   >
                     Test connection
                   </Button>
@@ -98,12 +109,32 @@ export function ProvidersPage() {
                 {p.project ? ` · project ${p.project} in ${p.location}` : ""}
                 {p.region ? ` · region ${p.region}` : ""}
               </Text>
+              {p.credentials && (
+                <List size="sm" aria-label={`Credentials of ${p.name}`}>
+                  {p.credentials.map((c) => (
+                    <List.Item key={c.id}>
+                      {`${c.hint} · weight ${c.weight}${c.rpm ? ` · ${c.rpm} requests/min` : ""}${c.baseUrl ? ` · ${c.baseUrl}` : ""}`}
+                    </List.Item>
+                  ))}
+                </List>
+              )}
               {r && (
                 <Alert mt="xs" color={r.ok ? "green" : "red"} data-testid="provider-test-result">
-                  {r.ok
-                    ? `Connected: ${r.model ?? "model"} answered in ${r.latencyMs} ms.`
-                    : `Failed (${r.error?.kind}${r.error?.status ? ` ${r.error.status}` : ""}): ${r.error?.message}`}
+                  {r.ok ? `Connected: ${r.model ?? "model"} answered in ${r.latencyMs} ms.` : failure(r.error)}
+                  {r.credentials && (
+                    <List size="sm" mt={4}>
+                      {r.credentials.map((c) => (
+                        <List.Item key={c.id} data-testid="provider-test-credential">
+                          {`${p.credentials?.find((x) => x.id === c.id)?.hint ?? c.id}: `}
+                          {c.ok ? `answered in ${c.latencyMs} ms` : failure(c.error)}
+                        </List.Item>
+                      ))}
+                    </List>
+                  )}
                 </Alert>
+              )}
+              {(p.format === "openai" || p.discoveredModels) && (
+                <DiscoveredModels org={org.slug} provider={p} canManage={canManage} />
               )}
               {p.models.length > 0 && (
                 <Table.ScrollContainer minWidth={560} mt="xs">
@@ -139,8 +170,10 @@ export function ProvidersPage() {
           );
         })
       )}
-      {editing && (
-        <ProviderModal org={org.slug} provider={editing === "new" ? null : editing} onClose={() => setEditing(null)} />
+      {editing === "new" ? (
+        <AddProviderModal org={org.slug} onClose={() => setEditing(null)} />
+      ) : (
+        editing && <ProviderModal org={org.slug} provider={editing} onClose={() => setEditing(null)} />
       )}
       <Modal opened={!!deleting} onClose={() => setDeleting(null)} title="Delete provider">
         <Stack>
