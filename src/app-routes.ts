@@ -21,6 +21,7 @@ import { registerProjectRoutes } from "./modules/projects/projects.routes.js";
 import { registerProviderRoutes } from "./modules/providers/providers.routes.js";
 import { registerSsoRoutes } from "./modules/sso/sso.routes.js";
 import { registerScimRoutes } from "./modules/scim/scim.routes.js";
+import { registerVirtualModelRoutes } from "./modules/virtual-models/virtual-models.routes.js";
 
 type Deps<F extends (app: FastifyInstance, deps: never) => unknown> = Parameters<F>[1];
 
@@ -35,6 +36,7 @@ export type ApiServices = Deps<typeof registerAdminRoutes> &
   Deps<typeof registerKeyRoutes> &
   Deps<typeof registerLogRoutes> &
   Deps<typeof registerProviderRoutes> &
+  Deps<typeof registerVirtualModelRoutes> &
   Deps<typeof registerPolicyRoutes> &
   Deps<typeof registerBillingRoutes> &
   Deps<typeof registerAlertRoutes> &
@@ -54,6 +56,7 @@ export function registerApiRoutes(server: FastifyInstance, s: ApiServices): void
   registerKeyRoutes(server, s);
   registerLogRoutes(server, s);
   registerProviderRoutes(server, s);
+  registerVirtualModelRoutes(server, s);
   registerPolicyRoutes(server, s);
   registerBillingRoutes(server, s);
   registerAlertRoutes(server, s);

@@ -25,6 +25,8 @@ import { createLogService } from "./modules/logs/logs.service.js";
 import { createRequestLogWriter } from "./modules/logs/logs.writer.js";
 import { createProviderDirectory } from "./modules/providers/providers.directory.js";
 import { createProviderService } from "./modules/providers/providers.service.js";
+import { createVirtualModelDirectory } from "./modules/virtual-models/virtual-models.directory.js";
+import { createVirtualModelService } from "./modules/virtual-models/virtual-models.service.js";
 import { createSecurityGateway } from "./modules/policies/policies.gateway.js";
 import { createPolicyService } from "./modules/policies/policies.service.js";
 import { createProjectService } from "./modules/projects/projects.service.js";
@@ -140,10 +142,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         "custom provider secret cannot be read; the provider is left out of routing",
       ),
   });
-  // Provider changes reach every replica's directory through the bus (and an org deletion drops it too).
+  const virtualDirectory = createVirtualModelDirectory({ db, ttlMs: () => invalidationBus.maxAgeMs(30_000) });
+  // Routing changes reach every replica's directories through the bus (and an org deletion drops them too).
   invalidationBus.subscribe((e) => {
-    if (e.scope === "providers" || e.scope === "org") directory.invalidate(e.orgId);
-    else if (e.scope === "all") directory.invalidate();
+    const orgId = e.scope === "providers" || e.scope === "org" ? e.orgId : e.scope === "all" ? undefined : null;
+    if (orgId === null) return;
+    directory.invalidate(orgId);
+    virtualDirectory.invalidate(orgId);
   });
   const metrics = createMetrics(
     {
@@ -224,6 +229,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       return v;
     },
     providersFor: (orgId) => directory.providersFor(orgId),
+    virtualModelsFor: (orgId) => virtualDirectory.virtualModelsFor(orgId),
     pricing,
     log: (entry) => {
       // A charged request's row was written (or queued) with its charge by billing; the others are logged here.
@@ -261,6 +267,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     allowedHosts: config.allowedProviderHosts,
     probe: (entry, model) => gateway.probe(entry, model),
     listModels: (entry) => gateway.listModels(entry),
+  });
+  const virtualModels = createVirtualModelService({
+    db,
+    providersFor: (orgId) => directory.providersFor(orgId),
+    invalidate: (orgId) => invalidationBus.publish({ scope: "providers", orgId }),
   });
   const { auth, signUpGate, sso, scim, throttle, closeIdentity } = createIdentity({
     config,
@@ -319,6 +330,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     keys,
     logs,
     providers,
+    virtualModels,
     policies,
     billing,
     alerts,

@@ -134,6 +134,11 @@ const EXPECTED: Record<string, Expect> = {
   "DELETE /api/v1/orgs/:org/providers/:provider": MANAGERS,
   "POST /api/v1/orgs/:org/providers/:provider/test": MANAGERS,
   "POST /api/v1/orgs/:org/providers/:provider/discover": MANAGERS,
+  "GET /api/v1/orgs/:org/virtual-models": ALL,
+  "POST /api/v1/orgs/:org/virtual-models": MANAGERS,
+  "GET /api/v1/orgs/:org/virtual-models/:name": ALL,
+  "PATCH /api/v1/orgs/:org/virtual-models/:name": MANAGERS,
+  "DELETE /api/v1/orgs/:org/virtual-models/:name": MANAGERS,
   "GET /api/v1/orgs/:org/security-policy": ALL,
   "PUT /api/v1/orgs/:org/security-policy": MANAGERS,
   "GET /api/v1/orgs/:org/projects/:project/security-policy": ALL,
@@ -200,6 +205,8 @@ function paramValue(name: string, w: World): string {
       return randomUUID();
     case "provider":
       return "no-such-provider";
+    case "name":
+      return "no-such-virtual-model";
     case "domain":
       return "no-such-domain.test";
     case "providerId":

@@ -28,6 +28,8 @@ import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/rat
 import type { Endpoint, RequestLogEntry } from "./request-log.js";
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor, upstreamOf } from "./routing/executor.js";
+import { createLatencyTracker } from "./routing/latency.js";
+import type { RoutingExtras, VirtualModel } from "./routing/router.js";
 import { responsesRoutes } from "./responses/endpoint.js";
 import type { ResponseStore } from "./responses/store.js";
 
@@ -44,6 +46,8 @@ export interface GatewayDeps {
   config: Config;
   verify: FrontDeps["verify"];
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  /** The organization's virtual models by name (none without it). */
+  virtualModelsFor?(orgId: string): Promise<ReadonlyMap<string, VirtualModel>>;
   log(entry: RequestLogEntry): void;
   /** The prices /v1/models shows: the same pricing metering bills with. */
   pricing: Pricing;
@@ -86,6 +90,7 @@ export function createGateway(deps: GatewayDeps) {
   });
   const dispatcherFor = (t: { provider: { custom: boolean } }) => (t.provider.custom ? guardedAgent : instanceAgent);
   const rateLimits = deps.rateLimits ?? createMemoryRateLimitStore();
+  const latency = createLatencyTracker();
   const execute = createExecutor({
     adapters,
     breakers,
@@ -94,7 +99,21 @@ export function createGateway(deps: GatewayDeps) {
     retriesPerTarget: 2,
     baseBackoffMs: 200,
     credentialLimits: rateLimits,
+    latency,
   });
+  // One extras object per virtual-model map (the directory caches the map): no allocation per request.
+  const noVirtuals: RoutingExtras = { latency };
+  const extrasOf = new WeakMap<ReadonlyMap<string, VirtualModel>, RoutingExtras>();
+  const routingExtras = async (orgId: string): Promise<RoutingExtras> => {
+    if (!deps.virtualModelsFor) return noVirtuals;
+    const virtuals = await deps.virtualModelsFor(orgId);
+    let extras = extrasOf.get(virtuals);
+    if (!extras) {
+      extras = { virtuals, latency };
+      extrasOf.set(virtuals, extras);
+    }
+    return extras;
+  };
 
   // What every call shares. The shutdown deadline aborts the calls still running (one listener for all).
   const inFlight = new Set<CallAbort>();
@@ -114,6 +133,7 @@ export function createGateway(deps: GatewayDeps) {
     inFlight,
     stopped,
     providersFor: deps.providersFor,
+    routingExtras,
     execute,
     heartbeatMs: deps.heartbeatMs ?? 10_000,
     offers: (format, capability) => {
@@ -131,11 +151,23 @@ export function createGateway(deps: GatewayDeps) {
     checkBody: deps.checkBody,
     inbound: { openai: openaiInbound, anthropic: deps.inboundAnthropic },
     runtime,
-    models: async (caller) => models.list(await deps.providersFor(caller.orgId), caller.allowedModels),
-    model: async (caller, id) => models.find(await deps.providersFor(caller.orgId), caller.allowedModels, id),
+    models: async (caller) =>
+      models.list(
+        await deps.providersFor(caller.orgId),
+        caller.allowedModels,
+        (await routingExtras(caller.orgId)).virtuals,
+      ),
+    model: async (caller, id) =>
+      models.find(
+        await deps.providersFor(caller.orgId),
+        caller.allowedModels,
+        id,
+        (await routingExtras(caller.orgId)).virtuals,
+      ),
     refusedWithoutKey: deps.refusedWithoutKey,
     countTokens: {
       providersFor: deps.providersFor,
+      routingExtras,
       hooks: runtime.hooks,
       inFlight,
       // The first target only, one attempt: a count is cheap to repeat, and the client decides to.

@@ -89,6 +89,8 @@ export interface RouteInfo {
   maxOutputTokens?: number;
   /** The model's context window (input + output), when known. */
   contextWindow?: number;
+  /** The output limit this route's call asks for in place of the request's (a virtual model target's override). */
+  askedOutputTokens?: number;
 }
 
 /** An upper bound of the input a request sends, whatever provider serves it. */

@@ -8,6 +8,9 @@
  * charged.
  * Only the components a price sets are shown (the others bill at their parent's
  * rate, see hooks.ts). A model nothing prices is not listed.
+ * An organization's virtual models are listed by their name, priced as their
+ * first target that resolves (each call is billed at the target that served
+ * it), with their strategy and targets.
  * `GET /v1/models/{id}` answers one entry of that same list.
  */
 import type { ProviderEntry } from "./catalog.js";
@@ -15,7 +18,7 @@ import type { ModelInfo } from "./providers/descriptor.js";
 import type { PriceRates } from "./hooks.js";
 import { ceilDiv, HUNDRED_PERCENT } from "./metering/cost.js";
 import type { Pricing } from "./metering/pricing.js";
-import { isAllowed } from "./routing/router.js";
+import { isAllowed, resolveName, type VirtualModel } from "./routing/router.js";
 
 const FIELDS: Array<[keyof PriceRates, string]> = [
   ["inputMicroUsdPerM", "input_per_million_micro_usd"],
@@ -51,6 +54,8 @@ export interface ModelListing {
   provider: string;
   context_window: number | null;
   pricing: Record<string, unknown>;
+  /** A virtual model: how it routes. */
+  virtual?: { strategy: VirtualModel["strategy"]; targets: string[] };
 }
 
 export function createModelList(pricing: Pricing) {
@@ -85,9 +90,38 @@ export function createModelList(pricing: Pricing) {
     return item;
   }
 
+  /** A virtual model's entry: its first target's that resolves and is priced, named and described as it. */
+  function virtualListing(
+    v: VirtualModel,
+    providers: Map<string, ProviderEntry>,
+    allowed: readonly string[],
+  ): ModelListing | null {
+    for (const t of v.targets) {
+      const r = resolveName(t.model, providers);
+      const item = r?.info ? listing(r.provider, r.info) : null;
+      if (!item || !(isAllowed(v.name, allowed) || isAllowed(item.id, allowed))) continue;
+      return {
+        ...item,
+        id: v.name,
+        owned_by: "virtual",
+        provider: "virtual",
+        virtual: { strategy: v.strategy, targets: v.targets.map((x) => x.model) },
+      };
+    }
+    return null;
+  }
+
   return {
-    list(providers: Map<string, ProviderEntry>, allowed: readonly string[]) {
+    list(
+      providers: Map<string, ProviderEntry>,
+      allowed: readonly string[],
+      virtuals?: ReadonlyMap<string, VirtualModel>,
+    ) {
       const data: ModelListing[] = [];
+      for (const v of virtuals?.values() ?? []) {
+        const item = virtualListing(v, providers, allowed);
+        if (item) data.push(item);
+      }
       for (const p of providers.values()) {
         for (const m of p.models.values()) {
           const item = listing(p, m);
@@ -98,7 +132,14 @@ export function createModelList(pricing: Pricing) {
     },
 
     /** One entry of the list (`provider/model`), or null when the list would not show it. */
-    find(providers: Map<string, ProviderEntry>, allowed: readonly string[], id: string): ModelListing | null {
+    find(
+      providers: Map<string, ProviderEntry>,
+      allowed: readonly string[],
+      id: string,
+      virtuals?: ReadonlyMap<string, VirtualModel>,
+    ): ModelListing | null {
+      const v = virtuals?.get(id);
+      if (v) return virtualListing(v, providers, allowed);
       const slash = id.indexOf("/");
       if (slash <= 0) return null;
       const p = providers.get(id.slice(0, slash));

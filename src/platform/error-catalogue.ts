@@ -186,6 +186,9 @@ export const ERROR_CATALOGUE = {
       "A Vertex AI provider needs a service account's JSON key (serviceAccountJson): IAM → Service accounts → Keys → Add key → JSON.",
   },
   VERTEX_KEY_INVALID: { status: 400 },
+  VIRTUAL_MODEL_NOT_FOUND: { status: 404 },
+  VIRTUAL_MODEL_NAME_TAKEN: { status: 409 },
+  VIRTUAL_MODEL_TARGET_INVALID: { status: 400 },
   PRESET_FORMAT: {
     status: 400,
     message: 'Presets are OpenAI-compatible vendors: leave format out, or send "openai".',

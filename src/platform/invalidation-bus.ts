@@ -29,7 +29,7 @@ export type InvalidationTarget =
   | { scope: "keys"; keyIds: string[] }
   | { scope: "project"; projectId: string }
   | { scope: "org"; orgId: string }
-  /** An organization's custom providers changed (the provider directory). */
+  /** An organization's routing changed: its custom providers or its virtual models (their directories). */
   | { scope: "providers"; orgId: string }
   /** An organization's security policy or one of its project overrides changed (the gateway's policy scanners). */
   | { scope: "policies"; orgId: string }

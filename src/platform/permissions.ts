@@ -34,6 +34,7 @@ export const PERMISSIONS = {
   key: { read: ALL, create: ALL, revokeOwn: ALL, revokeAny: MANAGERS },
   logs: { read: ALL },
   provider: { read: MANAGERS, manage: MANAGERS },
+  virtualModel: { read: ALL, manage: MANAGERS },
   policy: { read: ALL, manage: MANAGERS },
   incident: { read: MANAGERS, review: MANAGERS },
   billing: { read: MANAGERS, manage: OWNER },

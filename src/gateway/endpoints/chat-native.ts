@@ -10,7 +10,7 @@ import { type ProviderEntry, speaksNatively } from "../catalog.js";
 import type { InputBound, OutputScanner, Settlement } from "../hooks.js";
 import type { InboundFormat, NativeFormat } from "../inbound/format.js";
 import type { ChatResult, NativeRequest } from "../providers/types.js";
-import { type ResolvedTarget, resolveTargets } from "../routing/router.js";
+import { type ResolvedTarget, type RoutingExtras, resolveTargets } from "../routing/router.js";
 import { estimateUsage, inputBound } from "../tokens.js";
 import type { ChatRequest } from "../types.js";
 
@@ -31,11 +31,12 @@ export async function prepareChat(
   call: GatewayCall,
   inbound: InboundFormat,
   providers: Map<string, ProviderEntry>,
+  extras: RoutingExtras,
 ): Promise<PreparedChat> {
   const nf = inbound.native;
   if (nf) {
     const opening = nf.open(call.x.body, call.x.req.headers);
-    const targets = resolveTargets(opening.model, call.caller, providers);
+    const targets = resolveTargets(opening.model, call.caller, providers, extras);
     if (targets[0] && speaksNatively(targets[0].provider, nf.api)) {
       const scanned = (await call.hooks.scanInput?.(call, opening.view)) ?? opening.view;
       const done = opening.finish(scanned);
@@ -48,7 +49,7 @@ export async function prepareChat(
   }
   let req = inbound.toCanonical(call.x.body);
   req = (await call.hooks.scanInput?.(call, req)) ?? req;
-  return { req, targets: resolveTargets(req.model, call.caller, providers), input: inputBound(req) };
+  return { req, targets: resolveTargets(req.model, call.caller, providers, extras), input: inputBound(req) };
 }
 
 /** The answer of a native call: whole, or streamed event by event. */

@@ -15,6 +15,7 @@ import type { InboundFormat } from "../inbound/format.js";
 import { admitTargets, routeInfo } from "../routing/admit.js";
 import { countTried } from "../request-log.js";
 import type { Executor } from "../routing/executor.js";
+import type { RoutingExtras } from "../routing/router.js";
 import { estimateUsage } from "../tokens.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
 import { usageToOpenAI } from "../types.js";
@@ -23,6 +24,8 @@ import { StreamReasoning, StreamToolArgs, scanWhole } from "./chat-output.js";
 
 export interface EndpointRuntime {
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  /** What else names resolve through for the organization: its virtual models, measured latencies. */
+  routingExtras(orgId: string): Promise<RoutingExtras>;
   execute: Executor;
   /** A comment line this often while a stream waits for its first token (proxies must not see a dead connection). */
   heartbeatMs: number;
@@ -34,7 +37,8 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
   /** Raw upstream output (text and tool arguments), for the usage estimate only. */
   let generated = "";
   try {
-    const prepared = await prepareChat(call, inbound, await rt.providersFor(call.orgId));
+    const providers = await rt.providersFor(call.orgId);
+    const prepared = await prepareChat(call, inbound, providers, await rt.routingExtras(call.orgId));
     req = prepared.req;
     call.logRequestBody();
     const admitted = admitTargets(call, prepared.targets, hooks);

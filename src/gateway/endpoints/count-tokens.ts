@@ -26,7 +26,7 @@ import { messagesSchema } from "../inbound/anthropic-schema.js";
 import { createAnthropicNative } from "../inbound/anthropic-native.js";
 import { checkParams } from "../inbound/params.js";
 import { type NativeRequest, UpstreamError } from "../providers/types.js";
-import { type ResolvedTarget, resolveTargets } from "../routing/router.js";
+import { type ResolvedTarget, type RoutingExtras, resolveTargets } from "../routing/router.js";
 import type { ChatRequest } from "../types.js";
 
 /** The Messages parameters minus `max_tokens`: what a counting request is checked against. */
@@ -34,6 +34,7 @@ export const countTokensSchema = messagesSchema.omit({ max_tokens: true });
 
 export interface CountTokensRuntime {
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  routingExtras(orgId: string): Promise<RoutingExtras>;
   hooks: GatewayHooks;
   /** Calls running now: the shutdown deadline aborts them. */
   inFlight: Set<CallAbort>;
@@ -57,6 +58,7 @@ export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTok
     opening.model,
     { defaultModel: caller.defaultModel, allowedModels: caller.allowedModels },
     await rt.providersFor(caller.orgId),
+    await rt.routingExtras(caller.orgId),
   );
   const t = target!;
   x.header("x-tollgate-provider", t.provider.slug);

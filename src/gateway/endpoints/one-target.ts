@@ -46,6 +46,7 @@ export async function oneTarget(
     typeof model === "string" ? model : undefined,
     { defaultModel: call.caller.defaultModel, allowedModels: call.caller.allowedModels },
     await rt.providersFor(call.orgId),
+    await rt.routingExtras(call.orgId),
   );
   if (!rt.offers(target!.provider.format, capability))
     throw invalidRequest(

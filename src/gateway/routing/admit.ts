@@ -16,7 +16,14 @@ export const routeInfo = (t: ResolvedTarget): RouteInfo => ({
   prices: t.info?.prices ?? null,
   maxOutputTokens: t.info?.maxOutputTokens,
   contextWindow: t.info?.contextWindow,
+  askedOutputTokens: askedOutput(t.params),
 });
+
+/** The output limit a target's overrides set (either field), if any. */
+function askedOutput(params: ResolvedTarget["params"]): number | undefined {
+  const v = params?.max_completion_tokens ?? params?.max_tokens;
+  return typeof v === "number" ? v : undefined;
+}
 
 /** The targets this request may use, with their route info (primary first). */
 export function admitTargets(

@@ -35,7 +35,8 @@ import { type ProviderCredential, speaksNatively } from "../catalog.js";
 import { MINUTE, type RateLimitStore } from "../ratelimit/ratelimit.js";
 import type { Attempt } from "../request-log.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
-import { credentialOrder } from "./credentials.js";
+import type { LatencyTracker } from "./latency.js";
+import { weightedOrder } from "./weighted.js";
 import type { ResolvedTarget } from "./router.js";
 
 export interface ExecutorDeps {
@@ -47,6 +48,20 @@ export interface ExecutorDeps {
   baseBackoffMs: number;
   /** Where credentials' requests-per-minute limits are counted (Redis-backed across replicas). */
   credentialLimits: RateLimitStore;
+  /** Where answered attempts' latencies go (the least-latency strategy reads them). */
+  latency?: LatencyTracker;
+}
+
+/** The request as a target sends it: its own model id, and a virtual model target's overrides. */
+function forTarget<R extends { model?: string }>(req: R, target: ResolvedTarget): R {
+  if (!target.params) return { ...req, model: target.model };
+  const out: Record<string, unknown> = { ...req };
+  // One output limit: the target's replaces the request's, whichever field either used.
+  if ("max_tokens" in target.params || "max_completion_tokens" in target.params) {
+    delete out.max_tokens;
+    delete out.max_completion_tokens;
+  }
+  return { ...out, ...target.params, model: target.model } as R;
 }
 
 const CLIENT_ERROR_STATUS = new Set([400, 404, 413, 422]);
@@ -138,7 +153,7 @@ export function createExecutor(deps: ExecutorDeps) {
 
     for (const target of targets) {
       const creds = target.provider.credentials;
-      const order = creds ? credentialOrder(creds) : undefined;
+      const order = creds ? weightedOrder(creds) : undefined;
       const legs = order ? order.length : 1;
       for (let l = 0; l < legs; l++) {
         const cred = order?.[l];
@@ -179,7 +194,9 @@ export function createExecutor(deps: ExecutorDeps) {
           try {
             const result = await op(target, upstream, opts);
             deps.breakers.onSuccess(key);
-            attempts.push({ target: target.name, credential, outcome: "ok", ms: Date.now() - t0 });
+            const ms = Date.now() - t0;
+            deps.latency?.record(target.name, ms);
+            attempts.push({ target: target.name, credential, outcome: "ok", ms });
             return { result, target, attempts };
           } catch (err) {
             if (signal.aborted) throw err;
@@ -237,10 +254,11 @@ export function createExecutor(deps: ExecutorDeps) {
         const format = target.provider.format;
         return primeStream(
           await deps.adapters[format].chat(
-            { ...req, model: target.model },
+            forTarget(req, target),
             upstream,
             opts,
-            native && speaksNatively(target.provider, native.api) ? native : undefined,
+            // A target with overrides gets the translated request (the overrides are canonical fields).
+            native && !target.params && speaksNatively(target.provider, native.api) ? native : undefined,
           ),
         );
       });
@@ -265,7 +283,7 @@ export function createExecutor(deps: ExecutorDeps) {
           target: UpstreamTarget,
           opts: CallOptions,
         ) => Promise<CapabilityResult<K>>;
-        return method.call(adapter, { ...req, model: target.model }, upstream, opts);
+        return method.call(adapter, forTarget(req, target), upstream, opts);
       });
     },
   };

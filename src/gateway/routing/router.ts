@@ -10,11 +10,32 @@
  *    same way (a fallback that is not allowed is skipped, never used);
  *  - a built-in provider's (or a preset's) model carries the price library's
  *    price and limits (null for a name the library does not know: billing
- *    decides).
+ *    decides);
+ *  - an organization's virtual model (a name without `/`) comes before every
+ *    other reading of a name: its targets, ordered by its strategy, each
+ *    resolved as above and carrying its parameter overrides; a target that no
+ *    longer resolves or that the project may not use is skipped (a project
+ *    allowing the virtual model's name allows all of its targets); the
+ *    project's fallbacks follow them.
  */
 import { modelInfo, providerForBareModel, type ProviderEntry } from "../catalog.js";
 import type { ModelInfo } from "../providers/descriptor.js";
 import { GatewayError, invalidRequest } from "../errors.js";
+import type { LatencyTracker } from "./latency.js";
+import { weightedOrder } from "./weighted.js";
+
+/** An organization's virtual model as routing reads it. */
+export interface VirtualModel {
+  name: string;
+  strategy: "fallback" | "weighted" | "least-latency";
+  targets: ReadonlyArray<{ model: string; weight: number; params?: Readonly<Record<string, unknown>> }>;
+}
+
+/** What besides providers a name may resolve through: the org's virtual models, and measured latencies. */
+export interface RoutingExtras {
+  virtuals?: ReadonlyMap<string, VirtualModel>;
+  latency?: LatencyTracker;
+}
 
 export interface RoutingSettings {
   defaultModel: string | null;
@@ -28,6 +49,8 @@ export interface ResolvedTarget {
   info: ModelInfo | null;
   /** "provider/model": the canonical name, also the circuit-breaker key. */
   name: string;
+  /** Request fields a virtual model's target overrides (sampling, limits). */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 function resolveOne(requested: string, providers: Map<string, ProviderEntry>): ResolvedTarget {
@@ -65,6 +88,15 @@ function modelNotFound(requested: string, provider?: ProviderEntry): GatewayErro
   return new GatewayError("model_not_found", hint, { param: "model" });
 }
 
+/** What a model name resolves to now, or null when nothing serves it. */
+export function resolveName(name: string, providers: Map<string, ProviderEntry>): ResolvedTarget | null {
+  try {
+    return resolveOne(name, providers);
+  } catch {
+    return null;
+  }
+}
+
 export function isAllowed(name: string, allowed: readonly string[]): boolean {
   if (allowed.length === 0) return true;
   return allowed.some((a) => a === name || (a.endsWith("/*") && name.startsWith(a.slice(0, -1))));
@@ -74,26 +106,70 @@ export function resolveTargets(
   requested: string | undefined,
   settings: RoutingSettings,
   providers: Map<string, ProviderEntry>,
+  extras?: RoutingExtras,
 ): ResolvedTarget[] {
   const model = requested?.trim() || settings.defaultModel;
   if (!model)
     throw invalidRequest("model_required", "Set `model` in the request, or a default model on the project.", "model");
-  const primary = resolveOne(model, providers);
-  if (!isAllowed(primary.name, settings.allowedModels)) {
+  const virtual = extras?.virtuals?.get(model);
+  const targets = virtual
+    ? virtualTargets(virtual, settings, providers, extras?.latency)
+    : [primaryTarget(model, settings, providers)];
+  for (const f of settings.fallbackModels ?? []) {
+    // A fallback that no longer resolves (provider removed) is skipped, not fatal.
+    const t = resolveName(f, providers);
+    if (t && isAllowed(t.name, settings.allowedModels) && !targets.some((x) => x.name === t.name)) targets.push(t);
+  }
+  return targets;
+}
+
+function primaryTarget(name: string, settings: RoutingSettings, providers: Map<string, ProviderEntry>) {
+  const primary = resolveOne(name, providers);
+  if (!isAllowed(primary.name, settings.allowedModels)) throw notAllowed(primary.name, settings);
+  return primary;
+}
+
+const notAllowed = (name: string, settings: RoutingSettings) =>
+  new GatewayError(
+    "model_not_allowed",
+    `This project may not use "${name}". Allowed: ${settings.allowedModels.join(", ")}.`,
+    {
+      param: "model",
+    },
+  );
+
+/** A virtual model's targets in the order its strategy tries them, each resolved and allowed. */
+function virtualTargets(
+  v: VirtualModel,
+  settings: RoutingSettings,
+  providers: Map<string, ProviderEntry>,
+  latency: LatencyTracker | undefined,
+): ResolvedTarget[] {
+  const allowAll = isAllowed(v.name, settings.allowedModels);
+  const resolved: Array<ResolvedTarget & { weight: number }> = [];
+  let refused: string | null = null;
+  for (const t of v.targets) {
+    const r = resolveName(t.model, providers);
+    if (!r) continue; // a target whose provider or model is gone
+    if (!allowAll && !isAllowed(r.name, settings.allowedModels)) {
+      refused ??= r.name;
+      continue;
+    }
+    resolved.push({ ...r, weight: t.weight, ...(t.params ? { params: t.params } : {}) });
+  }
+  if (resolved.length === 0) {
+    if (refused) throw notAllowed(v.name, settings);
     throw new GatewayError(
-      "model_not_allowed",
-      `This project may not use "${primary.name}". Allowed: ${settings.allowedModels.join(", ")}.`,
+      "model_not_found",
+      `None of the targets of the virtual model "${v.name}" can be reached now. GET /v1/models lists what you can use.`,
       { param: "model" },
     );
   }
-  const targets = [primary];
-  for (const f of settings.fallbackModels ?? []) {
-    try {
-      const t = resolveOne(f, providers);
-      if (isAllowed(t.name, settings.allowedModels) && !targets.some((x) => x.name === t.name)) targets.push(t);
-    } catch {
-      // A fallback that no longer resolves (provider removed) is skipped, not fatal.
-    }
-  }
-  return targets;
+  const ordered =
+    v.strategy === "weighted"
+      ? weightedOrder(resolved)
+      : v.strategy === "least-latency" && latency
+        ? latency.fastestFirst(resolved, (t) => t.name)
+        : resolved;
+  return ordered.map(({ weight: _w, ...t }) => t);
 }

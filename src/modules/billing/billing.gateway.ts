@@ -190,7 +190,8 @@ export function createMetering(opts: MeteringOptions) {
   function boundOn(route: RouteInfo, input: ReserveInput): bigint {
     const price = pricing.of(route);
     if (!price || price.free) return 0n;
-    const output = input.noOutput ? 0 : outputTokensOn(route, input.maxOutputTokens, input.choices);
+    const asked = route.askedOutputTokens ?? input.maxOutputTokens;
+    const output = input.noOutput ? 0 : outputTokensOn(route, asked, input.choices);
     const extra = { audioSeconds: input.audioSeconds, toolCalls: input.input.serverToolCalls };
     return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup, extra);
   }
