@@ -9,6 +9,7 @@ export { orgApiTokens } from "./modules/api-tokens/api-tokens.schema.js";
 export { requestLogs, jobLeases } from "./modules/logs/logs.schema.js";
 export { customProviders } from "./modules/providers/providers.schema.js";
 export { virtualModels } from "./modules/virtual-models/virtual-models.schema.js";
+export { responseCache } from "./modules/cache/cache.schema.js";
 export { orgSecurityPolicies, projectSecurityPolicies, securityIncidents } from "./modules/policies/policies.schema.js";
 export {
   billingAccounts,

@@ -5,12 +5,12 @@
  * organization deletes its keys (ON DELETE CASCADE) and the services drop them
  * from the gateway's cache after commit.
  */
-import { index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
 import { nameField } from "../../platform/routes.js";
 import { organizations } from "../organizations/organizations.schema.js";
-import { projects } from "../projects/projects.schema.js";
+import { BUDGET_PERIODS, projects } from "../projects/projects.schema.js";
 import { KEY_ENVIRONMENTS } from "./key-format.js";
 
 export const REVOKE_REASONS = ["revoked", "member_removed", "project_access_removed"] as const;
@@ -37,6 +37,14 @@ export const apiKeys = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     revokedBy: text("revoked_by").references(() => users.id, { onDelete: "set null" }),
     revokedReason: text("revoked_reason", { enum: REVOKE_REASONS }),
+    /** The key's own spend budget over `budgetPeriod` (held like a project cap); null: none. */
+    budgetMicroUsd: bigint("budget_micro_usd", { mode: "bigint" }),
+    budgetPeriod: text("budget_period", { enum: BUDGET_PERIODS }),
+    /** Models this key may use within the project's (same syntax); null: the project's. */
+    allowedModels: jsonb("allowed_models").$type<string[]>(),
+    /** The key's own limits (requests and tokens per minute); null: the project's per-key limits. */
+    rateLimitRpm: integer("rate_limit_rpm"),
+    rateLimitTpm: integer("rate_limit_tpm"),
   },
   (t) => [
     uniqueIndex("api_keys_digest_uq").on(t.digest),

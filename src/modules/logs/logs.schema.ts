@@ -90,6 +90,8 @@ export const requestLogs = pgTable(
     tags: jsonb("tags").$type<string[]>(),
     /** The request's `metadata` object (string values, at most 16 keys); null without one. */
     metadata: jsonb("metadata").$type<Record<string, string>>(),
+    /** The response cache's answer for this request (`hit`, `miss`); null when the project caches nothing. */
+    cache: text("cache", { enum: ["hit", "miss"] }),
     stream: boolean("stream").notNull().default(false),
     requestBody: jsonb("request_body"),
     responseBody: jsonb("response_body"),

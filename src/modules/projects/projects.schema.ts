@@ -30,6 +30,10 @@ import { nameField } from "../../platform/routes.js";
 import { members, organizations, slugSchema } from "../organizations/organizations.schema.js";
 
 export const PROJECT_ENVIRONMENTS = ["development", "staging", "production"] as const;
+/** Response cache modes: off, or an exact match of the normalised request. */
+export const CACHE_MODES = ["off", "exact"] as const;
+/** The periods a spend budget counts over (a calendar day or month in UTC, or all time). */
+export const BUDGET_PERIODS = ["day", "month", "total"] as const;
 
 export const projects = pgTable(
   "projects",
@@ -52,6 +56,12 @@ export const projects = pgTable(
     keyRateLimitTpm: integer("key_rate_limit_tpm"),
     monthlySpendCapMicroUsd: bigint("monthly_spend_cap_micro_usd", { mode: "bigint" }),
     logBodies: boolean("log_bodies").notNull().default(false),
+    /** Response cache: off, or exact-match answers kept `cacheTtlSeconds` (scoped to this project). */
+    cacheMode: text("cache_mode", { enum: CACHE_MODES }).notNull().default("off"),
+    cacheTtlSeconds: integer("cache_ttl_seconds").notNull().default(3600),
+    /** A spend budget per end user (the request's `user`) over `endUserBudgetPeriod`; null: none. */
+    endUserBudgetMicroUsd: bigint("end_user_budget_micro_usd", { mode: "bigint" }),
+    endUserBudgetPeriod: text("end_user_budget_period", { enum: BUDGET_PERIODS }),
     /** Request logs older than this many days are deleted by the retention job (null: the instance default). */
     logRetentionDays: integer("log_retention_days"),
     createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
