@@ -17,6 +17,7 @@ import type { GatewayHooks, GatewayRequestContext, LogMasker, ReserveInput, Rout
 import { bodyForLog, logMaskerFor } from "./log-body.js";
 import { UpstreamError } from "./providers/types.js";
 import type { Endpoint, RequestLogEntry } from "./request-log.js";
+import { parseTags, TAGS_HEADER, takeMetadata } from "./request-tags.js";
 import { createSseWriter, type SseWriter } from "./sse.js";
 import type { Usage } from "./types.js";
 
@@ -126,6 +127,8 @@ export class GatewayCall implements GatewayRequestContext {
       attempts: [],
       clientIp: x.ip,
       user: null,
+      tags: null,
+      metadata: null,
       stream: false,
       requestBody: null,
       responseBody: null,
@@ -139,14 +142,22 @@ export class GatewayCall implements GatewayRequestContext {
     return this.rt.hooks;
   }
 
-  /** The parsed body: what the log shows of the request before any endpoint reads it. */
+  /**
+   * The parsed body: what the log shows of the request before any endpoint reads it, with the request's
+   * tags and `metadata` (request-tags.ts: refused with a 400 when malformed; `metadata` leaves the body).
+   */
   tookBody(body: unknown): void {
-    if (!body || typeof body !== "object") return;
-    const b = body as { model?: unknown; user?: unknown; stream?: unknown; metadata?: { user_id?: unknown } };
-    if (typeof b.model === "string" && b.model) this.log.modelRequested = b.model.slice(0, MAX_LOGGED_FIELD);
-    const user = b.user ?? (b.metadata && typeof b.metadata === "object" ? b.metadata.user_id : undefined);
-    if (typeof user === "string") this.log.user = user.slice(0, MAX_LOGGED_FIELD);
-    this.log.stream = b.stream === true;
+    if (body && typeof body === "object") {
+      const b = body as { model?: unknown; user?: unknown; stream?: unknown; metadata?: { user_id?: unknown } };
+      if (typeof b.model === "string" && b.model) this.log.modelRequested = b.model.slice(0, MAX_LOGGED_FIELD);
+      const user = b.user ?? (b.metadata && typeof b.metadata === "object" ? b.metadata.user_id : undefined);
+      if (typeof user === "string") this.log.user = user.slice(0, MAX_LOGGED_FIELD);
+      this.log.stream = b.stream === true;
+    }
+    this.log.tags = parseTags(this.x.req.headers[TAGS_HEADER]);
+    const taken = takeMetadata(body, this.endpoint);
+    this.log.metadata = taken.metadata;
+    this.x.body = taken.body;
   }
 
   /** The masker of what the log keeps (asked once, after the input scan when there is one). */

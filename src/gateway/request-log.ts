@@ -61,7 +61,12 @@ export interface RequestLogEntry {
   ttftMs: number | null;
   attempts: Attempt[];
   clientIp: string;
+  /** The end user: `user` (OpenAI) or `metadata.user_id` (Anthropic), as the client sent it. */
   user: string | null;
+  /** The request's tags (`x-tollgate-tags`, request-tags.ts); null (or absent) without any. */
+  tags?: string[] | null;
+  /** The body's `metadata` object, checked (request-tags.ts); null (or absent) without one. */
+  metadata?: Record<string, string> | null;
   stream: boolean;
   requestBody: unknown;
   responseBody: unknown;

@@ -62,6 +62,9 @@ export function encodeQueued(d: Omit<UsageDebit, "costMicroUsd">, logRow: string
     inputTokens: d.inputTokens.toString(),
     cachedInputTokens: d.cachedInputTokens.toString(),
     outputTokens: d.outputTokens.toString(),
+    // Absent (undefined: not written) when the request has none, as in entries queued before they existed.
+    tags: d.tags?.length ? d.tags : undefined,
+    user: d.user ?? undefined,
   } satisfies QueuedEntry);
   return logRow === null ? debit : `${debit}\n${logRow}`;
 }

@@ -16,11 +16,10 @@
  *    `tollgate_billing_overruns_total` and logged; the balance then dips below
  *    zero by that overrun at most, and the next request is refused;
  *  - the charge is queued and written in batches: per flush one usage ledger
- *    row per (org, project, hour) and the report rows per key × model, and
- *    the log rows of the requests charged, in the same transaction
- *    (billing.charges.ts): a crash keeps or loses a charge and its log row
- *    together. With Redis both wait in Redis; without, in this process, where
- *    a hard crash loses at most `flushIntervalMs` (50 ms) of settled traffic.
+ *    row per (org, project, hour), the report rows (key × model, tag, end user)
+ *    and the charged requests' log rows, in one transaction (billing.charges.ts):
+ *    a charge and its log row are kept or lost together. With Redis both wait in
+ *    Redis; without, in this process (a hard crash loses at most 50 ms of them).
  *    A graceful close flushes everything (see docs/billing.md).
  * With prepaid credits off (TOLLGATE_BILLING=off) the balance is never checked;
  * usage is metered, priced, reported and held against project caps the same way.
@@ -321,6 +320,8 @@ export function createMetering(opts: MeteringOptions) {
       cachedInputTokens: BigInt(t.cachedInputTokens),
       outputTokens: BigInt(t.outputTokens),
       costMicroUsd: 0n,
+      tags: input.log?.tags ?? null,
+      user: input.log?.user ?? null,
     };
     // A charged request's log row travels with its charge (billing.charges.ts): both are written, or neither.
     const log = cost > 0n ? (input.log ?? null) : null;

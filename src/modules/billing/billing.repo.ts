@@ -16,6 +16,7 @@ import {
   type LedgerKind,
   ledgerEntries,
 } from "./billing.schema.js";
+import { upsertUsageDims } from "./billing.usage-dims.js";
 
 export interface LedgerPosting {
   orgId: string;
@@ -103,6 +104,10 @@ export interface UsageDebit {
   cachedInputTokens: bigint;
   outputTokens: bigint;
   costMicroUsd: bigint;
+  /** The request's tags (usage by tag); none: counted under "". */
+  tags?: readonly string[] | null;
+  /** The request's end user (usage by end user); none: counted under "". */
+  user?: string | null;
 }
 
 /** Writes a batch of settled usage in its own transaction; with a batch id, false when that batch was already posted. */
@@ -128,7 +133,10 @@ export async function claimUsageBatch(tx: DbOrTx, batchId: string, rows: number)
   return won.length > 0;
 }
 
-/** Writes settled usage in the caller's transaction: one ledger row per (org, project, hour), report rows upserted per key × model. */
+/**
+ * Writes settled usage in the caller's transaction: one ledger row per (org, project, hour), report rows
+ * upserted per key × model, and per tag and end user (billing.usage-dims.ts).
+ */
 export async function writeUsageIn(tx: DbOrTx, rows: UsageDebit[]): Promise<void> {
   if (rows.length === 0) return;
   const report = new Map<string, UsageDebit>();
@@ -174,6 +182,7 @@ export async function writeUsageIn(tx: DbOrTx, rows: UsageDebit[]): Promise<void
         costMicroUsd: sql`${billingUsageHourly.costMicroUsd} + excluded.cost_micro_usd`,
       },
     });
+  await upsertUsageDims(tx, rows);
   const charged = [...ledger.values()]
     .filter((l) => l.amount !== 0n)
     .sort((a, b) => a.orgId.localeCompare(b.orgId) || a.projectId.localeCompare(b.projectId));

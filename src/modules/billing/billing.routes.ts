@@ -3,7 +3,14 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { orgOf } from "../../platform/auth/guard.js";
 import { orgParams } from "../../platform/routes.js";
-import { billingOut, transactionOut, transactionsQuery, usageReportOut, usageReportQuery } from "./billing.schema.js";
+import {
+  billingOut,
+  transactionOut,
+  transactionsQuery,
+  usageGroupedOut,
+  usageReportOut,
+  usageReportQuery,
+} from "./billing.schema.js";
 import type { BillingService } from "./billing.service.js";
 
 export function registerBillingRoutes(app: FastifyInstance, deps: { billing: BillingService }) {
@@ -48,10 +55,12 @@ export function registerBillingRoutes(app: FastifyInstance, deps: { billing: Bil
       config: access,
       schema: {
         tags,
-        summary: "Usage by day × project × model × key with totals (format=csv for a CSV export)",
+        summary:
+          "Usage by day × project × model × key, or by one dimension (groupBy: day, project, model, key, tag, user), with totals (format=csv for a CSV export)",
         params: orgParams,
         querystring: usageReportQuery,
-        response: { 200: usageReportOut.or(z.string()) },
+        // The grouped shape first: it requires `groupBy`, so the default report never matches it.
+        response: { 200: usageGroupedOut.or(usageReportOut).or(z.string()) },
       },
     },
     async (req, reply) => {
@@ -60,7 +69,7 @@ export function registerBillingRoutes(app: FastifyInstance, deps: { billing: Bil
       reply.header("content-type", "text/csv; charset=utf-8");
       reply.header(
         "content-disposition",
-        `attachment; filename="usage-${req.params.org}-${report.from.slice(0, 10)}-${report.to.slice(0, 10)}.csv"`,
+        `attachment; filename="usage-${req.params.org}-${report.from.slice(0, 10)}-${report.to.slice(0, 10)}${req.query.groupBy ? `-by-${req.query.groupBy}` : ""}.csv"`,
       );
       return reply.send(svc.usageCsv(report));
     },

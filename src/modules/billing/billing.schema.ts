@@ -247,9 +247,19 @@ export const transactionOut = z.object({
   createdAt: z.string(),
 });
 
+/** The one dimension a usage report may be grouped by. */
+export const USAGE_GROUPS = ["day", "project", "model", "key", "tag", "user"] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
 export const usageReportQuery = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  groupBy: z
+    .enum(USAGE_GROUPS)
+    .optional()
+    .describe(
+      "One row per UTC day, project, model, key, tag (`x-tollgate-tags`) or end user (`user`); without it, one row per day × project × model × key.",
+    ),
   format: z.enum(["json", "csv"]).default("json"),
 });
 
@@ -266,15 +276,41 @@ export const usageReportRow = z.object({
   ...moneyFields("cost"),
 });
 
+const usageTotals = z.object({
+  requests: z.number(),
+  inputTokens: z.string(),
+  cachedInputTokens: z.string(),
+  outputTokens: z.string(),
+  ...moneyFields("cost"),
+});
+
 export const usageReportOut = z.object({
   from: z.string(),
   to: z.string(),
   rows: z.array(usageReportRow),
-  totals: z.object({
-    requests: z.number(),
-    inputTokens: z.string(),
-    cachedInputTokens: z.string(),
-    outputTokens: z.string(),
-    ...moneyFields("cost"),
-  }),
+  totals: usageTotals,
+});
+
+export const usageGroupRow = z.object({
+  value: z
+    .string()
+    .describe(
+      'The day (YYYY-MM-DD), project id, model, key id, tag or end user; "" gathers the requests without a tag / end user.',
+    ),
+  label: z.string().nullable().describe("The project's slug or the key's name; null for the other groupings."),
+  requests: z.number(),
+  inputTokens: z.string(),
+  cachedInputTokens: z.string(),
+  outputTokens: z.string(),
+  ...moneyFields("cost"),
+});
+
+export const usageGroupedOut = z.object({
+  from: z.string(),
+  to: z.string(),
+  groupBy: z.enum(USAGE_GROUPS),
+  rows: z.array(usageGroupRow),
+  totals: usageTotals.describe(
+    "The period's usage, as charged to the ledger. Rows by tag add up to more when requests carry several tags (each counts under every one of its tags).",
+  ),
 });

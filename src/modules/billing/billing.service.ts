@@ -14,31 +14,50 @@ import { MoneyFormatError, parseUsd } from "../../platform/money.js";
 import { moneyValues } from "../../platform/money-fields.js";
 import { assertCan } from "../../platform/permissions.js";
 import * as repo from "./billing.repo.js";
-import type { LedgerKind } from "./billing.schema.js";
+import type { LedgerKind, UsageGroup } from "./billing.schema.js";
+import * as groups from "./billing.usage-groups.js";
 
 export interface BillingLive {
   snapshot(orgId: string): Promise<{ committedMicroUsd: bigint; unflushedMicroUsd: bigint; reservedMicroUsd: bigint }>;
   invalidate(orgId: string): void;
 }
 
-const CSV_COLUMNS = [
-  "day",
-  "projectSlug",
-  "projectId",
-  "model",
-  "keyId",
-  "requests",
-  "inputTokens",
-  "cachedInputTokens",
-  "outputTokens",
-  "costUsd",
-  "costMicroUsd",
-] as const;
+const SUM_COLUMNS = ["requests", "inputTokens", "cachedInputTokens", "outputTokens", "costUsd", "costMicroUsd"];
+const CSV_COLUMNS = ["day", "projectSlug", "projectId", "model", "keyId", ...SUM_COLUMNS];
 const csvCell = (v: unknown) => {
   const s = v === null || v === undefined ? "" : String(v);
   const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 };
+
+/** The report grouped by one dimension; totals are the period's usage (rows by tag may add up to more). */
+async function groupedUsage(db: Db, orgId: string, from: Date, to: Date, groupBy: UsageGroup) {
+  const [rows, totals] = await Promise.all([
+    groups.usageByGroup(db, orgId, from, to, groupBy),
+    groups.usageTotals(db, orgId, from, to),
+  ]);
+  return {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    groupBy,
+    rows: rows.map((r) => ({
+      value: r.value,
+      label: r.label,
+      requests: Number(r.requests),
+      inputTokens: r.inputTokens,
+      cachedInputTokens: r.cachedInputTokens,
+      outputTokens: r.outputTokens,
+      ...moneyValues("cost", BigInt(r.costMicroUsd)),
+    })),
+    totals: {
+      requests: Number(totals.requests),
+      inputTokens: totals.inputTokens,
+      cachedInputTokens: totals.cachedInputTokens,
+      outputTokens: totals.outputTokens,
+      ...moneyValues("cost", BigInt(totals.costMicroUsd)),
+    },
+  };
+}
 
 /** Operator grant (CLI `tollgate credits grant`): a ledger entry and an audit row in one transaction. */
 export async function grantCredits(
@@ -122,13 +141,15 @@ export function createBillingService(deps: {
       };
     },
 
-    async usage(ctx: OrgContext, q: { from?: string; to?: string }) {
+    /** Usage by day × project × model × key, or (`groupBy`) by that one dimension, with the period's totals. */
+    async usage(ctx: OrgContext, q: { from?: string; to?: string; groupBy?: UsageGroup }) {
       assertCan(ctx, "billing", "read");
       const to = q.to ? new Date(q.to) : new Date(Date.now() + 3_600_000);
       const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
       if (from >= to) throw appError("INVALID_RANGE", "from must be before to.");
       if (to.getTime() - from.getTime() > 400 * 86_400_000)
         throw appError("INVALID_RANGE", "A usage report spans at most 400 days.");
+      if (q.groupBy) return groupedUsage(db, ctx.orgId, from, to, q.groupBy);
       const rows = await repo.usageReport(db, ctx.orgId, from, to);
       const totals = { requests: 0, input: 0n, cached: 0n, output: 0n, cost: 0n };
       const out = rows.map((r) => {
@@ -165,7 +186,9 @@ export function createBillingService(deps: {
       };
     },
 
+    /** The report as CSV: its rows, then a `total` line (the grouped columns: the dimension, its label, the sums). */
     usageCsv(report: {
+      groupBy?: UsageGroup;
       rows: object[];
       totals: {
         requests: number;
@@ -176,17 +199,14 @@ export function createBillingService(deps: {
         costMicroUsd: string;
       };
     }): string {
-      const lines = [CSV_COLUMNS.join(",")];
-      for (const r of report.rows)
-        lines.push(CSV_COLUMNS.map((c) => csvCell((r as Record<string, unknown>)[c])).join(","));
+      const columns = report.groupBy ? ["value", "label", ...SUM_COLUMNS] : CSV_COLUMNS;
+      const lines = [(report.groupBy ? [report.groupBy, "label", ...SUM_COLUMNS] : CSV_COLUMNS).join(",")];
+      for (const r of report.rows) lines.push(columns.map((c) => csvCell((r as Record<string, unknown>)[c])).join(","));
       const t = report.totals;
       lines.push(
         [
           "total",
-          "",
-          "",
-          "",
-          "",
+          ...Array.from({ length: columns.length - SUM_COLUMNS.length - 1 }, () => ""),
           t.requests,
           t.inputTokens,
           t.cachedInputTokens,

@@ -28,6 +28,8 @@ export function filters(
   if (q.model) where.push(or(eq(requestLogs.modelServed, q.model), eq(requestLogs.modelRequested, q.model))!);
   if (q.provider) where.push(eq(requestLogs.provider, q.provider));
   if (q.keyId) where.push(eq(requestLogs.keyId, q.keyId));
+  if (q.tag) where.push(sql`${requestLogs.tags} @> ${JSON.stringify([q.tag])}::jsonb`);
+  if (q.user) where.push(eq(requestLogs.userField, q.user));
   if (q.q) {
     const pattern = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     where.push(

@@ -130,6 +130,8 @@ export const logsQuery = z.strictObject({
   provider: z.string().max(100).optional(),
   keyId: z.string().max(100).optional(),
   q: z.string().max(200).optional().describe("Text to find in the request/response bodies, model or error code."),
+  tag: z.string().min(1).max(64).optional().describe("Requests carrying this tag (`x-tollgate-tags`)."),
+  user: z.string().min(1).max(256).optional().describe("Requests of this end user (`user`, or `metadata.user_id`)."),
 });
 export type LogsQuery = z.infer<typeof logsQuery>;
 
@@ -164,6 +166,11 @@ export const logOut = z.object({
   attempts: z.array(z.unknown()),
   clientIp: z.string().nullable(),
   user: z.string().nullable(),
+  tags: z.array(z.string()).nullable().describe("The request's tags (`x-tollgate-tags`); null without any."),
+  metadata: z
+    .record(z.string(), z.string())
+    .nullable()
+    .describe("The request's `metadata` object as sent (never forwarded to the provider); null without one."),
   stream: z.boolean(),
 });
 export const logDetailOut = logOut.extend({

@@ -35,6 +35,8 @@ export function logOut(r: repo.LogRow) {
     attempts: r.attempts,
     clientIp: r.clientIp,
     user: r.userField,
+    tags: r.tags ?? null,
+    metadata: r.metadata ?? null,
     stream: r.stream,
   };
 }
@@ -61,11 +63,14 @@ const CSV_COLUMNS = [
   "clientIp",
   "user",
   "stream",
+  "tags",
+  "metadata",
 ] as const;
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
-  const s = String(v);
+  // Tags as "a,b"; metadata as its JSON object.
+  const s = typeof v === "object" && !Array.isArray(v) ? JSON.stringify(v) : String(v);
   // Quote when needed; neutralise spreadsheet formulas.
   const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;

@@ -77,6 +77,8 @@ function toRow(e: RequestLogEntry): typeof requestLogs.$inferInsert {
     attempts: e.attempts,
     clientIp: e.clientIp,
     userField: e.user,
+    tags: e.tags ?? null,
+    metadata: e.metadata ?? null,
     stream: e.stream,
     requestBody: e.requestBody ?? null,
     responseBody: e.responseBody ?? null,

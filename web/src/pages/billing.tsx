@@ -2,7 +2,8 @@
  * Billing (owners, admins): the balance (with credits held by requests in
  * flight), this month's spend, adding credits (Stripe Checkout, saved cards,
  * auto top-up — or the operator's CLI without Stripe), usage
- * charts by day / project / model, and the ledger. Without prepaid credits
+ * charts by day / project / model (or grouped by one dimension, tags and end
+ * users included: billing-usage-groups.tsx), and the ledger. Without prepaid credits
  * (TOLLGATE_BILLING=off) there is no balance to show or fill: only spend and
  * usage. Money stays in micro-USD BigInts until it is drawn.
  */
@@ -23,6 +24,7 @@ import {
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { api, type BillingSummary, orgUrl, qs, type Transaction, type UsageReport } from "../api";
+import { USAGE_GROUPS, type UsageGroup } from "../api-usage";
 import { dateTime, num, usd } from "../format";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
 import { Pager, useCursorPages } from "../paging";
@@ -30,6 +32,7 @@ import { BillingAlerts } from "./billing-alerts";
 import { AutoTopupSettings } from "./billing-autotopup";
 import { AddCredits, StripeReturnNotice } from "./billing-credits";
 import { PaymentMethods } from "./billing-payment-methods";
+import { GROUP_LABELS, UsageGroupsView } from "./billing-usage-groups";
 
 const RANGES: Record<string, number> = { "7d": 7, "30d": 30, "90d": 90 };
 
@@ -104,6 +107,7 @@ function Money({ label, micro, testId }: { label: string; micro: string; testId?
 
 function Usage({ org }: { org: string }) {
   const [range, setRange] = useState("30d");
+  const [groupBy, setGroupBy] = useState<UsageGroup | null>(null);
   const days = RANGES[range] ?? 30;
   const from = useMemo(
     () => new Date(new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10)),
@@ -112,6 +116,7 @@ function Usage({ org }: { org: string }) {
   const report = useQuery({
     queryKey: ["org", org, "billing-usage", range],
     queryFn: () => api.get<UsageReport>(orgUrl(org, `/billing/usage${qs({ from: from.toISOString() })}`)),
+    enabled: groupBy === null,
   });
   const charts = useMemo(() => {
     if (!report.data) return null;
@@ -152,6 +157,16 @@ function Usage({ org }: { org: string }) {
         <Group justify="space-between">
           <Title order={3}>Usage</Title>
           <Group gap="xs">
+            <Select
+              size="xs"
+              w={150}
+              aria-label="Group by"
+              placeholder="Group by…"
+              data={USAGE_GROUPS.map((g) => ({ value: g, label: `By ${GROUP_LABELS[g].toLowerCase()}` }))}
+              value={groupBy}
+              onChange={(v) => setGroupBy(v as UsageGroup | null)}
+              clearable
+            />
             <SegmentedControl
               size="xs"
               value={range}
@@ -163,14 +178,16 @@ function Usage({ org }: { org: string }) {
               component="a"
               size="xs"
               variant="default"
-              href={orgUrl(org, `/billing/usage${qs({ from: from.toISOString(), format: "csv" })}`)}
+              href={orgUrl(org, `/billing/usage${qs({ from: from.toISOString(), groupBy, format: "csv" })}`)}
               download
             >
               Export CSV
             </Button>
           </Group>
         </Group>
-        {report.isPending ? (
+        {groupBy !== null ? (
+          <UsageGroupsView org={org} from={from} groupBy={groupBy} />
+        ) : report.isPending ? (
           <PageLoader />
         ) : report.error ? (
           <QueryError error={report.error} retry={() => report.refetch()} />

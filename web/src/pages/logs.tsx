@@ -1,4 +1,7 @@
-/** Request logs: filterable, cursor-paged table; a detail view per request; CSV / JSONL export. */
+/**
+ * Request logs: filterable (tag and end user included), cursor-paged table; a detail view per request
+ * with its tags and metadata; CSV / JSONL export.
+ */
 import {
   Alert,
   Anchor,
@@ -20,6 +23,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, type LogDetail, type LogEntry, projectUrl, qs } from "../api";
+import type { LogLabels } from "../api-usage";
 import { dateTime, num, usd } from "../format";
 import { PageLoader, QueryError } from "../session";
 import { Pager, useCursorPages } from "../paging";
@@ -33,8 +37,17 @@ export function LogsPage() {
   const [model, setModel] = useState("");
   const [q, setQ] = useState("");
   const [status, setStatus] = useState("");
+  const [tag, setTag] = useState("");
+  const [user, setUser] = useState("");
   const [filters] = useDebouncedValue(
-    { outcome, model: model.trim(), q: q.trim(), status: /^\d{3}$/.test(status) ? status : "" },
+    {
+      outcome,
+      model: model.trim(),
+      q: q.trim(),
+      status: /^\d{3}$/.test(status) ? status : "",
+      tag: tag.trim(),
+      user: user.trim(),
+    },
     300,
   );
   const pages = useCursorPages();
@@ -45,11 +58,11 @@ export function LogsPage() {
     setLastFilterKey(filterKey);
     pages.reset();
   }
-  const params = { outcome: filters.outcome, model: filters.model, q: filters.q, status: filters.status };
+  const params = { ...filters };
   const logs = useQuery({
     queryKey: ["org", org, "project", project, "logs", filterKey, cursor],
     queryFn: () =>
-      api.get<{ logs: LogEntry[]; nextCursor: string | null }>(
+      api.get<{ logs: Array<LogEntry & LogLabels>; nextCursor: string | null }>(
         projectUrl(org, project, `/logs${qs({ ...params, limit: PAGE, cursor })}`),
       ),
     placeholderData: keepPreviousData,
@@ -95,6 +108,20 @@ export function LogsPage() {
           error={status && !/^\d{3}$/.test(status) ? "3 digits" : undefined}
         />
         <TextInput
+          label="Tag"
+          placeholder="checkout"
+          value={tag}
+          onChange={(e) => setTag(e.currentTarget.value)}
+          w={140}
+        />
+        <TextInput
+          label="End user"
+          placeholder="user-42"
+          value={user}
+          onChange={(e) => setUser(e.currentTarget.value)}
+          w={160}
+        />
+        <TextInput
           label="Search"
           placeholder="text in prompts, responses, errors"
           value={q}
@@ -109,7 +136,7 @@ export function LogsPage() {
       ) : logs.data.logs.length === 0 ? (
         <Paper withBorder p="xl" data-testid="logs-empty">
           <Text>
-            {pages.number > 1 || filterKey !== JSON.stringify({ outcome: null, model: "", q: "", status: "" })
+            {pages.number > 1 || Object.values(filters).some((v) => v)
               ? "No request matches these filters."
               : "No requests yet. Call the gateway with a key of this project and the request appears here."}
           </Text>
@@ -124,6 +151,7 @@ export function LogsPage() {
                   <Table.Th>Endpoint</Table.Th>
                   <Table.Th>Model</Table.Th>
                   <Table.Th>Status</Table.Th>
+                  <Table.Th>User / tags</Table.Th>
                   <Table.Th>Tokens (in/out)</Table.Th>
                   <Table.Th>Cost</Table.Th>
                   <Table.Th>Latency</Table.Th>
@@ -152,6 +180,9 @@ export function LogsPage() {
                       </Badge>
                     </Table.Td>
                     <Table.Td>
+                      <UserAndTags user={l.user} tags={l.tags} />
+                    </Table.Td>
+                    <Table.Td>
                       {num(l.inputTokens)} / {num(l.outputTokens)}
                     </Table.Td>
                     <Table.Td>{usd(l.costMicroUsd)}</Table.Td>
@@ -168,11 +199,30 @@ export function LogsPage() {
   );
 }
 
+/** The end user and the tags of a request, compact (a table cell). */
+function UserAndTags({ user, tags }: { user: string | null; tags?: string[] | null }) {
+  if (!user && !tags?.length) return <Text c="dimmed">—</Text>;
+  return (
+    <Group gap={4} wrap="wrap" data-testid="log-user-tags">
+      {user && (
+        <Text size="sm" span>
+          {user}
+        </Text>
+      )}
+      {tags?.map((t) => (
+        <Badge key={t} size="sm" variant="outline" color="gray" tt="none">
+          {t}
+        </Badge>
+      ))}
+    </Group>
+  );
+}
+
 export function LogDetailPage() {
   const { org = "", project = "", requestId = "" } = useParams();
   const log = useQuery({
     queryKey: ["org", org, "project", project, "log", requestId],
-    queryFn: () => api.get<LogDetail>(projectUrl(org, project, `/logs/${encodeURIComponent(requestId)}`)),
+    queryFn: () => api.get<LogDetail & LogLabels>(projectUrl(org, project, `/logs/${encodeURIComponent(requestId)}`)),
   });
   if (log.isPending) return <PageLoader />;
   if (log.error) return <QueryError error={log.error} retry={() => log.refetch()} />;
@@ -213,9 +263,18 @@ export function LogDetailPage() {
           {l.errorCode && field("Error", `${l.errorCode}${l.errorSource ? ` (${l.errorSource})` : ""}`)}
           {field("Client IP", l.clientIp ?? "—")}
           {field("User", l.user ?? "—")}
+          {field("Tags", l.tags?.length ? <UserAndTags user={null} tags={l.tags} /> : "—")}
           {field("Attempts", String(l.attempts.length))}
         </Grid>
       </Paper>
+      {l.metadata && (
+        <Stack gap={4}>
+          <Text fw={600}>Metadata</Text>
+          <Code block data-testid="log-metadata">
+            {JSON.stringify(l.metadata, null, 2)}
+          </Code>
+        </Stack>
+      )}
       {l.attempts.length > 0 && (
         <Stack gap={4}>
           <Text fw={600}>Attempts (provider calls, retries and fallbacks)</Text>
