@@ -273,6 +273,7 @@ function Sidebar({ org }: { org: Org }) {
     <Stack gap={2}>
       <NavLink component={Link} to={base} label="Projects" active={isProjects} />
       {can(org.role, "provider", "read") && link(`${base}/providers`, "Providers")}
+      {can(org.role, "virtualModel", "read") && link(`${base}/routing`, "Routing")}
       {can(org.role, "incident", "read") && link(`${base}/security`, "Security")}
       {can(org.role, "audit", "read") && link(`${base}/audit`, "Audit log")}
       <Text size="xs" fw={700} c="dimmed" tt="uppercase" mt="md" mb={4} px="sm">

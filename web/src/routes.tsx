@@ -20,6 +20,7 @@ import { ProjectsPage } from "./pages/projects";
 import { ProvidersPage } from "./pages/providers";
 import { SecurityPage } from "./pages/security";
 import { TeamPage } from "./pages/team";
+import { VirtualModelsPage } from "./pages/virtual-models";
 import { PageLoader, RequireCan } from "./session";
 
 // The chart pages load on demand: the charting library is most of their weight.
@@ -60,6 +61,14 @@ export function AppRoutes() {
             element={
               <RequireCan cap={["provider", "read"]} what="Providers">
                 <ProvidersPage />
+              </RequireCan>
+            }
+          />
+          <Route
+            path="routing"
+            element={
+              <RequireCan cap={["virtualModel", "read"]} what="Routing">
+                <VirtualModelsPage />
               </RequireCan>
             }
           />
