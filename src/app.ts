@@ -241,6 +241,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
     refusedWithoutKey: (endpoint, e) => metrics.observeKeylessRefusal(endpoint, e.status, e.code),
     rateLimits: stores.rateLimits,
+    cache: { store: stores.responseCache, hitPricePercent: config.billing.cacheHitPricePercent },
     shutdown: shutdown.signal,
     hooks: { ...security.hooks, ...metering.hooks, ...opts.gatewayHooks },
     inboundAnthropic: anthropicInbound,

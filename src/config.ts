@@ -191,6 +191,13 @@ const envSchema = z.object({
     .string()
     .regex(/^\d{1,4}(\.\d{1,4})?$/, "must be a percentage like 10 or 12.5")
     .default("0"),
+  TOLLGATE_CACHE_HIT_PRICE_PERCENT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(0)
+    .describe("Percent of the usage's price a response-cache hit is billed at (default 0: free)."),
   TOLLGATE_ALLOW_UNPRICED_MODELS: z
     .enum(["true", "false"])
     .default("false")
@@ -255,7 +262,14 @@ export interface Config {
   presets: Record<string, PresetConfig>;
   allowedProviderHosts: string[];
   /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
-  billing: { priceOverrides: string; markupPercent: string; allowUnpriced: boolean; credits: boolean };
+  billing: {
+    priceOverrides: string;
+    markupPercent: string;
+    allowUnpriced: boolean;
+    credits: boolean;
+    /** Percent of the price a response-cache hit is billed at. */
+    cacheHitPricePercent: number;
+  };
   /** Instance operators: signed-in users with one of these emails (lower-cased) reach the admin area. */
   adminEmails: string[];
   /** Sign-in throttle: failures per window before 429. */
@@ -339,6 +353,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       priceOverrides: e.TOLLGATE_PRICE_OVERRIDES,
       markupPercent: e.TOLLGATE_MARKUP_PERCENT,
       allowUnpriced: e.TOLLGATE_ALLOW_UNPRICED_MODELS === "true",
+      cacheHitPricePercent: e.TOLLGATE_CACHE_HIT_PRICE_PERCENT,
       credits: e.TOLLGATE_BILLING === "credits",
     },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL },

@@ -7,15 +7,20 @@
  *    the gateway's in-process store;
  *  - credit holds: holds, project caps and the debit queue in Redis
  *    (gateway/metering/redis-store.ts), else in this process (store.ts);
+ *  - the response cache: in Redis (every replica serves the same answers),
+ *    else in the database;
  *  - what /readyz and /metrics say about them.
  */
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
+import type { ResponseCacheStore } from "./gateway/cache/cache.js";
+import { createRedisResponseCache } from "./gateway/cache/redis-cache.js";
 import { createRedisReservationStore } from "./gateway/metering/redis-store.js";
 import { createMemoryStore, type ReservationStore } from "./gateway/metering/store.js";
 import { createFailoverRateLimitStore, type FailoverRateLimitStore } from "./gateway/ratelimit/redis-store.js";
 import type { StoreFactory } from "./modules/billing/billing.gateway.js";
 import { accountTotals, balanceOf, projectSpendSince } from "./modules/billing/billing.repo.js";
+import { createDbResponseCache } from "./modules/cache/cache.store.js";
 import { newId } from "./platform/crypto.js";
 import type { Db } from "./platform/db/db.js";
 import type { SharedState } from "./platform/shared-state.js";
@@ -25,6 +30,7 @@ export interface GatewayStores {
   rateLimits: FailoverRateLimitStore | undefined;
   /** The credit store for metering: in-process, or the Redis one (built by metering with its batch writer). */
   credits: ReservationStore | StoreFactory;
+  responseCache: ResponseCacheStore;
   rateLimitMode(): "global" | "local" | "closed";
   /** For /readyz: the shared state's details with the rate-limit and credit-hold modes. */
   details(): Record<string, string>;
@@ -39,10 +45,17 @@ export function createGatewayStores(opts: {
 }): GatewayStores {
   const { config, db, shared, log } = opts;
   const redis = shared.redis;
+  let lastCacheWarning = 0;
+  const onCacheError = (err: unknown) => {
+    if (Date.now() - lastCacheWarning < 30_000) return;
+    lastCacheWarning = Date.now();
+    log.warn({ err: (err as Error)?.message }, "response cache unavailable: requests go to the provider");
+  };
   if (!redis) {
     return {
       rateLimits: undefined,
       credits: createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId), credits: config.billing.credits }),
+      responseCache: createDbResponseCache(db, onCacheError),
       rateLimitMode: () => "local",
       details: () => ({ ...shared.details() }),
     };
@@ -70,6 +83,7 @@ export function createGatewayStores(opts: {
   const rateLimitsGlobal = () => redis.isUp() && rateLimits.mode() === "global";
   return {
     rateLimits,
+    responseCache: createRedisResponseCache(redis, onCacheError),
     credits: (writeBatch) =>
       createRedisReservationStore({
         redis,

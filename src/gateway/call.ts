@@ -34,6 +34,8 @@ export interface Caller {
   keyRateLimit: { rpm: number | null; tpm: number | null };
   monthlySpendCapMicroUsd: bigint | null;
   logBodies: boolean;
+  /** The project's response cache. */
+  cache: { mode: "off" | "exact"; ttlSeconds: number };
   /** The key was created by someone who may view billing: answers may carry the organization's balance. */
   revealBalance: boolean;
 }
@@ -76,6 +78,8 @@ export class GatewayCall implements GatewayRequestContext {
   route: RouteInfo | null = null;
   /** The usage to charge (reported, or estimated when the provider reported none). */
   usage: Usage | undefined = undefined;
+  /** The share of the price this call is billed at, in percent (a response-cache hit); absent: all of it. */
+  pricePercent: number | undefined = undefined;
   /** The stream, once the endpoint started one: errors then end it with an error event. */
   sse: SseWriter | null = null;
   streamErrorFrames: ((e: GatewayError) => Parameters<SseWriter["frames"]>[0]) | null = null;
@@ -204,6 +208,7 @@ export class GatewayCall implements GatewayRequestContext {
       usage: this.usage,
       outcome,
       log: this.log,
+      pricePercent: this.pricePercent,
     });
     if (s) this.log.costMicroUsd = s.costMicroUsd;
     return s;

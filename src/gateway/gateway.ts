@@ -15,6 +15,7 @@ import { SHUTTING_DOWN } from "./call.js";
 import type { ProviderCredential, ProviderEntry } from "./catalog.js";
 import type { GatewayError } from "./errors.js";
 import type { ExchangeLog } from "./exchange.js";
+import type { CacheRuntime } from "./endpoints/chat-cache.js";
 import { mediaRoutes } from "./endpoints/media-routes.js";
 import { createGatewayFront, type FrontDeps, type GatewayFront } from "./front.js";
 import type { GatewayHooks } from "./hooks.js";
@@ -46,6 +47,8 @@ export interface GatewayDeps {
   config: Config;
   verify: FrontDeps["verify"];
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  /** The response cache (projects that turn it on use it). */
+  cache?: CacheRuntime;
   /** The organization's virtual models by name (none without it). */
   virtualModelsFor?(orgId: string): Promise<ReadonlyMap<string, VirtualModel>>;
   log(entry: RequestLogEntry): void;
@@ -134,6 +137,7 @@ export function createGateway(deps: GatewayDeps) {
     stopped,
     providersFor: deps.providersFor,
     routingExtras,
+    cache: deps.cache,
     execute,
     heartbeatMs: deps.heartbeatMs ?? 10_000,
     offers: (format, capability) => {

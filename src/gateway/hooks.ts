@@ -122,6 +122,8 @@ export interface ReserveInput {
   noOutput?: boolean;
   /** Upper bound of the seconds of audio uploaded (transcriptions): held at a per-hour audio price. */
   audioSeconds?: number;
+  /** The share of the price this call is billed at, in percent (a response-cache hit); absent: all of it. */
+  pricePercent?: number;
 }
 
 export interface Settlement {
@@ -138,6 +140,8 @@ export interface SettleInput {
    * charged request's row with its charge (one transaction), so a crash keeps or loses both.
    */
   log?: RequestLogEntry;
+  /** The share of the usage's price charged, in percent (a response-cache hit); absent: all of it. */
+  pricePercent?: number;
 }
 
 /** Transforms streamed or whole output text; may throw a GatewayError to stop the answer. */

@@ -67,6 +67,8 @@ export interface RequestLogEntry {
   tags?: string[] | null;
   /** The body's `metadata` object, checked (request-tags.ts); null (or absent) without one. */
   metadata?: Record<string, string> | null;
+  /** The response cache's answer (`hit`, `miss`); absent when the call does not use the cache. */
+  cache?: "hit" | "miss";
   stream: boolean;
   requestBody: unknown;
   responseBody: unknown;

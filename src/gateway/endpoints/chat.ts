@@ -19,11 +19,14 @@ import type { RoutingExtras } from "../routing/router.js";
 import { estimateUsage } from "../tokens.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
 import { usageToOpenAI } from "../types.js";
+import { answerFromCache, cacheSlot, type CacheRuntime, chunkRecorder, keep } from "./chat-cache.js";
 import { answerNative, prepareChat } from "./chat-native.js";
 import { StreamReasoning, StreamToolArgs, scanWhole } from "./chat-output.js";
 
 export interface EndpointRuntime {
   providersFor(orgId: string): Promise<Map<string, ProviderEntry>>;
+  /** The response cache (projects that turn it on use it). */
+  cache?: CacheRuntime;
   /** What else names resolve through for the organization: its virtual models, measured latencies. */
   routingExtras(orgId: string): Promise<RoutingExtras>;
   execute: Executor;
@@ -41,6 +44,11 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     const prepared = await prepareChat(call, inbound, providers, await rt.routingExtras(call.orgId));
     req = prepared.req;
     call.logRequestBody();
+    const slot = cacheSlot(call, req, prepared.native !== undefined, rt.cache);
+    if (slot) {
+      const ctx = { req, input: prepared.input, providers, extra: settlementExtra };
+      if (await answerFromCache(call, inbound, rt.cache!, slot, ctx)) return;
+    }
     const admitted = admitTargets(call, prepared.targets, hooks);
     await call.reserve({
       routes: admitted.routes,
@@ -96,6 +104,9 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
       call.costHeaders(await call.settle("ok"));
       await inbound.completed?.(req);
       x.sendJson(200, text);
+      // Kept only with the usage the provider reported (a hit is billed for it).
+      if (slot && exec.result.usage)
+        keep(call, rt.cache!, slot, { kind: "response", response: res, usage: call.usage, served: exec.target.name });
       return;
     }
 
@@ -111,6 +122,11 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     const tools = scanner?.pushArgs && scanner.endArgs ? new StreamToolArgs(scanner as Required<OutputScanner>) : null;
     const reasoning = scanner ? new StreamReasoning(scanner) : null;
     let lastChunk: ChatChunk | undefined;
+    const recorded = chunkRecorder(slot !== null);
+    const render = (c: ChatChunk) => {
+      recorded?.push(c);
+      return renderer.chunk(c);
+    };
     try {
       for await (const chunk of stream.stream) {
         call.markFirstByte();
@@ -156,8 +172,8 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
         chunk.model = exec.target.name;
         lastChunk = chunk;
         const frames = before
-          ? [...renderer.chunk({ ...chunk, choices: before, usage: null }), ...renderer.chunk(chunk)]
-          : renderer.chunk(chunk);
+          ? [...render({ ...chunk, choices: before, usage: null }), ...render(chunk)]
+          : render(chunk);
         const wait = sse.frames(frames);
         if (wait) await wait;
       }
@@ -170,7 +186,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
         sent += tail;
         if (thought || tail || held.length) {
           await sse.frames(
-            renderer.chunk({
+            render({
               ...lastChunk!,
               choices: [
                 {
@@ -200,6 +216,13 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     await inbound.completed?.(req);
     await sse.frames(last);
     call.endStream(settlement);
+    if (slot && recorded && lastChunk && stream.usage())
+      keep(call, rt.cache!, slot, {
+        kind: "stream",
+        chunks: recorded.chunks,
+        usage: call.usage,
+        served: exec.target.name,
+      });
   } catch (err) {
     // A client that left is charged for what was generated until then.
     if (call.usage === undefined && call.abort.aborted && req) call.usage = estimateUsage(req, generated);

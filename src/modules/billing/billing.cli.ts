@@ -19,6 +19,7 @@ const DEFAULT_BILLING: Config["billing"] = {
   markupPercent: "0",
   allowUnpriced: false,
   credits: true,
+  cacheHitPricePercent: 0,
 };
 
 /** The command's flags and positionals; throws on a flag it does not know. */

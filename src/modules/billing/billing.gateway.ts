@@ -25,8 +25,7 @@
  * usage is metered, priced, reported and held against project caps the same way.
  */
 import type { Logger } from "pino";
-import { Gauge, type Registry } from "prom-client";
-import { FastCounter } from "../../platform/metric-series.js";
+import type { Registry } from "prom-client";
 import { modelNotPriced, testKeyModelNotAllowed } from "../../gateway/errors.js";
 import type { GatewayHooks, GatewayRequestContext, ReserveInput, RouteInfo } from "../../gateway/hooks.js";
 import { costMicroUsd, usageTokens, worstCaseMicroUsd } from "../../gateway/metering/cost.js";
@@ -39,6 +38,7 @@ import type { Db } from "../../platform/db/db.js";
 import { inputTokensOn, outputTokensOn } from "../../gateway/tokens.js";
 import { logRowJson } from "../logs/logs.writer.js";
 import { createChargeWriter, decodeQueued, encodeQueued, writeCharges } from "./billing.charges.js";
+import { createMeteringMetrics } from "./billing.metrics.js";
 import { refusal } from "./billing.refusals.js";
 import * as repo from "./billing.repo.js";
 
@@ -67,6 +67,10 @@ export interface MeteringOptions {
   /** Prometheus registry for the reservation and debit-queue metrics. */
   registry?: Registry;
 }
+
+/** `percent` % of an amount, rounded up to the micro-USD (all of it without a percent). */
+const share = (amount: bigint, percent: number | undefined) =>
+  percent === undefined ? amount : (amount * BigInt(percent) + 99n) / 100n;
 
 const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
 
@@ -127,41 +131,9 @@ export function createMetering(opts: MeteringOptions) {
     },
   });
 
-  const registers = opts.registry ? [opts.registry] : [];
-  // Counted on every request: a series resolved once, not prom-client's label hashing per call.
-  const reservations = new FastCounter(
-    "tollgate_billing_reservations_total",
-    "Credit reservations on this replica by outcome (admitted, free, insufficient_credits, spend_cap_reached, unavailable)",
-    ["outcome"],
-    opts.registry,
-  );
-  const admitted = reservations.series(["admitted"]);
-  const overruns = new FastCounter(
-    "tollgate_billing_overruns_total",
-    "Requests whose actual usage cost more than their credit hold (charged in full; the balance may dip below zero by the difference)",
-    [],
-    opts.registry,
-  ).series([]);
-  const freeReservations = reservations.series(["free"]);
-  let holdsInFlight = 0;
-  new Gauge({
-    name: "tollgate_billing_holds_in_flight",
-    help: "Priced requests on this replica holding credits (reserved, not yet settled)",
-    registers,
-    collect() {
-      this.set(holdsInFlight);
-    },
-  });
-  new Gauge({
-    name: "tollgate_billing_debit_queue_depth",
-    help: "Settled charges waiting for the ledger: queue=local (this replica's writer) or shared (the Redis queue of every replica)",
-    labelNames: ["queue"],
-    registers,
-    async collect() {
-      this.set({ queue: "local" }, writer.stats().queued);
-      const depth = (store as { queueDepth?: () => Promise<number> }).queueDepth;
-      if (depth) this.set({ queue: "shared" }, await depth().catch(() => -1));
-    },
+  const metrics = createMeteringMetrics(opts.registry, {
+    localQueued: () => writer.stats().queued,
+    sharedQueued: (store as { queueDepth?: () => Promise<number> }).queueDepth?.bind(store),
   });
 
   function notifyFlushed(orgs: Iterable<string>) {
@@ -192,7 +164,10 @@ export function createMetering(opts: MeteringOptions) {
     const asked = route.askedOutputTokens ?? input.maxOutputTokens;
     const output = input.noOutput ? 0 : outputTokensOn(route, asked, input.choices);
     const extra = { audioSeconds: input.audioSeconds, toolCalls: input.input.serverToolCalls };
-    return worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup, extra);
+    return share(
+      worstCaseMicroUsd(inputTokensOn(route, input.input), output, price.prices, price.markup, extra),
+      input.pricePercent,
+    );
   }
 
   /** This month's charges of a capped project already in the ledger (the process's own unflushed ones are apart). */
@@ -222,18 +197,18 @@ export function createMetering(opts: MeteringOptions) {
       try {
         const hold = await reserveHold(ctx, input);
         const held = hold.amount > 0n;
-        (held ? admitted : freeReservations).value++;
-        if (held) holdsInFlight++;
+        (held ? metrics.admitted : metrics.free).value++;
+        if (held) metrics.state.holdsInFlight++;
         return hold;
       } catch (err) {
-        reservations.series([(err as { code?: string }).code ?? "error"]).value++;
+        metrics.reservations.series([(err as { code?: string }).code ?? "error"]).value++;
         throw err;
       }
     },
 
     async settle(ctx, reservation, input) {
       const hold = reservation as Hold;
-      if (hold.amount > 0n) holdsInFlight--;
+      if (hold.amount > 0n) metrics.state.holdsInFlight--;
       return settleHold(ctx, hold, input);
     },
   };
@@ -291,9 +266,10 @@ export function createMetering(opts: MeteringOptions) {
   ) {
     // The served route (after a fallback, the model that answered) at its own price, in full.
     const price = input.route && input.usage ? pricing.of(input.route) : null;
-    const cost = price && !price.free ? costMicroUsd(input.usage!, price.prices, price.markup) : 0n;
+    const cost =
+      price && !price.free ? share(costMicroUsd(input.usage!, price.prices, price.markup), input.pricePercent) : 0n;
     if (cost > hold.amount) {
-      overruns.value++;
+      metrics.overruns.value++;
       opts.log.warn(
         {
           reqId: ctx.requestId,

@@ -8,7 +8,9 @@
  * BELOW that price is under-billed. A charge above it is not a failure: a stream
  * aborted before the provider reported usage is billed on an estimate that
  * rounds up. Rows whose route no longer exists (a deleted custom provider or
- * model) or has no price today are counted as not re-priced.
+ * model) or has no price today are counted as not re-priced. Response-cache
+ * hits are left out: they are billed at the operator's hit price, a share of
+ * the usage's price, not at the price itself.
  *
  * Logs are read per project by keyset pagination on (created_at, id), the order
  * of the project/time index, BATCH_SIZE rows a query: memory stays flat however
@@ -157,7 +159,7 @@ export async function repriceLogs(
         where project_id = ${w.projectId} and org_id = ${w.orgId}
           and created_at >= ${w.from.toISOString()}::timestamptz and created_at < ${w.through.toISOString()}::timestamptz
           ${after ? sql`and (created_at, id) > (${after.at}::timestamptz, ${after.id})` : sql``}
-          and cost_micro_usd is not null and strpos(model_served, '/') > 1
+          and cost_micro_usd is not null and strpos(model_served, '/') > 1 and cache is distinct from 'hit'
         order by created_at, id
         limit ${batch}`)) as unknown as Rows<LogRow>;
       for (const r of res.rows) {

@@ -110,6 +110,7 @@ function toContext(row: repo.KeyLookupRow): KeyContext {
     keyRateLimit: Object.freeze({ rpm: p.keyRateLimitRpm, tpm: p.keyRateLimitTpm }),
     monthlySpendCapMicroUsd: p.monthlySpendCapMicroUsd,
     logBodies: p.logBodies,
+    cache: Object.freeze({ mode: p.cacheMode, ttlSeconds: p.cacheTtlSeconds }),
     revealBalance: row.creatorRole === "owner" || row.creatorRole === "admin",
   });
 }

@@ -171,6 +171,10 @@ export const logOut = z.object({
     .record(z.string(), z.string())
     .nullable()
     .describe("The request's `metadata` object as sent (never forwarded to the provider); null without one."),
+  cache: z
+    .enum(["hit", "miss"])
+    .nullable()
+    .describe("The response cache's answer; null when the request did not use the cache."),
   stream: z.boolean(),
 });
 export const logDetailOut = logOut.extend({

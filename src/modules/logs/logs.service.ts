@@ -37,6 +37,7 @@ export function logOut(r: repo.LogRow) {
     user: r.userField,
     tags: r.tags ?? null,
     metadata: r.metadata ?? null,
+    cache: r.cache ?? null,
     stream: r.stream,
   };
 }

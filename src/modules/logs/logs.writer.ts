@@ -79,6 +79,7 @@ function toRow(e: RequestLogEntry): typeof requestLogs.$inferInsert {
     userField: e.user,
     tags: e.tags ?? null,
     metadata: e.metadata ?? null,
+    cache: e.cache ?? null,
     stream: e.stream,
     requestBody: e.requestBody ?? null,
     responseBody: e.responseBody ?? null,

@@ -154,6 +154,21 @@ const settingsFields = {
     .optional()
     .describe('Hard monthly spend limit in USD (decimal string, e.g. "250.00"); null = no cap.'),
   logBodies: z.boolean().optional().describe("Store prompt and response bodies in request logs (default false)."),
+  cache: z
+    .strictObject({
+      mode: z.enum(CACHE_MODES).optional(),
+      ttlSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(30 * 86_400)
+        .optional()
+        .describe("How long an answer is kept (default 3600)."),
+    })
+    .optional()
+    .describe(
+      'Response cache: "exact" answers a request identical to an earlier one (same model, messages and parameters) from the cache, without a provider call; "off" (default) never.',
+    ),
   logRetentionDays: z
     .number()
     .int()
@@ -211,6 +226,7 @@ export const projectResponse = z.object({
   keyRateLimit: limitsOut,
   ...moneyFields("monthlySpendCap", { nullable: true }),
   logBodies: z.boolean(),
+  cache: z.object({ mode: z.enum(CACHE_MODES), ttlSeconds: z.number().int() }),
   logRetentionDays: z.number().int().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),

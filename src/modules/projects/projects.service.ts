@@ -79,6 +79,7 @@ export function projectOut(p: ProjectRow) {
     keyRateLimit: { rpm: p.keyRateLimitRpm, tpm: p.keyRateLimitTpm },
     ...moneyValues("monthlySpendCap", p.monthlySpendCapMicroUsd),
     logBodies: p.logBodies,
+    cache: { mode: p.cacheMode, ttlSeconds: p.cacheTtlSeconds },
     logRetentionDays: p.logRetentionDays,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
@@ -98,6 +99,8 @@ function settingsPatch(b: Omit<UpdateProjectInput, "name" | "slug" | "descriptio
   if (b.keyRateLimit?.tpm !== undefined) patch.keyRateLimitTpm = b.keyRateLimit.tpm;
   if (b.monthlySpendCapUsd !== undefined) patch.monthlySpendCapMicroUsd = b.monthlySpendCapUsd;
   if (b.logBodies !== undefined) patch.logBodies = b.logBodies;
+  if (b.cache?.mode !== undefined) patch.cacheMode = b.cache.mode;
+  if (b.cache?.ttlSeconds !== undefined) patch.cacheTtlSeconds = b.cache.ttlSeconds;
   if (b.logRetentionDays !== undefined) patch.logRetentionDays = b.logRetentionDays;
   return patch;
 }

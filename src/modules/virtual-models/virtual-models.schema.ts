@@ -16,20 +16,6 @@ import { users } from "../../platform/auth/auth.schema.js";
 import { organizations } from "../organizations/organizations.schema.js";
 
 export const VIRTUAL_STRATEGIES = ["fallback", "weighted", "least-latency"] as const;
-export type VirtualStrategy = (typeof VIRTUAL_STRATEGIES)[number];
-
-/** Request fields a target may override (sampling and limits; never the messages or the model). */
-export const TARGET_PARAMS = [
-  "temperature",
-  "top_p",
-  "max_tokens",
-  "max_completion_tokens",
-  "presence_penalty",
-  "frequency_penalty",
-  "seed",
-  "stop",
-  "reasoning_effort",
-] as const;
 
 export interface StoredTarget {
   model: string;

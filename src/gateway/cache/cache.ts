@@ -1,0 +1,54 @@
+/**
+ * The response cache's contract and its key. Invariants:
+ *  - a key is the SHA-256 of the normalised request: the model asked for and
+ *    every field that changes the answer (messages, tools, sampling, limits,
+ *    format), serialised with sorted keys; fields that do not change it
+ *    (stream options, `user`, `metadata`) are left out, and `stream` is kept
+ *    (a stream is replayed from the chunks the client got, an answer from the
+ *    answer);
+ *  - the key is computed from the request as it leaves Tollgate: after the
+ *    security policy's input handling, so a redacted value is never part of a
+ *    key and two requests differing only in a redacted value share an answer;
+ *  - entries are scoped to one project by the store: no key is looked up
+ *    outside its project, so nothing is shared across projects or orgs;
+ *  - an entry holds what the client was sent (after the output policy), the
+ *    usage the provider reported and the `provider/model` that served it
+ *    (priced at today's price of that target when a hit is billed);
+ *  - a store failure is a miss (reads) or nothing (writes), never an error.
+ */
+import { createHash } from "node:crypto";
+import { configure } from "safe-stable-stringify";
+import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "../types.js";
+
+export interface CacheEntry {
+  /** `response`: a whole answer; `stream`: the chunks a streamed answer was sent as. */
+  kind: "response" | "stream";
+  response?: ChatResponse;
+  chunks?: ChatChunk[];
+  usage: Usage;
+  /** The `provider/model` that served it. */
+  served: string;
+}
+
+export interface ResponseCacheStore {
+  get(projectId: string, key: string): Promise<CacheEntry | null>;
+  set(projectId: string, orgId: string, key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
+}
+
+/** Entries larger than this (serialised) are not kept. */
+export const MAX_ENTRY_BYTES = 1024 * 1024;
+
+/** Fields that do not change the answer. */
+const IGNORED = new Set(["stream_options", "user", "metadata", "store", "service_tier", "prompt_cache_key"]);
+
+const stable = configure({ bigint: false, circularValue: Error, deterministic: true });
+
+/** The cache key of a request (hex SHA-256), for the model name the client asked for. */
+export function cacheKey(asked: string, req: ChatRequest): string {
+  const fields: Record<string, unknown> = { asked };
+  for (const [k, v] of Object.entries(req)) if (!IGNORED.has(k) && k !== "model" && v !== undefined) fields[k] = v;
+  fields.stream = req.stream === true;
+  return createHash("sha256")
+    .update(stable(fields) ?? "")
+    .digest("hex");
+}
