@@ -118,11 +118,13 @@ describe(`API keys (${storageKind})`, () => {
         projectSlug: "prod",
         defaultModel: "openai/gpt-4o-mini",
         allowedModels: ["openai/gpt-4o-mini"],
+        keyAllowedModels: null,
         fallbackModels: [],
         rateLimit: { rpm: 100, tpm: null },
         keyRateLimit: { rpm: 10, tpm: 5000 },
         monthlySpendCapMicroUsd: 25_750_000n,
         logBodies: true,
+        cache: { mode: "off", ttlSeconds: 3600 },
         // Created by the owner, who may view billing.
         revealBalance: true,
       },

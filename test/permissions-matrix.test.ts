@@ -122,6 +122,7 @@ const EXPECTED: Record<string, Expect> = {
   "GET /api/v1/orgs/:org/projects/:project/keys": ALL,
   "POST /api/v1/orgs/:org/projects/:project/keys": ALL,
   "GET /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
+  "PATCH /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
   "DELETE /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
   "GET /api/v1/orgs/:org/projects/:project/logs": ALL,
   "GET /api/v1/orgs/:org/projects/:project/logs/export": ALL,

@@ -29,6 +29,8 @@ export interface Caller {
   environment: "live" | "test";
   defaultModel: string | null;
   allowedModels: readonly string[];
+  /** The key's own allowed models, within the project's (null: the project's alone). */
+  keyAllowedModels: readonly string[] | null;
   fallbackModels: readonly string[];
   rateLimit: { rpm: number | null; tpm: number | null };
   keyRateLimit: { rpm: number | null; tpm: number | null };

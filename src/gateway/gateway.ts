@@ -156,18 +156,9 @@ export function createGateway(deps: GatewayDeps) {
     inbound: { openai: openaiInbound, anthropic: deps.inboundAnthropic },
     runtime,
     models: async (caller) =>
-      models.list(
-        await deps.providersFor(caller.orgId),
-        caller.allowedModels,
-        (await routingExtras(caller.orgId)).virtuals,
-      ),
+      models.list(await deps.providersFor(caller.orgId), caller, (await routingExtras(caller.orgId)).virtuals),
     model: async (caller, id) =>
-      models.find(
-        await deps.providersFor(caller.orgId),
-        caller.allowedModels,
-        id,
-        (await routingExtras(caller.orgId)).virtuals,
-      ),
+      models.find(await deps.providersFor(caller.orgId), caller, id, (await routingExtras(caller.orgId)).virtuals),
     refusedWithoutKey: deps.refusedWithoutKey,
     countTokens: {
       providersFor: deps.providersFor,

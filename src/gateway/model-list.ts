@@ -18,7 +18,10 @@ import type { ModelInfo } from "./providers/descriptor.js";
 import type { PriceRates } from "./hooks.js";
 import { ceilDiv, HUNDRED_PERCENT } from "./metering/cost.js";
 import type { Pricing } from "./metering/pricing.js";
-import { isAllowed, resolveName, type VirtualModel } from "./routing/router.js";
+import { modelAllowed, type RoutingSettings, resolveName, type VirtualModel } from "./routing/router.js";
+
+/** Who is asking: the project's allowed models, narrowed by the key's. */
+type Access = Pick<RoutingSettings, "allowedModels" | "keyAllowedModels">;
 
 const FIELDS: Array<[keyof PriceRates, string]> = [
   ["inputMicroUsdPerM", "input_per_million_micro_usd"],
@@ -94,12 +97,12 @@ export function createModelList(pricing: Pricing) {
   function virtualListing(
     v: VirtualModel,
     providers: Map<string, ProviderEntry>,
-    allowed: readonly string[],
+    allowed: Access,
   ): ModelListing | null {
     for (const t of v.targets) {
       const r = resolveName(t.model, providers);
       const item = r?.info ? listing(r.provider, r.info) : null;
-      if (!item || !(isAllowed(v.name, allowed) || isAllowed(item.id, allowed))) continue;
+      if (!item || !(modelAllowed(v.name, allowed) || modelAllowed(item.id, allowed))) continue;
       return {
         ...item,
         id: v.name,
@@ -112,11 +115,7 @@ export function createModelList(pricing: Pricing) {
   }
 
   return {
-    list(
-      providers: Map<string, ProviderEntry>,
-      allowed: readonly string[],
-      virtuals?: ReadonlyMap<string, VirtualModel>,
-    ) {
+    list(providers: Map<string, ProviderEntry>, allowed: Access, virtuals?: ReadonlyMap<string, VirtualModel>) {
       const data: ModelListing[] = [];
       for (const v of virtuals?.values() ?? []) {
         const item = virtualListing(v, providers, allowed);
@@ -125,7 +124,7 @@ export function createModelList(pricing: Pricing) {
       for (const p of providers.values()) {
         for (const m of p.models.values()) {
           const item = listing(p, m);
-          if (item && isAllowed(item.id, allowed)) data.push(item);
+          if (item && modelAllowed(item.id, allowed)) data.push(item);
         }
       }
       return { object: "list" as const, data };
@@ -134,7 +133,7 @@ export function createModelList(pricing: Pricing) {
     /** One entry of the list (`provider/model`), or null when the list would not show it. */
     find(
       providers: Map<string, ProviderEntry>,
-      allowed: readonly string[],
+      allowed: Access,
       id: string,
       virtuals?: ReadonlyMap<string, VirtualModel>,
     ): ModelListing | null {
@@ -145,7 +144,7 @@ export function createModelList(pricing: Pricing) {
       const p = providers.get(id.slice(0, slash));
       const m = p?.models.get(id.slice(slash + 1));
       const item = p && m ? listing(p, m) : null;
-      return item && isAllowed(item.id, allowed) ? item : null;
+      return item && modelAllowed(item.id, allowed) ? item : null;
     },
   };
 }

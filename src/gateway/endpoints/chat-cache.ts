@@ -18,7 +18,7 @@ import type { ProviderEntry } from "../catalog.js";
 import type { InboundFormat } from "../inbound/format.js";
 import type { InputBound, Settlement } from "../hooks.js";
 import { admitTargets, routeInfo } from "../routing/admit.js";
-import { isAllowed, resolveName } from "../routing/router.js";
+import { modelAllowed, resolveName } from "../routing/router.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
 
 export interface CacheRuntime {
@@ -64,7 +64,7 @@ export async function answerFromCache(
   const { x, log } = call;
   const entry = await rt.store.get(call.projectId, slot.key);
   const target = entry ? resolveName(entry.served, ctx.providers) : null;
-  if (!entry || !target || !isAllowed(target.name, call.caller.allowedModels)) {
+  if (!entry || !target || !modelAllowed(target.name, call.caller)) {
     log.cache = "miss";
     x.header("x-tollgate-cache", "miss");
     return false;

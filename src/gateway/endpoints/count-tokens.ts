@@ -56,7 +56,7 @@ export async function serveCountTokens(x: Exchange, caller: Caller, rt: CountTok
   const opening = counting.open(x.body, x.req.headers);
   const [target] = resolveTargets(
     opening.model,
-    { defaultModel: caller.defaultModel, allowedModels: caller.allowedModels },
+    caller,
     await rt.providersFor(caller.orgId),
     await rt.routingExtras(caller.orgId),
   );

@@ -44,7 +44,7 @@ export async function oneTarget(
 ): Promise<{ targets: ResolvedTarget[]; routes: RouteInfo[] }> {
   const [target] = resolveTargets(
     typeof model === "string" ? model : undefined,
-    { defaultModel: call.caller.defaultModel, allowedModels: call.caller.allowedModels },
+    call.caller,
     await rt.providersFor(call.orgId),
     await rt.routingExtras(call.orgId),
   );

@@ -40,6 +40,8 @@ export interface RoutingExtras {
 export interface RoutingSettings {
   defaultModel: string | null;
   allowedModels: readonly string[];
+  /** The key's own allowed models, within the project's (null or absent: the project's alone). */
+  keyAllowedModels?: readonly string[] | null;
   fallbackModels?: readonly string[];
 }
 
@@ -97,6 +99,11 @@ export function resolveName(name: string, providers: Map<string, ProviderEntry>)
   }
 }
 
+/** Whether the project, and the key when it narrows it, may use `name`. */
+export function modelAllowed(name: string, s: Pick<RoutingSettings, "allowedModels" | "keyAllowedModels">): boolean {
+  return isAllowed(name, s.allowedModels) && (!s.keyAllowedModels || isAllowed(name, s.keyAllowedModels));
+}
+
 export function isAllowed(name: string, allowed: readonly string[]): boolean {
   if (allowed.length === 0) return true;
   return allowed.some((a) => a === name || (a.endsWith("/*") && name.startsWith(a.slice(0, -1))));
@@ -118,25 +125,29 @@ export function resolveTargets(
   for (const f of settings.fallbackModels ?? []) {
     // A fallback that no longer resolves (provider removed) is skipped, not fatal.
     const t = resolveName(f, providers);
-    if (t && isAllowed(t.name, settings.allowedModels) && !targets.some((x) => x.name === t.name)) targets.push(t);
+    if (t && modelAllowed(t.name, settings) && !targets.some((x) => x.name === t.name)) targets.push(t);
   }
   return targets;
 }
 
 function primaryTarget(name: string, settings: RoutingSettings, providers: Map<string, ProviderEntry>) {
   const primary = resolveOne(name, providers);
-  if (!isAllowed(primary.name, settings.allowedModels)) throw notAllowed(primary.name, settings);
+  if (!modelAllowed(primary.name, settings)) throw notAllowed(primary.name, settings);
   return primary;
 }
 
 const notAllowed = (name: string, settings: RoutingSettings) =>
-  new GatewayError(
-    "model_not_allowed",
-    `This project may not use "${name}". Allowed: ${settings.allowedModels.join(", ")}.`,
-    {
-      param: "model",
-    },
-  );
+  settings.keyAllowedModels && !isAllowed(name, settings.keyAllowedModels)
+    ? new GatewayError(
+        "model_not_allowed",
+        `This API key may not use "${name}". Allowed for this key: ${settings.keyAllowedModels.join(", ")}.`,
+        { param: "model" },
+      )
+    : new GatewayError(
+        "model_not_allowed",
+        `This project may not use "${name}". Allowed: ${settings.allowedModels.join(", ")}.`,
+        { param: "model" },
+      );
 
 /** A virtual model's targets in the order its strategy tries them, each resolved and allowed. */
 function virtualTargets(
@@ -145,13 +156,13 @@ function virtualTargets(
   providers: Map<string, ProviderEntry>,
   latency: LatencyTracker | undefined,
 ): ResolvedTarget[] {
-  const allowAll = isAllowed(v.name, settings.allowedModels);
+  const allowAll = modelAllowed(v.name, settings);
   const resolved: Array<ResolvedTarget & { weight: number }> = [];
   let refused: string | null = null;
   for (const t of v.targets) {
     const r = resolveName(t.model, providers);
     if (!r) continue; // a target whose provider or model is gone
-    if (!allowAll && !isAllowed(r.name, settings.allowedModels)) {
+    if (!allowAll && !modelAllowed(r.name, settings)) {
       refused ??= r.name;
       continue;
     }

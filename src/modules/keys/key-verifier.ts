@@ -105,9 +105,14 @@ function toContext(row: repo.KeyLookupRow): KeyContext {
     projectSlug: p.slug,
     defaultModel: p.defaultModel,
     allowedModels: Object.freeze([...p.allowedModels]),
+    keyAllowedModels: row.keyAllowedModels ? Object.freeze([...row.keyAllowedModels]) : null,
     fallbackModels: Object.freeze([...p.fallbackModels]),
     rateLimit: Object.freeze({ rpm: p.rateLimitRpm, tpm: p.rateLimitTpm }),
-    keyRateLimit: Object.freeze({ rpm: p.keyRateLimitRpm, tpm: p.keyRateLimitTpm }),
+    // The key's own limits where it has them, else the project's per-key limits.
+    keyRateLimit: Object.freeze({
+      rpm: row.keyRateLimitRpm ?? p.keyRateLimitRpm,
+      tpm: row.keyRateLimitTpm ?? p.keyRateLimitTpm,
+    }),
     monthlySpendCapMicroUsd: p.monthlySpendCapMicroUsd,
     logBodies: p.logBodies,
     cache: Object.freeze({ mode: p.cacheMode, ttlSeconds: p.cacheTtlSeconds }),

@@ -53,6 +53,20 @@ export async function insertKey(db: DbOrTx, row: typeof apiKeys.$inferInsert): P
   return out!;
 }
 
+export async function updateKey(
+  db: DbOrTx,
+  orgId: string,
+  keyId: string,
+  patch: Partial<Pick<ApiKeyRow, "name" | "allowedModels" | "rateLimitRpm" | "rateLimitTpm">>,
+): Promise<ApiKeyRow> {
+  const [out] = await db
+    .update(apiKeys)
+    .set(patch)
+    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.id, keyId)))
+    .returning();
+  return out!;
+}
+
 export async function revokeKey(
   db: DbOrTx,
   orgId: string,
@@ -106,6 +120,9 @@ export function prepareKeyLookup(db: DbOrTx) {
       createdBy: apiKeys.createdBy,
       expiresAt: apiKeys.expiresAt,
       revokedAt: apiKeys.revokedAt,
+      keyAllowedModels: apiKeys.allowedModels,
+      keyRateLimitRpm: apiKeys.rateLimitRpm,
+      keyRateLimitTpm: apiKeys.rateLimitTpm,
       orgId: organizations.id,
       orgSlug: organizations.slug,
       project: projects,

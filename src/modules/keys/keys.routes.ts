@@ -5,7 +5,7 @@ import { z } from "zod";
 import { orgOf } from "../../platform/auth/guard.js";
 import { projectAccessHook, projectParams } from "../projects/projects.routes.js";
 import type { ProjectService } from "../projects/projects.service.js";
-import { createdKeyResponse, createKeyBody, keyResponse } from "./keys.schema.js";
+import { createdKeyResponse, createKeyBody, keyResponse, updateKeyBody } from "./keys.schema.js";
 import type { KeyService } from "./keys.service.js";
 
 export function registerKeyRoutes(
@@ -61,6 +61,23 @@ export function registerKeyRoutes(
       schema: { tags, summary: "Get one API key's metadata", params: keyParams, response: { 200: keyResponse } },
     },
     async (req) => svc.get(orgOf(req), req.params.project, req.params.keyId),
+  );
+
+  r.patch(
+    "/api/v1/orgs/:org/projects/:project/keys/:keyId",
+    {
+      config: { access: { kind: "org", permission: ["key", "revokeOwn"] } },
+      preValidation: reachable,
+      schema: {
+        tags,
+        summary:
+          "Rename a key or change its own allowed models and limits (members: their own keys; owners and admins: any). Effective in the gateway at once",
+        params: keyParams,
+        body: updateKeyBody,
+        response: { 200: keyResponse },
+      },
+    },
+    async (req) => svc.update(orgOf(req), req.params.project, req.params.keyId, req.body),
   );
 
   r.delete(

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
 import { nameField } from "../../platform/routes.js";
 import { organizations } from "../organizations/organizations.schema.js";
-import { BUDGET_PERIODS, projects } from "../projects/projects.schema.js";
+import { allowedModel, BUDGET_PERIODS, projects, rateLimit } from "../projects/projects.schema.js";
 import { KEY_ENVIRONMENTS } from "./key-format.js";
 
 export const REVOKE_REASONS = ["revoked", "member_removed", "project_access_removed"] as const;
@@ -57,6 +57,22 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 export const MAX_ACTIVE_KEYS_PER_PROJECT = 500;
 
+/** What a key may do beyond its project's settings (each only narrows them). */
+const keyControls = {
+  allowedModels: z
+    .array(allowedModel)
+    .max(200)
+    .refine((a) => new Set(a).size === a.length, "allowedModels lists a model twice.")
+    .nullable()
+    .optional()
+    .describe(
+      "Models this key may use, within the project's (same syntax: provider/model or provider/*); null = the project's.",
+    ),
+  rateLimit: rateLimit
+    .optional()
+    .describe("This key's own limits in place of the project's per-key limits; null fields = the project's."),
+};
+
 export const createKeyBody = z.strictObject({
   name: nameField,
   environment: z
@@ -68,7 +84,12 @@ export const createKeyBody = z.strictObject({
     .datetime({ offset: true })
     .optional()
     .describe("When the key stops working (ISO 8601); omitted = never."),
+  ...keyControls,
 });
+export const updateKeyBody = z
+  .strictObject({ name: nameField.optional(), ...keyControls })
+  .refine((b) => Object.keys(b).length > 0, "Send at least one field to change.");
+export type KeyControlsInput = Pick<z.output<typeof updateKeyBody>, "allowedModels" | "rateLimit">;
 
 export const keyResponse = z.object({
   id: z.string(),
@@ -83,6 +104,10 @@ export const keyResponse = z.object({
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   revokedReason: z.enum(REVOKE_REASONS).nullable(),
+  allowedModels: z.array(z.string()).nullable().describe("The key's own allowed models; null = the project's."),
+  rateLimit: z
+    .object({ rpm: z.number().nullable(), tpm: z.number().nullable() })
+    .describe("The key's own limits; null = the project's per-key limit."),
 });
 
 export const createdKeyResponse = keyResponse.extend({

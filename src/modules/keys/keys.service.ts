@@ -25,7 +25,13 @@ import type { ProjectRow } from "../projects/projects.schema.js";
 import { type ProjectAccessRemoved, resolveProject } from "../projects/projects.service.js";
 import { generateKey, type KeyEnvironment, keyDigest, keyHint } from "./key-format.js";
 import * as repo from "./keys.repo.js";
-import { type ApiKeyRow, MAX_ACTIVE_KEYS_PER_PROJECT, type RevokeReason } from "./keys.schema.js";
+import { isAllowed } from "../../gateway/routing/router.js";
+import {
+  type ApiKeyRow,
+  type KeyControlsInput,
+  MAX_ACTIVE_KEYS_PER_PROJECT,
+  type RevokeReason,
+} from "./keys.schema.js";
 
 export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now()) {
   const status = k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt.getTime() <= nowMs ? "expired" : "active";
@@ -42,7 +48,29 @@ export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now()) {
     lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
     revokedAt: k.revokedAt?.toISOString() ?? null,
     revokedReason: k.revokedReason,
+    allowedModels: k.allowedModels,
+    rateLimit: { rpm: k.rateLimitRpm, tpm: k.rateLimitTpm },
   };
+}
+
+/**
+ * A key's controls as columns (only what was sent). A key's allowed models must lie within the project's:
+ * each entry one the project allows (a `provider/*` entry only where the project allows that provider whole).
+ */
+function controlsPatch(b: KeyControlsInput, projectAllowed: readonly string[]) {
+  const patch: Partial<Pick<ApiKeyRow, "allowedModels" | "rateLimitRpm" | "rateLimitTpm">> = {};
+  if (b.allowedModels !== undefined) {
+    const outside = (b.allowedModels ?? []).filter((m) => !isAllowed(m, projectAllowed));
+    if (outside.length)
+      throw appError(
+        "KEY_MODELS_OUTSIDE_PROJECT",
+        `A key's allowed models lie within its project's; the project does not allow ${outside.join(", ")}.`,
+      );
+    patch.allowedModels = b.allowedModels;
+  }
+  if (b.rateLimit?.rpm !== undefined) patch.rateLimitRpm = b.rateLimit.rpm;
+  if (b.rateLimit?.tpm !== undefined) patch.rateLimitTpm = b.rateLimit.tpm;
+  return patch;
 }
 
 const keyNotFound = () => appError("KEY_NOT_FOUND");
@@ -127,7 +155,7 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
     async create(
       ctx: OrgContext,
       projectSlug: string,
-      body: { name: string; environment: KeyEnvironment; expiresAt?: string },
+      body: { name: string; environment: KeyEnvironment; expiresAt?: string } & KeyControlsInput,
     ) {
       assertCan(ctx, "key", "create");
       const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
@@ -154,6 +182,7 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
           hint: keyHint(raw),
           createdBy: fresh.userId,
           expiresAt,
+          ...controlsPatch(body, project.allowedModels),
         });
         await recordAudit(tx, fresh, {
           orgId: fresh.orgId,
@@ -166,11 +195,47 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
             environment: key.environment,
             projectSlug: project.slug,
             expiresAt: expiresAt?.toISOString() ?? null,
+            allowedModels: key.allowedModels,
+            rateLimit: [key.rateLimitRpm, key.rateLimitTpm],
           },
         });
         return key;
       });
       return { ...keyOut({ ...row, creatorEmail: ctx.email }, now()), key: raw };
+    },
+
+    /** Renames a key or changes its controls (whoever may revoke it); effective in the gateway at once. */
+    async update(ctx: OrgContext, projectSlug: string, keyId: string, body: { name?: string } & KeyControlsInput) {
+      assertCan(ctx, "key", "revokeOwn");
+      const row = await db.transaction(async (tx) => {
+        const { project, ctx: fresh } = await resolveProject(tx, ctx, projectSlug, { lock: true });
+        const key = await repo.getKey(tx, fresh.orgId, project.id, keyId, true);
+        if (!key) throw keyNotFound();
+        assertCan(fresh, "key", key.createdBy === fresh.userId ? "revokeOwn" : "revokeAny");
+        if (key.revokedAt) throw appError("KEY_REVOKED");
+        const patch = { ...controlsPatch(body, project.allowedModels), ...(body.name ? { name: body.name } : {}) };
+        const updated = await repo.updateKey(tx, fresh.orgId, key.id, patch);
+        const before = {
+          name: key.name,
+          allowedModels: key.allowedModels,
+          rateLimit: [key.rateLimitRpm, key.rateLimitTpm],
+        };
+        const after = {
+          name: updated.name,
+          allowedModels: updated.allowedModels,
+          rateLimit: [updated.rateLimitRpm, updated.rateLimitTpm],
+        };
+        await recordAudit(tx, fresh, {
+          orgId: fresh.orgId,
+          action: "key.updated",
+          targetType: "key",
+          targetId: key.id,
+          metadata: { hint: key.hint, projectSlug: project.slug, before, after },
+        });
+        return { ...updated, creatorEmail: key.creatorEmail };
+      });
+      bus.publish({ scope: "keys", keyIds: [keyId] });
+      return keyOut(row, now());
     },
 
     async revoke(ctx: OrgContext, projectSlug: string, keyId: string) {

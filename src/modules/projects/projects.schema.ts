@@ -113,7 +113,7 @@ const modelId = z
  * (the router's rule). Only whole providers: a partial wildcard ("openai/gpt-*") would
  * read as a prefix match the router does not do.
  */
-const allowedModel = z
+export const allowedModel = z
   .string()
   .min(1)
   .max(200)
@@ -122,7 +122,7 @@ const allowedModel = z
     "Allowed models look like provider/model or provider/* for all of a provider's models, e.g. openai/gpt-4o-mini or openai/*.",
   );
 const limit = z.number().int().min(1).max(1_000_000_000).nullable();
-const rateLimit = z
+export const rateLimit = z
   .strictObject({
     rpm: limit.optional().describe("Requests per minute; null = no limit."),
     tpm: limit.optional().describe("Tokens per minute; null = no limit."),
