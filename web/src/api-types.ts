@@ -90,6 +90,8 @@ export interface Project {
   monthlySpendCapUsd: string | null;
   logBodies: boolean;
   logRetentionDays: number | null;
+  /** Response cache: "exact" answers an identical request from the cache for ttlSeconds; "off" never. */
+  cache: { mode: "off" | "exact"; ttlSeconds: number };
   createdAt: string;
   updatedAt: string;
 }

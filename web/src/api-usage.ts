@@ -1,12 +1,17 @@
 /**
  * Response shapes of tags, metadata and end users: what a request log entry
- * adds, and the usage report grouped by one dimension (`groupBy`).
+ * adds (with its response cache answer), and the usage report grouped by one
+ * dimension (`groupBy`).
  */
 
-/** What a request log entry says of its tags and metadata (null without any). */
+/**
+ * What a request log entry says of its tags and metadata (null without any), and the response
+ * cache's answer (null when the project caches nothing).
+ */
 export interface LogLabels {
   tags?: string[] | null;
   metadata?: Record<string, string> | null;
+  cache?: "hit" | "miss" | null;
 }
 
 export const USAGE_GROUPS = ["day", "project", "model", "key", "tag", "user"] as const;

@@ -1,6 +1,6 @@
 /**
  * Request logs: filterable (tag and end user included), cursor-paged table; a detail view per request
- * with its tags and metadata; CSV / JSONL export.
+ * with its tags and metadata; response cache hits marked; CSV / JSONL export.
  */
 import {
   Alert,
@@ -175,9 +175,12 @@ export function LogsPage() {
                     </Table.Td>
                     <Table.Td>{l.modelServed ?? l.modelRequested ?? "—"}</Table.Td>
                     <Table.Td>
-                      <Badge color={l.outcome === "ok" ? "green" : "red"} variant="light">
-                        {l.status}
-                      </Badge>
+                      <Group gap={4} wrap="nowrap">
+                        <Badge color={l.outcome === "ok" ? "green" : "red"} variant="light">
+                          {l.status}
+                        </Badge>
+                        <CacheHit cache={l.cache} />
+                      </Group>
                     </Table.Td>
                     <Table.Td>
                       <UserAndTags user={l.user} tags={l.tags} />
@@ -196,6 +199,16 @@ export function LogsPage() {
         </>
       )}
     </Stack>
+  );
+}
+
+/** A small badge on a request the response cache answered; nothing for a miss or an uncached request. */
+function CacheHit({ cache }: { cache?: string | null }) {
+  if (cache !== "hit") return null;
+  return (
+    <Badge size="sm" variant="light" color="cyan" tt="none" data-testid="log-cache-hit">
+      cache hit
+    </Badge>
   );
 }
 
@@ -240,9 +253,12 @@ export function LogDetailPage() {
       <Anchor component={Link} to={`/${org}/projects/${project}/logs`} size="sm">
         ← All logs
       </Anchor>
-      <Title order={3}>
-        Request <Code>{l.requestId}</Code>
-      </Title>
+      <Group gap="sm">
+        <Title order={3}>
+          Request <Code>{l.requestId}</Code>
+        </Title>
+        <CacheHit cache={l.cache} />
+      </Group>
       <Paper withBorder p="md">
         <Grid>
           {field("Time", dateTime(l.createdAt))}

@@ -1,4 +1,4 @@
-/** The project settings form: name, slug, models, rate limits, spend cap, log bodies and retention. */
+/** The project settings form: name, slug, models, rate limits, spend cap, log bodies and retention, response cache. */
 import {
   Button,
   Group,
@@ -19,6 +19,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useNavigate, useParams } from "react-router";
 import { api, formErrors, type Project, projectUrl } from "../api";
+import { CacheSection, cacheBody, cacheErrors, cacheValues } from "./project-settings-cache";
 
 const FIELDS = [
   "name",
@@ -31,6 +32,9 @@ const FIELDS = [
   "monthlySpendCapUsd",
   "logBodies",
   "logRetentionDays",
+  "cache",
+  "cache.mode",
+  "cache.ttlSeconds",
   "slug",
 ];
 
@@ -49,6 +53,7 @@ function valuesOf(p: Project) {
     monthlySpendCapUsd: p.monthlySpendCapUsd ?? "",
     logBodies: p.logBodies,
     logRetentionDays: p.logRetentionDays ?? ("" as number | ""),
+    ...cacheValues(p.cache),
   };
 }
 
@@ -78,6 +83,7 @@ export function SettingsForm({ project }: { project: Project }) {
         monthlySpendCapUsd: v.monthlySpendCapUsd.trim() || null,
         logBodies: v.logBodies,
         logRetentionDays: v.logRetentionDays === "" ? null : v.logRetentionDays,
+        cache: cacheBody(v),
       }),
     onSuccess: async (p) => {
       setGeneral(null);
@@ -87,7 +93,7 @@ export function SettingsForm({ project }: { project: Project }) {
     },
     onError: (err) => {
       const e = formErrors(err, FIELDS);
-      const fields: Record<string, string> = { ...e.fields };
+      const fields: Record<string, string> = { ...e.fields, ...cacheErrors(e.fields) };
       if (fields.rateLimit) fields.rpm = fields.rateLimit;
       if (fields.keyRateLimit) fields.keyRpm = fields.keyRateLimit;
       form.setErrors(fields);
@@ -173,6 +179,7 @@ export function SettingsForm({ project }: { project: Project }) {
             allowDecimal={false}
             {...form.getInputProps("logRetentionDays")}
           />
+          <CacheSection mode={form.getInputProps("cacheMode")} ttl={form.getInputProps("cacheTtlSeconds")} />
           {general && (
             <Text c="red" size="sm" role="alert">
               {general}

@@ -1,6 +1,6 @@
 /**
- * Project settings (owners, admins): models, limits, spend cap, log bodies, member assignment, security policy
- * override, deletion. Each section lives in its own project-settings-*.tsx file.
+ * Project settings (owners, admins): models, limits, spend cap, log bodies, response cache, member assignment,
+ * security policy override, deletion. Each section lives in its own project-settings-*.tsx file.
  */
 import { Stack } from "@mantine/core";
 import { PageLoader, QueryError } from "../session";
