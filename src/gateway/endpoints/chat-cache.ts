@@ -9,7 +9,8 @@
  * price; 0 by default), and logged as a hit. A served target that no longer
  * resolves, or that the project may no longer use, makes the entry a miss.
  * A miss is answered by the provider and, when it completes, kept for the
- * project's TTL. Requests answered in the provider's own format (native
+ * project's TTL before the answer's last bytes go out (so the client's next
+ * identical request finds it). Requests answered in the provider's own format (native
  * passthrough) are not cached.
  */
 import type { GatewayCall } from "../call.js";
@@ -35,14 +36,14 @@ export function cacheSlot(call: GatewayCall, req: ChatRequest, native: boolean, 
   return { key: cacheKey(req.model ?? "", req), ttlSeconds: settings.ttlSeconds };
 }
 
-/** Keeps a completed answer (never awaited by the answer; a failure is the store's to report). */
+/** Keeps a completed answer (a failure is the store's to report: never the answer's). */
 export function keep(
-  call: GatewayCall,
   rt: CacheRuntime,
+  call: GatewayCall,
   slot: { key: string; ttlSeconds: number },
   entry: CacheEntry,
-): void {
-  void rt.store.set(call.projectId, call.orgId, slot.key, entry, slot.ttlSeconds);
+): Promise<void> {
+  return rt.store.set(call.projectId, call.orgId, slot.key, entry, slot.ttlSeconds);
 }
 
 /**

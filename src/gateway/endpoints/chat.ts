@@ -103,10 +103,16 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
       call.logResponseBody(rendered, text);
       call.costHeaders(await call.settle("ok"));
       await inbound.completed?.(req);
-      x.sendJson(200, text);
-      // Kept only with the usage the provider reported (a hit is billed for it).
+      // Kept (only with the usage the provider reported: a hit is billed for it) before the answer goes out,
+      // so the client's next identical request finds it.
       if (slot && exec.result.usage)
-        keep(call, rt.cache!, slot, { kind: "response", response: res, usage: call.usage, served: exec.target.name });
+        await keep(rt.cache!, call, slot, {
+          kind: "response",
+          response: res,
+          usage: call.usage,
+          served: exec.target.name,
+        });
+      x.sendJson(200, text);
       return;
     }
 
@@ -214,15 +220,12 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     const settlement = await call.settle("ok");
     const last = renderer.finish(call.usage, settlementExtra(settlement));
     await inbound.completed?.(req);
+    if (slot && recorded && lastChunk && stream.usage()) {
+      const entry = { kind: "stream" as const, chunks: recorded.chunks, usage: call.usage, served: exec.target.name };
+      await keep(rt.cache!, call, slot, entry);
+    }
     await sse.frames(last);
     call.endStream(settlement);
-    if (slot && recorded && lastChunk && stream.usage())
-      keep(call, rt.cache!, slot, {
-        kind: "stream",
-        chunks: recorded.chunks,
-        usage: call.usage,
-        served: exec.target.name,
-      });
   } catch (err) {
     // A client that left is charged for what was generated until then.
     if (call.usage === undefined && call.abort.aborted && req) call.usage = estimateUsage(req, generated);
