@@ -19,7 +19,7 @@ import { createRedisReservationStore } from "./gateway/metering/redis-store.js";
 import { createMemoryStore, type ReservationStore } from "./gateway/metering/store.js";
 import { createFailoverRateLimitStore, type FailoverRateLimitStore } from "./gateway/ratelimit/redis-store.js";
 import type { StoreFactory } from "./modules/billing/billing.gateway.js";
-import { accountTotals, balanceOf, projectSpendSince } from "./modules/billing/billing.repo.js";
+import { accountTotals, balanceOf } from "./modules/billing/billing.repo.js";
 import { createDbResponseCache } from "./modules/cache/cache.store.js";
 import { newId } from "./platform/crypto.js";
 import type { Db } from "./platform/db/db.js";
@@ -88,7 +88,6 @@ export function createGatewayStores(opts: {
       createRedisReservationStore({
         redis,
         loadAccount: (orgId) => accountTotals(db, orgId),
-        loadProjectSpend: (projectId, since) => projectSpendSince(db, projectId, since),
         writeBatch,
         failure: config.redis.billingFailure,
         credits: config.billing.credits,

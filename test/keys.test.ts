@@ -125,6 +125,8 @@ describe(`API keys (${storageKind})`, () => {
         monthlySpendCapMicroUsd: 25_750_000n,
         logBodies: true,
         cache: { mode: "off", ttlSeconds: 3600 },
+        keyBudget: null,
+        endUserBudget: null,
         // Created by the owner, who may view billing.
         revealBalance: true,
       },

@@ -17,7 +17,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisReservationStore, type QueuedDebit } from "../src/gateway/metering/redis-store.js";
 import { decodeQueued, encodeQueued } from "../src/modules/billing/billing.charges.js";
-import { accountTotals, projectSpendSince, type UsageDebit, writeUsage } from "../src/modules/billing/billing.repo.js";
+import { accountTotals, type UsageDebit, writeUsage } from "../src/modules/billing/billing.repo.js";
 import { createRedisConnection, type RedisConnection } from "../src/platform/redis.js";
 import { openTestDatabase, type TestDatabase, TEST_REDIS_URL } from "./helpers/database.js";
 
@@ -89,7 +89,6 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     const s = createRedisReservationStore({
       redis: conn,
       loadAccount: (orgId) => accountTotals(db(), orgId),
-      loadProjectSpend: (projectId, since) => projectSpendSince(db(), projectId, since),
       writeBatch: opts.writeBatch ?? write,
       failure: opts.failure ?? "closed",
       onError: () => undefined,
@@ -101,7 +100,7 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     return s;
   }
   const settle = (s: ReturnType<typeof store>, orgId: string, req: string, charge: bigint) =>
-    s.settle(orgId, req, charge, { projectId: "p1", month: "2026-11", entry: encode(debitFor(orgId)) });
+    s.settle(orgId, req, charge, { entry: encode(debitFor(orgId)) });
 
   it("a batch claimed by a replica that dies before writing it is posted by another after the lease — once", async () => {
     const org = randomUUID();
@@ -160,7 +159,7 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
     const row = `{"id": "r1",\n "request_body": {"text": "${"x".repeat(10_000)}|"}}`;
     expect((await s.reserve({ orgId: org, requestId: "b1", amount: 100n })).ok).toBe(true);
     const entry = encodeQueued(debitFor(org), row);
-    await s.settle(org, "b1", 60n, { projectId: "p1", month: "2026-11", entry });
+    await s.settle(org, "b1", 60n, { entry });
     expect(s.queueBytes()).toBe(Buffer.byteLength(`60|${entry}`));
     expect(await bytes()).toBe(s.queueBytes());
     await s.drain();
@@ -184,7 +183,7 @@ describe.skipIf(!TEST_REDIS_URL)("credit holds shared in Redis (needs TEST_REDIS
       const open = store(down, { failure: "open" });
       expect((await open.reserve({ orgId: randomUUID(), requestId: "y", amount: 10n })).ok).toBe(true);
       // The charge cannot be queued: the caller is told to write it itself.
-      expect((await open.settle("o", "y", 7n, { projectId: "p", month: "2026-11", entry: "{}" })).queued).toBe(false);
+      expect((await open.settle("o", "y", 7n, { entry: "{}" })).queued).toBe(false);
     } finally {
       await down.close();
     }

@@ -13,7 +13,15 @@ import { formatUsd } from "../platform/money.js";
 import { CallAbort } from "./abort.js";
 import { clientClosed, fromUpstream, GatewayError, shuttingDown, toGatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
-import type { GatewayHooks, GatewayRequestContext, LogMasker, ReserveInput, RouteInfo, Settlement } from "./hooks.js";
+import type {
+  Budget,
+  GatewayHooks,
+  GatewayRequestContext,
+  LogMasker,
+  ReserveInput,
+  RouteInfo,
+  Settlement,
+} from "./hooks.js";
 import { bodyForLog, logMaskerFor } from "./log-body.js";
 import { UpstreamError } from "./providers/types.js";
 import type { Endpoint, RequestLogEntry } from "./request-log.js";
@@ -38,6 +46,9 @@ export interface Caller {
   logBodies: boolean;
   /** The project's response cache. */
   cache: { mode: "off" | "exact"; ttlSeconds: number };
+  /** The key's own budget, and the project's budget per end user (null: none). */
+  keyBudget: Budget | null;
+  endUserBudget: Budget | null;
   /** The key was created by someone who may view billing: answers may carry the organization's balance. */
   revealBalance: boolean;
 }
@@ -72,6 +83,8 @@ export class GatewayCall implements GatewayRequestContext {
   readonly revealBalance: boolean;
   readonly logBodies: boolean;
   readonly spendCapMicroUsd: bigint | null;
+  readonly keyBudget: Budget | null;
+  readonly endUserBudget: Budget | null;
   /** The log record, filled in as the call goes. */
   readonly log: RequestLogEntry;
   /** Aborted when the client leaves or at the shutdown deadline: every upstream call of this call listens. */
@@ -110,6 +123,8 @@ export class GatewayCall implements GatewayRequestContext {
     this.revealBalance = caller.revealBalance;
     this.logBodies = caller.logBodies;
     this.spendCapMicroUsd = caller.monthlySpendCapMicroUsd;
+    this.keyBudget = caller.keyBudget;
+    this.endUserBudget = caller.endUserBudget;
     this.requestLogged = !caller.logBodies;
     this.startedAt = new Date(Date.now() - x.elapsedMs());
     this.log = {
@@ -142,6 +157,11 @@ export class GatewayCall implements GatewayRequestContext {
     x.res.on("close", this.onClose);
     if (rt.stopped.value) this.abort.abort(SHUTTING_DOWN);
     else rt.inFlight.add(this.abort);
+  }
+
+  /** The request's end user (`user`, or Anthropic's `metadata.user_id`), once the body was read. */
+  get endUser(): string | null {
+    return this.log.user;
   }
 
   get hooks(): GatewayHooks {

@@ -49,6 +49,8 @@ export const GATEWAY_ERRORS = {
   key_expired: { status: 401, type: "authentication_error", message: "The API key has expired." },
   insufficient_credits: { status: 402, type: "insufficient_quota" },
   spend_cap_reached: { status: 402, type: "insufficient_quota" },
+  key_budget_exceeded: { status: 402, type: "insufficient_quota" },
+  end_user_budget_exceeded: { status: 402, type: "insufficient_quota" },
   organization_disabled: {
     status: 403,
     type: "permission_error",
@@ -243,6 +245,10 @@ export const insufficientCredits = (message: string, retryAfterSeconds?: number)
 
 /** 402: the project's monthly spend cap would be passed. */
 export const spendCapReached = (message: string) => new GatewayError("spend_cap_reached", message);
+
+/** 402: a key's budget, or the project's budget per end user, would be passed. */
+export const budgetExceeded = (code: "key_budget_exceeded" | "end_user_budget_exceeded", message: string) =>
+  new GatewayError(code, message);
 
 export const modelNotPriced = (model: string) =>
   invalidRequest(

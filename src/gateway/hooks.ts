@@ -31,6 +31,17 @@ export interface GatewayRequestContext {
   logBodies?: boolean;
   /** The project's monthly spend cap (null: none), as the verified key carried it. */
   spendCapMicroUsd?: bigint | null;
+  /** The key's own budget (null: none). */
+  keyBudget?: Budget | null;
+  /** The project's budget per end user (null: none), and the request's end user (`user`; null: none). */
+  endUserBudget?: Budget | null;
+  readonly endUser?: string | null;
+}
+
+/** A spend budget over a period (UTC days or months, or all time). */
+export interface Budget {
+  capMicroUsd: bigint;
+  period: "day" | "month" | "total";
 }
 
 /** What the request log keeps of a request's bodies (`logBodies`): never a raw value the security policy protects. */

@@ -21,7 +21,12 @@
 import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
 import { createRedisReservationStore, type QueuedDebit } from "../../src/gateway/metering/redis-store.js";
-import { createMemoryStore, type ReservationStore, type SettleResult } from "../../src/gateway/metering/store.js";
+import {
+  createMemoryStore,
+  type ReservationStore,
+  type SettleResult,
+  type SpendCap,
+} from "../../src/gateway/metering/store.js";
 import { clause, contract, fresh, type Implementation, redisScope } from "./harness.js";
 
 /** The database's side: billing_accounts (credits = balance + usage, usage, credit_seq) and posted batches. */
@@ -110,7 +115,7 @@ function harness(
     withoutCredits: () => build(ledger, clock, { credits: false }),
     async settle(s, orgId, requestId, charge, project = DEFAULT_PROJECT) {
       const entry = JSON.stringify({ orgId, projectId: project.id });
-      const res = await s.settle(orgId, requestId, charge, { projectId: project.id, month: project.month, entry });
+      const res = await s.settle(orgId, requestId, charge, { entry });
       if (!res.queued) {
         const list = handedBack.get(s) ?? [];
         list.push({ orgId, projectId: project.id, charged: res.charged });
@@ -164,7 +169,6 @@ const implementations: Array<Implementation<Credits>> = [
         const s = createRedisReservationStore({
           redis: conns[replicas++ % conns.length]!,
           loadAccount: ledger.totals,
-          loadProjectSpend: ledger.projectSpend,
           writeBatch: ledger.writeBatch,
           failure: "closed",
           credits: opts.credits,
@@ -376,10 +380,19 @@ contract("credit reservation store", implementations, (impl) => {
     c.ledger.grant(o, 1_000_000n);
     const a = c.store;
     const b = c.replica();
-    const cap = { id: randomUUID(), month: "2026-11", capMicroUsd: 250n };
+    const project = randomUUID();
+    const capOf = (month: string, capMicroUsd = 250n): SpendCap => ({
+      id: `proj:${project}:${month}`,
+      kind: "project",
+      period: "month",
+      capMicroUsd,
+      load: () => c.ledger.projectSpend(project),
+      ttlMs: 3_600_000,
+    });
+    const cap = capOf("2026-11");
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        (i % 2 ? a : b).reserve({ orgId: o, requestId: `c${i}`, amount: 100n, project: cap }),
+        (i % 2 ? a : b).reserve({ orgId: o, requestId: `c${i}`, amount: 100n, caps: [cap] }),
       ),
     );
     if (!c.store.enforcesCaps) {
@@ -387,19 +400,60 @@ contract("credit reservation store", implementations, (impl) => {
       return;
     }
     expect(results.filter((r) => r.ok)).toHaveLength(2);
-    for (const r of results.filter((r) => !r.ok)) expect(r).toEqual({ ok: false, reason: "cap", spentMicroUsd: 200n });
+    for (const r of results.filter((r) => !r.ok))
+      expect(r).toMatchObject({ ok: false, reason: "cap", cap: { id: cap.id }, spentMicroUsd: 200n });
     // A settled charge counts as spent (in full, the overrun too); its hold no longer does.
     const held = results.findIndex((r) => r.ok);
-    await c.settle(a, o, `c${held}`, 120n, cap);
-    expect((await b.reserve({ orgId: o, requestId: "c10", amount: 30n, project: cap })).ok).toBe(true);
-    expect(await a.reserve({ orgId: o, requestId: "c11", amount: 1n, project: cap })).toEqual({
+    await c.settle(a, o, `c${held}`, 120n, { id: project, month: "2026-11" });
+    expect((await b.reserve({ orgId: o, requestId: "c10", amount: 30n, caps: [cap] })).ok).toBe(true);
+    expect(await a.reserve({ orgId: o, requestId: "c11", amount: 1n, caps: [cap] })).toMatchObject({
       ok: false,
       reason: "cap",
       spentMicroUsd: 250n,
     });
     // Another month starts from nothing.
-    const next = { ...cap, month: "2026-12" };
-    expect((await a.reserve({ orgId: o, requestId: "c12", amount: 250n, project: next })).ok).toBe(true);
+    expect((await a.reserve({ orgId: o, requestId: "c12", amount: 250n, caps: [capOf("2026-12")] })).ok).toBe(true);
+  });
+
+  it("a hold counts against every cap it names: the tightest refuses, and the charge counts in each (stores that enforce caps)", async () => {
+    const c = subject();
+    const o = org();
+    c.ledger.grant(o, 1_000_000n);
+    if (!c.store.enforcesCaps) return;
+    const cap = (id: string, kind: SpendCap["kind"], capMicroUsd: bigint): SpendCap => ({
+      id,
+      kind,
+      period: "day",
+      capMicroUsd,
+      load: async () => 0n,
+      ttlMs: 3_600_000,
+    });
+    const project = cap(`proj:${randomUUID()}:2026-11`, "project", 1_000n);
+    const key = cap(`kbud:${randomUUID()}:day:2026-11-30`, "key", 150n);
+    const a = c.store;
+    const b = c.replica();
+    expect((await a.reserve({ orgId: o, requestId: "k1", amount: 100n, caps: [project, key] })).ok).toBe(true);
+    expect(await b.reserve({ orgId: o, requestId: "k2", amount: 100n, caps: [project, key] })).toMatchObject({
+      ok: false,
+      reason: "cap",
+      cap: { kind: "key" },
+      spentMicroUsd: 100n,
+    });
+    // Another key under the same project cap is admitted: the project has room.
+    const other = cap(`kbud:${randomUUID()}:day:2026-11-30`, "key", 150n);
+    expect((await b.reserve({ orgId: o, requestId: "k3", amount: 100n, caps: [project, other] })).ok).toBe(true);
+    // The charge (an overrun, in full) counts in both of the hold's caps; its hold no longer does.
+    await c.settle(a, o, "k1", 140n);
+    expect(await b.reserve({ orgId: o, requestId: "k4", amount: 20n, caps: [project, key] })).toMatchObject({
+      reason: "cap",
+      cap: { kind: "key" },
+      spentMicroUsd: 140n,
+    });
+    expect((await b.reserve({ orgId: o, requestId: "k5", amount: 10n, caps: [project, key] })).ok).toBe(true);
+    expect(await a.reserve({ orgId: o, requestId: "k6", amount: 800n, caps: [project, other] })).toMatchObject({
+      reason: "cap",
+      cap: { kind: "project" },
+    });
   });
 
   it("with prepaid credits off, every hold is admitted whatever the balance", async () => {

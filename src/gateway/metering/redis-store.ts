@@ -26,8 +26,11 @@
  * flushed by the others once the lease expires. `usage-queue-bytes` counts the
  * queue's bytes (settle adds, a written batch subtracts).
  *
- * Project monthly caps live next to the holds (`proj:<project>:<YYYY-MM>`:
- * spent, reserved) and are checked in the same script as the balance.
+ * Spend caps — a project's monthly cap (`proj:<project>:<YYYY-MM>`), a key's
+ * budget, an end user's budget — live next to the holds as counters (spent,
+ * reserved), loaded from the ledger when missing and refreshed every few
+ * seconds, and are checked in the same script as the balance; a hold records
+ * the caps it counts against, and its charge is added to each of them.
  *
  * Amounts are integer micro-USD; Lua compares them as doubles, exact up to
  * 2^53 µ$ (about 9 billion dollars). Single Redis node (no Cluster).
@@ -38,11 +41,10 @@
  * by what those requests cost). A settle that cannot reach Redis returns
  * `queued: false` and the caller writes the debit itself.
  */
-import { monthStartOf } from "../../platform/calendar.js";
 import type { RedisConnection } from "../../platform/redis.js";
 import { unavailable } from "../errors.js";
 import { defineScripts } from "./redis-scripts.js";
-import type { OrgSnapshot, ReservationStore, ReserveResult, SettleDebit, SettleResult } from "./store.js";
+import type { OrgSnapshot, ReservationStore, ReserveResult, SettleDebit, SettleResult, SpendCap } from "./store.js";
 
 export interface AccountTotals {
   /** balance + usage: every credit ever posted. */
@@ -59,8 +61,6 @@ export interface QueuedDebit {
 export interface RedisStoreOptions {
   redis: RedisConnection;
   loadAccount(orgId: string): Promise<AccountTotals>;
-  /** Month-to-date spend of a project already in the ledger (month start given as a Date). */
-  loadProjectSpend(projectId: string, monthStart: Date): Promise<bigint>;
   /** Posts one claimed batch; must be idempotent by `batchId` (a retried batch is written once). */
   writeBatch(batchId: string, debits: QueuedDebit[]): Promise<void>;
   failure: "closed" | "open";
@@ -105,7 +105,7 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
     holds: (org: string) => redis.key(`holds:${org}`),
     holdsAt: redis.key("holds-at"),
     settled: (org: string, req: string) => redis.key(`settled:${org}:${req}`),
-    proj: (project: string, month: string) => redis.key(`proj:${project}:${month}`),
+    cap: (id: string) => redis.key(id),
     queue: redis.key("usage-queue"),
     batch: (id: string) => redis.key(`usage-batch:${id}`),
     batches: redis.key("usage-batches"),
@@ -114,7 +114,7 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
   /** The queue's size in bytes (queued and claimed-but-unwritten entries), as of this replica's last settle. */
   let queueBytes = 0;
   const loadedAt = new Map<string, number>();
-  const projectLoadedAt = new Map<string, number>();
+  const capLoadedAt = new Map<string, number>();
 
   async function loadAccount(orgId: string) {
     const t = await opts.loadAccount(orgId);
@@ -126,25 +126,28 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
     );
     loadedAt.set(orgId, now());
   }
-  async function loadProject(projectId: string, month: string) {
-    const spent = await opts.loadProjectSpend(projectId, monthStartOf(month));
-    await client.tgLoadProject(k.proj(projectId, month), spent.toString(), 40 * 24 * 3_600_000);
-    projectLoadedAt.set(`${projectId}:${month}`, now());
+  async function loadCap(cap: SpendCap) {
+    const spent = await cap.load();
+    await client.tgLoadCap(k.cap(cap.id), spent.toString(), cap.ttlMs);
+    if (capLoadedAt.size > 100_000) capLoadedAt.clear();
+    capLoadedAt.set(cap.id, now());
   }
 
   async function callReserve(r: Parameters<ReservationStore["reserve"]>[0]) {
+    const caps = r.caps ?? [];
     return client.tgReserve(
+      4 + caps.length,
       k.acct(r.orgId),
       k.holds(r.orgId),
       k.holdsAt,
       k.settled(r.orgId, r.requestId),
-      r.project ? k.proj(r.project.id, r.project.month) : k.acct(r.orgId),
+      ...caps.map((c) => k.cap(c.id)),
       r.amount.toString(),
       r.requestId,
       `${r.orgId}|${r.requestId}`,
       now(),
-      r.project ? r.project.capMicroUsd.toString() : "-1",
       opts.credits === false ? "0" : "1",
+      ...caps.map((c) => c.capMicroUsd.toString()),
     );
   }
 
@@ -156,18 +159,17 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
       loadedAt.set(r.orgId, now());
       void loadAccount(r.orgId).catch((err) => opts.onError(err, "refreshing a credit account in redis failed"));
     }
-    if (r.project) {
-      const pk = `${r.project.id}:${r.project.month}`;
-      const pat = projectLoadedAt.get(pk);
-      if (pat !== undefined && now() - pat > 5_000) {
-        projectLoadedAt.set(pk, now());
-        void loadProject(r.project.id, r.project.month).catch((err) =>
-          opts.onError(err, "refreshing a project's spend in redis failed"),
-        );
+    // Keep the caps' spent figures fresh (charges other replicas wrote while theirs were down), without waiting.
+    for (const cap of r.caps ?? []) {
+      const at = capLoadedAt.get(cap.id);
+      if (at !== undefined && now() - at > 5_000) {
+        capLoadedAt.set(cap.id, now());
+        void loadCap(cap).catch((err) => opts.onError(err, "refreshing a spend cap in redis failed"));
       }
     }
     let freshAccount = false;
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // Each missing counter (the account, each cap) is loaded once; a refusal for credits is re-read once.
+    for (let attempt = 0; attempt < 3 + (r.caps?.length ?? 0); attempt++) {
       const res = await callReserve(r);
       const code = Number(res[0]);
       if (code === 1) return { ok: true };
@@ -177,10 +179,16 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
         continue;
       }
       if (code === -2) {
-        await loadProject(r.project!.id, r.project!.month);
+        await loadCap(r.caps![Number(res[1]) - 1]!);
         continue;
       }
-      if (code === 2) return { ok: false, reason: "cap", spentMicroUsd: BigInt(res[1]!) + BigInt(res[2]!) };
+      if (code === 2)
+        return {
+          ok: false,
+          reason: "cap",
+          cap: r.caps![Number(res[1]) - 1]!,
+          spentMicroUsd: BigInt(res[2]!) + BigInt(res[3]!),
+        };
       // Refused for credits: refuse only on a fresh read (a grant may have landed since).
       if (!freshAccount) {
         await loadAccount(r.orgId);
@@ -272,7 +280,6 @@ export function createRedisReservationStore(opts: RedisStoreOptions): Reservatio
           k.holdsAt,
           k.settled(orgId, requestId),
           k.queue,
-          k.proj(debit.projectId, debit.month),
           k.queueBytes,
           requestId,
           charge.toString(),

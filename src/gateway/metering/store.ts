@@ -19,18 +19,36 @@
  * by one mutex, so a refresh can never overwrite a debit applied meanwhile.
  */
 
+/**
+ * A spend limit a hold is checked against besides the balance: a project's monthly cap, a key's budget, an
+ * end user's budget. Each is a counter of what was spent (charged) and is held in its period.
+ */
+export interface SpendCap {
+  /** The counter's name, one per scope and period (e.g. `proj:<project>:2026-12`, `kbud:<key>:day:2026-12-04`). */
+  id: string;
+  kind: "project" | "key" | "user";
+  capMicroUsd: bigint;
+  /** The period it counts over (UTC), for messages. */
+  period: "day" | "month" | "total";
+  /** What the ledger already holds for it: the charges of its scope since its period began. */
+  load(): Promise<bigint>;
+  /** How long a shared counter is kept after its last load (longer than its period). */
+  ttlMs: number;
+}
+
 export interface ReserveRequest {
   orgId: string;
   requestId: string;
   amount: bigint;
-  /** The project's monthly spend cap, checked by stores that `enforcesCaps` (the memory store leaves caps to the caller). */
-  project?: { id: string; month: string; capMicroUsd: bigint };
+  /** The spend caps to check, by stores that `enforcesCaps` (the memory store leaves caps to the caller). */
+  caps?: readonly SpendCap[];
 }
 
 export type ReserveResult =
   | { ok: true }
   | { ok: false; reason: "credits"; availableMicroUsd: bigint; heldMicroUsd: bigint }
-  | { ok: false; reason: "cap"; spentMicroUsd: bigint };
+  /** `cap`: the first cap the hold would pass; `spentMicroUsd`: spent and held against it. */
+  | { ok: false; reason: "cap"; cap: SpendCap; spentMicroUsd: bigint };
 
 export interface SettleResult {
   balanceMicroUsd: bigint;
@@ -41,8 +59,6 @@ export interface SettleResult {
 
 /** What a store that queues debits needs to know to do so. `entry` is the caller's serialised debit. */
 export interface SettleDebit {
-  projectId: string;
-  month: string;
   entry: string;
 }
 

@@ -127,8 +127,8 @@ export interface ChargeWriterOptions {
   dataDir: string | null;
   log: Logger;
   intervalMs: number;
-  /** Runs `write` once the batch's per-org totals are known (the store applies them under its lock). */
-  commit(write: () => Promise<void>, perOrg: Map<string, bigint>, perProject: Map<string, bigint>): Promise<void>;
+  /** Runs `write` once the batch's per-org and per-spend-cap totals are known (the store applies them under its lock). */
+  commit(write: () => Promise<void>, perOrg: Map<string, bigint>, perCap: Map<string, bigint>): Promise<void>;
 }
 
 /** This process's queue of settled charges and their log entries (see the header). */
@@ -141,16 +141,16 @@ export function createChargeWriter(opts: ChargeWriterOptions): BatchWriter<Charg
     maxQueue: 200_000,
     write: async (charges) => {
       const perOrg = new Map<string, bigint>();
-      const perProject = new Map<string, bigint>();
+      const perCap = new Map<string, bigint>();
       const debits: UsageDebit[] = [];
       const logs: RequestLogEntry[] = [];
       for (const c of charges) {
         add(perOrg, c.debit.orgId, c.debit.costMicroUsd);
-        add(perProject, c.debit.projectId, c.debit.costMicroUsd);
+        for (const cap of c.debit.caps ?? []) add(perCap, cap, c.debit.costMicroUsd);
         debits.push(c.debit);
         if (c.log) logs.push(c.log);
       }
-      await opts.commit(() => writeLocalCharges(opts.db, debits, logs), perOrg, perProject);
+      await opts.commit(() => writeLocalCharges(opts.db, debits, logs), perOrg, perCap);
     },
     deadLetter: async (charges, reason) => {
       // The charges stay counted as unflushed (credits are not released): an operator replays the files.

@@ -32,19 +32,21 @@ import { costMicroUsd, usageTokens, worstCaseMicroUsd } from "../../gateway/mete
 import type { Pricing } from "../../gateway/metering/pricing.js";
 import type { RequestLogEntry } from "../../gateway/request-log.js";
 import type { QueuedDebit } from "../../gateway/metering/redis-store.js";
-import type { ReservationStore, ReserveResult } from "../../gateway/metering/store.js";
-import { monthKey, monthStart } from "../../platform/calendar.js";
+import type { ReservationStore, ReserveResult, SpendCap } from "../../gateway/metering/store.js";
 import type { Db } from "../../platform/db/db.js";
 import { inputTokensOn, outputTokensOn } from "../../gateway/tokens.js";
 import { logRowJson } from "../logs/logs.writer.js";
 import { createChargeWriter, decodeQueued, encodeQueued, writeCharges } from "./billing.charges.js";
+import { spendCapsOf } from "./billing.caps.js";
+import { createLocalCaps } from "./billing.local-caps.js";
 import { createMeteringMetrics } from "./billing.metrics.js";
 import { refusal } from "./billing.refusals.js";
-import * as repo from "./billing.repo.js";
+import type * as repo from "./billing.repo.js";
 
 interface Hold {
   amount: bigint;
-  projectId: string;
+  /** The spend caps it was checked and counted against. */
+  caps: readonly SpendCap[];
 }
 
 /** A store that queues debits itself (Redis) gets the writer of claimed batches from metering. */
@@ -106,12 +108,8 @@ export function createMetering(opts: MeteringOptions) {
   /** Log entries written with their charge (the request-log writer skips them). */
   const carried = new WeakSet<RequestLogEntry>();
   let lastBodiesWarning = 0;
-  // Per project: month-to-date charge not yet flushed, and holds in flight (for the spend cap).
-  const projectUnflushed = new Map<string, bigint>();
-  const projectHeld = new Map<string, bigint>();
-  /** Per project: this month's charges already in the ledger (re-read every 5 s; flushes add to it meanwhile). */
-  const flushedCache = new Map<string, { flushed: bigint; month: number; at: number }>();
-  const add = (m: Map<string, bigint>, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
+  // Spend caps counted here when the store leaves them to the caller (no Redis).
+  const localCaps = createLocalCaps();
   /** Told after usage debits reached the ledger (balances fell): alerts and auto top-up check their thresholds. */
   const flushListeners: Array<(orgIds: string[]) => void> = [];
 
@@ -120,13 +118,9 @@ export function createMetering(opts: MeteringOptions) {
     dataDir: opts.dataDir,
     log: opts.log,
     intervalMs: opts.flushIntervalMs ?? 50,
-    async commit(write, perOrg, perProject) {
+    async commit(write, perOrg, perCap) {
       await store.commitFlush(write, perOrg);
-      for (const [p, v] of perProject) {
-        add(projectUnflushed, p, -v);
-        const c = flushedCache.get(p);
-        if (c && c.month === monthStart().getTime()) c.flushed += v;
-      }
+      localCaps.flushed(perCap);
       notifyFlushed(perOrg.keys());
     },
   });
@@ -170,17 +164,6 @@ export function createMetering(opts: MeteringOptions) {
     );
   }
 
-  /** This month's charges of a capped project already in the ledger (the process's own unflushed ones are apart). */
-  async function flushedThisMonth(projectId: string): Promise<bigint> {
-    const month = monthStart().getTime();
-    let c = flushedCache.get(projectId);
-    if (!c || c.month !== month || Date.now() - c.at > 5_000) {
-      c = { flushed: await repo.projectSpendSince(opts.db, projectId, new Date(month)), month, at: Date.now() };
-      flushedCache.set(projectId, c);
-    }
-    return c.flushed;
-  }
-
   const hooks: Required<Pick<GatewayHooks, "admitRoute" | "reserve" | "settle">> = {
     admitRoute(ctx, route) {
       const price = pricing.of(route);
@@ -220,41 +203,30 @@ export function createMetering(opts: MeteringOptions) {
       const b = boundOn(route, input);
       if (b > amount) amount = b;
     }
-    const hold: Hold = { amount, projectId: ctx.projectId };
+    const caps = spendCapsOf(opts.db, ctx);
+    const hold: Hold = { amount, caps };
+    const reveal = ctx.revealBalance === true;
     if (store.enforcesCaps) {
       // A free request holds nothing and cannot pass a cap: served even while the shared store is unreachable.
       if (amount === 0n) return hold;
-      // The shared store checks the balance and the project's cap in one atomic step (every replica).
-      // The cap as the verified key carries it (a settings change reaches it through the key cache's invalidation).
-      const cap = ctx.spendCapMicroUsd ?? null;
-      const res = await store.reserve({
-        orgId: ctx.orgId,
-        requestId: ctx.requestId,
-        amount,
-        project: cap === null ? undefined : { id: ctx.projectId, month: monthKey(), capMicroUsd: cap },
-      });
-      if (!res.ok) throw refusal(res, amount, cap, ctx.revealBalance === true);
+      // The shared store checks the balance and every cap in one atomic step (every replica). The caps as the
+      // verified key carries them (a settings change reaches it through the key cache's invalidation).
+      const res = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount, caps });
+      if (!res.ok) throw refusal(res, amount, reveal, ctx.endUser);
       return hold;
     }
-    const cap = ctx.spendCapMicroUsd ?? null;
-    const flushed = cap === null ? 0n : await flushedThisMonth(ctx.projectId);
-    // Check and count the hold with no await in between (one event loop: no interleaving).
-    if (cap !== null) {
-      const spent = flushed + (projectUnflushed.get(ctx.projectId) ?? 0n) + (projectHeld.get(ctx.projectId) ?? 0n);
-      if (spent + amount > cap && amount > 0n)
-        throw refusal({ ok: false, reason: "cap", spentMicroUsd: spent }, amount, cap, ctx.revealBalance === true);
-    }
-    add(projectHeld, ctx.projectId, amount);
+    const passed = await localCaps.hold(caps, amount);
+    if (passed) throw refusal({ ok: false, reason: "cap", ...passed }, amount, reveal, ctx.endUser);
     let ok: ReserveResult;
     try {
       ok = await store.reserve({ orgId: ctx.orgId, requestId: ctx.requestId, amount });
     } catch (err) {
-      add(projectHeld, ctx.projectId, -amount);
+      localCaps.release(caps, amount);
       throw err;
     }
     if (!ok.ok) {
-      add(projectHeld, ctx.projectId, -amount);
-      throw refusal(ok, amount, cap, ctx.revealBalance === true);
+      localCaps.release(caps, amount);
+      throw refusal(ok, amount, reveal, ctx.endUser);
     }
     return hold;
   }
@@ -309,9 +281,7 @@ export function createMetering(opts: MeteringOptions) {
       ctx.orgId,
       ctx.requestId,
       cost,
-      store.enforcesCaps
-        ? { projectId: ctx.projectId, month: monthKey(), entry: encodeQueued(debit, log && queuedRow(log)) }
-        : undefined,
+      store.enforcesCaps ? { entry: encodeQueued(debit, log && queuedRow(log)) } : undefined,
     );
     if (log) carried.add(log);
     // The balance goes back to the client only for keys that may learn it (created by an owner or admin).
@@ -321,8 +291,8 @@ export function createMetering(opts: MeteringOptions) {
     // Written by this process: the memory store's charge, or the shared store could not be reached.
     const charged = settled.charged;
     if (!store.enforcesCaps) {
-      add(projectHeld, hold.projectId, -hold.amount);
-      add(projectUnflushed, hold.projectId, charged);
+      localCaps.charged(hold.caps, hold.amount, charged);
+      debit.caps = hold.caps.map((c) => c.id);
     }
     debit.costMicroUsd = charged;
     writer.enqueue({ debit, log });

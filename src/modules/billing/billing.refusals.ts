@@ -1,23 +1,39 @@
 /**
- * What a refused credit hold says (402): the project's spend cap, or the
- * organization's credits — held by requests in flight (retry shortly) or
- * simply too few. The available amount is named only to keys that may learn
- * the balance.
+ * What a refused credit hold says (402): a spend cap (the project's monthly
+ * cap, the key's budget, the end user's budget), or the organization's
+ * credits — held by requests in flight (retry shortly) or simply too few. The
+ * available amount is named only to keys that may learn the balance.
  */
-import { insufficientCredits, spendCapReached } from "../../gateway/errors.js";
+import { budgetExceeded, insufficientCredits, spendCapReached } from "../../gateway/errors.js";
 import type { ReserveResult } from "../../gateway/metering/store.js";
 import { formatUsd } from "../../platform/money.js";
+
+const PERIOD = { day: "today (UTC)", month: "this month", total: "in total" } as const;
+const EVERY = { day: "daily", month: "monthly", total: "total" } as const;
 
 /** The refusal's message names the org's available credits only to keys that may learn the balance. */
 export function refusal(
   res: Exclude<ReserveResult, { ok: true }>,
   amount: bigint,
-  cap: bigint | null,
   reveal: boolean,
+  endUser?: string | null,
 ) {
   if (res.reason === "cap") {
+    const { cap } = res;
+    const spent = `$${formatUsd(res.spentMicroUsd)} spent or held ${PERIOD[cap.period]}, and this request may cost up to $${formatUsd(amount)}`;
+    const limit = `$${formatUsd(cap.capMicroUsd)}`;
+    if (cap.kind === "key")
+      return budgetExceeded(
+        "key_budget_exceeded",
+        `This API key's ${EVERY[cap.period]} budget of ${limit} is reached: ${spent}. Raise the key's budget or lower max_tokens.`,
+      );
+    if (cap.kind === "user")
+      return budgetExceeded(
+        "end_user_budget_exceeded",
+        `The ${EVERY[cap.period]} budget of ${limit} per end user is reached for "${endUser ?? ""}": ${spent}.`,
+      );
     return spendCapReached(
-      `This project's monthly spend cap of $${formatUsd(cap ?? 0n)} is reached: $${formatUsd(res.spentMicroUsd)} spent or held this month, and this request may cost up to $${formatUsd(amount)}. Raise the cap in the project settings or lower max_tokens.`,
+      `This project's monthly spend cap of ${limit} is reached: ${spent}. Raise the cap in the project settings or lower max_tokens.`,
     );
   }
   const byHolds = res.heldMicroUsd > 0n && res.availableMicroUsd + res.heldMicroUsd >= amount;

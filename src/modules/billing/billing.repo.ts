@@ -12,6 +12,7 @@ import { projects } from "../projects/projects.schema.js";
 import {
   billingAccounts,
   billingUsageBatches,
+  billingUsageDimsHourly,
   billingUsageHourly,
   type LedgerKind,
   ledgerEntries,
@@ -108,6 +109,8 @@ export interface UsageDebit {
   tags?: readonly string[] | null;
   /** The request's end user (usage by end user); none: counted under "". */
   user?: string | null;
+  /** The spend caps the charge counts against (this process's cap counters; never stored). */
+  caps?: readonly string[];
 }
 
 /** Writes a batch of settled usage in its own transaction; with a batch id, false when that batch was already posted. */
@@ -216,6 +219,51 @@ export async function projectSpendSince(db: DbOrTx, projectId: string, since: Da
     .select({ s: sql<string>`coalesce(sum(${billingUsageHourly.costMicroUsd}), 0)::text` })
     .from(billingUsageHourly)
     .where(and(eq(billingUsageHourly.projectId, projectId), gte(billingUsageHourly.hour, since)));
+  return BigInt(row?.s ?? "0");
+}
+
+/** A key's charged spend since `since` (flushed usage only). */
+export async function keySpendSince(
+  db: DbOrTx,
+  orgId: string,
+  projectId: string,
+  keyId: string,
+  since: Date,
+): Promise<bigint> {
+  const [row] = await db
+    .select({ s: sql<string>`coalesce(sum(${billingUsageHourly.costMicroUsd}), 0)::text` })
+    .from(billingUsageHourly)
+    .where(
+      and(
+        eq(billingUsageHourly.orgId, orgId),
+        eq(billingUsageHourly.projectId, projectId),
+        eq(billingUsageHourly.keyId, keyId),
+        gte(billingUsageHourly.hour, since),
+      ),
+    );
+  return BigInt(row?.s ?? "0");
+}
+
+/** An end user's charged spend in a project since `since` (flushed usage only). */
+export async function endUserSpendSince(
+  db: DbOrTx,
+  orgId: string,
+  projectId: string,
+  user: string,
+  since: Date,
+): Promise<bigint> {
+  const [row] = await db
+    .select({ s: sql<string>`coalesce(sum(${billingUsageDimsHourly.costMicroUsd}), 0)::text` })
+    .from(billingUsageDimsHourly)
+    .where(
+      and(
+        eq(billingUsageDimsHourly.orgId, orgId),
+        eq(billingUsageDimsHourly.projectId, projectId),
+        eq(billingUsageDimsHourly.dim, "user"),
+        eq(billingUsageDimsHourly.value, user),
+        gte(billingUsageDimsHourly.hour, since),
+      ),
+    );
   return BigInt(row?.s ?? "0");
 }
 

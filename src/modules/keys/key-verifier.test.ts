@@ -64,6 +64,8 @@ function fakeStore() {
       keyAllowedModels: null,
       keyRateLimitRpm: null,
       keyRateLimitTpm: null,
+      keyBudgetMicroUsd: null,
+      keyBudgetPeriod: null,
       orgId: "o1",
       orgSlug: "acme",
       project: project(),

@@ -116,6 +116,14 @@ function toContext(row: repo.KeyLookupRow): KeyContext {
     monthlySpendCapMicroUsd: p.monthlySpendCapMicroUsd,
     logBodies: p.logBodies,
     cache: Object.freeze({ mode: p.cacheMode, ttlSeconds: p.cacheTtlSeconds }),
+    keyBudget:
+      row.keyBudgetMicroUsd !== null && row.keyBudgetPeriod
+        ? Object.freeze({ capMicroUsd: row.keyBudgetMicroUsd, period: row.keyBudgetPeriod })
+        : null,
+    endUserBudget:
+      p.endUserBudgetMicroUsd !== null && p.endUserBudgetPeriod
+        ? Object.freeze({ capMicroUsd: p.endUserBudgetMicroUsd, period: p.endUserBudgetPeriod })
+        : null,
     revealBalance: row.creatorRole === "owner" || row.creatorRole === "admin",
   });
 }

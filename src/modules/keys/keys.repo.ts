@@ -123,6 +123,8 @@ export function prepareKeyLookup(db: DbOrTx) {
       keyAllowedModels: apiKeys.allowedModels,
       keyRateLimitRpm: apiKeys.rateLimitRpm,
       keyRateLimitTpm: apiKeys.rateLimitTpm,
+      keyBudgetMicroUsd: apiKeys.budgetMicroUsd,
+      keyBudgetPeriod: apiKeys.budgetPeriod,
       orgId: organizations.id,
       orgSlug: organizations.slug,
       project: projects,
