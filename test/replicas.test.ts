@@ -258,6 +258,34 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
       expect(l.sum).toBe(l.balance);
     }, 60_000);
 
+    it("a key's budget holds across the replicas: 100 parallel requests never spend past it", async () => {
+      const { slug, project } = await orgWithKey(owner);
+      const { key: liveKey, keyId } = await newKey(owner, slug, project, "live");
+      await grant(slug, "10");
+      // The same worst case as above (≈ $0.01 a request), against a key budget of $0.05 a day.
+      const budget = await owner.patch(`/api/v1/orgs/${slug}/projects/${project}/keys/${keyId}`, {
+        budgetUsd: "0.05",
+        budgetPeriod: "day",
+      });
+      expect(budget.status).toBe(200);
+      const N = 100;
+      const results = await Promise.all(
+        Array.from({ length: N }, (_, i) => priced(replicas[i % 3]!.url, liveKey, { stream: true })),
+      );
+      const ok = results.filter((r) => r.status === 200);
+      const refused = results.filter((r) => r.status === 402);
+      expect(ok.length + refused.length).toBe(N);
+      for (const r of refused) expect(r.text).toContain("key_budget_exceeded");
+      const charged = ok.reduce((sum, r) => sum + r.cost!, 0n);
+      console.info(
+        `replicas: key budget $0.05, ${N} parallel streams over 3 replicas: ${ok.length} admitted, ${refused.length} refused (402), ${charged} µ$ charged`,
+      );
+      // Holds overlap (streams take ~1 s), so exactly budget / hold fit; per-replica counters would admit that
+      // many on each replica.
+      expect(BigInt(ok.length)).toBe(50_000n / refused[0]!.hold!);
+      expect(charged).toBeLessThanOrEqual(50_000n);
+    }, 60_000);
+
     it("killing one replica mid-load loses no billed usage of the requests it completed", async () => {
       const { slug, project } = await orgWithKey(owner);
       const { key } = await newKey(owner, slug, project, "live");

@@ -7,6 +7,10 @@ export const monthStart = (d: Date = new Date()): Date => new Date(Date.UTC(d.ge
 export const monthKey = (d: Date = new Date()): string =>
   `${String(d.getUTCFullYear()).padStart(4, "0")}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
 
+/** The start of the budget period containing `d` (all time: the epoch). */
+export const budgetPeriodStart = (period: "day" | "month" | "total", d: Date = new Date()): Date =>
+  period === "day" ? dayStart(d) : period === "month" ? monthStart(d) : new Date(0);
+
 /** The first instant of `d`'s UTC day. */
 export const dayStart = (d: Date = new Date()): Date =>
   new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));

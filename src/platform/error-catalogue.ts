@@ -188,6 +188,7 @@ export const ERROR_CATALOGUE = {
   VERTEX_KEY_INVALID: { status: 400 },
   KEY_MODELS_OUTSIDE_PROJECT: { status: 400 },
   KEY_REVOKED: { status: 409, message: "This key is revoked; create a new one." },
+  BUDGET_REQUIRED: { status: 400 },
   VIRTUAL_MODEL_NOT_FOUND: { status: 404 },
   VIRTUAL_MODEL_NAME_TAKEN: { status: 409 },
   VIRTUAL_MODEL_TARGET_INVALID: { status: 400 },

@@ -8,6 +8,8 @@
 import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { users } from "../../platform/auth/auth.schema.js";
+import { moneyFields } from "../../platform/money-fields.js";
+import { usdField } from "../../platform/money-input.js";
 import { nameField } from "../../platform/routes.js";
 import { organizations } from "../organizations/organizations.schema.js";
 import { allowedModel, BUDGET_PERIODS, projects, rateLimit } from "../projects/projects.schema.js";
@@ -71,6 +73,16 @@ const keyControls = {
   rateLimit: rateLimit
     .optional()
     .describe("This key's own limits in place of the project's per-key limits; null fields = the project's."),
+  budgetUsd: usdField({ max: "1000000000" })
+    .nullable()
+    .optional()
+    .describe(
+      "This key's spend budget in USD (decimal string, e.g. \"25.00\") over budgetPeriod; held like the project's cap, across replicas; null = none.",
+    ),
+  budgetPeriod: z
+    .enum(BUDGET_PERIODS)
+    .optional()
+    .describe("What the budget counts over: a UTC day, a UTC month (default) or all time."),
 };
 
 export const createKeyBody = z.strictObject({
@@ -89,7 +101,10 @@ export const createKeyBody = z.strictObject({
 export const updateKeyBody = z
   .strictObject({ name: nameField.optional(), ...keyControls })
   .refine((b) => Object.keys(b).length > 0, "Send at least one field to change.");
-export type KeyControlsInput = Pick<z.output<typeof updateKeyBody>, "allowedModels" | "rateLimit">;
+export type KeyControlsInput = Pick<
+  z.output<typeof updateKeyBody>,
+  "allowedModels" | "rateLimit" | "budgetUsd" | "budgetPeriod"
+>;
 
 export const keyResponse = z.object({
   id: z.string(),
@@ -108,6 +123,14 @@ export const keyResponse = z.object({
   rateLimit: z
     .object({ rpm: z.number().nullable(), tpm: z.number().nullable() })
     .describe("The key's own limits; null = the project's per-key limit."),
+  budget: z
+    .object({
+      ...moneyFields("amount"),
+      period: z.enum(BUDGET_PERIODS),
+      ...moneyFields("spent"),
+    })
+    .nullable()
+    .describe("The key's budget and what it has spent in the current period (charges in the ledger); null = none."),
 });
 
 export const createdKeyResponse = keyResponse.extend({

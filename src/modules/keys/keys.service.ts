@@ -26,6 +26,9 @@ import { type ProjectAccessRemoved, resolveProject } from "../projects/projects.
 import { generateKey, type KeyEnvironment, keyDigest, keyHint } from "./key-format.js";
 import * as repo from "./keys.repo.js";
 import { isAllowed } from "../../gateway/routing/router.js";
+import { budgetPeriodStart } from "../../platform/calendar.js";
+import { moneyValues } from "../../platform/money-fields.js";
+import { keySpendSince } from "../billing/billing.repo.js";
 import {
   type ApiKeyRow,
   type KeyControlsInput,
@@ -33,7 +36,25 @@ import {
   type RevokeReason,
 } from "./keys.schema.js";
 
-export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now()) {
+/** A key's budget with what it spent in the current period (`spent`: the ledger's charges, when it has one). */
+function budgetOut(k: ApiKeyRow, spent: bigint | undefined) {
+  if (k.budgetMicroUsd === null || !k.budgetPeriod) return null;
+  return {
+    ...moneyValues("amount", k.budgetMicroUsd),
+    period: k.budgetPeriod,
+    ...moneyValues("spent", spent ?? 0n),
+  };
+}
+
+/** A key's controls as the audit log keeps them (money as strings). */
+const controlsAudit = (k: ApiKeyRow) => ({
+  name: k.name,
+  allowedModels: k.allowedModels,
+  rateLimit: [k.rateLimitRpm, k.rateLimitTpm],
+  budget: k.budgetMicroUsd === null ? null : { microUsd: k.budgetMicroUsd.toString(), period: k.budgetPeriod },
+});
+
+export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now(), spent?: bigint) {
   const status = k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt.getTime() <= nowMs ? "expired" : "active";
   return {
     id: k.id,
@@ -50,15 +71,40 @@ export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now()) {
     revokedReason: k.revokedReason,
     allowedModels: k.allowedModels,
     rateLimit: { rpm: k.rateLimitRpm, tpm: k.rateLimitTpm },
+    budget: budgetOut(k, spent),
   };
+}
+
+/** Each budgeted key's spend in its current budget period (flushed charges). */
+async function spentByKey(db: DbOrTx, keys: readonly ApiKeyRow[]): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (const k of keys) {
+    if (k.budgetMicroUsd === null || !k.budgetPeriod) continue;
+    out.set(k.id, await keySpendSince(db, k.orgId, k.projectId, k.id, budgetPeriodStart(k.budgetPeriod)));
+  }
+  return out;
 }
 
 /**
  * A key's controls as columns (only what was sent). A key's allowed models must lie within the project's:
  * each entry one the project allows (a `provider/*` entry only where the project allows that provider whole).
  */
-function controlsPatch(b: KeyControlsInput, projectAllowed: readonly string[]) {
-  const patch: Partial<Pick<ApiKeyRow, "allowedModels" | "rateLimitRpm" | "rateLimitTpm">> = {};
+function controlsPatch(
+  b: KeyControlsInput,
+  projectAllowed: readonly string[],
+  current?: Pick<ApiKeyRow, "budgetMicroUsd" | "budgetPeriod">,
+) {
+  const patch: Partial<
+    Pick<ApiKeyRow, "allowedModels" | "rateLimitRpm" | "rateLimitTpm" | "budgetMicroUsd" | "budgetPeriod">
+  > = {};
+  if (b.budgetUsd !== undefined) {
+    patch.budgetMicroUsd = b.budgetUsd;
+    patch.budgetPeriod = b.budgetUsd === null ? null : (b.budgetPeriod ?? current?.budgetPeriod ?? "month");
+  } else if (b.budgetPeriod !== undefined) {
+    if (current?.budgetMicroUsd == null)
+      throw appError("BUDGET_REQUIRED", "Set budgetUsd with budgetPeriod: the key has no budget to count.");
+    patch.budgetPeriod = b.budgetPeriod;
+  }
   if (b.allowedModels !== undefined) {
     const outside = (b.allowedModels ?? []).filter((m) => !isAllowed(m, projectAllowed));
     if (outside.length)
@@ -141,7 +187,9 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
       assertCan(ctx, "key", "read");
       const { project } = await resolveProject(db, ctx, projectSlug);
       const t = now();
-      return (await repo.listKeys(db, ctx.orgId, project.id)).map((k) => keyOut(k, t));
+      const keys = await repo.listKeys(db, ctx.orgId, project.id);
+      const spent = await spentByKey(db, keys);
+      return keys.map((k) => keyOut(k, t, spent.get(k.id)));
     },
 
     async get(ctx: OrgContext, projectSlug: string, keyId: string) {
@@ -149,7 +197,7 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
       const { project } = await resolveProject(db, ctx, projectSlug);
       const key = await repo.getKey(db, ctx.orgId, project.id, keyId);
       if (!key) throw keyNotFound();
-      return keyOut(key, now());
+      return keyOut(key, now(), (await spentByKey(db, [key])).get(key.id));
     },
 
     async create(
@@ -190,13 +238,11 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
           targetType: "key",
           targetId: key.id,
           metadata: {
-            name: key.name,
+            ...controlsAudit(key),
             hint: key.hint,
             environment: key.environment,
             projectSlug: project.slug,
             expiresAt: expiresAt?.toISOString() ?? null,
-            allowedModels: key.allowedModels,
-            rateLimit: [key.rateLimitRpm, key.rateLimitTpm],
           },
         });
         return key;
@@ -213,18 +259,13 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
         if (!key) throw keyNotFound();
         assertCan(fresh, "key", key.createdBy === fresh.userId ? "revokeOwn" : "revokeAny");
         if (key.revokedAt) throw appError("KEY_REVOKED");
-        const patch = { ...controlsPatch(body, project.allowedModels), ...(body.name ? { name: body.name } : {}) };
+        const patch = {
+          ...controlsPatch(body, project.allowedModels, key),
+          ...(body.name ? { name: body.name } : {}),
+        };
         const updated = await repo.updateKey(tx, fresh.orgId, key.id, patch);
-        const before = {
-          name: key.name,
-          allowedModels: key.allowedModels,
-          rateLimit: [key.rateLimitRpm, key.rateLimitTpm],
-        };
-        const after = {
-          name: updated.name,
-          allowedModels: updated.allowedModels,
-          rateLimit: [updated.rateLimitRpm, updated.rateLimitTpm],
-        };
+        const before = controlsAudit(key);
+        const after = controlsAudit(updated);
         await recordAudit(tx, fresh, {
           orgId: fresh.orgId,
           action: "key.updated",
@@ -235,7 +276,7 @@ export function createKeyService(deps: { db: Db; bus: CacheInvalidationBus; now?
         return { ...updated, creatorEmail: key.creatorEmail };
       });
       bus.publish({ scope: "keys", keyIds: [keyId] });
-      return keyOut(row, now());
+      return keyOut(row, now(), (await spentByKey(db, [row])).get(row.id));
     },
 
     async revoke(ctx: OrgContext, projectSlug: string, keyId: string) {

@@ -169,6 +169,16 @@ const settingsFields = {
     .describe(
       'Response cache: "exact" answers a request identical to an earlier one (same model, messages and parameters) from the cache, without a provider call; "off" (default) never.',
     ),
+  endUserBudgetUsd: usdField({ max: "1000000000" })
+    .nullable()
+    .optional()
+    .describe(
+      "A spend budget per end user (the request's `user`) in USD over endUserBudgetPeriod; requests without a user are not counted; null = none.",
+    ),
+  endUserBudgetPeriod: z
+    .enum(BUDGET_PERIODS)
+    .optional()
+    .describe("What the end-user budget counts over: a UTC day, a UTC month (default) or all time."),
   logRetentionDays: z
     .number()
     .int()
@@ -227,6 +237,7 @@ export const projectResponse = z.object({
   ...moneyFields("monthlySpendCap", { nullable: true }),
   logBodies: z.boolean(),
   cache: z.object({ mode: z.enum(CACHE_MODES), ttlSeconds: z.number().int() }),
+  endUserBudget: z.object({ ...moneyFields("amount"), period: z.enum(BUDGET_PERIODS) }).nullable(),
   logRetentionDays: z.number().int().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -80,6 +80,10 @@ export function projectOut(p: ProjectRow) {
     ...moneyValues("monthlySpendCap", p.monthlySpendCapMicroUsd),
     logBodies: p.logBodies,
     cache: { mode: p.cacheMode, ttlSeconds: p.cacheTtlSeconds },
+    endUserBudget:
+      p.endUserBudgetMicroUsd !== null && p.endUserBudgetPeriod
+        ? { ...moneyValues("amount", p.endUserBudgetMicroUsd), period: p.endUserBudgetPeriod }
+        : null,
     logRetentionDays: p.logRetentionDays,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
@@ -101,6 +105,10 @@ function settingsPatch(b: Omit<UpdateProjectInput, "name" | "slug" | "descriptio
   if (b.logBodies !== undefined) patch.logBodies = b.logBodies;
   if (b.cache?.mode !== undefined) patch.cacheMode = b.cache.mode;
   if (b.cache?.ttlSeconds !== undefined) patch.cacheTtlSeconds = b.cache.ttlSeconds;
+  if (b.endUserBudgetUsd !== undefined) {
+    patch.endUserBudgetMicroUsd = b.endUserBudgetUsd;
+    patch.endUserBudgetPeriod = b.endUserBudgetUsd === null ? null : (b.endUserBudgetPeriod ?? "month");
+  } else if (b.endUserBudgetPeriod !== undefined) patch.endUserBudgetPeriod = b.endUserBudgetPeriod;
   if (b.logRetentionDays !== undefined) patch.logRetentionDays = b.logRetentionDays;
   return patch;
 }
