@@ -9,7 +9,10 @@
  *
  * Scenarios per target and round: non-streaming at concurrency 1 (latency),
  * non-streaming at 32 (throughput), streaming at 32; and on request the
- * Responses API at 32, whole (`rns32`) and streamed (`rs32`): Tollgate serves
+ * Responses API at 32, whole (`rns32`) and streamed (`rs32`); and Tollgate's
+ * response cache at 32 (a project with the cache on): every request a hit
+ * (`chit32`, streamed `schit32`) or every request new (`cmiss32`, a miss and
+ * a store each). For the Responses API scenarios Tollgate serves
  * it natively (the built-in OpenAI provider points at the mock's /v1/responses,
  * conversation stored by Tollgate), the other targets forward the same request. Latency percentiles come
  * from every 2xx response time autocannon reports (float ms), not from its
@@ -33,7 +36,7 @@
  * answered request (utime + stime from /proc, PostgreSQL's own processes excluded):
  * less noisy than req/s when other work shares the machine.
  *
- * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--store on|off] [--no-build] [--profile DIR] [--scenarios ns1,ns32,s32,rns32,rs32]`
+ * Run: `npx tsx bench/gateway.ts [--duration 10] [--rounds 3] [--warmup 3] [--soak 600] [--targets tollgate,bare,portkey] [--pg URL] [--policies on|off] [--metering on|off] [--store on|off] [--no-build] [--profile DIR] [--scenarios ns1,ns32,s32,rns32,rs32,chit32,cmiss32,schit32]`
  * Portkey needs `npm ci --prefix bench/portkey` once; without it, it is skipped.
  * Every process started here runs in its own process group and is killed on
  * exit, error or Ctrl-C; every load loop is bounded by its duration.
@@ -203,6 +206,8 @@ interface Target {
   proc: Proc;
   url: string;
   headers: Record<string, string>;
+  /** Tollgate: the key of a project with the response cache on (the cache scenarios). */
+  cacheHeaders?: Record<string, string>;
 }
 
 const chatBody = (stream: boolean) =>
@@ -345,6 +350,17 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
     name: "bench",
     environment: "live",
   });
+  // The same project with the response cache on: the cache scenarios' key.
+  const cached = await api(`/api/v1/orgs/${String(org.slug)}/projects`, {
+    name: "Bench cached",
+    environment: "production",
+    rateLimit: { rpm: 1_000_000_000, tpm: 1_000_000_000 },
+    cache: { mode: "exact", ttlSeconds: 3600 },
+  });
+  const cacheKey = await api(`/api/v1/orgs/${String(org.slug)}/projects/${String(cached.slug)}/keys`, {
+    name: "bench cached",
+    environment: "live",
+  });
   if (POLICIES) {
     // A strict policy: every PII kind redacted, prompt injection blocked, one keyword rule.
     const res = await fetch(`${base}/api/v1/orgs/${String(org.slug)}/security-policy`, {
@@ -395,7 +411,7 @@ async function startTollgate(mockUrl: string, name: "tollgate" | "tollgate-pg" =
   const t = { name, url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${String(key.key)}` } };
   await waitFor(proc, "a chat completion", () => checkWorks(t, false), 10_000);
   await waitFor(proc, "a streamed chat completion", () => checkWorks(t, true), 10_000);
-  return { ...t, proc };
+  return { ...t, proc, cacheHeaders: { authorization: `Bearer ${String(cacheKey.key)}` } };
 }
 
 async function startBare(mockUrl: string): Promise<Target> {
@@ -447,6 +463,8 @@ interface Scenario {
   stream: boolean;
   connections: number;
   api?: Api;
+  /** Tollgate only, with the response cache on: `hit` repeats one request; `miss` makes every request new. */
+  cache?: "hit" | "miss";
 }
 
 const ALL_SCENARIOS: Scenario[] = [
@@ -455,6 +473,9 @@ const ALL_SCENARIOS: Scenario[] = [
   { id: "s32", label: "streaming, c=32", stream: true, connections: 32 },
   { id: "rns32", label: "responses, c=32", stream: false, connections: 32, api: "responses" },
   { id: "rs32", label: "responses stream, c=32", stream: true, connections: 32, api: "responses" },
+  { id: "chit32", label: "cache hit, c=32", stream: false, connections: 32, cache: "hit" },
+  { id: "cmiss32", label: "cache miss, c=32", stream: false, connections: 32, cache: "miss" },
+  { id: "schit32", label: "cache hit stream, c=32", stream: true, connections: 32, cache: "hit" },
 ];
 /** `--scenarios ns32` (comma-separated ids) runs a subset, e.g. to profile one scenario alone. */
 const SCENARIO_IDS = arg("scenarios", "ns1,ns32,s32").split(",");
@@ -486,8 +507,13 @@ function load(t: Target, s: Scenario, seconds: number, onTick?: () => void): Pro
       {
         url: urlFor(t, s.api),
         method: "POST",
-        headers: { ...t.headers, "content-type": "application/json" },
-        body: bodyFor(t.name, s.stream, s.api),
+        headers: { ...(s.cache ? t.cacheHeaders : t.headers), "content-type": "application/json" },
+        // A miss: autocannon puts a new id in every request's message (`idReplacement`).
+        body:
+          s.cache === "miss"
+            ? bodyFor(t.name, s.stream).replace("foxes", "foxes [<id>]")
+            : bodyFor(t.name, s.stream, s.api),
+        idReplacement: s.cache === "miss",
         connections: s.connections,
         pipelining: 1,
         duration: seconds,
@@ -595,6 +621,7 @@ async function main() {
             );
         }
         for (const s of SCENARIOS) {
+          if (s.cache && !t.cacheHeaders) continue; // the cache scenarios are Tollgate's own
           const m = await load(t, s, DURATION);
           const k = `${name}:${s.id}`;
           results.set(k, [...(results.get(k) ?? []), m]);
@@ -625,6 +652,7 @@ async function main() {
   console.log("|---|---|---:|---:|---:|---:|---:|");
   for (const t of targets)
     for (const s of SCENARIOS) {
+      if (s.cache && !t.startsWith("tollgate")) continue;
       const c = cell(t, s.id);
       console.log(
         `| ${t} | ${s.label} | ${fmtInt(c.rps)} | ${fmt(c.p50, 3)} | ${fmt(c.p99, 3)} | ${fmtInt(c.cpuUs)} | ${c.bad} |`,
@@ -634,12 +662,19 @@ async function main() {
     console.log(`\n### ${tg}`);
     console.log("\n| scenario | Tollgate / bare (req/s) | Tollgate / Portkey (req/s) | Tollgate p50 − bare p50 (ms) |");
     console.log("|---|---:|---:|---:|");
-    for (const s of SCENARIOS) {
+    for (const s of SCENARIOS.filter((x) => !x.cache)) {
       const c = cell(tg, s.id);
       const bare = targets.includes("bare") ? cell("bare", s.id) : null;
       const pk = targets.includes("portkey") ? cell("portkey", s.id) : null;
       console.log(
         `| ${s.label} | ${bare ? `${fmt((c.rps / bare.rps) * 100, 0)} %` : "–"} | ${pk ? `${fmt(c.rps / pk.rps, 1)}×` : "–"} | ${bare ? fmt(c.p50 - bare.p50, 3) : "–"} |`,
+      );
+    }
+    if (hasScenario("chit32") && hasScenario("cmiss32")) {
+      const hit = cell(tg, "chit32");
+      const miss = cell(tg, "cmiss32");
+      console.log(
+        `\nresponse cache (${tg}): a hit costs ${fmtInt(hit.cpuUs)} µs of CPU, a miss ${fmtInt(miss.cpuUs)} µs (${fmt(hit.cpuUs / miss.cpuUs, 2)}×); ${fmtInt(hit.rps)} vs ${fmtInt(miss.rps)} req/s`,
       );
     }
     if ((targets.includes("bare") || targets.includes("portkey")) && hasScenario("ns1") && hasScenario("ns32")) {

@@ -157,7 +157,7 @@ function virtualTargets(
   latency: LatencyTracker | undefined,
 ): ResolvedTarget[] {
   const allowAll = modelAllowed(v.name, settings);
-  const resolved: Array<ResolvedTarget & { weight: number }> = [];
+  const resolved: Array<{ target: ResolvedTarget; weight: number }> = [];
   let refused: string | null = null;
   for (const t of v.targets) {
     const r = resolveName(t.model, providers);
@@ -166,7 +166,8 @@ function virtualTargets(
       refused ??= r.name;
       continue;
     }
-    resolved.push({ ...r, weight: t.weight, ...(t.params ? { params: t.params } : {}) });
+    if (t.params) r.params = t.params;
+    resolved.push({ target: r, weight: t.weight });
   }
   if (resolved.length === 0) {
     if (refused) throw notAllowed(v.name, settings);
@@ -180,7 +181,9 @@ function virtualTargets(
     v.strategy === "weighted"
       ? weightedOrder(resolved)
       : v.strategy === "least-latency" && latency
-        ? latency.fastestFirst(resolved, (t) => t.name)
+        ? latency.fastestFirst(resolved, (t) => t.target.name)
         : resolved;
-  return ordered.map(({ weight: _w, ...t }) => t);
+  const out: ResolvedTarget[] = [];
+  for (const o of ordered) out.push(o.target);
+  return out;
 }
