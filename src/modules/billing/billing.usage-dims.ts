@@ -8,8 +8,21 @@
  */
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../platform/db/db.js";
-import type { UsageDebit } from "./billing.repo.js";
 import { billingUsageDimsHourly } from "./billing.schema.js";
+
+/** What a settled charge tells of its tags and end user (billing.repo's UsageDebit has these fields). */
+interface UsageDebit {
+  orgId: string;
+  projectId: string;
+  hour: Date;
+  requests: number;
+  inputTokens: bigint;
+  cachedInputTokens: bigint;
+  outputTokens: bigint;
+  costMicroUsd: bigint;
+  tags?: readonly string[] | null;
+  user?: string | null;
+}
 
 type DimRow = typeof billingUsageDimsHourly.$inferInsert & {
   dim: "tag" | "user";
