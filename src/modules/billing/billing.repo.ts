@@ -17,7 +17,9 @@ import {
   type LedgerKind,
   ledgerEntries,
 } from "./billing.schema.js";
-import { upsertUsageDims } from "./billing.usage-dims.js";
+import { type UsageDebit, upsertUsageDims } from "./billing.usage-dims.js";
+
+export type { UsageDebit };
 
 export interface LedgerPosting {
   orgId: string;
@@ -92,25 +94,6 @@ export async function postLedgerEntry(db: DbOrTx, p: LedgerPosting): Promise<Pos
   };
   // On a transaction this is a savepoint: the posting commits or rolls back with the caller's work.
   return (db as Db).transaction(run);
-}
-
-export interface UsageDebit {
-  orgId: string;
-  projectId: string;
-  keyId: string;
-  model: string;
-  hour: Date;
-  requests: number;
-  inputTokens: bigint;
-  cachedInputTokens: bigint;
-  outputTokens: bigint;
-  costMicroUsd: bigint;
-  /** The request's tags (usage by tag); none: counted under "". */
-  tags?: readonly string[] | null;
-  /** The request's end user (usage by end user); none: counted under "". */
-  user?: string | null;
-  /** The spend caps the charge counts against (this process's cap counters; never stored). */
-  caps?: readonly string[];
 }
 
 /** Writes a batch of settled usage in its own transaction; with a batch id, false when that batch was already posted. */

@@ -10,18 +10,24 @@ import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../platform/db/db.js";
 import { billingUsageDimsHourly } from "./billing.schema.js";
 
-/** What a settled charge tells of its tags and end user (billing.repo's UsageDebit has these fields). */
-interface UsageDebit {
+/** A settled charge as the ledger's usage rows record it (one request's, or a batch's sum). */
+export interface UsageDebit {
   orgId: string;
   projectId: string;
+  keyId: string;
+  model: string;
   hour: Date;
   requests: number;
   inputTokens: bigint;
   cachedInputTokens: bigint;
   outputTokens: bigint;
   costMicroUsd: bigint;
+  /** The request's tags (usage by tag); none: counted under "". */
   tags?: readonly string[] | null;
+  /** The request's end user (usage by end user); none: counted under "". */
   user?: string | null;
+  /** The spend caps the charge counts against (this process's cap counters; never stored). */
+  caps?: readonly string[];
 }
 
 type DimRow = typeof billingUsageDimsHourly.$inferInsert & {
