@@ -75,6 +75,9 @@ export interface Limits {
   tpm: number | null;
 }
 
+/** What a budget counts over: a UTC day, a UTC month, or all time. */
+export type BudgetPeriod = "day" | "month" | "total";
+
 export interface Project {
   id: string;
   slug: string;
@@ -92,6 +95,8 @@ export interface Project {
   logRetentionDays: number | null;
   /** Response cache: "exact" answers an identical request from the cache for ttlSeconds; "off" never. */
   cache: { mode: "off" | "exact"; ttlSeconds: number };
+  /** A spend budget per end user (requests naming a `user`); null: none. */
+  endUserBudget: { amountMicroUsd: string; amountUsd: string; period: BudgetPeriod } | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -117,6 +122,18 @@ export interface ApiKey {
   lastUsedAt: string | null;
   revokedAt: string | null;
   revokedReason: string | null;
+  /** The key's own allowed models (within the project's); null: the project's. */
+  allowedModels: string[] | null;
+  /** The key's own limits; a null field: the project's per-key limit. */
+  rateLimit: Limits;
+  /** The key's budget and its spend in the current period; null: none. */
+  budget: {
+    amountMicroUsd: string;
+    amountUsd: string;
+    period: BudgetPeriod;
+    spentMicroUsd: string;
+    spentUsd: string;
+  } | null;
 }
 
 export interface LogEntry {

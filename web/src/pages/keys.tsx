@@ -1,6 +1,8 @@
 /**
  * API keys of a project. A new key is shown exactly once (the server keeps only
  * its hash) with a copy button and ready-to-run snippets against this server.
+ * Each key may carry its own limits (keys-limits.tsx), set on creation and
+ * changed by whoever may revoke it.
  */
 import {
   Alert,
@@ -8,6 +10,7 @@ import {
   Button,
   Card,
   Code,
+  Collapse,
   CopyButton,
   Group,
   Modal,
@@ -25,9 +28,18 @@ import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useParams } from "react-router";
-import { api, type ApiKey, formErrors, projectUrl } from "../api";
+import { api, type ApiKey, projectUrl } from "../api";
 import { dateTime } from "../format";
 import { PageLoader, QueryError, useCan, useMe } from "../session";
+import {
+  createLimitsBody,
+  EditLimitsModal,
+  emptyLimits,
+  KeyLimitsSummary,
+  LimitsFields,
+  type LimitsValues,
+  limitsErrors,
+} from "./keys-limits";
 import { useProject } from "./project";
 
 type CreatedKey = ApiKey & { key: string };
@@ -41,6 +53,7 @@ export function KeysPage() {
   const [createOpen, create] = useDisclosure(false);
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const [editing, setEditing] = useState<ApiKey | null>(null);
   const keys = useQuery({
     queryKey: ["org", org, "project", project, "keys"],
     queryFn: () => api.get<{ keys: ApiKey[] }>(projectUrl(org, project, "/keys")),
@@ -55,6 +68,8 @@ export function KeysPage() {
     onError: (err) => notifications.show({ color: "red", message: err.message }),
   });
   const model = proj.data?.defaultModel ?? "mock/echo";
+  const suggestions = proj.data?.allowedModels ?? [];
+  const mayChange = (k: ApiKey) => canRevokeAny || k.createdBy.userId === me.data?.user.id;
 
   return (
     <Stack>
@@ -81,13 +96,14 @@ export function KeysPage() {
           </Stack>
         </Card>
       ) : (
-        <Table.ScrollContainer minWidth={720}>
+        <Table.ScrollContainer minWidth={900}>
           <Table striped aria-label="API keys">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Name</Table.Th>
                 <Table.Th>Key</Table.Th>
                 <Table.Th>Status</Table.Th>
+                <Table.Th>Limits</Table.Th>
                 <Table.Th>Created by</Table.Th>
                 <Table.Th>Last used</Table.Th>
                 <Table.Th />
@@ -113,14 +129,24 @@ export function KeysPage() {
                       {k.status}
                     </Badge>
                   </Table.Td>
+                  <Table.Td>
+                    <KeyLimitsSummary apiKey={k} />
+                  </Table.Td>
                   <Table.Td>{k.createdBy.email ?? "—"}</Table.Td>
                   <Table.Td>{k.lastUsedAt ? dateTime(k.lastUsedAt) : "never"}</Table.Td>
                   <Table.Td>
-                    {k.status === "active" && (canRevokeAny || k.createdBy.userId === me.data?.user.id) && (
-                      <Button size="xs" variant="subtle" color="red" onClick={() => setRevoking(k)}>
-                        Revoke
-                      </Button>
-                    )}
+                    <Group gap={4} wrap="nowrap" justify="flex-end">
+                      {k.status !== "revoked" && mayChange(k) && (
+                        <Button size="xs" variant="subtle" onClick={() => setEditing(k)}>
+                          Edit limits
+                        </Button>
+                      )}
+                      {k.status === "active" && mayChange(k) && (
+                        <Button size="xs" variant="subtle" color="red" onClick={() => setRevoking(k)}>
+                          Revoke
+                        </Button>
+                      )}
+                    </Group>
                   </Table.Td>
                 </Table.Tr>
               ))}
@@ -132,11 +158,19 @@ export function KeysPage() {
         org={org}
         project={project}
         opened={createOpen}
+        suggestions={suggestions}
         onClose={create.close}
         onCreated={(k) => {
           setCreated(k);
           create.close();
         }}
+      />
+      <EditLimitsModal
+        org={org}
+        project={project}
+        apiKey={editing}
+        suggestions={suggestions}
+        onClose={() => setEditing(null)}
       />
       <Modal opened={!!revoking} onClose={() => setRevoking(null)} title="Revoke key">
         <Stack>
@@ -239,13 +273,15 @@ function CreateKeyModal(props: {
   org: string;
   project: string;
   opened: boolean;
+  suggestions: string[];
   onClose: () => void;
   onCreated: (k: CreatedKey) => void;
 }) {
   const qc = useQueryClient();
   const [general, setGeneral] = useState<string | null>(null);
+  const [limitsOpen, setLimitsOpen] = useState(false);
   const form = useForm({
-    initialValues: { name: "", environment: "live", expiresAt: "" },
+    initialValues: { name: "", environment: "live", expiresAt: "", ...emptyLimits() },
     validate: { name: (v) => (v.trim() ? null : "Name is required.") },
   });
   const create = useMutation({
@@ -254,21 +290,24 @@ function CreateKeyModal(props: {
         name: v.name.trim(),
         environment: v.environment,
         expiresAt: v.expiresAt ? new Date(`${v.expiresAt}T23:59:59`).toISOString() : undefined,
+        ...createLimitsBody(v),
       }),
     onSuccess: async (k) => {
       form.reset();
       setGeneral(null);
+      setLimitsOpen(false);
       props.onCreated(k);
       await qc.invalidateQueries({ queryKey: ["org", props.org, "project", props.project, "keys"] });
     },
     onError: (err) => {
-      const e = formErrors(err, ["name", "environment", "expiresAt"]);
+      const e = limitsErrors(err, ["name", "environment", "expiresAt"]);
       form.setErrors(e.fields);
       setGeneral(e.general);
+      if (e.onLimits) setLimitsOpen(true);
     },
   });
   return (
-    <Modal opened={props.opened} onClose={props.onClose} title="Create API key">
+    <Modal opened={props.opened} onClose={props.onClose} title="Create API key" size="lg">
       <form onSubmit={form.onSubmit((v) => create.mutate(v))} noValidate>
         <Stack>
           <TextInput label="Name" placeholder="backend-prod" required data-autofocus {...form.getInputProps("name")} />
@@ -287,6 +326,18 @@ function CreateKeyModal(props: {
             description="Optional. The key stops working at the end of that day."
             {...form.getInputProps("expiresAt")}
           />
+          <Button
+            variant="subtle"
+            size="xs"
+            w="fit-content"
+            aria-expanded={limitsOpen}
+            onClick={() => setLimitsOpen((o) => !o)}
+          >
+            {limitsOpen ? "Hide limits" : "Limits (optional): models, rate limits, budget"}
+          </Button>
+          <Collapse expanded={limitsOpen}>
+            <LimitsFields input={(f: keyof LimitsValues) => form.getInputProps(f)} suggestions={props.suggestions} />
+          </Collapse>
           {general && (
             <Text c="red" size="sm" role="alert">
               {general}

@@ -1,4 +1,7 @@
-/** The project settings form: name, slug, models, rate limits, spend cap, log bodies and retention, response cache. */
+/**
+ * The project settings form: name, slug, models, rate limits, spend cap, log bodies and retention, response cache,
+ * budget per end user.
+ */
 import {
   Button,
   Group,
@@ -19,6 +22,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useNavigate, useParams } from "react-router";
 import { api, formErrors, type Project, projectUrl } from "../api";
+import { EndUserBudgetSection, endUserBudgetBody, endUserBudgetValues } from "./project-settings-budget";
 import { CacheSection, cacheBody, cacheErrors, cacheValues } from "./project-settings-cache";
 
 const FIELDS = [
@@ -35,6 +39,8 @@ const FIELDS = [
   "cache",
   "cache.mode",
   "cache.ttlSeconds",
+  "endUserBudgetUsd",
+  "endUserBudgetPeriod",
   "slug",
 ];
 
@@ -54,6 +60,7 @@ function valuesOf(p: Project) {
     logBodies: p.logBodies,
     logRetentionDays: p.logRetentionDays ?? ("" as number | ""),
     ...cacheValues(p.cache),
+    ...endUserBudgetValues(p.endUserBudget),
   };
 }
 
@@ -84,6 +91,7 @@ export function SettingsForm({ project }: { project: Project }) {
         logBodies: v.logBodies,
         logRetentionDays: v.logRetentionDays === "" ? null : v.logRetentionDays,
         cache: cacheBody(v),
+        ...endUserBudgetBody(v),
       }),
     onSuccess: async (p) => {
       setGeneral(null);
@@ -180,6 +188,10 @@ export function SettingsForm({ project }: { project: Project }) {
             {...form.getInputProps("logRetentionDays")}
           />
           <CacheSection mode={form.getInputProps("cacheMode")} ttl={form.getInputProps("cacheTtlSeconds")} />
+          <EndUserBudgetSection
+            amount={form.getInputProps("endUserBudgetUsd")}
+            period={form.getInputProps("endUserBudgetPeriod")}
+          />
           {general && (
             <Text c="red" size="sm" role="alert">
               {general}
