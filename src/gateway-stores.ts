@@ -14,6 +14,7 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { ResponseCacheStore } from "./gateway/cache/cache.js";
+import { withMemoryLayer } from "./gateway/cache/memory-layer.js";
 import { createRedisResponseCache } from "./gateway/cache/redis-cache.js";
 import { createRedisReservationStore } from "./gateway/metering/redis-store.js";
 import { createMemoryStore, type ReservationStore } from "./gateway/metering/store.js";
@@ -55,7 +56,7 @@ export function createGatewayStores(opts: {
     return {
       rateLimits: undefined,
       credits: createMemoryStore({ loadBalance: (orgId) => balanceOf(db, orgId), credits: config.billing.credits }),
-      responseCache: createDbResponseCache(db, onCacheError),
+      responseCache: withMemoryLayer(createDbResponseCache(db, onCacheError)),
       rateLimitMode: () => "local",
       details: () => ({ ...shared.details() }),
     };
@@ -83,7 +84,7 @@ export function createGatewayStores(opts: {
   const rateLimitsGlobal = () => redis.isUp() && rateLimits.mode() === "global";
   return {
     rateLimits,
-    responseCache: createRedisResponseCache(redis, onCacheError),
+    responseCache: withMemoryLayer(createRedisResponseCache(redis, onCacheError)),
     credits: (writeBatch) =>
       createRedisReservationStore({
         redis,

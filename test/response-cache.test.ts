@@ -10,6 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
+import { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenAIFake, startOpenAIFake } from "./fakes/openai-fake.js";
@@ -42,6 +43,9 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
   let slug: string;
   let key: string;
 
+  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : null;
+  const scanKeys = (pattern: string) => redis!.keys(pattern);
+  const redisGet = async (k: string) => (await redis!.get(k)) ?? "";
   const openai = (k = key) => new OpenAI({ apiKey: k, baseURL: `${base}/v1`, maxRetries: 0 });
   async function projectKey(c: Client, org: string, name: string, cache?: Record<string, unknown>) {
     const p = await c.post(`/api/v1/orgs/${org}/projects`, { name, slug: name, ...(cache ? { cache } : {}) });
@@ -87,6 +91,7 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
     t.app.server.server.closeAllConnections();
     await t.close();
     await fake.close();
+    redis?.disconnect();
   });
 
   it("a repeated request is answered from the cache, without an upstream call, at no cost, logged as a hit", async () => {
@@ -188,12 +193,59 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
     expect(fake.requests.length - before).toBe(1);
     expect(b.response.headers.get("x-tollgate-cache")).toBe("hit");
     expect(JSON.stringify(fake.last().body)).not.toContain("alice@example.com");
-    const stored = await rows<{ entry: unknown }>(t, sql`select entry from response_cache`);
-    for (const r of stored) expect(JSON.stringify(r.entry)).not.toMatch(/alice@example\.com|bob@example\.org/);
+    // What the cache keeps (in the database, written in batches behind the in-process layer; or in Redis).
+    const kept = async () =>
+      env.REDIS_URL
+        ? await Promise.all((await scanKeys(`${env.TOLLGATE_REDIS_PREFIX}cache:*`)).map((k) => redisGet(k)))
+        : (await rows<{ entry: unknown }>(t, sql`select entry from response_cache`)).map((r) =>
+            JSON.stringify(r.entry),
+          );
+    let stored = await kept();
+    for (let i = 0; i < 100 && stored.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      stored = await kept();
+    }
+    expect(stored.length).toBeGreaterThan(0);
+    for (const r of stored) expect(r).not.toMatch(/alice@example\.com|bob@example\.org/);
     void a;
     // A blocked input is refused on a would-be hit too.
     const blocked = await ask("my card is 4111 1111 1111 1111").catch((e: { status: number }) => e);
     expect((blocked as { status: number }).status).toBe(403);
+  });
+});
+
+describe(`the response cache's database store (${storageKind})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("keeps an answer until it expires, per project, writing in batches", async () => {
+    const { createDbResponseCache } = await import("../src/modules/cache/cache.store.js");
+    const errors: unknown[] = [];
+    const store = createDbResponseCache(t.db, (e) => errors.push(e));
+    const entry = {
+      kind: "response" as const,
+      usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 2 },
+      served: "a/m",
+    };
+    await store.set("p1", "o1", "k1", entry, JSON.stringify(entry), 60);
+    await store.set("p1", "o1", "gone", entry, JSON.stringify(entry), 1);
+    let found = await store.get("p1", "k1");
+    for (let i = 0; i < 100 && !found; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      found = await store.get("p1", "k1");
+    }
+    expect(found?.entry).toEqual(entry);
+    expect(found!.expiresAtMs).toBeGreaterThan(Date.now() + 50_000);
+    expect(await store.get("p2", "k1")).toBeNull();
+    // Expired rows are never served.
+    await t.db.execute(sql`update response_cache set expires_at = now() - interval '1 second' where key = 'gone'`);
+    expect(await store.get("p1", "gone")).toBeNull();
+    expect(errors).toEqual([]);
   });
 });
 

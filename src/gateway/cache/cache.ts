@@ -30,9 +30,23 @@ export interface CacheEntry {
   served: string;
 }
 
+/** An answer found in the cache, and when it expires (epoch ms). */
+export interface CachedAnswer {
+  entry: CacheEntry;
+  expiresAtMs: number;
+}
+
 export interface ResponseCacheStore {
-  get(projectId: string, key: string): Promise<CacheEntry | null>;
-  set(projectId: string, orgId: string, key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
+  get(projectId: string, key: string): Promise<CachedAnswer | null>;
+  /** `text`: the entry as JSON (serialised once by the caller). */
+  set(
+    projectId: string,
+    orgId: string,
+    key: string,
+    entry: CacheEntry,
+    text: string,
+    ttlSeconds: number,
+  ): Promise<void>;
 }
 
 /** Entries larger than this (serialised) are not kept. */

@@ -12,15 +12,18 @@ export function createRedisResponseCache(redis: RedisConnection, onError: (err: 
   return {
     async get(projectId, key) {
       try {
-        const text = await redis.client.get(keyOf(projectId, key));
-        return text ? (JSON.parse(text) as CacheEntry) : null;
+        const k = keyOf(projectId, key);
+        const res = await redis.client.multi().get(k).pttl(k).exec();
+        const text = res?.[0]?.[1] as string | null | undefined;
+        const ttl = Number(res?.[1]?.[1] ?? -2);
+        if (!text || ttl <= 0) return null;
+        return { entry: JSON.parse(text) as CacheEntry, expiresAtMs: Date.now() + ttl };
       } catch (err) {
         onError(err);
         return null;
       }
     },
-    async set(projectId, _orgId, key, entry, ttlSeconds) {
-      const text = JSON.stringify(entry);
+    async set(projectId, _orgId, key, _entry, text, ttlSeconds) {
       if (text.length > MAX_ENTRY_BYTES) return;
       try {
         await redis.client.set(keyOf(projectId, key), text, "EX", ttlSeconds);

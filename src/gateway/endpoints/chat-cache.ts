@@ -43,7 +43,7 @@ export function keep(
   slot: { key: string; ttlSeconds: number },
   entry: CacheEntry,
 ): Promise<void> {
-  return rt.store.set(call.projectId, call.orgId, slot.key, entry, slot.ttlSeconds);
+  return rt.store.set(call.projectId, call.orgId, slot.key, entry, JSON.stringify(entry), slot.ttlSeconds);
 }
 
 /**
@@ -63,7 +63,7 @@ export async function answerFromCache(
   },
 ): Promise<boolean> {
   const { x, log } = call;
-  const entry = await rt.store.get(call.projectId, slot.key);
+  const entry = (await rt.store.get(call.projectId, slot.key))?.entry;
   const target = entry ? resolveName(entry.served, ctx.providers) : null;
   if (!entry || !target || !modelAllowed(target.name, call.caller)) {
     log.cache = "miss";
