@@ -10,6 +10,7 @@ import type { GatewayHooks } from "./gateway/hooks.js";
 import type { Timeouts } from "./gateway/providers/types.js";
 import type { GrantFn } from "./modules/billing/billing.cli.js";
 import type { KeyVerifier } from "./modules/keys/key-verifier.js";
+import type { DeliveryTimings } from "./modules/log-destinations/log-destinations.wiring.js";
 import type { RetentionReport } from "./modules/logs/logs.retention.js";
 import type { Database } from "./platform/db/db.js";
 import type { Mailer } from "./platform/mail.js";
@@ -25,6 +26,8 @@ export interface AppOptions {
   /** Extension points of the gateway pipeline (security policies, billing). */
   gatewayHooks?: GatewayHooks;
   gatewayTimeouts?: Partial<Timeouts>;
+  /** The log destinations' delivery loop: poll, backoff and dead-letter limits (tests shorten them). */
+  logDestinations?: Partial<DeliveryTimings>;
 }
 
 export interface App {
@@ -35,6 +38,8 @@ export interface App {
   keyVerifier: KeyVerifier;
   /** Writes queued request logs (and pending API token last-used times) now; they are otherwise written within seconds. */
   flushLogs(): Promise<void>;
+  /** Exports the spans not yet sent (tracing on); nothing otherwise. */
+  flushTraces(): Promise<void>;
   /** One run of the request-log retention job now (partitions ahead, expired logs deleted), if this replica wins its lease. */
   runLogRetention(now?: Date): Promise<RetentionReport>;
   /** Marks the app as draining: /readyz answers 503 from now on. */

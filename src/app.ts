@@ -23,14 +23,9 @@ import { findMembership } from "./modules/organizations/organizations.repo.js";
 import { createOrganizationService } from "./modules/organizations/organizations.service.js";
 import { createLogService } from "./modules/logs/logs.service.js";
 import { createRequestLogWriter } from "./modules/logs/logs.writer.js";
-import { createProviderDirectory } from "./modules/providers/providers.directory.js";
-import { createProviderService } from "./modules/providers/providers.service.js";
-import { createVirtualModelDirectory } from "./modules/virtual-models/virtual-models.directory.js";
-import { createVirtualModelService } from "./modules/virtual-models/virtual-models.service.js";
 import { createSecurityGateway } from "./modules/policies/policies.gateway.js";
 import { createPolicyService } from "./modules/policies/policies.service.js";
 import { createProjectService } from "./modules/projects/projects.service.js";
-import { builtInProviders } from "./gateway/catalog.js";
 import { createGateway } from "./gateway/gateway.js";
 import type { RequestLogEntry } from "./gateway/request-log.js";
 import type { GatewayFront } from "./gateway/front.js";
@@ -38,9 +33,11 @@ import { anthropicInbound } from "./gateway/inbound/anthropic.js";
 import { checkJsonInput } from "./gateway/input.js";
 import { invalidRequest } from "./gateway/errors.js";
 import { createSecretBox } from "./platform/secretbox.js";
+import { createRouting } from "./app-routing.js";
 import { createResponseStore } from "./modules/responses/responses.store.js";
 import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
 import { registerApiRoutes } from "./app-routes.js";
+import { startLogDestinations } from "./modules/log-destinations/log-destinations.wiring.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
 import { SAML_ACS_PREFIX } from "./platform/auth/sso.js";
 import { registerScimBridge } from "./platform/auth/scim-bridge.js";
@@ -52,7 +49,8 @@ import { createMailer } from "./platform/mail.js";
 import { createMetrics } from "./platform/metrics.js";
 import { registerOpsRoutes } from "./platform/ops.js";
 import { registerWebRoutes } from "./platform/web.js";
-import { createHttpServer } from "./platform/server.js";
+import { createHttpServer, VERSION } from "./platform/server.js";
+import { startTracing, traceManagementApi } from "./platform/tracing.js";
 import { createSharedState } from "./platform/shared-state.js";
 import { createGatewayStores } from "./gateway-stores.js";
 
@@ -67,6 +65,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // Fastify (see gateway/front.ts); everything else goes through Fastify.
   let gatewayFront: GatewayFront | null = null;
   const { server, routes } = await createHttpServer({ config, logger: opts.logger, front: () => gatewayFront });
+  // OpenTelemetry (the OTEL_* variables): spans for gateway calls and management API requests; off when unset.
+  const tracing = config.tracing ? startTracing(config.tracing, VERSION) : null;
+  if (tracing) traceManagementApi(server);
 
   const mailer =
     opts.mailer ??
@@ -130,26 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (entry.policy === undefined) entry.policy = security.takeVerdict(entry.id);
   };
   const box = createSecretBox(config.secret);
-  const builtIns = builtInProviders(config);
-  const directory = createProviderDirectory({
-    db,
-    box,
-    builtIns,
-    ttlMs: () => invalidationBus.maxAgeMs(30_000),
-    onUnreadable: (err, provider) =>
-      opts.logger.error(
-        { err: (err as Error).message, ...provider },
-        "custom provider secret cannot be read; the provider is left out of routing",
-      ),
-  });
-  const virtualDirectory = createVirtualModelDirectory({ db, ttlMs: () => invalidationBus.maxAgeMs(30_000) });
-  // Routing changes reach every replica's directories through the bus (and an org deletion drops them too).
-  invalidationBus.subscribe((e) => {
-    const orgId = e.scope === "providers" || e.scope === "org" ? e.orgId : e.scope === "all" ? undefined : null;
-    if (orgId === null) return;
-    directory.invalidate(orgId);
-    virtualDirectory.invalidate(orgId);
-  });
+  const routing = createRouting({ config, db, box, bus: invalidationBus, logger: opts.logger, gateway: () => gateway });
   const metrics = createMetrics(
     {
       logQueue: () => logWriter.stats(),
@@ -160,7 +142,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       rateLimitMode: stores.rateLimitMode,
       draining: () => draining,
     },
-    builtIns,
+    routing.builtIns,
   );
   // Billing: credit holds and usage debits. With Redis, holds, caps and the debit queue are shared by every
   // replica (gateway/metering/redis-store.ts); else in this process (store.ts) with debits written in batches.
@@ -228,8 +210,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       if (reading) await reading;
       return v;
     },
-    providersFor: (orgId) => directory.providersFor(orgId),
-    virtualModelsFor: (orgId) => virtualDirectory.virtualModelsFor(orgId),
+    providersFor: routing.providersFor,
+    virtualModelsFor: routing.virtualModelsFor,
     pricing,
     log: (entry) => {
       // A charged request's row was written (or queued) with its charge by billing; the others are logged here.
@@ -256,23 +238,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           `${check.message}${check.path ? ` (at ${check.path})` : ""}`,
         );
     },
-  });
-  const providers = createProviderService({
-    db,
-    box,
-    // Changes go through the bus, so every replica's directory drops the org (this one synchronously).
-    directory: {
-      providersFor: (orgId) => directory.providersFor(orgId),
-      invalidate: (orgId) => invalidationBus.publish({ scope: "providers", orgId: orgId! }),
-    },
-    allowedHosts: config.allowedProviderHosts,
-    probe: (entry, model) => gateway.probe(entry, model),
-    listModels: (entry) => gateway.listModels(entry),
-  });
-  const virtualModels = createVirtualModelService({
-    db,
-    providersFor: (orgId) => directory.providersFor(orgId),
-    invalidate: (orgId) => invalidationBus.publish({ scope: "providers", orgId }),
   });
   const { auth, signUpGate, sso, scim, throttle, closeIdentity } = createIdentity({
     config,
@@ -330,8 +295,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     projects,
     keys,
     logs,
-    providers,
-    virtualModels,
+    providers: routing.providers,
+    virtualModels: routing.virtualModels,
     policies,
     billing,
     alerts,
@@ -340,6 +305,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     sso,
     scim,
   });
+  startLogDestinations(server, { db, box, config, log: opts.logger, timings: opts.logDestinations });
   gatewayFront = gateway.front;
   gatewayFront.register(server);
   // Once the server closes, a new gateway request on a still-open keep-alive connection gets 503 and
@@ -395,6 +361,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await tokenVerifier.close();
       await shared.close();
       mailer.close();
+      await tracing?.shutdown();
+    },
+    flushTraces: async () => {
+      await tracing?.flush();
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   parseDeploymentList,
 } from "./config-azure.js";
 import { type BedrockConfig, bedrockConfig } from "./config-bedrock.js";
+import { type TracingConfig, tracingConfig } from "./config-otel.js";
 import { type PresetConfig, presetsConfig } from "./config-presets.js";
 import {
   VERTEX_DEFAULT_LOCATION,
@@ -260,6 +261,8 @@ export interface Config {
   };
   /** The OpenAI-compatible vendors' presets turned on instance-wide (config-presets.ts), by preset id. */
   presets: Record<string, PresetConfig>;
+  /** OpenTelemetry tracing from the standard OTEL_* variables (config-otel.ts); null: off. */
+  tracing: TracingConfig | null;
   allowedProviderHosts: string[];
   /** Billing: operator price overrides (raw JSON, parsed by the metering module) and markup on built-in provider prices. */
   billing: {
@@ -318,6 +321,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
   if (typeof bedrock === "string") throw new ConfigError([bedrock]);
   const presets = presetsConfig(source);
   if (typeof presets === "string") throw new ConfigError([presets]);
+  const tracing = tracingConfig(source);
+  if (typeof tracing === "string") throw new ConfigError([tracing]);
   const port = e.PORT;
   const dataDir = path.resolve(e.TOLLGATE_DATA_DIR);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
@@ -371,6 +376,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       bedrock,
     },
     presets,
+    tracing,
     allowedProviderHosts: e.TOLLGATE_ALLOWED_PROVIDER_HOSTS.split(",")
       .map((h) => h.trim())
       .filter(Boolean),

@@ -37,3 +37,4 @@ export {
   scimGroupMembers,
 } from "./modules/scim/scim.schema.js";
 export { orgScimTokens } from "./modules/scim/scim-token.schema.js";
+export { logDestinations } from "./modules/log-destinations/log-destinations.schema.js";

@@ -44,6 +44,7 @@ import type { RateLimitStore } from "./ratelimit/ratelimit.js";
 import type { Endpoint } from "./request-log.js";
 import { pathOf, type Route, type RouteMatch, RouteTable } from "./front-routes.js";
 import { type BodyRules, clientIp, rawKey, readJson, readMultipart } from "./request-input.js";
+import { traceCall } from "./trace.js";
 
 export type VerifyFailure = "malformed" | "unknown" | "revoked" | "expired";
 
@@ -209,17 +210,21 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
     }
     const call = new GatewayCall(x, caller, route.endpoint, rt, route.errorBody);
     let charges: TokenCharges = [];
-    try {
-      await limits.requests(x, caller);
-      await (route.body === "multipart" ? readMultipart : readJson)(x, deps);
-      call.tookBody(x.body);
-      charges = await limits.tokens(x, caller);
-      await route.serve(call);
-    } catch (err) {
-      await call.fail(err);
-    } finally {
-      await call.finish();
-    }
+    const handle = async () => {
+      try {
+        await limits.requests(x, caller);
+        await (route.body === "multipart" ? readMultipart : readJson)(x, deps);
+        call.tookBody(x.body);
+        charges = await limits.tokens(x, caller);
+        await route.serve(call);
+      } catch (err) {
+        await call.fail(err);
+      } finally {
+        await call.finish();
+      }
+    };
+    // In a server span when tracing is on (trace.ts), continuing the client's traceparent.
+    await traceCall(x.req.headers, route.endpoint, handle, () => call.log);
     // After the answer and its record: a limiter that cannot be corrected now changes neither.
     if (charges.length > 0)
       await limits

@@ -29,7 +29,9 @@ import { createMemoryRateLimitStore, type RateLimitStore } from "./ratelimit/rat
 import type { Endpoint, RequestLogEntry } from "./request-log.js";
 import { createCircuitBreakers } from "./routing/circuit-breaker.js";
 import { createExecutor, upstreamOf } from "./routing/executor.js";
+import { activeTracer } from "../platform/tracing.js";
 import { createLatencyTracker } from "./routing/latency.js";
+import { traceStep } from "./trace.js";
 import type { RoutingExtras, VirtualModel } from "./routing/router.js";
 import { responsesRoutes } from "./responses/endpoint.js";
 import type { ResponseStore } from "./responses/store.js";
@@ -129,8 +131,15 @@ export function createGateway(deps: GatewayDeps) {
     },
     { once: true },
   );
+  // With tracing on, the policy's input scan gets a span of its own (trace.ts); off, the hooks as they are.
+  const hooks = deps.hooks ?? {};
+  const scanInput = hooks.scanInput;
+  const traced: GatewayHooks =
+    activeTracer() && scanInput
+      ? { ...hooks, scanInput: (ctx, req) => traceStep("tollgate.policy.scan", async () => scanInput(ctx, req)) }
+      : hooks;
   const runtime: FrontDeps["runtime"] = {
-    hooks: deps.hooks ?? {},
+    hooks: traced,
     log: deps.log,
     logBodyLimit: LOG_BODY_LIMIT,
     inFlight,
@@ -258,3 +267,5 @@ export function createGateway(deps: GatewayDeps) {
     },
   };
 }
+
+export type Gateway = ReturnType<typeof createGateway>;

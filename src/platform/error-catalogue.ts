@@ -253,6 +253,10 @@ export const ERROR_CATALOGUE = {
   WEBHOOK_URL_FORBIDDEN_ADDRESS: { status: 400 },
   WEBHOOK_URL_PRIVATE_ADDRESS: { status: 400 },
 
+  // Log destinations
+  LOG_DESTINATION_NOT_FOUND: { status: 404, message: "No such log destination in this organization." },
+  LOG_DESTINATION_LIMIT_REACHED: { status: 409 },
+
   // The operator console
   ORG_ALREADY_DISABLED: { status: 409, message: "This organization is already disabled." },
   ORG_NOT_DISABLED: { status: 409, message: "This organization is not disabled." },

@@ -42,6 +42,7 @@ export const PERMISSIONS = {
   apiToken: { read: MANAGERS, create: MANAGERS, createAdmin: OWNER, revoke: MANAGERS },
   sso: { read: MANAGERS, manage: OWNER },
   scim: { read: MANAGERS, manage: OWNER },
+  logDestination: { read: MANAGERS, manage: MANAGERS },
 } as const satisfies Record<string, Record<string, readonly Role[]>>;
 
 export type Resource = keyof typeof PERMISSIONS;

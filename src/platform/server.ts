@@ -15,6 +15,9 @@ import type { Config } from "../config.js";
 import { notFound } from "./errors.js";
 import { proxyTrust, type RouteAccess, sendError } from "./http.js";
 
+/** The running version (health answers, traces). */
+export const VERSION = "0.1.0";
+
 export interface RouteInfo {
   method: string;
   url: string;
@@ -106,7 +109,7 @@ export async function createHttpServer(opts: {
       openapi: "3.1.0",
       info: {
         title: "Tollgate API",
-        version: "0.1.0",
+        version: VERSION,
         description:
           "Management API of Tollgate, the self-hostable AI gateway for teams. Cookie sessions come from /api/auth; " +
           "state-changing requests with a session cookie must send an Origin header equal to the server's public URL.",

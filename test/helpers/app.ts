@@ -87,8 +87,8 @@ export class Client {
     this.request<T>("DELETE", url, body, headers);
 }
 
-/** Extra AppOptions for the app under test (gateway hooks, gateway timeouts). */
-export type TestAppOptions = Partial<Pick<AppOptions, "gatewayHooks" | "gatewayTimeouts">>;
+/** Extra AppOptions for the app under test (gateway hooks, gateway timeouts, log destination timings). */
+export type TestAppOptions = Partial<Pick<AppOptions, "gatewayHooks" | "gatewayTimeouts" | "logDestinations">>;
 
 export async function startTestApp(
   opts: { env?: Record<string, string>; config?: Partial<Config>; appOptions?: TestAppOptions } = {},

@@ -282,6 +282,7 @@ function Sidebar({ org }: { org: Org }) {
       {link(`${base}/settings/general`, "General")}
       {link(`${base}/settings/team`, "Team")}
       {can(org.role, "billing", "read") && link(`${base}/settings/billing`, "Billing")}
+      {can(org.role, "logDestination", "read") && link(`${base}/settings/log-destinations`, "Log destinations")}
       {can(org.role, "apiToken", "read") && link(`${base}/settings/api-tokens`, "API tokens")}
       {can(org.role, "sso", "read") && link(`${base}/settings/sso`, "Single sign-on")}
       {can(org.role, "org", "delete") && link(`${base}/settings/danger`, "Danger Zone")}

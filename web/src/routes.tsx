@@ -14,6 +14,7 @@ import { ApiTokensPage } from "./pages/api-tokens";
 import { SsoPage } from "./pages/sso";
 import { SsoSignInPage } from "./pages/sso-sign-in";
 import { LogDetailPage, LogsPage } from "./pages/logs";
+import { LogDestinationsPage } from "./pages/log-destinations";
 import { ProjectLayout } from "./pages/project";
 import { ProjectSettingsPage } from "./pages/project-settings";
 import { ProjectsPage } from "./pages/projects";
@@ -96,6 +97,14 @@ export function AppRoutes() {
             element={
               <RequireCan cap={["billing", "read"]} what="Billing">
                 <BillingPage />
+              </RequireCan>
+            }
+          />
+          <Route
+            path="settings/log-destinations"
+            element={
+              <RequireCan cap={["logDestination", "read"]} what="Log destinations">
+                <LogDestinationsPage />
               </RequireCan>
             }
           />

@@ -35,6 +35,7 @@ import { type ProviderCredential, speaksNatively } from "../catalog.js";
 import { MINUTE, type RateLimitStore } from "../ratelimit/ratelimit.js";
 import type { Attempt } from "../request-log.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
+import { traceAttempt } from "../trace.js";
 import type { LatencyTracker } from "./latency.js";
 import { weightedOrder } from "./weighted.js";
 import type { ResolvedTarget } from "./router.js";
@@ -192,7 +193,10 @@ export function createExecutor(deps: ExecutorDeps) {
             },
           };
           try {
-            const result = await op(target, upstream, opts);
+            const result = await traceAttempt(
+              { name: target.name, model: target.model, provider: target.provider.slug, credential },
+              () => op(target, upstream, opts),
+            );
             deps.breakers.onSuccess(key);
             const ms = Date.now() - t0;
             deps.latency?.record(target.name, ms);

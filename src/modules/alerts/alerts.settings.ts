@@ -21,6 +21,21 @@ function checkThreshold(field: string, micro: bigint | null): bigint | null {
   return micro;
 }
 
+/** A webhook URL (billing alerts, log destinations) that passes the SSRF checks, normalised; else a 400 WEBHOOK_URL_*. */
+export function checkWebhookUrl(url: string, allowedHosts: readonly string[]): string {
+  const check = validateBaseUrl(url, allowedHosts);
+  if (check.ok) return check.url.toString();
+  const messages: Record<typeof check.code, string> = {
+    invalid_url: "The webhook URL is not a valid URL.",
+    unsupported_scheme: "The webhook URL must use https (or http).",
+    credentials_in_url: "The webhook URL must not contain a user name or password.",
+    forbidden_address: "The webhook URL points to a link-local, metadata or reserved address.",
+    private_address:
+      "The webhook URL points to a private or loopback address; an operator must allow it in TOLLGATE_ALLOWED_PROVIDER_HOSTS.",
+  };
+  throw appError(`WEBHOOK_URL_${check.code.toUpperCase() as Uppercase<typeof check.code>}`, messages[check.code]);
+}
+
 export function createAlertSettings(
   deps: AlertServiceDeps,
   now: () => Date,
@@ -50,20 +65,6 @@ export function createAlertSettings(
     };
   }
 
-  function checkWebhookUrl(url: string): string {
-    const check = validateBaseUrl(url, deps.allowedHosts);
-    if (check.ok) return check.url.toString();
-    const messages: Record<typeof check.code, string> = {
-      invalid_url: "The webhook URL is not a valid URL.",
-      unsupported_scheme: "The webhook URL must use https (or http).",
-      credentials_in_url: "The webhook URL must not contain a user name or password.",
-      forbidden_address: "The webhook URL points to a link-local, metadata or reserved address.",
-      private_address:
-        "The webhook URL points to a private or loopback address; an operator must allow it in TOLLGATE_ALLOWED_PROVIDER_HOSTS.",
-    };
-    throw appError(`WEBHOOK_URL_${check.code.toUpperCase() as Uppercase<typeof check.code>}`, messages[check.code]);
-  }
-
   return {
     async get(ctx: OrgContext) {
       assertCan(ctx, "billing", "read");
@@ -80,7 +81,7 @@ export function createAlertSettings(
       }
       const low = checkThreshold("lowBalanceUsd", body.lowBalanceUsd);
       const budget = checkThreshold("monthlyBudgetUsd", body.monthlyBudgetUsd);
-      const url = body.webhookUrl ? checkWebhookUrl(body.webhookUrl) : null;
+      const url = body.webhookUrl ? checkWebhookUrl(body.webhookUrl, deps.allowedHosts) : null;
       let newSecret: string | null = null;
       const row = await db.transaction(async (tx) => {
         const prev = await repo.lockSettings(tx, ctx.orgId);

@@ -18,6 +18,7 @@
  *   messages: never URLs (a custom base URL may carry secrets), never headers.
  */
 import type { Dispatcher } from "undici";
+import { injectTraceContext } from "../../trace.js";
 import { UpstreamError, type CallOptions } from "../types.js";
 import { classifyNetworkError, httpError } from "./errors.js";
 
@@ -199,6 +200,8 @@ export async function postJson(p: PostOptions): Promise<UpstreamCall> {
   };
 
   const { origin, path } = splitUrl(p.url);
+  // The attempt's span context, as `traceparent` (tracing on only: trace.ts).
+  injectTraceContext(p.headers);
   try {
     opts.dispatcher.dispatch(
       // Our own timers classify the phases; undici's would only blur them. Redirects are not followed.
