@@ -8,7 +8,8 @@
  *  - one client span per upstream attempt (until the answer's first byte),
  *    whose context the upstream request carries as its `traceparent`;
  *  - one internal span for the security policy's input scan.
- * No prompt or answer text is ever put in a span. Off (no OTEL endpoint),
+ * No prompt or answer text, and no end user (it may name a person), is ever
+ * put in a span. Off (no OTEL endpoint),
  * each helper is one comparison and calls straight through.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
@@ -78,7 +79,6 @@ export async function traceCall(
     if (e.costMicroUsd !== null && e.costMicroUsd !== undefined)
       span.setAttribute("tollgate.cost_micro_usd", Number(e.costMicroUsd));
     if (e.cache) span.setAttribute("tollgate.cache", e.cache);
-    if (e.user) span.setAttribute("tollgate.end_user", e.user);
     if (e.tags?.length) span.setAttribute("tollgate.tags", e.tags);
     const verdict = (e.policy as { action?: string } | null | undefined)?.action;
     if (verdict) span.setAttribute("tollgate.policy.verdict", verdict);
