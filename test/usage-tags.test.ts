@@ -115,9 +115,14 @@ describe.each(modes)(`tags, metadata and end users (${storageKind}, charges $hol
     );
   };
   /** The request-log row of a request, once written. */
+  // A row is queued when its call finishes, which may be just after the client has the answer: read until it is there.
   const logRow = async <T>(id: string | null, columns: string) => {
-    await t.app.flushLogs();
-    return (await rows<T>(t, sql`select ${sql.raw(columns)} from request_logs where id = ${id}`))[0];
+    for (let i = 0; ; i++) {
+      await t.app.flushLogs();
+      const [row] = await rows<T>(t, sql`select ${sql.raw(columns)} from request_logs where id = ${id}`);
+      if (row || i === 50) return row;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   };
   const chat = (content: string) => ({
     model: "openai/gpt-4o-mini",
