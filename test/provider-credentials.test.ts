@@ -18,7 +18,7 @@ import { type AzureFake, startAzureFake } from "./fakes/azure-fake.js";
 import { type OpenAIFake, startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { grantCredits, rows, team } from "./helpers/fixtures.js";
+import { grantCredits, logRowOf, rows, team } from "./helpers/fixtures.js";
 
 const KEY_A = "sk-account-a-0123456789abcdef";
 const KEY_B = "sk-account-b-fedcba9876543210";
@@ -53,14 +53,12 @@ describe(`several credentials per provider (${storageKind})`, () => {
     const text = await res.text();
     return { res, text, requestId: res.headers.get("x-request-id") };
   }
-  async function logged(requestId: string | null) {
-    await t.app.flushLogs();
-    const [row] = await rows<{ c: string; attempts: Array<Record<string, unknown>> }>(
+  const logged = async (requestId: string | null) =>
+    (await logRowOf<{ c: string; attempts: Array<Record<string, unknown>> }>(
       t,
-      sql`select cost_micro_usd::text as c, attempts from request_logs where id = ${requestId}`,
-    );
-    return row!;
-  }
+      requestId,
+      "cost_micro_usd::text as c, attempts",
+    ))!;
 
   beforeAll(async () => {
     [accounts, envAccounts, east, west] = await Promise.all([

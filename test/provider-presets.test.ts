@@ -19,7 +19,7 @@ import { PROVIDER_PRESETS } from "../src/config-presets.js";
 import { type OpenAIFake, startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
-import { grantCredits, rows, team } from "./helpers/fixtures.js";
+import { grantCredits, logRowOf, rows, team } from "./helpers/fixtures.js";
 
 const VENDOR_KEY = "gsk_vendor_key_0123456789abcdef";
 const INSTANCE_KEY = "gsk_instance_key_9876543210";
@@ -41,14 +41,12 @@ describe(`provider presets (${storageKind})`, () => {
 
   const providers = () => `/api/v1/orgs/${slug}/providers`;
   const openai = () => new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 });
-  async function logged(requestId: string | null) {
-    await t.app.flushLogs();
-    const [row] = await rows<{ c: string; p: string; m: string }>(
+  const logged = async (requestId: string | null) =>
+    (await logRowOf<{ c: string; p: string; m: string }>(
       t,
-      sql`select cost_micro_usd::text as c, provider as p, model_served as m from request_logs where id = ${requestId}`,
-    );
-    return row!;
-  }
+      requestId,
+      "cost_micro_usd::text as c, provider as p, model_served as m",
+    ))!;
 
   beforeAll(async () => {
     [vendor, listless, instanceVendor] = await Promise.all([

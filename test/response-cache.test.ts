@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenAIFake, startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
-import { createOrg, grantCredits, rows, team } from "./helpers/fixtures.js";
+import { createOrg, grantCredits, logRowOf, rows, team } from "./helpers/fixtures.js";
 
 const KEY = "sk-cache-vendor-0123456789";
 const USAGE = { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 };
@@ -68,14 +68,12 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
     openai(k)
       .chat.completions.create({ model: "vendor/m", messages: [{ role: "user", content }], ...extra }, { headers })
       .withResponse();
-  async function logged(requestId: string | null) {
-    await t.app.flushLogs();
-    const [row] = await rows<{ c: string | null; cache: string | null; attempts: unknown[] }>(
+  const logged = async (requestId: string | null) =>
+    (await logRowOf<{ c: string | null; cache: string | null; attempts: unknown[] }>(
       t,
-      sql`select cost_micro_usd::text as c, cache, attempts from request_logs where id = ${requestId}`,
-    );
-    return row!;
-  }
+      requestId,
+      "cost_micro_usd::text as c, cache, attempts",
+    ))!;
 
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: KEY, usage: USAGE });

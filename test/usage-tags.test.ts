@@ -19,7 +19,7 @@ import type { FakeServer } from "./fakes/base.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
-import { createOrg, grantCredits, rows } from "./helpers/fixtures.js";
+import { createOrg, grantCredits, logRowOf, rows } from "./helpers/fixtures.js";
 
 const modes: Array<{ holds: string; env: Record<string, string> }> = [{ holds: "in process", env: {} }];
 if (TEST_REDIS_URL)
@@ -115,15 +115,7 @@ describe.each(modes)(`tags, metadata and end users (${storageKind}, charges $hol
     );
   };
   /** The request-log row of a request, once written. */
-  // A row is queued when its call finishes, which may be just after the client has the answer: read until it is there.
-  const logRow = async <T>(id: string | null, columns: string) => {
-    for (let i = 0; ; i++) {
-      await t.app.flushLogs();
-      const [row] = await rows<T>(t, sql`select ${sql.raw(columns)} from request_logs where id = ${id}`);
-      if (row || i === 50) return row;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const logRow = <T>(id: string | null, columns: string) => logRowOf<T>(t, id, columns);
   const chat = (content: string) => ({
     model: "openai/gpt-4o-mini",
     messages: [{ role: "user" as const, content }],

@@ -93,3 +93,16 @@ export async function grantCredits(t: TestApp, orgSlug: string, usd: string, not
   const { grantCredits: grant } = await import("../../src/modules/billing/billing.service.js");
   await grant(t.db, { orgSlug, usd, note });
 }
+
+/**
+ * A request's log row (the columns asked for), once it is written: a row is queued when its call finishes,
+ * which may be just after the client has the answer, so this flushes and reads until it is there.
+ */
+export async function logRowOf<T>(t: TestApp, requestId: string | null, columns: string): Promise<T | undefined> {
+  for (let i = 0; ; i++) {
+    await t.app.flushLogs();
+    const [row] = await rows<T>(t, sql`select ${sql.raw(columns)} from request_logs where id = ${requestId}`);
+    if (row || i === 50) return row;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
