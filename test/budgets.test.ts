@@ -8,12 +8,13 @@
  * at once. `mock/echo` is priced through TOLLGATE_PRICE_OVERRIDES.
  */
 import { randomBytes } from "node:crypto";
+import { parseUsd } from "../src/platform/money.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
 import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
 import { grantCredits, team } from "./helpers/fixtures.js";
 
-const micro = (usd: string | null) => (usd ? BigInt(Math.round(Number(usd) * 1_000_000)) : 0n);
+const micro = (usd: string | null) => (usd ? parseUsd(usd) : 0n);
 
 const variants = [
   { name: "in this process", env: {} as Record<string, string> },

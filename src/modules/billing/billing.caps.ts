@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import type { GatewayRequestContext } from "../../gateway/hooks.js";
 import type { SpendCap } from "../../gateway/metering/store.js";
-import { dayKey, dayStart, monthKey, monthStart } from "../../platform/calendar.js";
+import { budgetPeriodStart, dayKey, monthKey, monthStart } from "../../platform/calendar.js";
 import type { DbOrTx } from "../../platform/db/db.js";
 import { endUserSpendSince, keySpendSince, projectSpendSince } from "./billing.repo.js";
 
@@ -19,9 +19,10 @@ const DAY_MS = 86_400_000;
 
 /** The start and the counter suffix of a budget period containing `now`. */
 function periodOf(period: "day" | "month" | "total", now: Date): { since: Date; key: string; ttlMs: number } {
-  if (period === "day") return { since: dayStart(now), key: `day:${dayKey(now)}`, ttlMs: 2 * DAY_MS };
-  if (period === "month") return { since: monthStart(now), key: `month:${monthKey(now)}`, ttlMs: 40 * DAY_MS };
-  return { since: new Date(0), key: "total", ttlMs: 30 * DAY_MS };
+  const since = budgetPeriodStart(period, now);
+  if (period === "day") return { since, key: `day:${dayKey(now)}`, ttlMs: 2 * DAY_MS };
+  if (period === "month") return { since, key: `month:${monthKey(now)}`, ttlMs: 40 * DAY_MS };
+  return { since, key: "total", ttlMs: 30 * DAY_MS };
 }
 
 /** An end user's name in a counter's id: hashed (any characters, any length, never in a Redis key as sent). */

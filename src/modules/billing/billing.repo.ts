@@ -3,7 +3,7 @@
  * inserted into; the balance follows through the ledger's trigger (migration
  * 0007), so no code path writes `billing_accounts` directly.
  */
-import { and, asc, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { recordAudit, type AuditActor } from "../../platform/audit.js";
 import type { Db, DbOrTx } from "../../platform/db/db.js";
 import { moneyValues } from "../../platform/money-fields.js";
@@ -206,25 +206,31 @@ export async function projectSpendSince(db: DbOrTx, projectId: string, since: Da
 }
 
 /** A key's charged spend since `since` (flushed usage only). */
-export async function keySpendSince(
+export const keySpendSince = async (db: DbOrTx, orgId: string, projectId: string, keyId: string, since: Date) =>
+  (await keysSpendSince(db, orgId, projectId, [keyId], since)).get(keyId) ?? 0n;
+
+/** Charged spend of each of a project's keys since `since` (flushed usage only); keys without any are absent. */
+export async function keysSpendSince(
   db: DbOrTx,
   orgId: string,
   projectId: string,
-  keyId: string,
+  keyIds: readonly string[],
   since: Date,
-): Promise<bigint> {
-  const [row] = await db
-    .select({ s: sql<string>`coalesce(sum(${billingUsageHourly.costMicroUsd}), 0)::text` })
+): Promise<Map<string, bigint>> {
+  if (keyIds.length === 0) return new Map();
+  const rows = await db
+    .select({ k: billingUsageHourly.keyId, s: sql<string>`sum(${billingUsageHourly.costMicroUsd})::text` })
     .from(billingUsageHourly)
     .where(
       and(
         eq(billingUsageHourly.orgId, orgId),
         eq(billingUsageHourly.projectId, projectId),
-        eq(billingUsageHourly.keyId, keyId),
+        inArray(billingUsageHourly.keyId, [...keyIds]),
         gte(billingUsageHourly.hour, since),
       ),
-    );
-  return BigInt(row?.s ?? "0");
+    )
+    .groupBy(billingUsageHourly.keyId);
+  return new Map(rows.map((r) => [r.k, BigInt(r.s)]));
 }
 
 /** An end user's charged spend in a project since `since` (flushed usage only). */

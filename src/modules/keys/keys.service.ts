@@ -28,7 +28,8 @@ import * as repo from "./keys.repo.js";
 import { isAllowed } from "../../gateway/routing/router.js";
 import { budgetPeriodStart } from "../../platform/calendar.js";
 import { moneyValues } from "../../platform/money-fields.js";
-import { keySpendSince } from "../billing/billing.repo.js";
+import { keysSpendSince } from "../billing/billing.repo.js";
+import { BUDGET_PERIODS } from "../projects/projects.schema.js";
 import {
   type ApiKeyRow,
   type KeyControlsInput,
@@ -75,12 +76,16 @@ export function keyOut(k: repo.KeyWithCreator, nowMs = Date.now(), spent?: bigin
   };
 }
 
-/** Each budgeted key's spend in its current budget period (flushed charges). */
+/** Each budgeted key's spend in its current budget period (flushed charges): one query per period in use. */
 async function spentByKey(db: DbOrTx, keys: readonly ApiKeyRow[]): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
-  for (const k of keys) {
-    if (k.budgetMicroUsd === null || !k.budgetPeriod) continue;
-    out.set(k.id, await keySpendSince(db, k.orgId, k.projectId, k.id, budgetPeriodStart(k.budgetPeriod)));
+  for (const period of BUDGET_PERIODS) {
+    const budgeted = keys.filter((k) => k.budgetMicroUsd !== null && k.budgetPeriod === period);
+    if (budgeted.length === 0) continue;
+    const { orgId, projectId } = budgeted[0]!;
+    const ids = budgeted.map((k) => k.id);
+    const spent = await keysSpendSince(db, orgId, projectId, ids, budgetPeriodStart(period));
+    for (const id of ids) out.set(id, spent.get(id) ?? 0n);
   }
   return out;
 }
