@@ -22,10 +22,10 @@ import {
 } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDisclosure } from "@mantine/hooks";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, formErrors, orgUrl } from "../api";
+import { useRemoval } from "../removal";
 import type { Project } from "../api-types";
 import { dateTime } from "../format";
 import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
@@ -48,7 +48,6 @@ type CreatedToken = ApiToken & { token: string };
 
 export function ApiTokensPage() {
   const org = useCurrentOrg()!;
-  const qc = useQueryClient();
   const [createOpen, create] = useDisclosure(false);
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
@@ -57,14 +56,11 @@ export function ApiTokensPage() {
     queryKey,
     queryFn: () => api.get<{ tokens: ApiToken[] }>(orgUrl(org.slug, "/api-tokens")),
   });
-  const revoke = useMutation({
-    mutationFn: (id: string) => api.del(orgUrl(org.slug, `/api-tokens/${id}`)),
-    onSuccess: async () => {
-      setRevoking(null);
-      notifications.show({ color: "green", message: "Token revoked. It stopped working at once." });
-      await qc.invalidateQueries({ queryKey });
-    },
-    onError: (err) => notifications.show({ color: "red", message: err.message }),
+  const revoke = useRemoval({
+    url: (id) => orgUrl(org.slug, `/api-tokens/${id}`),
+    done: "Token revoked. It stopped working at once.",
+    queryKey,
+    onDone: () => setRevoking(null),
   });
 
   return (

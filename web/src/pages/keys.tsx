@@ -24,11 +24,11 @@ import {
 } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDisclosure } from "@mantine/hooks";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useParams } from "react-router";
 import { api, type ApiKey, projectUrl } from "../api";
+import { useRemoval } from "../removal";
 import { dateTime } from "../format";
 import { PageLoader, QueryError, useCan, useMe } from "../session";
 import {
@@ -46,7 +46,6 @@ type CreatedKey = ApiKey & { key: string };
 
 export function KeysPage() {
   const { org = "", project = "" } = useParams();
-  const qc = useQueryClient();
   const me = useMe();
   const canRevokeAny = useCan(["key", "revokeAny"]);
   const proj = useProject();
@@ -58,14 +57,11 @@ export function KeysPage() {
     queryKey: ["org", org, "project", project, "keys"],
     queryFn: () => api.get<{ keys: ApiKey[] }>(projectUrl(org, project, "/keys")),
   });
-  const revoke = useMutation({
-    mutationFn: (id: string) => api.del(projectUrl(org, project, `/keys/${id}`)),
-    onSuccess: async () => {
-      setRevoking(null);
-      notifications.show({ color: "green", message: "Key revoked. It stopped working at once." });
-      await qc.invalidateQueries({ queryKey: ["org", org, "project", project, "keys"] });
-    },
-    onError: (err) => notifications.show({ color: "red", message: err.message }),
+  const revoke = useRemoval({
+    url: (id) => projectUrl(org, project, `/keys/${id}`),
+    done: "Key revoked. It stopped working at once.",
+    queryKey: ["org", org, "project", project, "keys"],
+    onDone: () => setRevoking(null),
   });
   const model = proj.data?.defaultModel ?? "mock/echo";
   const suggestions = proj.data?.allowedModels ?? [];

@@ -27,6 +27,7 @@ import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, formErrors, orgUrl } from "../api";
+import { useRemoval } from "../removal";
 import { dateTime, num } from "../format";
 import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
 
@@ -76,14 +77,11 @@ export function LogDestinationsPage() {
     onSuccess: () => qc.invalidateQueries({ queryKey }),
     onError: (err) => notifications.show({ color: "red", message: err.message }),
   });
-  const remove = useMutation({
-    mutationFn: (id: string) => api.del(orgUrl(org.slug, `/log-destinations/${id}`)),
-    onSuccess: async () => {
-      setDeleting(null);
-      notifications.show({ color: "green", message: "Log destination deleted. Delivery stopped." });
-      await qc.invalidateQueries({ queryKey });
-    },
-    onError: (err) => notifications.show({ color: "red", message: err.message }),
+  const remove = useRemoval({
+    url: (id) => orgUrl(org.slug, `/log-destinations/${id}`),
+    done: "Log destination deleted. Delivery stopped.",
+    queryKey,
+    onDone: () => setDeleting(null),
   });
 
   return (
