@@ -6,5 +6,5 @@
  */
 export { postJson } from "./transport.js";
 export { extractUpstreamError, httpError, parseRetryAfter, scrubSecret } from "./errors.js";
-export { parseEventJson, sseEvents } from "./sse.js";
+export { parseEventJson, sseBatches, sseEvents } from "./sse.js";
 export { joinUrl, newId, safeExtraHeaders } from "./wire.js";

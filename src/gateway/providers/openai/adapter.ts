@@ -26,7 +26,7 @@ import type {
   Usage,
 } from "../../types.js";
 import { usageFromOpenAI, usageToOpenAI } from "../../types.js";
-import { joinUrl, parseEventJson, postJson, safeExtraHeaders, sseEvents } from "../http/index.js";
+import { joinUrl, parseEventJson, postJson, safeExtraHeaders, sseBatches } from "../http/index.js";
 import {
   UpstreamError,
   type CallOptions,
@@ -132,29 +132,31 @@ export function createOpenAIAdapter(o: OpenAIAdapterOptions = {}): ProviderAdapt
         let done = false;
         let finished = false;
         let last: Pick<ChatChunk, "id" | "created" | "model"> = { id: "", created: 0, model: target.model };
-        for await (const ev of sseEvents(call, label)) {
-          if (ev.data === "[DONE]") {
-            done = true;
-            break;
+        read: for await (const events of sseBatches(call, label)) {
+          for (const ev of events) {
+            if (ev.data === "[DONE]") {
+              done = true;
+              break read;
+            }
+            const raw = parseEventJson(ev.data, label) as Record<string, unknown>;
+            if (raw && typeof raw === "object" && raw.error) throw streamError(raw, label, target.apiKey);
+            if (!raw || typeof raw !== "object" || !Array.isArray(raw.choices)) {
+              if (raw && typeof raw === "object" && raw.usage) usage = usageFromOpenAI(raw.usage as never) ?? usage;
+              continue;
+            }
+            const chunk = raw as unknown as ChatChunk & { x_groq?: { usage?: unknown } };
+            const u = usageFromOpenAI(chunk.usage ?? (chunk.x_groq?.usage as never));
+            if (u) usage = u;
+            last = { id: chunk.id, created: chunk.created, model: chunk.model };
+            for (const c of chunk.choices) if (c.finish_reason) finished = true;
+            if (chunk.choices.length === 0) continue;
+            // The parsed event is ours: adjust it in place instead of copying it per chunk
+            // (undefined fields are left out when the chunk is serialised again).
+            if (chunk.usage !== undefined) chunk.usage = undefined;
+            if (chunk.x_groq !== undefined) chunk.x_groq = undefined;
+            chunk.object = "chat.completion.chunk";
+            yield chunk;
           }
-          const raw = parseEventJson(ev.data, label) as Record<string, unknown>;
-          if (raw && typeof raw === "object" && raw.error) throw streamError(raw, label, target.apiKey);
-          if (!raw || typeof raw !== "object" || !Array.isArray(raw.choices)) {
-            if (raw && typeof raw === "object" && raw.usage) usage = usageFromOpenAI(raw.usage as never) ?? usage;
-            continue;
-          }
-          const chunk = raw as unknown as ChatChunk & { x_groq?: { usage?: unknown } };
-          const u = usageFromOpenAI(chunk.usage ?? (chunk.x_groq?.usage as never));
-          if (u) usage = u;
-          last = { id: chunk.id, created: chunk.created, model: chunk.model };
-          for (const c of chunk.choices) if (c.finish_reason) finished = true;
-          if (chunk.choices.length === 0) continue;
-          // The parsed event is ours: adjust it in place instead of copying it per chunk
-          // (undefined fields are left out when the chunk is serialised again).
-          if (chunk.usage !== undefined) chunk.usage = undefined;
-          if (chunk.x_groq !== undefined) chunk.x_groq = undefined;
-          chunk.object = "chat.completion.chunk";
-          yield chunk;
         }
         if (!done && !finished) throw new UpstreamError("protocol", `${label} stream ended before completion`);
         call.close();
