@@ -2,7 +2,7 @@
  * Gateway benchmark: Tollgate, two floors — the bare pass-through proxy (node:http + a tuned undici
  * pool) and the plain one (node:http + undici's global dispatcher) — and Portkey's open-source
  * gateway, side by side against the same local mock upstream, in alternating rounds; then one
- * PASS/MISS line per target of the speed issue.
+ * PASS/MISS line per speed target (docs/benchmarks.md).
  *
  * Layout on a 2-core machine: the gateway under test is pinned to core 0; the mock upstream and
  * this driver (autocannon runs in-process) share core 1. The driver re-executes itself under

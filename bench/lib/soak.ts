@@ -1,6 +1,6 @@
 /**
  * `--soak N`: one Tollgate (`--soak-target tollgate|tollgate-pg`) alone under non-streaming c=32
- * load for N seconds, RSS every 10 s; growth from minute 2 to the end (the issue's window, for
+ * load for N seconds, RSS every 10 s; growth from minute 2 to the end (the target's window, for
  * N ≥ 600) or from minute 1 / a third of N for shorter soaks, and the peak after that point.
  */
 import { SOAK, SOAK_TARGET } from "./config.js";

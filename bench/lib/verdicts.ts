@@ -1,5 +1,5 @@
 /**
- * The speed issue's targets as PASS/MISS lines: each Tollgate target against the bare proxy and
+ * The speed targets as PASS/MISS lines: each Tollgate target against the bare proxy and
  * Portkey of the same run, the strict pipeline, the bare proxy against the plain one, and memory.
  */
 import type { TargetName } from "./config.js";
