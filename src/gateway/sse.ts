@@ -4,9 +4,10 @@
  * memory), comment heartbeats keep idle proxies from closing a quiet stream,
  * and trailers (the cost) may follow the last event.
  *
- * Frames are coalesced: everything written while the event loop works on one
- * turn (the events of one upstream read, say) goes to the socket in ONE write
- * at the end of that turn (`setImmediate`), or at once past 64 KiB. A write per
+ * Frames are coalesced: the first ones go out at once with the headers; after
+ * them, everything written while the event loop works on one turn (the events
+ * of one upstream read, say) goes to the socket in ONE write at the end of that
+ * turn (`setImmediate`), or at once past 64 KiB. A write per
  * event cost a system call per event, most of a streamed request's CPU beyond
  * parsing; the client sees the same bytes, no later than the end of the turn
  * that produced them.
@@ -77,7 +78,8 @@ export function createSseWriter(res: ServerResponse): SseWriter {
   const queue = (text: string): Promise<void> | undefined => {
     if (closed()) return undefined;
     pending += text;
-    if (pending.length >= FLUSH_AT) flush();
+    // The first frames go out at once, with the headers: the client's first byte never waits for the turn.
+    if (pending.length >= FLUSH_AT || !res.headersSent) flush();
     else if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
