@@ -16,6 +16,7 @@ import { registerMeRoutes } from "./modules/me/me.routes.js";
 import { registerMemberRoutes } from "./modules/members/members.routes.js";
 import { registerOrganizationRoutes } from "./modules/organizations/organizations.routes.js";
 import { registerPaymentRoutes } from "./modules/payments/payments.routes.js";
+import { registerPlaygroundRoutes } from "./modules/playground/playground.routes.js";
 import { registerPolicyRoutes } from "./modules/policies/policies.routes.js";
 import { registerProjectRoutes } from "./modules/projects/projects.routes.js";
 import { registerProviderRoutes } from "./modules/providers/providers.routes.js";
@@ -34,6 +35,7 @@ export type ApiServices = Deps<typeof registerAdminRoutes> &
   Deps<typeof registerApiTokenRoutes> &
   Deps<typeof registerProjectRoutes> &
   Deps<typeof registerKeyRoutes> &
+  Deps<typeof registerPlaygroundRoutes> &
   Deps<typeof registerLogRoutes> &
   Deps<typeof registerProviderRoutes> &
   Deps<typeof registerVirtualModelRoutes> &
@@ -54,6 +56,7 @@ export function registerApiRoutes(server: FastifyInstance, s: ApiServices): void
   registerApiTokenRoutes(server, s);
   registerProjectRoutes(server, s);
   registerKeyRoutes(server, s);
+  registerPlaygroundRoutes(server, s);
   registerLogRoutes(server, s);
   registerProviderRoutes(server, s);
   registerVirtualModelRoutes(server, s);

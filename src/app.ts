@@ -37,6 +37,7 @@ import { createRouting } from "./app-routing.js";
 import { createResponseStore } from "./modules/responses/responses.store.js";
 import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
 import { registerApiRoutes } from "./app-routes.js";
+import { createPlaygroundService } from "./modules/playground/playground.service.js";
 import { startLogDestinations } from "./modules/log-destinations/log-destinations.wiring.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
 import { SAML_ACS_PREFIX } from "./platform/auth/sso.js";
@@ -294,6 +295,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     tokens: apiTokens,
     projects,
     keys,
+    playground: createPlaygroundService({ db, box, keys, projects }),
+    // Set below, before the server listens.
+    gatewayFront: () => gatewayFront!,
     logs,
     providers: routing.providers,
     virtualModels: routing.virtualModels,

@@ -38,3 +38,4 @@ export {
 } from "./modules/scim/scim.schema.js";
 export { orgScimTokens } from "./modules/scim/scim-token.schema.js";
 export { logDestinations } from "./modules/log-destinations/log-destinations.schema.js";
+export { playgroundKeys } from "./modules/playground/playground.schema.js";

@@ -129,6 +129,8 @@ const EXPECTED: Record<string, Expect> = {
   "GET /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
   "PATCH /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
   "DELETE /api/v1/orgs/:org/projects/:project/keys/:keyId": ALL,
+  "POST /api/v1/orgs/:org/projects/:project/playground/chat/completions": ALL,
+  "GET /api/v1/orgs/:org/projects/:project/playground/models": ALL,
   "GET /api/v1/orgs/:org/projects/:project/logs": ALL,
   "GET /api/v1/orgs/:org/projects/:project/logs/export": ALL,
   "GET /api/v1/orgs/:org/projects/:project/logs/:requestId": ALL,

@@ -74,6 +74,11 @@ export interface GatewayFront {
   /** True for every /v1/ path: the server hands the request to `handle` (unknown paths answer 404 there). */
   matches(method: string | undefined, url: string | undefined): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * A call made for a signed-in person (the dashboard's playground): the request as it came, to the
+   * gateway's `path`, with their playground key in place of any key it carried.
+   */
+  handleAs(req: IncomingMessage, res: ServerResponse, path: string, key: string): void;
   /** The server is closing: new requests get 503 `server_shutting_down` and `Connection: close`. */
   close(): void;
   /** The same paths as one Fastify route (inject), handed over before the body is read. */
@@ -273,6 +278,12 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
       return url?.startsWith("/v1/") === true;
     },
     handle,
+    handleAs(req, res, path, key) {
+      req.url = path;
+      delete req.headers["x-api-key"];
+      req.headers.authorization = `Bearer ${key}`;
+      handle(req, res);
+    },
     routes: () => table.routes(),
     openapiPaths: () => openapiPaths(table.routes()),
     close() {

@@ -43,6 +43,7 @@ export const PERMISSIONS = {
   sso: { read: MANAGERS, manage: OWNER },
   scim: { read: MANAGERS, manage: OWNER },
   logDestination: { read: MANAGERS, manage: MANAGERS },
+  playground: { use: ALL },
 } as const satisfies Record<string, Record<string, readonly Role[]>>;
 
 export type Resource = keyof typeof PERMISSIONS;
@@ -58,7 +59,7 @@ export function can<R extends Resource>(role: Role, resource: R, action: Action<
  * What an organization API token never does, whatever its role: billing
  * management and the danger zone (deleting or transferring the organization,
  * changing or removing members, leaving, minting tokens, single sign-on and
- * provisioning settings). A person does these.
+ * provisioning settings), nor the playground (a person's tool: programs use API keys). A person does these.
  */
 const NOT_FOR_TOKENS: ReadonlySet<string> = new Set([
   "billing.manage",
@@ -72,6 +73,7 @@ const NOT_FOR_TOKENS: ReadonlySet<string> = new Set([
   "apiToken.createAdmin",
   "sso.manage",
   "scim.manage",
+  "playground.use",
 ]);
 
 export function tokenMay<R extends Resource>(resource: R, action: Action<R>): boolean {
