@@ -14,6 +14,7 @@ import { ApiTokensPage } from "./pages/api-tokens";
 import { SsoPage } from "./pages/sso";
 import { SsoSignInPage } from "./pages/sso-sign-in";
 import { LogDetailPage, LogsPage } from "./pages/logs";
+import { PlaygroundPage } from "./pages/playground";
 import { LogDestinationsPage } from "./pages/log-destinations";
 import { ProjectLayout } from "./pages/project";
 import { ProjectSettingsPage } from "./pages/project-settings";
@@ -47,6 +48,7 @@ export function AppRoutes() {
             <Route index element={<ProjectOverviewPage />} />
             <Route path="keys" element={<KeysPage />} />
             <Route path="logs" element={<LogsPage />} />
+            <Route path="playground" element={<PlaygroundPage />} />
             <Route path="logs/:requestId" element={<LogDetailPage />} />
             <Route
               path="settings"

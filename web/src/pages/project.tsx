@@ -1,4 +1,4 @@
-/** One project: its header and tabs (Overview, API Keys, Logs, Settings). */
+/** One project: its header and tabs (Overview, API Keys, Logs, Playground, Settings). */
 import { Anchor, Badge, Group, Stack, Tabs, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { Link, Outlet, useLocation, useNavigate, useParams } from "react-router";
@@ -22,7 +22,7 @@ export function ProjectLayout() {
   const canSettings = useCan(["project", "update"]);
   const base = `/${org.slug}/projects/${slug}`;
   const rest = location.pathname.slice(base.length).split("/")[1] ?? "";
-  const tab = ["keys", "logs", "settings"].includes(rest) ? rest : "overview";
+  const tab = ["keys", "logs", "playground", "settings"].includes(rest) ? rest : "overview";
 
   if (project.isPending) return <PageLoader />;
   if (project.error) return <QueryError error={project.error} retry={() => project.refetch()} />;
@@ -45,6 +45,7 @@ export function ProjectLayout() {
           <Tabs.Tab value="overview">Overview</Tabs.Tab>
           <Tabs.Tab value="keys">API Keys</Tabs.Tab>
           <Tabs.Tab value="logs">Logs</Tabs.Tab>
+          <Tabs.Tab value="playground">Playground</Tabs.Tab>
           {canSettings && <Tabs.Tab value="settings">Settings</Tabs.Tab>}
         </Tabs.List>
       </Tabs>
