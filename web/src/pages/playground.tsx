@@ -207,7 +207,13 @@ export function PlaygroundPage() {
 
 function TurnView({ turn, org, project }: { turn: Turn; org: string; project: string }) {
   return (
-    <Paper withBorder p="sm" bg={turn.role === "user" ? "var(--mantine-color-default-hover)" : undefined}>
+    <Paper
+      withBorder
+      p="sm"
+      bg={turn.role === "user" ? "var(--mantine-color-default-hover)" : undefined}
+      data-testid="playground-turn"
+      data-role={turn.role}
+    >
       <Badge variant="light" color={turn.role === "user" ? "gray" : "blue"} mb={4}>
         {turn.role}
       </Badge>
