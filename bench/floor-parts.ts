@@ -17,6 +17,7 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import type { RequestLogEntry } from "../src/gateway/request-log.js";
 import { writeRequestLogs } from "../src/modules/logs/logs.writer.js";
+import { newTimeId } from "../src/platform/crypto.js";
 import { openDatabase } from "../src/platform/db/db.js";
 import { runMigrations } from "../src/platform/db/migrate.js";
 
@@ -85,7 +86,7 @@ async function logRowCost(): Promise<number> {
       sql`insert into projects (id, org_id, slug, name) values (${projectId}, ${orgId}, 'floor', 'Floor')`,
     );
     const entry = (): RequestLogEntry => ({
-      id: randomUUID(),
+      id: newTimeId(), // as the gateway makes request ids
       orgId,
       projectId,
       keyId: "key_floor",

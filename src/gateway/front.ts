@@ -20,6 +20,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
+import { newTimeId } from "../platform/crypto.js";
 import type { ProxyTrust } from "../platform/http.js";
 import { answerError, type Caller, type CallRuntime, GatewayCall } from "./call.js";
 import { serveChat } from "./endpoints/chat.js";
@@ -254,7 +255,8 @@ export function createGatewayFront(deps: FrontDeps): GatewayFront {
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url ?? "/");
-    const x = new Exchange(crypto.randomUUID(), path, req, res, ipOf(req), deps.log);
+    // Time-ordered: a request id is its log row's key (platform/crypto.ts).
+    const x = new Exchange(newTimeId(), path, req, res, ipOf(req), deps.log);
     const m = table.match(req.method, path);
     if (m.kind !== "route") {
       refuseRoute(x, m);
