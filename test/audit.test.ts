@@ -2,9 +2,16 @@
  * The audit log: every change of the organization model writes a row (who,
  * what, on which target, from where); owners and admins read it with paging
  * and filters; the table refuses UPDATE and DELETE; no secret ends up in it.
+ * Filters are validated (an unknown action is 400) and combine with paging;
+ * entries name the people and projects they mention; every action the code
+ * records is in the action catalogue the filter and the dashboard use.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from "../src/modules/audit/audit.actions.js";
+import { LEDGER_KINDS } from "../src/modules/billing/billing.schema.js";
 import { type Client, startTestApp, type TestApp, uniqueEmail } from "./helpers/app.js";
 import { storageKind } from "./helpers/database.js";
 import { createOrg, joinOrg, outboxToken, rows } from "./helpers/fixtures.js";
@@ -199,7 +206,7 @@ describe(`audit log (${storageKind})`, () => {
     const mid = all[Math.floor(all.length / 2)]!.createdAt;
     const since = await q(`from=${encodeURIComponent(mid)}`);
     expect(since.every((e) => e.createdAt >= mid)).toBe(true);
-    expect(await q("action=no.such.action")).toEqual([]);
+    expect(await q("action=org.deleted")).toEqual([]);
   });
 
   it("is append-only: UPDATE, DELETE and TRUNCATE through SQL fail", async () => {
@@ -218,5 +225,208 @@ describe(`audit log (${storageKind})`, () => {
       sql`select action from audit_log where id = ${first!.id}::bigint`,
     );
     expect(still!.action).toBe("org.created");
+  });
+});
+
+interface NamedPage {
+  entries: Array<
+    Entry & {
+      actor: { token: { id: string; name: string | null } | null };
+      targetName: string | null;
+      project: { id: string | null; slug: string | null; name: string | null } | null;
+    }
+  >;
+  nextCursor: string | null;
+  people: Record<string, { name: string; email: string }>;
+}
+
+describe(`audit log filters and names (${storageKind})`, () => {
+  let t: TestApp;
+  let alice: Client;
+  let bob: Client;
+  let carol: Client;
+  let slug: string;
+  let tokenId: string;
+  let keyId: string;
+  let projectId: string;
+  const log = (query = "") =>
+    alice.get<NamedPage>(`/api/v1/orgs/${slug}/audit-log?limit=200${query ? `&${query}` : ""}`).then((r) => {
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body;
+    });
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    alice = await t.signUp({ name: "Alice Owner" });
+    slug = (await createOrg(alice, { name: "Named" })).slug;
+    bob = await joinOrg(t, alice, slug, "member", await t.signUp({ name: "Bob Member" }));
+    carol = await joinOrg(t, alice, slug, "admin", await t.signUp({ name: "Carol Admin" }));
+    expect((await alice.patch(`/api/v1/orgs/${slug}/members/${bob.user!.id}`, { role: "admin" })).status).toBe(200);
+    const project = await alice.post(`/api/v1/orgs/${slug}/projects`, { name: "Web app", slug: "web-app" });
+    expect(project.status).toBe(201);
+    projectId = project.body.id;
+    const key = await alice.post(`/api/v1/orgs/${slug}/projects/web-app/keys`, { name: "ci", environment: "live" });
+    expect(key.status, JSON.stringify(key.body)).toBe(201);
+    keyId = key.body.id;
+    for (let i = 0; i < 5; i++) {
+      const inv = await carol.post(`/api/v1/orgs/${slug}/invitations`, { email: uniqueEmail(`p${i}`), role: "member" });
+      expect(inv.status).toBe(201);
+    }
+    const token = await alice.post(`/api/v1/orgs/${slug}/api-tokens`, { name: "deploy bot", role: "admin" });
+    expect(token.status).toBe(201);
+    tokenId = token.body.id;
+    const byToken = await t.anon.request(
+      "POST",
+      `/api/v1/orgs/${slug}/invitations`,
+      { email: uniqueEmail("bot"), role: "member" },
+      { authorization: `Bearer ${token.body.token}`, origin: "\u0000omit" },
+    );
+    expect(byToken.status, JSON.stringify(byToken.body)).toBe(201);
+  });
+  afterAll(() => t.close());
+
+  it("names the acting person, the member a change targets, and a key's project", async () => {
+    const page = await log();
+    const role = page.entries.find((e) => e.action === "member.role_changed")!;
+    expect(role).toMatchObject({
+      actor: { userId: alice.user!.id },
+      targetId: bob.user!.id,
+      targetName: "Bob Member",
+      metadata: { from: "member", to: "admin" },
+    });
+    expect(page.people[alice.user!.id]).toEqual({ name: "Alice Owner", email: alice.user!.email });
+    expect(page.people[bob.user!.id]).toEqual({ name: "Bob Member", email: bob.user!.email });
+    const key = page.entries.find((e) => e.action === "key.created")!;
+    expect(key).toMatchObject({
+      targetId: keyId,
+      metadata: { name: "ci", projectSlug: "web-app" },
+      project: { id: projectId, slug: "web-app", name: "Web app" },
+    });
+    expect(page.entries.find((e) => e.action === "project.created")).toMatchObject({
+      targetName: "Web app",
+      project: { id: projectId, name: "Web app" },
+    });
+    const bot = page.entries.find((e) => e.actor.token)!;
+    expect(bot).toMatchObject({ action: "invitation.created", actor: { token: { id: tokenId, name: "deploy bot" } } });
+    // Entries without a person or project in them name none.
+    expect(page.entries.find((e) => e.action === "invitation.created")).toMatchObject({
+      targetName: null,
+      project: null,
+    });
+  });
+
+  it("each filter narrows, and filters combine", async () => {
+    const all = (await log()).entries;
+    const invitations = (await log("action=invitation.created")).entries;
+    expect(invitations.length).toBe(all.filter((e) => e.action === "invitation.created").length);
+    expect(invitations.length).toBeLessThan(all.length);
+
+    const byCarol = (await log(`actorUserId=${carol.user!.id}`)).entries;
+    expect(byCarol.map((e) => e.id)).toEqual(all.filter((e) => e.actor.userId === carol.user!.id).map((e) => e.id));
+    const byToken = (await log(`actorTokenId=${tokenId}`)).entries;
+    expect(byToken.map((e) => e.action)).toEqual(["invitation.created"]);
+
+    const carolInvites = (await log(`action=invitation.created&actorUserId=${carol.user!.id}`)).entries;
+    expect(carolInvites).toHaveLength(5);
+    const aliceInvites = (await log(`action=invitation.created&actorUserId=${alice.user!.id}`)).entries;
+    expect(aliceInvites).toHaveLength(2); // Bob's and Carol's
+    expect((await log(`action=key.created&actorUserId=${carol.user!.id}`)).entries).toEqual([]);
+
+    const mid = carolInvites[2]!.createdAt;
+    const later = (await log(`action=invitation.created&actorUserId=${carol.user!.id}&from=${encodeURIComponent(mid)}`))
+      .entries;
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.length).toBeLessThanOrEqual(5);
+    expect(later.every((e) => e.createdAt >= mid)).toBe(true);
+    const window = (
+      await log(`action=member.role_changed&from=${encodeURIComponent(mid)}&to=${encodeURIComponent(mid)}`)
+    ).entries;
+    expect(window.every((e) => e.createdAt === mid)).toBe(true);
+  });
+
+  it("pages through a filtered list without gaps or repeats", async () => {
+    const want = (await log("action=invitation.created")).entries.map((e) => e.id);
+    expect(want.length).toBe(8);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { status: number; body: NamedPage } = await alice.get(
+        `/api/v1/orgs/${slug}/audit-log?action=invitation.created&limit=3${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.entries.every((e) => e.action === "invitation.created")).toBe(true);
+      seen.push(...res.body.entries.map((e) => e.id));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(seen).toEqual(want);
+    expect(pages).toBe(3);
+  });
+
+  it("refuses bad filter values with 400 and a stable code", async () => {
+    const refused = async (query: string, code: string, field?: string) => {
+      const res = await alice.get(`/api/v1/orgs/${slug}/audit-log?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body.error.code, query).toBe(code);
+      if (field) expect(res.body.error.details[0].path, query).toBe(`querystring.${field}`);
+    };
+    await refused("action=no.such.action", "VALIDATION_ERROR", "action");
+    await refused("action=", "VALIDATION_ERROR", "action");
+    await refused("targetType=spaceship", "VALIDATION_ERROR", "targetType");
+    await refused("actorUserId=", "VALIDATION_ERROR", "actorUserId");
+    await refused("from=yesterday", "VALIDATION_ERROR", "from");
+    await refused("to=2024-13-01T00:00:00Z", "VALIDATION_ERROR", "to");
+    await refused("actor=someone", "VALIDATION_ERROR");
+    await refused(`from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z`, "INVALID_RANGE");
+  });
+
+  it("lists the actions and target types as enums in the OpenAPI document", async () => {
+    const doc = (await t.anon.get("/api/openapi.json")).body;
+    const params = doc.paths["/api/v1/orgs/{org}/audit-log"].get.parameters as Array<{
+      name: string;
+      schema: { enum?: string[] };
+    }>;
+    expect(params.find((p) => p.name === "action")?.schema.enum).toEqual(AUDIT_ACTIONS);
+    expect(params.find((p) => p.name === "targetType")?.schema.enum).toEqual([...AUDIT_TARGET_TYPES]);
+  });
+
+  it("members still get 403", async () => {
+    const dave = await joinOrg(t, alice, slug, "member");
+    const res = await dave.get(`/api/v1/orgs/${slug}/audit-log?action=member.role_changed`);
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("FORBIDDEN");
+  });
+});
+
+describe("the audit action catalogue", () => {
+  /** Every action and target type the server's code records (recordAudit and its helpers). */
+  function recorded() {
+    const root = path.join(import.meta.dirname, "../src");
+    const actions = new Set<string>();
+    const targetTypes = new Set<string>();
+    for (const rel of readdirSync(root, { recursive: true }) as string[]) {
+      if (!rel.endsWith(".ts") || rel.endsWith(".test.ts")) continue;
+      const text = readFileSync(path.join(root, rel), "utf8");
+      if (!text.includes("recordAudit(")) continue;
+      for (const m of text.matchAll(/\baction:\s*([^\n]+)/g))
+        for (const lit of m[1]!.matchAll(/"([a-z_]+\.[a-z_]+)"/g)) actions.add(lit[1]!);
+      // Helpers that take the action as an argument (log destinations).
+      for (const m of text.matchAll(/auditEntry\([^)]*"([a-z_]+\.[a-z_]+)"/g)) actions.add(m[1]!);
+      // The ledger's rows: `billing.<kind>` for every kind but usage (usage writes no audit row).
+      for (const m of text.matchAll(/\baction:\s*`([^`]*)`/g)) {
+        expect(m[1], "a template action this test does not know how to expand").toBe("billing.$" + "{p.kind}");
+        for (const k of LEDGER_KINDS) if (k !== "usage") actions.add(`billing.${k}`);
+      }
+      for (const m of text.matchAll(/targetType: "([a-z_]+)"/g)) targetTypes.add(m[1]!);
+    }
+    return { actions, targetTypes };
+  }
+
+  it("holds every action and target type the code records, and nothing else", () => {
+    const { actions, targetTypes } = recorded();
+    expect(actions.size).toBeGreaterThan(50);
+    expect([...actions].sort()).toEqual([...AUDIT_ACTIONS].sort());
+    expect([...targetTypes].sort()).toEqual([...AUDIT_TARGET_TYPES].sort());
   });
 });

@@ -14,6 +14,10 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditSe
       schema: {
         tags: ["audit"],
         summary: "The organization's audit trail, newest first",
+        description:
+          "Cursor-paged (`nextCursor`), filtered by action, actor (person or token), target type and time; filters " +
+          "and paging combine. Entries name the people and projects they mention as they are now. An unknown action " +
+          "or target type is 400 VALIDATION_ERROR; `from` after `to` is 400 INVALID_RANGE.",
         params: orgParams,
         querystring: auditQuery,
         response: { 200: auditPage },
