@@ -29,7 +29,10 @@ import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from "rea
 import { can } from "../../src/platform/permissions";
 import { api, ApiError, formErrors, type Me, type Org } from "./api";
 import { PageErrorBoundary } from "./boundary";
+import { Logo } from "./brand";
 import { ChangePasswordModal } from "./change-password";
+import { ColorSchemeControl } from "./color-scheme-control";
+import { roleLabel } from "./labels";
 import { meKey, PageLoader, QueryError, useMe } from "./session";
 import { DisabledOrgBanner, useIsOperator } from "./pages/admin";
 import { SsoRequired } from "./sso-required";
@@ -74,9 +77,9 @@ export function OrgLayout() {
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
             <Burger opened={navOpen} onClick={nav.toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
-            <Text fw={800} c="indigo" visibleFrom="xs">
-              Tollgate
-            </Text>
+            <UnstyledButton component={Link} to={current ? `/${current.slug}` : "/"} data-testid="home-link">
+              <Logo />
+            </UnstyledButton>
             <OrgSwitcher me={me.data} current={current} />
           </Group>
           <ProfileMenu me={me.data} />
@@ -118,7 +121,7 @@ function OrgSwitcher({ me, current }: { me: Me; current: Org | undefined }) {
   return (
     <Menu position="bottom-start" width={280} shadow="md">
       <Menu.Target>
-        <UnstyledButton aria-label="Switch organization" data-testid="org-switcher" style={{ maxWidth: 260 }}>
+        <UnstyledButton aria-label="Switch organization" data-testid="org-switcher" style={{ maxWidth: 340 }}>
           <Group gap={6} wrap="nowrap">
             <Avatar size="sm" color="indigo" radius="sm">
               {(current?.name ?? "?").slice(0, 1).toUpperCase()}
@@ -126,6 +129,11 @@ function OrgSwitcher({ me, current }: { me: Me; current: Org | undefined }) {
             <Text fw={600} truncate>
               {current?.name ?? "Choose organization"}
             </Text>
+            {current && (
+              <Text size="xs" c="dimmed" ff="monospace" truncate visibleFrom="md" data-testid="org-switcher-slug">
+                {current.slug}
+              </Text>
+            )}
             <Text c="dimmed" aria-hidden>
               ▾
             </Text>
@@ -140,12 +148,20 @@ function OrgSwitcher({ me, current }: { me: Me; current: Org | undefined }) {
             onClick={() => navigate(`/${o.slug}`)}
             rightSection={
               <Text size="xs" c="dimmed">
-                {o.role}
+                {roleLabel(o.role)}
               </Text>
             }
             fw={o.slug === current?.slug ? 700 : 400}
+            data-testid={`org-option-${o.slug}`}
           >
-            {o.name}
+            <Stack gap={0}>
+              <Text size="sm" fw="inherit" truncate>
+                {o.name}
+              </Text>
+              <Text size="xs" c="dimmed" ff="monospace" truncate>
+                {o.slug}
+              </Text>
+            </Stack>
           </Menu.Item>
         ))}
       </Menu.Dropdown>
@@ -192,6 +208,8 @@ function ProfileMenu({ me }: { me: Me }) {
               Admin
             </Menu.Item>
           )}
+          <Menu.Divider />
+          <ColorSchemeControl />
           <Menu.Divider />
           <Menu.Item color="red" onClick={() => signOut.mutate()}>
             Sign out

@@ -1,7 +1,7 @@
 import "@mantine/core/styles.css";
 import "@mantine/charts/styles.css";
 import "@mantine/notifications/styles.css";
-import { createTheme, MantineProvider } from "@mantine/core";
+import { MantineProvider } from "@mantine/core";
 import { Notifications } from "@mantine/notifications";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode } from "react";
@@ -9,6 +9,7 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { ApiError } from "./api";
 import { AppRoutes } from "./routes";
+import { colorSchemeManager, theme } from "./theme";
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -21,12 +22,9 @@ const queryClient = new QueryClient({
   },
 });
 
-// System fonts only: the dashboard must work on a closed network.
-const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
-
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <MantineProvider theme={theme} defaultColorScheme="light">
+    <MantineProvider theme={theme} colorSchemeManager={colorSchemeManager} defaultColorScheme="auto">
       <Notifications position="top-right" />
       <QueryClientProvider client={queryClient}>
         <BrowserRouter>

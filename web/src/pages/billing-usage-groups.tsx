@@ -9,6 +9,7 @@ import { Code, Stack, Table, Text } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { api, orgUrl, qs } from "../api";
 import type { UsageGroup, UsageGroups } from "../api-usage";
+import { FEW, LabelledBars } from "../charts";
 import { num, usd } from "../format";
 import { PageLoader, QueryError } from "../session";
 
@@ -57,13 +58,22 @@ export function UsageGroupsView({ org, from, groupBy }: { org: string; from: Dat
         {num(totals.requests)} requests · {usd(totals.costMicroUsd)} by {label.toLowerCase()}
         {groupBy === "tag" && " (a request with several tags counts under each of them)"}
       </Text>
-      <BarChart
-        h={220}
-        data={chart}
-        dataKey="name"
-        series={[{ name: "cost", color: "grape.6" }]}
-        valueFormatter={(v) => `$${v.toFixed(4)}`}
-      />
+      {chart.length < FEW ? (
+        <LabelledBars
+          data={chart}
+          dataKey="name"
+          series={[{ name: "cost", color: "grape.6" }]}
+          valueFormatter={(v) => `$${v.toFixed(4)}`}
+        />
+      ) : (
+        <BarChart
+          h={220}
+          data={chart}
+          dataKey="name"
+          series={[{ name: "cost", color: "grape.6" }]}
+          valueFormatter={(v) => `$${v.toFixed(4)}`}
+        />
+      )}
       <Table.ScrollContainer minWidth={560}>
         <Table striped aria-label={`Usage by ${label.toLowerCase()}`}>
           <Table.Thead>

@@ -7,7 +7,7 @@
  * (TOLLGATE_BILLING=off) there is no balance to show or fill: only spend and
  * usage. Money stays in micro-USD BigInts until it is drawn.
  */
-import { AreaChart, BarChart } from "@mantine/charts";
+import { BarChart } from "@mantine/charts";
 import {
   Badge,
   Button,
@@ -20,11 +20,13 @@ import {
   Table,
   Text,
   Title,
+  type MantineColor,
 } from "@mantine/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { api, type BillingSummary, orgUrl, qs, type Transaction, type UsageReport } from "../api";
 import { USAGE_GROUPS, type UsageGroup } from "../api-usage";
+import { FEW, LabelledBars, TimeChart } from "../charts";
 import { dateTime, num, usd } from "../format";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
 import { Pager, useCursorPages } from "../paging";
@@ -120,13 +122,17 @@ function Usage({ org }: { org: string }) {
   });
   const charts = useMemo(() => {
     if (!report.data) return null;
-    const byDay = new Map<string, bigint>();
-    for (let i = 0; i < days; i++) byDay.set(new Date(from.getTime() + i * 86_400_000).toISOString().slice(0, 10), 0n);
+    const byDay = new Map<string, { cost: bigint; requests: number }>();
+    for (let i = 0; i < days; i++)
+      byDay.set(new Date(from.getTime() + i * 86_400_000).toISOString().slice(0, 10), { cost: 0n, requests: 0 });
     const byProject = new Map<string, { cost: bigint; requests: number }>();
     const byModel = new Map<string, { cost: bigint; requests: number }>();
     for (const r of report.data.rows) {
       const d = r.day.slice(0, 10);
-      byDay.set(d, (byDay.get(d) ?? 0n) + BigInt(r.costMicroUsd));
+      const day = byDay.get(d) ?? { cost: 0n, requests: 0 };
+      day.cost += BigInt(r.costMicroUsd);
+      day.requests += r.requests;
+      byDay.set(d, day);
       const p = byProject.get(r.projectSlug ?? "(deleted project)") ?? { cost: 0n, requests: 0 };
       p.cost += BigInt(r.costMicroUsd);
       p.requests += r.requests;
@@ -140,7 +146,7 @@ function Usage({ org }: { org: string }) {
     return {
       days: [...byDay]
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([day, cost]) => ({ day: day.slice(5), cost: toNum(cost) })),
+        .map(([day, v]) => ({ day: day.slice(5), cost: toNum(v.cost), requests: v.requests })),
       projects: [...byProject]
         .map(([name, v]) => ({ name, cost: toNum(v.cost), requests: v.requests }))
         .sort((a, b) => b.cost - a.cost),
@@ -207,10 +213,12 @@ function Usage({ org }: { org: string }) {
                 <Text fw={600} size="sm" mb="xs">
                   Cost by day
                 </Text>
-                <AreaChart
+                <TimeChart
+                  kind="area"
                   h={200}
                   data={charts!.days}
                   dataKey="day"
+                  hasData={(d) => d.requests > 0}
                   series={[{ name: "cost", color: "grape.6" }]}
                   valueFormatter={money}
                 />
@@ -219,31 +227,37 @@ function Usage({ org }: { org: string }) {
                 <Text fw={600} size="sm" mb="xs">
                   Cost by project
                 </Text>
-                <BarChart
-                  h={200}
-                  data={charts!.projects}
-                  dataKey="name"
-                  series={[{ name: "cost", color: "indigo.6" }]}
-                  valueFormatter={money}
-                />
+                <CategoryBars data={charts!.projects} color="indigo.6" valueFormatter={money} />
               </div>
               <div>
                 <Text fw={600} size="sm" mb="xs">
                   Cost by model
                 </Text>
-                <BarChart
-                  h={200}
-                  data={charts!.models}
-                  dataKey="name"
-                  series={[{ name: "cost", color: "teal.6" }]}
-                  valueFormatter={money}
-                />
+                <CategoryBars data={charts!.models} color="teal.6" valueFormatter={money} />
               </div>
             </SimpleGrid>
           </>
         )}
       </Stack>
     </Paper>
+  );
+}
+
+/** Cost per project or model: labelled when there are only a few bars. */
+function CategoryBars({
+  data,
+  color,
+  valueFormatter,
+}: {
+  data: { name: string; cost: number }[];
+  color: MantineColor;
+  valueFormatter: (v: number) => string;
+}) {
+  const series = [{ name: "cost", color }];
+  return data.length < FEW ? (
+    <LabelledBars h={200} data={data} dataKey="name" series={series} valueFormatter={valueFormatter} />
+  ) : (
+    <BarChart h={200} data={data} dataKey="name" series={series} valueFormatter={valueFormatter} />
   );
 }
 

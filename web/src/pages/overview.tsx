@@ -1,11 +1,12 @@
 /** A project's Overview: requests, errors, tokens, cost and latency per day, and by model, from `/usage`. */
-import { AreaChart, BarChart, LineChart } from "@mantine/charts";
 import { Anchor, Card, Group, Paper, SegmentedControl, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, projectUrl, qs, type UsageRow } from "../api";
+import { LabelledBars, labelWidth, TimeChart } from "../charts";
 import { num, sumMicro, usd } from "../format";
+import { modelLabel } from "../labels";
 import { PageLoader, QueryError } from "../session";
 
 const RANGES: Record<string, number> = { "7d": 7, "30d": 30, "90d": 90 };
@@ -92,7 +93,7 @@ export function ProjectOverviewPage() {
   const totalCost = sumMicro(rows.map((r) => r.costMicroUsd));
   const models = new Map<string, { model: string; requests: number; tokens: number; costMicro: bigint }>();
   for (const r of rows) {
-    const k = r.model ?? "(none)";
+    const k = modelLabel(r.model);
     const m = models.get(k) ?? { model: k, requests: 0, tokens: 0, costMicro: 0n };
     m.requests += r.requests;
     m.tokens += r.inputTokens + r.outputTokens;
@@ -143,60 +144,60 @@ export function ProjectOverviewPage() {
       ) : (
         <SimpleGrid cols={{ base: 1, lg: 2 }} data-testid="usage-charts">
           <ChartCard title="Requests and errors">
-            <AreaChart
-              h={220}
+            <TimeChart
+              kind="area"
               data={daily}
               dataKey="day"
+              hasData={active}
               series={[
                 { name: "requests", color: "indigo.6" },
                 { name: "errors", color: "red.6" },
               ]}
-              curveType="monotone"
-              withLegend
             />
           </ChartCard>
           <ChartCard title="Tokens">
-            <BarChart
-              h={220}
+            <TimeChart
+              kind="bar"
+              stacked
               data={daily}
               dataKey="day"
-              type="stacked"
+              hasData={active}
               series={[
                 { name: "inputTokens", label: "input", color: "teal.6" },
-                { name: "outputTokens", label: "output", color: "cyan.4" },
+                { name: "outputTokens", label: "output", color: "cyan.6" },
               ]}
-              withLegend
             />
           </ChartCard>
           <ChartCard title="Cost (USD)">
-            <AreaChart
-              h={220}
+            <TimeChart
+              kind="area"
               data={daily}
               dataKey="day"
+              hasData={active}
               series={[{ name: "cost", color: "grape.6" }]}
               valueFormatter={(v) => `$${v.toFixed(4)}`}
             />
           </ChartCard>
-          <ChartCard title="Latency (ms, slowest model of the day)">
-            <LineChart
-              h={220}
+          <ChartCard title="Latency (ms, slowest model of the day)" testId="latency-chart">
+            <TimeChart
+              kind="line"
               data={daily}
               dataKey="day"
+              hasData={(d) => d.p50 !== null || d.p95 !== null}
               series={[
                 { name: "p50", color: "blue.6" },
                 { name: "p95", color: "orange.6" },
               ]}
-              connectNulls
-              withLegend
+              valueFormatter={(v) => `${num(Math.round(v))} ms`}
             />
           </ChartCard>
           <ChartCard title="By model">
-            <BarChart
+            <LabelledBars
               h={Math.max(160, modelRows.length * 48)}
               data={modelRows}
               dataKey="model"
               orientation="vertical"
-              yAxisProps={{ width: 140 }}
+              yAxisWidth={labelWidth(modelRows.map((m) => m.model))}
               series={[{ name: "requests", color: "indigo.6" }]}
             />
           </ChartCard>
@@ -233,9 +234,12 @@ function Stat({ label, value, testId }: { label: string; value: string; testId: 
   );
 }
 
-function ChartCard({ title, children }: { title: string; children: React.ReactNode }) {
+/** A day with requests (the others are zero-filled around it). */
+const active = (d: Day) => d.requests > 0;
+
+function ChartCard({ title, testId, children }: { title: string; testId?: string; children: React.ReactNode }) {
   return (
-    <Paper withBorder p="md">
+    <Paper withBorder p="md" data-testid={testId}>
       <Text fw={600} mb="sm">
         {title}
       </Text>

@@ -1,5 +1,5 @@
 /** One project: its header and tabs (Overview, API Keys, Logs, Playground, Settings). */
-import { Anchor, Badge, Group, Stack, Tabs, Text, Title } from "@mantine/core";
+import { Anchor, Badge, Breadcrumbs, Group, Stack, Tabs, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { Link, Outlet, useLocation, useNavigate, useParams } from "react-router";
 import { api, type Project, projectUrl } from "../api";
@@ -28,14 +28,21 @@ export function ProjectLayout() {
   if (project.error) return <QueryError error={project.error} retry={() => project.refetch()} />;
   return (
     <Stack>
-      <Group gap="xs">
+      <Breadcrumbs
+        data-testid="breadcrumb"
+        separator={
+          <Text size="sm" c="dimmed" aria-hidden>
+            /
+          </Text>
+        }
+      >
         <Anchor component={Link} to={`/${org.slug}`} size="sm">
           Projects
         </Anchor>
-        <Text size="sm" c="dimmed">
-          /
+        <Text size="sm" aria-current="page" truncate maw={360}>
+          {project.data.name}
         </Text>
-      </Group>
+      </Breadcrumbs>
       <Group justify="space-between">
         <Title order={2}>{project.data.name}</Title>
         <Badge variant="light">{project.data.environment}</Badge>

@@ -335,7 +335,12 @@ function Incidents() {
                       </Text>
                     </Table.Td>
                     <Table.Td>
-                      <Badge variant="light" color={i.action === "block" ? "red" : "yellow"}>
+                      <Badge
+                        variant="light"
+                        color={i.action === "block" ? "red" : "yellow"}
+                        miw="max-content"
+                        data-testid="incident-action"
+                      >
                         {i.action}
                       </Badge>
                     </Table.Td>

@@ -25,6 +25,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigate } from "react-router";
 import { api, formErrors, type Invitation, type Member, orgUrl } from "../api";
+import { roleLabel, roleOptions } from "../labels";
 import { meKey, PageLoader, QueryError, useCan, useCurrentOrg, useMe } from "../session";
 
 const when = (iso: string) => new Date(iso).toLocaleDateString();
@@ -126,7 +127,7 @@ export function TeamPage() {
                         aria-label={`Role of ${m.email}`}
                         size="xs"
                         w={120}
-                        data={["admin", "member"]}
+                        data={roleOptions()}
                         value={m.role}
                         allowDeselect={false}
                         onChange={(role) => role && role !== m.role && changeRole.mutate({ userId: m.userId, role })}
@@ -135,8 +136,10 @@ export function TeamPage() {
                       <Badge
                         variant="light"
                         color={m.role === "owner" ? "indigo" : m.role === "admin" ? "teal" : "gray"}
+                        tt="none"
+                        data-testid="member-role"
                       >
-                        {m.role}
+                        {roleLabel(m.role)}
                       </Badge>
                     )}
                   </Table.Td>
@@ -199,7 +202,7 @@ export function TeamPage() {
                   {invitations.data.invitations.map((i) => (
                     <Table.Tr key={i.id} data-testid={`invitation-${i.email}`}>
                       <Table.Td>{i.email}</Table.Td>
-                      <Table.Td>{i.role}</Table.Td>
+                      <Table.Td>{roleLabel(i.role)}</Table.Td>
                       <Table.Td>{i.invitedBy?.name ?? "—"}</Table.Td>
                       <Table.Td>{i.expired ? <Badge color="yellow">expired</Badge> : when(i.expiresAt)}</Table.Td>
                       <Table.Td>
@@ -284,7 +287,7 @@ function InviteDialog({
           <TextInput label="Email" type="email" required data-autofocus {...form.getInputProps("email")} />
           <Select
             label="Role"
-            data={role === "owner" || role === "admin" ? ["member", "admin"] : ["member"]}
+            data={roleOptions(role === "owner" || role === "admin" ? ["member", "admin"] : ["member"])}
             allowDeselect={false}
             {...form.getInputProps("role")}
           />
