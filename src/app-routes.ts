@@ -14,6 +14,7 @@ import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
 import { registerLogRoutes } from "./modules/logs/logs.routes.js";
 import { registerMeRoutes } from "./modules/me/me.routes.js";
 import { registerMemberRoutes } from "./modules/members/members.routes.js";
+import { registerOnboardingRoutes } from "./modules/onboarding/onboarding.routes.js";
 import { registerOrganizationRoutes } from "./modules/organizations/organizations.routes.js";
 import { registerPaymentRoutes } from "./modules/payments/payments.routes.js";
 import { registerPlaygroundRoutes } from "./modules/playground/playground.routes.js";
@@ -29,6 +30,7 @@ type Deps<F extends (app: FastifyInstance, deps: never) => unknown> = Parameters
 export type ApiServices = Deps<typeof registerAdminRoutes> &
   Deps<typeof registerMeRoutes> &
   Deps<typeof registerOrganizationRoutes> &
+  Deps<typeof registerOnboardingRoutes> &
   Deps<typeof registerMemberRoutes> &
   Deps<typeof registerInvitationRoutes> &
   Deps<typeof registerAuditRoutes> &
@@ -50,6 +52,7 @@ export function registerApiRoutes(server: FastifyInstance, s: ApiServices): void
   registerAdminRoutes(server, s);
   registerMeRoutes(server, s);
   registerOrganizationRoutes(server, s);
+  registerOnboardingRoutes(server, s);
   registerMemberRoutes(server, s);
   registerInvitationRoutes(server, s);
   registerAuditRoutes(server, s);

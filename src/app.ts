@@ -38,6 +38,7 @@ import { createResponseStore } from "./modules/responses/responses.store.js";
 import { registerAuthRoutes } from "./platform/auth/auth.routes.js";
 import { registerApiRoutes } from "./app-routes.js";
 import { createPlaygroundService } from "./modules/playground/playground.service.js";
+import { createOnboardingService } from "./modules/onboarding/onboarding.service.js";
 import { startLogDestinations } from "./modules/log-destinations/log-destinations.wiring.js";
 import { installAuthGuard } from "./platform/auth/guard.js";
 import { SAML_ACS_PREFIX } from "./platform/auth/sso.js";
@@ -296,6 +297,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     projects,
     keys,
     playground: createPlaygroundService({ db, box, keys, projects }),
+    onboarding: createOnboardingService({ db, projects, creditsEnabled: config.billing.credits }),
     // Set below, before the server listens.
     gatewayFront: () => gatewayFront!,
     logs,

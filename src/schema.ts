@@ -39,3 +39,4 @@ export {
 export { orgScimTokens } from "./modules/scim/scim-token.schema.js";
 export { logDestinations } from "./modules/log-destinations/log-destinations.schema.js";
 export { playgroundKeys } from "./modules/playground/playground.schema.js";
+export { onboardingDismissals } from "./modules/onboarding/onboarding.schema.js";

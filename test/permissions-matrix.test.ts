@@ -70,6 +70,8 @@ const EXPECTED: Record<string, Expect> = {
   "PATCH /api/v1/orgs/:org/members/:userId": OWNER,
   "DELETE /api/v1/orgs/:org/members/:userId": OWNER,
   "POST /api/v1/orgs/:org/leave": ALL,
+  "GET /api/v1/orgs/:org/onboarding": ALL,
+  "POST /api/v1/orgs/:org/onboarding/dismiss": ALL,
   "GET /api/v1/orgs/:org/invitations": MANAGERS,
   "POST /api/v1/orgs/:org/invitations": MANAGERS,
   "DELETE /api/v1/orgs/:org/invitations/:id": MANAGERS,

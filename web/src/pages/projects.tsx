@@ -20,6 +20,7 @@ import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { api, formErrors, orgUrl, type Project } from "../api";
 import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
+import { OnboardingCard } from "./onboarding";
 
 export function ProjectsPage() {
   const org = useCurrentOrg()!;
@@ -36,6 +37,7 @@ export function ProjectsPage() {
         <Title order={2}>Projects</Title>
         {canCreate && <Button onClick={modal.open}>New project</Button>}
       </Group>
+      <OnboardingCard onCreateProject={modal.open} />
       {projects.isPending ? (
         <PageLoader />
       ) : projects.error ? (
