@@ -20,6 +20,7 @@ import {
   Textarea,
   TextInput,
   UnstyledButton,
+  VisuallyHidden,
 } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDisclosure } from "@mantine/hooks";
@@ -121,9 +122,11 @@ function OrgSwitcher({ me, current }: { me: Me; current: Org | undefined }) {
   return (
     <Menu position="bottom-start" width={280} shadow="md">
       <Menu.Target>
-        <UnstyledButton aria-label="Switch organization" data-testid="org-switcher" style={{ maxWidth: 340 }}>
+        <UnstyledButton data-testid="org-switcher" style={{ maxWidth: 340 }}>
           <Group gap={6} wrap="nowrap">
-            <Avatar size="sm" color="indigo" radius="sm">
+            {/* The name as shown, after what the button does (the accessible name contains the visible text). */}
+            <VisuallyHidden>Switch organization:</VisuallyHidden>
+            <Avatar size="sm" color="indigo" radius="sm" aria-hidden>
               {(current?.name ?? "?").slice(0, 1).toUpperCase()}
             </Avatar>
             <Text fw={600} truncate>
@@ -187,9 +190,10 @@ function ProfileMenu({ me }: { me: Me }) {
     <>
       <Menu position="bottom-end" width={240} shadow="md">
         <Menu.Target>
-          <UnstyledButton aria-label="Profile menu" data-testid="profile-menu">
+          <UnstyledButton data-testid="profile-menu">
             <Group gap={8} wrap="nowrap">
-              <Avatar size="sm" radius="xl" color="gray">
+              <VisuallyHidden>Profile menu:</VisuallyHidden>
+              <Avatar size="sm" radius="xl" color="gray" aria-hidden>
                 {me.user.name.slice(0, 1).toUpperCase()}
               </Avatar>
               <Text size="sm" visibleFrom="sm" truncate maw={160}>

@@ -6,7 +6,14 @@
  * remembered in localStorage under COLOR_SCHEME_KEY (web/public/color-scheme.js
  * reads the same key before the first paint, so a dark page never flashes white).
  */
-import { createTheme, localStorageColorSchemeManager, rem } from "@mantine/core";
+import {
+  type CSSVariablesResolver,
+  createTheme,
+  darken,
+  localStorageColorSchemeManager,
+  luminance,
+  rem,
+} from "@mantine/core";
 
 export const COLOR_SCHEME_KEY = "tollgate-color-scheme";
 export const colorSchemeManager = localStorageColorSchemeManager({ key: COLOR_SCHEME_KEY });
@@ -18,8 +25,9 @@ const MONO =
 
 export const theme = createTheme({
   primaryColor: "indigo",
-  // Shade 6 on white, a lighter one on the dark background (the default 8 is too dim there).
-  primaryShade: { light: 6, dark: 5 },
+  // Shade 7 in both schemes: white text on it and it on white both reach 4.5:1 (WCAG AA); links on the dark
+  // background use a lighter shade (cssVariables below).
+  primaryShade: { light: 7, dark: 7 },
   defaultRadius: "md",
   fontFamily: SANS,
   fontFamilyMonospace: MONO,
@@ -43,3 +51,43 @@ export const theme = createTheme({
     Badge: { defaultProps: { radius: "sm" } },
   },
 });
+
+/** WCAG contrast ratio of two colours. */
+const contrast = (a: string, b: string) => {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p) as [number, number];
+  return (x + 0.05) / (y + 0.05);
+};
+
+/**
+ * A colour's text on white and on its own light tints (up to shade 1: an active link's background) at WCAG
+ * AA (4.5:1): its shade 8, darkened until it reads (Mantine's light variants and coloured text use shade 6,
+ * 2.2–4.3:1 for green, yellow, orange…).
+ */
+function readableOnLight(shade8: string, tint: string): string {
+  let c = shade8;
+  for (let k = 0.05; contrast(c, tint) < 4.6 && k <= 0.6; k += 0.05) c = darken(shade8, k);
+  return c;
+}
+
+/**
+ * Colours that must read at WCAG AA contrast (4.5:1 for text): Mantine's dimmed text (gray 6 on white is
+ * 3.3:1, dark 2 on the dark body 4.0:1), links on the dark background (primary 4: 5.2:1), and in the
+ * light scheme every colour's light-variant and text colour (badges, coloured amounts).
+ */
+export const cssVariables: CSSVariablesResolver = (t) => {
+  const light: Record<string, string> = { "--mantine-color-dimmed": "var(--mantine-color-gray-7)" };
+  for (const [name, shades] of Object.entries(t.colors)) {
+    if (name === "dark" || name === "gray") continue;
+    const readable = readableOnLight(shades[8]!, shades[1]!);
+    light[`--mantine-color-${name}-light-color`] = readable;
+    light[`--mantine-color-${name}-text`] = readable;
+  }
+  return {
+    variables: {},
+    light,
+    dark: {
+      "--mantine-color-dimmed": "var(--mantine-color-dark-1)",
+      "--mantine-color-anchor": "var(--mantine-color-indigo-4)",
+    },
+  };
+};

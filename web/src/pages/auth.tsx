@@ -5,6 +5,7 @@
  * with the sign-up, so the invited address starts out verified. An account
  * whose address is not verified yet gets the "verify your email" notice.
  */
+import { Logo } from "../brand";
 import { Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -22,12 +23,10 @@ export function safeNext(next: string | null): string {
 
 export function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
   return (
-    <Center mih="100vh" p="md" bg="gray.0">
+    <Center mih="100vh" p="md" bg="var(--mantine-color-default-hover)">
       <Paper withBorder shadow="sm" p="xl" w="100%" maw={420}>
         <Stack>
-          <Text fw={800} c="indigo" size="lg">
-            Tollgate
-          </Text>
+          <Logo />
           <Title order={2}>{title}</Title>
           {children}
         </Stack>

@@ -3,6 +3,7 @@
  * invitee signs in (or up) with the invited email and accepts or declines.
  * Signing up from here carries the token: the link proves the address.
  */
+import { Logo } from "../brand";
 import { Alert, Badge, Button, Center, Group, Paper, Stack, Text, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -118,12 +119,10 @@ export function InvitePage() {
     );
   }
   return (
-    <Center mih="100vh" p="md" bg="gray.0">
+    <Center mih="100vh" p="md" bg="var(--mantine-color-default-hover)">
       <Paper withBorder shadow="sm" p="xl" w="100%" maw={520}>
         <Stack>
-          <Text fw={800} c="indigo" size="lg">
-            Tollgate
-          </Text>
+          <Logo />
           <Title order={2}>Invitation</Title>
           {body}
         </Stack>

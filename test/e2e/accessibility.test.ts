@@ -1,0 +1,117 @@
+/**
+ * Every page of the dashboard through axe-core (the accessibility engine, run in the browser): no
+ * serious or critical violation of WCAG 2 A/AA rules, signed out and signed in as an owner with data on
+ * every page, in light and in dark mode.
+ */
+import { AxeBuilder } from "@axe-core/playwright";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PASSWORD, uniqueEmail } from "../helpers/app.js";
+import { grantCredits, personalSlug } from "../helpers/fixtures.js";
+import { type E2E, HAS_CHROMIUM, SKIP_REASON, startE2E } from "./browser.js";
+
+if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
+
+/** The serious and critical violations on the page as it is now, one line each. */
+async function violations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.target.join(" ")} [${n.any[0]?.message ?? ""}]`).join(", ")}`,
+    );
+}
+
+describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeout: 300_000 }, () => {
+  let e: E2E;
+  let slug = "";
+  let requestId = "";
+  const email = uniqueEmail("a11y");
+
+  beforeAll(async () => {
+    e = await startE2E({
+      env: { TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "2" } }) },
+    });
+    const owner = await e.t.signUp({ email, password: PASSWORD, name: "Alex Access" });
+    slug = await personalSlug(owner);
+    await grantCredits(e.t, slug, "5");
+    const origin = { origin: e.origin };
+    expect((await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Web", slug: "web" }, origin)).status).toBe(201);
+    const key = (await owner.post(`/api/v1/orgs/${slug}/projects/web/keys`, { name: "k", environment: "live" }, origin))
+      .body.key as string;
+    const res = await fetch(`${e.origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "hello" }] }),
+    });
+    expect(res.status).toBe(200);
+    requestId = res.headers.get("x-request-id")!;
+    await e.t.app.flushLogs();
+  }, 120_000);
+
+  afterAll(async () => {
+    await e?.close();
+  }, 120_000);
+
+  async function signedIn(colorScheme: "light" | "dark"): Promise<{ ctx: BrowserContext; page: Page }> {
+    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
+    ctx.setDefaultTimeout(20_000);
+    const page = await ctx.newPage();
+    await page.goto(`${e.origin}/sign-in`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+    return { ctx, page };
+  }
+
+  const orgPages = () => [
+    `/${slug}`,
+    `/${slug}/projects/web`,
+    `/${slug}/projects/web/keys`,
+    `/${slug}/projects/web/logs`,
+    `/${slug}/projects/web/logs/${requestId}`,
+    `/${slug}/projects/web/playground`,
+    `/${slug}/projects/web/settings`,
+    `/${slug}/providers`,
+    `/${slug}/routing`,
+    `/${slug}/security`,
+    `/${slug}/audit`,
+    `/${slug}/settings/general`,
+    `/${slug}/settings/team`,
+    `/${slug}/settings/billing`,
+    `/${slug}/settings/log-destinations`,
+    `/${slug}/settings/api-tokens`,
+    `/${slug}/settings/sso`,
+    `/${slug}/settings/danger`,
+  ];
+
+  it("signed-out pages", async () => {
+    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    const found: string[] = [];
+    for (const path of ["/sign-in", "/sign-up", "/forgot-password"]) {
+      await page.goto(`${e.origin}${path}`);
+      await page.getByRole("button").first().waitFor();
+      for (const v of await violations(page)) found.push(`${path}: ${v}`);
+    }
+    await ctx.close();
+    expect(found).toEqual([]);
+  });
+
+  for (const scheme of ["light", "dark"] as const)
+    it(`every organization page, ${scheme} mode`, async () => {
+      const { ctx, page } = await signedIn(scheme);
+      const found: string[] = [];
+      for (const path of orgPages()) {
+        await page.goto(`${e.origin}${path}`);
+        // The page has loaded its data: a heading shows and no request is in flight.
+        await page.getByRole("heading").first().waitFor();
+        await page.waitForLoadState("networkidle");
+        for (const v of await violations(page)) found.push(`${path}: ${v}`);
+      }
+      await ctx.close();
+      expect(found).toEqual([]);
+    });
+});
