@@ -4,11 +4,11 @@
  * every page, in light and in dark mode.
  */
 import { AxeBuilder } from "@axe-core/playwright";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { grantCredits, personalSlug } from "../helpers/fixtures.js";
-import { type E2E, HAS_CHROMIUM, SKIP_REASON, startE2E } from "./browser.js";
+import { type E2E, HAS_CHROMIUM, SKIP_REASON, signIn, startE2E } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -54,18 +54,6 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
     await e?.close();
   }, 120_000);
 
-  async function signedIn(colorScheme: "light" | "dark"): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
-    ctx.setDefaultTimeout(20_000);
-    const page = await ctx.newPage();
-    await page.goto(`${e.origin}/sign-in`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
-    return { ctx, page };
-  }
-
   const orgPages = () => [
     `/${slug}`,
     `/${slug}/projects/web`,
@@ -102,7 +90,7 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
 
   for (const scheme of ["light", "dark"] as const)
     it(`every organization page, ${scheme} mode`, async () => {
-      const { ctx, page } = await signedIn(scheme);
+      const { ctx, page } = await signIn(e, email, { colorScheme: scheme });
       const found: string[] = [];
       for (const path of orgPages()) {
         await page.goto(`${e.origin}${path}`);

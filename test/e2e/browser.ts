@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { expect } from "vitest";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { PASSWORD, startTestApp, type TestApp } from "../helpers/app.js";
 import { startSmtp, type TestSmtp } from "../helpers/smtp.js";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -102,6 +102,26 @@ export async function startE2E(opts: { env?: Record<string, string> } = {}): Pro
       await smtp.close();
     },
   };
+}
+
+/** A new browser context signed in as `email` (the tests' password unless given), its page past the sign-in form. */
+export async function signIn(
+  e: E2E,
+  email: string,
+  opts: { width?: number; colorScheme?: "light" | "dark"; password?: string } = {},
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await e.browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: 900 },
+    ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
+  });
+  ctx.setDefaultTimeout(20_000);
+  const page = await ctx.newPage();
+  await page.goto(`${e.origin}/sign-in`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("textbox", { name: "Password" }).fill(opts.password ?? PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+  return { ctx, page };
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -8,11 +8,11 @@
  * project's budget per end user in the project settings. `mock/echo` is priced
  * through TOLLGATE_PRICE_OVERRIDES and the organization holds granted credits.
  */
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { grantCredits, personalSlug } from "../helpers/fixtures.js";
-import { count, type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, value, visible } from "./browser.js";
+import { count, type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, value, visible, signIn } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -25,7 +25,6 @@ const micro = (usd: string | null) => (usd ? BigInt(Math.round(Number(usd) * 1_0
 
 describe.skipIf(!HAS_CHROMIUM)("key limits and end-user budgets in the dashboard", { timeout: 120_000 }, () => {
   let e: E2E;
-  let ctx: BrowserContext;
   let page: Page;
   let owner: Client;
   let slug = "";
@@ -54,14 +53,7 @@ describe.skipIf(!HAS_CHROMIUM)("key limits and end-user budgets in the dashboard
       origin,
     );
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    ctx = await e.browser.newContext({ viewport: { width: 1400, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
-    await page.goto(`${e.origin}/sign-in`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+    ({ page } = await signIn(e, email, { width: 1400 }));
   }, 120_000);
 
   afterAll(async () => {

@@ -5,17 +5,26 @@
  * the playground key is listed with the project's keys.
  */
 import { sql } from "drizzle-orm";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { grantCredits, personalSlug, rows } from "../helpers/fixtures.js";
-import { count, type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, screenshot, startE2E, visible } from "./browser.js";
+import {
+  count,
+  type E2E,
+  HAS_CHROMIUM,
+  hasText,
+  SKIP_REASON,
+  screenshot,
+  startE2E,
+  visible,
+  signIn,
+} from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
 describe.skipIf(!HAS_CHROMIUM)("the playground", { timeout: 120_000 }, () => {
   let e: E2E;
-  let ctx: BrowserContext;
   let page: Page;
   let slug = "";
   let owner: Client;
@@ -37,14 +46,7 @@ describe.skipIf(!HAS_CHROMIUM)("the playground", { timeout: 120_000 }, () => {
       (await owner.post(`/api/v1/orgs/${slug}/projects`, { name: "Chat app", slug: "chat" }, { origin: e.origin }))
         .status,
     ).toBe(201);
-    ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
-    await page.goto(`${e.origin}/sign-in`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+    ({ page } = await signIn(e, email));
   }, 120_000);
 
   afterAll(async () => {

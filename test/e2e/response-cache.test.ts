@@ -5,17 +5,16 @@
  * request logs mark the second one, in the list and on its detail page, as a
  * cache hit (the miss carries no mark).
  */
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { count, type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, value, visible } from "./browser.js";
+import { count, type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, value, visible, signIn } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
 describe.skipIf(!HAS_CHROMIUM)("response cache in project settings and request logs", { timeout: 120_000 }, () => {
   let e: E2E;
-  let ctx: BrowserContext;
   let page: Page;
   let owner: Client;
   let slug = "";
@@ -39,14 +38,7 @@ describe.skipIf(!HAS_CHROMIUM)("response cache in project settings and request l
     );
     key = (await owner.post(`/api/v1/orgs/${slug}/projects/chat/keys`, { name: "k", environment: "live" }, origin)).body
       .key as string;
-    ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
-    await page.goto(`${e.origin}/sign-in`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+    ({ page } = await signIn(e, email));
   }, 120_000);
 
   afterAll(async () => {

@@ -4,17 +4,16 @@
  * request logs showing a request's end user and tags, filtered by tag, with its
  * metadata on the detail page.
  */
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { count, type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, visible } from "./browser.js";
+import { count, type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, visible, signIn } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
 describe.skipIf(!HAS_CHROMIUM)("usage by tag and end user, tags on request logs", { timeout: 120_000 }, () => {
   let e: E2E;
-  let ctx: BrowserContext;
   let page: Page;
   let slug = "";
   const email = uniqueEmail("tags");
@@ -51,14 +50,7 @@ describe.skipIf(!HAS_CHROMIUM)("usage by tag and end user, tags on request logs"
     await call("checkout", { user: "customer-7" });
     await call(null, {});
     await e.t.app.flushLogs();
-    ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
-    await page.goto(`${e.origin}/sign-in`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+    ({ page } = await signIn(e, email));
   }, 120_000);
 
   afterAll(async () => {

@@ -11,7 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../helpers/app.js";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { inviteToken } from "../helpers/smtp.js";
-import { count, type E2E, exactText, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, value, visible } from "./browser.js";
+import {
+  count,
+  type E2E,
+  exactText,
+  HAS_CHROMIUM,
+  hasText,
+  SKIP_REASON,
+  screenshot,
+  startE2E,
+  value,
+  visible,
+} from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -138,6 +149,9 @@ describe.skipIf(!HAS_CHROMIUM)("the dashboard's look", { timeout: 120_000 }, () 
     await dark.goto(`${e.origin}/${twinA}`);
     await visible(dark.getByTestId("org-switcher"));
     await expect.poll(() => scheme(dark)).toBe("dark");
+    await dark.goto(`${e.origin}/${twinA}/projects/storefront`);
+    await visible(dark.getByTestId("latency-chart"));
+    await screenshot(dark, "dark-mode");
 
     const light = await signedIn("light");
     await light.goto(`${e.origin}/${twinA}`);
