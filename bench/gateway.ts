@@ -54,7 +54,8 @@ import {
   KNOWN_TARGETS,
   WARMUP,
 } from "./lib/config.js";
-import { load, type Measurement, NS32, runs, SCENARIOS } from "./lib/load.js";
+import { load, NS32, runs, SCENARIOS } from "./lib/load.js";
+import type { Measurement } from "./lib/measurement.js";
 import { cleanup, hasTaskset, helperCpuMs, killAll, rssKb, start, stop, waitFor, freePort } from "./lib/processes.js";
 import { record } from "./lib/record.js";
 import { load1, machine, printResults, progressLine, reportLines } from "./lib/report.js";

@@ -5,7 +5,7 @@
  */
 import http from "node:http";
 import { performance } from "node:perf_hooks";
-import type { Measurement, Scenario } from "./load.js";
+import type { Measurement, Scenario } from "./measurement.js";
 import { cpuMs, sleep } from "./processes.js";
 import { percentile } from "./stats.js";
 import { bodyFor, type Target, urlFor } from "./targets.js";

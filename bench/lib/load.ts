@@ -5,21 +5,10 @@
 import autocannon from "autocannon";
 import { SCENARIO_IDS, type TargetName } from "./config.js";
 import { sequentialStream } from "./first-byte.js";
+import type { Measurement, Scenario } from "./measurement.js";
 import { cpuMs } from "./processes.js";
 import { percentile } from "./stats.js";
-import { type Api, bodyFor, isStrict, isTollgate, type Target, urlFor } from "./targets.js";
-
-export interface Scenario {
-  id: string;
-  label: string;
-  stream: boolean;
-  connections: number;
-  api?: Api;
-  /** Tollgate only, with the response cache on: `hit` repeats one request; `miss` makes every request new. */
-  cache?: "hit" | "miss";
-  /** Back-to-back requests from one connection, timing each response's first body byte (not autocannon). */
-  firstByte?: boolean;
-}
+import { bodyFor, isStrict, isTollgate, type Target, urlFor } from "./targets.js";
 
 const ALL_SCENARIOS: Scenario[] = [
   { id: "ns1", label: "non-streaming, c=1", stream: false, connections: 1 },
@@ -44,20 +33,6 @@ export const hasScenario = (id: string) => SCENARIOS.some((s) => s.id === id);
 export function runs(t: TargetName, s: Scenario): boolean {
   if (isStrict(t)) return s.id === "ns32" || s.id === "s32";
   return !s.cache || isTollgate(t);
-}
-
-export interface Measurement {
-  rps: number;
-  p50: number;
-  p99: number;
-  bad: number;
-  /** CPU time of the target process per 2xx response, in µs. */
-  cpuUs: number;
-  /** `s1`: time from sending a request to the first byte of its body, ms. */
-  firstByteP50?: number;
-  firstByteP99?: number;
-  /** RSS of the target process at the end of the run, MiB (set by the driver). */
-  rssMiB?: number;
 }
 
 /** One autocannon run; latencies from every 2xx response (float ms). */

@@ -4,7 +4,8 @@
  */
 import os from "node:os";
 import type { TargetName } from "./config.js";
-import { hasScenario, type Measurement, runs, SCENARIOS } from "./load.js";
+import { hasScenario, runs, SCENARIOS } from "./load.js";
+import type { Measurement } from "./measurement.js";
 import { fmt, fmtInt, median } from "./stats.js";
 import { isTollgate } from "./targets.js";
 import { type Cell, verdictLines } from "./verdicts.js";
