@@ -108,10 +108,10 @@ export async function startE2E(opts: { env?: Record<string, string> } = {}): Pro
 export async function signIn(
   e: E2E,
   email: string,
-  opts: { width?: number; colorScheme?: "light" | "dark"; password?: string } = {},
+  opts: { width?: number; height?: number; colorScheme?: "light" | "dark"; password?: string } = {},
 ): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await e.browser.newContext({
-    viewport: { width: opts.width ?? 1280, height: 900 },
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
     ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
   });
   ctx.setDefaultTimeout(20_000);

@@ -102,6 +102,6 @@ describe.skipIf(!HAS_CHROMIUM)("response cache in project settings and request l
     await count(rows, 2);
     await rows.nth(1).click();
     await hasText(page.getByTestId("log-detail"), first.headers.get("x-request-id")!);
-    await count(page.getByTestId("log-cache-hit"), 0);
+    await count(page.getByTestId("log-detail").getByTestId("log-cache-hit"), 0);
   });
 });

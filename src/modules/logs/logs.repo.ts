@@ -24,7 +24,17 @@ export function filters(
   if (q.from) where.push(gte(requestLogs.createdAt, new Date(q.from)));
   if (q.to) where.push(lte(requestLogs.createdAt, new Date(q.to)));
   if (q.outcome) where.push(eq(requestLogs.outcome, q.outcome));
-  if (q.status) where.push(eq(requestLogs.status, q.status));
+  if (typeof q.status === "number") where.push(eq(requestLogs.status, q.status));
+  else if (q.status) {
+    const base = Number(q.status[0]) * 100;
+    where.push(gte(requestLogs.status, base), lt(requestLogs.status, base + 100));
+  }
+  // An unpriced request (an error, a free model) costs 0.
+  const cost = sql`coalesce(${requestLogs.costMicroUsd}, 0)`;
+  if (q.minCostUsd !== undefined) where.push(sql`${cost} >= ${q.minCostUsd.toString()}::bigint`);
+  if (q.maxCostUsd !== undefined) where.push(sql`${cost} <= ${q.maxCostUsd.toString()}::bigint`);
+  if (q.minLatencyMs !== undefined) where.push(gte(requestLogs.latencyMs, q.minLatencyMs));
+  if (q.maxLatencyMs !== undefined) where.push(lte(requestLogs.latencyMs, q.maxLatencyMs));
   if (q.model) where.push(or(eq(requestLogs.modelServed, q.model), eq(requestLogs.modelRequested, q.model))!);
   if (q.provider) where.push(eq(requestLogs.provider, q.provider));
   if (q.keyId) where.push(eq(requestLogs.keyId, q.keyId));

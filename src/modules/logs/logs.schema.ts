@@ -8,6 +8,7 @@
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { moneyFields } from "../../platform/money-fields.js";
+import { usdField } from "../../platform/money-input.js";
 import type { Usage } from "../../gateway/types.js";
 
 /** The optional parts of a request's usage, as stored in `request_logs.usage_details`. */
@@ -119,16 +120,35 @@ export const jobLeases = pgTable("job_leases", {
   lastResult: jsonb("last_result"),
 });
 
+/** A class of HTTP statuses in the `status` filter: `4xx` is 400–499. */
+type StatusClass = `${1 | 2 | 3 | 4 | 5}xx`;
+const latencyBound = z.coerce
+  .number({ error: "Must be a whole number of milliseconds." })
+  .int("Must be a whole number of milliseconds.")
+  .min(0, "Must not be negative.")
+  .max(86_400_000, "At most 86400000 ms (a day).");
+
 export const logsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: z.iso.datetime({ offset: true }).optional().describe("Requests at or after this time (ISO 8601)."),
+  to: z.iso.datetime({ offset: true }).optional().describe("Requests at or before this time (ISO 8601)."),
   outcome: z.enum(["ok", "error", "client_aborted"]).optional(),
-  status: z.coerce.number().int().min(100).max(599).optional(),
+  status: z
+    .string()
+    .regex(/^[1-5](\d\d|xx)$/, "An HTTP status (429) or a class of them (4xx).")
+    .transform((s): number | StatusClass => (s.endsWith("xx") ? (s as StatusClass) : Number(s)))
+    .optional()
+    .describe("An HTTP status (`429`) or a class of them (`2xx`, `4xx`, `5xx`)."),
+  minCostUsd: usdField({ max: "1000000" })
+    .optional()
+    .describe('Requests that cost at least this many USD (decimal string, e.g. "0.01"); an unpriced request costs 0.'),
+  maxCostUsd: usdField({ max: "1000000" }).optional().describe("Requests that cost at most this many USD."),
+  minLatencyMs: latencyBound.optional().describe("Requests that took at least this many milliseconds."),
+  maxLatencyMs: latencyBound.optional().describe("Requests that took at most this many milliseconds."),
   model: z.string().max(200).optional(),
   provider: z.string().max(100).optional(),
-  keyId: z.string().max(100).optional(),
+  keyId: z.string().max(100).optional().describe("Requests made with this API key (its id)."),
   q: z.string().max(200).optional().describe("Text to find in the request/response bodies, model or error code."),
   tag: z.string().min(1).max(64).optional().describe("Requests carrying this tag (`x-tollgate-tags`)."),
   user: z.string().min(1).max(256).optional().describe("Requests of this end user (`user`, or `metadata.user_id`)."),

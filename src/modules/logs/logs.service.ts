@@ -77,6 +77,16 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
+/** A filter's bounds the wrong way round: 400 INVALID_RANGE naming them (zod checks each value alone). */
+function checkRanges(q: Omit<LogsQuery, "limit" | "cursor">): void {
+  if (q.from && q.to && Date.parse(q.from) > Date.parse(q.to))
+    throw appError("INVALID_RANGE", "from must not be after to.");
+  if (q.minCostUsd !== undefined && q.maxCostUsd !== undefined && q.minCostUsd > q.maxCostUsd)
+    throw appError("INVALID_RANGE", "minCostUsd must not be more than maxCostUsd.");
+  if (q.minLatencyMs !== undefined && q.maxLatencyMs !== undefined && q.minLatencyMs > q.maxLatencyMs)
+    throw appError("INVALID_RANGE", "minLatencyMs must not be more than maxLatencyMs.");
+}
+
 export function createLogService(deps: { db: Db }) {
   const { db } = deps;
 
@@ -87,6 +97,7 @@ export function createLogService(deps: { db: Db }) {
 
   return {
     async list(ctx: OrgContext, projectSlug: string, q: LogsQuery) {
+      checkRanges(q);
       const p = await project(ctx, projectSlug);
       const where = repo.filters(ctx.orgId, p.id, q);
       if (!where) throw appError("INVALID_CURSOR");
@@ -116,6 +127,7 @@ export function createLogService(deps: { db: Db }) {
       projectSlug: string,
       q: Omit<LogsQuery, "limit" | "cursor"> & { format: "csv" | "jsonl" },
     ) {
+      checkRanges(q);
       const p = await project(ctx, projectSlug);
       async function* lines(): AsyncGenerator<string> {
         if (q.format === "csv") yield `${CSV_COLUMNS.join(",")}\n`;
