@@ -153,7 +153,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
     await visible(ssoPerson.getByTestId("org-switcher"));
     await ssoPerson.getByTestId("org-switcher").click();
     const entry = ssoPerson.getByRole("menuitem", { name: new RegExp(`^${ORG}`) });
-    await hasText(entry, "member");
+    await hasText(entry, "Member");
     await entry.click();
     await hasText(ssoPerson.getByTestId("org-switcher"), ORG);
     expect(new URL(ssoPerson.url()).pathname).toBe(`/${slug}`);

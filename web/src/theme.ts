@@ -49,6 +49,9 @@ export const theme = createTheme({
     Paper: { defaultProps: { radius: "md" } },
     Card: { defaultProps: { radius: "md" } },
     Badge: { defaultProps: { radius: "sm" } },
+    // The close (×) button of every dialog and drawer has a name.
+    Modal: { defaultProps: { closeButtonProps: { "aria-label": "Close" } } },
+    Drawer: { defaultProps: { closeButtonProps: { "aria-label": "Close" } } },
   },
 });
 
@@ -71,11 +74,17 @@ function readableOnLight(shade8: string, tint: string): string {
 
 /**
  * Colours that must read at WCAG AA contrast (4.5:1 for text): Mantine's dimmed text (gray 6 on white is
- * 3.3:1, dark 2 on the dark body 4.0:1), links on the dark background (primary 4: 5.2:1), and in the
- * light scheme every colour's light-variant and text colour (badges, coloured amounts).
+ * 3.3:1, dark 2 on the dark body 4.0:1), links (on a selected row's tint in the light scheme; primary 4 on
+ * the dark background: 5.2:1), and in the light scheme every colour's light-variant and text colour (badges,
+ * coloured amounts).
  */
 export const cssVariables: CSSVariablesResolver = (t) => {
-  const light: Record<string, string> = { "--mantine-color-dimmed": "var(--mantine-color-gray-7)" };
+  const primary = t.colors[t.primaryColor]!;
+  const light: Record<string, string> = {
+    "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
+    // Links stay readable on a selected row's tint too.
+    "--mantine-color-anchor": readableOnLight(primary[8]!, primary[1]!),
+  };
   for (const [name, shades] of Object.entries(t.colors)) {
     if (name === "dark" || name === "gray") continue;
     const readable = readableOnLight(shades[8]!, shades[1]!);
