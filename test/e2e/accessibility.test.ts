@@ -1,13 +1,15 @@
 /**
  * Every page of the dashboard through axe-core (the accessibility engine, run in the browser): no
- * serious or critical violation of WCAG 2 A/AA rules, signed out and signed in as an owner with data on
- * every page, in light and in dark mode.
+ * serious or critical violation of WCAG 2 A/AA rules — signed out (sign-in, single sign-on, sign-up,
+ * password reset, email verification, an invitation), signed in as an owner with data on every
+ * organization page, in light and in dark mode, and the operator's admin area.
  */
 import { AxeBuilder } from "@axe-core/playwright";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { grantCredits, personalSlug } from "../helpers/fixtures.js";
+import { inviteToken } from "../helpers/smtp.js";
 import { type E2E, HAS_CHROMIUM, SKIP_REASON, signIn, startE2E } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
@@ -27,12 +29,18 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
   let e: E2E;
   let slug = "";
   let requestId = "";
+  let invitation = "";
   const email = uniqueEmail("a11y");
+  const operator = uniqueEmail("a11y-operator");
 
   beforeAll(async () => {
     e = await startE2E({
-      env: { TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "2" } }) },
+      env: {
+        TOLLGATE_PRICE_OVERRIDES: JSON.stringify({ "mock/echo": { input: "1", output: "2" } }),
+        TOLLGATE_ADMIN_EMAILS: operator,
+      },
     });
+    await e.t.signUp({ email: operator, password: PASSWORD, name: "Opal Operator" });
     const owner = await e.t.signUp({ email, password: PASSWORD, name: "Alex Access" });
     slug = await personalSlug(owner);
     await grantCredits(e.t, slug, "5");
@@ -48,6 +56,11 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
     expect(res.status).toBe(200);
     requestId = res.headers.get("x-request-id")!;
     await e.t.app.flushLogs();
+    const invited = uniqueEmail("a11y-invited");
+    expect(
+      (await owner.post(`/api/v1/orgs/${slug}/invitations`, { email: invited, role: "member" }, origin)).status,
+    ).toBe(201);
+    invitation = inviteToken(await e.smtp.waitFor(invited, 10_000));
   }, 120_000);
 
   afterAll(async () => {
@@ -79,9 +92,18 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
     const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await ctx.newPage();
     const found: string[] = [];
-    for (const path of ["/sign-in", "/sign-up", "/forgot-password"]) {
+    for (const path of [
+      "/sign-in",
+      "/sign-in/sso",
+      "/sign-up",
+      "/forgot-password",
+      "/reset-password?token=unknown",
+      "/verify-email?token=unknown",
+      `/invite/${invitation}`,
+    ]) {
       await page.goto(`${e.origin}${path}`);
-      await page.getByRole("button").first().waitFor();
+      await page.getByRole("heading").first().waitFor();
+      await page.waitForLoadState("networkidle");
       for (const v of await violations(page)) found.push(`${path}: ${v}`);
     }
     await ctx.close();
@@ -102,4 +124,14 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
       await ctx.close();
       expect(found).toEqual([]);
     });
+
+  it("the operator's admin area", async () => {
+    const { ctx, page } = await signIn(e, operator);
+    await page.goto(`${e.origin}/admin`);
+    await page.getByRole("heading").first().waitFor();
+    await page.waitForLoadState("networkidle");
+    const found = await violations(page);
+    await ctx.close();
+    expect(found).toEqual([]);
+  });
 });

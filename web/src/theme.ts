@@ -28,6 +28,10 @@ export const theme = createTheme({
   // Shade 7 in both schemes: white text on it and it on white both reach 4.5:1 (WCAG AA); links on the dark
   // background use a lighter shade (cssVariables below).
   primaryShade: { light: 7, dark: 7 },
+  // Text on filled colours (badges, buttons) is white or black, whichever reads better: at a luminance of
+  // 0.179 both give the same contrast, so every filled colour gets at least 4.58:1.
+  autoContrast: true,
+  luminanceThreshold: 0.179,
   defaultRadius: "md",
   fontFamily: SANS,
   fontFamilyMonospace: MONO,

@@ -79,7 +79,9 @@ export function ApiTokensPage() {
       ) : tokens.error ? (
         <QueryError error={tokens.error} retry={() => tokens.refetch()} />
       ) : tokens.data.tokens.length === 0 ? (
-        <Text data-testid="tokens-empty">No tokens yet.</Text>
+        <Text data-testid="tokens-empty">
+          No tokens yet. <b>Create token</b> gives a script or CI job its own access to this organization's API.
+        </Text>
       ) : (
         <TokenTable tokens={tokens.data.tokens} onRevoke={setRevoking} />
       )}

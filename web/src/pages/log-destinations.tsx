@@ -101,7 +101,12 @@ export function LogDestinationsPage() {
       ) : list.error ? (
         <QueryError error={list.error} retry={() => list.refetch()} />
       ) : list.data.destinations.length === 0 ? (
-        <Text data-testid="log-destinations-empty">No log destinations yet.</Text>
+        <Text data-testid="log-destinations-empty">
+          No log destinations yet.
+          {canManage
+            ? " Add destination sends every request's log record to your own endpoint, signed, as it happens."
+            : " An owner or admin can send request logs to your own endpoint."}
+        </Text>
       ) : (
         <DestinationTable
           destinations={list.data.destinations}

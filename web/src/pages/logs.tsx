@@ -75,7 +75,7 @@ export function LogsPage() {
           <Text>
             {pages.number > 1 || Object.keys(filters).length
               ? "No request matches these filters."
-              : "No requests yet. Call the gateway with a key of this project and the request appears here."}
+              : "No requests yet. Call the gateway with a key of this project (API Keys has ready snippets), or try a model in the Playground: the request appears here."}
           </Text>
         </Paper>
       ) : (
