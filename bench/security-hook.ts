@@ -16,6 +16,7 @@ import { createSecurityGateway } from "../src/modules/policies/policies.gateway.
 import { openDatabase } from "../src/platform/db/db.js";
 import { runMigrations } from "../src/platform/db/migrate.js";
 import { orgSecurityPolicies, organizations, projects } from "../src/schema.js";
+import { REDACT_ALL_PII } from "./lib/strict-policy.js";
 
 const i = process.argv.indexOf("--iterations");
 const ITER = i > 0 ? Number(process.argv[i + 1]) : 20_000;
@@ -51,15 +52,7 @@ async function main() {
       await db.insert(orgSecurityPolicies).values({
         orgId,
         policy: {
-          pii: {
-            email: "redact",
-            phone: "redact",
-            card: "redact",
-            ssn: "redact",
-            iban: "redact",
-            ip: "redact",
-            secret: "redact",
-          },
+          pii: REDACT_ALL_PII,
           promptInjection: { action: "block", threshold: 0.5 },
           rules: [],
           restoreRedactions: false,

@@ -9,6 +9,7 @@
 import { effectivePolicy, orgPolicySchema } from "../src/gateway/security/policy.js";
 import { createPolicyScanner } from "../src/gateway/security/scanner.js";
 import type { ChatRequest } from "../src/gateway/types.js";
+import { REDACT_ALL_PII } from "./lib/strict-policy.js";
 
 const i = process.argv.indexOf("--iterations");
 const ITER = i > 0 ? Number(process.argv[i + 1]) : 20_000;
@@ -47,18 +48,7 @@ const clean = req(USER_PROSE);
 const withPii = req(USER_PROSE.slice(0, USER_PROSE.length - HITS.length) + HITS);
 const size = (r: ChatRequest) => r.messages.reduce((n, m) => n + String(m.content).length, 0);
 
-const allOn = {
-  pii: {
-    email: "redact",
-    phone: "redact",
-    card: "redact",
-    ssn: "redact",
-    iban: "redact",
-    ip: "redact",
-    secret: "redact",
-  },
-  promptInjection: { action: "block" },
-} as const;
+const allOn = { pii: REDACT_ALL_PII, promptInjection: { action: "block" } } as const;
 const rules = [
   ...[
     "Project Falcon",

@@ -12,6 +12,7 @@ import path from "node:path";
 import { GATEWAY_CORE, METERING, PG_URL, POLICIES, PROFILE_DIR, ROOT } from "./config.js";
 import { freePort, start, stop, waitFor } from "./processes.js";
 import { checkWorks, isStrict, type Target } from "./targets.js";
+import { STRICT_POLICY } from "./strict-policy.js";
 
 type TollgateName = "tollgate" | "tollgate-pg" | "tollgate-strict" | "tollgate-pg-strict";
 
@@ -59,21 +60,6 @@ function tollgateEnv(port: number, dataDir: string, mockUrl: string, databaseUrl
 function notAvailable(what: string): never {
   throw new Error(`${what}: not available yet in this build.`);
 }
-
-/** A strict policy: every PII kind redacted, prompt injection blocked, one keyword rule. */
-const STRICT_POLICY = {
-  pii: {
-    email: "redact",
-    phone: "redact",
-    card: "redact",
-    ssn: "redact",
-    iban: "redact",
-    ip: "redact",
-    secret: "redact",
-  },
-  promptInjection: { action: "block" },
-  rules: [{ name: "no codenames", type: "keyword", pattern: "project-bluebird", action: "block" }],
-};
 
 export async function startTollgate(mockUrl: string, name: TollgateName = "tollgate"): Promise<Target> {
   const strict = isStrict(name);
