@@ -15,6 +15,7 @@ describe(`playground (${storageKind})`, () => {
   let base: string;
   let owner: Client;
   let member: Client;
+  let admin: Client;
   let slug: string;
   let orgId: string;
   const path = (p = "main-app") => `/api/v1/orgs/${slug}/projects/${p}/playground`;
@@ -45,7 +46,7 @@ describe(`playground (${storageKind})`, () => {
     await t.app.server.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
     let org: { id: string };
-    ({ owner, member, slug, org } = await team(t, "Playground Co"));
+    ({ owner, member, admin, slug, org } = await team(t, "Playground Co"));
     orgId = org.id;
     await grantCredits(t, slug, "10");
     for (const name of ["main-app", "other-app"])
@@ -131,6 +132,20 @@ describe(`playground (${storageKind})`, () => {
     const elsewhere = await call(member, ask("no"), {}, "other-app");
     expect(elsewhere.status).toBe(404);
     expect(((await elsewhere.json()) as { error: { code: string } }).error.code).toBe("PROJECT_NOT_FOUND");
+  });
+
+  it("two first calls at once leave the person one working key", async () => {
+    const both = await Promise.all([call(admin, ask("one")), call(admin, ask("two"))]);
+    for (const r of both) {
+      expect(r.status).toBe(200);
+      await r.text();
+    }
+    const keys = await playgroundKeys(admin.user!.id);
+    expect(keys.filter((k) => k.revoked_at === null)).toHaveLength(1);
+    const res = await call(admin, ask("three"));
+    expect(res.status).toBe(200);
+    await res.text();
+    expect((await playgroundKeys(admin.user!.id)).filter((k) => k.revoked_at === null)).toHaveLength(1);
   });
 
   it("refuses the signed-out, cross-site calls and organization API tokens", async () => {

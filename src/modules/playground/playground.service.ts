@@ -6,15 +6,14 @@
  * project may use its playground; the gateway then treats the call as any call with that key: limits,
  * policy, routing, billing and the request log.
  */
-import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/db.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
+import { appError } from "../../platform/errors.js";
 import { assertCan } from "../../platform/permissions.js";
 import type { SecretBox } from "../../platform/secretbox.js";
-import { apiKeys } from "../keys/keys.schema.js";
 import type { KeyService } from "../keys/keys.service.js";
 import type { ProjectService } from "../projects/projects.service.js";
-import { playgroundKeys } from "./playground.schema.js";
+import * as repo from "./playground.repo.js";
 
 /** What the sealed secret is bound to: moved to another row, it does not open. */
 const sealContext = (orgId: string, keyId: string) => `playground-key:${orgId}:${keyId}`;
@@ -27,50 +26,30 @@ export function createPlaygroundService(deps: {
 }) {
   const { db, box } = deps;
 
-  /** The person's live playground key in the project, if it still works. */
-  async function existing(orgId: string, projectId: string, userId: string): Promise<string | null> {
-    const [row] = await db
-      .select({ keyId: playgroundKeys.keyId, sealed: playgroundKeys.sealedKey, revokedAt: apiKeys.revokedAt })
-      .from(playgroundKeys)
-      .innerJoin(apiKeys, eq(apiKeys.id, playgroundKeys.keyId))
-      .where(and(eq(playgroundKeys.projectId, projectId), eq(playgroundKeys.userId, userId)));
-    if (!row || row.revokedAt) return null;
-    return box.open(row.sealed, sealContext(orgId, row.keyId));
-  }
-
   return {
     /** The secret of the caller's playground key for the project (made now when they have none that works). */
     async keyFor(ctx: OrgContext, projectSlug: string): Promise<string> {
       assertCan(ctx, "playground", "use");
       const project = await deps.projects.get(ctx, projectSlug);
-      const found = await existing(ctx.orgId, project.id, ctx.userId);
-      if (found) return found;
-      const made = await deps.keys.create(ctx, projectSlug, {
-        name: `Playground · ${ctx.email}`,
-        environment: "live",
-      });
-      const row = {
-        orgId: ctx.orgId,
-        projectId: project.id,
-        userId: ctx.userId,
-        keyId: made.id,
-        sealedKey: box.seal(made.key, sealContext(ctx.orgId, made.id)),
-      };
-      // A revoked key's row is replaced; a row another request wrote a moment ago wins, and this key goes.
-      const [kept] = await db
-        .insert(playgroundKeys)
-        .values(row)
-        .onConflictDoUpdate({
-          target: [playgroundKeys.projectId, playgroundKeys.userId],
-          set: { keyId: row.keyId, sealedKey: row.sealedKey, createdAt: new Date() },
-          setWhere: sql`exists (select 1 from ${apiKeys} where ${apiKeys.id} = ${playgroundKeys.keyId} and ${apiKeys.revokedAt} is not null)`,
-        })
-        .returning({ keyId: playgroundKeys.keyId });
-      if (kept) return made.key;
-      await deps.keys.revoke(ctx, projectSlug, made.id);
-      const winner = await existing(ctx.orgId, project.id, ctx.userId);
-      if (!winner) throw new Error("playground key vanished while it was being made");
-      return winner;
+      // Twice at most: a first use racing another one keeps the other's key (and revokes its own).
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const found = await repo.findKey(db, ctx.orgId, project.id, ctx.userId);
+        if (found && !found.revoked) return box.open(found.sealed, sealContext(ctx.orgId, found.keyId));
+        const made = await deps.keys.create(ctx, projectSlug, {
+          name: `Playground · ${ctx.email}`,
+          environment: "live",
+        });
+        const saved = await repo.saveKey(db, {
+          orgId: ctx.orgId,
+          projectId: project.id,
+          userId: ctx.userId,
+          keyId: made.id,
+          sealedKey: box.seal(made.key, sealContext(ctx.orgId, made.id)),
+        });
+        if (saved) return made.key;
+        await deps.keys.revoke(ctx, projectSlug, made.id);
+      }
+      throw appError("INTERNAL_ERROR", "The playground key could not be made; try again.");
     },
   };
 }
