@@ -6,6 +6,9 @@
  */
 import dns2 from "dns2";
 
+/** RFC 1035 §4.1.1 response code "name error" (dns2 3.0 has `Packet.RCODE` at run time, not in its types). */
+const NXDOMAIN = 3;
+
 export interface TestDns {
   /** `127.0.0.1:<port>`, for TOLLGATE_DNS_SERVERS. */
   address: string;
@@ -24,7 +27,7 @@ export async function startTestDns(): Promise<TestDns> {
       const [question] = request.questions;
       const values = question ? records.get(question.name.toLowerCase()) : undefined;
       if (!question || !values) {
-        response.header.rcode = Packet.RCODE.NXDOMAIN;
+        response.header.rcode = NXDOMAIN;
       } else if (question.type === Packet.TYPE.TXT) {
         for (const data of values) {
           // dns2's Resource type names its encoder; a plain record is what its packet writer takes.
