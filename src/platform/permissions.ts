@@ -44,6 +44,7 @@ export const PERMISSIONS = {
   scim: { read: MANAGERS, manage: OWNER },
   logDestination: { read: MANAGERS, manage: MANAGERS },
   playground: { use: ALL },
+  onboarding: { dismiss: ALL },
 } as const satisfies Record<string, Record<string, readonly Role[]>>;
 
 export type Resource = keyof typeof PERMISSIONS;
@@ -59,7 +60,8 @@ export function can<R extends Resource>(role: Role, resource: R, action: Action<
  * What an organization API token never does, whatever its role: billing
  * management and the danger zone (deleting or transferring the organization,
  * changing or removing members, leaving, minting tokens, single sign-on and
- * provisioning settings), nor the playground (a person's tool: programs use API keys). A person does these.
+ * provisioning settings), nor the playground (a person's tool: programs use API keys) or hiding the
+ * get-started checklist (a person's choice). A person does these.
  */
 const NOT_FOR_TOKENS: ReadonlySet<string> = new Set([
   "billing.manage",
@@ -74,10 +76,20 @@ const NOT_FOR_TOKENS: ReadonlySet<string> = new Set([
   "sso.manage",
   "scim.manage",
   "playground.use",
+  "onboarding.dismiss",
 ]);
 
 export function tokenMay<R extends Resource>(resource: R, action: Action<R>): boolean {
   return !NOT_FOR_TOKENS.has(`${resource}.${action}`);
+}
+
+/** Whether `actor` may do it: what `assertCan` checks, as an answer (what a page offers, not a guard). */
+export function allows<R extends Resource>(
+  actor: { role: Role; token?: object | null },
+  resource: R,
+  action: Action<R>,
+): boolean {
+  return (!actor.token || tokenMay(resource, action)) && can(actor.role, resource, action);
 }
 
 /** `token` is set when an organization API token acts: it never gets what `tokenMay` refuses. */

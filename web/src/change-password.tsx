@@ -8,6 +8,7 @@ import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, ApiError, type ErrorCode, formErrors } from "./api";
+import { FormFooter } from "./form-footer";
 
 /** The auth library's codes name the field they are about (its own names, not the form's). */
 const FIELD_OF_CODE: Partial<Record<ErrorCode, "currentPassword" | "newPassword">> = {
@@ -84,19 +85,7 @@ export function ChangePasswordModal({ opened, onClose }: { opened: boolean; onCl
             <Text size="sm" c="dimmed">
               Changing your password signs you out everywhere else; this browser stays signed in.
             </Text>
-            {general && (
-              <Text c="red" size="sm" role="alert">
-                {general}
-              </Text>
-            )}
-            <Group justify="flex-end">
-              <Button variant="default" onClick={close}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={change.isPending}>
-                Change password
-              </Button>
-            </Group>
+            <FormFooter error={general} onCancel={close} submitLabel="Change password" loading={change.isPending} />
           </Stack>
         </form>
       )}

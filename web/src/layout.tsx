@@ -38,6 +38,7 @@ import { meKey, PageLoader, QueryError, useMe } from "./session";
 import { DisabledOrgBanner, useIsOperator } from "./pages/admin";
 import { SsoRequired } from "./sso-required";
 import { TwoFactorModal, TwoFactorRequired } from "./two-factor";
+import { FormFooter } from "./form-footer";
 
 export function OrgLayout() {
   const { org: slug } = useParams();
@@ -262,19 +263,7 @@ function CreateOrgModal({ opened, onClose }: { opened: boolean; onClose: () => v
             minRows={2}
             {...form.getInputProps("description")}
           />
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create
-            </Button>
-          </Group>
+          <FormFooter error={general} onCancel={onClose} submitLabel="Create" loading={create.isPending} />
         </Stack>
       </form>
     </Modal>

@@ -29,7 +29,7 @@ export function registerOnboardingRoutes(app: FastifyInstance, deps: { onboardin
   r.post(
     "/api/v1/orgs/:org/onboarding/dismiss",
     {
-      config: everyone,
+      config: { access: { kind: "org", permission: ["onboarding", "dismiss"] } },
       schema: {
         tags,
         summary: "Hide the checklist for the caller in this organization (a person's choice; not for API tokens)",

@@ -18,8 +18,7 @@
  */
 import type { Db } from "../../platform/db/db.js";
 import type { OrgContext } from "../../platform/auth/guard.js";
-import { appError } from "../../platform/errors.js";
-import { type Action, assertCan, can, type Resource, tokenMay } from "../../platform/permissions.js";
+import { allows, assertCan } from "../../platform/permissions.js";
 import type { ProjectService } from "../projects/projects.service.js";
 import { insertDismissal, readFacts } from "./onboarding.repo.js";
 import type { OnboardingStepId } from "./onboarding.schema.js";
@@ -43,8 +42,6 @@ export function createOnboardingService(deps: {
     async get(ctx: OrgContext) {
       assertCan(ctx, "org", "read");
       const [facts, reachable] = await Promise.all([readFacts(db, ctx.orgId, ctx.userId), deps.projects.list(ctx)]);
-      const may = <R extends Resource>(resource: R, action: Action<R>) =>
-        can(ctx.role, resource, action) && (!ctx.token || tokenMay(resource, action));
       const org = `/${encodeURIComponent(ctx.orgSlug)}`;
       const project = reachable[0] ?? null;
       const step = (id: OnboardingStepId, done: boolean, canDo: boolean, href: string): Step =>
@@ -52,14 +49,14 @@ export function createOnboardingService(deps: {
       // Keys (and so the first request) are made in a project the caller reaches.
       const keyHref = project ? `${org}/projects/${encodeURIComponent(project.slug)}/keys` : "";
       const steps: Step[] = [
-        step("project", facts.hasProject, may("project", "create"), org),
-        step("key", facts.hasKey, may("key", "create") && project !== null, keyHref),
-        step("first_request", facts.hasRequest, may("key", "create") && project !== null, keyHref),
-        step("teammate", facts.hasTeammate, may("invitation", "create"), `${org}/settings/team`),
-        step("policy", facts.hasPolicy, may("policy", "manage"), `${org}/security`),
+        step("project", facts.hasProject, allows(ctx, "project", "create"), org),
+        step("key", facts.hasKey, allows(ctx, "key", "create") && project !== null, keyHref),
+        step("first_request", facts.hasRequest, allows(ctx, "key", "create") && project !== null, keyHref),
+        step("teammate", facts.hasTeammate, allows(ctx, "invitation", "create"), `${org}/settings/team`),
+        step("policy", facts.hasPolicy, allows(ctx, "policy", "manage"), `${org}/security`),
       ];
-      if (deps.creditsEnabled && may("billing", "read"))
-        steps.push(step("credits", facts.hasCredits, may("billing", "manage"), `${org}/settings/billing`));
+      if (deps.creditsEnabled && allows(ctx, "billing", "read"))
+        steps.push(step("credits", facts.hasCredits, allows(ctx, "billing", "manage"), `${org}/settings/billing`));
       return {
         steps,
         dismissed: facts.dismissed,
@@ -69,12 +66,7 @@ export function createOnboardingService(deps: {
 
     /** Hides the card for the caller in this organization (idempotent). */
     async dismiss(ctx: OrgContext): Promise<void> {
-      assertCan(ctx, "org", "read");
-      if (ctx.token)
-        throw appError(
-          "API_TOKEN_FORBIDDEN",
-          "API tokens cannot hide the getting-started checklist: it is a person's choice, made in the dashboard.",
-        );
+      assertCan(ctx, "onboarding", "dismiss");
       await insertDismissal(db, ctx.orgId, ctx.userId);
     },
   };

@@ -29,6 +29,7 @@ import { Link } from "react-router";
 import { ApiError, api, formErrors, orgUrl, qs } from "../api";
 import { dateTime } from "../format";
 import { PageLoader, QueryError } from "../session";
+import { FormFooter } from "../form-footer";
 
 interface Disabled {
   at: string;
@@ -251,19 +252,7 @@ function CreditsModal({ org, onClose }: { org: AdminOrg | null; onClose: () => v
             required
             {...form.getInputProps("note")}
           />
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              Save
-            </Button>
-          </Group>
+          <FormFooter error={general} onCancel={onClose} submitLabel="Save" loading={save.isPending} />
         </Stack>
       </form>
     </Modal>

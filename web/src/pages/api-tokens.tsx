@@ -29,6 +29,7 @@ import { useRemoval } from "../removal";
 import type { Project } from "../api-types";
 import { dateTime } from "../format";
 import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
+import { FormFooter } from "../form-footer";
 
 interface ApiToken {
   id: string;
@@ -256,19 +257,7 @@ function CreateTokenModal(props: {
             description="Optional. The token stops working at the end of that day."
             {...form.getInputProps("expiresAt")}
           />
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={props.onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create token
-            </Button>
-          </Group>
+          <FormFooter error={general} onCancel={props.onClose} submitLabel="Create token" loading={create.isPending} />
         </Stack>
       </form>
     </Modal>

@@ -41,6 +41,7 @@ import {
   limitsErrors,
 } from "./keys-limits";
 import { useProject } from "./project";
+import { FormFooter } from "../form-footer";
 
 type CreatedKey = ApiKey & { key: string };
 
@@ -334,19 +335,7 @@ function CreateKeyModal(props: {
           <Collapse expanded={limitsOpen}>
             <LimitsFields input={(f: keyof LimitsValues) => form.getInputProps(f)} suggestions={props.suggestions} />
           </Collapse>
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={props.onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create key
-            </Button>
-          </Group>
+          <FormFooter error={general} onCancel={props.onClose} submitLabel="Create key" loading={create.isPending} />
         </Stack>
       </form>
     </Modal>

@@ -30,6 +30,7 @@ import { api, formErrors, orgUrl } from "../api";
 import { useRemoval } from "../removal";
 import { dateTime, num } from "../format";
 import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
+import { FormFooter } from "../form-footer";
 
 interface Destination {
   id: string;
@@ -310,19 +311,12 @@ function CreateModal(props: {
             data-autofocus
             {...form.getInputProps("url")}
           />
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={props.onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Add destination
-            </Button>
-          </Group>
+          <FormFooter
+            error={general}
+            onCancel={props.onClose}
+            submitLabel="Add destination"
+            loading={create.isPending}
+          />
         </Stack>
       </form>
     </Modal>

@@ -21,6 +21,7 @@ import { Link, useNavigate } from "react-router";
 import { api, formErrors, orgUrl, type Project } from "../api";
 import { PageLoader, QueryError, useCan, useCurrentOrg } from "../session";
 import { OnboardingCard } from "./onboarding";
+import { FormFooter } from "../form-footer";
 
 export function ProjectsPage() {
   const org = useCurrentOrg()!;
@@ -139,19 +140,7 @@ function CreateProjectModal({ org, opened, onClose }: { org: string; opened: boo
             description="Used when a request names no model. Optional."
             {...form.getInputProps("defaultModel")}
           />
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create project
-            </Button>
-          </Group>
+          <FormFooter error={general} onCancel={onClose} submitLabel="Create project" loading={create.isPending} />
         </Stack>
       </form>
     </Modal>

@@ -15,6 +15,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, formErrors, orgUrl, type Provider, type ProviderDiscovery, type ProviderPreset } from "../api";
 import { ProviderForm } from "./providers-form";
+import { FormFooter } from "../form-footer";
 
 export function AddProviderModal({ org, onClose }: { org: string; onClose: () => void }) {
   const [preset, setPreset] = useState<ProviderPreset | null>(null);
@@ -163,19 +164,7 @@ function PresetForm({ org, preset, onClose }: { org: string; preset: ProviderPre
             {...form.getInputProps("slug")}
           />
         </Group>
-        {general && (
-          <Text c="red" size="sm" role="alert">
-            {general}
-          </Text>
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={save.isPending}>
-            Add provider
-          </Button>
-        </Group>
+        <FormFooter error={general} onCancel={onClose} submitLabel="Add provider" loading={save.isPending} />
       </Stack>
     </form>
   );

@@ -27,6 +27,7 @@ import { useNavigate } from "react-router";
 import { api, formErrors, type Invitation, type Member, orgUrl } from "../api";
 import { roleLabel, roleOptions } from "../labels";
 import { meKey, PageLoader, QueryError, useCan, useCurrentOrg, useMe } from "../session";
+import { FormFooter } from "../form-footer";
 
 const when = (iso: string) => new Date(iso).toLocaleDateString();
 
@@ -294,19 +295,7 @@ function InviteDialog({
           <Alert color="gray" variant="light">
             They get an email with a link valid for 7 days and must sign in with this address to accept.
           </Alert>
-          {general && (
-            <Text c="red" size="sm" role="alert">
-              {general}
-            </Text>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={send.isPending}>
-              Send invitation
-            </Button>
-          </Group>
+          <FormFooter error={general} onCancel={onClose} submitLabel="Send invitation" loading={send.isPending} />
         </Stack>
       </form>
     </Modal>
