@@ -15,7 +15,7 @@ import { SHUTTING_DOWN } from "./call.js";
 import type { ProviderCredential, ProviderEntry } from "./catalog.js";
 import type { GatewayError } from "./errors.js";
 import type { ExchangeLog } from "./exchange.js";
-import type { CacheRuntime } from "./endpoints/chat-cache.js";
+import type { CacheRuntime } from "./endpoints/cached.js";
 import { mediaRoutes } from "./endpoints/media-routes.js";
 import { createGatewayFront, type FrontDeps, type GatewayFront } from "./front.js";
 import type { GatewayHooks } from "./hooks.js";

@@ -18,13 +18,15 @@
  */
 import { createHash } from "node:crypto";
 import { configure } from "safe-stable-stringify";
-import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "../types.js";
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
 
 export interface CacheEntry {
-  /** `response`: a whole answer; `stream`: the chunks a streamed answer was sent as. */
-  kind: "response" | "stream";
+  /** `response`: a whole answer; `stream`: the chunks a streamed answer was sent as; `embeddings`: vectors. */
+  kind: "response" | "stream" | "embeddings";
   response?: ChatResponse;
   chunks?: ChatChunk[];
+  /** The embeddings answer as the provider gave it (its `model` is set to the served name when sent). */
+  embeddings?: EmbeddingsResponse;
   usage: Usage;
   /** The `provider/model` that served it. */
   served: string;
@@ -57,11 +59,16 @@ const IGNORED = new Set(["stream_options", "user", "metadata", "store", "service
 
 const stable = configure({ bigint: false, circularValue: Error, deterministic: true });
 
-/** The cache key of a request (hex SHA-256), for the model name the client asked for. */
-export function cacheKey(asked: string, req: ChatRequest): string {
-  const fields: Record<string, unknown> = { asked };
+/**
+ * The cache key of a request (hex SHA-256), for the model name the client asked for. Chat keys hold
+ * `stream` (a stream is replayed as one); other endpoints' keys name the endpoint, so no two APIs share one.
+ */
+export function cacheKey(asked: string, req: ChatRequest): string;
+export function cacheKey(asked: string, req: EmbeddingsRequest, endpoint: "embeddings"): string;
+export function cacheKey(asked: string, req: ChatRequest | EmbeddingsRequest, endpoint?: "embeddings"): string {
+  const fields: Record<string, unknown> = endpoint ? { asked, endpoint } : { asked };
   for (const [k, v] of Object.entries(req)) if (!IGNORED.has(k) && k !== "model" && v !== undefined) fields[k] = v;
-  fields.stream = req.stream === true;
+  if (!endpoint) fields.stream = (req as ChatRequest).stream === true;
   return createHash("sha256")
     .update(stable(fields) ?? "")
     .digest("hex");

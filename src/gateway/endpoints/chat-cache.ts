@@ -14,36 +14,16 @@
  * passthrough) are not cached.
  */
 import type { GatewayCall } from "../call.js";
-import { type CacheEntry, cacheKey, type ResponseCacheStore } from "../cache/cache.js";
+import { cacheKey } from "../cache/cache.js";
 import type { ProviderEntry } from "../catalog.js";
 import type { InboundFormat } from "../inbound/format.js";
 import type { InputBound, Settlement } from "../hooks.js";
-import { admitTargets, routeInfo } from "../routing/admit.js";
-import { modelAllowed, resolveName } from "../routing/router.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
+import { type CacheRuntime, type CacheSlot, cacheSlot, findHit, markHit } from "./cached.js";
 
-export interface CacheRuntime {
-  store: ResponseCacheStore;
-  /** Percent of the usage's price a hit is billed at (0: free). */
-  hitPricePercent: number;
-}
-
-/** Where the call's answer is cached: its key, or null when this call does not use the cache. */
-export function cacheSlot(call: GatewayCall, req: ChatRequest, native: boolean, rt: CacheRuntime | undefined) {
-  const settings = call.caller.cache;
-  if (!rt || settings.mode !== "exact" || native) return null;
-  if (String(call.x.req.headers["x-tollgate-cache"] ?? "").toLowerCase() === "no-store") return null;
-  return { key: cacheKey(req.model ?? "", req), ttlSeconds: settings.ttlSeconds };
-}
-
-/** Keeps a completed answer (a failure is the store's to report: never the answer's). */
-export function keep(
-  rt: CacheRuntime,
-  call: GatewayCall,
-  slot: { key: string; ttlSeconds: number },
-  entry: CacheEntry,
-): Promise<void> {
-  return rt.store.set(call.projectId, call.orgId, slot.key, entry, JSON.stringify(entry), slot.ttlSeconds);
+/** Where the chat call's answer is cached, or null (no cache, `no-store`, or answered in the provider's own format). */
+export function chatCacheSlot(call: GatewayCall, req: ChatRequest, native: boolean, rt: CacheRuntime | undefined) {
+  return native ? null : cacheSlot(call, rt, () => cacheKey(req.model ?? "", req));
 }
 
 /**
@@ -54,7 +34,7 @@ export async function answerFromCache(
   call: GatewayCall,
   inbound: InboundFormat,
   rt: CacheRuntime,
-  slot: { key: string },
+  slot: CacheSlot,
   ctx: {
     req: ChatRequest;
     input: InputBound;
@@ -62,34 +42,19 @@ export async function answerFromCache(
     extra: (s: Settlement | undefined) => Record<string, unknown>;
   },
 ): Promise<boolean> {
-  const { x, log } = call;
-  const entry = (await rt.store.get(call.projectId, slot.key))?.entry;
-  const target = entry ? resolveName(entry.served, ctx.providers) : null;
-  if (!entry || !target || !modelAllowed(target.name, call.caller)) {
-    log.cache = "miss";
-    x.header("x-tollgate-cache", "miss");
-    return false;
-  }
+  const { x } = call;
+  const hit = await findHit(call, rt, slot, ctx.providers, ["response", "stream"]);
+  if (!hit) return false;
+  const { entry, target } = hit;
   const { req } = ctx;
-  const admitted = admitTargets(call, [target], call.hooks);
-  call.pricePercent = rt.hitPricePercent;
   await call.reserve({
-    routes: admitted.routes,
+    routes: hit.routes,
     input: ctx.input,
     maxOutputTokens: req.max_completion_tokens ?? req.max_tokens ?? null,
     choices: req.n ?? 1,
     pricePercent: rt.hitPricePercent,
   });
-  log.cache = "hit";
-  log.provider = target.provider.slug;
-  log.modelServed = target.name;
-  call.route = routeInfo(target);
-  call.usage = entry.usage;
-  x.header("x-tollgate-cache", "hit");
-  x.header("x-tollgate-provider", target.provider.slug);
-  x.header("x-tollgate-model", target.name);
-  x.header("x-tollgate-attempts", "0");
-  call.markFirstByte();
+  markHit(call, target, entry);
 
   if (entry.kind === "response" && entry.response) {
     const rendered = inbound.renderResponse(entry.response, target.name);

@@ -19,7 +19,8 @@ import type { RoutingExtras } from "../routing/router.js";
 import { estimateUsage } from "../tokens.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
 import { usageToOpenAI } from "../types.js";
-import { answerFromCache, cacheSlot, type CacheRuntime, chunkRecorder, keep } from "./chat-cache.js";
+import { type CacheRuntime, keep } from "./cached.js";
+import { answerFromCache, chatCacheSlot, chunkRecorder } from "./chat-cache.js";
 import { answerNative, prepareChat } from "./chat-native.js";
 import { StreamReasoning, StreamToolArgs, scanWhole } from "./chat-output.js";
 
@@ -44,7 +45,7 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     const prepared = await prepareChat(call, inbound, providers, await rt.routingExtras(call.orgId));
     req = prepared.req;
     call.logRequestBody();
-    const slot = cacheSlot(call, req, prepared.native !== undefined, rt.cache);
+    const slot = chatCacheSlot(call, req, prepared.native !== undefined, rt.cache);
     if (slot) {
       const ctx = { req, input: prepared.input, providers, extra: settlementExtra };
       if (await answerFromCache(call, inbound, rt.cache!, slot, ctx)) return;

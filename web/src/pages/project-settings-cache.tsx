@@ -57,8 +57,8 @@ export function CacheSection(props: { mode: GetInputPropsReturnType; ttl: GetInp
     <Stack gap="xs" data-testid="cache-settings">
       <Title order={5}>Response cache</Title>
       <Text size="sm" c="dimmed">
-        Identical requests (same model, messages and parameters) are answered from the cache without calling the
-        provider; hits are logged. Send <Code>x-tollgate-cache: no-store</Code> to bypass it.
+        Identical chat and embeddings requests (same model, messages or inputs, and parameters) are answered from the
+        cache without calling the provider; hits are logged. Send <Code>x-tollgate-cache: no-store</Code> to bypass it.
       </Text>
       <Select label="Response cache" data={MODES} allowDeselect={false} {...props.mode} />
       {on && (
