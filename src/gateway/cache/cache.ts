@@ -18,13 +18,20 @@
  */
 import { createHash } from "node:crypto";
 import { configure } from "safe-stable-stringify";
+import type { NativeApi, NativeEvent, NativeRequest } from "../providers/types.js";
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, Usage } from "../types.js";
 
 export interface CacheEntry {
-  /** `response`: a whole answer; `stream`: the chunks a streamed answer was sent as; `embeddings`: vectors. */
-  kind: "response" | "stream" | "embeddings";
+  /**
+   * `response`: a whole answer; `stream`: the chunks a streamed answer was sent as; `native`/`native_stream`:
+   * an answer in the provider's own API as the client got it (`body`; `events`: its stream's events, the
+   * cost extension left out); `embeddings`: vectors.
+   */
+  kind: "response" | "stream" | "native" | "native_stream" | "embeddings";
   response?: ChatResponse;
   chunks?: ChatChunk[];
+  body?: unknown;
+  events?: NativeEvent[];
   /** The embeddings answer as the provider gave it (its `model` is set to the served name when sent). */
   embeddings?: EmbeddingsResponse;
   usage: Usage;
@@ -61,14 +68,23 @@ const stable = configure({ bigint: false, circularValue: Error, deterministic: t
 
 /**
  * The cache key of a request (hex SHA-256), for the model name the client asked for. Chat keys hold
- * `stream` (a stream is replayed as one); other endpoints' keys name the endpoint, so no two APIs share one.
+ * `stream` (a stream is replayed as one); other keys name their API (embeddings, or the provider's own API
+ * a native request is written in, with the headers sent with it), so no two APIs share an answer.
  */
 export function cacheKey(asked: string, req: ChatRequest): string;
-export function cacheKey(asked: string, req: EmbeddingsRequest, endpoint: "embeddings"): string;
-export function cacheKey(asked: string, req: ChatRequest | EmbeddingsRequest, endpoint?: "embeddings"): string {
-  const fields: Record<string, unknown> = endpoint ? { asked, endpoint } : { asked };
-  for (const [k, v] of Object.entries(req)) if (!IGNORED.has(k) && k !== "model" && v !== undefined) fields[k] = v;
-  if (!endpoint) fields.stream = (req as ChatRequest).stream === true;
+export function cacheKey(asked: string, req: EmbeddingsRequest, api: "embeddings"): string;
+export function cacheKey(asked: string, req: NativeRequest, api: NativeApi): string;
+export function cacheKey(
+  asked: string,
+  req: ChatRequest | EmbeddingsRequest | NativeRequest,
+  api?: "embeddings" | NativeApi,
+): string {
+  const fields: Record<string, unknown> = api ? { asked, endpoint: api } : { asked };
+  const native = api && api !== "embeddings" ? (req as NativeRequest) : null;
+  for (const [k, v] of Object.entries(native ? native.body : req))
+    if (!IGNORED.has(k) && k !== "model" && v !== undefined) fields[k] = v;
+  if (native) fields["tollgate:headers"] = native.headers;
+  if (!api) fields.stream = (req as ChatRequest).stream === true;
   return createHash("sha256")
     .update(stable(fields) ?? "")
     .digest("hex");

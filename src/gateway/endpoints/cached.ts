@@ -1,5 +1,5 @@
 /**
- * The response cache's steps every cached endpoint shares (chat completions
+ * The response cache's steps every cached endpoint shares (chat, in any API,
  * and embeddings): whether a call uses the cache (the project's mode, the
  * client's `x-tollgate-cache: no-store`), finding an answer still servable
  * (its served target resolves and the project or key may use it; otherwise a

@@ -10,20 +10,45 @@
  * resolves, or that the project may no longer use, makes the entry a miss.
  * A miss is answered by the provider and, when it completes, kept for the
  * project's TTL before the answer's last bytes go out (so the client's next
- * identical request finds it). Requests answered in the provider's own format (native
- * passthrough) are not cached.
+ * identical request finds it). A request sent to a provider as written (native
+ * passthrough, e.g. /v1/messages to Anthropic) is keyed on what is sent, in its
+ * API, and its answer kept as the client got it; APIs whose answers have
+ * identities of their own (Responses) are not cached.
  */
 import type { GatewayCall } from "../call.js";
 import { cacheKey } from "../cache/cache.js";
 import type { ProviderEntry } from "../catalog.js";
 import type { InboundFormat } from "../inbound/format.js";
 import type { InputBound, Settlement } from "../hooks.js";
+import type { NativeEvent } from "../providers/types.js";
 import type { ChatChunk, ChatRequest } from "../types.js";
 import { type CacheRuntime, type CacheSlot, cacheSlot, findHit, markHit } from "./cached.js";
+import { answerNative, type PreparedChat } from "./chat-native.js";
 
-/** Where the chat call's answer is cached, or null (no cache, `no-store`, or answered in the provider's own format). */
-export function chatCacheSlot(call: GatewayCall, req: ChatRequest, native: boolean, rt: CacheRuntime | undefined) {
-  return native ? null : cacheSlot(call, rt, () => cacheKey(req.model ?? "", req));
+/**
+ * Where the chat call's answer is cached, or null (no cache, `no-store`, or a request in a provider's own
+ * API whose answers are not kept). A request sent as written is keyed on what it is sent as, in its API.
+ */
+export function chatCacheSlot(
+  call: GatewayCall,
+  inbound: InboundFormat,
+  prepared: PreparedChat,
+  rt: CacheRuntime | undefined,
+): CacheSlot | null {
+  const { req, native } = prepared;
+  if (native && !inbound.native?.cacheable) return null;
+  return cacheSlot(call, rt, () =>
+    native ? cacheKey(req.model ?? "", native, native.api) : cacheKey(req.model ?? "", req),
+  );
+}
+
+/** The entries an answer in the client's API is rendered from: canonical ones always, native ones for native requests. */
+const CANONICAL = ["response", "stream"] as const;
+const ANY = [...CANONICAL, "native", "native_stream"] as const;
+
+/** A kept stream's events, replayed in order. */
+async function* replay(events: NativeEvent[]): AsyncIterable<NativeEvent> {
+  yield* events;
 }
 
 /**
@@ -37,13 +62,15 @@ export async function answerFromCache(
   slot: CacheSlot,
   ctx: {
     req: ChatRequest;
+    /** The request is in a provider's own API (its answer may have been kept as that API's). */
+    native: boolean;
     input: InputBound;
     providers: Map<string, ProviderEntry>;
     extra: (s: Settlement | undefined) => Record<string, unknown>;
   },
 ): Promise<boolean> {
   const { x } = call;
-  const hit = await findHit(call, rt, slot, ctx.providers, ["response", "stream"]);
+  const hit = await findHit(call, rt, slot, ctx.providers, ctx.native ? ANY : CANONICAL);
   if (!hit) return false;
   const { entry, target } = hit;
   const { req } = ctx;
@@ -56,6 +83,20 @@ export async function answerFromCache(
   });
   markHit(call, target, entry);
 
+  if (entry.kind === "native" || entry.kind === "native_stream") {
+    // Replayed through the API's own renderer, without a scanner: the answer as the first client got it.
+    const kept = entry;
+    const result =
+      kept.kind === "native"
+        ? { kind: "native" as const, body: kept.body as Record<string, unknown>, usage: kept.usage }
+        : { kind: "native_stream" as const, stream: replay(kept.events ?? []), usage: () => kept.usage };
+    await answerNative(call, inbound.native!, result, target.name, undefined, {
+      req,
+      extra: ctx.extra,
+      completed: async () => inbound.completed?.(req),
+    });
+    return true;
+  }
   if (entry.kind === "response" && entry.response) {
     const rendered = inbound.renderResponse(entry.response, target.name);
     const text = JSON.stringify(rendered);

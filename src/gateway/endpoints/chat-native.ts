@@ -9,10 +9,13 @@ import type { GatewayCall } from "../call.js";
 import { type ProviderEntry, speaksNatively } from "../catalog.js";
 import type { InputBound, OutputScanner, Settlement } from "../hooks.js";
 import type { InboundFormat, NativeFormat } from "../inbound/format.js";
-import type { ChatResult, NativeRequest } from "../providers/types.js";
+import type { ChatResult, NativeEvent, NativeRequest } from "../providers/types.js";
 import { type ResolvedTarget, type RoutingExtras, resolveTargets } from "../routing/router.js";
 import { estimateUsage, inputBound } from "../tokens.js";
 import type { ChatRequest } from "../types.js";
+
+/** What the response cache keeps of a native answer: the answer as sent, or its stream's events. */
+export type NativeKept = { kind: "native"; body: unknown } | { kind: "native_stream"; events: NativeEvent[] };
 
 export interface PreparedChat {
   /** The canonical request (after the input policy). */
@@ -52,7 +55,11 @@ export async function prepareChat(
   return { req, targets: resolveTargets(req.model, call.caller, providers, extras), input: inputBound(req) };
 }
 
-/** The answer of a native call: whole, or streamed event by event. */
+/**
+ * The answer of a native call: whole, or streamed event by event. With `keep` (the response cache), the
+ * answer as the client got it — the stream's events as sent, the closing ones without the cost
+ * extension — is handed over before its last bytes go out, when the provider reported the usage.
+ */
 export async function answerNative(
   call: GatewayCall,
   nf: NativeFormat,
@@ -64,6 +71,7 @@ export async function answerNative(
     extra(s: Settlement | undefined): Record<string, unknown>;
     /** The answer is rendered and about to be sent (inbound/format.ts `completed`). */
     completed?(): Promise<void>;
+    keep?(kept: NativeKept): Promise<void>;
   },
 ): Promise<void> {
   const x = call.x;
@@ -75,16 +83,19 @@ export async function answerNative(
     call.logResponseBody(rendered, text);
     call.costHeaders(await call.settle("ok"));
     await after.completed?.();
+    if (result.usage) await after.keep?.({ kind: "native", body: rendered });
     x.sendJson(200, text);
     return;
   }
   const sse = call.startStream();
   const streamer = nf.streamer(model, scanner);
   call.streamErrorFrames = (e) => streamer.error(e, x.id);
+  const events: NativeEvent[] | null = after.keep ? [] : null;
   try {
     for await (const e of result.stream) {
       call.markFirstByte();
       const frames = streamer.event(e);
+      if (events) for (const f of frames) if ("data" in f) events.push(f.data as NativeEvent);
       if (frames.length) {
         const wait = sse.frames(frames);
         if (wait) await wait;
@@ -99,6 +110,17 @@ export async function answerNative(
   const settlement = await call.settle("ok");
   const closing = streamer.finish(call.usage, after.extra(settlement));
   await after.completed?.();
+  if (events && result.usage()) {
+    for (const f of closing) if ("data" in f) events.push(withoutCost(f.data as NativeEvent));
+    await after.keep!({ kind: "native_stream", events });
+  }
   await sse.frames(closing);
   call.endStream(settlement);
+}
+
+/** An event without Tollgate's cost extension (a replay gets the cost of its own call). */
+function withoutCost(e: NativeEvent): NativeEvent {
+  if (!("tollgate" in e)) return e;
+  const { tollgate: _, ...rest } = e;
+  return rest as NativeEvent;
 }

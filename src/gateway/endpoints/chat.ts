@@ -45,9 +45,15 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     const prepared = await prepareChat(call, inbound, providers, await rt.routingExtras(call.orgId));
     req = prepared.req;
     call.logRequestBody();
-    const slot = chatCacheSlot(call, req, prepared.native !== undefined, rt.cache);
+    const slot = chatCacheSlot(call, inbound, prepared, rt.cache);
     if (slot) {
-      const ctx = { req, input: prepared.input, providers, extra: settlementExtra };
+      const ctx = {
+        req,
+        native: prepared.native !== undefined,
+        input: prepared.input,
+        providers,
+        extra: settlementExtra,
+      };
       if (await answerFromCache(call, inbound, rt.cache!, slot, ctx)) return;
     }
     const admitted = admitTargets(call, prepared.targets, hooks);
@@ -83,10 +89,12 @@ export async function serveChat(call: GatewayCall, inbound: InboundFormat, rt: E
     if (exec.result.kind === "native" || exec.result.kind === "native_stream") {
       // Same-format traffic: the provider's own answer, through the output scanner.
       const sent = req;
+      const served = exec.target.name;
       await answerNative(call, inbound.native!, exec.result, exec.target.name, scanner, {
         req: sent,
         extra: settlementExtra,
         completed: async () => inbound.completed?.(sent),
+        keep: slot ? (kept) => keep(rt.cache!, call, slot, { ...kept, usage: call.usage!, served }) : undefined,
       });
       return;
     }

@@ -25,6 +25,7 @@ const isObject = (v: unknown): v is Json => !!v && typeof v === "object" && !Arr
 export function createAnthropicNative(check: (body: unknown) => Parameters<typeof nativeView>[0]): NativeFormat {
   return {
     api: "anthropic-messages",
+    cacheable: true,
     open(body: unknown, headers: IncomingHttpHeaders) {
       const req = check(body);
       // The scan view is built only for same-format traffic (finish); other targets take the translation.

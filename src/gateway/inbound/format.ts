@@ -30,6 +30,12 @@ export interface InboundFormat {
 /** Same-format traffic: the client's request sent as written, the answer returned as the provider gave it. */
 export interface NativeFormat {
   api: NativeApi;
+  /**
+   * Whether the response cache may keep this API's answers as sent: a stream is replayed by feeding the
+   * events the client got to a streamer without a scanner, which must pass them through unchanged. Not for
+   * APIs whose answers have identities of their own (a Responses answer is stored under its id).
+   */
+  cacheable: boolean;
   /** Checks the body (400s as for toCanonical) and opens it for the input policy. */
   open(body: unknown, headers: IncomingHttpHeaders): NativeOpening;
   /** A whole answer as the client receives it: after the output scanner, named after the target. */

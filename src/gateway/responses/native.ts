@@ -36,6 +36,7 @@ export function responsesNative(c: ResponsesNativeCall): NativeFormat {
   let sentItems: unknown[] = [];
   return {
     api: "openai-responses",
+    cacheable: false,
     open(body) {
       const req = body as ResponsesRequest;
       let opened: ResponsesNativeView | undefined;
