@@ -167,7 +167,7 @@ const settingsFields = {
     })
     .optional()
     .describe(
-      'Response cache: "exact" answers a request identical to an earlier one (same model, messages and parameters) from the cache, without a provider call; "off" (default) never.',
+      'Response cache: "exact" answers a chat or embeddings request identical to an earlier one (same model, messages or inputs, and parameters) from the cache, without a provider call; "off" (default) never.',
     ),
   endUserBudgetUsd: usdField({ max: "1000000000" })
     .nullable()
