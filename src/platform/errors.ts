@@ -50,3 +50,17 @@ export const retryAfter = (seconds: number): Record<string, string> => ({
 
 /** A 404 for the not-found handlers (kept for the app's own handler). */
 export const notFound = (code: CodeWithStatus<404>, message: string) => appError(code, message);
+
+/**
+ * A filter's bounds the wrong way round (zod checks each value alone): 400 INVALID_RANGE. Instants are
+ * compared as instants (ISO strings with offsets), numbers as numbers; an absent bound is no bound.
+ */
+export function assertRange<T extends string | number | bigint>(
+  low: T | undefined,
+  high: T | undefined,
+  message: string,
+): void {
+  if (low === undefined || high === undefined) return;
+  const wrong = typeof low === "string" ? Date.parse(low) > Date.parse(high as string) : low > high;
+  if (wrong) throw appError("INVALID_RANGE", message);
+}

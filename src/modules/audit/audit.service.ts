@@ -5,7 +5,7 @@
  */
 import type { OrgContext } from "../../platform/auth/guard.js";
 import type { Db } from "../../platform/db/db.js";
-import { appError } from "../../platform/errors.js";
+import { assertRange } from "../../platform/errors.js";
 import { assertCan } from "../../platform/permissions.js";
 import { type AuditNames, type AuditRow, listEntries, namesFor, type Person } from "./audit.repo.js";
 import type { AuditQuery } from "./audit.schema.js";
@@ -40,9 +40,7 @@ export function createAuditService(deps: { db: Db }) {
   return {
     async list(ctx: OrgContext, q: AuditQuery) {
       assertCan(ctx, "audit", "read");
-      if (q.from && q.to && new Date(q.from).getTime() > new Date(q.to).getTime()) {
-        throw appError("INVALID_RANGE", "from must not be after to.");
-      }
+      assertRange(q.from, q.to, "from must not be after to.");
       const rows = await listEntries(deps.db, ctx.orgId, q);
       const page = rows.slice(0, q.limit);
       const names = await namesFor(

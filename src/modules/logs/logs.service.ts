@@ -5,7 +5,7 @@
  */
 import type { OrgContext } from "../../platform/auth/guard.js";
 import type { Db } from "../../platform/db/db.js";
-import { appError } from "../../platform/errors.js";
+import { appError, assertRange } from "../../platform/errors.js";
 import { moneyValues } from "../../platform/money-fields.js";
 import { assertCan } from "../../platform/permissions.js";
 import { resolveProject } from "../projects/projects.service.js";
@@ -77,14 +77,11 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** A filter's bounds the wrong way round: 400 INVALID_RANGE naming them (zod checks each value alone). */
+/** A filter's bounds the wrong way round: 400 INVALID_RANGE naming them. */
 function checkRanges(q: Omit<LogsQuery, "limit" | "cursor">): void {
-  if (q.from && q.to && Date.parse(q.from) > Date.parse(q.to))
-    throw appError("INVALID_RANGE", "from must not be after to.");
-  if (q.minCostUsd !== undefined && q.maxCostUsd !== undefined && q.minCostUsd > q.maxCostUsd)
-    throw appError("INVALID_RANGE", "minCostUsd must not be more than maxCostUsd.");
-  if (q.minLatencyMs !== undefined && q.maxLatencyMs !== undefined && q.minLatencyMs > q.maxLatencyMs)
-    throw appError("INVALID_RANGE", "minLatencyMs must not be more than maxLatencyMs.");
+  assertRange(q.from, q.to, "from must not be after to.");
+  assertRange(q.minCostUsd, q.maxCostUsd, "minCostUsd must not be more than maxCostUsd.");
+  assertRange(q.minLatencyMs, q.maxLatencyMs, "minLatencyMs must not be more than maxLatencyMs.");
 }
 
 export function createLogService(deps: { db: Db }) {
