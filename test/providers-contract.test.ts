@@ -467,8 +467,14 @@ describe.each(subjects)("provider contract: $name", (s) => {
     it("abort before headers → rejects with aborted and the upstream sees the close", async () => {
       await withFault({ type: "hang_headers" }, async () => {
         const ac = new AbortController();
-        const closed = fake!.waitForClientAbort(2000);
-        setTimeout(() => ac.abort(), 50);
+        const closed = fake!.waitForClientAbort(5000);
+        // Aborted once the request is at the upstream (a fixed delay loses that race on a loaded machine).
+        const before = fake!.requests.length;
+        void (async () => {
+          const until = Date.now() + 5000;
+          while (fake!.requests.length === before && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+          ac.abort();
+        })();
         const e = await expectUpstreamError(chat({}, opts({ signal: ac.signal })));
         expect(e.kind).toBe("aborted");
         expect(await closed).toBe(true);
