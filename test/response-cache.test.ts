@@ -118,6 +118,12 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
     });
     const logs = await owner.get(`/api/v1/orgs/${slug}/projects/cached/logs?limit=2`);
     expect(logs.body.logs.map((l: { cache: string }) => l.cache)).toEqual(["hit", "miss"]);
+    // The project's usage counts them (the overview's hit rate).
+    await t.app.flushLogs();
+    const usage = await owner.get(`/api/v1/orgs/${slug}/projects/cached/usage`);
+    expect(usage.body.usage).toEqual([
+      expect.objectContaining({ model: "vendor/m", requests: 2, cacheHits: 1, cacheMisses: 1, costMicroUsd: "6000" }),
+    ]);
   });
 
   it("a streamed answer is replayed as a stream, usage and all", async () => {

@@ -103,5 +103,9 @@ describe.skipIf(!HAS_CHROMIUM)("response cache in project settings and request l
     await rows.nth(1).click();
     await hasText(page.getByTestId("log-detail"), first.headers.get("x-request-id")!);
     await count(page.getByTestId("log-detail").getByTestId("log-cache-hit"), 0);
+
+    // The overview counts the hit: one of two lookups.
+    await page.goto(`${e.origin}/${slug}/projects/chat`);
+    await hasText(page.getByTestId("stat-cache-hits"), /^1 \(50\.0%\)$/);
   });
 });

@@ -193,6 +193,8 @@ export interface UsageRow {
   inputTokens: number;
   cachedInputTokens: number;
   outputTokens: number;
+  cacheHits: number;
+  cacheMisses: number;
   costMicroUsd: string;
   costUsd: string;
   latencyP50Ms: number | null;

@@ -89,6 +89,8 @@ export async function usageByDayModel(db: DbOrTx, orgId: string, projectId: stri
       cachedInputTokens: sql<number>`coalesce(sum(${requestLogs.cachedInputTokens}), 0)::bigint`,
       outputTokens: sql<number>`coalesce(sum(${requestLogs.outputTokens}), 0)::bigint`,
       costMicroUsd: sql<string>`coalesce(sum(${requestLogs.costMicroUsd}), 0)::text`,
+      cacheHits: sql<number>`count(*) filter (where ${requestLogs.cache} = 'hit')::int`,
+      cacheMisses: sql<number>`count(*) filter (where ${requestLogs.cache} = 'miss')::int`,
       p50: sql<number | null>`percentile_cont(0.5) within group (order by ${requestLogs.latencyMs})`,
       p95: sql<number | null>`percentile_cont(0.95) within group (order by ${requestLogs.latencyMs})`,
     })

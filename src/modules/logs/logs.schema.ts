@@ -214,6 +214,10 @@ export const usageRowOut = z.object({
   inputTokens: z.number(),
   cachedInputTokens: z.number(),
   outputTokens: z.number(),
+  cacheHits: z.number().describe("Requests the response cache answered."),
+  cacheMisses: z
+    .number()
+    .describe("Requests the response cache was asked and did not answer (they went to a provider)."),
   ...moneyFields("cost"),
   latencyP50Ms: z.number().nullable(),
   latencyP95Ms: z.number().nullable(),

@@ -160,6 +160,8 @@ export function createLogService(deps: { db: Db }) {
           inputTokens: Number(r.inputTokens),
           cachedInputTokens: Number(r.cachedInputTokens),
           outputTokens: Number(r.outputTokens),
+          cacheHits: Number(r.cacheHits),
+          cacheMisses: Number(r.cacheMisses),
           ...moneyValues("cost", cost),
           latencyP50Ms: r.p50 === null ? null : Math.round(Number(r.p50)),
           latencyP95Ms: r.p95 === null ? null : Math.round(Number(r.p95)),

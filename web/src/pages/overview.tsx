@@ -91,6 +91,8 @@ export function ProjectOverviewPage() {
   const totalErrors = rows.reduce((a, r) => a + r.errors, 0);
   const totalTokens = rows.reduce((a, r) => a + r.inputTokens + r.outputTokens, 0);
   const totalCost = sumMicro(rows.map((r) => r.costMicroUsd));
+  const cacheHits = rows.reduce((a, r) => a + r.cacheHits, 0);
+  const cacheLookups = cacheHits + rows.reduce((a, r) => a + r.cacheMisses, 0);
   const models = new Map<string, { model: string; requests: number; tokens: number; costMicro: bigint }>();
   for (const r of rows) {
     const k = modelLabel(r.model);
@@ -118,7 +120,7 @@ export function ProjectOverviewPage() {
           aria-label="Time range"
         />
       </Group>
-      <SimpleGrid cols={{ base: 2, md: 4 }}>
+      <SimpleGrid cols={{ base: 2, md: cacheLookups ? 5 : 4 }}>
         <Stat label="Requests" value={num(totalRequests)} testId="stat-requests" />
         <Stat label="Tokens" value={num(totalTokens)} testId="stat-tokens" />
         <Stat label="Cost" value={usd(totalCost)} testId="stat-cost" />
@@ -127,6 +129,13 @@ export function ProjectOverviewPage() {
           value={totalRequests ? `${((totalErrors / totalRequests) * 100).toFixed(1)}%` : "—"}
           testId="stat-errors"
         />
+        {cacheLookups > 0 && (
+          <Stat
+            label="Cache hits"
+            value={`${num(cacheHits)} (${((cacheHits / cacheLookups) * 100).toFixed(1)}%)`}
+            testId="stat-cache-hits"
+          />
+        )}
       </SimpleGrid>
       {totalRequests === 0 ? (
         <Card withBorder p="xl" data-testid="usage-empty">
