@@ -7,60 +7,29 @@
  * another API never shares an answer; `no-store` bypasses it; the security
  * policy runs on a hit's input and nothing it redacted is kept.
  */
-import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenAIFake, startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
-import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
+import { storageKind } from "./helpers/database.js";
 import { grantCredits, logRowOf, rows, team } from "./helpers/fixtures.js";
+import { cacheReader, cacheVariants, REDACT_EMAILS } from "./helpers/response-cache.js";
 
 const KEY = "sk-embed-vendor-0123456789";
 
-const variants = [
-  { name: "database", env: {} as Record<string, string> },
-  ...(TEST_REDIS_URL
-    ? [
-        {
-          name: "redis",
-          env: { REDIS_URL: TEST_REDIS_URL, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` },
-        },
-      ]
-    : []),
-];
-
-describe.each(variants)(`embeddings from the response cache in the $name (${storageKind})`, ({ env }) => {
+describe.each(cacheVariants())(`embeddings from the response cache in the $name (${storageKind})`, ({ env }) => {
   let t: TestApp;
   let fake: OpenAIFake;
   let owner: Client;
   let slug: string;
   let client: OpenAI;
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : null;
+  const store = cacheReader(() => t, env);
 
   const embed = (input: string | string[], extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
     client.embeddings.create({ model: "vendor/e", input, ...extra }, { headers }).withResponse();
   const logged = async (requestId: string | null) =>
     (await logRowOf<{ c: string | null; cache: string | null }>(t, requestId, "cost_micro_usd::text as c, cache"))!;
-  /** What the store keeps (the database store writes in batches behind the in-process layer). */
-  async function kept(): Promise<string[]> {
-    const read = async () =>
-      redis
-        ? await Promise.all(
-            (await redis.keys(`${env.TOLLGATE_REDIS_PREFIX}cache:*`)).map(async (k) => (await redis.get(k)) ?? ""),
-          )
-        : (await rows<{ entry: unknown }>(t, sql`select entry from response_cache`)).map((r) =>
-            JSON.stringify(r.entry),
-          );
-    let stored = await read();
-    for (let i = 0; i < 100 && stored.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      stored = await read();
-    }
-    return stored;
-  }
-
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: KEY });
     t = await startTestApp({
@@ -96,7 +65,7 @@ describe.each(variants)(`embeddings from the response cache in the $name (${stor
     t.app.server.server.closeAllConnections();
     await t.close();
     await fake.close();
-    redis?.disconnect();
+    store.close();
   });
 
   it("a repeated request gets the same vectors without an upstream call, at the hit price, logged as a hit", async () => {
@@ -143,12 +112,7 @@ describe.each(variants)(`embeddings from the response cache in the $name (${stor
   });
 
   it("the security policy runs on a hit's input, and what it redacted is never kept", async () => {
-    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, {
-      pii: { email: "redact", phone: "off", card: "block", ssn: "off", iban: "off", ip: "off", secret: "block" },
-      promptInjection: { action: "off", threshold: 0.5 },
-      rules: [],
-      restoreRedactions: false,
-    });
+    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, REDACT_EMAILS);
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const before = fake.requests.length;
     await embed("profile of alice@example.com");
@@ -157,7 +121,7 @@ describe.each(variants)(`embeddings from the response cache in the $name (${stor
     expect(fake.requests.length - before).toBe(1);
     expect(second.response.headers.get("x-tollgate-cache")).toBe("hit");
     expect(JSON.stringify(fake.last().body)).not.toContain("alice@example.com");
-    const stored = await kept();
+    const stored = await store.kept();
     expect(stored.length).toBeGreaterThan(0);
     for (const entry of stored) expect(entry).not.toMatch(/alice@example\.com|bob@example\.org/);
     // A blocked input is refused before the cache is asked.

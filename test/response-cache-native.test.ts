@@ -8,39 +8,25 @@
  * sent with it (`anthropic-beta`) are part of the key; the policy runs on a
  * hit's input and nothing it redacted is kept.
  */
-import { randomBytes } from "node:crypto";
 import Anthropic from "@anthropic-ai/sdk";
-import { sql } from "drizzle-orm";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnthropicFake } from "./fakes/anthropic-fake.js";
 import type { FakeServer } from "./fakes/base.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
-import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
-import { grantCredits, logRowOf, rows, team } from "./helpers/fixtures.js";
+import { storageKind } from "./helpers/database.js";
+import { grantCredits, logRowOf, team } from "./helpers/fixtures.js";
+import { cacheReader, cacheVariants, REDACT_EMAILS } from "./helpers/response-cache.js";
 
 const KEY = "sk-ant-cache-vendor-0123456789";
 
-const variants = [
-  { name: "database", env: {} as Record<string, string> },
-  ...(TEST_REDIS_URL
-    ? [
-        {
-          name: "redis",
-          env: { REDIS_URL: TEST_REDIS_URL, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` },
-        },
-      ]
-    : []),
-];
-
-describe.each(variants)(`Anthropic messages from the response cache in the $name (${storageKind})`, ({ env }) => {
+describe.each(cacheVariants())(`Anthropic messages from the cache in the $name (${storageKind})`, ({ env }) => {
   let t: TestApp;
   let fake: FakeServer;
   let owner: Client;
   let slug: string;
   let base: string;
   let key: string;
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : null;
+  const store = cacheReader(() => t, env);
 
   const anthropic = () => new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
   const ask = (content: string, headers: Record<string, string> = {}) =>
@@ -54,22 +40,6 @@ describe.each(variants)(`Anthropic messages from the response cache in the $name
     (await logRowOf<{ c: string | null; cache: string | null }>(t, requestId, "cost_micro_usd::text as c, cache"))!;
   /** At $1 per million input and $2 per million output tokens. */
   const costOf = (u: { input_tokens: number; output_tokens: number }) => u.input_tokens + 2 * u.output_tokens;
-  async function kept(): Promise<string[]> {
-    const read = async () =>
-      redis
-        ? await Promise.all(
-            (await redis.keys(`${env.TOLLGATE_REDIS_PREFIX}cache:*`)).map(async (k) => (await redis.get(k)) ?? ""),
-          )
-        : (await rows<{ entry: unknown }>(t, sql`select entry from response_cache`)).map((r) =>
-            JSON.stringify(r.entry),
-          );
-    let stored = await read();
-    for (let i = 0; i < 100 && stored.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      stored = await read();
-    }
-    return stored;
-  }
 
   beforeAll(async () => {
     fake = await startAnthropicFake({ apiKey: KEY });
@@ -100,7 +70,7 @@ describe.each(variants)(`Anthropic messages from the response cache in the $name
     t.app.server.server.closeAllConnections();
     await t.close();
     await fake.close();
-    redis?.disconnect();
+    store.close();
   });
 
   it("a repeated message is answered as first sent, without an upstream call, at no cost, logged as a hit", async () => {
@@ -165,12 +135,7 @@ describe.each(variants)(`Anthropic messages from the response cache in the $name
   });
 
   it("the security policy runs on a hit's input, and what it redacted is never kept", async () => {
-    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, {
-      pii: { email: "redact", phone: "off", card: "block", ssn: "off", iban: "off", ip: "off", secret: "block" },
-      promptInjection: { action: "off", threshold: 0.5 },
-      rules: [],
-      restoreRedactions: false,
-    });
+    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, REDACT_EMAILS);
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const before = fake.requests.length;
     await ask("write to alice@example.com about the invoice");
@@ -178,7 +143,7 @@ describe.each(variants)(`Anthropic messages from the response cache in the $name
     expect(fake.requests.length - before).toBe(1);
     expect(second.response.headers.get("x-tollgate-cache")).toBe("hit");
     expect(JSON.stringify(fake.last().body)).not.toContain("alice@example.com");
-    const stored = await kept();
+    const stored = await store.kept();
     expect(stored.length).toBeGreaterThan(0);
     for (const entry of stored) expect(entry).not.toMatch(/alice@example\.com|bob@example\.org/);
     const blocked = await ask("my card is 4111 1111 1111 1111").catch((e: { status: number }) => e);

@@ -8,34 +8,21 @@
  * another organization never hits; the security policy still runs on a hit's
  * input, and nothing it redacted is kept in the cache.
  */
-import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenAIFake, startOpenAIFake } from "./fakes/openai-fake.js";
 import { type Client, startTestApp, type TestApp } from "./helpers/app.js";
-import { storageKind, TEST_REDIS_URL } from "./helpers/database.js";
+import { storageKind } from "./helpers/database.js";
 import { createOrg, grantCredits, logRowOf, rows, team } from "./helpers/fixtures.js";
+import { cacheReader, cacheVariants, REDACT_EMAILS } from "./helpers/response-cache.js";
 
 const KEY = "sk-cache-vendor-0123456789";
 const USAGE = { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 };
 /** 1,000 × $2/M + 500 × $8/M. */
 const MISS_COST = 6000n;
 
-const variants = [
-  { name: "database", env: {} as Record<string, string> },
-  ...(TEST_REDIS_URL
-    ? [
-        {
-          name: "redis",
-          env: { REDIS_URL: TEST_REDIS_URL, TOLLGATE_REDIS_PREFIX: `tgtest:${randomBytes(4).toString("hex")}:` },
-        },
-      ]
-    : []),
-];
-
-describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }) => {
+describe.each(cacheVariants())(`response cache in the $name (${storageKind})`, ({ env }) => {
   let t: TestApp;
   let fake: OpenAIFake;
   let base: string;
@@ -43,9 +30,7 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
   let slug: string;
   let key: string;
 
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : null;
-  const scanKeys = (pattern: string) => redis!.keys(pattern);
-  const redisGet = async (k: string) => (await redis!.get(k)) ?? "";
+  const store = cacheReader(() => t, env);
   const openai = (k = key) => new OpenAI({ apiKey: k, baseURL: `${base}/v1`, maxRetries: 0 });
   async function projectKey(c: Client, org: string, name: string, cache?: Record<string, unknown>) {
     const p = await c.post(`/api/v1/orgs/${org}/projects`, { name, slug: name, ...(cache ? { cache } : {}) });
@@ -89,7 +74,7 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
     t.app.server.server.closeAllConnections();
     await t.close();
     await fake.close();
-    redis?.disconnect();
+    store.close();
   });
 
   it("a repeated request is answered from the cache, without an upstream call, at no cost, logged as a hit", async () => {
@@ -183,12 +168,7 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
   });
 
   it("the security policy runs on a hit's input, and what it redacted is never kept", async () => {
-    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, {
-      pii: { email: "redact", phone: "off", card: "block", ssn: "off", iban: "off", ip: "off", secret: "block" },
-      promptInjection: { action: "off", threshold: 0.5 },
-      rules: [],
-      restoreRedactions: false,
-    });
+    const put = await owner.put(`/api/v1/orgs/${slug}/security-policy`, REDACT_EMAILS);
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const before = fake.requests.length;
     const a = await ask("write to alice@example.com about the invoice");
@@ -197,18 +177,7 @@ describe.each(variants)(`response cache in the $name (${storageKind})`, ({ env }
     expect(fake.requests.length - before).toBe(1);
     expect(b.response.headers.get("x-tollgate-cache")).toBe("hit");
     expect(JSON.stringify(fake.last().body)).not.toContain("alice@example.com");
-    // What the cache keeps (in the database, written in batches behind the in-process layer; or in Redis).
-    const kept = async () =>
-      env.REDIS_URL
-        ? await Promise.all((await scanKeys(`${env.TOLLGATE_REDIS_PREFIX}cache:*`)).map((k) => redisGet(k)))
-        : (await rows<{ entry: unknown }>(t, sql`select entry from response_cache`)).map((r) =>
-            JSON.stringify(r.entry),
-          );
-    let stored = await kept();
-    for (let i = 0; i < 100 && stored.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      stored = await kept();
-    }
+    const stored = await store.kept();
     expect(stored.length).toBeGreaterThan(0);
     for (const r of stored) expect(r).not.toMatch(/alice@example\.com|bob@example\.org/);
     void a;
