@@ -91,6 +91,10 @@ describe.each(cacheVariants())(`embeddings from the response cache in the $name 
       sql`select coalesce(sum(-amount_micro_usd), 0)::text as usage from ledger_entries where kind = 'usage' and org_id = (select id from organizations where slug = ${slug})`,
     );
     expect(ledger!.usage).toBe("1050");
+    // Counted for the operator's dashboards, per endpoint.
+    const metrics = (await t.anon.get("/metrics")).body as string;
+    expect(metrics).toMatch(/^tollgate_response_cache_requests_total\{endpoint="embeddings",result="miss"\} 1$/m);
+    expect(metrics).toMatch(/^tollgate_response_cache_requests_total\{endpoint="embeddings",result="hit"\} 1$/m);
   });
 
   it("another dimension, another input order or another API never shares an answer; no-store bypasses it", async () => {

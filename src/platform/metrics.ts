@@ -48,6 +48,8 @@ export interface GatewayObservation {
   attempts: ReadonlyArray<{ target: string; outcome: string; ms: number }>;
   usage: { inputTokens: number; cachedInputTokens: number; outputTokens: number } | null;
   costMicroUsd: bigint | null;
+  /** The response cache's answer (null: the project does not cache, or the client sent no-store). */
+  cache?: "hit" | "miss" | null;
 }
 
 /** The built-in providers as the gateway routes them: their slugs and known model ids bound the labels. */
@@ -123,6 +125,12 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
     OVERHEAD_BUCKETS,
     registry,
   );
+  const cacheLookups = new FastCounter(
+    "tollgate_response_cache_requests_total",
+    "Gateway requests the response cache was asked about, by endpoint and result (hit: answered from the cache; miss: sent to a provider).",
+    ["endpoint", "result"],
+    registry,
+  );
   const upstream = new FastHistogram(
     "tollgate_upstream_latency_seconds",
     "Upstream attempts: time to response (non-streaming) or first chunk (streaming), by provider and result.",
@@ -159,6 +167,9 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
     cached: CounterSeries;
     output: CounterSeries;
     cost: CounterSeries;
+    /** Made on first use: requests of projects without the cache show no series. */
+    cacheHit?: CounterSeries;
+    cacheMiss?: CounterSeries;
   }
   const gwSeries = new Map<string, GatewaySeries>();
   const attemptSeries = new Map<string, { count: CounterSeries; latency: HistogramSeries }>();
@@ -338,6 +349,8 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
         s.output.value += e.usage.outputTokens;
       }
       if (e.costMicroUsd !== null && e.costMicroUsd > 0n) s.cost.value += Number(e.costMicroUsd);
+      if (e.cache === "hit") (s.cacheHit ??= cacheLookups.series([e.endpoint, "hit"])).value++;
+      else if (e.cache === "miss") (s.cacheMiss ??= cacheLookups.series([e.endpoint, "miss"])).value++;
     },
     rateLimitFallback: () => rlFallback.inc(),
     observeKeylessRefusal: (endpoint, status, code) => keyless.inc({ endpoint, status: String(status), code }),
