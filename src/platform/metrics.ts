@@ -167,9 +167,6 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
     cached: CounterSeries;
     output: CounterSeries;
     cost: CounterSeries;
-    /** Made on first use: requests of projects without the cache show no series. */
-    cacheHit?: CounterSeries;
-    cacheMiss?: CounterSeries;
   }
   const gwSeries = new Map<string, GatewaySeries>();
   const attemptSeries = new Map<string, { count: CounterSeries; latency: HistogramSeries }>();
@@ -349,8 +346,8 @@ export function createMetrics(sources: MetricSources = {}, builtIns: BuiltInProv
         s.output.value += e.usage.outputTokens;
       }
       if (e.costMicroUsd !== null && e.costMicroUsd > 0n) s.cost.value += Number(e.costMicroUsd);
-      if (e.cache === "hit") (s.cacheHit ??= cacheLookups.series([e.endpoint, "hit"])).value++;
-      else if (e.cache === "miss") (s.cacheMiss ??= cacheLookups.series([e.endpoint, "miss"])).value++;
+      // Only for projects that cache: a series is made on its first request, none for the others.
+      if (e.cache) cacheLookups.series([e.endpoint, e.cache]).value++;
     },
     rateLimitFallback: () => rlFallback.inc(),
     observeKeylessRefusal: (endpoint, status, code) => keyless.inc({ endpoint, status: String(status), code }),
