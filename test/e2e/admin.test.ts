@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, visible } from "./browser.js";
+import { type E2E, HAS_CHROMIUM, hasText, newPage, SKIP_REASON, startE2E, visible } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -23,9 +23,7 @@ describe.skipIf(!HAS_CHROMIUM)("the admin area in the dashboard", { timeout: 120
     await e.t.signUp({ email: OPERATOR, password: PASSWORD, name: "Opal Operator" });
     const owner = await e.t.signUp({ name: "Otto Owner" });
     slug = await personalSlug(owner);
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 800 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e, { height: 800 });
   }, 120_000);
 
   afterAll(async () => {

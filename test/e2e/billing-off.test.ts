@@ -4,17 +4,16 @@
  * payment methods, no low-balance alert — a sentence saying credits are off,
  * this month's spend, the usage charts and the budget alerts.
  */
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { count, type E2E, hasText, HAS_CHROMIUM, SKIP_REASON, startE2E, visible } from "./browser.js";
+import { count, type E2E, hasText, HAS_CHROMIUM, newPage, SKIP_REASON, startE2E, visible } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
 describe.skipIf(!HAS_CHROMIUM)("billing page with prepaid credits off", { timeout: 120_000 }, () => {
   let e: E2E;
-  let ctx: BrowserContext;
   let page: Page;
   let slug = "";
   const email = uniqueEmail("credits-off");
@@ -43,9 +42,7 @@ describe.skipIf(!HAS_CHROMIUM)("billing page with prepaid credits off", { timeou
     });
     expect(res.status).toBe(200);
     await e.t.app.flushLogs();
-    ctx = await e.browser.newContext({ viewport: { width: 1280, height: 800 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e, { height: 800 });
   }, 120_000);
 
   // Closing Chromium on a machine busy with the other suites can take longer than the default minute.

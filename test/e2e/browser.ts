@@ -104,18 +104,27 @@ export async function startE2E(opts: { env?: Record<string, string> } = {}): Pro
   };
 }
 
+/** A page in a new browser context (its own cookies) with the suites' viewport and 20 s default timeout. */
+export async function newPage(
+  e: Pick<E2E, "browser">,
+  opts: { width?: number; height?: number; colorScheme?: "light" | "dark" } = {},
+): Promise<Page> {
+  const ctx = await e.browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
+    ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
+  });
+  ctx.setDefaultTimeout(20_000);
+  return ctx.newPage();
+}
+
 /** A new browser context signed in as `email` (the tests' password unless given), its page past the sign-in form. */
 export async function signIn(
   e: E2E,
   email: string,
   opts: { width?: number; height?: number; colorScheme?: "light" | "dark"; password?: string } = {},
 ): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await e.browser.newContext({
-    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
-    ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
-  });
-  ctx.setDefaultTimeout(20_000);
-  const page = await ctx.newPage();
+  const page = await newPage(e, opts);
+  const ctx = page.context();
   await page.goto(`${e.origin}/sign-in`);
   await page.getByLabel("Email").fill(email);
   await page.getByRole("textbox", { name: "Password" }).fill(opts.password ?? PASSWORD);

@@ -6,7 +6,7 @@
  * this server; hiding it lasts. An organization whose steps are all done says
  * "You're all set" once, then never again.
  */
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { grantCredits } from "../helpers/fixtures.js";
@@ -16,6 +16,7 @@ import {
   exactText,
   HAS_CHROMIUM,
   hasText,
+  newPage,
   SKIP_REASON,
   screenshot,
   startE2E,
@@ -26,7 +27,6 @@ if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
 describe.skipIf(!HAS_CHROMIUM)("the getting-started checklist", { timeout: 120_000 }, () => {
   let e: E2E;
-  let ctx: BrowserContext;
   let page: Page;
   let slug = "";
   let apiKey = "";
@@ -37,9 +37,7 @@ describe.skipIf(!HAS_CHROMIUM)("the getting-started checklist", { timeout: 120_0
 
   beforeAll(async () => {
     e = await startE2E();
-    ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e);
   }, 120_000);
 
   afterAll(async () => {

@@ -11,7 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AzureFake, startAzureFake } from "../fakes/azure-fake.js";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { type E2E, HAS_CHROMIUM, hasText, lacksText, SKIP_REASON, startE2E, value, visible } from "./browser.js";
+import {
+  type E2E,
+  HAS_CHROMIUM,
+  hasText,
+  lacksText,
+  newPage,
+  SKIP_REASON,
+  startE2E,
+  value,
+  visible,
+} from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -32,9 +42,7 @@ describe.skipIf(!HAS_CHROMIUM)("Azure OpenAI on the providers page", { timeout: 
     e = await startE2E({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
     const owner = await e.t.signUp({ email, password: PASSWORD, name: "Ada Azure" });
     slug = await personalSlug(owner);
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 800 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e, { height: 800 });
   }, 120_000);
 
   // Closing Chromium on a machine busy with the other suites can take longer than the default minute.

@@ -13,7 +13,7 @@ import { type BedrockFake, startBedrockFake } from "../fakes/bedrock-fake.js";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { CLAUDE, KEY_ID, REGION, SECRET, TEMP_KEY_ID } from "../helpers/bedrock.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { type E2E, HAS_CHROMIUM, hasText, lacksText, SKIP_REASON, startE2E, value } from "./browser.js";
+import { type E2E, HAS_CHROMIUM, hasText, lacksText, newPage, SKIP_REASON, startE2E, value } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -29,9 +29,7 @@ describe.skipIf(!HAS_CHROMIUM)("Amazon Bedrock on the providers page", { timeout
     e = await startE2E({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
     const owner = await e.t.signUp({ email, password: PASSWORD, name: "Andy Amazon" });
     slug = await personalSlug(owner);
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e);
   }, 120_000);
 
   afterAll(async () => {

@@ -13,7 +13,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenAIFake, startOpenAIFake } from "../fakes/openai-fake.js";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { count, type E2E, HAS_CHROMIUM, hasText, lacksText, SKIP_REASON, startE2E, value, visible } from "./browser.js";
+import {
+  count,
+  type E2E,
+  HAS_CHROMIUM,
+  hasText,
+  lacksText,
+  newPage,
+  SKIP_REASON,
+  startE2E,
+  value,
+  visible,
+} from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -33,9 +44,7 @@ describe.skipIf(!HAS_CHROMIUM)("Presets and several credentials on the providers
     e = await startE2E({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
     const owner = await e.t.signUp({ email, password: PASSWORD, name: "Gil Groq" });
     slug = await personalSlug(owner);
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e);
   }, 120_000);
 
   afterAll(async () => {

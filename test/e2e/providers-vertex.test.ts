@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGoogleTokenFake, startVertexFake, type TokenFake, type VertexFake } from "../fakes/vertex-fake.js";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { type E2E, HAS_CHROMIUM, hasText, lacksText, SKIP_REASON, startE2E, value } from "./browser.js";
+import { type E2E, HAS_CHROMIUM, hasText, lacksText, newPage, SKIP_REASON, startE2E, value } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -47,9 +47,7 @@ describe.skipIf(!HAS_CHROMIUM)("Google Vertex AI on the providers page", { timeo
     e = await startE2E({ env: { TOLLGATE_ALLOWED_PROVIDER_HOSTS: "127.0.0.1" } });
     const owner = await e.t.signUp({ email, password: PASSWORD, name: "Grace Google" });
     slug = await personalSlug(owner);
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e);
   }, 120_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
-import { type E2E, HAS_CHROMIUM, SKIP_REASON, startE2E, visible } from "./browser.js";
+import { type E2E, HAS_CHROMIUM, newPage, SKIP_REASON, startE2E, visible } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -19,9 +19,7 @@ describe.skipIf(!HAS_CHROMIUM)("password reset in the dashboard", { timeout: 120
   beforeAll(async () => {
     e = await startE2E();
     await e.t.signUp({ email, password: PASSWORD, name: "Fred Forgot" });
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 800 } });
-    ctx.setDefaultTimeout(20_000);
-    page = await ctx.newPage();
+    page = await newPage(e, { height: 800 });
   }, 120_000);
 
   afterAll(async () => {

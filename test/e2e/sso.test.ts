@@ -7,13 +7,24 @@
  * with SSO while SSO sessions get through; removing SSO lets the member back in. The steps share one world and
  * run in order.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, PASSWORD } from "../helpers/app.js";
 import { type TestDns, startTestDns } from "../helpers/dns-server.js";
 import { freePort, type OidcIdp, startOidcIdp } from "../helpers/oidc-idp.js";
 import { inviteToken } from "../helpers/smtp.js";
-import { count, type E2E, exactText, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, value, visible } from "./browser.js";
+import {
+  count,
+  type E2E,
+  exactText,
+  HAS_CHROMIUM,
+  hasText,
+  newPage,
+  SKIP_REASON,
+  startE2E,
+  value,
+  visible,
+} from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -36,12 +47,6 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
   let ssoPerson: Page;
 
   const url = (p: string) => `${e.origin}${p}`;
-
-  async function newPage(browser: Browser): Promise<Page> {
-    const ctx: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    return ctx.newPage();
-  }
 
   async function passwordSignIn(p: Page, email: string, next = "/") {
     await p.goto(url(`/sign-in?next=${encodeURIComponent(next)}`));
@@ -76,7 +81,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
     await join(MEMBER, "member", ownerApi);
     // The redirect URI is the organization's, so the IdP starts once the organization exists.
     idp = await startOidcIdp({ port: idpPort, redirectUris: [url(`/api/auth/sso/callback/${orgId}-oidc`)] });
-    owner = await newPage(e.browser);
+    owner = await newPage(e);
   }, 120_000);
 
   afterAll(async () => {
@@ -132,7 +137,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
   });
 
   it("a person at the domain signs in with SSO from the sign-in page and joins as a member", async () => {
-    ssoPerson = await newPage(e.browser);
+    ssoPerson = await newPage(e);
     const visited: string[] = [];
     // Every hop of the redirect chain, the identity provider's included (they never render a page).
     ssoPerson.on("request", (r) => {
@@ -162,7 +167,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
   });
 
   it("explains failed SSO sign-ins: an address outside the domains, a domain without SSO", async () => {
-    const p = await newPage(e.browser);
+    const p = await newPage(e);
     idp.signInAs({ sub: `outsider-${stamp}`, email: `outsider-${stamp}@example.com` });
     await p.goto(url(`/sign-in/sso?email=${encodeURIComponent(`someone@${DOMAIN}`)}`));
     await value(p.getByRole("textbox", { name: "Work email" }), `someone@${DOMAIN}`);
@@ -184,7 +189,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
   });
 
   it("an admin reads the single sign-on settings but cannot change them", async () => {
-    const p = await newPage(e.browser);
+    const p = await newPage(e);
     await passwordSignIn(p, ADMIN.email, `/${slug}/settings/sso`);
     const row = p.getByTestId(`sso-domain-${DOMAIN}`);
     await visible(row.getByText("Verified", { exact: true }));
@@ -204,7 +209,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
     await owner.getByRole("link", { name: "Projects" }).click();
     await visible(owner.getByRole("heading", { name: "Projects", exact: true }));
 
-    const member = await newPage(e.browser);
+    const member = await newPage(e);
     await passwordSignIn(member, MEMBER.email, `/${slug}`);
     const screen = member.getByTestId("sso-required");
     await exactText(screen.getByRole("heading"), `${ORG} requires single sign-on`);
@@ -215,7 +220,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
     await value(member.getByRole("textbox", { name: "Work email" }), MEMBER.email);
 
     // A session that comes through the identity provider reaches it, back on the page it set out from.
-    const again = await newPage(e.browser);
+    const again = await newPage(e);
     await again.goto(url(`/${slug}/settings/team`));
     await again.waitForURL((u) => u.pathname === "/sign-in");
     await again.getByRole("link", { name: "Sign in with SSO" }).click();
@@ -242,7 +247,7 @@ describe.skipIf(!HAS_CHROMIUM)("single sign-on in the dashboard", { timeout: 120
     expect(await owner.getByRole("switch", { name: "Require SSO" }).isChecked()).toBe(false);
     await count(owner.getByRole("button", { name: "Remove SSO" }), 0);
 
-    const member = await newPage(e.browser);
+    const member = await newPage(e);
     await passwordSignIn(member, MEMBER.email, `/${slug}`);
     await visible(member.getByRole("heading", { name: "Projects", exact: true }));
     await count(member.getByTestId("sso-required"), 0);

@@ -10,7 +10,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
-import { type E2E, HAS_CHROMIUM, hasText, SKIP_REASON, startE2E, visible } from "./browser.js";
+import { type E2E, HAS_CHROMIUM, hasText, newPage, SKIP_REASON, startE2E, visible } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -25,9 +25,7 @@ describe.skipIf(!HAS_CHROMIUM)("two-factor authentication in the dashboard", { t
   const email = uniqueEmail("two-factor");
 
   async function page(): Promise<Page> {
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 800 } });
-    ctx.setDefaultTimeout(20_000);
-    return ctx.newPage();
+    return newPage(e, { height: 800 });
   }
 
   async function passwordStep(p: Page) {

@@ -13,7 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, PASSWORD } from "../helpers/app.js";
 import { grantCredits } from "../helpers/fixtures.js";
 import { inviteToken } from "../helpers/smtp.js";
-import { count, type E2E, HAS_CHROMIUM, hasText, lacksText, SKIP_REASON, startE2E, visible } from "./browser.js";
+import {
+  count,
+  type E2E,
+  HAS_CHROMIUM,
+  hasText,
+  lacksText,
+  newPage,
+  SKIP_REASON,
+  startE2E,
+  visible,
+} from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
 
@@ -37,12 +47,6 @@ describe.skipIf(!HAS_CHROMIUM)("virtual models on the Routing page", { timeout: 
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: JSON.stringify({ model, messages: [{ role: "user", content }] }),
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
-
-  async function newPage(): Promise<Page> {
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    ctx.setDefaultTimeout(20_000);
-    return ctx.newPage();
-  }
 
   async function signIn(page: Page, email: string) {
     await page.goto(`${e.origin}/sign-in`);
@@ -69,8 +73,8 @@ describe.skipIf(!HAS_CHROMIUM)("virtual models on the Routing page", { timeout: 
     const k = await post(ownerApi, `/api/v1/orgs/${slug}/projects/main-app/keys`, { name: "k", environment: "live" });
     expect(k.status, JSON.stringify(k.body)).toBe(201);
     key = k.body.key;
-    owner = await newPage();
-    member = await newPage();
+    owner = await newPage(e);
+    member = await newPage(e);
   }, 120_000);
 
   // Closing Chromium on a machine busy with the other suites can take longer than the default minute.
