@@ -10,9 +10,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { grantCredits, personalSlug } from "../helpers/fixtures.js";
 import { inviteToken } from "../helpers/smtp.js";
-import { type E2E, HAS_CHROMIUM, SKIP_REASON, signIn, startE2E } from "./browser.js";
+import { type E2E, HAS_CHROMIUM, newPage, signIn, SKIP_REASON, startE2E } from "./browser.js";
 
 if (!HAS_CHROMIUM) console.warn(SKIP_REASON);
+
+/**
+ * Each path visited once it has loaded its data (a heading shows, no request in flight), with the serious
+ * and critical violations found there, one line each.
+ */
+async function violationsOn(page: Page, origin: string, paths: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const path of paths) {
+    await page.goto(`${origin}${path}`);
+    await page.getByRole("heading").first().waitFor();
+    await page.waitForLoadState("networkidle");
+    for (const v of await violations(page)) found.push(`${path}: ${v}`);
+  }
+  return found;
+}
 
 /** The serious and critical violations on the page as it is now, one line each. */
 async function violations(page: Page): Promise<string[]> {
@@ -89,10 +104,8 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
   ];
 
   it("signed-out pages", async () => {
-    const ctx = await e.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await ctx.newPage();
-    const found: string[] = [];
-    for (const path of [
+    const page = await newPage(e);
+    const found = await violationsOn(page, e.origin, [
       "/sign-in",
       "/sign-in/sso",
       "/sign-up",
@@ -100,37 +113,22 @@ describe.skipIf(!HAS_CHROMIUM)("accessibility (axe-core) on every page", { timeo
       "/reset-password?token=unknown",
       "/verify-email?token=unknown",
       `/invite/${invitation}`,
-    ]) {
-      await page.goto(`${e.origin}${path}`);
-      await page.getByRole("heading").first().waitFor();
-      await page.waitForLoadState("networkidle");
-      for (const v of await violations(page)) found.push(`${path}: ${v}`);
-    }
-    await ctx.close();
+    ]);
+    await page.context().close();
     expect(found).toEqual([]);
   });
 
   for (const scheme of ["light", "dark"] as const)
     it(`every organization page, ${scheme} mode`, async () => {
       const { ctx, page } = await signIn(e, email, { colorScheme: scheme });
-      const found: string[] = [];
-      for (const path of orgPages()) {
-        await page.goto(`${e.origin}${path}`);
-        // The page has loaded its data: a heading shows and no request is in flight.
-        await page.getByRole("heading").first().waitFor();
-        await page.waitForLoadState("networkidle");
-        for (const v of await violations(page)) found.push(`${path}: ${v}`);
-      }
+      const found = await violationsOn(page, e.origin, orgPages());
       await ctx.close();
       expect(found).toEqual([]);
     });
 
   it("the operator's admin area", async () => {
     const { ctx, page } = await signIn(e, operator);
-    await page.goto(`${e.origin}/admin`);
-    await page.getByRole("heading").first().waitFor();
-    await page.waitForLoadState("networkidle");
-    const found = await violations(page);
+    const found = await violationsOn(page, e.origin, ["/admin"]);
     await ctx.close();
     expect(found).toEqual([]);
   });

@@ -35,6 +35,14 @@ describe.skipIf(!HAS_CHROMIUM)("the dashboard's look", { timeout: 120_000 }, () 
   const email = uniqueEmail("visual");
   const memberEmail = uniqueEmail("visual-member");
   let twinA = "";
+  /** Pages with the whole frame (header, switcher, tabs), each of another kind. */
+  const framePages = () => [
+    `/${twinA}`,
+    `/${twinA}/projects/storefront`,
+    `/${twinA}/settings/team`,
+    `/${twinA}/security`,
+    `/${twinA}/settings/billing`,
+  ];
   let twinB = "";
   const contexts: BrowserContext[] = [];
 
@@ -120,13 +128,7 @@ describe.skipIf(!HAS_CHROMIUM)("the dashboard's look", { timeout: 120_000 }, () 
     page.on("response", (r) => {
       if (r.status() === 404 && !["fetch", "xhr"].includes(r.request().resourceType())) missing.push(r.url());
     });
-    for (const path of [
-      `/${twinA}`,
-      `/${twinA}/projects/storefront`,
-      `/${twinA}/settings/team`,
-      `/${twinA}/security`,
-      `/${twinA}/settings/billing`,
-    ]) {
+    for (const path of framePages()) {
       await page.goto(`${e.origin}${path}`);
       await visible(page.getByRole("banner").getByRole("img", { name: "Tollgate" }));
       await page.waitForLoadState("networkidle");
@@ -246,13 +248,7 @@ describe.skipIf(!HAS_CHROMIUM)("the dashboard's look", { timeout: 120_000 }, () 
   it("gives every control in the frame and on these pages an accessible name", async () => {
     const page = await signedIn();
     const nameless: string[] = [];
-    for (const path of [
-      `/${twinA}`,
-      `/${twinA}/projects/storefront`,
-      `/${twinA}/settings/team`,
-      `/${twinA}/security`,
-      `/${twinA}/settings/billing`,
-    ]) {
+    for (const path of framePages()) {
       await page.goto(`${e.origin}${path}`);
       await visible(page.getByTestId("org-switcher"));
       await page.waitForLoadState("networkidle");
