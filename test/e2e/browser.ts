@@ -153,6 +153,21 @@ const textOf = (l: Locator) =>
     .innerText({ timeout: 1000 })
     .catch(() => "");
 
+/**
+ * Types `values` into the matched inputs (in order) within one task, as a fast user or a slow machine
+ * can: each change fires its input event before the page renders the one before it.
+ */
+export async function changeAtOnce(inputs: Locator, values: string[]): Promise<void> {
+  await count(inputs, values.length);
+  await inputs.evaluateAll((els: HTMLInputElement[], vs: string[]) => {
+    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")?.set;
+    els.forEach((el, i) => {
+      setValue?.call(el, vs[i]);
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  }, values);
+}
+
 export const visible = (l: Locator) => l.first().waitFor({ state: "visible", timeout: T.timeout });
 export const count = (l: Locator, n: number) => expect.poll(() => l.count(), T).toBe(n);
 export const hasText = (l: Locator, text: string | RegExp) => expect.poll(() => textOf(l), T).toMatch(text);

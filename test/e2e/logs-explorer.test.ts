@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { personalSlug } from "../helpers/fixtures.js";
 import {
+  changeAtOnce,
   count,
   disabled,
   type E2E,
@@ -178,6 +179,16 @@ describe.skipIf(!HAS_CHROMIUM)(
       await page.goto(page.url());
       await value(page.getByLabel("Min latency (ms)"), "1000");
       await count(rows(), 1);
+      await clearFilters();
+    });
+
+    it("two filters changed before the page renders again both stay in the URL", async () => {
+      await changeAtOnce(page.getByTestId("log-filters").locator('input[type="datetime-local"]'), [
+        "2026-01-01T00:00",
+        "2099-12-31T23:59",
+      ]);
+      await expect.poll(() => [query().has("from"), query().has("to")]).toEqual([true, true]);
+      await count(rows(), 4);
       await clearFilters();
     });
 

@@ -1,6 +1,6 @@
 /**
  * The audit log's filters: action (the server's actions, in words, grouped by area), actor (the
- * organization's members and API tokens), and a date range. Each change replaces the filters the
+ * organization's members and API tokens), and a date range. Each change patches the filters the
  * page keeps in its URL.
  */
 import { Button, Group, Select, TextInput } from "@mantine/core";
@@ -51,10 +51,11 @@ export function AuditFilterBar({
 }: {
   org: string;
   filters: AuditFilters;
-  onChange: (next: AuditFilters) => void;
+  /** Sets the given filters ("" removes one), keeping the others as the URL has them. */
+  onChange: (patch: Partial<AuditFilters>) => void;
 }) {
   const actors = useActorOptions(org, filters.actor);
-  const set = (patch: Partial<AuditFilters>) => onChange({ ...filters, ...patch });
+  const set = onChange;
   const active = Object.values(filters).some(Boolean);
   return (
     <Group align="flex-end" gap="sm" wrap="wrap" role="search" aria-label="Filter the audit log">

@@ -7,7 +7,7 @@ import { Button, Group, Paper, Select, SimpleGrid, TextInput } from "@mantine/co
 import { useDebouncedCallback } from "@mantine/hooks";
 import { useState } from "react";
 import type { ApiKey } from "./api";
-import { costProblem, type LogFilterKey, type LogFilters, latencyProblem } from "./api-logs";
+import { costProblem, LOG_FILTER_KEYS, type LogFilterKey, type LogFilters, latencyProblem } from "./api-logs";
 
 const STATUS_CHOICES = [
   {
@@ -94,7 +94,7 @@ export function LogFilterBar({
           <Button
             variant="subtle"
             size="xs"
-            onClick={() => onChange(Object.fromEntries(Object.keys(filters).map((k) => [k, ""])))}
+            onClick={() => onChange(Object.fromEntries(LOG_FILTER_KEYS.map((k) => [k, ""])))}
           >
             Clear filters
           </Button>

@@ -22,6 +22,7 @@ import { type Part, sentence } from "../audit-sentences";
 import { ago } from "../audit-time";
 import { Pager, useCursorPages } from "../paging";
 import { PageLoader, QueryError, useCurrentOrg } from "../session";
+import { useQueryPatch } from "../url-filters";
 
 function Sentence({ parts }: { parts: Part[] }) {
   return (
@@ -82,7 +83,7 @@ const FILTER_KEYS = ["action", "actor", "from", "to"] as const;
 
 export function AuditPage() {
   const org = useCurrentOrg()!;
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
   const filters: AuditFilters = { ...NO_FILTERS };
   for (const k of FILTER_KEYS) filters[k] = params.get(k) ?? "";
   const pages = useCursorPages();
@@ -100,18 +101,7 @@ export function AuditPage() {
     placeholderData: keepPreviousData,
     enabled: !invalid,
   });
-  const setFilters = (next: AuditFilters) =>
-    setParams(
-      (p) => {
-        const out = new URLSearchParams(p);
-        for (const k of FILTER_KEYS) {
-          if (next[k]) out.set(k, next[k]);
-          else out.delete(k);
-        }
-        return out;
-      },
-      { replace: true },
-    );
+  const setFilters = useQueryPatch();
   const filtered = Object.values(filters).some(Boolean);
   return (
     <Stack>

@@ -7,19 +7,20 @@
 import { Anchor, Badge, Button, Code, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
-import { filtersOf, type LogFilters, logsExportUrl, useLogPage, useProjectKeys } from "../api-logs";
+import { filtersOf, logsExportUrl, useLogPage, useProjectKeys } from "../api-logs";
 import { dateTime, num, usd } from "../format";
 import { LogDrawer } from "../logs-drawer";
 import { LogFilterBar } from "../logs-filters";
 import { CacheHit, UserAndTags } from "../logs-labels";
 import { Pager, useCursorPages } from "../paging";
 import { PageLoader, QueryError } from "../session";
+import { useQueryPatch } from "../url-filters";
 
 export function LogsPage() {
   const { org = "", project = "", requestId } = useParams();
   const navigate = useNavigate();
   const location = useLocation();
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
   const filters = filtersOf(params);
   const base = `/${org}/projects/${project}/logs`;
   const listTo = { pathname: base, search: location.search };
@@ -32,18 +33,7 @@ export function LogsPage() {
   }
   const logs = useLogPage(org, project, filters, pages.cursor);
   const keys = useProjectKeys(org, project).data?.keys ?? [];
-  const setFilters = (patch: LogFilters) =>
-    setParams(
-      (prev) => {
-        const next = new URLSearchParams(prev);
-        for (const [k, v] of Object.entries(patch)) {
-          if (v) next.set(k, v);
-          else next.delete(k);
-        }
-        return next;
-      },
-      { replace: true },
-    );
+  const setFilters = useQueryPatch();
   const open = (id: string) => navigate({ pathname: `${base}/${encodeURIComponent(id)}`, search: location.search });
 
   return (
