@@ -55,7 +55,6 @@ export function AuditFilterBar({
   onChange: (patch: Partial<AuditFilters>) => void;
 }) {
   const actors = useActorOptions(org, filters.actor);
-  const set = onChange;
   const active = Object.values(filters).some(Boolean);
   return (
     <Group align="flex-end" gap="sm" wrap="wrap" role="search" aria-label="Filter the audit log">
@@ -64,7 +63,7 @@ export function AuditFilterBar({
         placeholder="All actions"
         data={ACTIONS}
         value={filters.action || null}
-        onChange={(v) => set({ action: v ?? "" })}
+        onChange={(v) => onChange({ action: v ?? "" })}
         searchable
         clearable
         nothingFoundMessage="No such action"
@@ -75,7 +74,7 @@ export function AuditFilterBar({
         placeholder={actors.loading ? "Loading…" : "Anyone"}
         data={actors.data}
         value={filters.actor || null}
-        onChange={(v) => set({ actor: v ?? "" })}
+        onChange={(v) => onChange({ actor: v ?? "" })}
         searchable
         clearable
         nothingFoundMessage="Nobody by that name"
@@ -85,14 +84,14 @@ export function AuditFilterBar({
         type="date"
         label="From"
         value={filters.from}
-        onChange={(e) => set({ from: e.currentTarget.value })}
+        onChange={(e) => onChange({ from: e.currentTarget.value })}
         w={170}
       />
       <TextInput
         type="date"
         label="To"
         value={filters.to}
-        onChange={(e) => set({ to: e.currentTarget.value })}
+        onChange={(e) => onChange({ to: e.currentTarget.value })}
         error={rangeError(filters)}
         w={170}
       />
